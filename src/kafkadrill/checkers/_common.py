@@ -1,0 +1,218 @@
+"""Shared pieces of the checkers: Verdict, the final-read context, id-indexed lookups.
+
+Everything here is vectorised over message-id codes (``id_code`` in the frames): a boolean or
+numeric array indexed by code answers "was id X seen / when was it acked" in O(1) per row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from kafkadrill.history import HistoryFrames
+
+Status = Literal["PASS", "FAIL", "UNKNOWN"]
+SAMPLE = 20  # evidence rows kept per finding: enough to debug, small enough for a report
+
+
+@dataclass
+class Verdict:
+    checker: str
+    status: Status
+    figures: dict[str, Any]
+    evidence: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types only: numpy scalars unwrapped, NaN/inf -> None, tuples -> lists."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
+def pkey(cluster: Any, topic: Any, partition: Any) -> str:
+    """Key of a partition in figures: ``cluster/topic/partition`` (JSON keys must be text)."""
+    return f"{cluster}/{topic}/{int(partition)}"
+
+
+def per_partition_counts(df: pd.DataFrame) -> dict[str, int]:
+    """Row counts per (cluster, topic, partition) as ``{"c/t/p": n}``, sorted by key."""
+    if df.empty:
+        return {}
+    g = df.groupby(["cluster", "topic", "partition"], observed=True, sort=True).size()
+    return {pkey(c, t, p): int(n) for (c, t, p), n in g.items() if n}
+
+
+def n_ids(frames: HistoryFrames) -> int:
+    return len(frames.ids)
+
+
+def first_per_id(df: pd.DataFrame) -> pd.DataFrame:
+    """First row (file order) per message id; rows with a null id dropped."""
+    df = df[df["id_code"].to_numpy() >= 0]
+    keep = ~pd.Series(df["id_code"].to_numpy()).duplicated().to_numpy()
+    return df[keep]
+
+
+def presence(frames: HistoryFrames, df: pd.DataFrame) -> np.ndarray:
+    """Boolean array over id codes: True where the id occurs in ``df``."""
+    out = np.zeros(n_ids(frames), dtype=bool)
+    codes = df["id_code"].to_numpy()
+    out[codes[codes >= 0]] = True
+    return out
+
+
+def by_id(frames: HistoryFrames, df: pd.DataFrame, column: str, fill: Any) -> np.ndarray:
+    """Array over id codes with ``df[column]`` of the FIRST row per id (``fill`` elsewhere)."""
+    first = first_per_id(df)
+    values = first[column].to_numpy()
+    dtype = values.dtype if values.dtype != object else object
+    out = np.full(n_ids(frames), fill, dtype=np.result_type(dtype, np.asarray(fill).dtype))
+    out[first["id_code"].to_numpy()] = values
+    return out
+
+
+def cat_codes(s: pd.Series) -> np.ndarray:
+    return s.cat.codes.to_numpy().astype(np.int64)
+
+
+def recode(s: pd.Series, categories: pd.Index) -> np.ndarray:
+    """Codes of categorical ``s`` expressed in another category space (-1 if absent/null)."""
+    mapping = np.append(categories.get_indexer(s.cat.categories), -1)
+    return mapping[cat_codes(s)]  # code -1 indexes the appended -1
+
+
+@dataclass
+class FinalRead:
+    """What the final heal-and-read-all phase saw (Jepsen's final read)."""
+
+    present: bool  # a final_read.start exists
+    authoritative: str | None
+    clusters: list[str]
+    complete: dict[str, bool]  # per cluster, from its last final_read.end
+    records: pd.DataFrame  # final recv rows of the last final read (all clusters)
+    auth: pd.DataFrame  # ... restricted to the authoritative cluster
+    auth_seen: np.ndarray  # bool over id codes: id occurs in auth
+
+    @property
+    def auth_complete(self) -> bool:
+        return self.authoritative is not None and self.complete.get(self.authoritative, False)
+
+
+def final_read(frames: HistoryFrames) -> FinalRead:
+    """Final-read context, computed once per frames (cached)."""
+    hit = frames.cache.get("final_read")
+    if hit is not None:
+        return hit
+    starts = frames.of_type("final_read.start")
+    recv = frames.recv
+    if not starts:
+        empty = recv.iloc[:0]
+        fr = FinalRead(False, None, [], {}, empty, empty, np.zeros(n_ids(frames), dtype=bool))
+    else:
+        start = starts[-1]  # a retried final read supersedes earlier attempts
+        seq0 = int(start.get("seq", -1))
+        complete: dict[str, bool] = {}
+        for e in frames.of_type("final_read.end"):
+            if int(e.get("seq", 0)) > seq0:
+                complete[str(e.get("cluster"))] = bool(e.get("complete"))
+        mask = recv["final"].to_numpy() & (recv["seq"].to_numpy() > seq0)
+        records = recv[mask]
+        auth_name = start.get("authoritative")
+        auth = records[(records["cluster"] == auth_name).to_numpy()]
+        fr = FinalRead(
+            True,
+            auth_name,
+            list(start.get("clusters") or []),
+            complete,
+            records,
+            auth,
+            presence(frames, auth),
+        )
+    frames.cache["final_read"] = fr
+    return fr
+
+
+def final_read_notes(fr: FinalRead) -> list[str]:
+    if not fr.present:
+        return [
+            "no final_read.start in the history: nothing was read after healing, so "
+            "'not read' cannot be told from 'lost'"
+        ]
+    if not fr.auth_complete:
+        return [
+            f"final read of the authoritative cluster {fr.authoritative!r} did not reach the "
+            "end offsets captured at its start (no final_read.end complete=true)"
+        ]
+    return []
+
+
+def consumer_receipts(frames: HistoryFrames) -> pd.DataFrame:
+    """Non-final recv rows of consumer groups (group not null, id known), file order."""
+    hit = frames.cache.get("consumer_receipts")
+    if hit is None:
+        r = frames.recv
+        mask = (~r["final"].to_numpy()) & r["group"].notna().to_numpy()
+        mask &= r["id_code"].to_numpy() >= 0
+        hit = r[mask]
+        frames.cache["consumer_receipts"] = hit
+    return hit
+
+
+def consumer_rereads(frames: HistoryFrames) -> dict[str, Any]:
+    """Per group: ids received more than once and the extra receipts, per partition.
+
+    The partition of a re-read is where the extra (not the first) receipt happened.
+    """
+    hit = frames.cache.get("consumer_rereads")
+    if hit is not None:
+        return hit
+    rc = consumer_receipts(frames)
+    gcode = cat_codes(rc["group"])
+    key = gcode * max(n_ids(frames), 1) + rc["id_code"].to_numpy()
+    extra = pd.Series(key).duplicated().to_numpy()
+    extra_rows = rc[extra]
+    per_group: dict[str, Any] = {}
+    groups = rc["group"].cat.categories
+    extra_g = gcode[extra]
+    extra_keys = key[extra]
+    for gi in np.unique(gcode).tolist():
+        rows = extra_rows[extra_g == gi]
+        per_group[str(groups[gi])] = {
+            "rereads": len(rows),
+            "reread_ids": int(len(np.unique(extra_keys[extra_g == gi]))),
+            "per_partition": per_partition_counts(rows),
+        }
+    hit = {
+        "rereads": int(extra.sum()),
+        "reread_ids": int(len(np.unique(extra_keys))),
+        "per_group": per_group,
+        "extra_rows": extra_rows,
+    }
+    frames.cache["consumer_rereads"] = hit
+    return hit
+
+
+def fault_events(frames: HistoryFrames) -> list[dict[str, Any]]:
+    return frames.of_type("fault.inject")
+
+
+def first_fault_t(frames: HistoryFrames) -> float | None:
+    f = fault_events(frames)
+    return min(float(e["t"]) for e in f) if f else None

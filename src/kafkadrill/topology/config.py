@@ -1,0 +1,211 @@
+"""Pure rendering of every config file a local topology needs.
+
+Network layout (why it looks like this):
+- CLIENT listener: same-site clients connect directly on 127.0.0.1.
+- XDC listener: advertised at a Toxiproxy listener, so every byte a client in another site (MM2
+  in `west` reading `primary`) exchanges with this cluster crosses a proxy a fault can cut.
+- INTERNAL and CONTROLLER listeners are advertised by host name (`n2.primary.kd`). Each JVM gets
+  its own hosts file (`-Djdk.net.hosts.file`); in a multi-AZ cluster node j resolves node i to
+  127.77.j.i, where a dedicated proxy j->i listens. Every broker-to-broker path is then cuttable
+  per pair, which is what a real AZ partition needs (a pause is not a partition).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+
+from kafkadrill.topology.model import Cluster, Flow, Node, Topology
+from kafkadrill.topology.ports import PortPlan
+
+MESH_NET = "127.77"
+
+
+def host_name(cluster: str, node_id: int) -> str:
+    return f"n{node_id}.{cluster}.kd"
+
+
+def mesh_address(from_node: int, to_node: int) -> str:
+    """The loopback address node `from_node` uses to reach `to_node` (proxy from->to)."""
+    return f"{MESH_NET}.{from_node}.{to_node}"
+
+
+def render_properties(props: Mapping[str, object]) -> str:
+    # '#' only starts a comment at line start in .properties, so values are written verbatim.
+    lines = []
+    for key, value in props.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        lines.append(f"{key}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def broker_defaults(cluster: Cluster) -> dict[str, str]:
+    """Settings a small test cluster needs; scenario broker_config overrides any of them."""
+    n = cluster.size
+    rf = min(3, n)
+    return {
+        "num.partitions": "3",
+        "default.replication.factor": str(rf),
+        "offsets.topic.replication.factor": str(rf),
+        "offsets.topic.num.partitions": "10",
+        "transaction.state.log.replication.factor": str(rf),
+        "transaction.state.log.min.isr": str(min(2, rf)),
+        "group.initial.rebalance.delay.ms": "0",
+        "auto.create.topics.enable": "false",
+        "unclean.leader.election.enable": "false",
+        "log.segment.bytes": str(64 * 1024 * 1024),
+        "num.network.threads": "2",
+        "num.io.threads": "4",
+        "num.replica.fetchers": "1",
+        "background.threads": "2",
+        "log.cleaner.threads": "1",
+        "log.cleaner.dedupe.buffer.size": str(8 * 1024 * 1024),
+    }
+
+
+def render_server_properties(
+    topology: Topology,
+    cluster: Cluster,
+    node: Node,
+    plan: PortPlan,
+    log_dir: str,
+) -> str:
+    ports = plan.node(cluster.name, node.node_id)
+    voters = ",".join(
+        f"{n.node_id}@{host_name(cluster.name, n.node_id)}:{plan.node(cluster.name, n.node_id).controller}"
+        for n in cluster.nodes
+    )
+    props: dict[str, object] = {
+        "process.roles": "broker,controller",
+        "node.id": node.node_id,
+        "controller.quorum.voters": voters,
+        "listeners": (
+            f"CLIENT://127.0.0.1:{ports.client},XDC://127.0.0.1:{ports.xdc},"
+            f"INTERNAL://127.0.0.1:{ports.internal},CONTROLLER://127.0.0.1:{ports.controller}"
+        ),
+        "advertised.listeners": (
+            f"CLIENT://127.0.0.1:{ports.client},XDC://127.0.0.1:{ports.xdc_proxy},"
+            f"INTERNAL://{host_name(cluster.name, node.node_id)}:{ports.internal}"
+        ),
+        "listener.security.protocol.map": (
+            "CLIENT:PLAINTEXT,XDC:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        ),
+        "inter.broker.listener.name": "INTERNAL",
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": log_dir,
+        "broker.rack": node.site,
+    }
+    props.update(broker_defaults(cluster))
+    props.update(cluster.broker_config)
+    return render_properties(props)
+
+
+def render_hosts_file(cluster: Cluster, node: Node, *, mesh: bool) -> str:
+    """The hosts file of one node's JVM (it replaces DNS for that JVM entirely)."""
+    lines = ["127.0.0.1 localhost", f"127.0.0.1 {socket.gethostname()}"]
+    for other in cluster.nodes:
+        if mesh and other.node_id != node.node_id:
+            addr = mesh_address(node.node_id, other.node_id)
+        else:
+            addr = "127.0.0.1"
+        lines.append(f"{addr} {host_name(cluster.name, other.node_id)}")
+    return "\n".join(lines) + "\n"
+
+
+def client_bootstrap(cluster: Cluster, plan: PortPlan) -> str:
+    return ",".join(f"127.0.0.1:{plan.node(cluster.name, n.node_id).client}" for n in cluster.nodes)
+
+
+def xdc_bootstrap(cluster: Cluster, plan: PortPlan) -> str:
+    return ",".join(
+        f"127.0.0.1:{plan.node(cluster.name, n.node_id).xdc_proxy}" for n in cluster.nodes
+    )
+
+
+def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
+    rf = str(min(3, target.size))
+    t = flow.target
+    s = flow.source
+    return {
+        "replication.factor": rf,
+        "checkpoints.topic.replication.factor": rf,
+        "heartbeats.topic.replication.factor": rf,
+        "offset-syncs.topic.replication.factor": rf,
+        # The default puts offset-syncs on the source, which is gone after a region loss.
+        "offset-syncs.topic.location": "target",
+        f"{t}.config.storage.replication.factor": rf,
+        f"{t}.offset.storage.replication.factor": rf,
+        f"{t}.status.storage.replication.factor": rf,
+        f"{s}.config.storage.replication.factor": str(min(3, target.size)),
+        f"{s}.offset.storage.replication.factor": str(min(3, target.size)),
+        f"{s}.status.storage.replication.factor": str(min(3, target.size)),
+        "emit.heartbeats.interval.seconds": "1",
+        "emit.checkpoints.interval.seconds": "5",
+        "sync.group.offsets.enabled": "true",
+        "sync.group.offsets.interval.seconds": "5",
+        "refresh.topics.interval.seconds": "5",
+        "refresh.groups.interval.seconds": "5",
+        "sync.topic.configs.interval.seconds": "10",
+        # Worker settings need the target prefix, or MM2 silently ignores them.
+        f"{t}.offset.flush.interval.ms": "5000",
+        "tasks.max": "2",
+    }
+
+
+def render_mm2_properties(
+    topology: Topology, flows: tuple[Flow, ...], plan: PortPlan, mm2_region: str
+) -> str:
+    """One dedicated MM2 process running `flows`; it lives in `mm2_region`.
+
+    A cluster in MM2's own region is reached on its CLIENT listener; a cluster in another region
+    only through its XDC proxies.
+    """
+    props: dict[str, object] = {
+        "clusters": ",".join(c.name for c in topology.clusters),
+    }
+    for c in topology.clusters:
+        props[f"{c.name}.bootstrap.servers"] = (
+            client_bootstrap(c, plan) if c.region == mm2_region else xdc_bootstrap(c, plan)
+        )
+    names = [c.name for c in topology.clusters]
+    for src in names:
+        for dst in names:
+            if src != dst:
+                props[f"{src}->{dst}.enabled"] = "false"
+    for flow in flows:
+        props[f"{flow.name}.enabled"] = "true"
+        props[f"{flow.name}.topics"] = flow.topics
+        props[f"{flow.name}.groups"] = flow.groups
+        props.update(mm2_defaults(flow, topology.cluster(flow.target)))
+        props.update(flow.properties)
+    return render_properties(props)
+
+
+LOG4J2_TEMPLATE = """status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.statechange.name = state.change.logger
+logger.statechange.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+LOG4J1_TEMPLATE = """log4j.rootLogger=INFO, F
+log4j.appender.F=org.apache.log4j.FileAppender
+log4j.appender.F.File={log}
+log4j.appender.F.layout=org.apache.log4j.PatternLayout
+log4j.appender.F.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.request.logger=WARN
+"""
+
+
+def render_log_configs(log_file: str) -> tuple[str, str]:
+    """(log4j2.properties for Kafka 4.x, log4j.properties for Kafka 3.x)."""
+    return LOG4J2_TEMPLATE.format(log=log_file), LOG4J1_TEMPLATE.format(log=log_file)

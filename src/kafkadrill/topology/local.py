@@ -1,0 +1,560 @@
+"""The `local` runtime: a whole topology as processes on this machine.
+
+Brings up every KRaft node, Toxiproxy with one proxy per cross-site path (and per broker pair
+inside multi-AZ clusters), and one dedicated MirrorMaker 2 process per flow; waits until each
+cluster is really healthy and MM2 really replicates; offers node/MM2 operations for faults; and
+guarantees that nothing it started outlives it (see processes.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.errors import TopologyError
+from kafkadrill.topology import config as cfg
+from kafkadrill.topology.model import Cluster, Flow, Node, Topology
+from kafkadrill.topology.ports import NodePorts, PortLease, allocate
+from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
+from kafkadrill.topology.provision import KafkaDist, ensure_kafka, ensure_toxiproxy
+from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+
+HEALTH_TOPIC = "kd-health"
+# librdkafka logs every refused connection while a cluster boots; probes expect that.
+QUIET = {"log_level": 0}
+Progress = Callable[[str], None]
+
+
+def state_root() -> Path:
+    root = Path(os.environ.get("KAFKADRILL_STATE", "/tmp/kafkadrill-state")) / "topologies"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def cleanup_stale() -> list[int]:
+    """Kill children of runners that died without cleaning up; returns the pids killed."""
+    killed: list[int] = []
+    for state in state_root().glob("*.json"):
+        if not runner_alive(state):
+            killed += kill_from_state(state)
+    return killed
+
+
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+
+
+@dataclass
+class NodeRuntime:
+    cluster: Cluster
+    node: Node
+    ports: NodePorts
+    dir: Path  # config + hosts file
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"{self.cluster.name}-n{self.node.node_id}"
+
+
+class LocalRuntime:
+    """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        workdir: Path,
+        *,
+        kafka: KafkaDist | None = None,
+        heap_mb: int = 256,
+        mm2_heap_mb: int = 256,
+        progress: Progress | None = None,
+        start_flows: bool = True,
+    ) -> None:
+        self.topology = topology
+        self.workdir = Path(workdir)
+        self.kafka = kafka
+        self.heap_mb = heap_mb
+        self.mm2_heap_mb = mm2_heap_mb
+        self.progress: Progress = progress or (lambda _msg: None)
+        self.start_flows = start_flows
+        self.lease: PortLease | None = None
+        self.supervisor: Supervisor | None = None
+        self.toxiproxy: ToxiproxyClient | None = None
+        self.toxiproxy_bin: Path | None = None
+        self.proxies: dict[str, ProxySpec] = {}
+        self.nodes: dict[str, NodeRuntime] = {}
+        self.flows_running: dict[str, Flow] = {}
+        self.scratch: Path | None = None
+        self.timings: dict[str, float] = {}
+        self._started = False
+        self._atexit_registered = False
+
+    # ----- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> LocalRuntime:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def plan(self) -> Any:
+        if self.lease is None:
+            raise TopologyError("topology is not started")
+        return self.lease.plan
+
+    def start(self) -> None:
+        t0 = time.monotonic()
+        if self.kafka is None:
+            self.progress("provisioning Kafka jars")
+            self.kafka = ensure_kafka(self.topology.kafka_version)
+        self.toxiproxy_bin = ensure_toxiproxy()
+        cleanup_stale()
+        self.lease = allocate(self.topology)
+        self.supervisor = Supervisor(state_root() / f"{self.lease.plan.base}.json")
+        if not self._atexit_registered:
+            atexit.register(self.stop)
+            self._atexit_registered = True
+        self.scratch = Path(tempfile.mkdtemp(prefix="kafkadrill-data-"))
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        self._started = True
+
+        self.progress("starting Toxiproxy")
+        self._start_toxiproxy()
+        self._create_proxies()
+        self.progress("formatting KRaft storage")
+        self._prepare_nodes()
+        self.progress("starting Kafka nodes")
+        for node in self.nodes.values():
+            self._spawn_node(node)
+        for cluster in self.topology.clusters:
+            self.progress(f"waiting for cluster {cluster.name} to be healthy")
+            self.wait_healthy(cluster.name)
+        self.timings["clusters_healthy_s"] = time.monotonic() - t0
+        for cluster in self.topology.clusters:
+            self._create_topics(cluster)
+        if self.start_flows:
+            for flow in self.topology.flows:
+                self.progress(f"starting MirrorMaker 2 {flow.name}")
+                self.start_mm2(flow)
+            for flow in self.topology.flows:
+                self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
+                self.wait_replicating(flow)
+        self.timings["ready_s"] = time.monotonic() - t0
+        self.supervisor.write_extra(
+            workdir=str(self.workdir), kafka_version=self.kafka.version,
+            bootstrap={c.name: self.bootstrap(c.name) for c in self.topology.clusters},
+            xdc_bootstrap={c.name: cfg.xdc_bootstrap(c, self.plan) for c in self.topology.clusters},
+            toxiproxy_api=f"127.0.0.1:{self.plan.toxiproxy_api}",
+        )
+        self.progress("ready")
+
+    def stop(self) -> None:
+        """Stop everything this runtime started. Idempotent; safe on a half-started runtime."""
+        if not self._started:
+            return
+        self._started = False
+        if self.supervisor is not None:
+            # MM2 first (it would log errors for every broker going away), Toxiproxy last.
+            order = [n for n in self.supervisor.children if n.startswith("mm2-")]
+            order += [n for n in self.supervisor.children if n not in order and n != "toxiproxy"]
+            order.append("toxiproxy")
+            self.supervisor.stop_all(timeout=15.0, order=order)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.lease is not None:
+            self.lease.close()
+
+    # ----- addresses -------------------------------------------------------------------------
+    def bootstrap(self, cluster: str, from_site: str | None = None) -> str:
+        """Bootstrap servers for a client in `from_site` (default: the cluster's own region)."""
+        c = self.topology.cluster(cluster)
+        if from_site is None or from_site == c.region or from_site in c.azs:
+            return cfg.client_bootstrap(c, self.plan)
+        return cfg.xdc_bootstrap(c, self.plan)
+
+    def link_proxies(self, site_a: str, site_b: str) -> list[ProxySpec]:
+        """Every proxy carrying bytes between two sites (regions or AZs)."""
+        pair = {site_a, site_b}
+        out = []
+        for spec in self.proxies.values():
+            if {self._region_of(spec.client_site), self._region_of(spec.server_site)} == pair or {
+                spec.client_site, spec.server_site} == pair:
+                out.append(spec)
+        return out
+
+    def _region_of(self, site: str) -> str:
+        for c in self.topology.clusters:
+            if site == c.region or site in c.azs:
+                return c.region
+        return site
+
+    # ----- toxiproxy -------------------------------------------------------------------------
+    def _start_toxiproxy(self) -> None:
+        assert self.supervisor is not None and self.toxiproxy_bin is not None
+        api = self.plan.toxiproxy_api
+        self.supervisor.spawn(
+            "toxiproxy", [str(self.toxiproxy_bin), "-host", "127.0.0.1", "-port", str(api)],
+            self.workdir / "logs" / "toxiproxy" / "stdout.log",
+        )
+        self.toxiproxy = ToxiproxyClient(f"127.0.0.1:{api}")
+        deadline = time.monotonic() + 15
+        while not self.toxiproxy.ping():
+            if not self.supervisor.children["toxiproxy"].alive():
+                raise TopologyError("Toxiproxy exited at start; see logs/toxiproxy/stdout.log")
+            if time.monotonic() > deadline:
+                raise TopologyError("Toxiproxy API did not answer within 15 s")
+            time.sleep(0.05)
+
+    def _create_proxies(self) -> None:
+        assert self.toxiproxy is not None
+        regions = self.topology.regions
+        for c in self.topology.clusters:
+            remote = next((r for r in regions if r != c.region), "remote")
+            for n in c.nodes:
+                p = self.plan.node(c.name, n.node_id)
+                spec = ProxySpec(f"xdc-{c.name}-n{n.node_id}", f"127.0.0.1:{p.xdc_proxy}",
+                                 f"127.0.0.1:{p.xdc}", client_site=remote, server_site=c.region)
+                self.toxiproxy.create(spec)
+                self.proxies[spec.name] = spec
+            if not c.multi_az:
+                continue
+            for src in c.nodes:
+                for dst in c.nodes:
+                    if src.node_id == dst.node_id:
+                        continue
+                    p = self.plan.node(c.name, dst.node_id)
+                    addr = cfg.mesh_address(src.node_id, dst.node_id)
+                    for kind, port in (("int", p.internal), ("ctl", p.controller)):
+                        spec = ProxySpec(
+                            f"mesh-{c.name}-n{src.node_id}-n{dst.node_id}-{kind}",
+                            f"{addr}:{port}", f"127.0.0.1:{port}",
+                            client_site=src.site, server_site=dst.site,
+                        )
+                        self.toxiproxy.create(spec)
+                        self.proxies[spec.name] = spec
+
+    # ----- nodes -----------------------------------------------------------------------------
+    def _prepare_nodes(self) -> None:
+        assert self.kafka is not None and self.scratch is not None
+        jobs = []
+        for c in self.topology.clusters:
+            cluster_id = new_cluster_id()
+            for n in c.nodes:
+                nr = NodeRuntime(
+                    c, n, self.plan.node(c.name, n.node_id),
+                    self.workdir / "config" / f"{c.name}-n{n.node_id}",
+                    self.scratch / f"{c.name}-n{n.node_id}",
+                    self.workdir / "logs" / f"{c.name}-n{n.node_id}",
+                )
+                nr.dir.mkdir(parents=True, exist_ok=True)
+                nr.log_dir.mkdir(parents=True, exist_ok=True)
+                (nr.dir / "server.properties").write_text(
+                    cfg.render_server_properties(self.topology, c, n, self.plan, str(nr.data_dir)))
+                (nr.dir / "hosts").write_text(cfg.render_hosts_file(c, n, mesh=c.multi_az))
+                log2, log1 = cfg.render_log_configs(str(nr.log_dir / "server.log"))
+                (nr.dir / "log4j2.properties").write_text(log2)
+                (nr.dir / "log4j.properties").write_text(log1)
+                self.nodes[nr.name] = nr
+                jobs.append((nr, cluster_id))
+
+        def fmt(job: tuple[NodeRuntime, str]) -> None:
+            nr, cluster_id = job
+            cmd = [*self._java(64, nr), "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                   "-c", str(nr.dir / "server.properties")]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+            (nr.log_dir / "format.log").write_text(proc.stdout + proc.stderr)
+            if proc.returncode != 0:
+                raise TopologyError(f"formatting {nr.name} failed:\n{proc.stderr[-1500:]}")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(fmt, jobs))
+
+    def _java(self, heap_mb: int, nr: NodeRuntime | None = None) -> list[str]:
+        assert self.kafka is not None
+        cmd = ["java", f"-Xmx{heap_mb}m", "-Xms32m", "-XX:+UseSerialGC",
+               "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
+               "-Djava.awt.headless=true", f"-Dkafkadrill.topology={self.plan.base}"]
+        if nr is not None:
+            cmd += [f"-Djdk.net.hosts.file={nr.dir / 'hosts'}",
+                    f"-Dlog4j2.configurationFile={nr.dir / 'log4j2.properties'}",
+                    f"-Dlog4j.configuration=file:{nr.dir / 'log4j.properties'}",
+                    f"-Dkafka.logs.dir={nr.log_dir}"]
+        cmd += os.environ.get("KAFKADRILL_JAVA_OPTS", "").split()
+        cmd += ["-cp", self.kafka.classpath]
+        return cmd
+
+    def _spawn_node(self, nr: NodeRuntime) -> None:
+        assert self.supervisor is not None
+        cmd = [*self._java(self.heap_mb, nr), "kafka.Kafka", str(nr.dir / "server.properties")]
+        self.supervisor.spawn(nr.name, cmd, nr.log_dir / "stdout.log")
+
+    def node_names(self, cluster: str | None = None) -> list[str]:
+        return [n for n, nr in self.nodes.items() if cluster is None or nr.cluster.name == cluster]
+
+    def _node(self, cluster: str, node_id: int) -> NodeRuntime:
+        name = f"{cluster}-n{node_id}"
+        if name not in self.nodes:
+            raise TopologyError(f"no node {node_id} in cluster {cluster}")
+        return self.nodes[name]
+
+    def node_pid(self, cluster: str, node_id: int) -> int:
+        assert self.supervisor is not None
+        return self.supervisor.children[self._node(cluster, node_id).name].pid
+
+    def node_alive(self, cluster: str, node_id: int) -> bool:
+        assert self.supervisor is not None
+        return self.supervisor.children[self._node(cluster, node_id).name].alive()
+
+    def kill_node(self, cluster: str, node_id: int) -> None:
+        assert self.supervisor is not None
+        self.supervisor.kill(self._node(cluster, node_id).name)
+
+    def stop_node(self, cluster: str, node_id: int, timeout: float = 30.0) -> None:
+        assert self.supervisor is not None
+        self.supervisor.stop(self._node(cluster, node_id).name, timeout)
+
+    def start_node(self, cluster: str, node_id: int) -> None:
+        nr = self._node(cluster, node_id)
+        if self.node_alive(cluster, node_id):
+            return
+        self._spawn_node(nr)
+
+    def pause_node(self, cluster: str, node_id: int) -> None:
+        assert self.supervisor is not None
+        self.supervisor.signal(self._node(cluster, node_id).name, signal.SIGSTOP)
+
+    def resume_node(self, cluster: str, node_id: int) -> None:
+        assert self.supervisor is not None
+        self.supervisor.signal(self._node(cluster, node_id).name, signal.SIGCONT)
+
+    # ----- health ----------------------------------------------------------------------------
+    def _admin(self, cluster: str) -> Any:
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient({"bootstrap.servers": self.bootstrap(cluster),
+                            "socket.connection.setup.timeout.ms": 3000, **QUIET})
+
+    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
+        """All nodes registered, quorum has a leader, and a write with acks=all succeeds."""
+        from confluent_kafka import KafkaException, Producer
+        from confluent_kafka.admin import NewTopic
+
+        c = self.topology.cluster(cluster)
+        deadline = time.monotonic() + timeout
+        admin = self._admin(cluster)
+        last = "no answer"
+        while True:
+            self._check_alive(cluster)
+            try:
+                desc = admin.describe_cluster(request_timeout=5).result()
+                registered = len(desc.nodes)
+                if registered == c.size:
+                    break
+                last = f"{registered}/{c.size} nodes registered"
+            except KafkaException as exc:
+                last = str(exc)
+            if time.monotonic() > deadline:
+                raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
+            time.sleep(0.3)
+        rf = min(3, c.size)
+        fs = admin.create_topics([NewTopic(HEALTH_TOPIC, 1, rf,
+                                           config={"min.insync.replicas": str(min(2, rf))})])
+        for fut in fs.values():
+            try:
+                fut.result(timeout=30)
+            except KafkaException as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise TopologyError(f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}")
+        producer = Producer({"bootstrap.servers": self.bootstrap(cluster), "acks": "all", **QUIET,
+                             "message.timeout.ms": max(5000, int((deadline - time.monotonic())
+                                                                 * 1000))})
+        errors: list[str] = []
+        producer.produce(HEALTH_TOPIC, b"health", on_delivery=lambda e, m: e and errors.append(
+            str(e)))
+        left = producer.flush(max(5.0, deadline - time.monotonic()))
+        if left or errors:
+            raise TopologyError(f"cluster {cluster}: acks=all write failed: {errors or 'timeout'}")
+
+    def _check_alive(self, cluster: str) -> None:
+        assert self.supervisor is not None
+        for name in self.node_names(cluster):
+            child = self.supervisor.children.get(name)
+            if child is not None and not child.alive():
+                log = self.nodes[name].log_dir / "stdout.log"
+                tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+                raise TopologyError(f"{name} exited (code {child.popen.returncode}); "
+                                    f"see {log}\n{tail}")
+
+    def _create_topics(self, cluster: Cluster) -> None:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        if not cluster.topics:
+            return
+        admin = self._admin(cluster.name)
+        new = [NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config))
+               for t in cluster.topics]
+        for name, fut in admin.create_topics(new).items():
+            try:
+                fut.result(timeout=30)
+            except KafkaException as exc:
+                raise TopologyError(f"cluster {cluster.name}: cannot create topic {name}: {exc}")
+
+    # ----- MirrorMaker 2 ---------------------------------------------------------------------
+    @staticmethod
+    def mm2_name(flow: Flow) -> str:
+        return f"mm2-{flow.source}-{flow.target}"
+
+    def _flow(self, flow: Flow | str | None) -> Flow:
+        if isinstance(flow, Flow):
+            return flow
+        for f in [*self.topology.flows, *self.flows_running.values()]:
+            if flow is None or f.name == flow:
+                return f
+        raise TopologyError(f"unknown flow {flow!r}")
+
+    def start_mm2(self, flow: Flow | str | None = None) -> None:
+        """Start (or restart) the dedicated MM2 process of a flow, in the target's region."""
+        assert self.supervisor is not None
+        f = self._flow(flow)
+        name = self.mm2_name(f)
+        child = self.supervisor.children.get(name)
+        if child is not None and child.alive():
+            return
+        region = self.topology.cluster(f.target).region
+        d = self.workdir / "config" / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "mm2.properties").write_text(
+            cfg.render_mm2_properties(self.topology, (f,), self.plan, region))
+        log_dir = self.workdir / "logs" / name
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log2, log1 = cfg.render_log_configs(str(log_dir / "mm2.log"))
+        (d / "log4j2.properties").write_text(log2)
+        (d / "log4j.properties").write_text(log1)
+        cmd = ["java", f"-Xmx{self.mm2_heap_mb}m", "-Xms32m", "-XX:+UseSerialGC",
+               "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
+               "-Djava.awt.headless=true", f"-Dkafkadrill.topology={self.plan.base}",
+               f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
+               f"-Dlog4j.configuration=file:{d / 'log4j.properties'}",
+               *os.environ.get("KAFKADRILL_JAVA_OPTS", "").split(),
+               "-cp", self.kafka.classpath if self.kafka else "",
+               "org.apache.kafka.connect.mirror.MirrorMaker", str(d / "mm2.properties")]
+        self.supervisor.spawn(name, cmd, log_dir / "stdout.log")
+        self.flows_running[f.name] = f
+
+    def kill_mm2(self, flow: Flow | str | None = None) -> None:
+        assert self.supervisor is not None
+        self.supervisor.kill(self.mm2_name(self._flow(flow)))
+
+    def stop_mm2(self, flow: Flow | str | None = None, timeout: float = 20.0) -> None:
+        assert self.supervisor is not None
+        self.supervisor.stop(self.mm2_name(self._flow(flow)), timeout)
+
+    def mm2_alive(self, flow: Flow | str | None = None) -> bool:
+        assert self.supervisor is not None
+        child = self.supervisor.children.get(self.mm2_name(self._flow(flow)))
+        return child is not None and child.alive()
+
+    def remote_topic(self, flow: Flow | str | None, topic: str) -> str:
+        """DefaultReplicationPolicy: `orders` from `primary` is `primary.orders` on the target."""
+        f = self._flow(flow)
+        if f.properties.get("replication.policy.class", "").endswith("IdentityReplicationPolicy"):
+            return topic
+        return f"{f.source}.{topic}"
+
+    def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
+        """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
+        from confluent_kafka import Consumer, Producer, TopicPartition
+
+        f = self._flow(flow)
+        marker = f"replication-probe-{uuid.uuid4()}".encode()
+        t0 = time.monotonic()
+        producer = Producer({"bootstrap.servers": self.bootstrap(f.source), "acks": "all", **QUIET})
+        producer.produce(HEALTH_TOPIC, marker)
+        if producer.flush(30):
+            raise TopologyError(f"cannot write the replication probe to {f.source}")
+        target_topic = self.remote_topic(f, HEALTH_TOPIC)
+        consumer = Consumer({"bootstrap.servers": self.bootstrap(f.target),
+                             "group.id": f"kd-probe-{uuid.uuid4()}",
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                             "topic.metadata.refresh.interval.ms": 1000, **QUIET})
+        try:
+            consumer.assign([TopicPartition(target_topic, 0, 0)])
+            deadline = t0 + timeout
+            while time.monotonic() < deadline:
+                if not self.mm2_alive(f):
+                    log = self.workdir / "logs" / self.mm2_name(f) / "stdout.log"
+                    raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
+                msg = consumer.poll(0.5)
+                if msg is not None and msg.error() is None and msg.value() == marker:
+                    return time.monotonic() - t0
+            raise TopologyError(f"MirrorMaker 2 {f.name} did not replicate a probe record "
+                                f"to {f.target}:{target_topic} within {timeout:.0f}s")
+        finally:
+            consumer.close()
+
+    # ----- description -----------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """What is running and how it is configured (for environment.json and `status`)."""
+        assert self.kafka is not None
+        out: dict[str, Any] = {
+            "runtime": "local",
+            "kafka_version": self.kafka.version,
+            "kafka_source": self.kafka.source,
+            "toxiproxy_api": f"127.0.0.1:{self.plan.toxiproxy_api}",
+            "bootstrap": {c.name: self.bootstrap(c.name) for c in self.topology.clusters},
+            "xdc_bootstrap": {c.name: cfg.xdc_bootstrap(c, self.plan)
+                              for c in self.topology.clusters},
+            "nodes": {},
+            "mm2": {},
+            "proxies": [s.__dict__ for s in self.proxies.values()],
+        }
+        for name, nr in self.nodes.items():
+            out["nodes"][name] = {
+                "site": nr.node.site,
+                "server.properties": (nr.dir / "server.properties").read_text(),
+            }
+        for fname, f in self.flows_running.items():
+            p = self.workdir / "config" / self.mm2_name(f) / "mm2.properties"
+            if p.exists():
+                out["mm2"][fname] = p.read_text()
+        return out
+
+
+def host() -> str:
+    return socket.gethostname()
+
+
+def state_files() -> list[dict[str, Any]]:
+    """Descriptions of every topology recorded on this machine (for `kafkadrill status`)."""
+    out = []
+    for state in sorted(state_root().glob("*.json")):
+        try:
+            data = json.loads(state.read_text())
+        except (OSError, ValueError):
+            continue
+        data["state_file"] = str(state)
+        data["runner_alive"] = runner_alive(state)
+        out.append(data)
+    return out

@@ -1,0 +1,157 @@
+"""Topology model: pure data describing sites, clusters, flows and links.
+
+Nothing here starts a process; runtimes (`local`, later `compose`) bring a Topology to life.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+
+@dataclass(frozen=True)
+class Node:
+    """One combined KRaft broker+controller."""
+
+    node_id: int
+    site: str  # an AZ name such as "east-a"; equal to the region when AZs are not modelled
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = 3
+    replication_factor: int = 3
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    region: str  # the region site ("east"); nodes sit in AZ sites inside it
+    nodes: tuple[Node, ...]
+    broker_config: dict[str, str] = field(default_factory=dict)
+    topics: tuple[TopicSpec, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def azs(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for n in self.nodes:
+            if n.site not in seen:
+                seen.append(n.site)
+        return tuple(seen)
+
+    @property
+    def multi_az(self) -> bool:
+        return len(self.azs) > 1
+
+    def node(self, node_id: int) -> Node:
+        for n in self.nodes:
+            if n.node_id == node_id:
+                return n
+        raise KeyError(f"cluster {self.name!r} has no node {node_id}")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """An MM2 replication flow `source->target`; MM2 runs in the target's region."""
+
+    source: str
+    target: str
+    properties: dict[str, str] = field(default_factory=dict)
+    topics: str = ".*"
+    groups: str = ".*"
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}->{self.target}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A network path between two sites; every byte between them crosses a proxy."""
+
+    a: str
+    b: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.a}<->{self.b}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    clusters: tuple[Cluster, ...]
+    flows: tuple[Flow, ...] = ()
+    kafka_version: str | None = None  # None = the provisioned default
+
+    def cluster(self, name: str) -> Cluster:
+        for c in self.clusters:
+            if c.name == name:
+                return c
+        known = ", ".join(c.name for c in self.clusters)
+        raise KeyError(f"unknown cluster {name!r} (known: {known})")
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.region for c in self.clusters))
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        out: list[str] = list(self.regions)
+        for c in self.clusters:
+            out.extend(az for az in c.azs if az not in out)
+        return tuple(out)
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """Region-to-region links plus AZ-to-AZ links inside multi-AZ clusters."""
+        out = [Link(a, b) for a, b in combinations(self.regions, 2)]
+        for c in self.clusters:
+            if c.multi_az:
+                out.extend(Link(a, b) for a, b in combinations(c.azs, 2))
+        return tuple(out)
+
+    def cluster_in(self, region: str) -> tuple[Cluster, ...]:
+        return tuple(c for c in self.clusters if c.region == region)
+
+
+DEFAULT_PRIMARY_AZS = ("east-a", "east-b", "east-c")
+DEFAULT_DR_AZS = ("west-a", "west-b", "west-c")
+
+
+def _nodes(count: int, azs: tuple[str, ...] | None, region: str) -> tuple[Node, ...]:
+    if azs is None:
+        return tuple(Node(i + 1, region) for i in range(count))
+    # Round-robin over AZs, the usual rack-aware layout.
+    return tuple(Node(i + 1, azs[i % len(azs)]) for i in range(count))
+
+
+def two_dc(
+    nodes: int = 3,
+    dr_nodes: int | None = None,
+    *,
+    name: str = "two-dc",
+    primary_azs: tuple[str, ...] | None = None,
+    dr_azs: tuple[str, ...] | None = None,
+    topics: tuple[TopicSpec, ...] | None = None,
+    broker_config: dict[str, str] | None = None,
+    mm2: dict[str, str] | None = None,
+    kafka_version: str | None = None,
+) -> Topology:
+    """The default topology: `primary` in `east`, `dr` in `west`, MM2 primary->dr."""
+    dr_nodes = nodes if dr_nodes is None else dr_nodes
+    rf = min(3, nodes, dr_nodes)
+    if topics is None:
+        topics = (TopicSpec("orders", partitions=3, replication_factor=rf),)
+    primary = Cluster(
+        "primary", "east", _nodes(nodes, primary_azs, "east"), dict(broker_config or {}), topics
+    )
+    dr = Cluster("dr", "west", _nodes(dr_nodes, dr_azs, "west"), dict(broker_config or {}), ())
+    flow = Flow("primary", "dr", dict(mm2 or {}))
+    return Topology(name, (primary, dr), (flow,), kafka_version)

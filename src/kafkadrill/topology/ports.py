@@ -1,0 +1,114 @@
+"""Port plans: every listener and proxy of a topology inside one block of ports.
+
+Blocks sit below Linux's ephemeral range (32768+) so client sockets never collide with them,
+and a block is claimed with an flock so two topologies on one machine never share ports.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from kafkadrill.errors import TopologyError
+from kafkadrill.topology.model import Topology
+
+BLOCK = 200
+FIRST_BASE = 20000
+LAST_BASE = 32400  # the block ending below 32768, Linux's default ephemeral start
+PER_CLUSTER = 50
+PER_NODE = 5
+MAX_NODES = PER_CLUSTER // PER_NODE
+MAX_CLUSTERS = 3
+
+
+@dataclass(frozen=True)
+class NodePorts:
+    client: int  # same-site clients
+    xdc: int  # cross-site clients connect here only through the proxy below
+    internal: int  # inter-broker replication
+    controller: int  # KRaft quorum
+    xdc_proxy: int  # the Toxiproxy listener advertised on the XDC listener
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    base: int
+    nodes: dict[tuple[str, int], NodePorts]
+    toxiproxy_api: int
+
+    def node(self, cluster: str, node_id: int) -> NodePorts:
+        return self.nodes[(cluster, node_id)]
+
+    def all_ports(self) -> list[int]:
+        out = [self.toxiproxy_api]
+        for p in self.nodes.values():
+            out += [p.client, p.xdc, p.internal, p.controller, p.xdc_proxy]
+        return out
+
+
+def plan_ports(topology: Topology, base: int) -> PortPlan:
+    """Pure: the port of every listener given the block's base."""
+    if len(topology.clusters) > MAX_CLUSTERS:
+        raise TopologyError(f"at most {MAX_CLUSTERS} clusters per topology")
+    nodes: dict[tuple[str, int], NodePorts] = {}
+    for ci, cluster in enumerate(topology.clusters):
+        if cluster.size > MAX_NODES:
+            raise TopologyError(f"cluster {cluster.name}: at most {MAX_NODES} nodes")
+        for ni, node in enumerate(cluster.nodes):
+            p = base + ci * PER_CLUSTER + ni * PER_NODE
+            nodes[(cluster.name, node.node_id)] = NodePorts(p, p + 1, p + 2, p + 3, p + 4)
+    return PortPlan(base, nodes, base + BLOCK - 1)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # Kafka and Toxiproxy bind with SO_REUSEADDR, so a port in TIME_WAIT is usable.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def lock_dir() -> Path:
+    d = Path(os.environ.get("KAFKADRILL_STATE", "/tmp/kafkadrill-state")) / "ports"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+class PortLease:
+    """A claimed port block; released on close (or when the process dies: flock)."""
+
+    def __init__(self, plan: PortPlan, handle: IO[str]) -> None:
+        self.plan = plan
+        self._handle = handle
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+
+
+def allocate(topology: Topology, *, start: int | None = None) -> PortLease:
+    """Claim the first free block whose ports are all bindable right now."""
+    first = start if start is not None else FIRST_BASE
+    for base in range(first, LAST_BASE + 1, BLOCK):
+        handle = open(lock_dir() / f"{base}.lock", "w")  # noqa: SIM115 - held for the lease
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        plan = plan_ports(topology, base)
+        if all(_bindable(p) for p in plan.all_ports()):
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            return PortLease(plan, handle)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+    raise TopologyError("no free port block between 20000 and 32599 on 127.0.0.1")
