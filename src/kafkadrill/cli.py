@@ -147,8 +147,136 @@ def status(as_json: bool) -> None:
             console.print(f"  {name}: {addr}")
 
 
-def _json_default(obj: Any) -> Any:
-    return str(obj)
+DEFAULT_SCENARIO = Path("scenarios/default.yaml")
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE, e.g. workload.producers.acks=1")
+        out[key.strip()] = value
+    return out
+
+
+def _progress_printer(live: Any) -> Any:
+    def show(state: dict[str, Any]) -> None:
+        faults = ", ".join(state.get("active_faults") or []) or "none"
+        line = (f"[{state['t']:6.1f}s] phase [bold]{state['phase']}[/]  acked {state['acked']}  "
+                f"received {state['received']}  active faults: {faults}")
+        live.update(line)
+        if state.get("event"):
+            console.print(f"  [{state['t']:6.1f}s] {state['event']}")
+
+    return show
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path), required=False)
+@click.option("--seed", type=int, default=None, help="Override the scenario seed.")
+@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"),
+              show_default=True)
+@click.option("--kafka-version", default=None, help="Override topology.kafka_version.")
+@click.option("--set", "sets", multiple=True, help="Override a scenario key: a.b.c=value.")
+def run(scenario: Path | None, seed: int | None, reports_dir: Path, kafka_version: str | None,
+        sets: tuple[str, ...]) -> None:
+    """Run a drill (default: scenarios/default.yaml). Exit 0 PASS, 1 FAIL, 2 error/UNKNOWN."""
+    from kafkadrill.runner import run_drill
+    from kafkadrill.scenario import load_scenario
+
+    _sigterm_as_exit()
+    path = scenario or DEFAULT_SCENARIO
+    overrides = _parse_sets(sets)
+    if seed is not None:
+        overrides["seed"] = seed
+    if kafka_version:
+        overrides["topology.kafka_version"] = kafka_version
+    try:
+        sc = load_scenario(path, overrides or None)
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    t0 = time.monotonic()
+    try:
+        with console.status(f"drill {sc.name}: starting topology") as status:
+            result = run_drill(
+                sc, reports_dir=reports_dir, progress=_progress_printer(status),
+                topology_progress=lambda m: status.update(
+                    f"[{time.monotonic() - t0:5.1f}s] topology: {m}"))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: every process stopped; partial run kept")
+        sys.exit(EXIT_ERROR)
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    _print_result(result.report, result.run_dir)
+    sys.exit(result.exit_code)
+
+
+def _print_result(report: dict[str, Any], run_dir: Path) -> None:
+    colour = {"PASS": "green", "FAIL": "red"}.get(report["verdict"], "yellow")
+    console.print(f"[bold {colour}]{report['verdict']}[/] {report['scenario']} "
+                  f"(seed {report['seed']})")
+    for o in report.get("objectives", []):
+        if o["verdict"] in ("PASS", "FAIL", "UNKNOWN"):
+            console.print(f"  {o['verdict']:7} {o['name']}: target {o['target']}, "
+                          f"observed {o['observed']}")
+    rpo, rto = report.get("rpo", {}), report.get("rto", {})
+    console.print(f"  RPO: acked {rpo.get('acked')}, lost {rpo.get('lost')}, window "
+                  f"{rpo.get('window_seconds')} s, duplicates {rpo.get('duplicates')}, "
+                  f"unknown {rpo.get('unknown')}")
+    console.print(f"  RTO: writes unavailable {rto.get('write_unavailable_seconds')} s, "
+                  f"reads unavailable {rto.get('read_unavailable_seconds')} s")
+    if report.get("error"):
+        console.print(f"  [red]error:[/] {report['error'].splitlines()[0]}")
+    click.echo(f"report: {run_dir / 'report.html'}")
+    click.echo(f"        {run_dir / 'report.md'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def check(run_dir: Path) -> None:
+    """Re-run the checkers on a stored history (offline) and rewrite the reports."""
+    from kafkadrill.report.build import recheck
+
+    try:
+        report = recheck(run_dir)
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    _print_result(report, run_dir)
+    sys.exit({"PASS": EXIT_PASS, "FAIL": EXIT_FAIL}.get(report["verdict"], EXIT_ERROR))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def verify(run_dir: Path) -> None:
+    """Check MANIFEST.sha256: was any file of a run directory altered?"""
+    from kafkadrill.report.manifest import verify as verify_manifest
+
+    res = verify_manifest(run_dir)
+    if res.ok:
+        console.print(f"[green]intact[/]: every file matches {run_dir / 'MANIFEST.sha256'}")
+        return
+    for label, items in (("changed", res.changed), ("missing", res.missing),
+                         ("added", res.added)):
+        for item in items:
+            console.print(f"[red]{label}[/]: {item}")
+    sys.exit(EXIT_FAIL)
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of scenario files (for editor completion and checking)."""
+    from kafkadrill.scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n")
+    else:
+        click.echo(text)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import pandas as pd
 from kafkadrill.history import HistoryFrames
 
 Status = Literal["PASS", "FAIL", "UNKNOWN"]
+#: Every checker run_checkers runs, in report order.
+CHECKER_NAMES = ("loss", "unknown", "duplicates", "ordering", "timestamps", "offsets", "recovery")
 SAMPLE = 20  # evidence rows kept per finding: enough to debug, small enough for a report
 
 
@@ -196,12 +198,12 @@ def consumer_rereads(frames: HistoryFrames) -> dict[str, Any]:
         rows = extra_rows[extra_g == gi]
         per_group[str(groups[gi])] = {
             "rereads": len(rows),
-            "reread_ids": int(len(np.unique(extra_keys[extra_g == gi]))),
+            "reread_ids": len(np.unique(extra_keys[extra_g == gi])),
             "per_partition": per_partition_counts(rows),
         }
     hit = {
         "rereads": int(extra.sum()),
-        "reread_ids": int(len(np.unique(extra_keys))),
+        "reread_ids": len(np.unique(extra_keys)),
         "per_group": per_group,
         "extra_rows": extra_rows,
     }

@@ -13,7 +13,7 @@ Target identities (`targets_of`) are plain strings used to reject overlapping fa
     leaders:<cluster>        "the leader of some partition" - only known at run time, so at most
                              one leader.kill per cluster at a time
     flow:<source>-><target>  one MM2 flow
-    link:<a><-><b>           one network link (both directions)
+    link:<a><-><b>/<kind>    one kind of toxic (cut, latency, bandwidth, reset) on one link
     az:<cluster>/<az>        one AZ of a cluster
     region:<region>, cluster:<name>
 A region outage covers every identity inside the region; an AZ partition covers its AZ links.
@@ -109,8 +109,9 @@ class NodeParams(FaultParams):
         c = _cluster(topology, self.cluster)
         if c is not None and self.node not in [n.node_id for n in c.nodes]:
             ids = [n.node_id for n in c.nodes]
-            problems.append(Problem(
-                "target.node", f"cluster '{c.name}' has no node {self.node}; {known(ids)}"))
+            problems.append(
+                Problem("target.node", f"cluster '{c.name}' has no node {self.node}; {known(ids)}")
+            )
         return problems
 
     def targets(self, topology: Topology) -> set[str]:
@@ -137,14 +138,20 @@ class LeaderParams(FaultParams):
         topics = {t.name: t for t in c.topics}
         t = topics.get(self.topic)
         if t is None:
-            problems.append(Problem(
-                "target.topic",
-                f"cluster '{c.name}' has no topic '{self.topic}'"
-                f"{did_you_mean(self.topic, topics)}; {known(topics)}"))
+            problems.append(
+                Problem(
+                    "target.topic",
+                    f"cluster '{c.name}' has no topic '{self.topic}'"
+                    f"{did_you_mean(self.topic, topics)}; {known(topics)}",
+                )
+            )
         elif self.partition >= t.partitions:
-            problems.append(Problem(
-                "target.partition",
-                f"topic '{t.name}' has partitions 0..{t.partitions - 1}, not {self.partition}"))
+            problems.append(
+                Problem(
+                    "target.partition",
+                    f"topic '{t.name}' has partitions 0..{t.partitions - 1}, not {self.partition}",
+                )
+            )
         return problems
 
     def targets(self, topology: Topology) -> set[str]:
@@ -154,7 +161,9 @@ class LeaderParams(FaultParams):
     def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
         return [
             {"cluster": c.name, "topic": t.name, "partition": p}
-            for c in topology.clusters for t in c.topics for p in range(t.partitions)
+            for c in topology.clusters
+            for t in c.topics
+            for p in range(t.partitions)
         ]
 
 
@@ -168,9 +177,12 @@ class Mm2Params(FaultParams):
         names = [f.name for f in topology.flows]
         if self.flow in names:
             return []
-        return [Problem(
-            "target.flow", f"unknown flow '{self.flow}'{did_you_mean(self.flow, names)}; "
-            f"{known(names)}")]
+        return [
+            Problem(
+                "target.flow",
+                f"unknown flow '{self.flow}'{did_you_mean(self.flow, names)}; {known(names)}",
+            )
+        ]
 
     def targets(self, topology: Topology) -> set[str]:
         return {f"flow:{self.flow}"}
@@ -189,28 +201,40 @@ def find_link(topology: Topology, name: str) -> Link | None:
     return None
 
 
+LINK_KINDS = ("cut", "latency", "bandwidth", "reset")
+
+
+def link_ids(link_name: str, kinds: Iterable[str] = LINK_KINDS) -> set[str]:
+    return {f"link:{link_name}/{k}" for k in kinds}
+
+
 class LinkResetParams(FaultParams):
     """link.reset: reset (RST) every connection on the link while active; both directions."""
 
     target_fields: ClassVar[tuple[str, ...]] = ("link",)
+    # Each link fault kind is its own proxy toxic, so different kinds may overlap on one link
+    # (latency + bandwidth = a degraded WAN); two of the same kind would fight over one toxic.
+    link_kind: ClassVar[str] = "reset"
     link: str
 
     def check(self, topology: Topology) -> list[Problem]:
         if find_link(topology, self.link) is not None:
             return []
         names = [lk.name for lk in topology.links]
-        return [Problem(
-            "target.link", f"unknown link '{self.link}'{did_you_mean(self.link, names)}; "
-            f"{known(names)}")]
+        return [
+            Problem(
+                "target.link",
+                f"unknown link '{self.link}'{did_you_mean(self.link, names)}; {known(names)}",
+            )
+        ]
 
     def normalized(self, topology: Topology) -> FaultParams:
         link = find_link(topology, self.link)
         return self if link is None else self.model_copy(update={"link": link.name})
 
     def targets(self, topology: Topology) -> set[str]:
-        # One identity per link regardless of direction: two faults on one proxy would fight.
         link = find_link(topology, self.link)
-        return {f"link:{link.name if link else self.link}"}
+        return link_ids(link.name if link else self.link, [self.link_kind])
 
     @classmethod
     def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
@@ -218,7 +242,8 @@ class LinkResetParams(FaultParams):
 
 
 class LinkParams(LinkResetParams):
-    """Common to directional link.* faults: a link and a direction."""
+    """Common to directional link.* faults: a link and a direction (one identity per link and
+    kind, whatever the direction: a proxy toxic is per link)."""
 
     target_fields: ClassVar[tuple[str, ...]] = ("link", "direction")
     direction: str = "both"  # "both", "<a>-><b>" or "<b>-><a>" (sites of the link)
@@ -230,10 +255,13 @@ class LinkParams(LinkResetParams):
             return problems
         valid = ["both", f"{link.a}->{link.b}", f"{link.b}->{link.a}"]
         if self.direction not in valid:
-            problems.append(Problem(
-                "target.direction",
-                f"invalid direction '{self.direction}' for link '{link.name}'"
-                f"{did_you_mean(self.direction, valid)}; valid: {', '.join(valid)}"))
+            problems.append(
+                Problem(
+                    "target.direction",
+                    f"invalid direction '{self.direction}' for link '{link.name}'"
+                    f"{did_you_mean(self.direction, valid)}; valid: {', '.join(valid)}",
+                )
+            )
         return problems
 
     @classmethod
@@ -244,9 +272,13 @@ class LinkParams(LinkResetParams):
 class LinkCutParams(LinkParams):
     """link.cut: drop every byte on the link (per direction)."""
 
+    link_kind: ClassVar[str] = "cut"
+
 
 class LinkLatencyParams(LinkParams):
     """link.latency: add latency (and jitter) to every byte on the link."""
+
+    link_kind: ClassVar[str] = "latency"
 
     latency_ms: int = Field(default=100, gt=0)
     jitter_ms: int = Field(default=0, ge=0)
@@ -254,6 +286,8 @@ class LinkLatencyParams(LinkParams):
 
 class LinkBandwidthParams(LinkParams):
     """link.bandwidth: cap the link's throughput."""
+
+    link_kind: ClassVar[str] = "bandwidth"
 
     rate_kbps: int = Field(default=1024, gt=0)
 
@@ -272,24 +306,38 @@ class AzParams(FaultParams):
         if c is None:
             return problems
         if not c.multi_az:
-            problems.append(Problem(
-                "target.cluster", f"cluster '{c.name}' has a single AZ; az.partition needs a "
-                "multi-AZ cluster", f"set topology.azs.{c.name} to a list of AZ names"))
+            problems.append(
+                Problem(
+                    "target.cluster",
+                    f"cluster '{c.name}' has a single AZ; az.partition needs a multi-AZ cluster",
+                    f"set topology.azs.{c.name} to a list of AZ names",
+                )
+            )
         elif self.az not in c.azs:
-            problems.append(Problem(
-                "target.az", f"cluster '{c.name}' has no AZ '{self.az}'"
-                f"{did_you_mean(self.az, c.azs)}; {known(c.azs)}"))
+            problems.append(
+                Problem(
+                    "target.az",
+                    f"cluster '{c.name}' has no AZ '{self.az}'"
+                    f"{did_you_mean(self.az, c.azs)}; {known(c.azs)}",
+                )
+            )
         return problems
 
     def targets(self, topology: Topology) -> set[str]:
         ids = {f"az:{self.cluster}/{self.az}"}
-        ids |= {f"link:{lk.name}" for lk in topology.links if self.az in (lk.a, lk.b)}
+        for lk in topology.links:
+            if self.az in (lk.a, lk.b):
+                ids |= link_ids(lk.name)
         return ids
 
     @classmethod
     def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"cluster": c.name, "az": az, "direction": "both"}
-                for c in topology.clusters if c.multi_az for az in c.azs]
+        return [
+            {"cluster": c.name, "az": az, "direction": "both"}
+            for c in topology.clusters
+            if c.multi_az
+            for az in c.azs
+        ]
 
 
 class RegionParams(FaultParams):
@@ -301,9 +349,13 @@ class RegionParams(FaultParams):
     def check(self, topology: Topology) -> list[Problem]:
         if self.region in topology.regions:
             return []
-        return [Problem(
-            "target.region", f"unknown region '{self.region}'"
-            f"{did_you_mean(self.region, topology.regions)}; {known(topology.regions)}")]
+        return [
+            Problem(
+                "target.region",
+                f"unknown region '{self.region}'"
+                f"{did_you_mean(self.region, topology.regions)}; {known(topology.regions)}",
+            )
+        ]
 
     def targets(self, topology: Topology) -> set[str]:
         ids = {f"region:{self.region}"}
@@ -314,7 +366,9 @@ class RegionParams(FaultParams):
             ids |= {f"node:{c.name}/{n.node_id}" for n in c.nodes}
             ids |= {f"az:{c.name}/{az}" for az in c.azs}
             sites |= set(c.azs)
-        ids |= {f"link:{lk.name}" for lk in topology.links if {lk.a, lk.b} & sites}
+        for lk in topology.links:
+            if {lk.a, lk.b} & sites:
+                ids |= link_ids(lk.name)
         names = {c.name for c in clusters}
         # MM2 for a flow runs in the target's region and reads from the source: either side down
         # stops it.
@@ -362,13 +416,9 @@ def unknown_fault_message(name: object) -> str:
     return f"unknown fault type '{name}'{did_you_mean(name, names)}; {known(names)}"
 
 
-def _loc_field(loc: tuple[Any, ...], model: type[FaultParams],
-               target_keys: Iterable[str]) -> str:
-    head = str(loc[0]) if loc else ""
-    keys = set(target_keys)
-    section = "target" if head in keys or (head not in keys and head in model.target_fields) \
-        else "params"
-    return ".".join([section, *(str(p) for p in loc)]) if loc else section
+def _loc_field(loc: tuple[Any, ...], model: type[FaultParams]) -> str:
+    section = "target" if loc and loc[0] in model.target_fields else "params"
+    return ".".join([section, *(str(p) for p in loc)])
 
 
 def parse_fault(
@@ -392,15 +442,24 @@ def parse_fault(
     for key in target:
         if key not in tfields:
             where = " (it belongs under params)" if key in sfields else ""
-            problems.append(Problem(
-                f"target.{key}", f"unknown target field for {fault}{where}"
-                f"{did_you_mean(key, tfields)}; target fields: {', '.join(tfields) or '(none)'}"))
+            problems.append(
+                Problem(
+                    f"target.{key}",
+                    f"unknown target field for {fault}{where}"
+                    f"{did_you_mean(key, tfields)}; "
+                    f"target fields: {', '.join(tfields) or '(none)'}",
+                )
+            )
     for key in params:
         if key not in sfields:
             where = " (it belongs under target)" if key in tfields else ""
-            problems.append(Problem(
-                f"params.{key}", f"unknown parameter for {fault}{where}"
-                f"{did_you_mean(key, sfields)}; parameters: {', '.join(sfields) or '(none)'}"))
+            problems.append(
+                Problem(
+                    f"params.{key}",
+                    f"unknown parameter for {fault}{where}"
+                    f"{did_you_mean(key, sfields)}; parameters: {', '.join(sfields) or '(none)'}",
+                )
+            )
     if problems:
         return None, problems
     try:
@@ -410,11 +469,14 @@ def parse_fault(
             loc = tuple(err["loc"])
             msg = err["msg"]
             if err["type"] == "missing":
-                msg = (f"required by {fault}; target fields: {', '.join(tfields)}"
-                       if loc and loc[0] in tfields else f"required by {fault}")
+                msg = (
+                    f"required by {fault}; target fields: {', '.join(tfields)}"
+                    if loc and loc[0] in tfields
+                    else f"required by {fault}"
+                )
             elif "input" in err and not isinstance(err["input"], dict):
                 msg = f"{msg} (got {err['input']!r})"
-            problems.append(Problem(_loc_field(loc, model, target), msg))
+            problems.append(Problem(_loc_field(loc, model), msg))
         return None, problems
     if topology is not None:
         problems = parsed.check(topology)
@@ -424,8 +486,11 @@ def parse_fault(
     return parsed, []
 
 
-def targets_of(fault: str | Any, params: FaultParams | Mapping[str, Any] | None = None,
-               topology: Topology | None = None) -> set[str]:
+def targets_of(
+    fault: str | Any,
+    params: FaultParams | Mapping[str, Any] | None = None,
+    topology: Topology | None = None,
+) -> set[str]:
     """Target identities a fault touches (for overlap checks).
 
     Accepts `targets_of("node.kill", {"cluster": "primary", "node": 2}, topology)` or any object

@@ -42,7 +42,8 @@ class FixedFault(BaseModel):
     target: dict[str, Any] = Field(default_factory=dict, description="what the fault hits")
     params: dict[str, Any] = Field(default_factory=dict, description="fault settings")
     duration: float | None = Field(
-        default=None, gt=0, description="seconds until healed; null = until the phase ends")
+        default=None, gt=0, description="seconds until healed; null = until the phase ends"
+    )
 
     @field_validator("fault")
     @classmethod
@@ -60,11 +61,13 @@ class RandomSpec(BaseModel):
     count: int = Field(ge=1, le=100)
     faults: list[str] = Field(min_length=1)
     between: tuple[float, float] | None = Field(
-        default=None, description="[start, end] window in seconds; null = the whole phase")
+        default=None, description="[start, end] window in seconds; null = the whole phase"
+    )
     duration: tuple[float, float] = Field(description="[min, max] seconds each fault lasts")
     params: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="settings per fault type, e.g. {link.latency: "
-        "{latency_ms: 200}}")
+        default_factory=dict,
+        description="settings per fault type, e.g. {link.latency: {latency_ms: 200}}",
+    )
 
     @field_validator("faults")
     @classmethod
@@ -83,7 +86,8 @@ class RandomSpec(BaseModel):
             b0, b1 = self.between
             if b0 < 0 or b1 <= b0:
                 raise ValueError(
-                    f"between must be [start, end] with 0 <= start < end, got [{b0}, {b1}]")
+                    f"between must be [start, end] with 0 <= start < end, got [{b0}, {b1}]"
+                )
         return self
 
 
@@ -138,8 +142,12 @@ class ScheduledFault:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "at": self.at, "duration": self.duration, "fault": self.fault,
-            "params": dict(self.params), "index": self.index, "origin": self.origin,
+            "at": self.at,
+            "duration": self.duration,
+            "fault": self.fault,
+            "params": dict(self.params),
+            "index": self.index,
+            "origin": self.origin,
             "open_ended": self.open_ended,
         }
 
@@ -184,38 +192,53 @@ def plan_timeline(
         model, probs = catalog.parse_fault(entry.fault, entry.target, entry.params, topology)
         problems += [Problem(f"{here}.{p.field}", p.message, p.fix) for p in probs]
         if entry.at >= duration_seconds:
-            problems.append(Problem(
-                f"{here}.at", f"starts at {_fmt(entry.at)} s, not before duration_seconds "
-                f"({_fmt(duration_seconds)})", f"use at < {_fmt(duration_seconds)}"))
+            problems.append(
+                Problem(
+                    f"{here}.at",
+                    f"starts at {_fmt(entry.at)} s, not before duration_seconds "
+                    f"({_fmt(duration_seconds)})",
+                    f"use at < {_fmt(duration_seconds)}",
+                )
+            )
             continue
         dur = entry.duration if entry.duration is not None else duration_seconds - entry.at
         if entry.at + dur > duration_seconds + 1e-9:
-            problems.append(Problem(
-                f"{here}.duration",
-                f"fault ends at {_fmt(entry.at + dur)} s, after duration_seconds "
-                f"({_fmt(duration_seconds)})",
-                f"set duration <= {_fmt(duration_seconds - entry.at)} or raise duration_seconds"))
+            problems.append(
+                Problem(
+                    f"{here}.duration",
+                    f"fault ends at {_fmt(entry.at + dur)} s, after duration_seconds "
+                    f"({_fmt(duration_seconds)})",
+                    f"set duration <= {_fmt(duration_seconds - entry.at)} "
+                    "or raise duration_seconds",
+                )
+            )
             continue
         if model is None:
             continue
-        sf = ScheduledFault(entry.at, dur, entry.fault, model.model_dump(), i, here,
-                            entry.duration is None)
+        sf = ScheduledFault(
+            entry.at, dur, entry.fault, model.model_dump(), i, here, entry.duration is None
+        )
         p = _Placed(sf, model.targets(topology))
         for other in placed:
             common = _overlap(p, other)
             if common:
                 o = other.fault
-                problems.append(Problem(
-                    f"{here}", f"{sf.describe()} [{_fmt(sf.at)}, {_fmt(sf.end)}) overlaps "
-                    f"{o.origin} {o.describe()} [{_fmt(o.at)}, {_fmt(o.end)}) on "
-                    f"{', '.join(sorted(common))}",
-                    "move one of them so they do not overlap in time"))
+                problems.append(
+                    Problem(
+                        f"{here}",
+                        f"{sf.describe()} [{_fmt(sf.at)}, {_fmt(sf.end)}) overlaps "
+                        f"{o.origin} {o.describe()} [{_fmt(o.at)}, {_fmt(o.end)}) on "
+                        f"{', '.join(sorted(common))}",
+                        "move one of them so they do not overlap in time",
+                    )
+                )
         placed.append(p)
 
     for i, entry in enumerate(parsed):
         if isinstance(entry, RandomFaults):
-            placed += _place_random(entry.random, i, seed, topology, duration_seconds,
-                                    placed, problems)
+            placed += _place_random(
+                entry.random, i, seed, topology, duration_seconds, placed, problems
+            )
 
     schedule = sorted((p.fault for p in placed), key=lambda f: (f.at, f.index, f.origin))
     return schedule, problems
@@ -234,25 +257,38 @@ def _place_random(
     n_before = len(problems)
     b0, b1 = spec.between if spec.between is not None else (0.0, duration_seconds)
     if b1 > duration_seconds + 1e-9:
-        problems.append(Problem(
-            f"{here}.between", f"window ends at {_fmt(b1)} s, after duration_seconds "
-            f"({_fmt(duration_seconds)})", f"use an end <= {_fmt(duration_seconds)}"))
+        problems.append(
+            Problem(
+                f"{here}.between",
+                f"window ends at {_fmt(b1)} s, after duration_seconds ({_fmt(duration_seconds)})",
+                f"use an end <= {_fmt(duration_seconds)}",
+            )
+        )
     # Work on a 0.1 s integer grid so draws are exact and print identically everywhere.
     lo10, hi10 = math.ceil(b0 * 10 - 1e-6), math.floor(b1 * 10 + 1e-6)
     d0, d1 = math.ceil(spec.duration[0] * 10 - 1e-6), math.floor(spec.duration[1] * 10 + 1e-6)
     if d0 > hi10 - lo10:
-        problems.append(Problem(
-            f"{here}.duration", f"shortest duration {_fmt(spec.duration[0])} s does not fit in "
-            f"the window [{_fmt(b0)}, {_fmt(b1)}]", "widen between or shorten duration"))
+        problems.append(
+            Problem(
+                f"{here}.duration",
+                f"shortest duration {_fmt(spec.duration[0])} s does not fit in "
+                f"the window [{_fmt(b0)}, {_fmt(b1)}]",
+                "widen between or shorten duration",
+            )
+        )
     d1 = min(d1, hi10 - lo10)
 
     # Per fault type: the candidate targets and validated settings.
     options: dict[str, list[catalog.FaultParams]] = {}
     for name in spec.params:
         if name not in spec.faults:
-            problems.append(Problem(
-                f"{here}.params.{name}", f"'{name}' is not among this entry's faults"
-                f"{catalog.did_you_mean(name, spec.faults)}; faults: {', '.join(spec.faults)}"))
+            problems.append(
+                Problem(
+                    f"{here}.params.{name}",
+                    f"'{name}' is not among this entry's faults"
+                    f"{catalog.did_you_mean(name, spec.faults)}; faults: {', '.join(spec.faults)}",
+                )
+            )
     for name in dict.fromkeys(spec.faults):
         model = catalog.FAULT_TYPES[name]
         settings = spec.params.get(name, {})
@@ -261,16 +297,22 @@ def _place_random(
             parsed, probs = catalog.parse_fault(name, tgt, settings, topology)
             if probs:
                 # Settings are the same for every candidate: report once, with the entry's path.
-                problems += [Problem(f"{here}.params.{name}.{p.field.split('.', 1)[-1]}",
-                                     p.message, p.fix) for p in probs
-                             if p.field.startswith("params.")]
+                problems += [
+                    Problem(f"{here}.params.{name}.{p.field.split('.', 1)[-1]}", p.message, p.fix)
+                    for p in probs
+                    if p.field.startswith("params.")
+                ]
                 break
             assert parsed is not None
             cands.append(parsed)
         if not model.candidates(topology):
-            problems.append(Problem(
-                f"{here}.faults", f"{name} has no possible target in this topology",
-                "az.partition needs topology.azs" if name == "az.partition" else None))
+            problems.append(
+                Problem(
+                    f"{here}.faults",
+                    f"{name} has no possible target in this topology",
+                    "az.partition needs topology.azs" if name == "az.partition" else None,
+                )
+            )
         options[name] = cands
     if len(problems) > n_before:
         return []
@@ -284,17 +326,22 @@ def _place_random(
             params = rng.choice(options[name])
             dur10 = rng.randint(d0, d1)
             at10 = rng.randint(lo10, hi10 - dur10)
-            sf = ScheduledFault(at10 / 10, dur10 / 10, name, params.model_dump(), i,
-                                f"timeline[{i}].random#{k}")
+            sf = ScheduledFault(
+                at10 / 10, dur10 / 10, name, params.model_dump(), i, f"timeline[{i}].random#{k}"
+            )
             cand = _Placed(sf, params.targets(topology))
             if not any(_overlap(cand, other) for other in (*placed, *out)):
                 out.append(cand)
                 break
         else:
-            problems.append(Problem(
-                here, f"could only place {k} of {spec.count} random faults without overlapping "
-                f"another fault on the same target in [{_fmt(b0)}, {_fmt(b1)}]",
-                "lower count, shorten duration, widen between or add fault types"))
+            problems.append(
+                Problem(
+                    here,
+                    f"could only place {k} of {spec.count} random faults without overlapping "
+                    f"another fault on the same target in [{_fmt(b0)}, {_fmt(b1)}]",
+                    "lower count, shorten duration, widen between or add fault types",
+                )
+            )
             break
     return out
 
@@ -311,14 +358,17 @@ def expand_timeline(
     Never two faults on the same target at once (see catalog.targets_of). Raises ScenarioError
     listing every problem (unknown target, fault past duration_seconds, overlap...).
     """
-    schedule, problems = plan_timeline(entries, seed=seed, topology=topology,
-                                       duration_seconds=duration_seconds)
+    schedule, problems = plan_timeline(
+        entries, seed=seed, topology=topology, duration_seconds=duration_seconds
+    )
     if problems:
         if len(problems) == 1:
             p = problems[0]
             raise ScenarioError(p.message, field=p.field, fix=p.fix)
-        lines = "\n".join(f"  {p.field}: {p.message}" + (f" (fix: {p.fix})" if p.fix else "")
-                          for p in problems)
-        raise ScenarioError(f"{len(problems)} problems in the timeline:\n{lines}",
-                            field=problems[0].field)
+        lines = "\n".join(
+            f"  {p.field}: {p.message}" + (f" (fix: {p.fix})" if p.fix else "") for p in problems
+        )
+        raise ScenarioError(
+            f"{len(problems)} problems in the timeline:\n{lines}", field=problems[0].field
+        )
     return schedule

@@ -150,8 +150,9 @@ def encode_checkpoint_key(group: str, topic: str, partition: int) -> bytes:
     return _enc_string(group, "group") + _enc_string(topic, "topic") + _I32.pack(partition)
 
 
-def encode_checkpoint_value(upstream_offset: int, downstream_offset: int,
-                            metadata: str = "") -> bytes:
+def encode_checkpoint_value(
+    upstream_offset: int, downstream_offset: int, metadata: str = ""
+) -> bytes:
     return (
         _I16.pack(CHECKPOINT_VERSION)
         + _I64.pack(upstream_offset)

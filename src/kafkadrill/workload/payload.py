@@ -44,9 +44,7 @@ def message_id(producer: str, seq: int) -> str:
 def _check_name(kind: str, value: str) -> None:
     # '|' would break the prefix, ':' the id; both checks are ~50 ns.
     if not value or "|" in value or ":" in value or len(value) > _MAX_NAME:
-        raise ValueError(
-            f"{kind} {value!r} must be 1-{_MAX_NAME} characters without '|' or ':'"
-        )
+        raise ValueError(f"{kind} {value!r} must be 1-{_MAX_NAME} characters without '|' or ':'")
 
 
 def encode(run_id: str, producer: str, seq: int, send_wall_ns: int, size: int) -> bytes:

@@ -1,0 +1,140 @@
+"""Objectives: what the scenario demands, evaluated against checker verdicts.
+
+Checkers report strict properties (loss PASS iff nothing lost); the scenario decides what the
+drill tolerates. Each objective *governs* the checkers it reads: once a scenario states an
+objective for a checker (even ``None`` = measure only), that objective decides for that checker.
+A checker no objective governs counts with its strict status, unless it is listed in
+``expected_anomalies`` (its FAIL is reported but allowed). A checker that crashed is UNKNOWN and
+makes the drill UNKNOWN: a crash never reads as PASS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from kafkadrill.checkers._common import CHECKER_NAMES, Verdict, jsonable
+
+ObjectiveVerdict = Literal["PASS", "FAIL", "UNKNOWN", "MEASURED"]
+CHECKER_CRASHED = "checker raised"  # marker note of a crashed checker (see run_checkers)
+
+
+@dataclass(frozen=True)
+class ObjectiveResult:
+    name: str
+    target: Any
+    observed: Any
+    verdict: ObjectiveVerdict  # MEASURED: no target given (measure only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+def _fig(checker: str, key: str) -> Callable[[Mapping[str, Verdict]], Any]:
+    return lambda v: v[checker].figures.get(key)
+
+
+def _status(checker: str) -> Callable[[Mapping[str, Verdict]], Any]:
+    return lambda v: v[checker].status == "PASS"
+
+
+# name -> (checkers it depends on / governs, observed value, comparison kind)
+_OBJECTIVES: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Verdict]], Any], str]] = {
+    "max_lost": (("loss",), _fig("loss", "lost"), "max"),
+    "max_rpo_seconds": (("loss",), _fig("loss", "window_seconds"), "max"),
+    "max_rto_seconds": (("recovery",), _fig("recovery", "write_unavailable_seconds"), "max"),
+    "max_read_unavailable_seconds": (
+        ("recovery",),
+        _fig("recovery", "read_unavailable_seconds"),
+        "max",
+    ),
+    "max_duplicates": (("duplicates",), _fig("duplicates", "duplicates"), "max"),
+    "max_consumer_rereads": (("offsets",), _fig("offsets", "rereads"), "max"),
+    "max_skipped": (("offsets",), _fig("offsets", "skipped"), "max"),
+    "require_ordering": (("ordering",), _status("ordering"), "require"),
+    "require_timestamps_preserved": (("timestamps",), _status("timestamps"), "require"),
+}
+OBJECTIVE_NAMES = (*_OBJECTIVES, "expected_anomalies")
+EXPECTED = "expected_anomalies"
+
+
+def governed_by(name: str) -> tuple[str, ...]:
+    """Checkers an objective depends on (and governs)."""
+    return _OBJECTIVES[name][0] if name in _OBJECTIVES else ()
+
+
+def evaluate(
+    verdicts: Mapping[str, Verdict], objectives: Mapping[str, Any]
+) -> list[ObjectiveResult]:
+    """One result per objective key present (in a stable order). Unknown keys raise ValueError."""
+    unknown = sorted(set(objectives) - set(OBJECTIVE_NAMES))
+    if unknown:
+        raise ValueError(f"unknown objectives {unknown}; known: {list(OBJECTIVE_NAMES)}")
+    results: list[ObjectiveResult] = []
+    for name, (deps, observe, kind) in _OBJECTIVES.items():
+        if name not in objectives:
+            continue
+        target = objectives[name]
+        if name == "max_skipped" and target is None:
+            target = 0  # a consumer skipping messages is never fine by default
+        if kind == "require" and target is False:
+            target = None  # "not required" is measure only
+        if any(d not in verdicts or verdicts[d].status == "UNKNOWN" for d in deps):
+            observed = None if kind == "require" else _safe(observe, verdicts)
+            results.append(ObjectiveResult(name, target, observed, "UNKNOWN"))
+            continue
+        observed = observe(verdicts)
+        if target is None:
+            verdict: ObjectiveVerdict = "MEASURED"
+        elif kind == "require":
+            verdict = "PASS" if observed else "FAIL"
+        elif observed is None:
+            # Not applicable (e.g. no fault -> no unavailability): nothing exceeded the target.
+            verdict = "PASS"
+        else:
+            verdict = "PASS" if observed <= target else "FAIL"
+        results.append(ObjectiveResult(name, target, observed, verdict))
+    if EXPECTED in objectives:
+        expected = list(objectives[EXPECTED] or [])
+        bad = [c for c in expected if c not in CHECKER_NAMES and c not in verdicts]
+        if bad:
+            raise ValueError(f"{EXPECTED}: unknown checkers {bad}; known: {list(CHECKER_NAMES)}")
+        failed = [c for c in expected if c in verdicts and verdicts[c].status == "FAIL"]
+        results.append(ObjectiveResult(EXPECTED, expected, failed, "MEASURED"))
+    return results
+
+
+def _safe(observe: Callable[[Mapping[str, Verdict]], Any], verdicts: Mapping[str, Verdict]) -> Any:
+    try:
+        return observe(verdicts)
+    except KeyError:
+        return None
+
+
+def crashed(v: Verdict) -> bool:
+    return v.status == "UNKNOWN" and any(n.startswith(CHECKER_CRASHED) for n in v.notes)
+
+
+def overall(
+    results: Sequence[ObjectiveResult], verdicts: Mapping[str, Verdict]
+) -> Literal["PASS", "FAIL", "UNKNOWN"]:
+    """Drill verdict. FAIL dominates (it cannot turn into PASS with more information), then
+    UNKNOWN, then PASS."""
+    governed: set[str] = set()
+    expected: set[str] = set()
+    for r in results:
+        governed.update(governed_by(r.name))
+        if r.name == EXPECTED:
+            expected.update(r.target or [])
+    statuses = [r.verdict for r in results if r.name != EXPECTED]
+    for name, v in verdicts.items():
+        if crashed(v):
+            statuses.append("UNKNOWN")
+        elif name not in governed and not (name in expected and v.status == "FAIL"):
+            statuses.append(v.status)
+    if "FAIL" in statuses:
+        return "FAIL"
+    if "UNKNOWN" in statuses:
+        return "UNKNOWN"
+    return "PASS"

@@ -1,0 +1,158 @@
+"""Consumer-group continuity: re-reads and skips, per group and partition.
+
+Re-read: an id the group received more than once (at-least-once redelivery, e.g. after an
+offset translation that lands behind). Skip: for group G with received ids M, and each
+(cluster, topic, partition) G received on with hi = the highest offset G received there, every
+final-read record of that same partition with offset <= hi whose id is not in M. A skip is loss
+*for that consumer* even if the topic still has the record. Ids are matched across clusters, so
+records G read on the primary before a failover are not skips on the DR cluster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kafkadrill.checkers._common import (
+    SAMPLE,
+    Verdict,
+    cat_codes,
+    consumer_receipts,
+    consumer_rereads,
+    final_read,
+    n_ids,
+    pkey,
+)
+from kafkadrill.history import HistoryFrames
+
+NAME = "offsets"
+
+
+def _part_key(df: pd.DataFrame, n_topics: int) -> np.ndarray:
+    # Cluster and topic categories are table-wide, so keys agree between frames.
+    return (cat_codes(df["cluster"]) * (n_topics + 1) + cat_codes(df["topic"])) * (1 << 32) + df[
+        "partition"
+    ].to_numpy()
+
+
+def check_offsets(frames: HistoryFrames) -> Verdict:
+    fr = final_read(frames)
+    rr = consumer_rereads(frames)
+    rc = consumer_receipts(frames)
+    notes: list[str] = []
+    figures: dict = {
+        "groups": 0,
+        "rereads": rr["rereads"],
+        "reread_ids": rr["reread_ids"],
+        "skipped": None,
+        "per_group": {},
+        "unchecked_partitions": [],
+    }
+    no_group = int(
+        ((~frames.recv["final"].to_numpy()) & frames.recv["group"].isna().to_numpy()).sum()
+    )
+    if no_group:
+        notes.append(f"{no_group} non-final recv events have no group: not part of continuity")
+    if rc.empty:
+        notes.append("no consumer-group receipts: nothing to check")
+        return Verdict(NAME, "PASS", figures, [], notes)
+
+    n_topics = len(frames.recv["topic"].cat.categories)
+    clusters = frames.recv["cluster"].cat.categories
+    topics = frames.recv["topic"].cat.categories
+    final = fr.records[fr.records["id_code"].to_numpy() >= 0]
+    f_key = _part_key(final, n_topics)
+    f_off = final["offset"].to_numpy()
+    f_id = final["id_code"].to_numpy()
+    read_clusters = set(fr.complete) | set(fr.clusters) if fr.present else set()
+    incomplete = {c for c in read_clusters if not fr.complete.get(c, False)}
+
+    g_codes = cat_codes(rc["group"])
+    groups = rc["group"].cat.categories
+    r_key = _part_key(rc, n_topics)
+    total_skipped = 0
+    uncheckable: set[str] = set()
+    all_parts: set[str] = set()
+    touched_incomplete: set[str] = set()
+    evidence: list[dict] = []
+    for gi in np.unique(g_codes).tolist():
+        name = str(groups[gi])
+        sel = g_codes == gi
+        seen = np.zeros(n_ids(frames), dtype=bool)
+        seen[rc["id_code"].to_numpy()[sel]] = True
+        hi = pd.Series(rc["offset"].to_numpy()[sel]).groupby(r_key[sel]).max()
+        per_part: dict[str, dict[str, int]] = {}
+        for k in hi.index.to_numpy():
+            c = int(k >> 32) // (n_topics + 1)
+            t = int(k >> 32) % (n_topics + 1)
+            p = int(k & 0xFFFFFFFF)
+            pk = pkey(clusters[c], topics[t], p)
+            all_parts.add(pk)
+            per_part[pk] = {"rereads": 0, "skipped": 0, "max_offset": int(hi[k])}
+            if str(clusters[c]) not in read_clusters:
+                uncheckable.add(pk)
+            elif str(clusters[c]) in incomplete:
+                touched_incomplete.add(str(clusters[c]))
+        idx = pd.Index(hi.index).get_indexer(f_key)
+        cand = idx >= 0
+        skip = np.zeros(len(final), dtype=bool)
+        skip[cand] = (f_off[cand] <= hi.to_numpy()[idx[cand]]) & ~seen[f_id[cand]]
+        skipped_rows = final[skip]
+        for (c, t, p), n in (
+            skipped_rows.groupby(["cluster", "topic", "partition"], observed=True).size().items()
+        ):
+            per_part[pkey(c, t, p)]["skipped"] = int(n)
+        for pk, n in rr["per_group"].get(name, {}).get("per_partition", {}).items():
+            per_part.setdefault(pk, {"rereads": 0, "skipped": 0, "max_offset": -1})["rereads"] = n
+        total_skipped += len(skipped_rows)
+        g = rr["per_group"].get(name, {})
+        figures["per_group"][name] = {
+            "rereads": g.get("rereads", 0),
+            "reread_ids": g.get("reread_ids", 0),
+            "skipped": len(skipped_rows),
+            "per_partition": dict(sorted(per_part.items())),
+        }
+        for code, c, t, p, o in zip(
+            skipped_rows["id_code"].head(SAMPLE),
+            skipped_rows["cluster"].head(SAMPLE),
+            skipped_rows["topic"].head(SAMPLE),
+            skipped_rows["partition"].head(SAMPLE),
+            skipped_rows["offset"].head(SAMPLE),
+            strict=True,
+        ):
+            if len(evidence) < SAMPLE:
+                evidence.append(
+                    {
+                        "kind": "skipped",
+                        "group": name,
+                        "id": frames.id_text(int(code)),
+                        "cluster": str(c),
+                        "topic": str(t),
+                        "partition": int(p),
+                        "offset": int(o),
+                    }
+                )
+    figures["groups"] = len(figures["per_group"])
+    checkable = len(all_parts) > len(uncheckable)
+    figures["skipped"] = total_skipped if fr.present else None
+    figures["unchecked_partitions"] = sorted(uncheckable)
+    if not fr.present:
+        notes.append("no final read: skips cannot be computed")
+    if uncheckable:
+        notes.append(
+            f"{len(uncheckable)} partitions were consumed on clusters without a final read: "
+            "skips there cannot be computed"
+        )
+    if touched_incomplete:
+        notes.append(
+            f"final read incomplete on {sorted(touched_incomplete)}: skips may be undercounted"
+        )
+    if total_skipped or rr["rereads"]:
+        status = "FAIL"
+    elif not fr.present or touched_incomplete or not checkable:
+        # Partitions on clusters without a final read (a lost region) are listed, not judged;
+        # only when nothing at all could be checked is the property unknown.
+        status = "UNKNOWN"
+    else:
+        status = "PASS"
+    return Verdict(NAME, status, figures, evidence, notes)

@@ -1,0 +1,311 @@
+"""Recovery (RTO side): how long writers and readers were without service, phase by phase.
+
+Computed from history events only; every time is on the history's one monotonic clock ``t``.
+
+Definitions (all seconds):
+
+- fault window: [fault.inject t, fault.heal t] (an unhealed fault runs to the workload end);
+  the runbook window [first fault.inject t, last runbook.step t] counts as a window too.
+- write_unavailable_seconds: the longest gap between consecutive send.ok events (all producers,
+  by t) that overlaps any window. The first send.invoke opens the series and the last
+  send.invoke closes it when it comes after the last ack (invoked but never acked = unavailable).
+- read_unavailable_seconds: the same over non-final recv events (all readers); the series is
+  closed by the last send.ok when that comes after the last receipt (data to read was there).
+- writes_recovered / reads_recovered: false when the longest gap is closed by that end marker
+  and is longer than CAUGHT_UP_LAG_S, i.e. service never came back. Recovery FAILs then;
+  otherwise it is a measurement (PASS). An unhealed fault's window ends at the workload end
+  (first final_read.start, else the last event).
+- phases.detection_seconds: first fault.inject -> first runbook.step after it.
+- phases.runbook_seconds: first runbook step start -> last runbook step end; phases.steps: each
+  step's start/end (t), status and duration.
+- phases.first_write_on_target_seconds / first_read_on_target_seconds: first fault.inject ->
+  first send.ok (non-final recv) on the ``to_cluster`` of the first producer (consumer) redirect
+  after the first fault.
+- phases.caught_up_seconds: per redirected group G (redirect time r_G), caught-up time T_G =
+  the first T >= r_G such that every message acked at a time <= T - 1 s (on any cluster, before
+  or after the redirect) was received by G at or before T. Ids missing from the final read of the
+  authoritative cluster are excluded (they are losses, counted by the loss checker). The figure
+  is max over groups of T_G - first fault.inject; null if some group never caught up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kafkadrill.checkers._common import (
+    Verdict,
+    by_id,
+    cat_codes,
+    consumer_receipts,
+    final_read,
+    first_per_id,
+    n_ids,
+)
+from kafkadrill.history import HistoryFrames
+
+NAME = "recovery"
+#: Lag allowance of the caught-up definition (acked more than this long ago must be received).
+CAUGHT_UP_LAG_S = 1.0
+
+Window = tuple[float, float]
+
+
+def longest_gap(
+    times: np.ndarray,
+    windows: list[Window],
+    *,
+    start: float | None = None,
+    end: float | None = None,
+) -> dict[str, Any] | None:
+    """Longest gap between consecutive times that overlaps any window.
+
+    ``start``/``end`` are sentinels added when they lie outside the times. Returns
+    ``{"seconds", "from", "to", "open"}`` (open: the gap is closed by ``end``, i.e. the series
+    never resumed) or None when there is no series at all.
+    """
+    pts = np.sort(np.asarray(times, dtype=float))
+    if start is not None and (len(pts) == 0 or start < pts[0]):
+        pts = np.concatenate(([start], pts))
+    sentinel = end is not None and (len(pts) == 0 or end > pts[-1])
+    if sentinel:
+        pts = np.concatenate((pts, [end]))
+    if len(pts) == 0:
+        return None
+    a, b = pts[:-1], pts[1:]
+    hit = np.zeros(len(a), dtype=bool)
+    for w0, w1 in windows:
+        hit |= (a < w1) & (b > w0)
+    if not hit.any():
+        return {"seconds": 0.0, "from": None, "to": None, "open": False}
+    gaps = np.where(hit, b - a, -1.0)
+    i = int(np.argmax(gaps))
+    return {
+        "seconds": float(gaps[i]),
+        "from": float(a[i]),
+        "to": float(b[i]),
+        "open": bool(sentinel and i == len(a) - 1),
+    }
+
+
+def _recovered(g: dict[str, Any] | None) -> bool | None:
+    # An open tail gap shorter than the lag allowance is a consumer stopping while slightly
+    # behind, not a service that never came back.
+    if g is None:
+        return None
+    return not (g["open"] and g["seconds"] > CAUGHT_UP_LAG_S)
+
+
+def _seconds(g: dict[str, Any] | None) -> float | None:
+    return None if g is None else g["seconds"]
+
+
+def caught_up_at(acked_t: np.ndarray, recv_t: np.ndarray, since: float) -> float | None:
+    """First T >= since with no id acked at <= T - lag still unreceived at T (None: never).
+
+    T is bad iff it lies in some [a_i + lag, r_i): sweep candidates ``since`` and each r_i.
+    """
+    s = acked_t + CAUGHT_UP_LAG_S
+    e = recv_t
+    keep = (e > s) & (e > since)
+    s, e = s[keep], e[keep]
+    if len(s) == 0:
+        return float(since)
+    order = np.argsort(s, kind="stable")
+    s, e = s[order], e[order]
+    cover = np.maximum.accumulate(e)  # max end among intervals starting at or before s[k]
+    cand = np.concatenate(([since], np.sort(e[np.isfinite(e)])))
+    cand = cand[cand >= since]
+    k = np.searchsorted(s, cand, side="right")
+    covered_to = np.where(k > 0, cover[np.maximum(k - 1, 0)], -np.inf)
+    good = np.flatnonzero(covered_to <= cand)
+    return float(cand[good[0]]) if len(good) else None
+
+
+def _faults(frames: HistoryFrames, workload_end: float) -> list[dict[str, Any]]:
+    faults: dict[str, dict[str, Any]] = {}
+    for e in frames.of_type("fault.inject", "fault.verify", "fault.heal"):
+        fid = str(e.get("fault_id"))
+        if e["type"] == "fault.inject":
+            faults[fid] = {
+                "fault_id": fid,
+                "type": e.get("fault"),
+                "target": e.get("target"),
+                "params": e.get("params"),
+                "injected_at": float(e["t"]),
+                "healed_at": None,
+                "verified": None,
+                "heal_ok": None,
+            }
+        elif fid in faults and e["type"] == "fault.verify":
+            faults[fid]["verified"] = bool(e.get("ok"))
+        elif fid in faults:
+            faults[fid]["healed_at"] = float(e["t"])
+            faults[fid]["heal_ok"] = bool(e.get("ok"))
+    out = list(faults.values())
+    for f in out:
+        f["window"] = [f["injected_at"], f["healed_at"] if f["healed_at"] else workload_end]
+    return out
+
+
+def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any]]:
+    steps: dict[str, dict[str, Any]] = {}
+    for e in frames.of_type("runbook.step"):
+        key = f"{e.get('runbook')}/{e.get('step')}"
+        t = float(e["t"])
+        st = steps.setdefault(
+            key, {"status": None, "start_t": t, "end_t": None, "duration_seconds": None}
+        )
+        if e.get("status") == "start":
+            st["start_t"] = t
+        else:
+            st["status"] = e.get("status")
+            st["end_t"] = t
+            st["duration_seconds"] = t - st["start_t"]
+        st["since_fault_seconds"] = st["start_t"] - first_fault
+    return steps
+
+
+def check_recovery(frames: HistoryFrames) -> Verdict:
+    fr = final_read(frames)
+    starts = frames.of_type("final_read.start")
+    workload_end = float(starts[0]["t"]) if starts else frames.end_t
+    phases: dict[str, Any] = {
+        "detection_seconds": None,
+        "runbook_seconds": None,
+        "first_write_on_target_seconds": None,
+        "first_read_on_target_seconds": None,
+        "caught_up_seconds": None,
+        "caught_up_per_group": {},
+        "steps": {},
+    }
+    figures: dict[str, Any] = {
+        "first_fault_t": None,
+        "write_unavailable_seconds": None,
+        "read_unavailable_seconds": None,
+        "write_gap": None,
+        "read_gap": None,
+        "read_unavailable_per_group": {},
+        "writes_recovered": None,
+        "reads_recovered": None,
+        "per_fault": {},
+        "faults": [],
+        "phases": phases,
+    }
+    faults = _faults(frames, workload_end)
+    figures["faults"] = faults
+    if not faults:
+        return Verdict(NAME, "PASS", figures, [], ["no fault injected: recovery not applicable"])
+    first = min(f["injected_at"] for f in faults)
+    figures["first_fault_t"] = first
+    notes: list[str] = []
+
+    steps = [e for e in frames.of_type("runbook.step") if float(e["t"]) >= first]
+    windows: list[Window] = [tuple(f["window"]) for f in faults]  # type: ignore[misc]
+    if steps:
+        windows.append((first, max(float(e["t"]) for e in steps)))
+
+    inv_t = frames.invoke["t"].to_numpy()
+    ok_t = frames.ok["t"].to_numpy()
+    w_args = {
+        "start": float(inv_t.min()) if len(inv_t) else None,
+        "end": float(inv_t.max()) if len(inv_t) else None,
+    }
+    recv = frames.recv[~frames.recv["final"].to_numpy()]
+    rd_t = recv["t"].to_numpy()
+    # Reads are in demand while writes are acked: the last ack closes the read series.
+    r_end = float(ok_t.max()) if len(ok_t) else None
+    wg = longest_gap(ok_t, windows, **w_args)
+    rg = longest_gap(rd_t, windows, end=r_end) if len(rd_t) else None
+    figures.update(
+        write_unavailable_seconds=_seconds(wg),
+        read_unavailable_seconds=_seconds(rg),
+        write_gap=wg,
+        read_gap=rg,
+        writes_recovered=_recovered(wg),
+        reads_recovered=_recovered(rg),
+    )
+    if wg is None:
+        notes.append("no sends in the history: write unavailability not applicable")
+    if rg is None:
+        notes.append("no non-final receipts: read unavailability not applicable")
+    for g, rows in recv.groupby("group", observed=True, sort=True):
+        figures["read_unavailable_per_group"][str(g)] = _seconds(
+            longest_gap(rows["t"].to_numpy(), windows, end=r_end)
+        )
+    for f in faults:
+        w = [tuple(f["window"])]
+        figures["per_fault"][f["fault_id"]] = {
+            "write_unavailable_seconds": _seconds(longest_gap(ok_t, w, **w_args)),  # type: ignore[arg-type]
+            "read_unavailable_seconds": _seconds(longest_gap(rd_t, w, end=r_end))  # type: ignore[arg-type]
+            if len(rd_t)
+            else None,
+        }
+
+    # Phases.
+    phases["steps"] = _steps(frames, first)
+    if steps:
+        phases["detection_seconds"] = float(steps[0]["t"]) - first
+        ends = [s["end_t"] for s in phases["steps"].values() if s["end_t"] is not None]
+        begins = [s["start_t"] for s in phases["steps"].values() if s["start_t"] >= first]
+        if ends and begins:
+            phases["runbook_seconds"] = max(ends) - min(begins)
+    redirects = [e for e in frames.of_type("redirect") if float(e["t"]) >= first]
+    prod_r = [e for e in redirects if e.get("role") == "producer"]
+    cons_r = [e for e in redirects if e.get("role") == "consumer"]
+    if prod_r:
+        on = frames.ok[(frames.ok["cluster"] == prod_r[0].get("to_cluster")).to_numpy()]
+        t = on["t"].to_numpy()
+        t = t[t >= first]
+        phases["first_write_on_target_seconds"] = float(t.min()) - first if len(t) else None
+    if cons_r:
+        on = recv[(recv["cluster"] == cons_r[0].get("to_cluster")).to_numpy()]
+        t = on["t"].to_numpy()
+        t = t[t >= first]
+        phases["first_read_on_target_seconds"] = float(t.min()) - first if len(t) else None
+        _caught_up(frames, fr, cons_r, first, phases, notes)
+
+    failed = [k for k in ("writes_recovered", "reads_recovered") if figures[k] is False]
+    if failed:
+        notes.append(f"service never resumed after the fault: {', '.join(failed)} = false")
+    return Verdict(NAME, "FAIL" if failed else "PASS", figures, [], notes)
+
+
+def _caught_up(
+    frames: HistoryFrames,
+    fr: Any,
+    cons_r: list[dict[str, Any]],
+    first: float,
+    phases: dict[str, Any],
+    notes: list[str],
+) -> None:
+    acked = first_per_id(frames.ok)
+    codes = acked["id_code"].to_numpy()
+    a = acked["t"].to_numpy()
+    if fr.present:  # lost ids can never be received: the loss checker owns them
+        keep = fr.auth_seen[codes]
+        codes, a = codes[keep], a[keep]
+    rc = consumer_receipts(frames)
+    gcodes = cat_codes(rc["group"])
+    groups = list(rc["group"].cat.categories)
+    since: dict[str, float] = {}
+    for e in cons_r:
+        g = e.get("group")
+        if g is not None and str(g) not in since:
+            since[str(g)] = float(e["t"])
+    per_group: dict[str, float | None] = {}
+    for g, t_r in since.items():
+        if g not in groups:
+            per_group[g] = None
+            continue
+        rows = rc[gcodes == groups.index(g)]
+        r = by_id(frames, rows, "t", np.inf) if len(rows) else np.full(n_ids(frames), np.inf)
+        at = caught_up_at(a, r[codes], t_r)
+        per_group[g] = None if at is None else at - first
+    phases["caught_up_per_group"] = per_group
+    never = [g for g, v in per_group.items() if v is None]
+    if never:
+        notes.append(f"groups never caught up: {never}")
+    elif per_group:
+        phases["caught_up_seconds"] = max(v for v in per_group.values() if v is not None)

@@ -1,0 +1,112 @@
+"""Timestamps and headers of replicated records.
+
+For every final-read record on a cluster other than its origin, the record timestamp must equal
+the one the origin broker acked (send.ok ts) and the kd-* headers must be present and equal to
+what the producer set. Origin cluster = the cluster of the id's send.ok; for ids never acked
+(unknown sends that landed) the kd-origin-cluster header. Header equality is checked for kd-id
+(= id decoded from the payload) and kd-origin-cluster (= send.ok cluster); kd-origin-site is
+checked for presence only (sends do not record the producer's site).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kafkadrill.checkers._common import (
+    SAMPLE,
+    Verdict,
+    by_id,
+    cat_codes,
+    final_read,
+    final_read_notes,
+    recode,
+)
+from kafkadrill.history import HistoryFrames
+
+NAME = "timestamps"
+
+
+def check_timestamps(frames: HistoryFrames) -> Verdict:
+    fr = final_read(frames)
+    notes = final_read_notes(fr)
+    figures: dict = {
+        "checked": 0,
+        "ts_mismatch": None,
+        "header_missing": None,
+        "header_mismatch": None,
+        "per_cluster": {},
+    }
+    if not fr.present:
+        return Verdict(NAME, "UNKNOWN", figures, [], notes)
+    rec = fr.records
+    rec = rec[rec["id_code"].to_numpy() >= 0]
+    codes = rec["id_code"].to_numpy()
+    clusters = rec["cluster"].cat.categories  # table-wide: the same space as ok["cluster"]
+    ok = frames.ok
+    ok_cluster = by_id(frames, ok.assign(cc=cat_codes(ok["cluster"])), "cc", -1)[codes]
+    ok_ts = by_id(frames, ok, "ts", -1)[codes]
+    hdr_origin = recode(rec["origin_cluster"], clusters)
+    acked = ok_cluster >= 0
+    origin = np.where(acked, ok_cluster, hdr_origin)
+    here = cat_codes(rec["cluster"])
+    mirrored = (origin >= 0) & (origin != here)
+
+    hdr_id = rec["hdr_id_code"].to_numpy()
+    missing = (
+        (hdr_id < 0)
+        | rec["origin_site"].isna().to_numpy()
+        | rec["origin_cluster"].isna().to_numpy()
+    )
+    mismatch = ~missing & ((hdr_id != codes) | (acked & (hdr_origin != ok_cluster)))
+    ts_bad = acked & (rec["ts"].to_numpy() != ok_ts)
+    ts_bad &= mirrored
+    missing &= mirrored
+    mismatch &= mirrored
+
+    sub = rec.assign(ts_bad=ts_bad, missing=missing, mismatch=mismatch)[mirrored]
+    for cluster, g in sub.groupby("cluster", observed=True, sort=True):
+        figures["per_cluster"][str(cluster)] = {
+            "checked": len(g),
+            "ts_mismatch": int(g["ts_bad"].sum()),
+            "header_missing": int(g["missing"].sum()),
+            "header_mismatch": int(g["mismatch"].sum()),
+        }
+    figures.update(
+        checked=int(mirrored.sum()),
+        ts_mismatch=int(ts_bad.sum()),
+        header_missing=int(missing.sum()),
+        header_mismatch=int(mismatch.sum()),
+    )
+    evidence: list[dict] = []
+    for kind, mask in (
+        ("ts_mismatch", ts_bad),
+        ("header_missing", missing),
+        ("header_mismatch", mismatch),
+    ):
+        for i in np.flatnonzero(mask)[:SAMPLE].tolist():
+            evidence.append(
+                {
+                    "kind": kind,
+                    "id": frames.id_text(int(codes[i])),
+                    "cluster": str(rec["cluster"].iat[i]),
+                    "topic": str(rec["topic"].iat[i]),
+                    "partition": int(rec["partition"].iat[i]),
+                    "offset": int(rec["offset"].iat[i]),
+                    "ts": int(rec["ts"].iat[i]),
+                    "acked_ts": int(ok_ts[i]) if acked[i] else None,
+                    "hdr_id": frames.id_text(int(hdr_id[i])),
+                    "hdr_origin_cluster": None
+                    if hdr_origin[i] < 0
+                    else str(clusters[hdr_origin[i]]),
+                }
+            )
+    bad = figures["ts_mismatch"] + figures["header_missing"] + figures["header_mismatch"]
+    if bad:
+        status = "FAIL"
+    elif not fr.auth_complete:
+        status = "UNKNOWN"
+    else:
+        status = "PASS"
+        if not figures["checked"]:
+            notes.append("no replicated record in the final read: nothing to compare")
+    return Verdict(NAME, status, figures, evidence, notes)

@@ -1,0 +1,172 @@
+"""Assemble report.json from a stored history (checkers + objectives) and write the run dir.
+
+Used by the runner after a drill and by `kafkadrill check RUN_DIR` to re-judge a stored
+history offline: the history is the only input besides the scenario's objectives.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
+from kafkadrill.history import load_frames, read_history
+from kafkadrill.scenario import Scenario, load_scenario
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for e in events:
+        typ = e.get("type")
+        if typ == "fault.inject":
+            out[e["fault_id"]] = {
+                "id": e["fault_id"], "type": e["fault"], "target": e.get("target"),
+                "params": e.get("params"), "injected_at": _iso(e["wall"]), "injected_t": e["t"],
+                "healed_at": None, "healed_t": None, "verified": False, "verify_detail": None,
+                "heal_detail": None,
+            }
+        elif typ == "fault.verify" and e.get("fault_id") in out:
+            out[e["fault_id"]]["verified"] = bool(e.get("ok"))
+            out[e["fault_id"]]["verify_detail"] = e.get("detail")
+        elif typ == "fault.heal" and e.get("fault_id") in out:
+            f = out[e["fault_id"]]
+            f["healed_at"], f["healed_t"] = _iso(e["wall"]), e["t"]
+            f["heal_detail"] = e.get("detail")
+    return list(out.values())
+
+
+def timeline_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Human-readable timeline: phases, faults, runbook steps, redirects, replication lag."""
+    out: list[dict[str, Any]] = []
+    last_lag: dict[str, Any] = {}
+    for e in events:
+        typ = e.get("type")
+        text = None
+        if typ == "phase":
+            text = f"phase {e['name']}"
+        elif typ == "fault.inject":
+            lag = last_lag.get("lag")
+            lag_txt = f" (replication lag at that moment: {lag} records)" if lag is not None else ""
+            text = f"fault {e['fault_id']} injected: {e['fault']} {e.get('target')}{lag_txt}"
+        elif typ == "fault.verify":
+            text = f"fault {e['fault_id']} verified={e['ok']}: {e.get('detail')}"
+        elif typ == "fault.heal":
+            text = f"fault {e['fault_id']} healed (ok={e['ok']}): {e.get('detail')}"
+        elif typ == "runbook.step":
+            text = f"runbook {e['runbook']}: {e['step']} {e['status']}"
+            if e.get("detail") and e["status"] != "start":
+                text += f" {e['detail']}"
+        elif typ == "redirect":
+            text = f"{e['role']} {e['client']} redirected {e['from_cluster']} -> {e['to_cluster']}"
+        elif typ == "probe" and e.get("name") == "replication_lag":
+            last_lag = e
+            continue
+        elif typ in ("final_read.start", "final_read.end", "run.end", "client.error",
+                     "heal.restart"):
+            fields = {k: v for k, v in e.items() if k not in ("seq", "t", "wall", "type")}
+            text = f"{typ} {fields}"
+        if text is not None:
+            out.append({"t": round(e["t"], 3), "wall": _iso(e["wall"]), "kind": typ,
+                        "text": text})
+    return out
+
+
+def build_report(run_dir: Path, scenario: Scenario, *, started: datetime | None,
+                 finished: datetime | None, error: str | None,
+                 versions: dict[str, Any]) -> dict[str, Any]:
+    history = run_dir / "history.jsonl"
+    if not history.exists() and (run_dir / "history.jsonl.gz").exists():
+        history = run_dir / "history.jsonl.gz"
+    events = read_history(history)
+    frames = load_frames(history)
+    verdicts = run_checkers(frames)
+    objectives = scenario.objectives.model_dump(mode="json")
+    results = evaluate(verdicts, objectives)
+    verdict = overall(results, verdicts)
+    if error is not None:
+        verdict = "UNKNOWN"  # a crashed or interrupted drill never reads as PASS
+    start_ev = next((e for e in events if e.get("type") == "run.start"), {})
+    end_ev = next((e for e in reversed(events) if e.get("type") == "run.end"), {})
+    summary = summarize(verdicts)
+    report: dict[str, Any] = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "run_id": start_ev.get("run_id", run_dir.name),
+        "started_at": started.isoformat() if started else _iso(start_ev.get("wall")),
+        "finished_at": finished.isoformat() if finished else _iso(end_ev.get("wall")),
+        "seed": scenario.seed,
+        "verdict": verdict,
+        "error": error,
+        "objectives": [
+            {"name": r.name, "target": r.target, "observed": r.observed, "verdict": r.verdict}
+            for r in results
+        ],
+        "rpo": summary["rpo"],
+        "rto": summary["rto"],
+        "faults": faults_from_history(events),
+        "versions": versions,
+        "expected_anomalies": list(scenario.objectives.expected_anomalies),
+        "checkers": {
+            name: {"status": v.status, "figures": v.figures, "evidence": v.evidence,
+                   "notes": v.notes}
+            for name, v in verdicts.items()
+        },
+        "timeline": timeline_from_history(events),
+    }
+    return report
+
+
+def write_outputs(run_dir: Path, report: dict[str, Any],
+                  environment: dict[str, Any] | None, secrets: set[str]) -> None:
+    from kafkadrill.report import render  # type: ignore[attr-defined]
+    from kafkadrill.report.manifest import write_manifest
+    from kafkadrill.report.redact import redact, scrub_run_dir
+    from kafkadrill.report.store import write_json
+
+    if environment is not None:
+        write_json(run_dir / "environment.json", redact(environment))
+    # report.json first: whatever happens while rendering, the verdict is on disk.
+    write_json(run_dir / "report.json", report)
+    events = read_history(run_dir / "history.jsonl") if (
+        run_dir / "history.jsonl").exists() else []
+    if hasattr(render, "write_report"):
+        render.write_report(run_dir, report, events)
+    scrub_run_dir(run_dir, secrets)
+    write_manifest(run_dir)
+
+
+def scenario_secrets(scenario: Scenario) -> set[str]:
+    from kafkadrill.report.redact import find_secrets
+
+    return set(find_secrets(scenario.model_dump(mode="json", by_alias=True)))
+
+
+def build_and_write(run_dir: Path, scenario: Scenario, *, started: datetime,
+                    finished: datetime, error: str | None, versions: dict[str, Any],
+                    environment: dict[str, Any]) -> dict[str, Any]:
+    report = build_report(run_dir, scenario, started=started, finished=finished, error=error,
+                          versions=versions)
+    environment = {**environment, "versions": versions}
+    write_outputs(run_dir, report, environment, scenario_secrets(scenario))
+    return report
+
+
+def recheck(run_dir: Path) -> dict[str, Any]:
+    """`kafkadrill check`: re-run the checkers on a stored history and rewrite the reports."""
+    import json
+
+    scenario = load_scenario(run_dir / "scenario.yaml")
+    old: dict[str, Any] = {}
+    if (run_dir / "report.json").exists():
+        old = json.loads((run_dir / "report.json").read_text())
+    report = build_report(run_dir, scenario, started=None, finished=None,
+                          error=old.get("error"), versions=old.get("versions", {}))
+    if old.get("started_at"):
+        report["started_at"], report["finished_at"] = old["started_at"], old.get("finished_at")
+    write_outputs(run_dir, report, None, scenario_secrets(scenario))
+    return report

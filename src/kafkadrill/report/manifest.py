@@ -1,0 +1,142 @@
+"""MANIFEST.sha256: tamper evidence for a run directory.
+
+One line per file, ``<sha256 hex>  <relative posix path>``, sorted by path: the format of GNU
+``sha256sum`` so an auditor can check a run with ``cd RUN && sha256sum -c MANIFEST.sha256``
+without installing kafkadrill. Every file is covered (logs and plots included) except the
+manifest itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafkadrill.report.store import MANIFEST_FILE, write_text
+
+__all__ = ["MANIFEST_FILE", "VerifyResult", "hash_files", "verify", "write_manifest"]
+
+_CHUNK = 1 << 20
+
+
+@dataclass
+class VerifyResult:
+    """Outcome of :func:`verify`. ``ok`` only if nothing changed, went missing or appeared."""
+
+    ok: bool
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    error: str | None = None  # manifest absent or unreadable
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def summary(self) -> str:
+        if self.error:
+            return self.error
+        if self.ok:
+            return "all files match MANIFEST.sha256"
+        parts = []
+        for label, names in (
+            ("changed", self.changed),
+            ("missing", self.missing),
+            ("added", self.added),
+        ):
+            if names:
+                parts.append(f"{label}: {', '.join(names)}")
+        return "; ".join(parts)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _files(run_dir: Path) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(run_dir):
+        dirnames.sort()
+        for name in filenames:
+            rel = (Path(dirpath) / name).relative_to(run_dir).as_posix()
+            # The manifest cannot hash itself; its temp file (atomic write) is not evidence.
+            if rel == MANIFEST_FILE or (rel.startswith(f".{MANIFEST_FILE}.")):
+                continue
+            out.append(rel)
+    return sorted(out)
+
+
+def hash_files(run_dir: Path | str) -> dict[str, str]:
+    """``{relative path: sha256 hex}`` of every file under ``run_dir`` but the manifest."""
+    run_dir = Path(run_dir)
+    return {rel: _sha256(run_dir / rel) for rel in _files(run_dir)}
+
+
+def _escape(rel: str) -> tuple[str, str]:
+    # GNU sha256sum escapes "\" and newline in names and then prefixes the line with "\".
+    if "\\" in rel or "\n" in rel:
+        return "\\", rel.replace("\\", "\\\\").replace("\n", "\\n")
+    return "", rel
+
+
+def _unescape(rel: str) -> str:
+    out, i = [], 0
+    while i < len(rel):
+        c = rel[i]
+        if c == "\\" and i + 1 < len(rel):
+            out.append("\n" if rel[i + 1] == "n" else rel[i + 1])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def write_manifest(run_dir: Path | str) -> Path:
+    """Hash every file in ``run_dir`` into ``MANIFEST.sha256``; returns its path.
+
+    Call last: after the report, the plots and :func:`~kafkadrill.report.redact.scrub_run_dir`.
+    """
+    run_dir = Path(run_dir)
+    lines = []
+    for rel, digest in hash_files(run_dir).items():
+        prefix, name = _escape(rel)
+        lines.append(f"{prefix}{digest}  {name}\n")
+    return write_text(run_dir / MANIFEST_FILE, "".join(lines))
+
+
+def read_manifest(run_dir: Path | str) -> dict[str, str]:
+    """Parse ``MANIFEST.sha256`` into ``{relative path: sha256 hex}``; ValueError if malformed."""
+    text = (Path(run_dir) / MANIFEST_FILE).read_text("utf-8")
+    entries: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        escaped = line.startswith("\\")
+        body = line[1:] if escaped else line
+        digest, sep, name = body.partition("  ")
+        if not sep or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"{MANIFEST_FILE}:{n}: not '<sha256>  <path>': {line[:80]!r}")
+        entries[_unescape(name) if escaped else name] = digest
+    return entries
+
+
+def verify(run_dir: Path | str) -> VerifyResult:
+    """Re-hash ``run_dir`` and compare with its manifest. Never raises for a damaged run dir:
+    a missing or malformed manifest is reported as ``ok=False`` with ``error`` set."""
+    run_dir = Path(run_dir)
+    try:
+        expected = read_manifest(run_dir)
+    except FileNotFoundError:
+        return VerifyResult(False, error=f"{run_dir / MANIFEST_FILE} does not exist")
+    except (ValueError, UnicodeDecodeError) as e:
+        return VerifyResult(False, error=f"unreadable manifest: {e}")
+    actual = hash_files(run_dir)
+    changed = sorted(p for p in expected.keys() & actual.keys() if expected[p] != actual[p])
+    missing = sorted(expected.keys() - actual.keys())
+    added = sorted(actual.keys() - expected.keys())
+    return VerifyResult(not (changed or missing or added), changed, missing, added)

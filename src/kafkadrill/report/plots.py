@@ -1,0 +1,599 @@
+"""Plots of a run, straight from its history (PNG, matplotlib Agg).
+
+Every plot shares one time axis (seconds since run start, the history's ``t``) and shows the
+faults as shaded bands (inject..heal, tagged F1, F2...) and runbook steps as vertical lines
+(tagged R1, R2...), so a reader can line a dip up with its cause. The tags are explained in a
+key under the plot instead of long labels on it: long labels overlap as soon as two steps are
+a second apart.
+
+Functions never raise on an empty or odd history: they draw a "no data" note instead. Only
+:func:`plot_replication_lag` returns ``None`` (no probes -> no plot; the report says so).
+
+We draw on ``matplotlib.figure.Figure`` with the Agg canvas directly, never pyplot: no global
+backend switch, no figure registry to leak, safe from threads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.transforms import blended_transform_factory
+
+__all__ = [
+    "PLOT_FILES",
+    "consumer_lag_series",
+    "fault_bands",
+    "plot_consumer_lag",
+    "plot_lost",
+    "plot_rates",
+    "plot_replication_lag",
+    "read_events",
+    "render_plots",
+    "runbook_marks",
+]
+
+#: Plot key -> file name under ``plots/``.
+PLOT_FILES = {
+    "rates": "rates.png",
+    "replication_lag": "replication_lag.png",
+    "lost": "lost.png",
+    "consumer_lag": "consumer_lag.png",
+}
+
+_W, _H, _DPI = 11.0, 4.6, 100
+_PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+_FAULT_COLORS = ["#d62728", "#ff7f0e", "#7f7f7f", "#bcbd22"]
+# Line styles cycle with colours so identical series (two groups with the same lag) stay visible.
+_STYLES = ["-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
+_TIME_LABEL = "time (seconds since run start)"
+# PNG metadata off: the same history gives byte-identical plots (stable manifests).
+_PNG_META = {"Software": None}
+
+
+# -- reading -------------------------------------------------------------------------------
+def read_events(path: Path | str) -> list[dict[str, Any]]:
+    """Events of a history file (``.jsonl`` or ``.gz``), tolerant of a truncated last line."""
+    try:  # the history module's reader is the reference; ours is the fallback
+        from kafkadrill.history import read_history
+    except ImportError:  # pragma: no cover - history.py is written concurrently
+        read_history = None
+    if read_history is not None:
+        return read_history(Path(path))
+    import gzip
+
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    out: list[dict[str, Any]] = []
+    lines = raw.split(b"\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            if i >= len(lines) - 2:  # a crash can leave the last line half-written
+                break
+            raise
+    return out
+
+
+def _t(e: Mapping[str, Any]) -> float | None:
+    t = e.get("t")
+    return float(t) if isinstance(t, int | float) and math.isfinite(t) else None
+
+
+def _end_t(events: Sequence[Mapping[str, Any]]) -> float:
+    ts = [t for e in events if (t := _t(e)) is not None]
+    return max(ts, default=0.0)
+
+
+# -- faults and runbook marks ----------------------------------------------------------------
+@dataclass
+class Band:
+    tag: str
+    label: str
+    start: float
+    end: float
+    healed: bool
+    color: str
+
+
+@dataclass
+class Mark:
+    tag: str
+    label: str
+    t: float
+    failed: bool
+
+
+def fault_bands(events: Sequence[Mapping[str, Any]]) -> list[Band]:
+    """One band per injected fault, from inject to heal (run end if never healed)."""
+    end = _end_t(events)
+    heals: dict[Any, float] = {}
+    for e in events:
+        if e.get("type") == "fault.heal" and (t := _t(e)) is not None:
+            heals.setdefault(e.get("fault_id"), t)
+    bands = []
+    for e in events:
+        if e.get("type") != "fault.inject" or (t := _t(e)) is None:
+            continue
+        n = len(bands) + 1
+        fid = e.get("fault_id")
+        healed = fid in heals
+        stop = heals.get(fid, end)
+        what = " ".join(str(x) for x in (e.get("fault"), e.get("target")) if x)
+        span = f"{t:.1f}–{stop:.1f} s" if healed else f"{t:.1f} s – never healed"
+        bands.append(
+            Band(
+                f"F{n}",
+                f"F{n} {what or fid} ({span})",
+                t,
+                max(stop, t),
+                healed,
+                _FAULT_COLORS[(n - 1) % len(_FAULT_COLORS)],
+            )
+        )
+    return bands
+
+
+def runbook_marks(events: Sequence[Mapping[str, Any]]) -> list[Mark]:
+    """One mark per runbook step, at its start (or its outcome when no start was recorded)."""
+    marks: list[Mark] = []
+    index: dict[tuple[Any, Any], Mark] = {}
+    for e in events:
+        if e.get("type") != "runbook.step" or (t := _t(e)) is None:
+            continue
+        key = (e.get("runbook"), e.get("step"))
+        status = e.get("status")
+        if key in index:
+            if status == "fail":
+                index[key].failed = True
+                index[key].label += " — FAILED"
+            continue
+        n = len(marks) + 1
+        label = f"R{n} {e.get('runbook') or 'runbook'}: {e.get('step')} ({t:.1f} s)"
+        m = Mark(f"R{n}", label + (" — FAILED" if status == "fail" else ""), t, status == "fail")
+        marks.append(m)
+        index[key] = m
+    return marks
+
+
+def _stagger(xs: Sequence[float], span: float, levels: int = 4) -> list[int]:
+    """A text level per x so that tags closer than ~4% of the axis never share a level."""
+    gap = max(span, 1e-9) * 0.04
+    last: list[float] = [-math.inf] * levels
+    out = []
+    for x in xs:
+        lvl = next((i for i in range(levels) if x - last[i] >= gap), int(np.argmin(last)))
+        last[lvl] = x
+        out.append(lvl)
+    return out
+
+
+def _decorate(
+    axes: Sequence[Axes], bands: list[Band], marks: list[Mark], end: float, *, tags: bool = True
+) -> list[Any]:
+    """Draw bands and marks on every axis; tags above the top axis. Returns key handles."""
+    for ax in axes:
+        for b in bands:
+            ax.axvspan(
+                b.start,
+                b.end if b.end > b.start else b.start + end * 0.002,
+                color=b.color,
+                alpha=0.13 if b.healed else 0.08,
+                lw=0,
+                hatch=None if b.healed else "//",
+                zorder=0,
+            )
+        for m in marks:
+            ax.axvline(
+                m.t,
+                color="#d62728" if m.failed else "#444444",
+                lw=0.9,
+                ls="--",
+                alpha=0.8,
+                zorder=1,
+            )
+    top = axes[0]
+    if tags:
+        trans = blended_transform_factory(top.transData, top.transAxes)
+        items = sorted(
+            [(b.start, b.tag, b.color) for b in bands]
+            + [(m.t, m.tag, "#d62728" if m.failed else "#444444") for m in marks]
+        )
+        for (x, tag, color), lvl in zip(items, _stagger([i[0] for i in items], end), strict=True):
+            top.text(
+                x,
+                1.015 + lvl * 0.075,
+                tag,
+                transform=trans,
+                fontsize=8,
+                color=color,
+                ha="center",
+                va="bottom",
+                fontweight="bold",
+                clip_on=False,
+            )
+    handles: list[Any] = [
+        Patch(facecolor=b.color, alpha=0.3, hatch=None if b.healed else "//", label=b.label)
+        for b in bands
+    ]
+    handles += [
+        Line2D([], [], color="#d62728" if m.failed else "#444444", ls="--", label=m.label)
+        for m in marks
+    ]
+    return handles
+
+
+def _figure(nrows: int = 1, height: float = _H) -> tuple[Figure, list[Axes]]:
+    # Constrained layout reserves room for the outside legends and the tags: nothing overlaps.
+    fig = Figure(figsize=(_W, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, 1, sharex=True, squeeze=False)[:, 0].tolist()
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig, axes
+
+
+def _title(ax: Axes, text: str, n_tag_levels: int) -> None:
+    # Leave room for the staggered F/R tags above the axes.
+    ax.set_title(text, loc="left", fontsize=12, fontweight="bold", pad=8 + 14 * n_tag_levels)
+
+
+def _key(fig: Figure, handles: list[Any]) -> None:
+    if handles:
+        ncol = 2 if len(handles) > 3 else 1
+        fig.legend(
+            handles=handles,
+            loc="outside lower left",
+            ncol=ncol,
+            fontsize=8,
+            frameon=False,
+            title="Faults (F) and runbook steps (R)",
+            title_fontsize=8,
+            alignment="left",
+        )
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", metadata=_PNG_META, bbox_inches="tight", pad_inches=0.15)
+    return path
+
+
+def _no_data(path: Path, title: str, message: str) -> Path:
+    fig = Figure(figsize=(_W, 1.6), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    fig.text(0.02, 0.75, title, fontsize=12, fontweight="bold", va="center")
+    fig.text(0.02, 0.35, message, fontsize=10, color="#555555", va="center")
+    return _save(fig, path)
+
+
+def _levels(bands: list[Band], marks: list[Mark], end: float) -> int:
+    xs = sorted([b.start for b in bands] + [m.t for m in marks])
+    return (max(_stagger(xs, end)) + 1) if xs else 0
+
+
+def _bin_width(end: float) -> float:
+    # ~1 s resolution, coarser for long runs so a plot never has more than ~600 points.
+    w = 1.0
+    while end / w > 600:
+        w *= 2 if str(w)[0] in "15" else 2.5  # 1, 2, 5, 10, 20, 50...
+    return w
+
+
+def _counts(ts: list[float], width: float, nbins: int) -> np.ndarray:
+    if not ts:
+        return np.zeros(nbins)
+    idx = np.clip((np.asarray(ts) / width).astype(np.int64), 0, nbins - 1)
+    return np.bincount(idx, minlength=nbins).astype(float)
+
+
+# -- (1) produce / consume rates ----------------------------------------------------------
+def plot_rates(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path:
+    """Acked sends and (non-final) consumer receipts per second per cluster, plus failed sends."""
+    path = Path(path)
+    title = "Produce and consume rate per cluster"
+    sends: dict[str, list[float]] = defaultdict(list)
+    recvs: dict[str, list[float]] = defaultdict(list)
+    fails: list[float] = []
+    for e in events:
+        typ = e.get("type")
+        if (t := _t(e)) is None:
+            continue
+        if typ == "send.ok":
+            sends[str(e.get("cluster"))].append(t)
+        elif typ == "recv" and not e.get("final"):
+            recvs[str(e.get("cluster"))].append(t)
+        elif typ in ("send.fail", "send.unknown"):
+            fails.append(t)
+    if not (sends or recvs or fails):
+        return _no_data(path, title, "No sends or receipts were recorded in the history.")
+    end = _end_t(events)
+    width = _bin_width(end)
+    nbins = int(end // width) + 1
+    x = np.arange(nbins) * width
+    bands, marks = fault_bands(events), runbook_marks(events)
+    fig, (ax,) = _figure()
+    for i, cluster in enumerate(sorted(set(sends) | set(recvs))):
+        color = _PALETTE[i % len(_PALETTE)]
+        if cluster in sends:
+            ax.step(
+                x,
+                _counts(sends[cluster], width, nbins) / width,
+                where="post",
+                color=color,
+                lw=1.6,
+                label=f"{cluster}: acked sends",
+            )
+        if cluster in recvs:
+            ax.step(
+                x,
+                _counts(recvs[cluster], width, nbins) / width,
+                where="post",
+                color=color,
+                lw=1.2,
+                ls=(0, (4, 2)),
+                label=f"{cluster}: consumed",
+            )
+    if fails:
+        ax.step(
+            x,
+            _counts(fails, width, nbins) / width,
+            where="post",
+            color="#d62728",
+            lw=1.0,
+            ls=":",
+            label="failed / unknown sends (all clusters)",
+        )
+    ax.set_ylabel("messages per second")
+    ax.set_xlabel(_TIME_LABEL)
+    ax.set_xlim(0, max(end, width))
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    _title(ax, title + (f" ({width:g} s bins)" if width != 1 else ""), _levels(bands, marks, end))
+    _key(fig, _decorate([ax], bands, marks, end))
+    return _save(fig, path)
+
+
+# -- (2) replication lag -------------------------------------------------------------------
+def plot_replication_lag(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path | None:
+    """Replication lag (records) and heartbeat age (s) per flow, from ``probe`` events named
+    ``replication_lag``. ``None`` when no such probe was recorded."""
+    series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    for e in events:
+        if e.get("type") != "probe" or e.get("name") != "replication_lag":
+            continue
+        if (t := _t(e)) is None:
+            continue
+        flow = str(e.get("flow") or "flow")
+        for field in ("lag", "heartbeat_age_s"):
+            v = e.get(field)
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+                series[field][flow].append((t, float(v)))
+    fields = [f for f in ("lag", "heartbeat_age_s") if series.get(f)]
+    if not fields:
+        return None
+    path = Path(path)
+    end = _end_t(events)
+    bands, marks = fault_bands(events), runbook_marks(events)
+    fig, axes = _figure(len(fields), height=_H if len(fields) == 1 else 6.4)
+    ylabels = {"lag": "lag (records behind)", "heartbeat_age_s": "heartbeat age (seconds)"}
+    flows = sorted({f for s in series.values() for f in s})
+    for ax, field in zip(axes, fields, strict=True):
+        for flow, pts in sorted(series[field].items()):
+            color = _PALETTE[flows.index(flow) % len(_PALETTE)]
+            xs, ys = zip(*pts, strict=True)
+            ax.plot(xs, ys, color=color, lw=1.5, marker="." if len(pts) < 60 else None, label=flow)
+        ax.set_ylabel(ylabels[field])
+        ax.set_ylim(bottom=0)
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            frameon=False,
+            title="flow",
+            title_fontsize=8,
+        )
+    axes[-1].set_xlabel(_TIME_LABEL)
+    axes[-1].set_xlim(0, max(end, 1.0))
+    _title(axes[0], "Replication lag per flow", _levels(bands, marks, end))
+    _key(fig, _decorate(axes, bands, marks, end))
+    return _save(fig, path)
+
+
+# -- (3) lost messages ---------------------------------------------------------------------
+def _lost_t(m: Mapping[str, Any]) -> float | None:
+    for k in ("send_t", "t", "ack_t"):
+        v = m.get(k)
+        if isinstance(v, int | float) and math.isfinite(v):
+            return float(v)
+    return None
+
+
+def plot_lost(
+    events: Sequence[Mapping[str, Any]],
+    lost: Iterable[Mapping[str, Any]],
+    path: Path | str,
+    *,
+    total: int | None = None,
+) -> Path:
+    """Lost messages at their send time, one row per partition, over the acked-send rate.
+
+    ``lost``: dicts with ``id`` and a time (``send_t``, else ``t``, else ``ack_t``) and
+    optionally ``cluster``/``topic``/``partition``. ``total``: the lost count when ``lost`` is
+    only a sample (the title then says so).
+    """
+    path = Path(path)
+    title = "Lost messages (acknowledged, never read back) at their send time"
+    pts = [(t, m) for m in lost if (t := _lost_t(m)) is not None]
+    total = total if total is not None else len(pts)
+    if not pts:
+        msg = (
+            "No acknowledged message was lost."
+            if not total
+            else f"{total} messages were lost but none has a recorded send time."
+        )
+        return _no_data(path, title, msg)
+    end = max(_end_t(events), max(t for t, _ in pts))
+    bands, marks = fault_bands(events), runbook_marks(events)
+    fig, (ax_rate, ax) = _figure(2, height=6.4)
+    width = _bin_width(end)
+    nbins = int(end // width) + 1
+    acked = [t for e in events if e.get("type") == "send.ok" and (t := _t(e)) is not None]
+    x = np.arange(nbins) * width
+    ax_rate.fill_between(
+        x,
+        _counts(acked, width, nbins) / width,
+        step="post",
+        color="#999999",
+        alpha=0.5,
+        lw=0,
+        label="acked sends",
+    )
+    ax_rate.bar(
+        x,
+        _counts([t for t, _ in pts], width, nbins) / width,
+        width=width,
+        align="edge",
+        color="#d62728",
+        label="lost (by send time)",
+    )
+    ax_rate.set_ylabel("messages per second")
+    ax_rate.set_ylim(bottom=0)
+    ax_rate.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+    def row(m: Mapping[str, Any]) -> str:
+        parts = [str(m[k]) for k in ("cluster", "topic", "partition") if m.get(k) is not None]
+        return "/".join(parts) or "unknown partition"
+
+    rows = sorted({row(m) for _, m in pts})
+    y = [rows.index(row(m)) for _, m in pts]
+    ax.scatter([t for t, _ in pts], y, marker="|", s=220, color="#d62728", linewidths=1.5)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_ylabel("partition (cluster/topic/p)")
+    ax.set_xlabel(_TIME_LABEL)
+    ax.set_xlim(0, max(end, 1.0))
+    shown = f"{len(pts)} shown of {total} lost" if total > len(pts) else f"{total} lost"
+    _title(ax_rate, f"{title} — {shown}", _levels(bands, marks, end))
+    _key(fig, _decorate([ax_rate, ax], bands, marks, end))
+    return _save(fig, path)
+
+
+# -- (4) consumer lag ----------------------------------------------------------------------
+def _reads_topic(acked_topic: str, read_topics: set[str]) -> bool:
+    # MM2's DefaultReplicationPolicy renames "orders" to "<source>.orders" on the target.
+    return acked_topic in read_topics or any(r.endswith("." + acked_topic) for r in read_topics)
+
+
+def consumer_lag_series(
+    events: Sequence[Mapping[str, Any]],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(bin start times, {group: acked-so-far minus distinct-ids-received-so-far}).
+
+    Acked counts only topics the group reads (renamed remote topics match their source); ids are
+    counted once per group so a re-read does not make the lag negative.
+    """
+    acked: dict[str, list[tuple[float, Any]]] = defaultdict(list)
+    recv: dict[str, list[tuple[float, Any]]] = defaultdict(list)
+    topics: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        if (t := _t(e)) is None:
+            continue
+        if e.get("type") == "send.ok":
+            acked[str(e.get("topic"))].append((t, e.get("id")))
+        elif e.get("type") == "recv" and not e.get("final") and e.get("group") is not None:
+            g = str(e["group"])
+            recv[g].append((t, e.get("id")))
+            topics[g].add(str(e.get("topic")))
+    end = _end_t(events)
+    width = _bin_width(end)
+    nbins = int(end // width) + 1
+    x = np.arange(nbins) * width
+    out: dict[str, np.ndarray] = {}
+    for g in sorted(recv):
+        seen_ack: set[Any] = set()
+        a_ts = []
+        for topic, rows in acked.items():
+            if _reads_topic(topic, topics[g]):
+                for t, mid in rows:
+                    if mid not in seen_ack:
+                        seen_ack.add(mid)
+                        a_ts.append(t)
+        seen: set[Any] = set()
+        r_ts = []
+        for t, mid in recv[g]:
+            if mid is None or mid not in seen:
+                seen.add(mid)
+                r_ts.append(t)
+        out[g] = np.cumsum(_counts(a_ts, width, nbins)) - np.cumsum(_counts(r_ts, width, nbins))
+    return x, out
+
+
+def plot_consumer_lag(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path:
+    """Per consumer group: messages acked so far minus distinct messages received so far."""
+    path = Path(path)
+    title = "Consumer lag per group (acked so far − received so far)"
+    x, series = consumer_lag_series(events)
+    if not series:
+        return _no_data(path, title, "No consumer-group receipts were recorded.")
+    end = _end_t(events)
+    bands, marks = fault_bands(events), runbook_marks(events)
+    fig, (ax,) = _figure()
+    for i, (g, ys) in enumerate(series.items()):
+        ax.step(x, ys, where="post", color=_PALETTE[i % len(_PALETTE)], lw=1.8,
+                ls=_STYLES[i % len(_STYLES)], label=g)
+    ax.axhline(0, color="#333333", lw=0.8)
+    ax.set_ylabel("messages behind")
+    ax.set_xlabel(_TIME_LABEL)
+    ax.set_xlim(0, max(end, 1.0))
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        frameon=False,
+        title="group",
+        title_fontsize=8,
+    )
+    _title(ax, title, _levels(bands, marks, end))
+    _key(fig, _decorate([ax], bands, marks, end))
+    return _save(fig, path)
+
+
+# -- all -----------------------------------------------------------------------------------
+def render_plots(
+    events: Sequence[Mapping[str, Any]],
+    plots_dir: Path | str,
+    *,
+    lost: Iterable[Mapping[str, Any]] = (),
+    lost_total: int | None = None,
+) -> dict[str, Path]:
+    """Draw every plot into ``plots_dir``; ``{key: path}`` for those drawn (see PLOT_FILES).
+
+    A missing ``replication_lag`` key means no probe was recorded.
+    """
+    d = Path(plots_dir)
+    out = {
+        "rates": plot_rates(events, d / PLOT_FILES["rates"]),
+        "lost": plot_lost(events, lost, d / PLOT_FILES["lost"], total=lost_total),
+        "consumer_lag": plot_consumer_lag(events, d / PLOT_FILES["consumer_lag"]),
+    }
+    lag = plot_replication_lag(events, d / PLOT_FILES["replication_lag"])
+    if lag is not None:
+        out["replication_lag"] = lag
+    return {k: out[k] for k in PLOT_FILES if k in out}

@@ -1,0 +1,215 @@
+"""Workload consumers (groups under test) and the final reader.
+
+Every polled record is a `recv` event; every commit a `commit` event. The final reader is not a
+group under test: it reads every target topic from the beginning after everything is healed, so
+that "lost" means lost and not merely "not yet read".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+
+from kafkadrill.history import HistoryWriter
+from kafkadrill.workload import payload
+
+BootstrapFn = Callable[[str, str], str]
+_HDR_PREFIX = "kd-"
+
+
+def topic_pattern(topic: str) -> str:
+    """Regex subscription matching a topic and its MM2-renamed copies (`primary.orders`)."""
+    return rf"^([A-Za-z0-9_-]+\.)?{re.escape(topic)}$"
+
+
+def _hdr(msg: Message) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in msg.headers() or ():
+        if k.startswith(_HDR_PREFIX) and v is not None:
+            out[k] = v.decode(errors="replace")
+    return out
+
+
+def record_recv(history: HistoryWriter, msg: Message, *, reader: str, group: str | None,
+                final: bool, cluster: str) -> None:
+    decoded = payload.decode(msg.value())
+    history.append("recv", reader=reader, group=group, final=final, cluster=cluster,
+                   topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
+                   ts=msg.timestamp()[1], id=decoded.id if decoded else None, hdr=_hdr(msg))
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str  # reader name, "billing-0"
+    group: str
+    cluster: str
+    topic: str
+    site: str
+    commit_interval_ms: int = 1000
+    auto_offset_reset: str = "earliest"
+    session_timeout_ms: int = 10000
+    extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
+
+    def client_config(self, bootstrap: str) -> dict[str, Any]:
+        return {
+            "bootstrap.servers": bootstrap,
+            "group.id": self.group,
+            "client.id": f"kafkadrill-{self.name}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": self.auto_offset_reset,
+            "session.timeout.ms": self.session_timeout_ms,
+            "heartbeat.interval.ms": min(3000, self.session_timeout_ms // 3),
+            "topic.metadata.refresh.interval.ms": 2000,
+            "log_level": 3,
+            **self.extra,
+        }
+
+
+class WorkloadConsumer(threading.Thread):
+    """A group member on its own thread; commits on a cadence; `redirect()` for failover."""
+
+    def __init__(self, spec: ConsumerSpec, history: HistoryWriter, bootstrap: BootstrapFn,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"consumer-{spec.name}", daemon=True)
+        self.spec = spec
+        self.history = history
+        self.bootstrap = bootstrap
+        self.stop_event = stop
+        self.cluster = spec.cluster
+        self.site = spec.site  # changes on failover: the application now runs elsewhere
+        self.paused = threading.Event()
+        self._redirect_to: str | None = None
+        self._redirect_site = spec.site
+        self._lock = threading.Lock()
+        self.received = 0
+        self.error: BaseException | None = None
+
+    def redirect(self, cluster: str, site: str | None = None) -> None:
+        with self._lock:
+            self._redirect_to = cluster
+            self._redirect_site = site or self.site
+
+    def _new_client(self) -> Consumer:
+        c = Consumer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
+        c.subscribe([topic_pattern(self.spec.topic)])
+        return c
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            self.error = exc
+            self.history.append("client.error", client=self.spec.name, error=repr(exc))
+
+    def _commit(self, client: Consumer, pending: dict[tuple[str, int], int]) -> None:
+        if not pending:
+            return
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in pending.items()]
+        try:
+            client.commit(offsets=offsets, asynchronous=False)
+        except Exception as exc:  # a failed commit is a fact of the drill, not a crash
+            self.history.append("commit.fail", reader=self.spec.name, group=self.spec.group,
+                                cluster=self.cluster, error=str(exc))
+            return
+        self.history.append("commit", reader=self.spec.name, group=self.spec.group,
+                            cluster=self.cluster,
+                            offsets=[[t, p, o + 1] for (t, p), o in pending.items()])
+        pending.clear()
+
+    def _run(self) -> None:
+        spec = self.spec
+        client = self._new_client()
+        pending: dict[tuple[str, int], int] = {}
+        interval = spec.commit_interval_ms / 1000.0
+        next_commit = time.monotonic() + interval
+        try:
+            while not self.stop_event.is_set():
+                with self._lock:
+                    target, self._redirect_to = self._redirect_to, None
+                    site = self._redirect_site
+                if target is not None and target != self.cluster:
+                    # The old cluster may be gone: close without committing, as a real
+                    # consumer would be restarted against DR.
+                    pending.clear()
+                    client.close()
+                    self.history.append("redirect", client=spec.name, role="consumer",
+                                        group=spec.group, from_cluster=self.cluster,
+                                        to_cluster=target)
+                    self.cluster = target
+                    self.site = site
+                    client = self._new_client()
+                if self.paused.is_set():
+                    time.sleep(0.05)
+                    continue
+                msgs = client.consume(500, 0.2)
+                for msg in msgs:
+                    err = msg.error()
+                    if err is not None:
+                        if err.code() != KafkaError._PARTITION_EOF:
+                            self.history.append("consume.error", reader=spec.name,
+                                                group=spec.group, cluster=self.cluster,
+                                                error=err.name())
+                        continue
+                    record_recv(self.history, msg, reader=spec.name, group=spec.group,
+                                final=False, cluster=self.cluster)
+                    self.received += 1
+                    pending[(msg.topic(), msg.partition())] = msg.offset()
+                if time.monotonic() >= next_commit:
+                    self._commit(client, pending)
+                    next_commit = time.monotonic() + interval
+            self._commit(client, pending)
+        finally:
+            client.close()
+
+
+def final_read(history: HistoryWriter, bootstrap: str, cluster: str, topics: Iterable[str],
+               timeout: float = 60.0) -> tuple[int, bool]:
+    """Read every partition of `topics` from the beginning up to the end offsets seen at start.
+
+    Returns (records, complete). Records are `recv` events with final=true, group=null.
+    """
+    conf = {"bootstrap.servers": bootstrap, "group.id": f"kafkadrill-final-{uuid.uuid4()}",
+            "enable.auto.commit": False, "auto.offset.reset": "earliest", "log_level": 3,
+            "enable.partition.eof": False}
+    client = Consumer(conf)
+    count = 0
+    try:
+        md = client.list_topics(timeout=15)
+        ends: dict[tuple[str, int], int] = {}
+        for topic in topics:
+            if topic not in md.topics:
+                continue
+            for p in md.topics[topic].partitions:
+                _lo, hi = client.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+                ends[(topic, p)] = hi
+        todo = {tp for tp, hi in ends.items() if hi > 0}
+        client.assign([TopicPartition(t, p, OFFSET_BEGINNING) for (t, p) in ends])
+        deadline = time.monotonic() + timeout
+        while todo and time.monotonic() < deadline:
+            for msg in client.consume(1000, 0.5):
+                if msg.error() is not None:
+                    continue
+                tp = (msg.topic(), msg.partition())
+                if tp not in ends or msg.offset() >= ends[tp]:
+                    continue
+                record_recv(history, msg, reader="final", group=None, final=True,
+                            cluster=cluster)
+                count += 1
+                if msg.offset() >= ends[tp] - 1:
+                    todo.discard(tp)
+            # Records deleted or compacted away leave positions past the last offset we saw.
+            if todo:
+                for tp in list(todo):
+                    pos = client.position([TopicPartition(tp[0], tp[1])])[0].offset
+                    if pos >= ends[tp]:
+                        todo.discard(tp)
+        return count, not todo
+    finally:
+        client.close()

@@ -1,0 +1,199 @@
+"""Workload producers: uniquely identified messages, every send recorded in the history.
+
+Each send is `send.invoke`, then exactly one of `send.ok` (partition, offset, broker timestamp),
+`send.fail` (definitely not written) or `send.unknown` (timeout / connection lost: the outcome
+is not known, so it is never counted as loss or duplicate).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from kafkadrill.history import HistoryWriter
+from kafkadrill.workload import payload
+
+# Errors after which the record was definitely not appended to the log. Anything else
+# (timeouts, transport errors, NOT_ENOUGH_REPLICAS_AFTER_APPEND, purged in flight) may or may
+# not have been written: "unknown", as Jepsen's info ops.
+DEFINITE_FAILURES = frozenset(
+    code
+    for name in (
+        "MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE",
+        "INVALID_RECORD", "CORRUPT_MESSAGE", "TOPIC_AUTHORIZATION_FAILED",
+        "CLUSTER_AUTHORIZATION_FAILED", "NOT_ENOUGH_REPLICAS", "_PURGE_QUEUE",
+        "_UNKNOWN_TOPIC", "_UNKNOWN_PARTITION", "INVALID_REQUIRED_ACKS", "_INVALID_ARG",
+        "_FATAL", "INVALID_TIMESTAMP", "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+    )
+    if (code := getattr(KafkaError, name, None)) is not None
+)
+
+BootstrapFn = Callable[[str, str], str]  # (cluster, client site) -> bootstrap servers
+
+
+@dataclass(frozen=True)
+class ProducerSpec:
+    name: str  # "p0": becomes part of every message id
+    cluster: str
+    topic: str
+    site: str
+    rate_per_second: float | None = 500.0  # None = as fast as possible
+    acks: str = "all"
+    enable_idempotence: bool = True
+    linger_ms: int = 5
+    retries: int | None = None
+    delivery_timeout_ms: int = 30000
+    request_timeout_ms: int = 10000
+    message_bytes: int = 200
+    keys: int = 64
+    max_messages: int | None = None  # a hard bound on the load loop
+    extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
+
+    def client_config(self, bootstrap: str) -> dict[str, Any]:
+        conf: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            "acks": self.acks,
+            "enable.idempotence": self.enable_idempotence and self.acks == "all",
+            "linger.ms": self.linger_ms,
+            "delivery.timeout.ms": self.delivery_timeout_ms,
+            "request.timeout.ms": self.request_timeout_ms,
+            "client.id": f"kafkadrill-{self.name}",
+            "log_level": 3,
+            "queue.buffering.max.messages": 200_000,
+        }
+        if self.retries is not None:
+            conf["retries"] = self.retries
+        conf.update(self.extra)
+        return conf
+
+
+class WorkloadProducer(threading.Thread):
+    """One producer on its own thread; `redirect()` moves it to another cluster (failover)."""
+
+    def __init__(self, spec: ProducerSpec, history: HistoryWriter, bootstrap: BootstrapFn,
+                 run_id: str, stop: threading.Event) -> None:
+        super().__init__(name=f"producer-{spec.name}", daemon=True)
+        self.spec = spec
+        self.history = history
+        self.bootstrap = bootstrap
+        self.run_id = run_id
+        self.stop_event = stop
+        self.cluster = spec.cluster
+        self.site = spec.site  # changes on failover: the application now runs elsewhere
+        self.paused = threading.Event()  # region outage of the producer's own site
+        self._redirect_to: str | None = None
+        self._redirect_site = spec.site
+        self._lock = threading.Lock()
+        self.seq = 0
+        self.acked = 0
+        self.failed = 0
+        self.unknown = 0
+        self.error: BaseException | None = None
+
+    # Called from other threads; applied by the producer thread itself (clients aren't
+    # thread-safe for reconfiguration).
+    def redirect(self, cluster: str, site: str | None = None) -> None:
+        with self._lock:
+            self._redirect_to = cluster
+            self._redirect_site = site or self.site
+
+    def _new_client(self) -> Producer:
+        return Producer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message, msg_id: str,
+                     cluster: str) -> None:
+        topic = msg.topic()
+        if err is None:
+            self.acked += 1
+            self.history.append("send.ok", producer=self.spec.name, id=msg_id, cluster=cluster,
+                                topic=topic, partition=msg.partition(), offset=msg.offset(),
+                                ts=msg.timestamp()[1])
+        elif err.code() in DEFINITE_FAILURES:
+            self.failed += 1
+            self.history.append("send.fail", producer=self.spec.name, id=msg_id, cluster=cluster,
+                                topic=topic, error=err.name())
+        else:
+            self.unknown += 1
+            self.history.append("send.unknown", producer=self.spec.name, id=msg_id,
+                                cluster=cluster, topic=topic, error=err.name())
+
+    def _drain(self, client: Producer, timeout: float) -> None:
+        """Wait for outstanding deliveries; whatever is still queued becomes unknown/fail."""
+        client.flush(timeout)
+        # purge() reports queued messages as _PURGE_QUEUE (not sent: fail) and in-flight ones
+        # as _PURGE_INFLIGHT (maybe written: unknown) through the delivery callbacks.
+        client.purge()
+        client.flush(1.0)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # recorded; the runner turns it into an error verdict
+            self.error = exc
+            self.history.append("client.error", client=self.spec.name, error=repr(exc))
+
+    def _run(self) -> None:
+        spec = self.spec
+        client = self._new_client()
+        interval = 1.0 / spec.rate_per_second if spec.rate_per_second else 0.0
+        next_send = time.monotonic()
+        while not self.stop_event.is_set():
+            if spec.max_messages is not None and self.seq >= spec.max_messages:
+                break
+            with self._lock:
+                target, self._redirect_to = self._redirect_to, None
+                site = self._redirect_site
+            if target is not None and target != self.cluster:
+                self._drain(client, 5.0)
+                self.history.append("redirect", client=spec.name, role="producer", group=None,
+                                    from_cluster=self.cluster, to_cluster=target)
+                self.cluster = target
+                self.site = site
+                client = self._new_client()
+            if self.paused.is_set():
+                client.poll(0.05)
+                continue
+            if interval:
+                now = time.monotonic()
+                if now < next_send:
+                    client.poll(min(next_send - now, 0.05))
+                    continue
+                # After a stall, don't burst to catch up: keep the nominal rate from now on.
+                next_send = max(next_send + interval, now - 1.0)
+            self._send_one(client)
+            if not interval and self.seq % 256 == 0:
+                client.poll(0)
+        self._drain(client, 10.0)
+
+    def _send_one(self, client: Producer) -> None:
+        spec = self.spec
+        seq = self.seq
+        msg_id = payload.message_id(spec.name, seq)
+        key = f"{spec.name}-{seq % spec.keys}".encode()
+        value = payload.encode(self.run_id, spec.name, seq, time.time_ns(), spec.message_bytes)
+        cluster = self.cluster
+        self.history.append("send.invoke", producer=spec.name, id=msg_id, cluster=cluster,
+                            topic=spec.topic, key=key.decode(), size=len(value))
+        while True:
+            try:
+                client.produce(
+                    spec.topic, value=value, key=key,
+                    headers=payload.headers(self.site, cluster, msg_id),
+                    on_delivery=lambda err, msg, i=msg_id, c=cluster: self._on_delivery(
+                        err, msg, i, c),
+                )
+                break
+            except BufferError:
+                client.poll(0.05)  # local queue full: wait for deliveries, then retry
+                if self.stop_event.is_set():
+                    self.history.append("send.fail", producer=spec.name, id=msg_id,
+                                        cluster=cluster, topic=spec.topic, error="QUEUE_FULL")
+                    self.seq += 1
+                    return
+        self.seq += 1
+        client.poll(0)

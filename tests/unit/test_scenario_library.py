@@ -1,0 +1,51 @@
+"""Every scenario in scenarios/ validates, documents itself and stays CI-sized."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kafkadrill.scenario import load_scenario
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+FILES = sorted(LIBRARY.glob("*.yaml"))
+
+REQUIRED = {
+    "default",
+    "broker-loss-acks-all",
+    "broker-loss-acks-1",
+    "leader-kill",
+    "link-cut",
+    "link-degraded",
+    "mm2-crash",
+    "az-partition",
+    "region-outage-failover",
+    "failback",
+}
+
+
+def test_library_is_complete() -> None:
+    assert {p.stem for p in FILES} >= REQUIRED
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_scenario_validates(path: Path, tmp_path: Path) -> None:
+    s = load_scenario(path)
+    assert s.name == path.stem, "name is used in report paths: keep it equal to the file name"
+    assert s.description
+    # CI runs on 2 cores: keep drills short.
+    assert s.duration_seconds <= 90
+    assert s.warmup_seconds + s.duration_seconds <= 95
+    # The resolved form (written to every run directory) must load back to the same drill.
+    resolved = tmp_path / path.name
+    resolved.write_text(s.resolved_yaml())
+    assert load_scenario(resolved).schedule() == s.schedule()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_scenario_starts_with_what_it_proves(path: Path) -> None:
+    head = path.read_text().splitlines()[:8]
+    assert head[0].startswith("# ")
+    text = "\n".join(head).lower()
+    assert "proves" in text and "expected" in text
