@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from kafkadrill.errors import KafkadrillError, ScenarioError, TopologyError
+from kafkadrill.errors import KafkadrillError, ScenarioError
 
 console = Console(stderr=True)
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -68,33 +68,54 @@ def _stamp() -> str:
 @click.option("--nodes", default=3, show_default=True, help="Nodes per cluster.")
 @click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
 @click.option("--azs/--no-azs", default=False, help="Spread primary over 3 AZs (cuttable mesh).")
-@click.option("--workdir", type=click.Path(path_type=Path), default=None,
-              help="Where logs and configs go (default reports/up/<stamp>).")
-@click.option("--for-seconds", type=float, default=None,
-              help="Stop after this long instead of waiting for Ctrl-C.")
-def up(nodes: int, kafka_version: str | None, azs: bool, workdir: Path | None,
-       for_seconds: float | None) -> None:
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where logs and configs go (default reports/up/<stamp>).",
+)
+@click.option(
+    "--for-seconds",
+    type=float,
+    default=None,
+    help="Stop after this long instead of waiting for Ctrl-C.",
+)
+def up(
+    nodes: int,
+    kafka_version: str | None,
+    azs: bool,
+    workdir: Path | None,
+    for_seconds: float | None,
+) -> None:
     """Bring the default two-DC topology up and keep it running until Ctrl-C."""
     from kafkadrill.topology.local import LocalRuntime
     from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, two_dc
 
     _sigterm_as_exit()
-    topo = two_dc(nodes, kafka_version=kafka_version,
-                  primary_azs=DEFAULT_PRIMARY_AZS if azs else None)
+    topo = two_dc(
+        nodes, kafka_version=kafka_version, primary_azs=DEFAULT_PRIMARY_AZS if azs else None
+    )
     workdir = workdir or Path("reports") / "up" / _stamp()
     t0 = time.monotonic()
     try:
         with console.status("starting") as status:
-            rt = LocalRuntime(topo, workdir, progress=lambda m: status.update(
-                f"[{time.monotonic() - t0:5.1f}s] {m}"))
+            rt = LocalRuntime(
+                topo,
+                workdir,
+                progress=lambda m: status.update(f"[{time.monotonic() - t0:5.1f}s] {m}"),
+            )
             rt.__enter__()
         try:
-            console.print(f"[green]ready[/] in {rt.timings['ready_s']:.1f}s "
-                          f"(Kafka {rt.kafka.version if rt.kafka else '?'}); logs in {workdir}")
+            console.print(
+                f"[green]ready[/] in {rt.timings['ready_s']:.1f}s "
+                f"(Kafka {rt.kafka.version if rt.kafka else '?'}); logs in {workdir}"
+            )
             for c in topo.clusters:
                 console.print(f"  {c.name} ({c.region}): {rt.bootstrap(c.name)}")
-                console.print(f"    from other sites (through Toxiproxy): "
-                              f"{rt.bootstrap(c.name, from_site='elsewhere')}")
+                console.print(
+                    f"    from other sites (through Toxiproxy): "
+                    f"{rt.bootstrap(c.name, from_site='elsewhere')}"
+                )
             console.print(f"  toxiproxy API: 127.0.0.1:{rt.plan.toxiproxy_api}")
             console.print("Ctrl-C to stop.")
             deadline = None if for_seconds is None else time.monotonic() + for_seconds
@@ -141,8 +162,10 @@ def status(as_json: bool) -> None:
     for st in states:
         alive = sum(st["alive"].values())
         runner = "alive" if st["runner_alive"] else "DEAD (run `kafkadrill down`)"
-        console.print(f"topology {st['state_file']}: runner pid {st['runner_pid']} {runner}; "
-                      f"{alive}/{len(st['alive'])} processes alive")
+        console.print(
+            f"topology {st['state_file']}: runner pid {st['runner_pid']} {runner}; "
+            f"{alive}/{len(st['alive'])} processes alive"
+        )
         for name, addr in st.get("bootstrap", {}).items():
             console.print(f"  {name}: {addr}")
 
@@ -155,7 +178,9 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{item!r}: expected KEY=VALUE, e.g. workload.producers.acks=1")
+            raise click.BadParameter(
+                f"{item!r}: expected KEY=VALUE, e.g. workload.producers.acks=1"
+            )
         out[key.strip()] = value
     return out
 
@@ -163,8 +188,10 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 def _progress_printer(live: Any) -> Any:
     def show(state: dict[str, Any]) -> None:
         faults = ", ".join(state.get("active_faults") or []) or "none"
-        line = (f"[{state['t']:6.1f}s] phase [bold]{state['phase']}[/]  acked {state['acked']}  "
-                f"received {state['received']}  active faults: {faults}")
+        line = (
+            f"[{state['t']:6.1f}s] phase [bold]{state['phase']}[/]  acked {state['acked']}  "
+            f"received {state['received']}  active faults: {faults}"
+        )
         live.update(line)
         if state.get("event"):
             console.print(f"  [{state['t']:6.1f}s] {state['event']}")
@@ -175,12 +202,18 @@ def _progress_printer(live: Any) -> Any:
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path), required=False)
 @click.option("--seed", type=int, default=None, help="Override the scenario seed.")
-@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"),
-              show_default=True)
+@click.option(
+    "--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True
+)
 @click.option("--kafka-version", default=None, help="Override topology.kafka_version.")
 @click.option("--set", "sets", multiple=True, help="Override a scenario key: a.b.c=value.")
-def run(scenario: Path | None, seed: int | None, reports_dir: Path, kafka_version: str | None,
-        sets: tuple[str, ...]) -> None:
+def run(
+    scenario: Path | None,
+    seed: int | None,
+    reports_dir: Path,
+    kafka_version: str | None,
+    sets: tuple[str, ...],
+) -> None:
     """Run a drill (default: scenarios/default.yaml). Exit 0 PASS, 1 FAIL, 2 error/UNKNOWN."""
     from kafkadrill.runner import run_drill
     from kafkadrill.scenario import load_scenario
@@ -201,9 +234,13 @@ def run(scenario: Path | None, seed: int | None, reports_dir: Path, kafka_versio
     try:
         with console.status(f"drill {sc.name}: starting topology") as status:
             result = run_drill(
-                sc, reports_dir=reports_dir, progress=_progress_printer(status),
+                sc,
+                reports_dir=reports_dir,
+                progress=_progress_printer(status),
                 topology_progress=lambda m: status.update(
-                    f"[{time.monotonic() - t0:5.1f}s] topology: {m}"))
+                    f"[{time.monotonic() - t0:5.1f}s] topology: {m}"
+                ),
+            )
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: every process stopped; partial run kept")
         sys.exit(EXIT_ERROR)
@@ -216,18 +253,24 @@ def run(scenario: Path | None, seed: int | None, reports_dir: Path, kafka_versio
 
 def _print_result(report: dict[str, Any], run_dir: Path) -> None:
     colour = {"PASS": "green", "FAIL": "red"}.get(report["verdict"], "yellow")
-    console.print(f"[bold {colour}]{report['verdict']}[/] {report['scenario']} "
-                  f"(seed {report['seed']})")
+    console.print(
+        f"[bold {colour}]{report['verdict']}[/] {report['scenario']} (seed {report['seed']})"
+    )
     for o in report.get("objectives", []):
         if o["verdict"] in ("PASS", "FAIL", "UNKNOWN"):
-            console.print(f"  {o['verdict']:7} {o['name']}: target {o['target']}, "
-                          f"observed {o['observed']}")
+            console.print(
+                f"  {o['verdict']:7} {o['name']}: target {o['target']}, observed {o['observed']}"
+            )
     rpo, rto = report.get("rpo", {}), report.get("rto", {})
-    console.print(f"  RPO: acked {rpo.get('acked')}, lost {rpo.get('lost')}, window "
-                  f"{rpo.get('window_seconds')} s, duplicates {rpo.get('duplicates')}, "
-                  f"unknown {rpo.get('unknown')}")
-    console.print(f"  RTO: writes unavailable {rto.get('write_unavailable_seconds')} s, "
-                  f"reads unavailable {rto.get('read_unavailable_seconds')} s")
+    console.print(
+        f"  RPO: acked {rpo.get('acked')}, lost {rpo.get('lost')}, window "
+        f"{rpo.get('window_seconds')} s, duplicates {rpo.get('duplicates')}, "
+        f"unknown {rpo.get('unknown')}"
+    )
+    console.print(
+        f"  RTO: writes unavailable {rto.get('write_unavailable_seconds')} s, "
+        f"reads unavailable {rto.get('read_unavailable_seconds')} s"
+    )
     if report.get("error"):
         console.print(f"  [red]error:[/] {report['error'].splitlines()[0]}")
     click.echo(f"report: {run_dir / 'report.html'}")
@@ -259,8 +302,7 @@ def verify(run_dir: Path) -> None:
     if res.ok:
         console.print(f"[green]intact[/]: every file matches {run_dir / 'MANIFEST.sha256'}")
         return
-    for label, items in (("changed", res.changed), ("missing", res.missing),
-                         ("added", res.added)):
+    for label, items in (("changed", res.changed), ("missing", res.missing), ("added", res.added)):
         for item in items:
             console.print(f"[red]{label}[/]: {item}")
     sys.exit(EXIT_FAIL)

@@ -14,8 +14,14 @@ class KafkadrillError(Exception):
 class ScenarioError(KafkadrillError):
     """Bad input: names the file, the field path and what would be valid."""
 
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None,
-                 fix: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        field: str | None = None,
+        fix: str | None = None,
+    ) -> None:
         self.file = file
         self.field = field
         self.fix = fix

@@ -7,4 +7,5 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "integration: uses real Kafka, MirrorMaker 2 and Toxiproxy (slow)")
+        "markers", "integration: uses real Kafka, MirrorMaker 2 and Toxiproxy (slow)"
+    )

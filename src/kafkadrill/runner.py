@@ -7,6 +7,7 @@ Each other stage only consumes the stage before it; checkers never touch Kafka.
 
 from __future__ import annotations
 
+import logging
 import platform
 import re
 import sys
@@ -35,6 +36,7 @@ from kafkadrill.runbooks.failover import (
 from kafkadrill.scenario import Scenario
 from kafkadrill.topology.local import LocalRuntime
 from kafkadrill.topology.provision import TOXIPROXY_VERSION
+from kafkadrill.workload import CLIENT_LOGGER
 from kafkadrill.workload.consumer import (
     ConsumerSpec,
     WorkloadConsumer,
@@ -97,14 +99,16 @@ class Drill:
         self.emit()
 
     def emit(self, **extra: Any) -> None:
-        self.progress({
-            "phase": self.phase,
-            "t": self.history.now(),
-            "acked": sum(p.acked for p in self.producers),
-            "received": sum(c.received for c in self.consumers),
-            "active_faults": [a.sf.describe() for a in self.active if not a.healed],
-            **extra,
-        })
+        self.progress(
+            {
+                "phase": self.phase,
+                "t": self.history.now(),
+                "acked": sum(p.acked for p in self.producers),
+                "received": sum(c.received for c in self.consumers),
+                "active_faults": [a.sf.describe() for a in self.active if not a.healed],
+                **extra,
+            }
+        )
 
     # ----- workload --------------------------------------------------------------------------
     def start_workload(self) -> None:
@@ -113,23 +117,38 @@ class Drill:
         boot = self._bootstrap
         for i in range(ps.count):
             spec = ProducerSpec(
-                name=f"p{i}", cluster=ps.cluster, topic=ps.topic, site=ps.site,
-                rate_per_second=ps.rate_per_second, acks=ps.acks,
-                enable_idempotence=bool(ps.enable_idempotence), linger_ms=ps.linger_ms,
-                retries=ps.retries, delivery_timeout_ms=ps.delivery_timeout_ms,
-                request_timeout_ms=ps.request_timeout_ms, message_bytes=ps.message_bytes,
+                name=f"p{i}",
+                cluster=ps.cluster,
+                topic=ps.topic,
+                site=ps.site,
+                rate_per_second=ps.rate_per_second,
+                acks=ps.acks,
+                enable_idempotence=bool(ps.enable_idempotence),
+                linger_ms=ps.linger_ms,
+                retries=ps.retries,
+                delivery_timeout_ms=ps.delivery_timeout_ms,
+                request_timeout_ms=ps.request_timeout_ms,
+                message_bytes=ps.message_bytes,
                 extra=dict(ps.config),
             )
-            self.producers.append(WorkloadProducer(spec, self.history, boot,
-                                                   self.history.run_id, self.stop_producers))
+            self.producers.append(
+                WorkloadProducer(spec, self.history, boot, self.history.run_id, self.stop_producers)
+            )
         for cs in w.consumers:
             for i in range(cs.count):
                 spec_c = ConsumerSpec(
-                    name=f"{cs.group}-{i}", group=cs.group, cluster=cs.cluster, topic=cs.topic,
-                    site=cs.site, commit_interval_ms=cs.commit_interval_ms,
-                    auto_offset_reset=cs.auto_offset_reset, extra=dict(cs.config))
-                self.consumers.append(WorkloadConsumer(spec_c, self.history, boot,
-                                                       self.stop_consumers))
+                    name=f"{cs.group}-{i}",
+                    group=cs.group,
+                    cluster=cs.cluster,
+                    topic=cs.topic,
+                    site=cs.site,
+                    commit_interval_ms=cs.commit_interval_ms,
+                    auto_offset_reset=cs.auto_offset_reset,
+                    extra=dict(cs.config),
+                )
+                self.consumers.append(
+                    WorkloadConsumer(spec_c, self.history, boot, self.stop_consumers)
+                )
         for c in self.consumers:
             c.start()
         for p in self.producers:
@@ -139,22 +158,30 @@ class Drill:
         return self.rt.bootstrap(cluster, from_site=site)
 
     def client_errors(self) -> list[str]:
-        return [f"{c.name}: {c.error!r}" for c in [*self.producers, *self.consumers]
-                if c.error is not None]
+        return [
+            f"{c.name}: {c.error!r}"
+            for c in [*self.producers, *self.consumers]
+            if c.error is not None
+        ]
 
     # ----- faults ----------------------------------------------------------------------------
     def inject(self, sf: ScheduledFault, n: int) -> None:
         fault_id = f"f{n}"
         ctx = FaultContext(self.rt, self.history, [*self.producers, *self.consumers])
         impl = create(sf.fault, ctx, dict(sf.params))
-        self.history.append("fault.inject", fault_id=fault_id, fault=sf.fault,
-                            target=sf.target(), params=dict(sf.params), origin=sf.origin)
+        self.history.append(
+            "fault.inject",
+            fault_id=fault_id,
+            fault=sf.fault,
+            target=sf.target(),
+            params=dict(sf.params),
+            origin=sf.origin,
+        )
         active = _Active(sf, fault_id, impl)
         self.active.append(active)
         detail = impl.inject()
         ok, vdetail = impl.verify()
-        self.history.append("fault.verify", fault_id=fault_id, ok=ok,
-                            detail=f"{detail}; {vdetail}")
+        self.history.append("fault.verify", fault_id=fault_id, ok=ok, detail=f"{detail}; {vdetail}")
         self.emit(event=f"injected {sf.describe()} (verified: {ok})")
 
     def heal(self, active: _Active) -> None:
@@ -165,8 +192,7 @@ class Drill:
             detail = active.impl.heal()
             self.history.append("fault.heal", fault_id=active.fault_id, ok=True, detail=detail)
         except Exception as exc:
-            self.history.append("fault.heal", fault_id=active.fault_id, ok=False,
-                                detail=repr(exc))
+            self.history.append("fault.heal", fault_id=active.fault_id, ok=False, detail=repr(exc))
             raise
         self.emit(event=f"healed {active.sf.describe()}")
 
@@ -191,9 +217,15 @@ class Drill:
 
     # ----- runbooks --------------------------------------------------------------------------
     def runbook_ctx(self) -> RunbookContext:
-        return RunbookContext(self.rt, self.history, list(self.producers), list(self.consumers),
-                              self.scenario.workload.producers.topic, self.stop_all,
-                              self.runbook_results)
+        return RunbookContext(
+            self.rt,
+            self.history,
+            list(self.producers),
+            list(self.consumers),
+            self.scenario.workload.producers.topic,
+            self.stop_all,
+            self.runbook_results,
+        )
 
     def run_runbook(self, name: str, fn: Callable[[], None]) -> None:
         try:
@@ -202,8 +234,13 @@ class Drill:
             self.runbook_errors.append(str(exc))
         except Exception as exc:  # recorded: a crashed runbook is an error, not a result
             self.runbook_errors.append(f"{name}: {exc!r}")
-            self.history.append("runbook.step", runbook=name, step="crash", status="fail",
-                                detail={"error": traceback.format_exc()})
+            self.history.append(
+                "runbook.step",
+                runbook=name,
+                step="crash",
+                status="fail",
+                detail={"error": traceback.format_exc()},
+            )
 
 
 def _sleep_until(deadline: float, stop: threading.Event) -> None:
@@ -222,12 +259,23 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
             try:
                 src = end_total(drill.rt, flow.source, topic)
                 dst = end_total(drill.rt, flow.target, drill.rt.remote_topic(flow, topic))
-                drill.history.append("probe", name="replication_lag", flow=flow.name,
-                                     source_end=src, target_end=dst, lag=max(0, src - dst),
-                                     mm2_alive=drill.rt.mm2_alive(flow))
+                drill.history.append(
+                    "probe",
+                    name="replication_lag",
+                    flow=flow.name,
+                    source_end=src,
+                    target_end=dst,
+                    lag=max(0, src - dst),
+                    mm2_alive=drill.rt.mm2_alive(flow),
+                )
             except Exception:  # an unreachable cluster is what faults do; skip the sample
-                drill.history.append("probe", name="replication_lag", flow=flow.name,
-                                     lag=None, mm2_alive=drill.rt.mm2_alive(flow))
+                drill.history.append(
+                    "probe",
+                    name="replication_lag",
+                    flow=flow.name,
+                    lag=None,
+                    mm2_alive=drill.rt.mm2_alive(flow),
+                )
         drill.emit()
 
 
@@ -268,21 +316,42 @@ def _fault_phase(drill: Drill) -> None:
                     pending_heals.append((sf.end, idx))
             elif kind == "failover" and fo is not None:
                 ctx = drill.runbook_ctx()
-                th = threading.Thread(target=drill.run_runbook, name="failover", args=(
-                    "failover", lambda: run_failover(
-                        ctx, source=fo.from_cluster, target=fo.to_cluster,
-                        detect_seconds=fo.detect_failing_seconds,
-                        probe_interval=fo.probe_interval_seconds, stop_mm2=fo.stop_mm2,
-                        translate_offsets=fo.translate_offsets)), daemon=True)
+                th = threading.Thread(
+                    target=drill.run_runbook,
+                    name="failover",
+                    args=(
+                        "failover",
+                        lambda ctx=ctx: run_failover(
+                            ctx,
+                            source=fo.from_cluster,
+                            target=fo.to_cluster,
+                            detect_seconds=fo.detect_failing_seconds,
+                            probe_interval=fo.probe_interval_seconds,
+                            stop_mm2=fo.stop_mm2,
+                            translate_offsets=fo.translate_offsets,
+                        ),
+                    ),
+                    daemon=True,
+                )
                 th.start()
                 threads.append(th)
             elif kind == "failback" and fb is not None and fo is not None:
                 ctx = drill.runbook_ctx()
-                th = threading.Thread(target=drill.run_runbook, name="failback", args=(
-                    "failback", lambda: run_failback(
-                        ctx, original=fo.from_cluster, current=fo.to_cluster,
-                        catch_up_timeout=fb.catch_up_timeout_seconds,
-                        translate_offsets=fb.translate_offsets)), daemon=True)
+                th = threading.Thread(
+                    target=drill.run_runbook,
+                    name="failback",
+                    args=(
+                        "failback",
+                        lambda ctx=ctx: run_failback(
+                            ctx,
+                            original=fo.from_cluster,
+                            current=fo.to_cluster,
+                            catch_up_timeout=fb.catch_up_timeout_seconds,
+                            translate_offsets=fb.translate_offsets,
+                        ),
+                    ),
+                    daemon=True,
+                )
                 th.start()
                 threads.append(th)
             continue
@@ -317,19 +386,24 @@ def _settle_consumers(drill: Drill, quiet: float = 3.0, timeout: float = 45.0) -
 def _final_read_phase(drill: Drill) -> None:
     topic = drill.scenario.workload.producers.topic
     rt = drill.rt
-    authoritative = (drill.producers[0].cluster if drill.producers
-                     else drill.scenario.workload.producers.cluster)
+    authoritative = (
+        drill.producers[0].cluster if drill.producers else drill.scenario.workload.producers.cluster
+    )
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
     topics: dict[str, list[str]] = {}
     from confluent_kafka.admin import AdminClient
 
     pattern = re.compile(topic_pattern(topic))
     for c in clusters:
-        names = AdminClient({"bootstrap.servers": rt.bootstrap(c), "log_level": 0}).list_topics(
-            timeout=15).topics
+        names = (
+            AdminClient({"bootstrap.servers": rt.bootstrap(c), "log_level": 0})
+            .list_topics(timeout=15)
+            .topics
+        )
         topics[c] = sorted(t for t in names if pattern.match(t))
-    drill.history.append("final_read.start", clusters=clusters, authoritative=authoritative,
-                         topics=topics)
+    drill.history.append(
+        "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics
+    )
     timeout = drill.scenario.final_read.timeout_seconds
     for c in clusters:
         records, complete = final_read(drill.history, rt.bootstrap(c), c, topics[c], timeout)
@@ -359,9 +433,22 @@ def _versions(rt: LocalRuntime | None) -> dict[str, Any]:
     }
 
 
-def run_drill(scenario: Scenario, *, reports_dir: Path = Path("reports"),
-              progress: Progress | None = None,
-              topology_progress: Callable[[str], None] | None = None) -> DrillResult:
+def _client_log_handler(run_dir: Path) -> logging.Handler:
+    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(run_dir / "logs" / "clients.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    CLIENT_LOGGER.addHandler(handler)
+    CLIENT_LOGGER.setLevel(logging.INFO)
+    return handler
+
+
+def run_drill(
+    scenario: Scenario,
+    *,
+    reports_dir: Path = Path("reports"),
+    progress: Progress | None = None,
+    topology_progress: Callable[[str], None] | None = None,
+) -> DrillResult:
     """Run one drill end to end and write its run directory. Never raises for findings;
     raises ScenarioError for bad input before anything starts; KeyboardInterrupt propagates
     after the run directory is written."""
@@ -382,6 +469,7 @@ def run_drill(scenario: Scenario, *, reports_dir: Path = Path("reports"),
     environment: dict[str, Any] = {}
     runbook_errors: list[str] = []
     drill: Drill | None = None
+    log_handler = _client_log_handler(run_dir)
     try:
         topo = scenario.to_topology()
         rt = LocalRuntime(topo, run_dir, progress=topology_progress)
@@ -409,8 +497,9 @@ def run_drill(scenario: Scenario, *, reports_dir: Path = Path("reports"),
             if not failed_over:
                 for flow in list(rt.flows_running.values()):
                     if rt.mm2_alive(flow):
-                        wait_replicated(rt, flow.source, flow.target,
-                                        scenario.workload.producers.topic, 60)
+                        wait_replicated(
+                            rt, flow.source, flow.target, scenario.workload.producers.topic, 60
+                        )
             _settle_consumers(drill)
             drill.stop_consumers.set()
             for c in drill.consumers:
@@ -434,6 +523,8 @@ def run_drill(scenario: Scenario, *, reports_dir: Path = Path("reports"),
             drill.stop_all.set()
             drill.stop_producers.set()
             drill.stop_consumers.set()
+    CLIENT_LOGGER.removeHandler(log_handler)
+    log_handler.close()
     if runbook_errors and error is None:
         error = "runbook failed: " + "; ".join(runbook_errors)
     status = "completed" if error is None else ("interrupted" if interrupted else "error")
@@ -441,9 +532,15 @@ def run_drill(scenario: Scenario, *, reports_dir: Path = Path("reports"),
     history.close()
     from kafkadrill.report.build import build_and_write
 
-    report = build_and_write(run_dir, scenario, started=started,
-                             finished=datetime.now(UTC), error=error,
-                             versions=_versions(rt), environment=environment)
+    report = build_and_write(
+        run_dir,
+        scenario,
+        started=started,
+        finished=datetime.now(UTC),
+        error=error,
+        versions=_versions(rt),
+        environment=environment,
+    )
     result = DrillResult(scenario.name, run_dir, report["verdict"], report, error, infra)
     if interrupted is not None:
         raise interrupted

@@ -18,6 +18,7 @@ def _runtime(tmp_path_factory: pytest.TempPathFactory, nodes: int) -> Iterator[L
 
 
 @pytest.fixture(scope="module", params=[1, 3], ids=["1+1", "3+3"])
-def topology(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+def topology(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalRuntime]:
     yield from _runtime(tmp_path_factory, request.param)

@@ -13,13 +13,19 @@ QUIET = {"log_level": 0}
 
 
 def produce(bootstrap: str, topic: str, records: list[dict[str, Any]]) -> None:
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                  **QUIET})
+    p = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, **QUIET}
+    )
     errors: list[str] = []
     for r in records:
-        p.produce(topic, key=r["key"], value=r["value"], headers=r.get("headers"),
-                  timestamp=r.get("timestamp", 0),
-                  on_delivery=lambda e, _m: e and errors.append(str(e)))
+        p.produce(
+            topic,
+            key=r["key"],
+            value=r["value"],
+            headers=r.get("headers"),
+            timestamp=r.get("timestamp", 0),
+            on_delivery=lambda e, _m: e and errors.append(str(e)),
+        )
     assert p.flush(30) == 0, "produce did not finish in 30 s"
     assert not errors, errors
 
@@ -40,9 +46,16 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 def read_all(bootstrap: str, topic: str, expect: int, timeout: float = 60.0) -> list[Any]:
     """Read `topic` from the beginning until `expect` records arrived or `timeout` passed."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{uuid.uuid4()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                  "topic.metadata.refresh.interval.ms": 1000, **QUIET})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"read-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "topic.metadata.refresh.interval.ms": 1000,
+            **QUIET,
+        }
+    )
     out = []
     try:
         c.subscribe([topic])
@@ -57,5 +70,7 @@ def read_all(bootstrap: str, topic: str, expect: int, timeout: float = 60.0) -> 
 
 
 def topic_exists(bootstrap: str, topic: str) -> bool:
-    return topic in AdminClient({"bootstrap.servers": bootstrap, **QUIET}).list_topics(
-        timeout=10).topics
+    return (
+        topic
+        in AdminClient({"bootstrap.servers": bootstrap, **QUIET}).list_topics(timeout=10).topics
+    )

@@ -28,8 +28,9 @@ time.sleep(600)
 
 
 def test_sigkilled_runner_leaves_no_children(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp_path)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -43,8 +44,11 @@ def test_sigkilled_runner_leaves_no_children(tmp_path: Path) -> None:
         deadline = time.monotonic() + 15
         alive = pids
         while alive and time.monotonic() < deadline:
-            alive = [p for p in pids if psutil.pid_exists(p)
-                     and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+            alive = [
+                p
+                for p in pids
+                if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+            ]
             time.sleep(0.2)
         assert not alive, f"children survived the runner's SIGKILL: {alive}"
     finally:

@@ -16,9 +16,15 @@ pytestmark = pytest.mark.integration
 
 def _records(n: int, tag: str) -> list[dict]:
     base_ts = int(time.time() * 1000) - 60_000  # distinct from "now" to prove it is preserved
-    return [{"key": f"k{i % 7}".encode(), "value": f"{tag}-{i}".encode(),
-             "headers": [("origin", b"east"), ("seq", str(i).encode())],
-             "timestamp": base_ts + i} for i in range(n)]
+    return [
+        {
+            "key": f"k{i % 7}".encode(),
+            "value": f"{tag}-{i}".encode(),
+            "headers": [("origin", b"east"), ("seq", str(i).encode())],
+            "timestamp": base_ts + i,
+        }
+        for i in range(n)
+    ]
 
 
 def _wait_total(rt: LocalRuntime, topic: str, total: int, timeout: float = 60.0) -> int:
@@ -36,8 +42,11 @@ def test_records_replicate_with_key_value_headers_timestamp(topology: LocalRunti
     tag = uuid.uuid4().hex[:8]
     sent = _records(50, tag)
     produce(topology.bootstrap("primary"), "orders", sent)
-    got = [m for m in read_all(topology.bootstrap("dr"), "primary.orders", 10**9, timeout=30)
-           if m.value().startswith(tag.encode())]
+    got = [
+        m
+        for m in read_all(topology.bootstrap("dr"), "primary.orders", 10**9, timeout=30)
+        if m.value().startswith(tag.encode())
+    ]
     by_value = {m.value(): m for m in got}
     assert len(by_value) == len(sent), f"{len(by_value)} of {len(sent)} replicated"
     for r in sent:

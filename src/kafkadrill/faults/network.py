@@ -43,8 +43,10 @@ class ProxyFault:
 
     def proxies(self) -> list[tuple[ProxySpec, list[str]]]:
         a, _, b = str(self.params["link"]).partition("<->")
-        return [(p, _streams(p, self.direction))
-                for p in self.ctx.runtime.link_proxies(a.strip(), b.strip())]
+        return [
+            (p, _streams(p, self.direction))
+            for p in self.ctx.runtime.link_proxies(a.strip(), b.strip())
+        ]
 
     def attributes(self) -> dict[str, Any]:
         return {}
@@ -56,8 +58,10 @@ class ProxyFault:
                 name = f"{self.name}-{stream}"
                 self.tp.add_toxic(proxy.name, name, self.toxic, stream, self.attributes())
                 self.applied.append((proxy.name, name))
-        return (f"{self.toxic} {self.attributes()} on {len(self.applied)} proxy stream(s) "
-                f"of {len(targets)} proxies, direction {self.direction}")
+        return (
+            f"{self.toxic} {self.attributes()} on {len(self.applied)} proxy stream(s) "
+            f"of {len(targets)} proxies, direction {self.direction}"
+        )
 
     def verify(self) -> tuple[bool, str]:
         missing = []
@@ -66,9 +70,11 @@ class ProxyFault:
                 missing.append(f"{proxy}/{name}")
         if not self.applied:
             return False, "no proxy carries this link/direction"
-        return not missing, f"toxics present on {len(self.applied) - len(missing)}/" \
-                            f"{len(self.applied)} streams" + (f"; missing {missing}" if missing
-                                                              else "")
+        return (
+            not missing,
+            f"toxics present on {len(self.applied) - len(missing)}/"
+            f"{len(self.applied)} streams" + (f"; missing {missing}" if missing else ""),
+        )
 
     def heal(self) -> str:
         for proxy, name in self.applied:
@@ -77,15 +83,20 @@ class ProxyFault:
             self.tp.set_enabled(proxy, True)
         listens = {p.listen for p, _ in self.proxies()}
         ok = sum(kafka_ping(addr, 3.0) is not None for addr in listens)
-        return f"removed {len(self.applied)} toxic(s), re-enabled {len(self.disabled)} " \
-               f"proxies; {ok}/{len(listens)} paths answer again"
+        return (
+            f"removed {len(self.applied)} toxic(s), re-enabled {len(self.disabled)} "
+            f"proxies; {ok}/{len(listens)} paths answer again"
+        )
 
     def _pings_fail(self, proxies: list[ProxySpec]) -> tuple[bool, str]:
         listens = sorted({p.listen for p in proxies})
         answered = [a for a in listens if kafka_ping(a, 1.5) is not None]
         ok = bool(listens) and not answered
-        return ok, (f"Kafka requests through {len(listens)} cut path(s) fail"
-                    if ok else f"still answering: {answered or 'no paths'}")
+        return ok, (
+            f"Kafka requests through {len(listens)} cut path(s) fail"
+            if ok
+            else f"still answering: {answered or 'no paths'}"
+        )
 
 
 @implements("link.cut")
@@ -113,8 +124,10 @@ class LinkLatency(ProxyFault):
     toxic = "latency"
 
     def attributes(self) -> dict[str, Any]:
-        return {"latency": int(self.params.get("latency_ms", 100)),
-                "jitter": int(self.params.get("jitter_ms", 0))}
+        return {
+            "latency": int(self.params.get("latency_ms", 100)),
+            "jitter": int(self.params.get("jitter_ms", 0)),
+        }
 
     def verify(self) -> tuple[bool, str]:
         ok, detail = super().verify()
@@ -123,8 +136,10 @@ class LinkLatency(ProxyFault):
         rtt = kafka_ping(listens[0], 10.0) if listens else None
         measured = rtt is not None and rtt * 1000 >= want * 0.9
         rtt_txt = f"{rtt * 1000:.0f} ms" if rtt is not None else "no answer"
-        return ok and measured, f"{detail}; round trip through {listens[:1]}: {rtt_txt} " \
-                                f"(expected >= {want} ms)"
+        return (
+            ok and measured,
+            f"{detail}; round trip through {listens[:1]}: {rtt_txt} (expected >= {want} ms)",
+        )
 
 
 @implements("link.bandwidth")
@@ -179,8 +194,10 @@ class AzPartition(ProxyFault):
             for proxy, _ in self.proxies():
                 self.tp.set_enabled(proxy.name, False)
                 self.disabled.append(proxy.name)
-            return (f"disabled {len(self.disabled)} broker-to-broker proxies between "
-                    f"{self.params['az']} and the other AZs of {self.params['cluster']}")
+            return (
+                f"disabled {len(self.disabled)} broker-to-broker proxies between "
+                f"{self.params['az']} and the other AZs of {self.params['cluster']}"
+            )
         return super().inject()
 
     def verify(self) -> tuple[bool, str]:

@@ -52,7 +52,8 @@ class NodeFault:
             rt.resume_node(self.cluster, self.node)
             return f"resumed {self.cluster} node {self.node}"
         rt.start_node(self.cluster, self.node)
-        return f"restarted {self.cluster} node {self.node} (pid {rt.node_pid(self.cluster, self.node)})"
+        pid = rt.node_pid(self.cluster, self.node)
+        return f"restarted {self.cluster} node {self.node} (pid {pid})"
 
 
 @implements("node.kill")

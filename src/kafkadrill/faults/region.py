@@ -50,19 +50,31 @@ class RegionOutage:
             for p in rt.link_proxies(self.region, other):
                 rt.toxiproxy.set_enabled(p.name, False)
                 self.disabled.append(p.name)
-        return (f"region {self.region}: killed {len(self.killed)} node(s), "
-                f"{len(self.mm2_killed)} MM2 process(es), cut {len(self.disabled)} proxies, "
-                f"stopped {len(self.paused)} client(s)")
+        return (
+            f"region {self.region}: killed {len(self.killed)} node(s), "
+            f"{len(self.mm2_killed)} MM2 process(es), cut {len(self.disabled)} proxies, "
+            f"stopped {len(self.paused)} client(s)"
+        )
 
     def verify(self) -> tuple[bool, str]:
-        alive = [pid for _c, _n, pid in self.killed if psutil.pid_exists(pid)
-                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        alive = [
+            pid
+            for _c, _n, pid in self.killed
+            if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        ]
         rt = self.ctx.runtime
-        answering = [p.listen for p in rt.proxies.values() if p.name in self.disabled
-                     and kafka_ping(p.listen, 1.0) is not None]
+        answering = [
+            p.listen
+            for p in rt.proxies.values()
+            if p.name in self.disabled and kafka_ping(p.listen, 1.0) is not None
+        ]
         ok = bool(self.killed) and not alive and not answering
-        return ok, (f"{len(self.killed)} node process(es) gone, {len(self.disabled)} cross-site "
-                    f"paths refuse" if ok else f"alive: {alive}; answering: {answering}")
+        return ok, (
+            f"{len(self.killed)} node process(es) gone, {len(self.disabled)} cross-site "
+            f"paths refuse"
+            if ok
+            else f"alive: {alive}; answering: {answering}"
+        )
 
     def heal(self) -> str:
         rt = self.ctx.runtime
@@ -79,5 +91,7 @@ class RegionOutage:
                 resumed += 1
         for flow in self.mm2_killed:
             rt.start_mm2(flow)
-        return (f"region {self.region}: restarted {len(self.killed)} node(s) with their data, "
-                f"re-enabled {len(self.disabled)} proxies, resumed {resumed} client(s)")
+        return (
+            f"region {self.region}: restarted {len(self.killed)} node(s) with their data, "
+            f"re-enabled {len(self.disabled)} proxies, resumed {resumed} client(s)"
+        )

@@ -25,9 +25,16 @@ def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         typ = e.get("type")
         if typ == "fault.inject":
             out[e["fault_id"]] = {
-                "id": e["fault_id"], "type": e["fault"], "target": e.get("target"),
-                "params": e.get("params"), "injected_at": _iso(e["wall"]), "injected_t": e["t"],
-                "healed_at": None, "healed_t": None, "verified": False, "verify_detail": None,
+                "id": e["fault_id"],
+                "type": e["fault"],
+                "target": e.get("target"),
+                "params": e.get("params"),
+                "injected_at": _iso(e["wall"]),
+                "injected_t": e["t"],
+                "healed_at": None,
+                "healed_t": None,
+                "verified": False,
+                "verify_detail": None,
                 "heal_detail": None,
             }
         elif typ == "fault.verify" and e.get("fault_id") in out:
@@ -66,19 +73,29 @@ def timeline_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif typ == "probe" and e.get("name") == "replication_lag":
             last_lag = e
             continue
-        elif typ in ("final_read.start", "final_read.end", "run.end", "client.error",
-                     "heal.restart"):
+        elif typ in (
+            "final_read.start",
+            "final_read.end",
+            "run.end",
+            "client.error",
+            "heal.restart",
+        ):
             fields = {k: v for k, v in e.items() if k not in ("seq", "t", "wall", "type")}
             text = f"{typ} {fields}"
         if text is not None:
-            out.append({"t": round(e["t"], 3), "wall": _iso(e["wall"]), "kind": typ,
-                        "text": text})
+            out.append({"t": round(e["t"], 3), "wall": _iso(e["wall"]), "kind": typ, "text": text})
     return out
 
 
-def build_report(run_dir: Path, scenario: Scenario, *, started: datetime | None,
-                 finished: datetime | None, error: str | None,
-                 versions: dict[str, Any]) -> dict[str, Any]:
+def build_report(
+    run_dir: Path,
+    scenario: Scenario,
+    *,
+    started: datetime | None,
+    finished: datetime | None,
+    error: str | None,
+    versions: dict[str, Any],
+) -> dict[str, Any]:
     history = run_dir / "history.jsonl"
     if not history.exists() and (run_dir / "history.jsonl.gz").exists():
         history = run_dir / "history.jsonl.gz"
@@ -112,8 +129,12 @@ def build_report(run_dir: Path, scenario: Scenario, *, started: datetime | None,
         "versions": versions,
         "expected_anomalies": list(scenario.objectives.expected_anomalies),
         "checkers": {
-            name: {"status": v.status, "figures": v.figures, "evidence": v.evidence,
-                   "notes": v.notes}
+            name: {
+                "status": v.status,
+                "figures": v.figures,
+                "evidence": v.evidence,
+                "notes": v.notes,
+            }
             for name, v in verdicts.items()
         },
         "timeline": timeline_from_history(events),
@@ -121,8 +142,9 @@ def build_report(run_dir: Path, scenario: Scenario, *, started: datetime | None,
     return report
 
 
-def write_outputs(run_dir: Path, report: dict[str, Any],
-                  environment: dict[str, Any] | None, secrets: set[str]) -> None:
+def write_outputs(
+    run_dir: Path, report: dict[str, Any], environment: dict[str, Any] | None, secrets: set[str]
+) -> None:
     from kafkadrill.report import render  # type: ignore[attr-defined]
     from kafkadrill.report.manifest import write_manifest
     from kafkadrill.report.redact import redact, scrub_run_dir
@@ -132,8 +154,7 @@ def write_outputs(run_dir: Path, report: dict[str, Any],
         write_json(run_dir / "environment.json", redact(environment))
     # report.json first: whatever happens while rendering, the verdict is on disk.
     write_json(run_dir / "report.json", report)
-    events = read_history(run_dir / "history.jsonl") if (
-        run_dir / "history.jsonl").exists() else []
+    events = read_history(run_dir / "history.jsonl") if (run_dir / "history.jsonl").exists() else []
     if hasattr(render, "write_report"):
         render.write_report(run_dir, report, events)
     scrub_run_dir(run_dir, secrets)
@@ -146,11 +167,19 @@ def scenario_secrets(scenario: Scenario) -> set[str]:
     return set(find_secrets(scenario.model_dump(mode="json", by_alias=True)))
 
 
-def build_and_write(run_dir: Path, scenario: Scenario, *, started: datetime,
-                    finished: datetime, error: str | None, versions: dict[str, Any],
-                    environment: dict[str, Any]) -> dict[str, Any]:
-    report = build_report(run_dir, scenario, started=started, finished=finished, error=error,
-                          versions=versions)
+def build_and_write(
+    run_dir: Path,
+    scenario: Scenario,
+    *,
+    started: datetime,
+    finished: datetime,
+    error: str | None,
+    versions: dict[str, Any],
+    environment: dict[str, Any],
+) -> dict[str, Any]:
+    report = build_report(
+        run_dir, scenario, started=started, finished=finished, error=error, versions=versions
+    )
     environment = {**environment, "versions": versions}
     write_outputs(run_dir, report, environment, scenario_secrets(scenario))
     return report
@@ -164,8 +193,14 @@ def recheck(run_dir: Path) -> dict[str, Any]:
     old: dict[str, Any] = {}
     if (run_dir / "report.json").exists():
         old = json.loads((run_dir / "report.json").read_text())
-    report = build_report(run_dir, scenario, started=None, finished=None,
-                          error=old.get("error"), versions=old.get("versions", {}))
+    report = build_report(
+        run_dir,
+        scenario,
+        started=None,
+        finished=None,
+        error=old.get("error"),
+        versions=old.get("versions", {}),
+    )
     if old.get("started_at"):
         report["started_at"], report["finished_at"] = old["started_at"], old.get("finished_at")
     write_outputs(run_dir, report, None, scenario_secrets(scenario))

@@ -170,6 +170,7 @@ class Table:
     headers: list[str]
     rows: list[list[Cell]]
     numeric: set[int] = field(default_factory=set)  # right-aligned columns
+    compact: bool = False  # size to content (short figure/value tables)
 
 
 @dataclass
@@ -667,20 +668,21 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
          fmt_s(rpo.get("window_seconds"))],
         ["Duplicates in the final read", fmt(rpo.get("duplicates"))],
         ["Unknown-outcome sends (not counted as lost)", fmt(rpo.get("unknown"))],
-    ], numeric={1}))
+    ], numeric={1}, compact=True))
     loss = _checker(r, "loss")
     per_part = _figures(r, "loss").get("per_partition") or {}
     if per_part:
         b.append(Para("Lost messages per partition:"))
         b.append(Table(["Partition (cluster/topic/p)", "Lost"],
-                       [[Code(str(k)), fmt(v)] for k, v in per_part.items()], numeric={1}))
+                       [[Code(str(k)), fmt(v)] for k, v in per_part.items()], numeric={1},
+                       compact=True))
     samples = [e for e in loss.get("evidence") or [] if isinstance(e, Mapping)]
     if samples:
         shown = samples[:LOST_SAMPLE_ROWS]
         b.append(Para(f"Lost-message samples ({len(shown)} of {fmt(rpo.get('lost'))}, "
                       "earliest first):"))
-        b.append(Table(["Id", "Producer", "Cluster/topic/partition", "Offset", "Sent at",
-                        "Acked at"], [
+        b.append(Table(["Id", "Producer", "Cluster/topic/partition", "Offset",
+                        "Sent at (since start)", "Acked at (since start)"], [
             [Code(str(e.get("id"))), str(e.get("producer", "")),
              Code(f"{e.get('cluster')}/{e.get('topic')}/{e.get('partition')}"),
              fmt(e.get("offset")), fmt_s(e.get("send_t")), fmt_s(e.get("ack_t"))]
@@ -697,7 +699,7 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
     b.append(Table(["Figure", "Value"], [
         ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
         ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
-    ], numeric={1}))
+    ], numeric={1}, compact=True))
     phases = rto.get("phases") or {}
     numeric = {k: v for k, v in phases.items() if _num(v) is not None or v is None}
     if numeric:
@@ -732,7 +734,7 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
     if isinstance(per_group, Mapping) and per_group:
         b.append(Table(["Group", "Caught up (s after fault)"],
                        [[Code(str(g)), fmt_s(v) if v is not None else "never"]
-                        for g, v in per_group.items()], numeric={1}))
+                        for g, v in per_group.items()], numeric={1}, compact=True))
     if not phases:
         b.append(Para("No RTO phases were recorded."))
 
@@ -818,7 +820,7 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
         figs = c.get("figures") or {}
         if figs:
             b.append(Table(["Figure", "Value"],
-                           [[Code(str(k)), _fig_cell(v)] for k, v in figs.items()]))
+                           [[Code(str(k)), _fig_cell(v)] for k, v in figs.items()], compact=True))
         notes = [str(n) for n in c.get("notes") or []]
         if notes:
             b.append(Bullets(notes))
@@ -928,7 +930,7 @@ table { border-collapse:collapse; width:100%; margin:8px 0 18px; font-size:14px;
 th, td { border:1px solid var(--line); padding:6px 9px; text-align:left; vertical-align:top; }
 th { background:var(--bg); font-weight:600; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
-table.meta { width:auto; min-width:60%; }
+table.meta, table.kv { width:auto; min-width:50%; }
 table.meta td:first-child { font-weight:600; background:var(--bg); white-space:nowrap; }
 code { font:13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   background:var(--bg); padding:1px 4px; border-radius:4px; word-break:break-all; }
@@ -1012,7 +1014,9 @@ def _html_blocks(blocks: Iterable[Block], plots: Mapping[str, Path]) -> list[str
                 + "</tr>"
                 for row in blk.rows
             )
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            tcls = ' class="kv"' if blk.compact else ""
+            out.append(f"<table{tcls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+                       "</table>")
         elif isinstance(blk, Image):
             out.append(f'<figure><img alt="{_h(blk.title)}" src="{_data_uri(plots[blk.key])}">'
                        f"<figcaption>{_h(blk.title)} ({_h(_rel_plot(blk.key, plots))})"
@@ -1045,7 +1049,7 @@ def render_html(report: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     r = report
     verdict = _status(r.get("verdict"))
     blocks = build_blocks(r, plots)
-    nav = "".join(f'<a href="#{_h(b.anchor)}">{_h(b.text)}</a>'
+    nav = " ".join(f'<a href="#{_h(b.anchor)}">{_h(b.text)}</a>'
                   for b in blocks if isinstance(b, Heading) and b.level == 2)
     meta = "".join(f"<tr><td>{_h(k)}</td><td>{_html_cell(v)}</td></tr>" for k, v in
                    _meta_rows(r))

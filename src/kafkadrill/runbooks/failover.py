@@ -47,20 +47,22 @@ def step(ctx: RunbookContext, runbook: str, name: str) -> Iterator[dict[str, Any
         yield detail
     except Exception as exc:
         detail["error"] = repr(exc)
-        ctx.history.append("runbook.step", runbook=runbook, step=name, status="fail",
-                           detail=detail)
+        ctx.history.append("runbook.step", runbook=runbook, step=name, status="fail", detail=detail)
         raise RunbookAborted(f"{runbook}/{name}: {exc}") from exc
     ctx.history.append("runbook.step", runbook=runbook, step=name, status="ok", detail=detail)
 
 
 def cluster_answers(rt: LocalRuntime, cluster: str, site: str) -> bool:
     """The health probe: does any node of `cluster` answer a Kafka request from `site`?"""
-    return any(kafka_ping(addr, 1.0) is not None
-               for addr in rt.bootstrap(cluster, from_site=site).split(","))
+    return any(
+        kafka_ping(addr, 1.0) is not None
+        for addr in rt.bootstrap(cluster, from_site=site).split(",")
+    )
 
 
-def wait_failing(ctx: RunbookContext, cluster: str, site: str, seconds: float,
-                 interval: float) -> float:
+def wait_failing(
+    ctx: RunbookContext, cluster: str, site: str, seconds: float, interval: float
+) -> float:
     """Block until the probe has failed continuously for `seconds`; returns when it began."""
     first_fail: float | None = None
     while not ctx.stop.is_set():
@@ -75,15 +77,22 @@ def wait_failing(ctx: RunbookContext, cluster: str, site: str, seconds: float,
     raise RunbookAborted("drill ended before the failure was detected")
 
 
-def read_checkpoints(rt: LocalRuntime, cluster: str, source_alias: str,
-                     timeout: float = 15.0) -> CheckpointSet:
+def read_checkpoints(
+    rt: LocalRuntime, cluster: str, source_alias: str, timeout: float = 15.0
+) -> CheckpointSet:
     """Read `<source>.checkpoints.internal` (partition 0) on `cluster` to its end."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     topic = f"{source_alias}.checkpoints.internal"
-    c = Consumer({"bootstrap.servers": rt.bootstrap(cluster), "log_level": 0,
-                  "group.id": f"kafkadrill-checkpoints-{uuid.uuid4()}",
-                  "enable.auto.commit": False, "enable.partition.eof": True})
+    c = Consumer(
+        {
+            "bootstrap.servers": rt.bootstrap(cluster),
+            "log_level": 0,
+            "group.id": f"kafkadrill-checkpoints-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
     records: list[tuple[bytes | None, bytes | None]] = []
     try:
         md = c.list_topics(timeout=10)
@@ -107,8 +116,9 @@ def read_checkpoints(rt: LocalRuntime, cluster: str, source_alias: str,
     return latest_checkpoints(records)
 
 
-def set_group_offsets(rt: LocalRuntime, cluster: str, group: str,
-                      offsets: dict[tuple[str, int], int]) -> None:
+def set_group_offsets(
+    rt: LocalRuntime, cluster: str, group: str, offsets: dict[tuple[str, int], int]
+) -> None:
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
     from confluent_kafka.admin import AdminClient
 
@@ -143,9 +153,17 @@ def groups_of(consumers: list[Any]) -> list[str]:
     return sorted({c.spec.group for c in consumers})
 
 
-def run_failover(ctx: RunbookContext, *, source: str, target: str, detect_seconds: float,
-                 probe_interval: float, stop_mm2: bool, translate_offsets: bool,
-                 on_done: Callable[[], None] | None = None) -> None:
+def run_failover(
+    ctx: RunbookContext,
+    *,
+    source: str,
+    target: str,
+    detect_seconds: float,
+    probe_interval: float,
+    stop_mm2: bool,
+    translate_offsets: bool,
+    on_done: Callable[[], None] | None = None,
+) -> None:
     rt = ctx.runtime
     rb = "failover"
     target_site = rt.topology.cluster(target).region
@@ -189,8 +207,14 @@ def run_failover(ctx: RunbookContext, *, source: str, target: str, detect_second
         on_done()
 
 
-def run_failback(ctx: RunbookContext, *, original: str, current: str,
-                 catch_up_timeout: float, translate_offsets: bool) -> None:
+def run_failback(
+    ctx: RunbookContext,
+    *,
+    original: str,
+    current: str,
+    catch_up_timeout: float,
+    translate_offsets: bool,
+) -> None:
     """Reverse replication current->original, let it catch up, switch clients back."""
     rt = ctx.runtime
     rb = "failback"
@@ -198,8 +222,9 @@ def run_failback(ctx: RunbookContext, *, original: str, current: str,
     with step(ctx, rb, "wait_original_healthy") as d:
         rt.wait_healthy(original, timeout=90)
         d["healthy"] = True
-    reverse = Flow(current, original, dict(rt.topology.flows[0].properties)
-                   if rt.topology.flows else {})
+    reverse = Flow(
+        current, original, dict(rt.topology.flows[0].properties) if rt.topology.flows else {}
+    )
     with step(ctx, rb, "start_reverse_mm2") as d:
         rt.start_mm2(reverse)
         d["flow"] = reverse.name
@@ -238,20 +263,22 @@ def run_failback(ctx: RunbookContext, *, original: str, current: str,
 def end_total(rt: LocalRuntime, cluster: str, topic: str) -> int:
     from confluent_kafka import Consumer, TopicPartition
 
-    c = Consumer({"bootstrap.servers": rt.bootstrap(cluster), "group.id": "kafkadrill-lag",
-                  "log_level": 0})
+    c = Consumer(
+        {"bootstrap.servers": rt.bootstrap(cluster), "group.id": "kafkadrill-lag", "log_level": 0}
+    )
     try:
         md = c.list_topics(topic, timeout=5)
         if topic not in md.topics or md.topics[topic].error is not None:
             return 0
-        return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
-                   for p in md.topics[topic].partitions)
+        return sum(
+            c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
+            for p in md.topics[topic].partitions
+        )
     finally:
         c.close()
 
 
-def wait_replicated(rt: LocalRuntime, source: str, target: str, topic: str,
-                    timeout: float) -> int:
+def wait_replicated(rt: LocalRuntime, source: str, target: str, topic: str, timeout: float) -> int:
     """Wait until `target` holds as many records of `source`'s topic as the source; -> lag."""
     remote = f"{source}.{topic}"
     deadline = time.monotonic() + timeout

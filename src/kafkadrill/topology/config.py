@@ -73,7 +73,8 @@ def render_server_properties(
 ) -> str:
     ports = plan.node(cluster.name, node.node_id)
     voters = ",".join(
-        f"{n.node_id}@{host_name(cluster.name, n.node_id)}:{plan.node(cluster.name, n.node_id).controller}"
+        f"{n.node_id}@{host_name(cluster.name, n.node_id)}:"
+        f"{plan.node(cluster.name, n.node_id).controller}"
         for n in cluster.nodes
     )
     props: dict[str, object] = {

@@ -162,7 +162,8 @@ class LocalRuntime:
                 self.wait_replicating(flow)
         self.timings["ready_s"] = time.monotonic() - t0
         self.supervisor.write_extra(
-            workdir=str(self.workdir), kafka_version=self.kafka.version,
+            workdir=str(self.workdir),
+            kafka_version=self.kafka.version,
             bootstrap={c.name: self.bootstrap(c.name) for c in self.topology.clusters},
             xdc_bootstrap={c.name: cfg.xdc_bootstrap(c, self.plan) for c in self.topology.clusters},
             toxiproxy_api=f"127.0.0.1:{self.plan.toxiproxy_api}",
@@ -199,7 +200,9 @@ class LocalRuntime:
         out = []
         for spec in self.proxies.values():
             if {self._region_of(spec.client_site), self._region_of(spec.server_site)} == pair or {
-                spec.client_site, spec.server_site} == pair:
+                spec.client_site,
+                spec.server_site,
+            } == pair:
                 out.append(spec)
         return out
 
@@ -214,7 +217,8 @@ class LocalRuntime:
         assert self.supervisor is not None and self.toxiproxy_bin is not None
         api = self.plan.toxiproxy_api
         self.supervisor.spawn(
-            "toxiproxy", [str(self.toxiproxy_bin), "-host", "127.0.0.1", "-port", str(api)],
+            "toxiproxy",
+            [str(self.toxiproxy_bin), "-host", "127.0.0.1", "-port", str(api)],
             self.workdir / "logs" / "toxiproxy" / "stdout.log",
         )
         self.toxiproxy = ToxiproxyClient(f"127.0.0.1:{api}")
@@ -233,8 +237,13 @@ class LocalRuntime:
             remote = next((r for r in regions if r != c.region), "remote")
             for n in c.nodes:
                 p = self.plan.node(c.name, n.node_id)
-                spec = ProxySpec(f"xdc-{c.name}-n{n.node_id}", f"127.0.0.1:{p.xdc_proxy}",
-                                 f"127.0.0.1:{p.xdc}", client_site=remote, server_site=c.region)
+                spec = ProxySpec(
+                    f"xdc-{c.name}-n{n.node_id}",
+                    f"127.0.0.1:{p.xdc_proxy}",
+                    f"127.0.0.1:{p.xdc}",
+                    client_site=remote,
+                    server_site=c.region,
+                )
                 self.toxiproxy.create(spec)
                 self.proxies[spec.name] = spec
             if not c.multi_az:
@@ -248,8 +257,10 @@ class LocalRuntime:
                     for kind, port in (("int", p.internal), ("ctl", p.controller)):
                         spec = ProxySpec(
                             f"mesh-{c.name}-n{src.node_id}-n{dst.node_id}-{kind}",
-                            f"{addr}:{port}", f"127.0.0.1:{port}",
-                            client_site=src.site, server_site=dst.site,
+                            f"{addr}:{port}",
+                            f"127.0.0.1:{port}",
+                            client_site=src.site,
+                            server_site=dst.site,
                         )
                         self.toxiproxy.create(spec)
                         self.proxies[spec.name] = spec
@@ -262,7 +273,9 @@ class LocalRuntime:
             cluster_id = new_cluster_id()
             for n in c.nodes:
                 nr = NodeRuntime(
-                    c, n, self.plan.node(c.name, n.node_id),
+                    c,
+                    n,
+                    self.plan.node(c.name, n.node_id),
                     self.workdir / "config" / f"{c.name}-n{n.node_id}",
                     self.scratch / f"{c.name}-n{n.node_id}",
                     self.workdir / "logs" / f"{c.name}-n{n.node_id}",
@@ -270,7 +283,8 @@ class LocalRuntime:
                 nr.dir.mkdir(parents=True, exist_ok=True)
                 nr.log_dir.mkdir(parents=True, exist_ok=True)
                 (nr.dir / "server.properties").write_text(
-                    cfg.render_server_properties(self.topology, c, n, self.plan, str(nr.data_dir)))
+                    cfg.render_server_properties(self.topology, c, n, self.plan, str(nr.data_dir))
+                )
                 (nr.dir / "hosts").write_text(cfg.render_hosts_file(c, n, mesh=c.multi_az))
                 log2, log1 = cfg.render_log_configs(str(nr.log_dir / "server.log"))
                 (nr.dir / "log4j2.properties").write_text(log2)
@@ -280,8 +294,15 @@ class LocalRuntime:
 
         def fmt(job: tuple[NodeRuntime, str]) -> None:
             nr, cluster_id = job
-            cmd = [*self._java(64, nr), "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                   "-c", str(nr.dir / "server.properties")]
+            cmd = [
+                *self._java(64, nr),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(nr.dir / "server.properties"),
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
             (nr.log_dir / "format.log").write_text(proc.stdout + proc.stderr)
             if proc.returncode != 0:
@@ -292,14 +313,23 @@ class LocalRuntime:
 
     def _java(self, heap_mb: int, nr: NodeRuntime | None = None) -> list[str]:
         assert self.kafka is not None
-        cmd = ["java", f"-Xmx{heap_mb}m", "-Xms32m", "-XX:+UseSerialGC",
-               "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
-               "-Djava.awt.headless=true", f"-Dkafkadrill.topology={self.plan.base}"]
+        cmd = [
+            "java",
+            f"-Xmx{heap_mb}m",
+            "-Xms32m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dkafkadrill.topology={self.plan.base}",
+        ]
         if nr is not None:
-            cmd += [f"-Djdk.net.hosts.file={nr.dir / 'hosts'}",
-                    f"-Dlog4j2.configurationFile={nr.dir / 'log4j2.properties'}",
-                    f"-Dlog4j.configuration=file:{nr.dir / 'log4j.properties'}",
-                    f"-Dkafka.logs.dir={nr.log_dir}"]
+            cmd += [
+                f"-Djdk.net.hosts.file={nr.dir / 'hosts'}",
+                f"-Dlog4j2.configurationFile={nr.dir / 'log4j2.properties'}",
+                f"-Dlog4j.configuration=file:{nr.dir / 'log4j.properties'}",
+                f"-Dkafka.logs.dir={nr.log_dir}",
+            ]
         cmd += os.environ.get("KAFKADRILL_JAVA_OPTS", "").split()
         cmd += ["-cp", self.kafka.classpath]
         return cmd
@@ -352,8 +382,13 @@ class LocalRuntime:
     def _admin(self, cluster: str) -> Any:
         from confluent_kafka.admin import AdminClient
 
-        return AdminClient({"bootstrap.servers": self.bootstrap(cluster),
-                            "socket.connection.setup.timeout.ms": 3000, **QUIET})
+        return AdminClient(
+            {
+                "bootstrap.servers": self.bootstrap(cluster),
+                "socket.connection.setup.timeout.ms": 3000,
+                **QUIET,
+            }
+        )
 
     def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
         """All nodes registered, quorum has a leader, and a write with acks=all succeeds."""
@@ -378,20 +413,29 @@ class LocalRuntime:
                 raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
             time.sleep(0.3)
         rf = min(3, c.size)
-        fs = admin.create_topics([NewTopic(HEALTH_TOPIC, 1, rf,
-                                           config={"min.insync.replicas": str(min(2, rf))})])
+        fs = admin.create_topics(
+            [NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})]
+        )
         for fut in fs.values():
             try:
                 fut.result(timeout=30)
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise TopologyError(f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}")
-        producer = Producer({"bootstrap.servers": self.bootstrap(cluster), "acks": "all", **QUIET,
-                             "message.timeout.ms": max(5000, int((deadline - time.monotonic())
-                                                                 * 1000))})
+                    raise TopologyError(
+                        f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}"
+                    ) from exc
+        producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap(cluster),
+                "acks": "all",
+                **QUIET,
+                "message.timeout.ms": max(5000, int((deadline - time.monotonic()) * 1000)),
+            }
+        )
         errors: list[str] = []
-        producer.produce(HEALTH_TOPIC, b"health", on_delivery=lambda e, m: e and errors.append(
-            str(e)))
+        producer.produce(
+            HEALTH_TOPIC, b"health", on_delivery=lambda e, m: e and errors.append(str(e))
+        )
         left = producer.flush(max(5.0, deadline - time.monotonic()))
         if left or errors:
             raise TopologyError(f"cluster {cluster}: acks=all write failed: {errors or 'timeout'}")
@@ -403,8 +447,9 @@ class LocalRuntime:
             if child is not None and not child.alive():
                 log = self.nodes[name].log_dir / "stdout.log"
                 tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-                raise TopologyError(f"{name} exited (code {child.popen.returncode}); "
-                                    f"see {log}\n{tail}")
+                raise TopologyError(
+                    f"{name} exited (code {child.popen.returncode}); see {log}\n{tail}"
+                )
 
     def _create_topics(self, cluster: Cluster) -> None:
         from confluent_kafka import KafkaException
@@ -413,13 +458,17 @@ class LocalRuntime:
         if not cluster.topics:
             return
         admin = self._admin(cluster.name)
-        new = [NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config))
-               for t in cluster.topics]
+        new = [
+            NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config))
+            for t in cluster.topics
+        ]
         for name, fut in admin.create_topics(new).items():
             try:
                 fut.result(timeout=30)
             except KafkaException as exc:
-                raise TopologyError(f"cluster {cluster.name}: cannot create topic {name}: {exc}")
+                raise TopologyError(
+                    f"cluster {cluster.name}: cannot create topic {name}: {exc}"
+                ) from exc
 
     # ----- MirrorMaker 2 ---------------------------------------------------------------------
     @staticmethod
@@ -446,20 +495,30 @@ class LocalRuntime:
         d = self.workdir / "config" / name
         d.mkdir(parents=True, exist_ok=True)
         (d / "mm2.properties").write_text(
-            cfg.render_mm2_properties(self.topology, (f,), self.plan, region))
+            cfg.render_mm2_properties(self.topology, (f,), self.plan, region)
+        )
         log_dir = self.workdir / "logs" / name
         log_dir.mkdir(parents=True, exist_ok=True)
         log2, log1 = cfg.render_log_configs(str(log_dir / "mm2.log"))
         (d / "log4j2.properties").write_text(log2)
         (d / "log4j.properties").write_text(log1)
-        cmd = ["java", f"-Xmx{self.mm2_heap_mb}m", "-Xms32m", "-XX:+UseSerialGC",
-               "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
-               "-Djava.awt.headless=true", f"-Dkafkadrill.topology={self.plan.base}",
-               f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
-               f"-Dlog4j.configuration=file:{d / 'log4j.properties'}",
-               *os.environ.get("KAFKADRILL_JAVA_OPTS", "").split(),
-               "-cp", self.kafka.classpath if self.kafka else "",
-               "org.apache.kafka.connect.mirror.MirrorMaker", str(d / "mm2.properties")]
+        cmd = [
+            "java",
+            f"-Xmx{self.mm2_heap_mb}m",
+            "-Xms32m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dkafkadrill.topology={self.plan.base}",
+            f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
+            f"-Dlog4j.configuration=file:{d / 'log4j.properties'}",
+            *os.environ.get("KAFKADRILL_JAVA_OPTS", "").split(),
+            "-cp",
+            self.kafka.classpath if self.kafka else "",
+            "org.apache.kafka.connect.mirror.MirrorMaker",
+            str(d / "mm2.properties"),
+        ]
         self.supervisor.spawn(name, cmd, log_dir / "stdout.log")
         self.flows_running[f.name] = f
 
@@ -495,10 +554,16 @@ class LocalRuntime:
         if producer.flush(30):
             raise TopologyError(f"cannot write the replication probe to {f.source}")
         target_topic = self.remote_topic(f, HEALTH_TOPIC)
-        consumer = Consumer({"bootstrap.servers": self.bootstrap(f.target),
-                             "group.id": f"kd-probe-{uuid.uuid4()}",
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                             "topic.metadata.refresh.interval.ms": 1000, **QUIET})
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap(f.target),
+                "group.id": f"kd-probe-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "topic.metadata.refresh.interval.ms": 1000,
+                **QUIET,
+            }
+        )
         try:
             consumer.assign([TopicPartition(target_topic, 0, 0)])
             deadline = t0 + timeout
@@ -509,8 +574,10 @@ class LocalRuntime:
                 msg = consumer.poll(0.5)
                 if msg is not None and msg.error() is None and msg.value() == marker:
                     return time.monotonic() - t0
-            raise TopologyError(f"MirrorMaker 2 {f.name} did not replicate a probe record "
-                                f"to {f.target}:{target_topic} within {timeout:.0f}s")
+            raise TopologyError(
+                f"MirrorMaker 2 {f.name} did not replicate a probe record "
+                f"to {f.target}:{target_topic} within {timeout:.0f}s"
+            )
         finally:
             consumer.close()
 
@@ -524,8 +591,9 @@ class LocalRuntime:
             "kafka_source": self.kafka.source,
             "toxiproxy_api": f"127.0.0.1:{self.plan.toxiproxy_api}",
             "bootstrap": {c.name: self.bootstrap(c.name) for c in self.topology.clusters},
-            "xdc_bootstrap": {c.name: cfg.xdc_bootstrap(c, self.plan)
-                              for c in self.topology.clusters},
+            "xdc_bootstrap": {
+                c.name: cfg.xdc_bootstrap(c, self.plan) for c in self.topology.clusters
+            },
             "nodes": {},
             "mm2": {},
             "proxies": [s.__dict__ for s in self.proxies.values()],

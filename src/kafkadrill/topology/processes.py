@@ -12,6 +12,7 @@ Three layers, because each covers a way the others can fail:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -105,15 +106,27 @@ class Supervisor:
         self.children: dict[str, Child] = {}
         self._lock = threading.Lock()
 
-    def spawn(self, name: str, argv: Sequence[str], log_path: Path,
-              env: dict[str, str] | None = None, cwd: Path | None = None) -> Child:
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Child:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the child
 
         def start() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
-                list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, cwd=cwd, preexec_fn=_child_setup, close_fds=True,
+                list(argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                preexec_fn=_child_setup,
+                close_fds=True,
             )
 
         popen: subprocess.Popen[bytes] = _get_spawner().call(start)
@@ -156,10 +169,8 @@ class Supervisor:
         if child is None:
             return
         if child.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         child.popen.wait()
 
     def stop_all(self, timeout: float = 10.0, order: Sequence[str] = ()) -> None:

@@ -109,8 +109,15 @@ def ensure_kafka(version: str | None = None, *, quiet: bool = True) -> KafkaDist
     (root / "pom.xml").write_text(render_pom(version))
     if libs.exists():
         shutil.rmtree(libs)
-    cmd = [mvn, "-B", "-f", str(root / "pom.xml"), "dependency:copy-dependencies",
-           f"-DoutputDirectory={libs}", "-DincludeScope=runtime"]
+    cmd = [
+        mvn,
+        "-B",
+        "-f",
+        str(root / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={libs}",
+        "-DincludeScope=runtime",
+    ]
     if quiet:
         cmd.insert(2, "-q")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -140,11 +147,17 @@ def ensure_toxiproxy() -> Path:
     go = require_tool("go", "to build Toxiproxy", "install Go >= 1.22 (https://go.dev/dl)")
     gobin.mkdir(parents=True, exist_ok=True)
     env_vars = {**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"}
-    proc = subprocess.run([go, "install", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
-                          capture_output=True, text=True, env=env_vars, check=False)
+    proc = subprocess.run(
+        [go, "install", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
+        capture_output=True,
+        text=True,
+        env=env_vars,
+        check=False,
+    )
     if proc.returncode != 0 or not binary.exists():
-        raise ProvisionError(f"go install of Toxiproxy {TOXIPROXY_VERSION} failed:\n"
-                             + proc.stderr[-2000:])
+        raise ProvisionError(
+            f"go install of Toxiproxy {TOXIPROXY_VERSION} failed:\n" + proc.stderr[-2000:]
+        )
     return binary
 
 

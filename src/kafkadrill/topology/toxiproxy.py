@@ -37,8 +37,9 @@ class ToxiproxyClient:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 raw = resp.read()
@@ -62,9 +63,11 @@ class ToxiproxyClient:
             return False
 
     def create(self, spec: ProxySpec) -> None:
-        self._call("POST", "/proxies",
-                   {"name": spec.name, "listen": spec.listen, "upstream": spec.upstream,
-                    "enabled": True})
+        self._call(
+            "POST",
+            "/proxies",
+            {"name": spec.name, "listen": spec.listen, "upstream": spec.upstream, "enabled": True},
+        )
 
     def proxies(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/proxies")
@@ -73,11 +76,26 @@ class ToxiproxyClient:
     def set_enabled(self, name: str, enabled: bool) -> None:
         self._call("POST", f"/proxies/{name}", {"enabled": enabled})
 
-    def add_toxic(self, proxy: str, name: str, type_: str, stream: str,
-                  attributes: dict[str, Any], toxicity: float = 1.0) -> None:
-        self._call("POST", f"/proxies/{proxy}/toxics",
-                   {"name": name, "type": type_, "stream": stream, "toxicity": toxicity,
-                    "attributes": attributes})
+    def add_toxic(
+        self,
+        proxy: str,
+        name: str,
+        type_: str,
+        stream: str,
+        attributes: dict[str, Any],
+        toxicity: float = 1.0,
+    ) -> None:
+        self._call(
+            "POST",
+            f"/proxies/{proxy}/toxics",
+            {
+                "name": name,
+                "type": type_,
+                "stream": stream,
+                "toxicity": toxicity,
+                "attributes": attributes,
+            },
+        )
 
     def remove_toxic(self, proxy: str, name: str) -> None:
         self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")

@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from kafkadrill.history import HistoryWriter
-from kafkadrill.workload import payload
+from kafkadrill.workload import CLIENT_LOGGER, payload
 
 BootstrapFn = Callable[[str, str], str]
 _HDR_PREFIX = "kd-"
@@ -37,12 +37,29 @@ def _hdr(msg: Message) -> dict[str, str]:
     return out
 
 
-def record_recv(history: HistoryWriter, msg: Message, *, reader: str, group: str | None,
-                final: bool, cluster: str) -> None:
+def record_recv(
+    history: HistoryWriter,
+    msg: Message,
+    *,
+    reader: str,
+    group: str | None,
+    final: bool,
+    cluster: str,
+) -> None:
     decoded = payload.decode(msg.value())
-    history.append("recv", reader=reader, group=group, final=final, cluster=cluster,
-                   topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-                   ts=msg.timestamp()[1], id=decoded.id if decoded else None, hdr=_hdr(msg))
+    history.append(
+        "recv",
+        reader=reader,
+        group=group,
+        final=final,
+        cluster=cluster,
+        topic=msg.topic(),
+        partition=msg.partition(),
+        offset=msg.offset(),
+        ts=msg.timestamp()[1],
+        id=decoded.id if decoded else None,
+        hdr=_hdr(msg),
+    )
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,8 @@ class ConsumerSpec:
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": min(3000, self.session_timeout_ms // 3),
             "topic.metadata.refresh.interval.ms": 2000,
-            "log_level": 3,
+            "log_level": 6,
+            "logger": CLIENT_LOGGER,
             **self.extra,
         }
 
@@ -75,8 +93,13 @@ class ConsumerSpec:
 class WorkloadConsumer(threading.Thread):
     """A group member on its own thread; commits on a cadence; `redirect()` for failover."""
 
-    def __init__(self, spec: ConsumerSpec, history: HistoryWriter, bootstrap: BootstrapFn,
-                 stop: threading.Event) -> None:
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        stop: threading.Event,
+    ) -> None:
         super().__init__(name=f"consumer-{spec.name}", daemon=True)
         self.spec = spec
         self.history = history
@@ -115,12 +138,21 @@ class WorkloadConsumer(threading.Thread):
         try:
             client.commit(offsets=offsets, asynchronous=False)
         except Exception as exc:  # a failed commit is a fact of the drill, not a crash
-            self.history.append("commit.fail", reader=self.spec.name, group=self.spec.group,
-                                cluster=self.cluster, error=str(exc))
+            self.history.append(
+                "commit.fail",
+                reader=self.spec.name,
+                group=self.spec.group,
+                cluster=self.cluster,
+                error=str(exc),
+            )
             return
-        self.history.append("commit", reader=self.spec.name, group=self.spec.group,
-                            cluster=self.cluster,
-                            offsets=[[t, p, o + 1] for (t, p), o in pending.items()])
+        self.history.append(
+            "commit",
+            reader=self.spec.name,
+            group=self.spec.group,
+            cluster=self.cluster,
+            offsets=[[t, p, o + 1] for (t, p), o in pending.items()],
+        )
         pending.clear()
 
     def _run(self) -> None:
@@ -139,9 +171,14 @@ class WorkloadConsumer(threading.Thread):
                     # consumer would be restarted against DR.
                     pending.clear()
                     client.close()
-                    self.history.append("redirect", client=spec.name, role="consumer",
-                                        group=spec.group, from_cluster=self.cluster,
-                                        to_cluster=target)
+                    self.history.append(
+                        "redirect",
+                        client=spec.name,
+                        role="consumer",
+                        group=spec.group,
+                        from_cluster=self.cluster,
+                        to_cluster=target,
+                    )
                     self.cluster = target
                     self.site = site
                     client = self._new_client()
@@ -153,12 +190,22 @@ class WorkloadConsumer(threading.Thread):
                     err = msg.error()
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
-                            self.history.append("consume.error", reader=spec.name,
-                                                group=spec.group, cluster=self.cluster,
-                                                error=err.name())
+                            self.history.append(
+                                "consume.error",
+                                reader=spec.name,
+                                group=spec.group,
+                                cluster=self.cluster,
+                                error=err.name(),
+                            )
                         continue
-                    record_recv(self.history, msg, reader=spec.name, group=spec.group,
-                                final=False, cluster=self.cluster)
+                    record_recv(
+                        self.history,
+                        msg,
+                        reader=spec.name,
+                        group=spec.group,
+                        final=False,
+                        cluster=self.cluster,
+                    )
                     self.received += 1
                     pending[(msg.topic(), msg.partition())] = msg.offset()
                 if time.monotonic() >= next_commit:
@@ -169,15 +216,26 @@ class WorkloadConsumer(threading.Thread):
             client.close()
 
 
-def final_read(history: HistoryWriter, bootstrap: str, cluster: str, topics: Iterable[str],
-               timeout: float = 60.0) -> tuple[int, bool]:
+def final_read(
+    history: HistoryWriter,
+    bootstrap: str,
+    cluster: str,
+    topics: Iterable[str],
+    timeout: float = 60.0,
+) -> tuple[int, bool]:
     """Read every partition of `topics` from the beginning up to the end offsets seen at start.
 
     Returns (records, complete). Records are `recv` events with final=true, group=null.
     """
-    conf = {"bootstrap.servers": bootstrap, "group.id": f"kafkadrill-final-{uuid.uuid4()}",
-            "enable.auto.commit": False, "auto.offset.reset": "earliest", "log_level": 3,
-            "enable.partition.eof": False}
+    conf = {
+        "bootstrap.servers": bootstrap,
+        "group.id": f"kafkadrill-final-{uuid.uuid4()}",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "log_level": 6,
+        "logger": CLIENT_LOGGER,
+        "enable.partition.eof": False,
+    }
     client = Consumer(conf)
     count = 0
     try:
@@ -199,8 +257,7 @@ def final_read(history: HistoryWriter, bootstrap: str, cluster: str, topics: Ite
                 tp = (msg.topic(), msg.partition())
                 if tp not in ends or msg.offset() >= ends[tp]:
                     continue
-                record_recv(history, msg, reader="final", group=None, final=True,
-                            cluster=cluster)
+                record_recv(history, msg, reader="final", group=None, final=True, cluster=cluster)
                 count += 1
                 if msg.offset() >= ends[tp] - 1:
                     todo.discard(tp)

@@ -16,7 +16,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from kafkadrill.history import HistoryWriter
-from kafkadrill.workload import payload
+from kafkadrill.workload import CLIENT_LOGGER, payload
 
 # Errors after which the record was definitely not appended to the log. Anything else
 # (timeouts, transport errors, NOT_ENOUGH_REPLICAS_AFTER_APPEND, purged in flight) may or may
@@ -24,11 +24,22 @@ from kafkadrill.workload import payload
 DEFINITE_FAILURES = frozenset(
     code
     for name in (
-        "MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE",
-        "INVALID_RECORD", "CORRUPT_MESSAGE", "TOPIC_AUTHORIZATION_FAILED",
-        "CLUSTER_AUTHORIZATION_FAILED", "NOT_ENOUGH_REPLICAS", "_PURGE_QUEUE",
-        "_UNKNOWN_TOPIC", "_UNKNOWN_PARTITION", "INVALID_REQUIRED_ACKS", "_INVALID_ARG",
-        "_FATAL", "INVALID_TIMESTAMP", "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+        "MSG_SIZE_TOO_LARGE",
+        "_MSG_SIZE_TOO_LARGE",
+        "RECORD_LIST_TOO_LARGE",
+        "INVALID_RECORD",
+        "CORRUPT_MESSAGE",
+        "TOPIC_AUTHORIZATION_FAILED",
+        "CLUSTER_AUTHORIZATION_FAILED",
+        "NOT_ENOUGH_REPLICAS",
+        "_PURGE_QUEUE",
+        "_UNKNOWN_TOPIC",
+        "_UNKNOWN_PARTITION",
+        "INVALID_REQUIRED_ACKS",
+        "_INVALID_ARG",
+        "_FATAL",
+        "INVALID_TIMESTAMP",
+        "UNSUPPORTED_FOR_MESSAGE_FORMAT",
     )
     if (code := getattr(KafkaError, name, None)) is not None
 )
@@ -63,7 +74,8 @@ class ProducerSpec:
             "delivery.timeout.ms": self.delivery_timeout_ms,
             "request.timeout.ms": self.request_timeout_ms,
             "client.id": f"kafkadrill-{self.name}",
-            "log_level": 3,
+            "log_level": 6,
+            "logger": CLIENT_LOGGER,
             "queue.buffering.max.messages": 200_000,
         }
         if self.retries is not None:
@@ -75,8 +87,14 @@ class ProducerSpec:
 class WorkloadProducer(threading.Thread):
     """One producer on its own thread; `redirect()` moves it to another cluster (failover)."""
 
-    def __init__(self, spec: ProducerSpec, history: HistoryWriter, bootstrap: BootstrapFn,
-                 run_id: str, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        spec: ProducerSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_id: str,
+        stop: threading.Event,
+    ) -> None:
         super().__init__(name=f"producer-{spec.name}", daemon=True)
         self.spec = spec
         self.history = history
@@ -105,22 +123,40 @@ class WorkloadProducer(threading.Thread):
     def _new_client(self) -> Producer:
         return Producer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message, msg_id: str,
-                     cluster: str) -> None:
+    def _on_delivery(self, err: KafkaError | None, msg: Message, msg_id: str, cluster: str) -> None:
         topic = msg.topic()
         if err is None:
             self.acked += 1
-            self.history.append("send.ok", producer=self.spec.name, id=msg_id, cluster=cluster,
-                                topic=topic, partition=msg.partition(), offset=msg.offset(),
-                                ts=msg.timestamp()[1])
+            self.history.append(
+                "send.ok",
+                producer=self.spec.name,
+                id=msg_id,
+                cluster=cluster,
+                topic=topic,
+                partition=msg.partition(),
+                offset=msg.offset(),
+                ts=msg.timestamp()[1],
+            )
         elif err.code() in DEFINITE_FAILURES:
             self.failed += 1
-            self.history.append("send.fail", producer=self.spec.name, id=msg_id, cluster=cluster,
-                                topic=topic, error=err.name())
+            self.history.append(
+                "send.fail",
+                producer=self.spec.name,
+                id=msg_id,
+                cluster=cluster,
+                topic=topic,
+                error=err.name(),
+            )
         else:
             self.unknown += 1
-            self.history.append("send.unknown", producer=self.spec.name, id=msg_id,
-                                cluster=cluster, topic=topic, error=err.name())
+            self.history.append(
+                "send.unknown",
+                producer=self.spec.name,
+                id=msg_id,
+                cluster=cluster,
+                topic=topic,
+                error=err.name(),
+            )
 
     def _drain(self, client: Producer, timeout: float) -> None:
         """Wait for outstanding deliveries; whatever is still queued becomes unknown/fail."""
@@ -150,8 +186,14 @@ class WorkloadProducer(threading.Thread):
                 site = self._redirect_site
             if target is not None and target != self.cluster:
                 self._drain(client, 5.0)
-                self.history.append("redirect", client=spec.name, role="producer", group=None,
-                                    from_cluster=self.cluster, to_cluster=target)
+                self.history.append(
+                    "redirect",
+                    client=spec.name,
+                    role="producer",
+                    group=None,
+                    from_cluster=self.cluster,
+                    to_cluster=target,
+                )
                 self.cluster = target
                 self.site = site
                 client = self._new_client()
@@ -177,22 +219,38 @@ class WorkloadProducer(threading.Thread):
         key = f"{spec.name}-{seq % spec.keys}".encode()
         value = payload.encode(self.run_id, spec.name, seq, time.time_ns(), spec.message_bytes)
         cluster = self.cluster
-        self.history.append("send.invoke", producer=spec.name, id=msg_id, cluster=cluster,
-                            topic=spec.topic, key=key.decode(), size=len(value))
+        self.history.append(
+            "send.invoke",
+            producer=spec.name,
+            id=msg_id,
+            cluster=cluster,
+            topic=spec.topic,
+            key=key.decode(),
+            size=len(value),
+        )
         while True:
             try:
                 client.produce(
-                    spec.topic, value=value, key=key,
+                    spec.topic,
+                    value=value,
+                    key=key,
                     headers=payload.headers(self.site, cluster, msg_id),
                     on_delivery=lambda err, msg, i=msg_id, c=cluster: self._on_delivery(
-                        err, msg, i, c),
+                        err, msg, i, c
+                    ),
                 )
                 break
             except BufferError:
                 client.poll(0.05)  # local queue full: wait for deliveries, then retry
                 if self.stop_event.is_set():
-                    self.history.append("send.fail", producer=spec.name, id=msg_id,
-                                        cluster=cluster, topic=spec.topic, error="QUEUE_FULL")
+                    self.history.append(
+                        "send.fail",
+                        producer=spec.name,
+                        id=msg_id,
+                        cluster=cluster,
+                        topic=spec.topic,
+                        error="QUEUE_FULL",
+                    )
                     self.seq += 1
                     return
         self.seq += 1
