@@ -206,6 +206,8 @@ def main() -> None:
         t0 = time.perf_counter()
         n = generate(path, size)
         gen = time.perf_counter() - t0
+        os.sync()  # dirty-page writeback would otherwise compete with the timed read
+        busy = os.getloadavg()[0]  # this is a shared machine: say how busy it was
         t0 = time.perf_counter()
         frames = load_frames(path)
         load = time.perf_counter() - t0
@@ -214,20 +216,20 @@ def main() -> None:
         check = time.perf_counter() - t0
         crashed = [k for k, v in verdicts.items() if not v.figures]
         statuses = " ".join(f"{k}={v.status}" for k, v in verdicts.items())
-        rows.append((n, path.stat().st_size, gen, load, check, statuses, crashed))
+        rows.append((n, path.stat().st_size, gen, load, check, busy, statuses, crashed))
         if not args.keep:
             path.unlink()
         del frames
 
     print(
         f"{'events':>11} {'MB':>7} {'gen s':>7} {'load s':>7} {'check s':>8} "
-        f"{'total s':>8} {'events/s':>11}"
+        f"{'total s':>8} {'events/s':>11} {'loadavg':>8}"
     )
-    for n, size, gen, load, check, _, _ in rows:
+    for n, size, gen, load, check, busy, _, _ in rows:
         total = load + check
         print(
             f"{n:>11,} {size / 1e6:>7.0f} {gen:>7.1f} {load:>7.2f} {check:>8.2f} "
-            f"{total:>8.2f} {n / total:>11,.0f}"
+            f"{total:>8.2f} {n / total:>11,.0f} {busy:>8.2f}"
         )
     for n, *_, statuses, crashed in rows:
         print(f"{n:,}: {statuses}" + (f"  CRASHED: {crashed}" if crashed else ""))

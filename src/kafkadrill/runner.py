@@ -46,6 +46,9 @@ from kafkadrill.workload.consumer import (
 from kafkadrill.workload.producer import ProducerSpec, WorkloadProducer
 
 Progress = Callable[[dict[str, Any]], None]
+# Called with the running topology and the history just before the final read (after heal):
+# tests use it to tamper with a cluster and check that the checkers see exactly that.
+Hook = Callable[[LocalRuntime, HistoryWriter], None]
 
 
 @dataclass
@@ -448,6 +451,7 @@ def run_drill(
     reports_dir: Path = Path("reports"),
     progress: Progress | None = None,
     topology_progress: Callable[[str], None] | None = None,
+    before_final_read: Hook | None = None,
 ) -> DrillResult:
     """Run one drill end to end and write its run directory. Never raises for findings;
     raises ScenarioError for bad input before anything starts; KeyboardInterrupt propagates
@@ -506,6 +510,8 @@ def run_drill(
                 c.join(timeout=30)
             drill.stop_all.set()
             monitor.join(timeout=10)
+            if before_final_read is not None:
+                before_final_read(rt, history)
             drill.set_phase("final_read")
             _final_read_phase(drill)
             runbook_errors = drill.runbook_errors

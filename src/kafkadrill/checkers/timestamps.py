@@ -2,10 +2,10 @@
 
 For every final-read record on a cluster other than its origin, the record timestamp must equal
 the one the origin broker acked (send.ok ts) and the kd-* headers must be present and equal to
-what the producer set. Origin cluster = the cluster of the id's send.ok; for ids never acked
-(unknown sends that landed) the kd-origin-cluster header. Header equality is checked for kd-id
-(= id decoded from the payload) and kd-origin-cluster (= send.ok cluster); kd-origin-site is
-checked for presence only (sends do not record the producer's site).
+what the producer set. Origin cluster = the cluster of the id's send.ok, else of its
+send.invoke (unknown sends that landed), else the kd-origin-cluster header. Header equality is
+checked for kd-id (= id decoded from the payload) and kd-origin-cluster (= origin cluster);
+kd-origin-site is checked for presence only (sends do not record the producer's site).
 """
 
 from __future__ import annotations
@@ -42,12 +42,15 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     rec = rec[rec["id_code"].to_numpy() >= 0]
     codes = rec["id_code"].to_numpy()
     clusters = rec["cluster"].cat.categories  # table-wide: the same space as ok["cluster"]
-    ok = frames.ok
+    ok, inv = frames.ok, frames.invoke
     ok_cluster = by_id(frames, ok.assign(cc=cat_codes(ok["cluster"])), "cc", -1)[codes]
+    sent_to = by_id(frames, inv.assign(cc=cat_codes(inv["cluster"])), "cc", -1)[codes]
     ok_ts = by_id(frames, ok, "ts", -1)[codes]
     hdr_origin = recode(rec["origin_cluster"], clusters)
     acked = ok_cluster >= 0
-    origin = np.where(acked, ok_cluster, hdr_origin)
+    # Where the producer wrote it: the ack's cluster, else the invoke's, else the header's.
+    known = np.where(acked, ok_cluster, sent_to)
+    origin = np.where(known >= 0, known, hdr_origin)
     here = cat_codes(rec["cluster"])
     mirrored = (origin >= 0) & (origin != here)
 
@@ -57,7 +60,7 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
         | rec["origin_site"].isna().to_numpy()
         | rec["origin_cluster"].isna().to_numpy()
     )
-    mismatch = ~missing & ((hdr_id != codes) | (acked & (hdr_origin != ok_cluster)))
+    mismatch = ~missing & ((hdr_id != codes) | ((known >= 0) & (hdr_origin != known)))
     ts_bad = acked & (rec["ts"].to_numpy() != ok_ts)
     ts_bad &= mirrored
     missing &= mirrored

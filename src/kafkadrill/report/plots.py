@@ -556,8 +556,15 @@ def plot_consumer_lag(events: Sequence[Mapping[str, Any]], path: Path | str) -> 
     bands, marks = fault_bands(events), runbook_marks(events)
     fig, (ax,) = _figure()
     for i, (g, ys) in enumerate(series.items()):
-        ax.step(x, ys, where="post", color=_PALETTE[i % len(_PALETTE)], lw=1.8,
-                ls=_STYLES[i % len(_STYLES)], label=g)
+        ax.step(
+            x,
+            ys,
+            where="post",
+            color=_PALETTE[i % len(_PALETTE)],
+            lw=1.8,
+            ls=_STYLES[i % len(_STYLES)],
+            label=g,
+        )
     ax.axhline(0, color="#333333", lw=0.8)
     ax.set_ylabel("messages behind")
     ax.set_xlabel(_TIME_LABEL)

@@ -16,6 +16,7 @@ Two layers, because a secret leaks by value, not by key:
 from __future__ import annotations
 
 import gzip
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ _LINE_RE = re.compile(
 # password="x" / password='x' / secret=x; inside JAAS configs and connection strings.
 _INLINE_RE = re.compile(
     r"""(?P<key>[A-Za-z0-9_.\-]*(?:password|passwd|secret|token|api[._-]?key))(?P<sep>\s*=\s*)
-        (?:(?P<q>\\?["'])(?P<qv>.+?)(?P=q)|(?P<uv>[^"'\s;,&\\]+))""",
+        (?:(?P<q>\\?["'])(?P<qv>.+?)(?P=q)|(?P<uv>[^"'\s;,&\\<>()\[\]{}|]+))""",
     re.IGNORECASE | re.VERBOSE,
 )
 _BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".jar", ".zip"}
@@ -168,7 +169,12 @@ def find_secrets_in_text(text: str) -> set[str]:
 
 def _variants(secret: str) -> list[str]:
     # The same secret as it appears after JSON or Python-repr escaping (logs, report.json).
-    out = {secret, orjson.dumps(secret).decode()[1:-1], repr(secret)[1:-1]}
+    out = {
+        secret,
+        orjson.dumps(secret).decode()[1:-1],
+        repr(secret)[1:-1],
+        html.escape(secret, quote=True),
+    }
     return sorted((v for v in out if v), key=len, reverse=True)
 
 
@@ -189,6 +195,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     text = _LINE_RE.sub(line, text)
 
     def inline(m: re.Match[str]) -> str:
+        if (m["qv"] or m["uv"] or "").startswith(REDACTED):
+            return m.group(0)
         q = m["q"] or ""
         return f"{m['key']}{m['sep']}{q}{REDACTED}{q}"
 
@@ -209,8 +217,9 @@ def _is_text(data: bytes) -> bool:
 
 def _scrub_bytes(name: str, data: bytes, secrets: list[str]) -> bytes:
     text = data.decode("utf-8", "surrogateescape")  # keeps undecodable log bytes intact
-    if name.endswith((".jsonl", ".jsonl.gz")):
-        # Histories can be huge and are not key=value text: replace known values only.
+    if name.endswith((".jsonl", ".jsonl.gz", ".html", ".htm", ".md")):
+        # Histories are huge and not key=value text; reports are rendered from redacted data,
+        # and line rules could cut through their markup: replace known values only.
         for secret in secrets:
             for v in _variants(secret):
                 text = text.replace(v, REDACTED)

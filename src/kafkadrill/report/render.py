@@ -65,9 +65,8 @@ PHASE_HELP = {
     "detection_seconds": "first fault → first runbook step (outage detected)",
     "runbook_seconds": "first runbook step start → last runbook step end",
     "first_write_on_target_seconds": "first fault → first acknowledged write on the failover "
-                                     "cluster",
-    "first_read_on_target_seconds": "first fault → first record consumed on the failover "
-                                    "cluster",
+    "cluster",
+    "first_read_on_target_seconds": "first fault → first record consumed on the failover cluster",
     "caught_up_seconds": "first fault → slowest redirected consumer group caught up",
     "detection": "fault → outage detected",
     "decision": "detection → decision to fail over",
@@ -77,8 +76,12 @@ PHASE_HELP = {
     "caught_up": "fault → consumers caught up",
 }
 #: Phases that are offsets from the first fault: drawn as bars from 0 in the recovery chart.
-MILESTONES = ("detection_seconds", "first_write_on_target_seconds",
-              "first_read_on_target_seconds", "caught_up_seconds")
+MILESTONES = (
+    "detection_seconds",
+    "first_write_on_target_seconds",
+    "first_read_on_target_seconds",
+    "caught_up_seconds",
+)
 PLOT_TITLES = {
     "rates": "Produce and consume rate per cluster",
     "replication_lag": "Replication lag per flow",
@@ -157,6 +160,7 @@ class Heading:
     level: int
     text: str
     anchor: str
+    badge: str = ""  # a status shown next to the heading
 
 
 @dataclass
@@ -234,11 +238,18 @@ def lag_at_faults(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             if e.get("type") == "probe" and e.get("name") == "replication_lag":
                 last[str(e.get("flow") or "flow")] = e
         for flow, p in sorted(last.items()):
-            out.append({
-                "tag": band.tag, "fault": inj.get("fault"), "target": inj.get("target"),
-                "fault_t": band.start, "flow": flow, "probe_t": p.get("t"),
-                "lag": p.get("lag"), "heartbeat_age_s": p.get("heartbeat_age_s"),
-            })
+            out.append(
+                {
+                    "tag": band.tag,
+                    "fault": inj.get("fault"),
+                    "target": inj.get("target"),
+                    "fault_t": band.start,
+                    "flow": flow,
+                    "probe_t": p.get("t"),
+                    "lag": p.get("lag"),
+                    "heartbeat_age_s": p.get("heartbeat_age_s"),
+                }
+            )
     return out
 
 
@@ -274,8 +285,12 @@ def build_timeline(
     for e in events:
         typ = e.get("type")
         if typ == "run.start":
-            add(e, "run", f"run {e.get('run_id')} started (scenario {e.get('scenario')}, "
-                          f"seed {e.get('seed')})")
+            add(
+                e,
+                "run",
+                f"run {e.get('run_id')} started (scenario {e.get('scenario')}, "
+                f"seed {e.get('seed')})",
+            )
         elif typ == "run.end":
             err = f": {e.get('error')}" if e.get("error") else ""
             add(e, "run", f"run ended ({e.get('status')}){err}")
@@ -311,10 +326,12 @@ def build_timeline(
                 word = "ok" if status == "ok" else "FAILED"
                 add(e, "runbook", f"{name} {word}{took}{detail}")
         elif typ == "redirect":
-            who = (f"consumer group {e.get('group')}" if e.get("group")
-                   else f"{e.get('role') or 'client'} {e.get('client')}")
-            add(e, "redirect", f"{who} redirected {e.get('from_cluster')} → "
-                               f"{e.get('to_cluster')}")
+            who = (
+                f"consumer group {e.get('group')}"
+                if e.get("group")
+                else f"{e.get('role') or 'client'} {e.get('client')}"
+            )
+            add(e, "redirect", f"{who} redirected {e.get('from_cluster')} → {e.get('to_cluster')}")
             if e.get("group") is not None and _num(e.get("t")) is not None:
                 last_redirect_t[str(e["group"])] = float(e["t"])
                 read_after_redirect.discard(str(e["group"]))
@@ -322,31 +339,55 @@ def build_timeline(
             if not writes_failing:
                 writes_failing = True
                 word = "failed" if typ == "send.fail" else "ended unknown"
-                add(e, "write", f"writes failing: first send to {e.get('cluster')} {word} "
-                                f"({e.get('error')})")
+                add(
+                    e,
+                    "write",
+                    f"writes failing: first send to {e.get('cluster')} {word} ({e.get('error')})",
+                )
         elif typ == "send.ok":
             if writes_failing:
                 writes_failing = False
-                add(e, "write", f"writes resumed: first acknowledged write on "
-                                f"{e.get('cluster')} ({e.get('topic')})")
+                add(
+                    e,
+                    "write",
+                    f"writes resumed: first acknowledged write on "
+                    f"{e.get('cluster')} ({e.get('topic')})",
+                )
         elif typ == "recv" and not e.get("final") and e.get("group") is not None:
             g = str(e["group"])
             if g in last_redirect_t and g not in read_after_redirect:
                 read_after_redirect.add(g)
-                add(e, "read", f"group {g}: first read after redirect, on {e.get('cluster')} "
-                               f"({e.get('topic')})")
+                add(
+                    e,
+                    "read",
+                    f"group {g}: first read after redirect, on {e.get('cluster')} "
+                    f"({e.get('topic')})",
+                )
         elif typ == "final_read.start":
-            add(e, "final-read", f"final read of {fmt(e.get('clusters'))} started "
-                                 f"(authoritative: {e.get('authoritative')})")
+            add(
+                e,
+                "final-read",
+                f"final read of {fmt(e.get('clusters'))} started "
+                f"(authoritative: {e.get('authoritative')})",
+            )
         elif typ == "final_read.end":
             word = "complete" if e.get("complete") else "INCOMPLETE"
-            add(e, "final-read", f"final read of {e.get('cluster')} {word}: "
-                                 f"{fmt(e.get('records'))} records")
+            add(
+                e,
+                "final-read",
+                f"final read of {e.get('cluster')} {word}: {fmt(e.get('records'))} records",
+            )
     if len(rows) > limit:
         rest = len(rows) - limit
         rows = rows[:limit]
-        rows.append({"t": None, "wall": None, "kind": "note",
-                     "text": f"… {rest} more entries omitted (see history.jsonl)"})
+        rows.append(
+            {
+                "t": None,
+                "wall": None,
+                "kind": "note",
+                "text": f"… {rest} more entries omitted (see history.jsonl)",
+            }
+        )
     return rows
 
 
@@ -387,11 +428,17 @@ def consumer_group_summary(events: Sequence[Mapping[str, Any]]) -> dict[str, dic
         skipped = sum(
             1
             for i, t in ack_t.items()
-            if t < newest and i not in distinct and i in final_ids
+            if t < newest
+            and i not in distinct
+            and i in final_ids
             and _reads_topic(ack_topic[i], topics[g])
         )
-        out[g] = {"received": len(ids), "distinct": len(distinct),
-                  "rereads": len(ids) - len(distinct), "skipped": skipped}
+        out[g] = {
+            "received": len(ids),
+            "distinct": len(distinct),
+            "rereads": len(ids) - len(distinct),
+            "skipped": skipped,
+        }
     return out
 
 
@@ -414,13 +461,13 @@ def _find_key(obj: Any, key: str) -> Any:
 
 _PHASE_ADVICE = {
     "detection": "alert on replication heartbeat age / probe failures with a shorter interval "
-                 "and fewer consecutive misses",
+    "and fewer consecutive misses",
     "decision": "pre-approve the failover decision in the runbook (automate it when the "
-                "region is confirmed down)",
+    "region is confirmed down)",
     "failover": "pre-stage offset translation (keep MM2 checkpoints fresh with "
-                "emit.checkpoints.interval.seconds) and script the client redirects",
+    "emit.checkpoints.interval.seconds) and script the client redirects",
     "first_write": "check how long producers take to switch bootstrap servers and refresh "
-                   "metadata after the redirect (metadata.max.age.ms)",
+    "metadata after the redirect (metadata.max.age.ms)",
 }
 
 
@@ -437,113 +484,162 @@ def derive_findings(
     rto = report.get("rto") or {}
     if report.get("error") or report.get("verdict") == "UNKNOWN":
         why = f": {report.get('error')}" if report.get("error") else ""
-        add("high", f"The drill did not reach a verdict{why}.",
-            "Fix the cause and re-run: an UNKNOWN drill proves nothing either way.")
+        add(
+            "high",
+            f"The drill did not reach a verdict{why}.",
+            "Fix the cause and re-run: an UNKNOWN drill proves nothing either way.",
+        )
     for f in report.get("faults") or []:
         if f.get("verified") is False:
-            add("high", f"Fault {f.get('type')} on {f.get('target')} was not verified to take "
-                        "effect: the drill may not have tested what it claims.",
-                "Check the fault's verification detail in the timeline and the logs.")
+            add(
+                "high",
+                f"Fault {f.get('type')} on {f.get('target')} was not verified to take "
+                "effect: the drill may not have tested what it claims.",
+                "Check the fault's verification detail in the timeline and the logs.",
+            )
     lost = _num(rpo.get("lost"))
     window = _num(rpo.get("window_seconds"))
     loss_fig = _figures(report, "loss")
     if loss_fig.get("final_read_complete") is False:
-        add("high", "The final read of the authoritative cluster did not complete: missing "
-                    "messages are unseen, not proven lost.",
-            "Give the final read more time (or fix the cluster) and re-check the history.")
+        add(
+            "high",
+            "The final read of the authoritative cluster did not complete: missing "
+            "messages are unseen, not proven lost.",
+            "Give the final read more time (or fix the cluster) and re-check the history.",
+        )
     if lost:
-        add("high", f"{fmt(int(lost))} acknowledged messages ({fmt(rpo.get('lost_bytes'))} "
-                    f"bytes) were lost; RPO window {fmt_s(window)}.",
-            "See the lost-message samples and the per-partition counts below.")
+        add(
+            "high",
+            f"{fmt(int(lost))} acknowledged messages ({fmt(rpo.get('lost_bytes'))} "
+            f"bytes) were lost; RPO window {fmt_s(window)}.",
+            "See the lost-message samples and the per-partition counts below.",
+        )
         lags = [a for a in lag_at_faults(events) if _num(a.get("heartbeat_age_s")) is not None]
         for a in lags:
             lag_s = float(a["heartbeat_age_s"])
             if window is not None and abs(window - lag_s) <= max(1.0, 0.5 * lag_s):
-                add("medium",
+                add(
+                    "medium",
                     f"The RPO window ({fmt_s(window)}) roughly equals the replication lag at "
                     f"{a['tag']} ({a['flow']}: heartbeat age {fmt_s(lag_s)}): the loss is the "
                     "replication backlog that was still in flight.",
                     "Review MM2 throughput and its checkpoint/sync intervals "
                     "(emit.checkpoints.interval.seconds, sync.group.offsets.interval.seconds, "
                     "tasks.max, cross-DC link bandwidth), and alert when heartbeat age "
-                    "exceeds the RPO objective.")
+                    "exceeds the RPO objective.",
+                )
                 break
         acks = _find_key({k: v for k, v in report.items() if k != "checkers"}, "acks")
         if acks is not None and str(acks).strip() in ("0", "1"):
-            add("high", f"Producers used acks={acks}: an acknowledged write can be lost when "
-                        "a leader fails before followers copy it.",
-                "Use acks=all with min.insync.replicas >= 2 (and enable.idempotence=true).")
+            add(
+                "high",
+                f"Producers used acks={acks}: an acknowledged write can be lost when "
+                "a leader fails before followers copy it.",
+                "Use acks=all with min.insync.replicas >= 2 (and enable.idempotence=true).",
+            )
     dup_fig = _figures(report, "duplicates")
     repl_dups = _num(dup_fig.get("extra_copies", rpo.get("duplicates")))
     if repl_dups:
         mm2_restart = any(
-            any(w in f"{f.get('target')} {f.get('type')}".lower()
-                for w in ("mm2", "mirror", "connect", "replicator"))
+            any(
+                w in f"{f.get('target')} {f.get('type')}".lower()
+                for w in ("mm2", "mirror", "connect", "replicator")
+            )
             for f in report.get("faults") or []
         )
         if mm2_restart:
-            add("medium", f"{fmt(int(repl_dups))} replication duplicates after an MM2 "
-                          "restart: MM2 re-copied records since its last committed source "
-                          "offset.",
+            add(
+                "medium",
+                f"{fmt(int(repl_dups))} replication duplicates after an MM2 "
+                "restart: MM2 re-copied records since its last committed source "
+                "offset.",
                 "Lower the MM2 worker offset flush interval (<target>.offset.flush.interval.ms,"
-                " default 60000) to shrink the re-copy window; consumers must be idempotent.")
+                " default 60000) to shrink the re-copy window; consumers must be idempotent.",
+            )
         else:
-            add("medium", f"{fmt(int(repl_dups))} duplicate copies in the authoritative final "
-                          "read.",
+            add(
+                "medium",
+                f"{fmt(int(repl_dups))} duplicate copies in the authoritative final read.",
                 "Enable producer idempotence (enable.idempotence=true) and check MM2 restarts "
-                "in the logs.")
+                "in the logs.",
+            )
     groups = report.get("consumer_groups") or {}
     rereads = {g: int(v.get("rereads") or 0) for g, v in groups.items()}
     if not rereads:
         per = dup_fig.get("consumer_rereads_per_group") or {}
         rereads = {g: int((v or {}).get("rereads") or 0) for g, v in per.items()}
     if sum(rereads.values()):
-        expected = any("re-read" in str(a) or "reread" in str(a)
-                       for a in report.get("expected_anomalies") or [])
+        expected = any(
+            "re-read" in str(a) or "reread" in str(a)
+            for a in report.get("expected_anomalies") or []
+        )
         detail = ", ".join(f"{g} {fmt(n)}" for g, n in rereads.items() if n)
-        add("info" if expected else "low",
+        add(
+            "info" if expected else "low",
             f"Consumer groups re-read {fmt(sum(rereads.values()))} messages after the "
             f"failover ({detail})" + (" — expected by the scenario." if expected else "."),
             "Expected with MM2 offset translation (conservative since Kafka 3.5: up to "
             "offset.lag.max records behind). Keep consumers idempotent; lower offset.lag.max "
-            "to shrink re-reads.")
+            "to shrink re-reads.",
+        )
     for g, v in groups.items():
         if v.get("skipped"):
-            add("high", f"Consumer group {g} skipped {fmt(v['skipped'])} messages it never "
-                        "received although they exist on the cluster.",
+            add(
+                "high",
+                f"Consumer group {g} skipped {fmt(v['skipped'])} messages it never "
+                "received although they exist on the cluster.",
                 "Check translated offsets (MM2 checkpoints) and that no reset to 'latest' "
-                "happened; sync.group.offsets only writes to empty groups.")
+                "happened; sync.group.offsets only writes to empty groups.",
+            )
     unknown = _num(rpo.get("unknown"))
     if unknown:
-        add("info", f"{fmt(int(unknown))} sends ended with an unknown outcome; they are not "
-                    "counted as lost.",
-            "Reconcile them by id in the final read if the application needs exactly-once.")
+        add(
+            "info",
+            f"{fmt(int(unknown))} sends ended with an unknown outcome; they are not "
+            "counted as lost.",
+            "Reconcile them by id in the final read if the application needs exactly-once.",
+        )
     phases = rto.get("phases") or {}
     det, rb = _num(phases.get("detection_seconds")), _num(phases.get("runbook_seconds"))
     fw = _num(phases.get("first_write_on_target_seconds"))
     if det is not None and fw:
-        parts = {"detection": det, "failover": rb or 0.0,
-                 "first_write": max(fw - det - (rb or 0.0), 0.0)}
+        parts = {
+            "detection": det,
+            "failover": rb or 0.0,
+            "first_write": max(fw - det - (rb or 0.0), 0.0),
+        }
         worst = max(parts, key=lambda k: parts[k])
-        add("info", f"Of the {fmt_s(round(fw, 3))} from the fault to the first write on the "
-                    f"failover cluster, {_human(worst)} took the most "
-                    f"({fmt_s(round(parts[worst], 3))}).",
-            f"To shorten it: {_PHASE_ADVICE[worst]}.")
+        add(
+            "info",
+            f"Of the {fmt_s(round(fw, 3))} from the fault to the first write on the "
+            f"failover cluster, {_human(worst)} took the most "
+            f"({fmt_s(round(parts[worst], 3))}).",
+            f"To shorten it: {_PHASE_ADVICE[worst]}.",
+        )
     steps = phases.get("steps") if isinstance(phases.get("steps"), Mapping) else {}
     for name, st in steps.items():
         if isinstance(st, Mapping) and st.get("status") not in ("ok", None):
-            add("high", f"Runbook step {name} ended {st.get('status')}.",
-                "Read its detail in the timeline and the logs; fix the runbook and re-run.")
+            add(
+                "high",
+                f"Runbook step {name} ended {st.get('status')}.",
+                "Read its detail in the timeline and the logs; fix the runbook and re-run.",
+            )
     for o in report.get("objectives") or []:
         if o.get("verdict") == "FAIL" and "rto" in str(o.get("name")).lower():
-            add("high", f"Objective {o.get('name')} missed: observed {fmt(o.get('observed'))} "
-                        f"vs target {fmt(o.get('target'))}.",
-                "Look at the longest RTO phase and automate the runbook steps in it.")
+            add(
+                "high",
+                f"Objective {o.get('name')} missed: observed {fmt(o.get('observed'))} "
+                f"vs target {fmt(o.get('target'))}.",
+                "Look at the longest RTO phase and automate the runbook steps in it.",
+            )
     for name, c in (report.get("checkers") or {}).items():
         if isinstance(c, Mapping) and c.get("status") == "UNKNOWN":
             notes = "; ".join(str(n) for n in c.get("notes") or []) or "no detail"
-            add("medium", f"Checker {name} is UNKNOWN ({notes}): its property is not proven.",
-                "Fix the cause and re-run the checkers offline: kafkadrill check RUN_DIR.")
+            add(
+                "medium",
+                f"Checker {name} is UNKNOWN ({notes}): its property is not proven.",
+                "Fix the cause and re-run the checkers offline: kafkadrill check RUN_DIR.",
+            )
     return out
 
 
@@ -576,8 +672,10 @@ def _summary_line(r: Mapping[str, Any]) -> str:
     rpo, rto = r.get("rpo") or {}, r.get("rto") or {}
     parts = []
     if rpo.get("lost") is not None:
-        parts.append(f"{fmt(rpo.get('lost'))} of {fmt(rpo.get('acked'))} acknowledged "
-                     f"messages lost (RPO window {fmt_s(rpo.get('window_seconds'))})")
+        parts.append(
+            f"{fmt(rpo.get('lost'))} of {fmt(rpo.get('acked'))} acknowledged "
+            f"messages lost (RPO window {fmt_s(rpo.get('window_seconds'))})"
+        )
     if rto.get("write_unavailable_seconds") is not None:
         parts.append(f"writers down {fmt_s(rto.get('write_unavailable_seconds'))}")
     if rto.get("read_unavailable_seconds") is not None:
@@ -621,38 +719,64 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
     rpo, rto = r.get("rpo") or {}, r.get("rto") or {}
     if r.get("error"):
         b.append(Note("error", f"The run crashed: {r.get('error')}"))
-    b.append(Cards([
-        (fmt(rpo.get("lost")), "lost messages", "FAIL" if rpo.get("lost") else ""),
-        (fmt_s(rpo.get("window_seconds")), "RPO window", ""),
-        (fmt(rpo.get("duplicates")), "duplicates (final read)", ""),
-        (fmt(rpo.get("unknown")), "unknown sends", ""),
-        (fmt_s(rto.get("write_unavailable_seconds")), "writes unavailable", ""),
-        (fmt_s(rto.get("read_unavailable_seconds")), "reads unavailable", ""),
-    ]))
+    b.append(
+        Cards(
+            [
+                (fmt(rpo.get("lost")), "lost messages", "FAIL" if rpo.get("lost") else ""),
+                (fmt_s(rpo.get("window_seconds")), "RPO window", ""),
+                (fmt(rpo.get("duplicates")), "duplicates (final read)", ""),
+                (fmt(rpo.get("unknown")), "unknown sends", ""),
+                (fmt_s(rto.get("write_unavailable_seconds")), "writes unavailable", ""),
+                (fmt_s(rto.get("read_unavailable_seconds")), "reads unavailable", ""),
+            ]
+        )
+    )
 
     # Findings first: what the on-call engineer acts on.
     b.append(Heading(2, "Findings and suggested actions", "findings"))
     findings = r.get("findings") or []
     if findings:
-        b.append(Table(["Severity", "Finding", "Suggested action"], [
-            [Badge(str(f.get("severity", "info")).upper()), str(f.get("text", "")),
-             str(f.get("suggestion", ""))]
-            for f in findings
-        ]))
+        b.append(
+            Table(
+                ["Severity", "Finding", "Suggested action"],
+                [
+                    [
+                        Badge(str(f.get("severity", "info")).upper()),
+                        str(f.get("text", "")),
+                        str(f.get("suggestion", "")),
+                    ]
+                    for f in findings
+                ],
+            )
+        )
     else:
         b.append(Para("Nothing to report."))
 
     b.append(Heading(2, "Objectives", "objectives"))
     objs = r.get("objectives") or []
     if objs:
-        b.append(Table(["Objective", "Target", "Observed", "Verdict"], [
-            [_human(o.get("name", "")), fmt(o.get("target")), fmt(o.get("observed")),
-             Badge(_status(o.get("verdict")))]
-            for o in objs
-        ], numeric={1, 2}))
+        b.append(
+            Table(
+                ["Objective", "Target", "Observed", "Verdict"],
+                [
+                    [
+                        _human(o.get("name", "")),
+                        fmt(o.get("target")),
+                        fmt(o.get("observed")),
+                        Badge(_status(o.get("verdict"))),
+                    ]
+                    for o in objs
+                ],
+                numeric={1, 2},
+            )
+        )
     else:
-        b.append(Note("warn", "The scenario declares no objectives: the verdict rests on the "
-                              "checkers alone."))
+        b.append(
+            Note(
+                "warn",
+                "The scenario declares no objectives: the verdict rests on the checkers alone.",
+            )
+        )
     anomalies = r.get("expected_anomalies") or []
     if anomalies:
         b.append(Para("Expected anomalies (declared by the scenario, reported but allowed):"))
@@ -660,57 +784,107 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
 
     # RPO
     b.append(Heading(2, "RPO: data loss", "rpo"))
-    b.append(Table(["Figure", "Value"], [
-        ["Acknowledged messages", fmt(rpo.get("acked"))],
-        ["Lost (acked, never read back)", fmt(rpo.get("lost"))],
-        ["Lost bytes", fmt(rpo.get("lost_bytes"))],
-        ["RPO window (first lost ack to fault / last lost ack)",
-         fmt_s(rpo.get("window_seconds"))],
-        ["Duplicates in the final read", fmt(rpo.get("duplicates"))],
-        ["Unknown-outcome sends (not counted as lost)", fmt(rpo.get("unknown"))],
-    ], numeric={1}, compact=True))
+    b.append(
+        Table(
+            ["Figure", "Value"],
+            [
+                ["Acknowledged messages", fmt(rpo.get("acked"))],
+                ["Lost (acked, never read back)", fmt(rpo.get("lost"))],
+                ["Lost bytes", fmt(rpo.get("lost_bytes"))],
+                [
+                    "RPO window (first lost ack to fault / last lost ack)",
+                    fmt_s(rpo.get("window_seconds")),
+                ],
+                ["Duplicates in the final read", fmt(rpo.get("duplicates"))],
+                ["Unknown-outcome sends (not counted as lost)", fmt(rpo.get("unknown"))],
+            ],
+            numeric={1},
+            compact=True,
+        )
+    )
     loss = _checker(r, "loss")
     per_part = _figures(r, "loss").get("per_partition") or {}
     if per_part:
         b.append(Para("Lost messages per partition:"))
-        b.append(Table(["Partition (cluster/topic/p)", "Lost"],
-                       [[Code(str(k)), fmt(v)] for k, v in per_part.items()], numeric={1},
-                       compact=True))
+        b.append(
+            Table(
+                ["Partition (cluster/topic/p)", "Lost"],
+                [[Code(str(k)), fmt(v)] for k, v in per_part.items()],
+                numeric={1},
+                compact=True,
+            )
+        )
     samples = [e for e in loss.get("evidence") or [] if isinstance(e, Mapping)]
     if samples:
         shown = samples[:LOST_SAMPLE_ROWS]
-        b.append(Para(f"Lost-message samples ({len(shown)} of {fmt(rpo.get('lost'))}, "
-                      "earliest first):"))
-        b.append(Table(["Id", "Producer", "Cluster/topic/partition", "Offset",
-                        "Sent at (since start)", "Acked at (since start)"], [
-            [Code(str(e.get("id"))), str(e.get("producer", "")),
-             Code(f"{e.get('cluster')}/{e.get('topic')}/{e.get('partition')}"),
-             fmt(e.get("offset")), fmt_s(e.get("send_t")), fmt_s(e.get("ack_t"))]
-            for e in shown
-        ], numeric={3, 4, 5}))
+        b.append(
+            Para(f"Lost-message samples ({len(shown)} of {fmt(rpo.get('lost'))}, earliest first):")
+        )
+        b.append(
+            Table(
+                [
+                    "Id",
+                    "Producer",
+                    "Cluster/topic/partition",
+                    "Offset",
+                    "Sent at (since start)",
+                    "Acked at (since start)",
+                ],
+                [
+                    [
+                        Code(str(e.get("id"))),
+                        str(e.get("producer", "")),
+                        Code(f"{e.get('cluster')}/{e.get('topic')}/{e.get('partition')}"),
+                        fmt(e.get("offset")),
+                        fmt_s(e.get("send_t")),
+                        fmt_s(e.get("ack_t")),
+                    ]
+                    for e in shown
+                ],
+                numeric={3, 4, 5},
+            )
+        )
     if loss.get("status") == "UNKNOWN":
-        b.append(Note("warn", "The loss checker is UNKNOWN: the loss figures are not proven "
-                              "(see the appendix)."))
+        b.append(
+            Note(
+                "warn",
+                "The loss checker is UNKNOWN: the loss figures are not proven (see the appendix).",
+            )
+        )
     if "lost" in plots:
         b.append(Image("lost", PLOT_TITLES["lost"]))
 
     # RTO
     b.append(Heading(2, "RTO: recovery by phase", "rto"))
-    b.append(Table(["Figure", "Value"], [
-        ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
-        ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
-    ], numeric={1}, compact=True))
+    b.append(
+        Table(
+            ["Figure", "Value"],
+            [
+                ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
+                ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
+            ],
+            numeric={1},
+            compact=True,
+        )
+    )
     phases = rto.get("phases") or {}
     numeric = {k: v for k, v in phases.items() if _num(v) is not None or v is None}
     if numeric:
-        b.append(Table(["Phase", "Seconds", "What it measures"], [
-            [_human(k.removesuffix("_seconds")), fmt_s(v), PHASE_HELP.get(k, "")]
-            for k, v in numeric.items()
-        ], numeric={1}))
+        b.append(
+            Table(
+                ["Phase", "Seconds", "What it measures"],
+                [
+                    [_human(k.removesuffix("_seconds")), fmt_s(v), PHASE_HELP.get(k, "")]
+                    for k, v in numeric.items()
+                ],
+                numeric={1},
+            )
+        )
     steps = phases.get("steps") if isinstance(phases.get("steps"), Mapping) else {}
     gantt = [
         (_human(k.removesuffix("_seconds")), 0.0, float(phases[k]), "milestone")
-        for k in MILESTONES if _num(phases.get(k)) is not None
+        for k in MILESTONES
+        if _num(phases.get(k)) is not None
     ]
     step_rows: list[list[Cell]] = []
     for name, st in steps.items():
@@ -720,21 +894,43 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
         failed = st.get("status") not in ("ok", None)
         if since is not None:
             gantt.append((str(name), since, since + (dur or 0.0), "fail" if failed else "step"))
-        step_rows.append([Code(str(name)), Badge("FAIL") if failed else str(st.get("status")),
-                          fmt_s(st.get("since_fault_seconds")), fmt_s(st.get("duration_seconds"))])
+        step_rows.append(
+            [
+                Code(str(name)),
+                Badge("FAIL") if failed else str(st.get("status")),
+                fmt_s(st.get("since_fault_seconds")),
+                fmt_s(st.get("duration_seconds")),
+            ]
+        )
     if gantt:
-        b.append(Para("Recovery chart (seconds since the fault; grey bars run from the fault to a "
-                      "milestone, coloured bars are runbook steps):", "small"))
+        b.append(
+            Para(
+                "Recovery chart (seconds since the fault; grey bars run from the fault to a "
+                "milestone, coloured bars are runbook steps):",
+                "small",
+            )
+        )
         b.append(Gantt(sorted(gantt, key=lambda g: (g[1], g[2]))))
     if step_rows:
         b.append(Para("Runbook steps:"))
-        b.append(Table(["Step", "Status", "Started (s after fault)", "Duration"], step_rows,
-                       numeric={2, 3}))
+        b.append(
+            Table(
+                ["Step", "Status", "Started (s after fault)", "Duration"], step_rows, numeric={2, 3}
+            )
+        )
     per_group = phases.get("caught_up_per_group")
     if isinstance(per_group, Mapping) and per_group:
-        b.append(Table(["Group", "Caught up (s after fault)"],
-                       [[Code(str(g)), fmt_s(v) if v is not None else "never"]
-                        for g, v in per_group.items()], numeric={1}, compact=True))
+        b.append(
+            Table(
+                ["Group", "Caught up (s after fault)"],
+                [
+                    [Code(str(g)), fmt_s(v) if v is not None else "never"]
+                    for g, v in per_group.items()
+                ],
+                numeric={1},
+                compact=True,
+            )
+        )
     if not phases:
         b.append(Para("No RTO phases were recorded."))
 
@@ -745,22 +941,51 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
     rereads_total = dup.get("consumer_rereads")
     if rereads_total is None and groups:
         rereads_total = sum(int(g.get("rereads") or 0) for g in groups.values())
-    b.append(Table(["Cause", "Count", "What it means"], [
-        ["Replication / producer retries", fmt(dup.get("extra_copies", rpo.get("duplicates"))),
-         "extra copies of one id in the authoritative final read"],
-        ["Consumer re-reads", fmt(rereads_total),
-         "a consumer group received an id more than once (offset translation, rebalances)"],
-    ], numeric={1}))
+    b.append(
+        Table(
+            ["Cause", "Count", "What it means"],
+            [
+                [
+                    "Replication / producer retries",
+                    fmt(dup.get("extra_copies", rpo.get("duplicates"))),
+                    "extra copies of one id in the authoritative final read",
+                ],
+                [
+                    "Consumer re-reads",
+                    fmt(rereads_total),
+                    "a consumer group received an id more than once "
+                    "(offset translation, rebalances)",
+                ],
+            ],
+            numeric={1},
+        )
+    )
 
     b.append(Heading(2, "Consumer groups", "groups"))
     if groups:
-        b.append(Table(["Group", "Receipts", "Distinct messages", "Re-reads", "Skipped"], [
-            [Code(str(g)), fmt(v.get("received")), fmt(v.get("distinct")),
-             fmt(v.get("rereads")), fmt(v.get("skipped"))]
-            for g, v in groups.items()
-        ], numeric={1, 2, 3, 4}))
-        b.append(Para("Skipped: acked messages present on the cluster that the group never "
-                      "received although it received later ones.", "small"))
+        b.append(
+            Table(
+                ["Group", "Receipts", "Distinct messages", "Re-reads", "Skipped"],
+                [
+                    [
+                        Code(str(g)),
+                        fmt(v.get("received")),
+                        fmt(v.get("distinct")),
+                        fmt(v.get("rereads")),
+                        fmt(v.get("skipped")),
+                    ]
+                    for g, v in groups.items()
+                ],
+                numeric={1, 2, 3, 4},
+            )
+        )
+        b.append(
+            Para(
+                "Skipped: acked messages present on the cluster that the group never "
+                "received although it received later ones.",
+                "small",
+            )
+        )
     else:
         b.append(Para("No consumer-group receipts were recorded."))
     if "consumer_lag" in plots:
@@ -770,57 +995,99 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
     b.append(Heading(2, "Faults", "faults"))
     faults = r.get("faults") or []
     if faults:
-        b.append(Table(["Fault", "Target", "Injected at", "Healed at", "Verified"], [
-            [str(f.get("type")), Code(str(f.get("target"))), str(f.get("injected_at") or "n/a"),
-             str(f.get("healed_at") or "never healed"),
-             Badge("PASS" if f.get("verified") else "FAIL")
-             if f.get("verified") is not None else "n/a"]
-            for f in faults
-        ]))
+        b.append(
+            Table(
+                ["Fault", "Target", "Injected at", "Healed at", "Verified"],
+                [
+                    [
+                        str(f.get("type")),
+                        Code(str(f.get("target"))),
+                        str(f.get("injected_at") or "n/a"),
+                        str(f.get("healed_at") or "never healed"),
+                        Badge("PASS" if f.get("verified") else "FAIL")
+                        if f.get("verified") is not None
+                        else "n/a",
+                    ]
+                    for f in faults
+                ],
+            )
+        )
     else:
         b.append(Para("No fault was injected."))
 
     b.append(Heading(2, "Timeline", "timeline"))
     tl = r.get("timeline") or []
     if tl:
-        b.append(Table(["t (s)", "UTC", "Kind", "Event"], [
-            [fmt(row.get("t")) if row.get("t") is not None else "", _wall(row.get("wall")),
-             str(row.get("kind", "")), str(row.get("text", ""))]
-            for row in tl
-        ], numeric={0}))
+        b.append(
+            Table(
+                ["t (s)", "UTC", "Kind", "Event"],
+                [
+                    [
+                        fmt(row.get("t")) if row.get("t") is not None else "",
+                        _wall(row.get("wall")),
+                        str(row.get("kind", "")),
+                        str(row.get("text", "")),
+                    ]
+                    for row in tl
+                ],
+                numeric={0},
+            )
+        )
     else:
         b.append(Para("No timeline (empty history)."))
 
     b.append(Heading(2, "Plots", "plots"))
-    b.append(Para("Time axis: seconds since run start. Shaded bands are faults (F1, F2…: "
-                  "inject to heal); dashed lines are runbook steps (R1, R2…)."))
+    b.append(
+        Para(
+            "Time axis: seconds since run start. Shaded bands are faults (F1, F2…: "
+            "inject to heal); dashed lines are runbook steps (R1, R2…)."
+        )
+    )
     if "rates" in plots:
         b.append(Image("rates", PLOT_TITLES["rates"]))
     if "replication_lag" in plots:
         b.append(Image("replication_lag", PLOT_TITLES["replication_lag"]))
     else:
-        b.append(Note("info", "No replication_lag probes were recorded, so there is no "
-                              "replication-lag plot."))
+        b.append(
+            Note(
+                "info",
+                "No replication_lag probes were recorded, so there is no replication-lag plot.",
+            )
+        )
 
     # Appendix
     b.append(Heading(2, "Appendix A: checkers", "checkers"))
-    b.append(Para("Raw checker verdicts. The drill verdict comes from the objectives; a checker "
-                  "FAIL on an anomaly the scenario allows does not fail the drill. A checker "
-                  "that crashed or could not decide is UNKNOWN, never PASS."))
+    b.append(
+        Para(
+            "Raw checker verdicts. The drill verdict comes from the objectives; a checker "
+            "FAIL on an anomaly the scenario allows does not fail the drill. A checker "
+            "that crashed or could not decide is UNKNOWN, never PASS."
+        )
+    )
     checkers = r.get("checkers") or {}
     if not checkers:
         b.append(Note("warn", "No checker results in this report."))
     for name, c in checkers.items():
         c = c if isinstance(c, Mapping) else {}
         status = _status(c.get("status"))
-        b.append(Heading(3, f"{name}: {status}", f"checker-{name}"))
+        b.append(Heading(3, f"Checker {name}", f"checker-{name}", badge=status))
         if status == "UNKNOWN":
-            b.append(Note("warn", f"Checker {name} is UNKNOWN: it could not decide. This is "
-                                  "not a pass; the property it checks is unproven."))
+            b.append(
+                Note(
+                    "warn",
+                    f"Checker {name} is UNKNOWN: it could not decide. This is "
+                    "not a pass; the property it checks is unproven.",
+                )
+            )
         figs = c.get("figures") or {}
         if figs:
-            b.append(Table(["Figure", "Value"],
-                           [[Code(str(k)), _fig_cell(v)] for k, v in figs.items()], compact=True))
+            b.append(
+                Table(
+                    ["Figure", "Value"],
+                    [[Code(str(k)), _fig_cell(v)] for k, v in figs.items()],
+                    compact=True,
+                )
+            )
         notes = [str(n) for n in c.get("notes") or []]
         if notes:
             b.append(Bullets(notes))
@@ -831,14 +1098,24 @@ def build_blocks(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]
             b.append(Table(cols, [[fmt(e.get(k)) for k in cols] for e in ev[:EVIDENCE_ROWS]]))
 
     b.append(Heading(2, "Appendix B: environment and files", "environment"))
-    b.append(Table(["Component", "Version"],
-                   [[str(k), Code(str(v))] for k, v in (r.get("versions") or {}).items()]))
+    b.append(
+        Table(
+            ["Component", "Version"],
+            [[str(k), Code(str(v))] for k, v in (r.get("versions") or {}).items()],
+            compact=True,
+        )
+    )
     files = r.get("report_files") or {}
     if files:
-        b.append(Para("Files in this run directory (integrity: MANIFEST.sha256, check with "
-                      "'sha256sum -c MANIFEST.sha256'):"))
-        b.append(Table(["File", "Contents"],
-                       [[Link(str(k), str(k)), str(v)] for k, v in files.items()]))
+        b.append(
+            Para(
+                "Files in this run directory (integrity: MANIFEST.sha256, check with "
+                "'sha256sum -c MANIFEST.sha256'):"
+            )
+        )
+        b.append(
+            Table(["File", "Contents"], [[Link(str(k), str(k)), str(v)] for k, v in files.items()])
+        )
     return b
 
 
@@ -851,8 +1128,14 @@ def _fig_cell(v: Any) -> Cell:
 
 # -- Markdown ------------------------------------------------------------------------------
 def _md_escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-            .replace("<", "&lt;").replace("*", "\\*").replace("_", "\\_"))
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("\n", " ")
+        .replace("<", "&lt;")
+        .replace("*", "\\*")
+        .replace("_", "\\_")
+    )
 
 
 def _md_cell(c: Cell) -> str:
@@ -869,7 +1152,8 @@ def _md_blocks(blocks: Iterable[Block], plots: Mapping[str, Path]) -> list[str]:
     out: list[str] = []
     for blk in blocks:
         if isinstance(blk, Heading):
-            out += ["#" * blk.level + " " + blk.text, ""]
+            badge = f" — {blk.badge}" if blk.badge else ""
+            out += ["#" * blk.level + " " + blk.text + badge, ""]
         elif isinstance(blk, Para):
             out += [_md_escape(blk.text), ""]
         elif isinstance(blk, Note):
@@ -879,8 +1163,11 @@ def _md_blocks(blocks: Iterable[Block], plots: Mapping[str, Path]) -> list[str]:
             out += [f"- {_md_escape(i)}" for i in blk.items] + [""]
         elif isinstance(blk, Table):
             out.append("| " + " | ".join(_md_escape(h) for h in blk.headers) + " |")
-            out.append("|" + "|".join("---:" if i in blk.numeric else "---"
-                                      for i in range(len(blk.headers))) + "|")
+            out.append(
+                "|"
+                + "|".join("---:" if i in blk.numeric else "---" for i in range(len(blk.headers)))
+                + "|"
+            )
             out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in blk.rows]
             out.append("")
         elif isinstance(blk, Image):
@@ -899,8 +1186,12 @@ def render_markdown(report: Mapping[str, Any], plots: Mapping[str, Path]) -> str
     """The retrospective as Markdown; plots linked as ``plots/<name>.png``."""
     r = report
     verdict = _status(r.get("verdict"))
-    out = [f"# Drill report: {r.get('scenario')}", "",
-           f"> **Verdict: {verdict}** — {_md_escape(_summary_line(r))}", ""]
+    out = [
+        f"# Drill report: {r.get('scenario')}",
+        "",
+        f"> **Verdict: {verdict}** — {_md_escape(_summary_line(r))}",
+        "",
+    ]
     if r.get("description"):
         out += [_md_escape(str(r["description"])), ""]
     out += ["| | |", "|---|---|"]
@@ -996,7 +1287,8 @@ def _html_blocks(blocks: Iterable[Block], plots: Mapping[str, Path]) -> list[str
     out: list[str] = []
     for blk in blocks:
         if isinstance(blk, Heading):
-            out.append(f'<h{blk.level} id="{_h(blk.anchor)}">{_h(blk.text)}</h{blk.level}>')
+            badge = f" {_html_cell(Badge(blk.badge))}" if blk.badge else ""
+            out.append(f'<h{blk.level} id="{_h(blk.anchor)}">{_h(blk.text)}{badge}</h{blk.level}>')
         elif isinstance(blk, Para):
             cls = f' class="{_h(blk.cls)}"' if blk.cls else ""
             out.append(f"<p{cls}>{_h(blk.text)}</p>")
@@ -1005,28 +1297,35 @@ def _html_blocks(blocks: Iterable[Block], plots: Mapping[str, Path]) -> list[str
         elif isinstance(blk, Bullets):
             out.append("<ul>" + "".join(f"<li>{_h(i)}</li>" for i in blk.items) + "</ul>")
         elif isinstance(blk, Table):
+
             def cls(i: int, numeric: set[int] = blk.numeric) -> str:
                 return ' class="num"' if i in numeric else ""
 
             head = "".join(f"<th{cls(i)}>{_h(h)}</th>" for i, h in enumerate(blk.headers))
             body = "".join(
-                "<tr>" + "".join(f"<td{cls(i)}>{_html_cell(c)}</td>" for i, c in enumerate(row))
+                "<tr>"
+                + "".join(f"<td{cls(i)}>{_html_cell(c)}</td>" for i, c in enumerate(row))
                 + "</tr>"
                 for row in blk.rows
             )
             tcls = ' class="kv"' if blk.compact else ""
-            out.append(f"<table{tcls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-                       "</table>")
+            out.append(f"<table{tcls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(blk, Image):
-            out.append(f'<figure><img alt="{_h(blk.title)}" src="{_data_uri(plots[blk.key])}">'
-                       f"<figcaption>{_h(blk.title)} ({_h(_rel_plot(blk.key, plots))})"
-                       "</figcaption></figure>")
+            out.append(
+                f'<figure><img alt="{_h(blk.title)}" src="{_data_uri(plots[blk.key])}">'
+                f"<figcaption>{_h(blk.title)} ({_h(_rel_plot(blk.key, plots))})"
+                "</figcaption></figure>"
+            )
         elif isinstance(blk, Cards):
-            out.append('<div class="cards">' + "".join(
-                f'<div class="card{" c-" + _h(s) if s else ""}"><div class="n">{_h(v)}</div>'
-                f'<div class="l">{_h(label)}</div></div>'
-                for v, label, s in blk.items
-            ) + "</div>")
+            out.append(
+                '<div class="cards">'
+                + "".join(
+                    f'<div class="card{" c-" + _h(s) if s else ""}"><div class="n">{_h(v)}</div>'
+                    f'<div class="l">{_h(label)}</div></div>'
+                    for v, label, s in blk.items
+                )
+                + "</div>"
+            )
         elif isinstance(blk, Gantt):
             span = max((z for _, _, z, _ in blk.rows), default=0.0) or 1.0
             rows = []
@@ -1049,10 +1348,12 @@ def render_html(report: Mapping[str, Any], plots: Mapping[str, Path]) -> str:
     r = report
     verdict = _status(r.get("verdict"))
     blocks = build_blocks(r, plots)
-    nav = " ".join(f'<a href="#{_h(b.anchor)}">{_h(b.text)}</a>'
-                  for b in blocks if isinstance(b, Heading) and b.level == 2)
-    meta = "".join(f"<tr><td>{_h(k)}</td><td>{_html_cell(v)}</td></tr>" for k, v in
-                   _meta_rows(r))
+    nav = " ".join(
+        f'<a href="#{_h(b.anchor)}">{_h(b.text)}</a>'
+        for b in blocks
+        if isinstance(b, Heading) and b.level == 2
+    )
+    meta = "".join(f"<tr><td>{_h(k)}</td><td>{_html_cell(v)}</td></tr>" for k, v in _meta_rows(r))
     desc = f'<p class="desc">{_h(r["description"])}</p>' if r.get("description") else ""
     title = f"{verdict} — {r.get('scenario')} — {r.get('run_id')}"
     parts = [
@@ -1094,8 +1395,14 @@ def _run_dir_secrets(run_dir: Path) -> set[str]:
     """Secrets declared in the run's own config files (scenario, environment, .properties)."""
     found: set[str] = set()
     for path in run_dir.rglob("*"):
-        if not path.is_file() or path.suffix not in (".yaml", ".yml", ".properties", ".json",
-                                                      ".conf", ".cfg"):
+        if not path.is_file() or path.suffix not in (
+            ".yaml",
+            ".yml",
+            ".properties",
+            ".json",
+            ".conf",
+            ".cfg",
+        ):
             continue
         if path.name == REPORT_JSON or path.stat().st_size > 4 << 20:
             continue
@@ -1127,8 +1434,9 @@ def _clean_events(
             out.append(e)
             continue
         red = redact(e)
-        out.append({k: redact_text(v, secrets) if isinstance(v, str) else v
-                    for k, v in red.items()})
+        out.append(
+            {k: redact_text(v, secrets) if isinstance(v, str) else v for k, v in red.items()}
+        )
     return out
 
 
@@ -1155,12 +1463,19 @@ def write_report(
     loss = _checker(rep, "loss")
     lost_samples = [e for e in loss.get("evidence") or [] if isinstance(e, Mapping)]
     lost_total = _num((rep.get("rpo") or {}).get("lost"))
-    plots = render_plots(events, run_dir / PLOTS_DIR, lost=lost_samples,
-                         lost_total=int(lost_total) if lost_total is not None else None)
-    files = {name: desc for name, desc in REPORT_FILE_DESCRIPTIONS.items()
-             if (run_dir / name.rstrip("/")).exists()
-             or name in (REPORT_JSON, REPORT_MD, REPORT_HTML, "plots/")
-             or (name == "MANIFEST.sha256" and seal)}
+    plots = render_plots(
+        events,
+        run_dir / PLOTS_DIR,
+        lost=lost_samples,
+        lost_total=int(lost_total) if lost_total is not None else None,
+    )
+    files = {
+        name: desc
+        for name, desc in REPORT_FILE_DESCRIPTIONS.items()
+        if (run_dir / name.rstrip("/")).exists()
+        or name in (REPORT_JSON, REPORT_MD, REPORT_HTML, "plots/")
+        or (name == "MANIFEST.sha256" and seal)
+    }
     rep["report_files"] = files
 
     out: dict[str, Path] = dict(plots)

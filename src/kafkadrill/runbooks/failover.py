@@ -176,7 +176,9 @@ def run_failover(
         d["decision"] = f"fail over {source} -> {target} (automated runbook, no human wait)"
     if stop_mm2 and flow is not None:
         with step(ctx, rb, "stop_mm2") as d:
-            rt.stop_mm2(flow)
+            # SIGTERM, then SIGKILL after 5 s: a graceful MM2 shutdown waits on the dead
+            # primary for much longer, and an operator would not wait for it either.
+            rt.stop_mm2(flow, timeout=5.0)
             d["mm2_alive"] = rt.mm2_alive(flow)
     with step(ctx, rb, "prepare_topics") as d:
         d["created"] = ensure_topic_like(rt, source, target, ctx.topic)

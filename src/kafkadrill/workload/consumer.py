@@ -170,7 +170,8 @@ class WorkloadConsumer(threading.Thread):
                     # The old cluster may be gone: close without committing, as a real
                     # consumer would be restarted against DR.
                     pending.clear()
-                    client.close()
+                    # close() waits for a coordinator that may be dead; don't block failover.
+                    threading.Thread(target=client.close, daemon=True).start()
                     self.history.append(
                         "redirect",
                         client=spec.name,

@@ -185,7 +185,9 @@ class WorkloadProducer(threading.Thread):
                 target, self._redirect_to = self._redirect_to, None
                 site = self._redirect_site
             if target is not None and target != self.cluster:
-                self._drain(client, 5.0)
+                # The old cluster may be gone: give in-flight sends a moment, then purge them
+                # (recorded as fail/unknown) as a restarted application would lose them.
+                self._drain(client, 1.0)
                 self.history.append(
                     "redirect",
                     client=spec.name,
