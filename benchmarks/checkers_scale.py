@@ -208,28 +208,30 @@ def main() -> None:
         gen = time.perf_counter() - t0
         os.sync()  # dirty-page writeback would otherwise compete with the timed read
         busy = os.getloadavg()[0]  # this is a shared machine: say how busy it was
+        cpu0 = time.process_time()  # CPU seconds: robust to other load on the machine
         t0 = time.perf_counter()
         frames = load_frames(path)
         load = time.perf_counter() - t0
         t0 = time.perf_counter()
         verdicts = run_checkers(frames)
         check = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
         crashed = [k for k, v in verdicts.items() if not v.figures]
         statuses = " ".join(f"{k}={v.status}" for k, v in verdicts.items())
-        rows.append((n, path.stat().st_size, gen, load, check, busy, statuses, crashed))
+        rows.append((n, path.stat().st_size, gen, load, check, cpu, busy, statuses, crashed))
         if not args.keep:
             path.unlink()
         del frames
 
     print(
         f"{'events':>11} {'MB':>7} {'gen s':>7} {'load s':>7} {'check s':>8} "
-        f"{'total s':>8} {'events/s':>11} {'loadavg':>8}"
+        f"{'total s':>8} {'events/s':>11} {'cpu s':>7} {'loadavg':>8}"
     )
-    for n, size, gen, load, check, busy, _, _ in rows:
+    for n, size, gen, load, check, cpu, busy, _, _ in rows:
         total = load + check
         print(
             f"{n:>11,} {size / 1e6:>7.0f} {gen:>7.1f} {load:>7.2f} {check:>8.2f} "
-            f"{total:>8.2f} {n / total:>11,.0f} {busy:>8.2f}"
+            f"{total:>8.2f} {n / total:>11,.0f} {cpu:>7.1f} {busy:>8.2f}"
         )
     for n, *_, statuses, crashed in rows:
         print(f"{n:,}: {statuses}" + (f"  CRASHED: {crashed}" if crashed else ""))

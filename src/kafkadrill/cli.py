@@ -302,6 +302,8 @@ def verify(run_dir: Path) -> None:
     if res.ok:
         console.print(f"[green]intact[/]: every file matches {run_dir / 'MANIFEST.sha256'}")
         return
+    if res.error:
+        console.print(f"[red]cannot verify[/]: {res.error}")
     for label, items in (("changed", res.changed), ("missing", res.missing), ("added", res.added)):
         for item in items:
             console.print(f"[red]{label}[/]: {item}")

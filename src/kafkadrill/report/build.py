@@ -145,20 +145,23 @@ def build_report(
 def write_outputs(
     run_dir: Path, report: dict[str, Any], environment: dict[str, Any] | None, secrets: set[str]
 ) -> None:
-    from kafkadrill.report import render  # type: ignore[attr-defined]
+    from kafkadrill.report import render
     from kafkadrill.report.manifest import write_manifest
     from kafkadrill.report.redact import redact, scrub_run_dir
-    from kafkadrill.report.store import write_json
+    from kafkadrill.report.store import history_path, write_json
 
     if environment is not None:
         write_json(run_dir / "environment.json", redact(environment))
     # report.json first: whatever happens while rendering, the verdict is on disk.
-    write_json(run_dir / "report.json", report)
-    events = read_history(run_dir / "history.jsonl") if (run_dir / "history.jsonl").exists() else []
-    if hasattr(render, "write_report"):
-        render.write_report(run_dir, report, events)
-    scrub_run_dir(run_dir, secrets)
-    write_manifest(run_dir)
+    write_json(run_dir / "report.json", redact(report))
+    hist = history_path(run_dir)
+    events = read_history(hist) if hist.exists() else []
+    try:
+        render.write_report(run_dir, report, events, secrets=secrets, seal=False)
+    finally:
+        # Even if rendering failed: no secret in any file, and the manifest seals what exists.
+        scrub_run_dir(run_dir, secrets)
+        write_manifest(run_dir)
 
 
 def scenario_secrets(scenario: Scenario) -> set[str]:

@@ -515,9 +515,22 @@ def derive_findings(
             "See the lost-message samples and the per-partition counts below.",
         )
         lags = [a for a in lag_at_faults(events) if _num(a.get("heartbeat_age_s")) is not None]
-        for a in lags:
+        # The fault that cut off the in-flight data: the first one injected after the earliest
+        # lost ack (an earlier, unrelated fault -- an MM2 restart -- is not the cause).
+        lost_t = [
+            t
+            for e in _checker(report, "loss").get("evidence") or []
+            if isinstance(e, Mapping)
+            and (t := _num(e.get("ack_t", e.get("send_t", e.get("t"))))) is not None
+        ]
+        if lost_t and lags:
+            after = [a for a in lags if a["fault_t"] >= min(lost_t)]
+            first = min((a["fault_t"] for a in after), default=None)
+            lags = [a for a in after if a["fault_t"] == first] if after else lags[-1:]
+        if window is not None and lags:
+            a = min(lags, key=lambda a: abs(float(a["heartbeat_age_s"]) - window))
             lag_s = float(a["heartbeat_age_s"])
-            if window is not None and abs(window - lag_s) <= max(1.0, 0.5 * lag_s):
+            if abs(window - lag_s) <= max(0.5, 0.35 * max(window, lag_s)):
                 add(
                     "medium",
                     f"The RPO window ({fmt_s(window)}) roughly equals the replication lag at "
@@ -528,7 +541,6 @@ def derive_findings(
                     "tasks.max, cross-DC link bandwidth), and alert when heartbeat age "
                     "exceeds the RPO objective.",
                 )
-                break
         acks = _find_key({k: v for k, v in report.items() if k != "checkers"}, "acks")
         if acks is not None and str(acks).strip() in ("0", "1"):
             add(
