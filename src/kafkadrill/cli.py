@@ -323,5 +323,185 @@ def schema(output: Path | None) -> None:
         click.echo(text)
 
 
+# ---- comparison, sweeps and the run index (report/compare.py, sweep.py, report/index.py) ----
+
+
+def _compare_default_dir() -> Path:
+    # Under "_compare", not "compare": index.py treats every "<name>/<stamp>" under reports/ as
+    # a run directory, and a leading "_" is never a scenario (see report/store.py).
+    return Path("reports") / "_compare" / _stamp()
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory (default reports/_compare/<UTC stamp>).",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    help="A scenario key never used to tell settings apart (seed, description always are).",
+)
+def compare(run_dirs: tuple[Path, ...], output: Path | None, ignore: tuple[str, ...]) -> None:
+    """Compare runs across settings: RUN_DIR is a run, a scenario dir or a sweep dir.
+
+    Groups runs by the scenario keys whose values differ and writes compare.md/.html/.csv,
+    runs.csv, compare.json and plots/compare.png; prints the Markdown table.
+    """
+    from kafkadrill.report.compare import (
+        DEFAULT_IGNORE,
+        build_comparison,
+        expand_run_dirs,
+        load_run,
+        markdown_table,
+        write_comparison,
+    )
+
+    dirs = expand_run_dirs(run_dirs)
+    if not dirs:
+        _fail(ScenarioError("no run directory found in " + ", ".join(map(str, run_dirs))))
+    records = [load_run(d) for d in dirs]
+    scenarios = sorted({str((r.report or {}).get("scenario") or "?") for r in records})
+    comp = build_comparison(
+        records,
+        title="Comparison of " + ", ".join(scenarios),
+        ignore=DEFAULT_IGNORE | set(ignore),
+    )
+    out = output or _compare_default_dir()
+    paths = write_comparison(comp, out)
+    click.echo(markdown_table(comp))
+    click.echo(f"comparison: {paths['html']}")
+    click.echo(f"            {paths['md']}")
+    click.echo(f"            {paths['csv']}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    help=r"key=v1,v2,... (repeatable; '\,' or quotes or [..] keep a comma in a value).",
+)
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Use this seed for every drill (default: scenario seed + repeat index).",
+)
+def sweep(
+    scenario: Path, sets: tuple[str, ...], repeat: int, reports_dir: Path, seed: int | None
+) -> None:
+    """Run SCENARIO for every combination of --set values x --repeat, then compare.
+
+    Every combination is validated before the first drill. Exit 0 all PASS, 1 any FAIL,
+    2 any error/UNKNOWN, 130 interrupted (the partial comparison is still written).
+    """
+    from kafkadrill.report.compare import markdown_table
+    from kafkadrill.sweep import SweepPoint, SweepRun, parse_sets, run_sweep, varying_keys
+
+    _sigterm_as_exit()
+    try:
+        settings = parse_sets(sets)
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    keys = varying_keys(settings)
+    state: dict[str, Any] = {"status": None, "prefix": "", "t0": 0.0}
+
+    def on_start(point: SweepPoint, planned: int) -> None:
+        state["prefix"] = f"[{point.index + 1}/{planned}] {point.label(keys)} seed {point.seed}"
+        state["t0"] = time.monotonic()
+        console.print(f"[bold]{state['prefix']}[/]: starting")
+
+    def on_done(run: SweepRun, planned: int) -> None:
+        colour = {"PASS": "green", "FAIL": "red"}.get(run.verdict, "yellow")
+        err = f"  ({run.error.splitlines()[0]})" if run.error else ""
+        console.print(
+            f"[bold]{state['prefix']}[/]: [{colour}]{run.verdict}[/] in {run.seconds or 0:.0f} s"
+            f"  {run.run_dir or ''}{err}"
+        )
+
+    def drill_kwargs(point: SweepPoint) -> dict[str, Any]:
+        status = state["status"]
+
+        def progress(st: dict[str, Any]) -> None:
+            faults = ", ".join(st.get("active_faults") or []) or "none"
+            status.update(
+                f"{state['prefix']}  [{st['t']:6.1f}s] {st['phase']}  acked {st['acked']}  "
+                f"received {st['received']}  faults: {faults}"
+            )
+
+        def topology(msg: str) -> None:
+            status.update(
+                f"{state['prefix']}  [{time.monotonic() - state['t0']:5.1f}s] topology: {msg}"
+            )
+
+        return {"progress": progress, "topology_progress": topology}
+
+    try:
+        with console.status("validating every combination") as status:
+            state["status"] = status
+            result = run_sweep(
+                scenario,
+                settings,
+                repeat=repeat,
+                reports_dir=reports_dir,
+                seed=seed,
+                on_start=on_start,
+                on_done=on_done,
+                drill_kwargs=drill_kwargs,
+            )
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    if result.interrupted:
+        console.print(
+            f"[yellow]interrupted[/] ({result.interrupted}) after {len(result.runs)} of "
+            f"{result.planned} drills; partial comparison written"
+        )
+    if result.comparison is not None:
+        click.echo(markdown_table(result.comparison))
+    click.echo(f"sweep: {result.paths.get('sweep')}")
+    for key in ("html", "md", "csv"):
+        if key in result.paths:
+            click.echo(f"       {result.paths[key]}")
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.option(
+    "--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True
+)
+def reports(reports_dir: Path) -> None:
+    """Build <reports-dir>/index.html and list every run, newest first."""
+    from kafkadrill.report.index import build_index, collect_runs
+
+    path = build_index(reports_dir)
+    click.echo(f"index: {path}")
+    for r in collect_runs(reports_dir):
+        rto = r.write_unavailable_seconds
+        click.echo(
+            f"{r.stamp:20} {r.verdict:10} {r.scenario:28} lost {_fig(r.lost):>6}  "
+            f"window {_fig(r.window_seconds, 's'):>8}  writes down {_fig(rto, 's'):>8}  "
+            f"reads down {_fig(r.read_unavailable_seconds, 's'):>8}  {r.rel_dir}"
+        )
+
+
+def _fig(v: Any, unit: str = "") -> str:
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float):
+        return "n/a"
+    return f"{v:g}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
 if __name__ == "__main__":
     main()

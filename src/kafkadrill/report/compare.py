@@ -104,8 +104,18 @@ METRICS: tuple[Metric, ...] = (
         "Consumer re-reads",
         ("checkers", "duplicates", "figures", "consumer_rereads"),
     ),
-    Metric("write_unavailable_seconds", "Writes unavailable (s)", ("rto", "write_unavailable_seconds"), "s"),
-    Metric("read_unavailable_seconds", "Reads unavailable (s)", ("rto", "read_unavailable_seconds"), "s"),
+    Metric(
+        "write_unavailable_seconds",
+        "Writes unavailable (s)",
+        ("rto", "write_unavailable_seconds"),
+        "s",
+    ),
+    Metric(
+        "read_unavailable_seconds",
+        "Reads unavailable (s)",
+        ("rto", "read_unavailable_seconds"),
+        "s",
+    ),
     Metric("unknown", "Unknown sends", ("rpo", "unknown")),
 )
 _BY_KEY = {m.key: m for m in METRICS}
@@ -272,7 +282,9 @@ def format_value(v: Any) -> str:
     return orjson.dumps(v).decode()
 
 
-def differing_keys(records: Sequence[RunRecord], ignore: Iterable[str] = DEFAULT_IGNORE) -> list[str]:
+def differing_keys(
+    records: Sequence[RunRecord], ignore: Iterable[str] = DEFAULT_IGNORE
+) -> list[str]:
     """Keys whose values are not the same in every run that has settings (scenario order)."""
     ignored = set(ignore)
     known = [r.settings for r in records if r.settings]
@@ -421,7 +433,9 @@ def render_markdown(
         for r in g.runs:
             cells = [_md_escape(c) for c in _run_cells(g, r)]
             if r.run_dir is not None:
-                target = r.run_dir / REPORT_HTML if (r.run_dir / REPORT_HTML).exists() else r.run_dir
+                target = (
+                    r.run_dir / REPORT_HTML if (r.run_dir / REPORT_HTML).exists() else r.run_dir
+                )
                 cells[1] = f"[{cells[1]}]({_rel(target, base_dir)})"
             out.append("| " + " | ".join(cells) + " |")
     out.append("")
@@ -586,7 +600,9 @@ def render_html(
         for r in g.runs:
             cells = [h(c) for c in _run_cells(g, r)]
             if r.run_dir is not None:
-                target = r.run_dir / REPORT_HTML if (r.run_dir / REPORT_HTML).exists() else r.run_dir
+                target = (
+                    r.run_dir / REPORT_HTML if (r.run_dir / REPORT_HTML).exists() else r.run_dir
+                )
                 cells[1] = f'<a href="{h(_rel(target, base_dir))}">{cells[1]}</a>'
             cells[3] = _badge(r.verdict)
             tds = "".join(

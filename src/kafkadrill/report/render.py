@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 VERDICT_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "UNKNOWN": "#9a6700"}
+# An objective with no target is measured and reported, not judged.
+OBJECTIVE_STATUSES = (*VERDICT_COLORS, "MEASURED")
 #: What each RTO phase measures. The recovery checker's names (``*_seconds``) are offsets from
 #: the first fault ("milestones") except ``runbook_seconds`` (a duration); short names are
 #: accepted for hand-written reports.
@@ -677,7 +679,7 @@ def prepare_report(
 # -- the document --------------------------------------------------------------------------
 def _status(v: Any) -> str:
     s = str(v or "UNKNOWN").upper()
-    return s if s in VERDICT_COLORS else "UNKNOWN"
+    return s if s in OBJECTIVE_STATUSES else "UNKNOWN"
 
 
 def _summary_line(r: Mapping[str, Any]) -> str:
@@ -1241,7 +1243,7 @@ code { font:13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   font-size:12px; font-weight:700; letter-spacing:.5px; }
 .b-PASS { background:var(--pass); } .b-FAIL, .b-HIGH { background:var(--fail); }
 .b-UNKNOWN, .b-MEDIUM { background:var(--unknown); } .b-LOW { background:#0969da; }
-.b-INFO { background:#6e7781; }
+.b-INFO, .b-MEASURED { background:#6e7781; }
 h2 { margin:34px 0 10px; padding-bottom:4px; border-bottom:2px solid var(--line);
   font-size:21px; }
 h3 { margin:22px 0 6px; font-size:17px; }
