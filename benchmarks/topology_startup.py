@@ -27,8 +27,11 @@ def one(nodes: int) -> tuple[float, float, float]:
             ready = time.monotonic() - t0
             time.sleep(5)  # let the JVMs settle before reading RSS
             assert rt.supervisor is not None
-            rss = sum(psutil.Process(c.pid).memory_info().rss
-                      for c in rt.supervisor.children.values() if c.alive())
+            rss = sum(
+                psutil.Process(c.pid).memory_info().rss
+                for c in rt.supervisor.children.values()
+                if c.alive()
+            )
             return ready, rt.timings["clusters_healthy_s"], rss / 2**30
 
 
@@ -46,11 +49,17 @@ def main() -> None:
             readies.append(ready)
             healthies.append(healthy)
             rsss.append(rss)
-            print(f"{n}+{n} run {i + 1}: ready {ready:.1f} s (clusters healthy {healthy:.1f} s), "
-                  f"RSS {rss:.2f} GiB", flush=True)
-        print(f"{n}+{n} median of {args.repeat}: ready {statistics.median(readies):.1f} s, "
-              f"clusters healthy {statistics.median(healthies):.1f} s, "
-              f"RSS {statistics.median(rsss):.2f} GiB (max {max(rsss):.2f})", flush=True)
+            print(
+                f"{n}+{n} run {i + 1}: ready {ready:.1f} s (clusters healthy {healthy:.1f} s), "
+                f"RSS {rss:.2f} GiB",
+                flush=True,
+            )
+        print(
+            f"{n}+{n} median of {args.repeat}: ready {statistics.median(readies):.1f} s, "
+            f"clusters healthy {statistics.median(healthies):.1f} s, "
+            f"RSS {statistics.median(rsss):.2f} GiB (max {max(rsss):.2f})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

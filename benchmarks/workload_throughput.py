@@ -32,10 +32,22 @@ def main() -> None:
         stop = threading.Event()
         producers = [
             WorkloadProducer(
-                ProducerSpec(f"p{i}", "primary", "orders", "east", rate_per_second=None,
-                             acks=args.acks, linger_ms=args.linger_ms,
-                             message_bytes=args.bytes, max_messages=50_000_000),
-                history, lambda c, s: rt.bootstrap(c, from_site=s), "bench", stop)
+                ProducerSpec(
+                    f"p{i}",
+                    "primary",
+                    "orders",
+                    "east",
+                    rate_per_second=None,
+                    acks=args.acks,
+                    linger_ms=args.linger_ms,
+                    message_bytes=args.bytes,
+                    max_messages=50_000_000,
+                ),
+                history,
+                lambda c, s: rt.bootstrap(c, from_site=s),
+                "bench",
+                stop,
+            )
             for i in range(args.producers)
         ]
         t0 = time.monotonic()
@@ -50,10 +62,12 @@ def main() -> None:
         acked = sum(p.acked for p in producers)
         events = read_history(history.path)
         oks = sum(1 for e in events if e["type"] == "send.ok")
-        print(f"{args.producers} producer(s), {args.bytes} B, acks={args.acks}, "
-              f"linger {args.linger_ms} ms: {acked} acked in {elapsed:.1f} s = "
-              f"{acked / elapsed:,.0f} acked msg/s sustained; {oks} send.ok events recorded "
-              f"({len(events)} events in all, {history.path.stat().st_size / 2**20:.0f} MiB)")
+        print(
+            f"{args.producers} producer(s), {args.bytes} B, acks={args.acks}, "
+            f"linger {args.linger_ms} ms: {acked} acked in {elapsed:.1f} s = "
+            f"{acked / elapsed:,.0f} acked msg/s sustained; {oks} send.ok events recorded "
+            f"({len(events)} events in all, {history.path.stat().st_size / 2**20:.0f} MiB)"
+        )
         assert oks == acked, "every ack must be in the history"
 
 

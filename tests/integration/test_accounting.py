@@ -18,19 +18,23 @@ pytestmark = pytest.mark.integration
 
 
 def _scenario(name: str, **objectives: Any) -> Scenario:
-    return Scenario.from_dict({
-        "name": name,
-        "duration_seconds": 8,
-        "warmup_seconds": 2,
-        "topology": {"nodes": {"primary": 1, "dr": 1},
-                     "topics": [{"name": "orders", "partitions": 3, "replication_factor": 1}]},
-        "workload": {
-            "producers": {"count": 2, "rate_per_second": 150, "acks": "all"},
-            "consumers": [{"group": "billing", "commit_interval_ms": 500}],
-        },
-        "final_read": {"timeout_seconds": 30},
-        "objectives": {"max_lost": 0, "max_duplicates": 0, "max_skipped": 0, **objectives},
-    })
+    return Scenario.from_dict(
+        {
+            "name": name,
+            "duration_seconds": 8,
+            "warmup_seconds": 2,
+            "topology": {
+                "nodes": {"primary": 1, "dr": 1},
+                "topics": [{"name": "orders", "partitions": 3, "replication_factor": 1}],
+            },
+            "workload": {
+                "producers": {"count": 2, "rate_per_second": 150, "acks": "all"},
+                "consumers": [{"group": "billing", "commit_interval_ms": 500}],
+            },
+            "final_read": {"timeout_seconds": 30},
+            "objectives": {"max_lost": 0, "max_duplicates": 0, "max_skipped": 0, **objectives},
+        }
+    )
 
 
 def test_clean_run_reports_nothing_lost_and_passes(tmp_path: Path) -> None:
@@ -42,8 +46,15 @@ def test_clean_run_reports_nothing_lost_and_passes(tmp_path: Path) -> None:
     assert rpo["duplicates"] == 0
     assert rpo["unknown"] == 0
     assert result.verdict == "PASS", result.report["objectives"]
-    for name in ("report.json", "report.md", "report.html", "history.jsonl", "MANIFEST.sha256",
-                 "environment.json", "scenario.yaml"):
+    for name in (
+        "report.json",
+        "report.md",
+        "report.html",
+        "history.jsonl",
+        "MANIFEST.sha256",
+        "environment.json",
+        "scenario.yaml",
+    ):
         assert (result.run_dir / name).is_file(), name
 
 
@@ -55,8 +66,9 @@ def test_deleted_records_are_exactly_the_lost_ones(tmp_path: Path) -> None:
         consumer_tp = TopicPartition("orders", 0)
         from confluent_kafka import Consumer
 
-        c = Consumer({"bootstrap.servers": rt.bootstrap("primary"), "group.id": "t-wm",
-                      "log_level": 0})
+        c = Consumer(
+            {"bootstrap.servers": rt.bootstrap("primary"), "group.id": "t-wm", "log_level": 0}
+        )
         _lo, hi = c.get_watermark_offsets(consumer_tp, timeout=10)
         c.close()
         cut["offset"] = hi // 2
@@ -64,12 +76,21 @@ def test_deleted_records_are_exactly_the_lost_ones(tmp_path: Path) -> None:
         for f in futs.values():
             f.result(timeout=30)
 
-    result = run_drill(_scenario("deleted-records"), reports_dir=tmp_path,
-                       before_final_read=delete_half_of_partition_0)
+    result = run_drill(
+        _scenario("deleted-records"),
+        reports_dir=tmp_path,
+        before_final_read=delete_half_of_partition_0,
+    )
     assert result.error is None, result.error
     events = read_history(result.run_dir / "history.jsonl")
-    deleted = {e["id"] for e in events if e["type"] == "send.ok" and e["cluster"] == "primary"
-               and e["partition"] == 0 and e["offset"] < cut["offset"]}
+    deleted = {
+        e["id"]
+        for e in events
+        if e["type"] == "send.ok"
+        and e["cluster"] == "primary"
+        and e["partition"] == 0
+        and e["offset"] < cut["offset"]
+    }
     assert len(deleted) > 100
     loss = result.report["checkers"]["loss"]
     assert result.report["rpo"]["lost"] == len(deleted)

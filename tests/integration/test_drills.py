@@ -40,19 +40,32 @@ def test_region_outage_failover_measures_rpo_rto_and_resumes_groups(tmp_path: Pa
     assert isinstance(rpo["lost"], int) and isinstance(rpo["window_seconds"], float)
     assert isinstance(rto["write_unavailable_seconds"], float)
     steps = rto["phases"]["steps"]
-    for name in ("detect", "stop_mm2", "translate_offsets", "redirect_producers",
-                 "redirect_consumers"):
+    for name in (
+        "detect",
+        "stop_mm2",
+        "translate_offsets",
+        "redirect_producers",
+        "redirect_consumers",
+    ):
         assert steps[f"failover/{name}"]["status"] == "ok", steps
     events = read_history(result.run_dir / "history.jsonl")
-    translated = next(e for e in events if e["type"] == "runbook.step"
-                      and e["step"] == "translate_offsets" and e["status"] == "ok")
+    translated = next(
+        e
+        for e in events
+        if e["type"] == "runbook.step" and e["step"] == "translate_offsets" and e["status"] == "ok"
+    )
     offsets = translated["detail"]["offsets"]["billing"]
     assert offsets, "no checkpoint-translated offsets for group billing"
     # The group resumed on dr exactly where the translated offsets put it.
     first_on_dr: dict[str, int] = defaultdict(lambda: 1 << 62)
     for e in events:
-        if (e["type"] == "recv" and not e["final"] and e["group"] == "billing"
-                and e["cluster"] == "dr" and e["topic"] == "primary.orders"):
+        if (
+            e["type"] == "recv"
+            and not e["final"]
+            and e["group"] == "billing"
+            and e["cluster"] == "dr"
+            and e["topic"] == "primary.orders"
+        ):
             key = f"{e['topic']}-{e['partition']}"
             first_on_dr[key] = min(first_on_dr[key], e["offset"])
     for key, offset in offsets.items():
