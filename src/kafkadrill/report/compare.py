@@ -131,11 +131,13 @@ class RunRecord:
     settings: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # run-level error (crash, interrupted, no report)
     seed: Any = None
+    no_report: bool = False  # the run directory exists but report.json does not
 
     @property
     def verdict(self) -> str:
         if self.report is None:
-            return "ERROR" if self.error else "NO REPORT"
+            # Same word as the index for a run that died before reporting: it is evidence.
+            return "NO REPORT" if self.no_report or not self.error else "ERROR"
         return str(self.report.get("verdict") or "UNKNOWN")
 
     @property
@@ -189,6 +191,7 @@ def load_run(run_dir: Path | str) -> RunRecord:
             rec.error = f"unreadable {SCENARIO_FILE}: {exc}"
     rj = run_dir / REPORT_JSON
     if not rj.is_file():
+        rec.no_report = True
         rec.error = rec.error or f"no {REPORT_JSON} (the run did not finish)"
         return rec
     try:
@@ -513,6 +516,8 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
             pts = [(r.value(m), r.verdict) for r in g.runs if not r.errored]
             pts = [(v, verdict) for v, verdict in pts if v is not None]
             n = len(pts)
+            if n == 0:
+                continue
             # Deterministic jitter: repeated runs with the same figure stay visible side by side.
             offs = [0.0] if n <= 1 else [-0.18 + 0.36 * j / (n - 1) for j in range(n)]
             ax.scatter(
