@@ -318,6 +318,16 @@ def _fault_phase(drill: Drill) -> None:
                 if not sf.open_ended:
                     pending_heals.append((sf.end, idx))
             elif kind == "failover" and fo is not None:
+                # Phases (detection...) are measured from the fault that triggered the runbook.
+                trigger = next(
+                    (
+                        f"f{i}"
+                        for i, sf in enumerate(schedule)
+                        if fo.trigger.at is None and sf.at == at
+                    ),
+                    None,
+                )
+                drill.history.append("runbook.trigger", runbook="failover", fault_id=trigger, at=at)
                 ctx = drill.runbook_ctx()
                 th = threading.Thread(
                     target=drill.run_runbook,

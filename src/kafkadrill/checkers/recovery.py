@@ -15,7 +15,9 @@ Definitions (all seconds):
   and is longer than CAUGHT_UP_LAG_S, i.e. service never came back. Recovery FAILs then;
   otherwise it is a measurement (PASS). An unhealed fault's window ends at the workload end
   (first final_read.start, else the last event).
-- phases.detection_seconds: first fault.inject -> first runbook.step after it.
+- phases.detection_seconds: triggering fault.inject -> first runbook.step after it. The
+  triggering fault is named by a ``runbook.trigger`` event (fault_id); without one, the first
+  fault. Every other phase below is measured from the same fault.
 - phases.runbook_seconds: first runbook step start -> last runbook step end; phases.steps: each
   step's start/end (t), status and duration.
 - phases.first_write_on_target_seconds / first_read_on_target_seconds: first fault.inject ->
@@ -243,7 +245,13 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
             else None,
         }
 
-    # Phases.
+    # Phases are measured from the fault that triggered the runbook (runbook.trigger), else
+    # from the first fault: an earlier unrelated fault must not inflate detection time.
+    trig = next((e for e in frames.of_type("runbook.trigger") if e.get("fault_id")), None)
+    if trig is not None:
+        first = next((f["injected_at"] for f in faults if f["fault_id"] == trig["fault_id"]), first)
+        figures["phases_from_fault"] = trig["fault_id"]
+        steps = [e for e in steps if float(e["t"]) >= first]
     phases["steps"] = _steps(frames, first)
     if steps:
         phases["detection_seconds"] = float(steps[0]["t"]) - first

@@ -516,19 +516,18 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
             pts = [(r.value(m), r.verdict) for r in g.runs if not r.errored]
             pts = [(v, verdict) for v, verdict in pts if v is not None]
             n = len(pts)
-            if n == 0:
-                continue
-            # Deterministic jitter: repeated runs with the same figure stay visible side by side.
-            offs = [0.0] if n <= 1 else [-0.18 + 0.36 * j / (n - 1) for j in range(n)]
-            ax.scatter(
-                [i + o for o in offs],
-                [v for v, _ in pts],
-                c=[_COLORS.get(verdict, _OTHER) for _, verdict in pts],
-                s=40,
-                zorder=3,
-                edgecolors="white",
-                linewidths=0.5,
-            )
+            if pts:
+                # Deterministic jitter: repeats with the same figure stay visible side by side.
+                offs = [0.0] if n <= 1 else [-0.18 + 0.36 * j / (n - 1) for j in range(n)]
+                ax.scatter(
+                    [i + o for o in offs],
+                    [v for v, _ in pts],
+                    c=[_COLORS.get(verdict, _OTHER) for _, verdict in pts],
+                    s=40,
+                    zorder=3,
+                    edgecolors="white",
+                    linewidths=0.5,
+                )
             st = g.stats(m)
             if st.median is not None:
                 ax.hlines(st.median, i - 0.3, i + 0.3, colors="#1f2328", lw=2, zorder=2)
