@@ -90,6 +90,15 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else str(v)
 
 
+def _show(path: Path | str) -> str:
+    # Paths relative to where the reader ran pytest (shorter, clickable in CI logs).
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def _lost_sample(report: Mapping[str, Any]) -> list[str]:
     loss = (report.get("checkers") or {}).get("loss") or {}
     out = []
@@ -119,7 +128,7 @@ def failure_text(
         f"(seed {_fmt(r.get('seed'))}, run {_fmt(r.get('run_id'))})"
     ]
     if source:
-        lines.append(f"  scenario file: {source}")
+        lines.append(f"  scenario file: {_show(source)}")
     if result.error:
         kind = "infrastructure error" if result.infrastructure_error else "error"
         first, *rest = result.error.strip().splitlines() or [""]
@@ -151,8 +160,8 @@ def failure_text(
     for f in (r.get("findings") or [])[:5]:
         if isinstance(f, Mapping):
             lines.append(f"  [{f.get('severity')}] {f.get('text')} -> {f.get('suggestion')}")
-    lines.append(f"  report: {result.run_dir / 'report.html'}")
-    lines.append(f"          {result.run_dir / 'report.md'}")
+    lines.append(f"  report: {_show(result.run_dir / 'report.html')}")
+    lines.append(f"          {_show(result.run_dir / 'report.md')}")
     if reproduce:
         lines.append(f"  reproduce: {reproduce}")
     return "\n".join(lines)
@@ -322,7 +331,7 @@ def _undecided(result: DrillResult) -> bool:
 
 
 def _reproduce(scenario: Scenario, st: _State) -> str:
-    target = scenario.source or scenario.name
+    target = _show(scenario.source) if scenario.source else scenario.name
     extra = f" --kafka-version {st.kafka_version}" if st.kafka_version else ""
     return f"pytest {target} --seed {scenario.seed}{extra}"
 
@@ -602,6 +611,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
         if res.error:
             tr.write_line(f"         error: {res.error.strip().splitlines()[0]}")
-        tr.write_line(f"         {res.run_dir / 'report.html'}")
+        tr.write_line(f"         {_show(res.run_dir / 'report.html')}")
     if st.junit is not None:
-        tr.write_line(f"JUnit XML of drill results: {st.junit}")
+        tr.write_line(f"JUnit XML of drill results: {_show(st.junit)}")

@@ -230,6 +230,15 @@ class Drill:
             self.runbook_results,
         )
 
+    def start_runbook(self, name: str, body: Callable[[RunbookContext], None]) -> threading.Thread:
+        """Run a runbook on its own thread (it waits on probes while faults go on)."""
+        ctx = self.runbook_ctx()
+        th = threading.Thread(
+            target=self.run_runbook, name=name, args=(name, lambda: body(ctx)), daemon=True
+        )
+        th.start()
+        return th
+
     def run_runbook(self, name: str, fn: Callable[[], None]) -> None:
         try:
             fn()
@@ -328,13 +337,10 @@ def _fault_phase(drill: Drill) -> None:
                     None,
                 )
                 drill.history.append("runbook.trigger", runbook="failover", fault_id=trigger, at=at)
-                ctx = drill.runbook_ctx()
-                th = threading.Thread(
-                    target=drill.run_runbook,
-                    name="failover",
-                    args=(
+                threads.append(
+                    drill.start_runbook(
                         "failover",
-                        lambda ctx=ctx: run_failover(
+                        lambda ctx: run_failover(
                             ctx,
                             source=fo.from_cluster,
                             target=fo.to_cluster,
@@ -343,30 +349,21 @@ def _fault_phase(drill: Drill) -> None:
                             stop_mm2=fo.stop_mm2,
                             translate_offsets=fo.translate_offsets,
                         ),
-                    ),
-                    daemon=True,
+                    )
                 )
-                th.start()
-                threads.append(th)
             elif kind == "failback" and fb is not None and fo is not None:
-                ctx = drill.runbook_ctx()
-                th = threading.Thread(
-                    target=drill.run_runbook,
-                    name="failback",
-                    args=(
+                threads.append(
+                    drill.start_runbook(
                         "failback",
-                        lambda ctx=ctx: run_failback(
+                        lambda ctx: run_failback(
                             ctx,
                             original=fo.from_cluster,
                             current=fo.to_cluster,
                             catch_up_timeout=fb.catch_up_timeout_seconds,
                             translate_offsets=fb.translate_offsets,
                         ),
-                    ),
-                    daemon=True,
+                    )
                 )
-                th.start()
-                threads.append(th)
             continue
         if now >= end and not pending_heals and not queue:
             break

@@ -173,24 +173,24 @@ def expand_matrix(
     return points
 
 
+def _load(path: Path, overrides: dict[str, Any], label: str) -> Scenario:
+    try:
+        sc = load_scenario(path, overrides)
+        sc.schedule()  # run_drill validates the timeline too; fail here, not mid-sweep
+    except ScenarioError as exc:
+        raise ScenarioError(
+            f"sweep combination ({label}): {exc.message}",
+            file=exc.file,
+            field=exc.field,
+            fix=exc.fix,
+        ) from exc
+    return sc
+
+
 def validate_points(path: Path, points: Sequence[SweepPoint]) -> list[Scenario]:
     """Load (and schedule) every drill's scenario; the first bad one raises ScenarioError
-    naming its combination, before anything runs."""
-    keys = list(dict(points[0].values)) if points else []
-    out = []
-    for p in points:
-        try:
-            sc = load_scenario(path, p.overrides)
-            sc.schedule()  # run_drill validates the timeline too; fail here, not mid-sweep
-        except ScenarioError as exc:
-            raise ScenarioError(
-                f"sweep combination [{p.label(keys)}]: {exc.message}",
-                file=exc.file,
-                field=exc.field,
-                fix=exc.fix,
-            ) from exc
-        out.append(sc)
-    return out
+    naming its whole combination, before anything runs."""
+    return [_load(path, p.overrides, p.label([k for k, _ in p.values])) for p in points]
 
 
 # -- running --------------------------------------------------------------------------------
@@ -293,16 +293,19 @@ def _sweep_doc(
     }
 
 
-def _record(run: SweepRun, sc: Scenario) -> RunRecord:
+def _record(run: SweepRun, sc: Scenario, keys: Sequence[str]) -> RunRecord:
     if run.run_dir is not None and run.run_dir.exists():
         rec = load_run(run.run_dir)
         if run.error and not rec.error and not (rec.report or {}).get("error"):
             rec.error = run.error
-        return rec
-    # No run directory (the drill raised before creating one): settings from the validated
-    # scenario, so the row still lands in its setting group.
-    settings = flatten(yaml.safe_load(sc.resolved_yaml()) or {})
-    return RunRecord(None, None, settings, run.error or "drill did not run", run.point.seed)
+    else:
+        # No run directory (the drill raised before creating one): settings from the validated
+        # scenario, so the row still lands in its setting group.
+        settings = flatten(yaml.safe_load(sc.resolved_yaml()) or {})
+        rec = RunRecord(None, None, settings, run.error or "drill did not run", run.point.seed)
+    values = dict(run.point.values)
+    rec.setting = {k: values[k] for k in keys}
+    return rec
 
 
 def run_sweep(
@@ -327,7 +330,8 @@ def run_sweep(
     if not settings:
         raise ScenarioError("nothing to sweep", fix="give at least one --set key=v1,v2")
     first = {k: vs[0] for k, vs in settings.items() if vs}
-    base_seed = seed if seed is not None else load_scenario(path, first).seed
+    label = ", ".join(f"{k}={v}" for k, v in first.items())
+    base_seed = seed if seed is not None else _load(path, first, label).seed
     points = expand_matrix(
         settings, repeat, base_seed=int(base_seed or 0), fixed_seed=seed is not None
     )
@@ -412,7 +416,7 @@ def run_sweep(
             "partial comparison"
         )
     comp = build_comparison(
-        [_record(r, scenarios[r.point.index]) for r in runs],
+        [_record(r, scenarios[r.point.index], keys) for r in runs],
         title=f"Sweep of {name}: " + (", ".join(keys) or "repeats"),
         notes=notes,
     )

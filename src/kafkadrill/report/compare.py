@@ -132,6 +132,9 @@ class RunRecord:
     error: str | None = None  # run-level error (crash, interrupted, no report)
     seed: Any = None
     no_report: bool = False  # the run directory exists but report.json does not
+    # Setting as the user spelled it (a sweep's --set values); when every run has one, it
+    # names the groups instead of the diff of resolved scenarios.
+    setting: dict[str, str] | None = None
 
     @property
     def verdict(self) -> str:
@@ -311,20 +314,38 @@ def build_comparison(
     ignore: Iterable[str] = DEFAULT_IGNORE,
     notes: Sequence[str] = (),
 ) -> Comparison:
-    """Group runs by their differing settings (groups in order of first appearance)."""
-    keys = differing_keys(records, ignore)
+    """Group runs by their differing settings (groups in order of first appearance).
+
+    When every run carries an explicit ``setting`` (a sweep), those keys name the groups: a
+    swept ``acks=1`` stays ``acks=1`` even though the resolved scenario also turned
+    ``enable_idempotence`` off; such knock-on differences are listed in a note instead.
+    """
+    diff = differing_keys(records, ignore)
+    explicit = bool(records) and all(r.setting is not None for r in records)
+    keys = list(dict.fromkeys(k for r in records for k in (r.setting or {}))) if explicit else diff
+    notes = list(notes)
+    if explicit:
+        extra = [k for k in diff if k not in keys]
+        if extra:
+            notes.append(
+                "resolved scenario keys that also differ between runs: " + ", ".join(extra)
+            )
     groups: dict[str, Group] = {}
     for rec in records:
-        if not rec.settings:
-            label, values = UNKNOWN_SETTINGS, {}
+        if explicit:
+            shown = {k: (rec.setting or {}).get(k, "(unset)") for k in keys}
+        elif rec.settings:
+            shown = {k: format_value(rec.settings.get(k, _ABSENT)) for k in keys}
         else:
-            values = {k: rec.settings.get(k, _ABSENT) for k in keys}
-            label = ", ".join(f"{k}={format_value(v)}" for k, v in values.items()) or SAME_SETTINGS
+            shown = {}
+        if not shown and not explicit and not rec.settings:
+            label = UNKNOWN_SETTINGS
+        else:
+            label = ", ".join(f"{k}={v}" for k, v in shown.items()) or SAME_SETTINGS
         if label not in groups:
-            shown = {k: format_value(v) for k, v in values.items()}
             groups[label] = Group(f"G{len(groups) + 1}", label, shown)
         groups[label].runs.append(rec)
-    return Comparison(title, keys, list(groups.values()), list(notes))
+    return Comparison(title, keys, list(groups.values()), notes)
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -465,7 +486,7 @@ def render_csv(comp: Comparison) -> str:
     rows: list[list[Any]] = [head]
     for g in comp.groups:
         row: list[Any] = [g.id, g.label, *(g.settings.get(k, "") for k in comp.keys)]
-        row += [len(g.runs), g.errors, _verdicts(g.verdicts)]
+        row += [len(g.runs), g.errors, " ".join(f"{v}={n}" for v, n in _ordered(g.verdicts))]
         for m in METRICS:
             s = g.stats(m)
             row += [s.n, _csv_num(s.median), _csv_num(s.min), _csv_num(s.max)]
@@ -491,10 +512,17 @@ def render_runs_csv(comp: Comparison) -> str:
 _PLOTTED = ("lost", "rpo_window_seconds", "write_unavailable_seconds", "read_unavailable_seconds")
 
 
-def _tick(g: Group, short: bool) -> str:
-    if short:
-        return g.id
-    return "\n".join(textwrap.wrap(g.label, 26)) or g.id
+def _tick_names(keys: Sequence[str]) -> dict[str, str]:
+    """Last dotted part of each key (``acks``) unless two keys would then look the same."""
+    tails = {k: k.rsplit(".", 1)[-1] for k in keys}
+    clash = {t for t in tails.values() if list(tails.values()).count(t) > 1}
+    return {k: (k if t in clash else t) for k, t in tails.items()}
+
+
+def _tick(g: Group, names: Mapping[str, str], short: bool) -> str:
+    if short or not g.settings:
+        return g.id if short else "\n".join(textwrap.wrap(g.label, 24)) or g.id
+    return "\n".join(f"{names.get(k, k)}={v}" for k, v in g.settings.items())
 
 
 def plot_comparison(comp: Comparison, path: Path) -> Path | None:
@@ -505,7 +533,8 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
         path.unlink(missing_ok=True)
         return None
     # Long labels (many differing keys) would overlap; the tables map G1, G2... to settings.
-    short = len(comp.groups) > 6 or any(len(g.label) > 80 for g in comp.groups)
+    short = len(comp.groups) > 6 or any(len(g.settings) > 3 for g in comp.groups)
+    names = _tick_names(comp.keys)
     width = min(16.0, max(9.0, 1.6 * len(comp.groups) + 4))
     fig = Figure(figsize=(width, 7.2), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
@@ -543,10 +572,10 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
                     color=_OTHER,
                 )
         ax.set_title(m.title, fontsize=10, loc="left")
-        ax.set_xticks(x, [_tick(g, short) for g in comp.groups], fontsize=8)
+        ax.set_xticks(x, [_tick(g, names, short) for g in comp.groups], fontsize=8)
         ax.set_xlim(-0.6, len(x) - 0.4)
-        ax.set_ylim(bottom=0)
-        ax.margins(y=0.15)
+        top = max(ax.get_ylim()[1], 1e-9)
+        ax.set_ylim(-0.04 * top, top * 1.05)  # a little below 0: zeros stay visible dots
         ax.grid(True, axis="y", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(

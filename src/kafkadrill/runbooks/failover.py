@@ -153,6 +153,20 @@ def groups_of(consumers: list[Any]) -> list[str]:
     return sorted({c.spec.group for c in consumers})
 
 
+def apply_translated_offsets(
+    ctx: RunbookContext, *, cluster: str, source_alias: str
+) -> dict[str, Any]:
+    """Decode `<source>.checkpoints.internal` on `cluster` and set every workload group's
+    committed offsets there; returns the evidence for the runbook step."""
+    cps = read_checkpoints(ctx.runtime, cluster, source_alias)
+    applied: dict[str, dict[str, int]] = {}
+    for group in groups_of(ctx.consumers):
+        offsets = translate(cps, group)
+        set_group_offsets(ctx.runtime, cluster, group, offsets)
+        applied[group] = {f"{t}-{p}": o for (t, p), o in sorted(offsets.items())}
+    return {"checkpoints": len(cps), "malformed": cps.malformed, "offsets": applied}
+
+
 def run_failover(
     ctx: RunbookContext,
     *,
@@ -184,16 +198,8 @@ def run_failover(
         d["created"] = ensure_topic_like(rt, source, target, ctx.topic)
     if translate_offsets:
         with step(ctx, rb, "translate_offsets") as d:
-            cps = read_checkpoints(rt, target, source)
-            d["checkpoints"] = len(cps)
-            d["malformed"] = cps.malformed
-            applied: dict[str, dict[str, int]] = {}
-            for group in groups_of(ctx.consumers):
-                offsets = translate(cps, group)
-                set_group_offsets(rt, target, group, offsets)
-                applied[group] = {f"{t}-{p}": o for (t, p), o in sorted(offsets.items())}
-            d["offsets"] = applied
-            ctx.results["translated"] = applied
+            d.update(apply_translated_offsets(ctx, cluster=target, source_alias=source))
+            ctx.results["translated"] = d["offsets"]
     with step(ctx, rb, "redirect_producers") as d:
         for p in ctx.producers:
             p.paused.clear()
@@ -244,13 +250,7 @@ def run_failback(
         d["stopped"] = True
     if translate_offsets:
         with step(ctx, rb, "translate_offsets") as d:
-            cps = read_checkpoints(rt, original, current)
-            applied: dict[str, dict[str, int]] = {}
-            for group in groups_of(ctx.consumers):
-                offsets = translate(cps, group)
-                set_group_offsets(rt, original, group, offsets)
-                applied[group] = {f"{t}-{p}": o for (t, p), o in sorted(offsets.items())}
-            d["offsets"] = applied
+            d.update(apply_translated_offsets(ctx, cluster=original, source_alias=current))
     with step(ctx, rb, "redirect_producers") as d:
         for p in ctx.producers:
             p.redirect(original, original_site)

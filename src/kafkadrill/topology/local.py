@@ -295,7 +295,7 @@ class LocalRuntime:
         def fmt(job: tuple[NodeRuntime, str]) -> None:
             nr, cluster_id = job
             cmd = [
-                *self._java(64, nr),
+                *self._java(64, nr.dir, nr.log_dir, hosts=True),
                 "kafka.tools.StorageTool",
                 "format",
                 "-t",
@@ -311,7 +311,14 @@ class LocalRuntime:
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(fmt, jobs))
 
-    def _java(self, heap_mb: int, nr: NodeRuntime | None = None) -> list[str]:
+    def _java(
+        self,
+        heap_mb: int,
+        conf_dir: Path | None = None,
+        log_dir: Path | None = None,
+        hosts: bool = False,
+    ) -> list[str]:
+        """The JVM command line up to the main class; configs are read from `conf_dir`."""
         assert self.kafka is not None
         cmd = [
             "java",
@@ -323,20 +330,26 @@ class LocalRuntime:
             "-Djava.awt.headless=true",
             f"-Dkafkadrill.topology={self.plan.base}",
         ]
-        if nr is not None:
+        if conf_dir is not None:
             cmd += [
-                f"-Djdk.net.hosts.file={nr.dir / 'hosts'}",
-                f"-Dlog4j2.configurationFile={nr.dir / 'log4j2.properties'}",
-                f"-Dlog4j.configuration=file:{nr.dir / 'log4j.properties'}",
-                f"-Dkafka.logs.dir={nr.log_dir}",
+                f"-Dlog4j2.configurationFile={conf_dir / 'log4j2.properties'}",
+                f"-Dlog4j.configuration=file:{conf_dir / 'log4j.properties'}",
             ]
+            if hosts:
+                cmd.append(f"-Djdk.net.hosts.file={conf_dir / 'hosts'}")
+        if log_dir is not None:
+            cmd.append(f"-Dkafka.logs.dir={log_dir}")
         cmd += os.environ.get("KAFKADRILL_JAVA_OPTS", "").split()
         cmd += ["-cp", self.kafka.classpath]
         return cmd
 
     def _spawn_node(self, nr: NodeRuntime) -> None:
         assert self.supervisor is not None
-        cmd = [*self._java(self.heap_mb, nr), "kafka.Kafka", str(nr.dir / "server.properties")]
+        cmd = [
+            *self._java(self.heap_mb, nr.dir, nr.log_dir, hosts=True),
+            "kafka.Kafka",
+            str(nr.dir / "server.properties"),
+        ]
         self.supervisor.spawn(nr.name, cmd, nr.log_dir / "stdout.log")
 
     def node_names(self, cluster: str | None = None) -> list[str]:
@@ -503,19 +516,7 @@ class LocalRuntime:
         (d / "log4j2.properties").write_text(log2)
         (d / "log4j.properties").write_text(log1)
         cmd = [
-            "java",
-            f"-Xmx{self.mm2_heap_mb}m",
-            "-Xms32m",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-Djava.awt.headless=true",
-            f"-Dkafkadrill.topology={self.plan.base}",
-            f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
-            f"-Dlog4j.configuration=file:{d / 'log4j.properties'}",
-            *os.environ.get("KAFKADRILL_JAVA_OPTS", "").split(),
-            "-cp",
-            self.kafka.classpath if self.kafka else "",
+            *self._java(self.mm2_heap_mb, d, log_dir),
             "org.apache.kafka.connect.mirror.MirrorMaker",
             str(d / "mm2.properties"),
         ]

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from kafkadrill.history import HistoryWriter
 from kafkadrill.workload import CLIENT_LOGGER, payload
+from kafkadrill.workload.client import BootstrapFn, ClientThread
 
-BootstrapFn = Callable[[str, str], str]
 _HDR_PREFIX = "kd-"
 
 
@@ -90,8 +90,10 @@ class ConsumerSpec:
         }
 
 
-class WorkloadConsumer(threading.Thread):
+class WorkloadConsumer(ClientThread):
     """A group member on its own thread; commits on a cadence; `redirect()` for failover."""
+
+    role = "consumer"
 
     def __init__(
         self,
@@ -100,36 +102,14 @@ class WorkloadConsumer(threading.Thread):
         bootstrap: BootstrapFn,
         stop: threading.Event,
     ) -> None:
-        super().__init__(name=f"consumer-{spec.name}", daemon=True)
+        super().__init__(spec.name, spec.cluster, spec.site, history, bootstrap, stop)
         self.spec = spec
-        self.history = history
-        self.bootstrap = bootstrap
-        self.stop_event = stop
-        self.cluster = spec.cluster
-        self.site = spec.site  # changes on failover: the application now runs elsewhere
-        self.paused = threading.Event()
-        self._redirect_to: str | None = None
-        self._redirect_site = spec.site
-        self._lock = threading.Lock()
         self.received = 0
-        self.error: BaseException | None = None
-
-    def redirect(self, cluster: str, site: str | None = None) -> None:
-        with self._lock:
-            self._redirect_to = cluster
-            self._redirect_site = site or self.site
 
     def _new_client(self) -> Consumer:
         c = Consumer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
         c.subscribe([topic_pattern(self.spec.topic)])
         return c
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except BaseException as exc:
-            self.error = exc
-            self.history.append("client.error", client=self.spec.name, error=repr(exc))
 
     def _commit(self, client: Consumer, pending: dict[tuple[str, int], int]) -> None:
         if not pending:
@@ -155,7 +135,7 @@ class WorkloadConsumer(threading.Thread):
         )
         pending.clear()
 
-    def _run(self) -> None:
+    def work(self) -> None:
         spec = self.spec
         client = self._new_client()
         pending: dict[tuple[str, int], int] = {}
@@ -163,25 +143,14 @@ class WorkloadConsumer(threading.Thread):
         next_commit = time.monotonic() + interval
         try:
             while not self.stop_event.is_set():
-                with self._lock:
-                    target, self._redirect_to = self._redirect_to, None
-                    site = self._redirect_site
-                if target is not None and target != self.cluster:
+                move = self.take_redirect()
+                if move is not None:
                     # The old cluster may be gone: close without committing, as a real
-                    # consumer would be restarted against DR.
+                    # consumer would be restarted against DR. close() waits for a coordinator
+                    # that may be dead, so it must not block the failover.
                     pending.clear()
-                    # close() waits for a coordinator that may be dead; don't block failover.
                     threading.Thread(target=client.close, daemon=True).start()
-                    self.history.append(
-                        "redirect",
-                        client=spec.name,
-                        role="consumer",
-                        group=spec.group,
-                        from_cluster=self.cluster,
-                        to_cluster=target,
-                    )
-                    self.cluster = target
-                    self.site = site
+                    self.switch(*move, group=spec.group)
                     client = self._new_client()
                 if self.paused.is_set():
                     time.sleep(0.05)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from kafkadrill.history import HistoryWriter
 from kafkadrill.workload import CLIENT_LOGGER, payload
+from kafkadrill.workload.client import BootstrapFn, ClientThread
 
 # Errors after which the record was definitely not appended to the log. Anything else
 # (timeouts, transport errors, NOT_ENOUGH_REPLICAS_AFTER_APPEND, purged in flight) may or may
@@ -43,8 +43,6 @@ DEFINITE_FAILURES = frozenset(
     )
     if (code := getattr(KafkaError, name, None)) is not None
 )
-
-BootstrapFn = Callable[[str, str], str]  # (cluster, client site) -> bootstrap servers
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,10 @@ class ProducerSpec:
         return conf
 
 
-class WorkloadProducer(threading.Thread):
+class WorkloadProducer(ClientThread):
     """One producer on its own thread; `redirect()` moves it to another cluster (failover)."""
+
+    role = "producer"
 
     def __init__(
         self,
@@ -95,30 +95,13 @@ class WorkloadProducer(threading.Thread):
         run_id: str,
         stop: threading.Event,
     ) -> None:
-        super().__init__(name=f"producer-{spec.name}", daemon=True)
+        super().__init__(spec.name, spec.cluster, spec.site, history, bootstrap, stop)
         self.spec = spec
-        self.history = history
-        self.bootstrap = bootstrap
         self.run_id = run_id
-        self.stop_event = stop
-        self.cluster = spec.cluster
-        self.site = spec.site  # changes on failover: the application now runs elsewhere
-        self.paused = threading.Event()  # region outage of the producer's own site
-        self._redirect_to: str | None = None
-        self._redirect_site = spec.site
-        self._lock = threading.Lock()
         self.seq = 0
         self.acked = 0
         self.failed = 0
         self.unknown = 0
-        self.error: BaseException | None = None
-
-    # Called from other threads; applied by the producer thread itself (clients aren't
-    # thread-safe for reconfiguration).
-    def redirect(self, cluster: str, site: str | None = None) -> None:
-        with self._lock:
-            self._redirect_to = cluster
-            self._redirect_site = site or self.site
 
     def _new_client(self) -> Producer:
         return Producer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
@@ -166,14 +149,7 @@ class WorkloadProducer(threading.Thread):
         client.purge()
         client.flush(1.0)
 
-    def run(self) -> None:
-        try:
-            self._run()
-        except BaseException as exc:  # recorded; the runner turns it into an error verdict
-            self.error = exc
-            self.history.append("client.error", client=self.spec.name, error=repr(exc))
-
-    def _run(self) -> None:
+    def work(self) -> None:
         spec = self.spec
         client = self._new_client()
         interval = 1.0 / spec.rate_per_second if spec.rate_per_second else 0.0
@@ -181,23 +157,12 @@ class WorkloadProducer(threading.Thread):
         while not self.stop_event.is_set():
             if spec.max_messages is not None and self.seq >= spec.max_messages:
                 break
-            with self._lock:
-                target, self._redirect_to = self._redirect_to, None
-                site = self._redirect_site
-            if target is not None and target != self.cluster:
+            move = self.take_redirect()
+            if move is not None:
                 # The old cluster may be gone: give in-flight sends a moment, then purge them
                 # (recorded as fail/unknown) as a restarted application would lose them.
                 self._drain(client, 1.0)
-                self.history.append(
-                    "redirect",
-                    client=spec.name,
-                    role="producer",
-                    group=None,
-                    from_cluster=self.cluster,
-                    to_cluster=target,
-                )
-                self.cluster = target
-                self.site = site
+                self.switch(*move)
                 client = self._new_client()
             if self.paused.is_set():
                 client.poll(0.05)
