@@ -500,7 +500,8 @@ def reports(reports_dir: Path) -> None:
 def _fig(v: Any, unit: str = "") -> str:
     if v is None or isinstance(v, bool) or not isinstance(v, int | float):
         return "n/a"
-    return f"{v:g}{unit}" if isinstance(v, float) else f"{v}{unit}"
+    text = f"{v:.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+    return text + unit
 
 
 if __name__ == "__main__":

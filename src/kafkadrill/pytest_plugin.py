@@ -371,7 +371,7 @@ class DrillSuite(pytest.File):
         if isinstance(patterns, str) or not isinstance(patterns, list | tuple):
             raise ScenarioError(
                 f"{SCENARIOS_VAR} must be a list of paths or glob patterns, got {patterns!r}",
-                file=str(self.path),
+                file=_show(self.path),
                 field=SCENARIOS_VAR,
             )
         base = self.path.parent
@@ -382,8 +382,8 @@ class DrillSuite(pytest.File):
             matches = [p for p in matches if p.suffix in YAML_SUFFIXES]
             if not matches:
                 raise ScenarioError(
-                    f"{pattern!r} matches no scenario file under {base}",
-                    file=str(self.path),
+                    f"{pattern!r} matches no scenario file under {_show(base)}",
+                    file=_show(self.path),
                     field=SCENARIOS_VAR,
                     fix="paths and globs are relative to this conftest.py",
                 )

@@ -374,10 +374,16 @@ def _fault_phase(drill: Drill) -> None:
             raise TopologyError(f"workload client crashed: {errors}")
         nxt = min([end] + [t0 + e[0] for e in queue[:1]] + [t0 + a for a, _ in pending_heals])
         drill.stop_all.wait(max(0.0, min(0.2, nxt - time.monotonic())))
+    overran = any(th.is_alive() for th in threads)
     for th in threads:
         th.join(timeout=120)
         if th.is_alive():
             drill.runbook_errors.append(f"runbook {th.name} did not finish in 120 s")
+    if overran:
+        # A runbook finished after the planned end: keep the workload running a little so
+        # that service on the cluster it moved clients to is actually observed.
+        drill.emit(event="runbook finished after the planned end; observing 10 s more")
+        _sleep_until(time.monotonic() + 10.0, drill.stop_all)
 
 
 def _settle_consumers(drill: Drill, quiet: float = 3.0, timeout: float = 45.0) -> None:
