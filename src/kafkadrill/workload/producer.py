@@ -28,7 +28,6 @@ DEFINITE_FAILURES = frozenset(
     code
     for name in (
         "MSG_SIZE_TOO_LARGE",
-        "_MSG_SIZE_TOO_LARGE",
         "RECORD_LIST_TOO_LARGE",
         "INVALID_RECORD",
         "CORRUPT_MESSAGE",
