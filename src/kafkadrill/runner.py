@@ -506,7 +506,7 @@ def run_drill(
                 drill.set_phase("heal")
                 drill.stop_producers.set()
                 for p in drill.producers:
-                    p.join(timeout=30)
+                    p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
                 drill.heal_all()
             for c in topo.clusters:
                 rt.wait_healthy(c.name, timeout=120)
