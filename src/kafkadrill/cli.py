@@ -186,11 +186,22 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _progress_printer(live: Any) -> Any:
+    last: dict[str, float] = {}
+
     def show(state: dict[str, Any]) -> None:
         faults = ", ".join(state.get("active_faults") or []) or "none"
+        # Live rates from the counters' change since the previous update.
+        dt = state["t"] - last.get("t", state["t"])
+        if dt >= 0.5:
+            last["ack_rate"] = (state["acked"] - last["acked"]) / dt
+            last["recv_rate"] = (state["received"] - last["received"]) / dt
+        if dt >= 0.5 or "t" not in last:
+            last.update(t=state["t"], acked=state["acked"], received=state["received"])
         line = (
-            f"[{state['t']:6.1f}s] phase [bold]{state['phase']}[/]  acked {state['acked']}  "
-            f"received {state['received']}  active faults: {faults}"
+            f"[{state['t']:6.1f}s] phase [bold]{state['phase']}[/]  "
+            f"produce {last.get('ack_rate', 0):6.0f}/s (acked {state['acked']})  "
+            f"consume {last.get('recv_rate', 0):6.0f}/s (received {state['received']})  "
+            f"active faults: {faults}"
         )
         live.update(line)
         if state.get("event"):

@@ -608,7 +608,35 @@ class LocalRuntime:
             p = self.workdir / "config" / self.mm2_name(f) / "mm2.properties"
             if p.exists():
                 out["mm2"][fname] = p.read_text()
+        out["topics"] = {c.name: self.topic_configs(c.name) for c in self.topology.clusters}
         return out
+
+    def topic_configs(self, cluster: str) -> dict[str, Any]:
+        """Partitions, replicas and every non-default config of each user topic in force."""
+        from confluent_kafka.admin import ConfigResource
+
+        try:
+            admin = self._admin(cluster)
+            md = admin.list_topics(timeout=10)
+            names = sorted(t for t in md.topics if not t.startswith("__"))
+            out: dict[str, Any] = {
+                t: {
+                    "partitions": len(md.topics[t].partitions),
+                    "replicas": {
+                        str(p): list(pm.replicas) for p, pm in md.topics[t].partitions.items()
+                    },
+                }
+                for t in names
+            }
+            resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in names]
+            for res, fut in admin.describe_configs(resources).items() if resources else []:
+                entries = fut.result(timeout=10)
+                out[res.name]["config"] = {
+                    k: e.value for k, e in entries.items() if not e.is_default
+                }
+            return out
+        except Exception as exc:  # a cluster that is down at that moment: say so, don't fail
+            return {"error": f"could not describe topics: {exc}"}
 
 
 def host() -> str:
