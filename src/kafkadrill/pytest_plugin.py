@@ -186,6 +186,7 @@ class _State:
     repeat: int
     junit: Path | None
     results: list[_Recorded] = field(default_factory=list)
+    current: str = ""  # node id of the test running now (the session-scoped `drill` needs it)
 
     def overrides(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -285,6 +286,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _state(config: pytest.Config) -> _State:
     return config.stash[_STATE]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before fixtures are set up: a module-scoped fixture calling `drill` runs in this item.
+    _state(item.config).current = item.nodeid
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,7 +526,7 @@ class DrillRunner:
 
     def __call__(self, path_or_scenario: str | Path | Scenario, **overrides: Any) -> DrillResult:
         sc = self.scenario(path_or_scenario, **overrides)
-        nodeid = self._request.node.nodeid
+        nodeid = _state(self._config).current or self._request.node.nodeid
         result = _run(self._config, f"{nodeid} ({sc.name})", sc)
         if _undecided(result):
             raise DrillInfrastructureError(result, f"pytest {nodeid} --seed {sc.seed}", sc.source)

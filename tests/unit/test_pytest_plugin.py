@@ -372,6 +372,15 @@ def test_drill_fixture_runs_scenarios_with_overrides(
     res.stdout.fnmatch_lines(["*ERROR at call of test_broken_in_body*"])
     res.stdout.fnmatch_lines(["*infrastructure error: *node primary-n2 did not start*"])
     assert "failed" not in res.stdout.lines[-1]
+    # Drills run from fixtures are in the summary under the test that ran them.
+    res.stdout.fnmatch_lines(
+        [
+            "*= kafkadrill drills =*",
+            "PASS*test_py_drill.py::test_relation[[]all[]] (ok-default) (seed 3)*",
+            "PASS*test_py_drill.py::test_relation[[]1[]] (ok-default) (seed 3)*",
+            "UNKNOWN*test_py_drill.py::test_broken_setup (broken-topology)*",
+        ]
+    )
 
 
 def test_drill_fixture_bad_override_names_the_field(

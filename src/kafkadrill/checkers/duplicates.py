@@ -1,5 +1,8 @@
 """Duplicates: extra copies of one id in the final read (replication / producer duplicates),
-and, reported separately, consumer re-reads (a group receiving an id more than once)."""
+and, reported separately, consumer re-reads (a group receiving an id more than once).
+
+`duplicates` sums the extra copies found in the final read of every cluster read (per cluster
+in `per_cluster`; the authoritative cluster's alone in `authoritative_extra_copies`)."""
 
 from __future__ import annotations
 
@@ -47,16 +50,27 @@ def check_duplicates(frames: HistoryFrames) -> Verdict:
     evidence: list[dict] = []
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, evidence, notes)
+    # Every cluster read counts: after an MM2 restart the duplicates sit on the DR copy, which
+    # is exactly what consumers see after a failover, even when clients never left primary.
+    total_ids = total_extra = 0
+    extra_parts = []
     for cluster, rows in fr.records.groupby("cluster", observed=True, sort=True):
-        ids, extra, _ = _copies(frames, rows)
+        ids, extra, rows_extra = _copies(frames, rows)
         figures["per_cluster"][str(cluster)] = {"duplicated_ids": ids, "extra_copies": extra}
-    ids, extra, extra_rows = _copies(frames, fr.auth)
+        total_ids += ids
+        total_extra += extra
+        extra_parts.append(rows_extra)
+    auth_ids, auth_extra, _ = _copies(frames, fr.auth)
+    extra_rows = pd.concat(extra_parts) if extra_parts else fr.auth.iloc[0:0]
     figures.update(
-        duplicates=extra,
-        duplicated_ids=ids,
-        extra_copies=extra,
+        duplicates=total_extra,
+        duplicated_ids=total_ids,
+        extra_copies=total_extra,
+        authoritative_extra_copies=auth_extra,
+        authoritative_duplicated_ids=auth_ids,
         per_partition=per_partition_counts(extra_rows),
     )
+    extra = total_extra
     for code, c, tp, p, o in zip(
         extra_rows["id_code"].head(SAMPLE),
         extra_rows["cluster"].head(SAMPLE),
