@@ -86,7 +86,7 @@ class DrillInfrastructureError(TopologyError):
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:g}"
+        return f"{round(v, 3):g}"  # milliseconds are the useful precision for RPO/RTO
     return "-" if v is None else str(v)
 
 
@@ -563,18 +563,16 @@ def kafkadrill_topology(
     with contextlib.ExitStack() as stack:
 
         def start(
-            topology: Topology | int = 3, *, azs: bool = False, kafka_version: str | None = None
+            nodes: int | Topology = 3, *, azs: bool = False, kafka_version: str | None = None
         ) -> LocalRuntime:
-            if isinstance(topology, Topology):
-                key: Any = topology
-                topo = topology
+            if isinstance(nodes, Topology):
+                key: Any = nodes
+                topo = nodes
             else:
                 version = kafka_version or st.kafka_version
-                key = (topology, azs, version)
+                key = (nodes, azs, version)
                 topo = two_dc(
-                    topology,
-                    kafka_version=version,
-                    primary_azs=DEFAULT_PRIMARY_AZS if azs else None,
+                    nodes, kafka_version=version, primary_azs=DEFAULT_PRIMARY_AZS if azs else None
                 )
             if key not in running:
                 workdir = tmp_path_factory.mktemp(f"topology-{len(running)}")

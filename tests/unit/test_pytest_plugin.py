@@ -427,7 +427,7 @@ def test_topology_fixture_starts_once_per_module_and_stops(
 
         def test_b(kafkadrill_topology):
             kafkadrill_topology(3)
-            kafkadrill_topology(1)
+            kafkadrill_topology(nodes=1)
         """
     )
     pytester.runpytest("test_topo.py").assert_outcomes(passed=2)

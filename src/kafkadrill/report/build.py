@@ -157,11 +157,13 @@ def write_outputs(
     hist = history_path(run_dir)
     events = read_history(hist) if hist.exists() else []
     try:
-        render.write_report(run_dir, report, events, secrets=secrets, seal=False)
-    finally:
+        # Renders, scrubs every file of secrets, then writes the manifest last.
+        render.write_report(run_dir, report, events, secrets=secrets, seal=True)
+    except BaseException:
         # Even if rendering failed: no secret in any file, and the manifest seals what exists.
         scrub_run_dir(run_dir, secrets)
         write_manifest(run_dir)
+        raise
 
 
 def scenario_secrets(scenario: Scenario) -> set[str]:

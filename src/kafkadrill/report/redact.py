@@ -192,15 +192,29 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             return m.group(0)
         return m["head"] + REDACTED
 
-    text = _LINE_RE.sub(line, text)
-
     def inline(m: re.Match[str]) -> str:
         if (m["qv"] or m["uv"] or "").startswith(REDACTED):
             return m.group(0)
         q = m["q"] or ""
         return f"{m['key']}{m['sep']}{q}{REDACTED}{q}"
 
-    return _INLINE_RE.sub(inline, text)
+    # Only lines naming a secret-looking key can need either rule: visit just those (a broker
+    # log is tens of MB, and both patterns are slow when tried at every position).
+    out: list[str] = []
+    pos = 0
+    for m in SECRET_KEY_RE.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        if start < pos:
+            continue  # this line was already handled
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        out.append(text[pos:start])
+        out.append(_INLINE_RE.sub(inline, _LINE_RE.sub(line, text[start:end])))
+        pos = end
+    out.append(text[pos:])
+    text = "".join(out)
+
+    return text
 
 
 @dataclass
