@@ -147,3 +147,11 @@ def test_bad_kafka_version_is_rejected_before_maven(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("KAFKA_HOME", raising=False)
     with pytest.raises(ProvisionError, match=r"X\.Y\.Z"):
         provision.ensure_kafka("latest")
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    from kafkadrill.topology.local import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(3000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)

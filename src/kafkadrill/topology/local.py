@@ -55,7 +55,12 @@ def cleanup_stale() -> list[int]:
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    """URL-safe base64 of 16 random bytes, never starting with '-' (like Kafka's own
+    Uuid.randomUuid): the storage tool would read such an id as an option."""
+    while True:
+        cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 @dataclass
