@@ -20,7 +20,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from kafkadrill.topology import config as cfg
 from kafkadrill.topology.model import Cluster, Flow, Node, Topology
 from kafkadrill.topology.ports import NodePorts, PortLease, allocate
 from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
-from kafkadrill.topology.provision import KafkaDist, ensure_kafka, ensure_toxiproxy
+from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
 
 HEALTH_TOPIC = "kd-health"
@@ -147,11 +146,17 @@ class LocalRuntime:
         self.progress("starting Toxiproxy")
         self._start_toxiproxy()
         self._create_proxies()
-        self.progress("formatting KRaft storage")
+        self.progress("preparing KRaft storage")
         self._prepare_nodes()
         self.progress("starting Kafka nodes")
         for node in self.nodes.values():
             self._spawn_node(node)
+        if self.start_flows:
+            # MM2's JVM and Connect workers take seconds to start; they retry until the
+            # clusters answer, so starting them now overlaps that with the cluster start-up.
+            for flow in self.topology.flows:
+                self.progress(f"starting MirrorMaker 2 {flow.name}")
+                self.start_mm2(flow)
         for cluster in self.topology.clusters:
             self.progress(f"waiting for cluster {cluster.name} to be healthy")
             self.wait_healthy(cluster.name)
@@ -159,9 +164,6 @@ class LocalRuntime:
         for cluster in self.topology.clusters:
             self._create_topics(cluster)
         if self.start_flows:
-            for flow in self.topology.flows:
-                self.progress(f"starting MirrorMaker 2 {flow.name}")
-                self.start_mm2(flow)
             for flow in self.topology.flows:
                 self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
                 self.wait_replicating(flow)
@@ -297,24 +299,63 @@ class LocalRuntime:
                 self.nodes[nr.name] = nr
                 jobs.append((nr, cluster_id))
 
-        def fmt(job: tuple[NodeRuntime, str]) -> None:
-            nr, cluster_id = job
+        # What `kafka-storage format` writes, without one JVM per node: the bootstrap
+        # checkpoint (metadata.version and feature levels) depends only on the Kafka version,
+        # so it is made once per version and copied; meta.properties is per node.
+        checkpoint = self._bootstrap_checkpoint()
+        for nr, cluster_id in jobs:
+            nr.data_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(checkpoint, nr.data_dir / "bootstrap.checkpoint")
+            (nr.data_dir / "meta.properties").write_text(
+                "#\n#written by kafkadrill as kafka-storage format would\n"
+                f"node.id={nr.node.node_id}\ndirectory.id={new_cluster_id()}\n"
+                f"version=1\ncluster.id={cluster_id}\n"
+            )
+
+    def _bootstrap_checkpoint(self) -> Path:
+        """bootstrap.checkpoint of this Kafka version, made once with the storage tool."""
+        assert self.kafka is not None
+        target = cache_dir() / "bootstrap" / f"{self.kafka.version}-{self.kafka.source}"
+        checkpoint = target / "bootstrap.checkpoint"
+        if checkpoint.exists():
+            return checkpoint
+        tmp = Path(tempfile.mkdtemp(prefix="kafkadrill-format-"))
+        try:
+            props = tmp / "server.properties"
+            props.write_text(
+                cfg.render_properties(
+                    {
+                        "process.roles": "broker,controller",
+                        "node.id": 1,
+                        "controller.quorum.voters": "1@127.0.0.1:9093",
+                        "listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
+                        "controller.listener.names": "CONTROLLER",
+                        "log.dirs": str(tmp / "data"),
+                    }
+                )
+            )
             cmd = [
-                *self._java(64, nr.dir, nr.log_dir, hosts=True),
+                *self._java(64),
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(nr.dir / "server.properties"),
+                f"--cluster-id={new_cluster_id()}",
+                "--config",
+                str(props),
             ]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
-            (nr.log_dir / "format.log").write_text(proc.stdout + proc.stderr)
-            if proc.returncode != 0:
-                raise TopologyError(f"formatting {nr.name} failed:\n{proc.stderr[-1500:]}")
-
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(fmt, jobs))
+            made = tmp / "data" / "bootstrap.checkpoint"
+            if proc.returncode != 0 or not made.exists():
+                raise TopologyError(
+                    f"kafka-storage format failed (Kafka {self.kafka.version}):\n"
+                    + (proc.stdout + proc.stderr)[-1500:]
+                )
+            target.mkdir(parents=True, exist_ok=True)
+            part = target / f".bootstrap.checkpoint.{os.getpid()}"
+            shutil.copyfile(made, part)
+            part.replace(checkpoint)  # atomic: concurrent runs never see half a file
+            return checkpoint
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def _java(
         self,
