@@ -582,6 +582,67 @@ def kafkadrill_topology(
         yield start
 
 
+@dataclass
+class InjectedFault:
+    """A fault injected by `kafkadrill_fault`: what was done and whether it took effect."""
+
+    name: str
+    params: dict[str, Any]
+    detail: str
+    verified: bool
+    verify_detail: str
+    healed: bool = False
+    heal_detail: str | None = None
+
+
+FaultInjector = Callable[..., InjectedFault]
+
+
+@pytest.fixture
+def kafkadrill_fault(tmp_path: Path) -> Iterator[FaultInjector]:
+    """Inject a registered fault into a running topology; every fault is healed at teardown
+    (newest first), whatever the test did:
+    ``kafkadrill_fault(rt, "node.kill", cluster="primary", node=2)``.
+
+    Injection, verification and healing are recorded in a history under the test's tmp_path,
+    like in a drill. A fault that does not verify fails the test at once.
+    """
+    from kafkadrill.faults.base import FaultContext, create
+    from kafkadrill.history import HistoryWriter
+
+    history = HistoryWriter(tmp_path / "faults-history.jsonl", "fixture")
+    active: list[tuple[Any, InjectedFault]] = []
+
+    def inject(runtime: LocalRuntime, name: str, **params: Any) -> InjectedFault:
+        fault_id = f"f{len(active)}"
+        impl = create(name, FaultContext(runtime, history), dict(params))
+        history.append("fault.inject", fault_id=fault_id, fault=name, target=params, params=params)
+        detail = impl.inject()
+        ok, vdetail = impl.verify()
+        history.append("fault.verify", fault_id=fault_id, ok=ok, detail=vdetail)
+        record = InjectedFault(name, dict(params), detail, ok, vdetail)
+        active.append((impl, record))
+        if not ok:
+            pytest.fail(f"fault {name} {params} did not take effect: {vdetail}", pytrace=False)
+        return record
+
+    try:
+        yield inject
+    finally:
+        errors = []
+        for i, (impl, record) in reversed(list(enumerate(active))):
+            try:
+                record.heal_detail = impl.heal()
+                record.healed = True
+                history.append("fault.heal", fault_id=f"f{i}", ok=True, detail=record.heal_detail)
+            except Exception as exc:  # keep healing the others, then report
+                errors.append(f"{record.name}: {exc!r}")
+                history.append("fault.heal", fault_id=f"f{i}", ok=False, detail=repr(exc))
+        history.close()
+        if errors:
+            raise RuntimeError(f"healing failed: {errors}")
+
+
 # --------------------------------------------------------------------------------------------
 # Session end: JUnit of drill results, terminal summary
 # --------------------------------------------------------------------------------------------

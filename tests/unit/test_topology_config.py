@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kafkadrill.topology import config as cfg
@@ -155,3 +157,29 @@ def test_cluster_ids_never_look_like_options() -> None:
     ids = [new_cluster_id() for _ in range(3000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_kafka_home_is_used_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafkadrill.topology import provision
+
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    for jar in ("kafka_2.13-3.9.1.jar", "kafka_2.13-3.9.1-test.jar", "connect-mirror-3.9.1.jar"):
+        (libs / jar).write_bytes(b"")
+    monkeypatch.setenv("KAFKA_HOME", str(tmp_path))
+    dist = provision.ensure_kafka()
+    assert (dist.version, dist.source, dist.libs) == ("3.9.1", "KAFKA_HOME", libs)
+    assert dist.classpath == f"{libs}/*"
+
+
+def test_kafka_home_without_mirrormaker_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafkadrill.errors import ProvisionError
+    from kafkadrill.topology import provision
+
+    (tmp_path / "libs").mkdir()
+    (tmp_path / "libs" / "kafka_2.13-4.3.1.jar").write_bytes(b"")
+    monkeypatch.setenv("KAFKA_HOME", str(tmp_path))
+    with pytest.raises(ProvisionError, match="connect-mirror"):
+        provision.ensure_kafka()
