@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,5 +31,9 @@ def test_the_previous_tests_faults_were_healed(kafkadrill_topology: Callable[...
     rt = kafkadrill_topology(1)  # the same running topology (module scope)
     for proxy in rt.link_proxies("east", "west"):
         assert kafka_ping(proxy.listen, 3.0) is not None, f"{proxy.name} still cut"
-    assert psutil.Process(rt.node_pid("dr", 1)).status() != psutil.STATUS_STOPPED
+    proc = psutil.Process(rt.node_pid("dr", 1))
+    deadline = time.monotonic() + 5  # SIGCONT, like SIGSTOP, takes effect asynchronously
+    while proc.status() == psutil.STATUS_STOPPED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.status() != psutil.STATUS_STOPPED
     rt.wait_healthy("dr", timeout=60)

@@ -38,11 +38,16 @@ class NodeFault:
 
     def verify(self) -> tuple[bool, str]:
         if self.mode == "pause":
-            try:
-                status = psutil.Process(self.pid).status()
-            except psutil.NoSuchProcess:
-                return False, f"pid {self.pid} vanished instead of pausing"
-            return status == psutil.STATUS_STOPPED, f"pid {self.pid} status {status}"
+            # SIGSTOP is asynchronous: the state flips to "stopped" a moment after kill().
+            deadline = time.monotonic() + 5.0
+            while True:
+                try:
+                    status = psutil.Process(self.pid).status()
+                except psutil.NoSuchProcess:
+                    return False, f"pid {self.pid} vanished instead of pausing"
+                if status == psutil.STATUS_STOPPED or time.monotonic() > deadline:
+                    return status == psutil.STATUS_STOPPED, f"pid {self.pid} status {status}"
+                time.sleep(0.05)
         ok = _gone(self.pid)
         return ok, f"pid {self.pid} {'is gone' if ok else 'is still running'}"
 
