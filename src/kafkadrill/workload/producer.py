@@ -119,20 +119,14 @@ class WorkloadProducer(ClientThread):
                 offset=msg.offset(),
                 ts=msg.timestamp()[1],
             )
-        elif err.code() in DEFINITE_FAILURES:
-            self.failed += 1
-            self.history.append(
-                "send.fail",
-                producer=self.spec.name,
-                id=msg_id,
-                cluster=cluster,
-                topic=topic,
-                error=err.name(),
-            )
         else:
-            self.unknown += 1
+            definite = err.code() in DEFINITE_FAILURES
+            if definite:
+                self.failed += 1
+            else:
+                self.unknown += 1
             self.history.append(
-                "send.unknown",
+                "send.fail" if definite else "send.unknown",
                 producer=self.spec.name,
                 id=msg_id,
                 cluster=cluster,
