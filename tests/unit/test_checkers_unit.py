@@ -181,6 +181,26 @@ def test_timestamps_and_headers_of_mirrored_records() -> None:
         "ts_mismatch": "p0:1", "header_missing": "p0:2", "header_mismatch": "p0:3"}  # fmt: skip
 
 
+def test_timestamp_reference_is_the_origin_record_not_the_delivery_report() -> None:
+    # Seen in a broker-loss drill: the delivery report of a retried send carried a CreateTime
+    # 1 ms off the stored one, on primary and (faithfully copied) on dr alike.
+    h = H()
+    h.send(0, 0.0)
+    h.send(1, 1.0)
+    h.add("final_read.start", 9.0, clusters=["primary", "dr"], authoritative="primary",
+          topics={})  # fmt: skip
+    h.recv(0, 9.1, final=True, ts=TS0 - 1)  # primary stores TS0 - 1; the ack said TS0
+    h.recv(1, 9.1, final=True)
+    h.recv(0, 9.1, cluster="dr", topic="primary.orders", final=True, ts=TS0 - 1)  # copied as is
+    h.recv(1, 9.1, cluster="dr", topic="primary.orders", final=True, ts=TS0 + 5)  # rewritten
+    h.add("final_read.end", 9.2, cluster="primary", records=2, complete=True)
+    h.add("final_read.end", 9.2, cluster="dr", records=2, complete=True)
+    t = check(h)["timestamps"]
+    assert t.figures["ts_mismatch"] == 1
+    assert [e["id"] for e in t.evidence if e["kind"] == "ts_mismatch"] == ["p0:1"]
+    assert t.figures["ack_ts_differs"] == 1
+
+
 def test_consumer_skips_across_failover() -> None:
     h = H()
     for s in range(8):
