@@ -183,3 +183,15 @@ def test_kafka_home_without_mirrormaker_is_refused(
     monkeypatch.setenv("KAFKA_HOME", str(tmp_path))
     with pytest.raises(ProvisionError, match="connect-mirror"):
         provision.ensure_kafka()
+
+
+def test_clients_of_a_multi_az_cluster_go_through_per_node_proxies() -> None:
+    topo = two_dc(3, primary_azs=DEFAULT_PRIMARY_AZS)
+    plan = plan_ports(topo, 21000)
+    primary, dr = topo.cluster("primary"), topo.cluster("dr")
+    p = _props(cfg.render_server_properties(topo, primary, primary.nodes[2], plan, "/d"))
+    port = plan.node("primary", 3).client
+    assert f"CLIENT://127.78.0.3:{port}" in p["advertised.listeners"]
+    assert f"CLIENT://127.0.0.1:{port}" in p["listeners"]  # the proxy forwards here
+    assert cfg.client_bootstrap(primary, plan).startswith("127.78.0.1:")
+    assert cfg.client_bootstrap(dr, plan).startswith("127.0.0.1:")  # single AZ: direct

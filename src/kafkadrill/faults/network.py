@@ -174,7 +174,19 @@ class AzPartition(ProxyFault):
         cluster = str(self.params["cluster"])
         az = str(self.params["az"])
         out = []
+        # Clients outside the AZ lose the isolated brokers too, as in a real partition. The
+        # client proxies are shared, so if any workload client sits inside the AZ itself they
+        # stay up (that client must keep its local brokers) and only brokers are separated.
+        cut_clients = not any(getattr(c, "site", None) == az for c in self.ctx.clients)
         for p in self.ctx.runtime.proxies.values():
+            if cut_clients and p.name.startswith(f"client-{cluster}-") and p.server_site == az:
+                if self.direction == "both":
+                    out.append((p, ["upstream", "downstream"]))
+                else:  # client->broker bytes enter the AZ (upstream), replies leave it
+                    out.append(
+                        (p, ["downstream" if self.direction == "isolate-out" else "upstream"])
+                    )
+                continue
             if not p.name.startswith(f"mesh-{cluster}-"):
                 continue
             inside_client, inside_server = p.client_site == az, p.server_site == az
@@ -194,9 +206,11 @@ class AzPartition(ProxyFault):
             for proxy, _ in self.proxies():
                 self.tp.set_enabled(proxy.name, False)
                 self.disabled.append(proxy.name)
+            clients = sum(1 for n in self.disabled if n.startswith("client-"))
             return (
-                f"disabled {len(self.disabled)} broker-to-broker proxies between "
-                f"{self.params['az']} and the other AZs of {self.params['cluster']}"
+                f"disabled {len(self.disabled) - clients} broker-to-broker and {clients} "
+                f"client proxies between {self.params['az']} and the rest of "
+                f"{self.params['cluster']}"
             )
         return super().inject()
 

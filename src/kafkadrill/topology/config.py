@@ -30,6 +30,16 @@ def mesh_address(from_node: int, to_node: int) -> str:
     return f"{MESH_NET}.{from_node}.{to_node}"
 
 
+CLIENT_NET = "127.78.0"
+
+
+def client_host(cluster: Cluster, node_id: int) -> str:
+    """Where same-region clients reach a node. In a multi-AZ cluster that is a per-node proxy
+    (127.78.0.<id>), so an AZ partition can cut clients off an isolated broker too; otherwise
+    the broker itself."""
+    return f"{CLIENT_NET}.{node_id}" if cluster.multi_az else "127.0.0.1"
+
+
 def render_properties(props: Mapping[str, object]) -> str:
     # '#' only starts a comment at line start in .properties, so values are written verbatim.
     lines = []
@@ -86,7 +96,8 @@ def render_server_properties(
             f"INTERNAL://127.0.0.1:{ports.internal},CONTROLLER://127.0.0.1:{ports.controller}"
         ),
         "advertised.listeners": (
-            f"CLIENT://127.0.0.1:{ports.client},XDC://127.0.0.1:{ports.xdc_proxy},"
+            f"CLIENT://{client_host(cluster, node.node_id)}:{ports.client},"
+            f"XDC://127.0.0.1:{ports.xdc_proxy},"
             f"INTERNAL://{host_name(cluster.name, node.node_id)}:{ports.internal}"
         ),
         "listener.security.protocol.map": (
@@ -115,7 +126,10 @@ def render_hosts_file(cluster: Cluster, node: Node, *, mesh: bool) -> str:
 
 
 def client_bootstrap(cluster: Cluster, plan: PortPlan) -> str:
-    return ",".join(f"127.0.0.1:{plan.node(cluster.name, n.node_id).client}" for n in cluster.nodes)
+    return ",".join(
+        f"{client_host(cluster, n.node_id)}:{plan.node(cluster.name, n.node_id).client}"
+        for n in cluster.nodes
+    )
 
 
 def xdc_bootstrap(cluster: Cluster, plan: PortPlan) -> str:

@@ -255,6 +255,18 @@ class LocalRuntime:
                 self.proxies[spec.name] = spec
             if not c.multi_az:
                 continue
+            for n in c.nodes:
+                # Same-region clients reach each node of a multi-AZ cluster through a proxy.
+                port = self.plan.node(c.name, n.node_id).client
+                spec = ProxySpec(
+                    f"client-{c.name}-n{n.node_id}",
+                    f"{cfg.client_host(c, n.node_id)}:{port}",
+                    f"127.0.0.1:{port}",
+                    client_site="clients",
+                    server_site=n.site,
+                )
+                self.toxiproxy.create(spec)
+                self.proxies[spec.name] = spec
             for src in c.nodes:
                 for dst in c.nodes:
                     if src.node_id == dst.node_id:
