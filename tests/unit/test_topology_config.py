@@ -60,6 +60,9 @@ def test_server_properties_listeners_and_overrides() -> None:
     assert f"XDC://127.0.0.1:{ports.xdc_proxy}" in p["advertised.listeners"]
     assert f"XDC://127.0.0.1:{ports.xdc}" in p["listeners"]
     assert f"INTERNAL://n2.primary.kd:{ports.internal}" in p["advertised.listeners"]
+    # KRaft followers dial the leader's advertised controller endpoint: it must be the name
+    # that resolves to the per-pair proxy, not the bind address.
+    assert f"CONTROLLER://n2.primary.kd:{ports.controller}" in p["advertised.listeners"]
     assert p["controller.quorum.voters"].count("@") == 3
     assert "1@n1.primary.kd:" in p["controller.quorum.voters"]
     assert p["offsets.topic.replication.factor"] == "3"

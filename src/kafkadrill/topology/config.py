@@ -98,7 +98,11 @@ def render_server_properties(
         "advertised.listeners": (
             f"CLIENT://{client_host(cluster, node.node_id)}:{ports.client},"
             f"XDC://127.0.0.1:{ports.xdc_proxy},"
-            f"INTERNAL://{host_name(cluster.name, node.node_id)}:{ports.internal}"
+            f"INTERNAL://{host_name(cluster.name, node.node_id)}:{ports.internal},"
+            # KRaft followers connect to the endpoint the leader advertises; without this they
+            # would use the bind address and bypass the per-pair proxies (seen in a CI run: an
+            # "isolated" controller leader stayed leader through a whole AZ cut).
+            f"CONTROLLER://{host_name(cluster.name, node.node_id)}:{ports.controller}"
         ),
         "listener.security.protocol.map": (
             "CLIENT:PLAINTEXT,XDC:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
