@@ -81,7 +81,7 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     )
     mismatch = ~missing & ((hdr_id != codes) | ((known >= 0) & (hdr_origin != known)))
     ref_ts = np.where(src_ts >= 0, src_ts, ok_ts)
-    has_ref = (src_ts >= 0) | acked
+    has_ref = acked  # unacked sends that landed have no producer-side truth to compare with
     ts_bad = has_ref & (rec["ts"].to_numpy() != ref_ts)
     ts_bad &= mirrored
     ok_all = by_id(frames, ok, "ts", -1)
