@@ -60,9 +60,10 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     origin_all = np.where(origin_all >= 0, origin_all, sent_all)
     allr = frames.recv
     rcode = allr["id_code"].to_numpy()
-    at_origin = (rcode >= 0) & (
-        recode(allr["cluster"], clusters) == origin_all[np.maximum(rcode, 0)]
-    )
+    known_id = (rcode >= 0) & (rcode < len(origin_all))  # foreign records have no id
+    origin_of = np.full(len(rcode), -2, dtype=np.int64)
+    origin_of[known_id] = origin_all[rcode[known_id]]
+    at_origin = known_id & (recode(allr["cluster"], clusters) == origin_of)
     src_ts_all = by_id(frames, allr[at_origin], "ts", -1)
     src_ts = src_ts_all[codes]
     hdr_origin = recode(rec["origin_cluster"], clusters)
