@@ -131,6 +131,23 @@ def up(
 
 
 @main.command()
+@click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
+def images(kafka_version: str | None) -> None:
+    """Build the compose runtime's Kafka and Toxiproxy images with no registry (mmdebstrap,
+    docker import, Maven jars, go-built Toxiproxy); cached by content. Prints the names."""
+    from kafkadrill.topology.images import build_images
+
+    try:
+        with console.status("building images (first time: a Debian rootfs, ~1 min)") as st:
+            built = build_images(kafka_version, progress=lambda m: st.update(m))
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    click.echo(f"kafka: {built.kafka}")
+    click.echo(f"toxiproxy: {built.toxiproxy}")
+
+
+@main.command()
 def down() -> None:
     """Kill every process of every topology started on this machine (also stale ones)."""
     from kafkadrill.topology.local import state_files
