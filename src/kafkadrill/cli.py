@@ -13,10 +13,12 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from kafkadrill.errors import KafkadrillError, ScenarioError
 
-console = Console(stderr=True)
+# soft_wrap: a long line stays one line (a pipe or CI log must not cut a figure in two).
+console = Console(stderr=True, soft_wrap=True)
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -305,37 +307,93 @@ def _print_result(report: dict[str, Any], run_dir: Path) -> None:
     click.echo(f"        {run_dir / 'report.md'}")
 
 
+def _unreadable(exc: BaseException, debug: bool) -> None:
+    """Bad input or an unexpected failure on it: one line, exit 2; the traceback with --debug."""
+    if debug:
+        raise exc
+    if isinstance(exc, KafkadrillError):
+        _fail(exc)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or text}"
+    console.print(
+        f"[bold red]error:[/] {escape(type(exc).__name__)}: {escape(text)} "
+        "(--debug shows the traceback)",
+        highlight=False,
+    )
+    sys.exit(EXIT_ERROR)
+
+
+_DEBUG = click.option("--debug", is_flag=True, help="Show the Python traceback of an error.")
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-def check(run_dir: Path) -> None:
-    """Re-run the checkers on a stored history (offline) and rewrite the reports."""
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the re-check goes (default RUN_DIR/recheck-<UTC stamp>).",
+)
+@_DEBUG
+def check(run_dir: Path, output: Path | None, debug: bool) -> None:
+    """Re-judge a stored history offline. Exit 0 PASS, 1 FAIL, 2 UNKNOWN/error.
+
+    The verdict comes from the history and scenario.yaml only: a run whose history has no
+    run.end (cut by a crash) or ends in error/interrupted is UNKNOWN. RUN_DIR is never
+    modified: the re-check (reports, recheck.json naming the original's state, its own
+    MANIFEST.sha256) is written beside it.
+    """
     from kafkadrill.report.build import recheck
 
+    out = output or run_dir / f"recheck-{_stamp()}"
     try:
-        report = recheck(run_dir)
-    except KafkadrillError as exc:
-        _fail(exc)
+        report = recheck(run_dir, out)
+    except Exception as exc:  # every input problem is one line and exit 2, never a traceback
+        _unreadable(exc, debug)
         return
-    _print_result(report, run_dir)
+    _print_result(report, out)
+    state = (report.get("recheck") or {}).get("original_state")
+    if state != "intact":
+        console.print(
+            f"  [yellow]original run directory {state}[/] (see `kafkadrill verify {run_dir}`)"
+        )
     sys.exit({"PASS": EXIT_PASS, "FAIL": EXIT_FAIL}.get(report["verdict"], EXIT_ERROR))
 
 
+#: `kafkadrill verify` exit codes: intact, altered, cannot verify (no or unreadable manifest).
+EXIT_INTACT, EXIT_ALTERED, EXIT_UNVERIFIABLE = 0, 1, 3
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-def verify(run_dir: Path) -> None:
-    """Check MANIFEST.sha256: was any file of a run directory altered?"""
+@_DEBUG
+def verify(run_dir: Path, debug: bool) -> None:
+    """Check MANIFEST.sha256: was any file of a run directory altered?
+
+    Exit 0 intact, 1 altered (a file changed, went missing or appeared), 3 cannot verify (no
+    manifest, or an unreadable one).
+    """
     from kafkadrill.report.manifest import verify as verify_manifest
 
-    res = verify_manifest(run_dir)
+    try:
+        res = verify_manifest(run_dir)
+    except Exception as exc:  # e.g. a file that cannot be read: cannot verify, no traceback
+        if debug:
+            raise
+        console.print(f"[red]cannot verify[/]: {escape(f'{type(exc).__name__}: {exc}')}")
+        sys.exit(EXIT_UNVERIFIABLE)
     if res.ok:
         console.print(f"[green]intact[/]: every file matches {run_dir / 'MANIFEST.sha256'}")
         return
     if res.error:
-        console.print(f"[red]cannot verify[/]: {res.error}")
+        console.print(f"[red]cannot verify[/]: {escape(res.error)}")
+        sys.exit(EXIT_UNVERIFIABLE)
     for label, items in (("changed", res.changed), ("missing", res.missing), ("added", res.added)):
         for item in items:
-            console.print(f"[red]{label}[/]: {item}")
-    sys.exit(EXIT_FAIL)
+            console.print(f"[red]{label}[/]: {escape(item)}")
+    sys.exit(EXIT_ALTERED)
 
 
 @main.command()

@@ -12,6 +12,7 @@ from typing import Any
 
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
 from kafkadrill.history import load_frames, read_history
+from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
 
 
@@ -105,6 +106,8 @@ def build_report(
     objectives = scenario.objectives.model_dump(mode="json")
     results = evaluate(verdicts, objectives)
     verdict = overall(results, verdicts)
+    # How the run ended comes from the history (run.end), not from the caller or an old report.
+    error = run_status(frames.events).error or error
     if error is not None:
         verdict = "UNKNOWN"  # a crashed or interrupted drill never reads as PASS
     start_ev = next((e for e in events if e.get("type") == "run.start"), {})
@@ -143,7 +146,11 @@ def build_report(
 
 
 def write_outputs(
-    run_dir: Path, report: dict[str, Any], environment: dict[str, Any] | None, secrets: set[str]
+    run_dir: Path,
+    report: dict[str, Any],
+    environment: dict[str, Any] | None,
+    secrets: set[str],
+    history: Path | None = None,
 ) -> None:
     from kafkadrill.report import render
     from kafkadrill.report.manifest import write_manifest
@@ -154,7 +161,7 @@ def write_outputs(
         write_json(run_dir / "environment.json", redact(environment))
     # report.json first: whatever happens while rendering, the verdict is on disk.
     write_json(run_dir / "report.json", redact(report))
-    hist = history_path(run_dir)
+    hist = history if history is not None else history_path(run_dir)
     events = read_history(hist) if hist.exists() else []
     try:
         # Renders, scrubs every file of secrets, then writes the manifest last.
@@ -190,23 +197,24 @@ def build_and_write(
     return report
 
 
-def recheck(run_dir: Path) -> dict[str, Any]:
-    """`kafkadrill check`: re-run the checkers on a stored history and rewrite the reports."""
-    import json
+def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """`kafkadrill check`: re-judge a stored history and write the reports into ``out_dir``.
 
-    scenario = load_scenario(run_dir / "scenario.yaml")
-    old: dict[str, Any] = {}
-    if (run_dir / "report.json").exists():
-        old = json.loads((run_dir / "report.json").read_text())
-    report = build_report(
-        run_dir,
-        scenario,
-        started=None,
-        finished=None,
-        error=old.get("error"),
-        versions=old.get("versions", {}),
-    )
-    if old.get("started_at"):
-        report["started_at"], report["finished_at"] = old["started_at"], old.get("finished_at")
-    write_outputs(run_dir, report, None, scenario_secrets(scenario))
+    The run directory is never written to (its files and manifest stay evidence); ``out_dir``
+    gets report.json/md/html, plots, recheck.json (the original's state: intact / altered /
+    unverifiable, and the sha256 of the history and scenario judged) and its own manifest. The
+    verdict depends on the history and the scenario only, never on an old report.json.
+    """
+    from kafkadrill.report.manifest import evidence_record
+    from kafkadrill.report.store import SCENARIO_FILE, history_path, write_json
+
+    hist = history_path(run_dir)
+    # Verified before anything is read, and hashed: the record names the evidence judged.
+    record = evidence_record(run_dir, (SCENARIO_FILE, hist.name))
+    scenario = load_scenario(run_dir / SCENARIO_FILE)
+    report = build_report(run_dir, scenario, started=None, finished=None, error=None, versions={})
+    report["recheck"] = record
+    out_dir.mkdir(parents=True)
+    write_json(out_dir / "recheck.json", record)
+    write_outputs(out_dir, report, None, scenario_secrets(scenario), history=hist)
     return report

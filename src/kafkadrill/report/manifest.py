@@ -3,7 +3,13 @@
 One line per file, ``<sha256 hex>  <relative posix path>``, sorted by path: the format of GNU
 ``sha256sum`` so an auditor can check a run with ``cd RUN && sha256sum -c MANIFEST.sha256``
 without installing kafkadrill. Every file is covered (logs and plots included) except the
-manifest itself.
+manifest itself and ``recheck-*/`` directories at the top: a re-check (``kafkadrill check``) is
+written beside the original with its own manifest and never alters the original's files, so the
+original's manifest keeps telling whether the original evidence was altered.
+
+States of a run directory (:attr:`VerifyResult.state`, `kafkadrill verify` exit code):
+``intact`` (0), ``altered`` (1: a file changed, went missing or appeared), ``unverifiable``
+(3: no manifest, or one that cannot be read).
 """
 
 from __future__ import annotations
@@ -15,9 +21,23 @@ from pathlib import Path
 
 from kafkadrill.report.store import MANIFEST_FILE, write_text
 
-__all__ = ["MANIFEST_FILE", "VerifyResult", "hash_files", "verify", "write_manifest"]
+__all__ = [
+    "ALTERED",
+    "INTACT",
+    "MANIFEST_FILE",
+    "RECHECK_PREFIX",
+    "UNVERIFIABLE",
+    "VerifyResult",
+    "evidence_record",
+    "hash_files",
+    "verify",
+    "write_manifest",
+]
 
 _CHUNK = 1 << 20
+INTACT, ALTERED, UNVERIFIABLE = "intact", "altered", "unverifiable"
+#: Top-level directories holding re-checks of a run; each is sealed by its own manifest.
+RECHECK_PREFIX = "recheck-"
 
 
 @dataclass
@@ -32,6 +52,13 @@ class VerifyResult:
 
     def __bool__(self) -> bool:
         return self.ok
+
+    @property
+    def state(self) -> str:
+        """``intact``, ``altered`` or ``unverifiable`` (no manifest / unreadable manifest)."""
+        if self.ok:
+            return INTACT
+        return UNVERIFIABLE if self.error else ALTERED
 
     def summary(self) -> str:
         if self.error:
@@ -60,6 +87,9 @@ def _sha256(path: Path) -> str:
 def _files(run_dir: Path) -> list[str]:
     out = []
     for dirpath, dirnames, filenames in os.walk(run_dir):
+        if Path(dirpath) == run_dir:
+            # Re-checks are evidence of their own (own manifest), not part of the original.
+            dirnames[:] = [d for d in dirnames if not d.startswith(RECHECK_PREFIX)]
         dirnames.sort()
         for name in filenames:
             rel = (Path(dirpath) / name).relative_to(run_dir).as_posix()
@@ -122,6 +152,9 @@ def read_manifest(run_dir: Path | str) -> dict[str, str]:
         if not sep or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
             raise ValueError(f"{MANIFEST_FILE}:{n}: not '<sha256>  <path>': {line[:80]!r}")
         entries[_unescape(name) if escaped else name] = digest
+    if not entries:
+        # An empty manifest vouches for nothing: it cannot tell intact from altered.
+        raise ValueError(f"{MANIFEST_FILE}: lists no file")
     return entries
 
 
@@ -133,10 +166,35 @@ def verify(run_dir: Path | str) -> VerifyResult:
         expected = read_manifest(run_dir)
     except FileNotFoundError:
         return VerifyResult(False, error=f"{run_dir / MANIFEST_FILE} does not exist")
+    except IsADirectoryError:
+        return VerifyResult(False, error=f"{run_dir / MANIFEST_FILE} is a directory")
     except (ValueError, UnicodeDecodeError) as e:
-        return VerifyResult(False, error=f"unreadable manifest: {e}")
+        return VerifyResult(False, error=f"unreadable manifest {run_dir / MANIFEST_FILE}: {e}")
+    except OSError as e:
+        return VerifyResult(False, error=f"cannot read {run_dir / MANIFEST_FILE}: {e.strerror}")
     actual = hash_files(run_dir)
     changed = sorted(p for p in expected.keys() & actual.keys() if expected[p] != actual[p])
     missing = sorted(expected.keys() - actual.keys())
     added = sorted(actual.keys() - expected.keys())
     return VerifyResult(not (changed or missing or added), changed, missing, added)
+
+
+def evidence_record(run_dir: Path | str, inputs: tuple[str, ...] = ()) -> dict[str, object]:
+    """What a re-check records about the run it judged: the original's state (verified now,
+    before anything is read) and the sha256 of the ``inputs`` it read, so the re-check's own
+    manifest names exactly which evidence it judged."""
+    run_dir = Path(run_dir)
+    res = verify(run_dir)
+    return {
+        "original_run_dir": str(run_dir),
+        "original_state": res.state,
+        "original_manifest": {
+            "changed": res.changed,
+            "missing": res.missing,
+            "added": res.added,
+            "error": res.error,
+        },
+        "inputs_sha256": {
+            rel: _sha256(run_dir / rel) for rel in inputs if (run_dir / rel).is_file()
+        },
+    }
