@@ -1,0 +1,177 @@
+"""The compose renderer (pure) and the top-level docker-compose.yml it generates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kafkadrill.topology import compose_render as cr
+from kafkadrill.topology.config import broker_defaults
+from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Flow, Topology, two_dc
+from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _opts(**kw: object) -> cr.ComposeOptions:
+    base: dict[str, object] = {
+        "project": "kd-test",
+        "run_id": "run-1",
+        "kafka_image": "k:1",
+        "toxiproxy_image": "t:1",
+        "host_base": 24000,
+        "runner_pid": 4242,
+        "runner_start": 1700000000.5,
+    }
+    base.update(kw)
+    return cr.ComposeOptions(**base)  # type: ignore[arg-type]
+
+
+def _props(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.partition("=")
+            out[k] = v
+    return out
+
+
+def test_top_level_compose_file_is_the_rendered_default() -> None:
+    on_disk = (ROOT / "docker-compose.yml").read_text()
+    rendered = cr.playground_yaml(DEFAULT_KAFKA_VERSION)
+    assert on_disk == rendered, (
+        "docker-compose.yml drifted from the renderer: regenerate it with "
+        "`python3 -m kafkadrill.topology.compose_render > docker-compose.yml`"
+    )
+
+
+def test_playground_lets_users_create_topics_on_first_use() -> None:
+    project = yaml.safe_load(cr.playground_yaml(DEFAULT_KAFKA_VERSION))
+    for name, conf in project["configs"].items():
+        if name.endswith("-server-properties"):
+            assert _props(conf["content"])["auto.create.topics.enable"] == "true"
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 3, 5, 9])
+def test_any_cluster_size_renders_services_volumes_and_unique_ports(nodes: int) -> None:
+    topo = two_dc(nodes)
+    project = cr.render(topo, _opts())
+    services = project["services"]
+    assert {f"primary-n{i}" for i in range(1, nodes + 1)} <= set(services)
+    assert {f"dr-n{i}" for i in range(1, nodes + 1)} <= set(services)
+    assert "mm2-primary-dr" in services and "toxiproxy" in services
+    host_ports = [p for s in services.values() for p in s.get("ports", [])]
+    assert all(p.startswith("127.0.0.1:") for p in host_ports)
+    published = [p.split(":")[1] for p in host_ports]
+    assert len(published) == len(set(published))
+    assert all(24000 <= int(p) < 24200 for p in published)
+    voters = _props(project["configs"]["primary-n1-server-properties"]["content"])
+    assert voters["controller.quorum.voters"].count("@") == nodes
+
+
+def test_every_container_network_and_volume_is_labelled_with_run_and_runner() -> None:
+    project = cr.render(two_dc(3, primary_azs=DEFAULT_PRIMARY_AZS), _opts())
+    things = [
+        *project["services"].values(),
+        *project["networks"].values(),
+        *project["volumes"].values(),
+    ]
+    for thing in things:
+        labels = thing["labels"]
+        assert labels[cr.LABEL_RUN] == "run-1"
+        assert labels[cr.LABEL_RUNNER_PID] == "4242"
+        assert labels[cr.LABEL_RUNNER_START] == "1700000000.50"
+
+
+def test_one_network_per_site_and_nodes_only_on_their_own() -> None:
+    topo = two_dc(3, primary_azs=DEFAULT_PRIMARY_AZS)
+    project = cr.render(topo, _opts())
+    nets = set(project["networks"])
+    assert nets == {cr.site_network(s) for s in ("east", "west", *DEFAULT_PRIMARY_AZS)}
+    n1 = project["services"]["primary-n1"]["networks"]
+    assert set(n1) == {"site-east", "site-east-a"}
+    assert set(project["services"]["dr-n1"]["networks"]) == {"site-west"}
+    # MM2 lives in the target's region and can reach primary only through Toxiproxy.
+    assert project["services"]["mm2-primary-dr"]["networks"] == ["site-west"]
+    tp = project["services"]["toxiproxy"]["networks"]
+    assert set(tp) == {"site-east", "site-west"}
+
+
+def test_nodes_run_the_local_runtime_broker_settings() -> None:
+    topo = two_dc(3, broker_config={"min.insync.replicas": "2", "num.io.threads": "3"})
+    project = cr.render(topo, _opts())
+    props = _props(project["configs"]["primary-n2-server-properties"]["content"])
+    for key, value in broker_defaults(topo.cluster("primary")).items():
+        if key != "num.io.threads":
+            assert props[key] == value, key
+    assert props["num.io.threads"] == "3" and props["min.insync.replicas"] == "2"
+    assert props["process.roles"] == "broker,controller"
+    assert props["broker.rack"] == "east"
+    adv = dict(item.split("://") for item in props["advertised.listeners"].split(","))
+    assert adv["HOST"].startswith("127.0.0.1:")
+    assert adv["XDC"].startswith(f"{cr.TOXIPROXY_HOST}:")
+    assert adv["INTERNAL"] == "n2.primary.kd:9094"
+
+
+def test_mm2_reads_remote_clusters_through_the_xdc_proxies() -> None:
+    topo = two_dc(3)
+    props = _props(cr.mm2_properties(topo, topo.flows[0]))
+    assert props["primary.bootstrap.servers"].startswith(f"{cr.TOXIPROXY_HOST}:")
+    assert props["dr.bootstrap.servers"].startswith("n1.dr.kd:")
+    assert props["primary->dr.enabled"] == "true" and props["dr->primary.enabled"] == "false"
+    assert props["offset-syncs.topic.location"] == "target"
+
+
+def test_every_cross_region_path_has_a_proxy_whose_upstream_is_that_node() -> None:
+    topo = two_dc(4, 2)
+    proxies = cr.proxies(topo, 24000)
+    config = yaml.safe_load(cr.toxiproxy_config(topo, 24000))
+    assert len(config) == len(proxies) == 2 * (4 + 2)
+    for p in proxies:
+        kind, cluster, node = p.name.split("-")
+        host = f"{node}.{cluster}.kd"
+        assert p.upstream.startswith(host + ":")
+        assert p.server_site == topo.cluster(cluster).region
+        assert p.client_site != p.server_site
+        assert p.published == (kind == "hostx")
+
+
+def test_extra_flows_render_their_own_mm2_service() -> None:
+    topo = two_dc(3)
+    reverse = Flow("dr", "primary")
+    project = cr.render(topo, _opts(flows=(*topo.flows, reverse)))
+    assert project["services"]["mm2-dr-primary"]["networks"] == ["site-east"]
+
+
+def test_dollar_signs_are_escaped_for_compose_interpolation() -> None:
+    topo = two_dc(1)
+    project = cr.render(topo, _opts())
+    script = project["configs"]["node-sh"]["content"]
+    assert "$$KD_CLUSTER_ID" in script and "$KD_CLUSTER_ID" not in script.replace("$$", "")
+
+
+def test_ids_are_stable_and_never_start_with_a_dash() -> None:
+    assert cr.stable_id("a", "b") == cr.stable_id("a", "b")
+    assert all(not cr.stable_id("p", str(i)).startswith("-") for i in range(500))
+    assert len(cr.stable_id("x")) == 22
+
+
+def test_remote_topic_follows_the_replication_policy() -> None:
+    assert cr.remote_topic(Flow("primary", "dr"), "orders") == "primary.orders"
+    identity = Flow(
+        "primary",
+        "dr",
+        {"replication.policy.class": "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"},
+    )
+    assert cr.remote_topic(identity, "orders") == "orders"
+
+
+def test_three_clusters_fit_the_port_block() -> None:
+    base = two_dc(9)
+    third = base.clusters[1].__class__("audit", "north", base.clusters[1].nodes)
+    topo = Topology("t3", (*base.clusters, third), base.flows)
+    ports, api = cr.host_ports(topo, 30000)
+    values = [p.host for p in ports.values()] + [p.hostx for p in ports.values()] + [api]
+    assert len(values) == len(set(values)) and max(values) < 30200
