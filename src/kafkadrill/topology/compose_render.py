@@ -52,7 +52,8 @@ TOXIPROXY_HOST = "toxiproxy.kd"
 DATA_DIR = "/var/lib/kafka/data"
 CONF_DIR = "/etc/kafkadrill"
 LIBS = "/opt/kafka/libs/*"
-# Host-port block: per cluster 50 ports; HOST at +1.., HOSTX at +21..; the Toxiproxy API last.
+# Host-port block: per cluster 50 ports: HOST at +1.., XDC probes at +11.., HOSTX at +21..;
+# the Toxiproxy API is the block's last port.
 HOST_BLOCK = 200
 PER_CLUSTER = 50
 PLAYGROUND_BASE = 19000
@@ -79,6 +80,7 @@ class ComposeOptions:
 class HostPorts:
     host: int  # published broker HOST listener
     hostx: int  # published Toxiproxy port in front of the HOSTX listener
+    xdc_probe: int  # published Toxiproxy XDC proxy (what MM2 crosses), for fault probes only
 
 
 def host_ports(topology: Topology, base: int) -> tuple[dict[tuple[str, int], HostPorts], int]:
@@ -86,9 +88,8 @@ def host_ports(topology: Topology, base: int) -> tuple[dict[tuple[str, int], Hos
     out: dict[tuple[str, int], HostPorts] = {}
     for ci, c in enumerate(topology.clusters):
         for ni, n in enumerate(c.nodes):
-            out[(c.name, n.node_id)] = HostPorts(
-                base + PER_CLUSTER * ci + 1 + ni, base + PER_CLUSTER * ci + 21 + ni
-            )
+            first = base + PER_CLUSTER * ci
+            out[(c.name, n.node_id)] = HostPorts(first + 1 + ni, first + 21 + ni, first + 11 + ni)
     return out, base + HOST_BLOCK - 1
 
 
@@ -138,7 +139,12 @@ class ComposeProxy:
     upstream: str  # container address
     client_site: str  # the side that connects
     server_site: str  # the side that serves
-    published: bool  # also published on 127.0.0.1 (same port)
+    host_port: int  # where it is published on 127.0.0.1
+
+    @property
+    def published(self) -> bool:
+        """Published for clients (advertised), not only for probes."""
+        return self.host_port == self.listen_port
 
 
 def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
@@ -158,7 +164,7 @@ def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
                     f"{host}:{XDC_PORT}",
                     remote,
                     c.region,
-                    False,
+                    ports[(c.name, n.node_id)].xdc_probe,
                 )
             )
             out.append(
@@ -168,7 +174,7 @@ def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
                     f"{host}:{HOSTX_PORT}",
                     remote,
                     c.region,
-                    True,
+                    ports[(c.name, n.node_id)].hostx,
                 )
             )
     return out
@@ -369,9 +375,7 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
 
     published = [f"127.0.0.1:{api_port}:{TOXIPROXY_API_PORT}"]
     published += [
-        f"127.0.0.1:{p.listen_port}:{p.listen_port}"
-        for p in proxies(topology, opts.host_base)
-        if p.published
+        f"127.0.0.1:{p.host_port}:{p.listen_port}" for p in proxies(topology, opts.host_base)
     ]
     services["toxiproxy"] = {
         "image": opts.toxiproxy_image,
