@@ -62,6 +62,17 @@ def setup(kafka_version: str | None) -> None:
         _fail(exc)
 
 
+@main.command()
+def runtimes() -> None:
+    """List the registered runtimes and what each can do (capabilities)."""
+    from kafkadrill.topology.runtime import runtime_names, runtime_type
+
+    for name in runtime_names():
+        rt = runtime_type(name)
+        console.print(f"[bold]{name}[/]: {rt.summary}")
+        console.print(f"  capabilities: {', '.join(sorted(rt.capabilities))}")
+
+
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -82,18 +93,24 @@ def _stamp() -> str:
     default=None,
     help="Stop after this long instead of waiting for Ctrl-C.",
 )
+@click.option("--runtime", default="local", show_default=True, help="What runs the topology.")
 def up(
     nodes: int,
     kafka_version: str | None,
     azs: bool,
     workdir: Path | None,
     for_seconds: float | None,
+    runtime: str,
 ) -> None:
     """Bring the default two-DC topology up and keep it running until Ctrl-C."""
-    from kafkadrill.topology.local import LocalRuntime
     from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, two_dc
+    from kafkadrill.topology.runtime import create_runtime, user_runtime
 
     _sigterm_as_exit()
+    try:
+        user_runtime(runtime)
+    except KafkadrillError as exc:
+        _fail(exc)
     topo = two_dc(
         nodes, kafka_version=kafka_version, primary_azs=DEFAULT_PRIMARY_AZS if azs else None
     )
@@ -101,7 +118,8 @@ def up(
     t0 = time.monotonic()
     try:
         with console.status("starting") as status:
-            rt = LocalRuntime(
+            rt = create_runtime(
+                runtime,
                 topo,
                 workdir,
                 progress=lambda m: status.update(f"[{time.monotonic() - t0:5.1f}s] {m}"),
@@ -109,8 +127,8 @@ def up(
             rt.__enter__()
         try:
             console.print(
-                f"[green]ready[/] in {rt.timings['ready_s']:.1f}s "
-                f"(Kafka {rt.kafka.version if rt.kafka else '?'}); logs in {workdir}"
+                f"[green]ready[/] in {rt.timings.get('ready_s', 0.0):.1f}s "
+                f"(Kafka {rt.kafka_version() or '?'}, runtime {rt.kind}); logs in {workdir}"
             )
             for c in topo.clusters:
                 console.print(f"  {c.name} ({c.region}): {rt.bootstrap(c.name)}")
@@ -118,7 +136,9 @@ def up(
                     f"    from other sites (through Toxiproxy): "
                     f"{rt.bootstrap(c.name, from_site='elsewhere')}"
                 )
-            console.print(f"  toxiproxy API: 127.0.0.1:{rt.plan.toxiproxy_api}")
+            api = rt.describe().get("toxiproxy_api")
+            if api:
+                console.print(f"  toxiproxy API: {api}")
             console.print("Ctrl-C to stop.")
             deadline = None if for_seconds is None else time.monotonic() + for_seconds
             while deadline is None or time.monotonic() < deadline:
@@ -237,16 +257,24 @@ def _progress_printer(live: Any) -> Any:
 )
 @click.option("--kafka-version", default=None, help="Override topology.kafka_version.")
 @click.option("--set", "sets", multiple=True, help="Override a scenario key: a.b.c=value.")
+@click.option(
+    "--runtime",
+    default=None,
+    help="What brings the topology to life (default: the scenario's `runtime`, else local; "
+    "`kafkadrill runtimes` lists them).",
+)
 def run(
     scenario: Path | None,
     seed: int | None,
     reports_dir: Path,
     kafka_version: str | None,
     sets: tuple[str, ...],
+    runtime: str | None,
 ) -> None:
     """Run a drill (default: scenarios/default.yaml). Exit 0 PASS, 1 FAIL, 2 error/UNKNOWN."""
     from kafkadrill.runner import run_drill
     from kafkadrill.scenario import load_scenario
+    from kafkadrill.topology.runtime import user_runtime
 
     _sigterm_as_exit()
     path = scenario or DEFAULT_SCENARIO
@@ -257,6 +285,8 @@ def run(
         overrides["topology.kafka_version"] = kafka_version
     try:
         sc = load_scenario(path, overrides or None)
+        if runtime is not None:
+            user_runtime(runtime)
     except KafkadrillError as exc:
         _fail(exc)
         return
@@ -265,6 +295,7 @@ def run(
         with console.status(f"drill {sc.name}: starting topology") as status:
             result = run_drill(
                 sc,
+                runtime=runtime,
                 reports_dir=reports_dir,
                 progress=_progress_printer(status),
                 topology_progress=lambda m: status.update(

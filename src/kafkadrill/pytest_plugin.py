@@ -33,8 +33,8 @@ from kafkadrill.errors import ScenarioError, TopologyError
 if TYPE_CHECKING:
     from kafkadrill.runner import DrillResult
     from kafkadrill.scenario import Scenario
-    from kafkadrill.topology.local import LocalRuntime
     from kafkadrill.topology.model import Topology
+    from kafkadrill.topology.runtime import Runtime
 
 __all__ = [
     "DrillFailed",
@@ -43,7 +43,6 @@ __all__ = [
     "failure_text",
 ]
 
-RUNTIMES = ("local",)  # what brings a topology to life; compose/external are not built yet
 SCENARIOS_VAR = "kafkadrill_scenarios"  # the conftest.py variable a directory opts in with
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_LOST_SAMPLE = 5
@@ -185,6 +184,7 @@ class _State:
     kafka_version: str | None
     repeat: int
     junit: Path | None
+    runtime: str | None = None
     results: list[_Recorded] = field(default_factory=list)
     current: str = ""  # node id of the test running now (the session-scoped `drill` needs it)
 
@@ -224,9 +224,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(
         "--runtime",
         dest="kafkadrill_runtime",
-        default="local",
+        default=None,
         metavar="NAME",
-        help=f"What brings topologies to life: {', '.join(RUNTIMES)} (default: local).",
+        help="What brings topologies to life: a registered runtime name (default: the "
+        "scenario's `runtime`, else local; `kafkadrill runtimes` lists them).",
     )
     g.addoption(
         "--reports-dir",
@@ -267,11 +268,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "drill: runs a real kafkadrill drill (minutes; select with -m drill)"
     )
+    from kafkadrill.topology.runtime import runtime_names
+
     runtime = config.getoption("kafkadrill_runtime")
-    if runtime not in RUNTIMES:
+    if runtime is not None and runtime not in runtime_names():
+        # Test-only runtimes (the fake) are refused: no drill report may come from them.
         raise pytest.UsageError(
-            f"--runtime {runtime}: unknown runtime; available: {', '.join(RUNTIMES)} "
-            "(compose and external runtimes are not built yet)"
+            f"--runtime {runtime}: unknown runtime; available: {', '.join(runtime_names())}"
         )
     base = config.invocation_params.dir
     junit = config.getoption("kafkadrill_junit")
@@ -281,6 +284,7 @@ def pytest_configure(config: pytest.Config) -> None:
         kafka_version=config.getoption("kafkadrill_kafka_version"),
         repeat=config.getoption("kafkadrill_repeat"),
         junit=base / junit if junit else None,
+        runtime=runtime,
     )
 
 
@@ -322,6 +326,7 @@ def _run(config: pytest.Config, nodeid: str, scenario: Scenario) -> DrillResult:
     log.info("%s: starting drill %s (seed %s)", nodeid, scenario.name, scenario.seed)
     result = runner.run_drill(
         scenario,
+        runtime=st.runtime,
         reports_dir=st.reports_dir,
         progress=_progress(scenario.name),
         topology_progress=lambda m: log.info("%s: topology: %s", scenario.name, m),
@@ -540,7 +545,7 @@ def drill(request: pytest.FixtureRequest) -> DrillRunner:
     return DrillRunner(request)
 
 
-TopologyFactory = Callable[..., "LocalRuntime"]
+TopologyFactory = Callable[..., "Runtime"]
 
 
 @pytest.fixture(scope="module")
@@ -550,21 +555,22 @@ def kafkadrill_topology(
     """Start a real two-DC topology and reuse it for the module's tests:
     ``rt = kafkadrill_topology(nodes=3, azs=False)`` or ``kafkadrill_topology(topology)``.
 
-    Same arguments -> the same running LocalRuntime; everything stops when the module ends.
+    Same arguments -> the same running runtime (`--runtime`, default local); everything stops
+    when the module ends.
     The `drill` fixture does not use it: run_drill starts a fresh topology per drill (a drill
     must not inherit a previous drill's faults or data). Module scope, not session, so a
     topology does not keep six JVMs busy while later modules run drills on a small machine.
     """
-    from kafkadrill.topology import local
     from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Topology, two_dc
+    from kafkadrill.topology.runtime import create_runtime
 
     st = _state(request.config)
-    running: dict[Any, LocalRuntime] = {}
+    running: dict[Any, Runtime] = {}
     with contextlib.ExitStack() as stack:
 
         def start(
             nodes: int | Topology = 3, *, azs: bool = False, kafka_version: str | None = None
-        ) -> LocalRuntime:
+        ) -> Runtime:
             if isinstance(nodes, Topology):
                 key: Any = nodes
                 topo = nodes
@@ -576,7 +582,8 @@ def kafkadrill_topology(
                 )
             if key not in running:
                 workdir = tmp_path_factory.mktemp(f"topology-{len(running)}")
-                running[key] = stack.enter_context(local.LocalRuntime(topo, workdir))
+                rt = create_runtime(st.runtime or "local", topo, workdir)
+                running[key] = stack.enter_context(rt)
             return running[key]
 
         yield start
@@ -607,40 +614,43 @@ def kafkadrill_fault(tmp_path: Path) -> Iterator[FaultInjector]:
     Injection, verification and healing are recorded in a history under the test's tmp_path,
     like in a drill. A fault that does not verify fails the test at once.
     """
-    from kafkadrill.faults.base import FaultContext, create
+    from kafkadrill.errors import TopologyError
+    from kafkadrill.faults.base import FaultContext
+    from kafkadrill.faults.driver import FaultDriver
     from kafkadrill.history import HistoryWriter
 
     history = HistoryWriter(tmp_path / "faults-history.jsonl", "fixture")
-    active: list[tuple[Any, InjectedFault]] = []
+    drivers: list[FaultDriver] = []
+    records: list[tuple[Any, InjectedFault]] = []
 
-    def inject(runtime: LocalRuntime, name: str, **params: Any) -> InjectedFault:
-        fault_id = f"f{len(active)}"
-        impl = create(name, FaultContext(runtime, history), dict(params))
-        history.append("fault.inject", fault_id=fault_id, fault=name, target=params, params=params)
-        detail = impl.inject()
-        ok, vdetail = impl.verify()
-        history.append("fault.verify", fault_id=fault_id, ok=ok, detail=vdetail)
-        record = InjectedFault(name, dict(params), detail, ok, vdetail)
-        active.append((impl, record))
-        if not ok:
-            pytest.fail(f"fault {name} {params} did not take effect: {vdetail}", pytrace=False)
+    def inject(runtime: Runtime, name: str, **params: Any) -> InjectedFault:
+        driver = next((d for d in drivers if d.ctx.runtime is runtime), None)
+        if driver is None:
+            driver = FaultDriver(FaultContext(runtime, history), history)
+            drivers.append(driver)
+        rec = driver.inject(name, dict(params), fault_id=f"f{len(records)}")
+        record = InjectedFault(name, dict(params), rec.detail, rec.verified, rec.verify_detail)
+        records.append((rec, record))
+        if not rec.verified:
+            pytest.fail(
+                f"fault {name} {params} did not take effect: {rec.verify_detail}", pytrace=False
+            )
         return record
 
     try:
         yield inject
     finally:
         errors = []
-        for i, (impl, record) in reversed(list(enumerate(active))):
+        for driver in reversed(drivers):
             try:
-                record.heal_detail = impl.heal()
-                record.healed = True
-                history.append("fault.heal", fault_id=f"f{i}", ok=True, detail=record.heal_detail)
-            except Exception as exc:  # keep healing the others, then report
-                errors.append(f"{record.name}: {exc!r}")
-                history.append("fault.heal", fault_id=f"f{i}", ok=False, detail=repr(exc))
+                driver.heal_all()
+            except TopologyError as exc:  # keep healing the others, then report
+                errors.append(str(exc))
+        for rec, record in records:
+            record.healed, record.heal_detail = rec.healed, rec.heal_detail
         history.close()
         if errors:
-            raise RuntimeError(f"healing failed: {errors}")
+            raise TopologyError(f"healing failed: {errors}")
 
 
 # --------------------------------------------------------------------------------------------

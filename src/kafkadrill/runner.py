@@ -1,8 +1,10 @@
 """The drill runner: the one module that orchestrates every stage.
 
-scenario -> topology (local runtime) -> workload + fault schedule + runbooks, all appending to
-one history -> final heal-and-read-all -> checkers -> verdict against objectives -> report.
-Each other stage only consumes the stage before it; checkers never touch Kafka.
+scenario -> topology (any registered runtime) -> workload + fault schedule + runbooks, all
+appending to one history -> final heal-and-read-all -> checkers -> verdict against objectives ->
+report. Each other stage only consumes the stage before it; checkers never touch Kafka. The
+runner uses a runtime only through the `Runtime` protocol (topology/runtime.py) and time only
+through a `Clock`, so it runs unchanged on the fake runtime in unit tests.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import platform
 import re
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill import __version__
-from kafkadrill.errors import KafkadrillError, TopologyError
-from kafkadrill.faults.base import ActiveFault, FaultContext, create
-from kafkadrill.faults.schedule import ScheduledFault
+from kafkadrill.clock import REAL, Clock
+from kafkadrill.errors import KafkadrillError, ScenarioError, TopologyError
+from kafkadrill.faults.base import FaultContext, fault_type
+from kafkadrill.faults.driver import FaultDriver, Injected
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runbooks.failover import (
+    FAILBACK_NEEDS,
+    FAILOVER_NEEDS,
     RunbookAborted,
     RunbookContext,
     end_total,
@@ -34,21 +38,24 @@ from kafkadrill.runbooks.failover import (
     wait_replicated,
 )
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.provision import TOXIPROXY_VERSION
-from kafkadrill.workload import CLIENT_LOGGER
-from kafkadrill.workload.consumer import (
-    ConsumerSpec,
-    WorkloadConsumer,
-    final_read,
-    topic_pattern,
+from kafkadrill.timeline import (
+    Heal,
+    Inject,
+    Operation,
+    StartRunbook,
+    plan_operations,
+    run_operations,
 )
-from kafkadrill.workload.producer import ProducerSpec, WorkloadProducer
+from kafkadrill.topology.provision import TOXIPROXY_VERSION
+from kafkadrill.topology.runtime import Runtime, RuntimeType, create_runtime, runtime_type
+from kafkadrill.workload import CLIENT_LOGGER
+from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
+from kafkadrill.workload.producer import ProducerSpec
 
 Progress = Callable[[dict[str, Any]], None]
 # Called with the running topology and the history just before the final read (after heal):
 # tests use it to tamper with a cluster and check that the checkers see exactly that.
-Hook = Callable[[LocalRuntime, HistoryWriter], None]
+Hook = Callable[[Runtime, HistoryWriter], None]
 
 
 @dataclass
@@ -69,12 +76,32 @@ class DrillResult:
         return [o for o in self.report.get("objectives", []) if o.get("verdict") == "FAIL"]
 
 
-@dataclass
-class _Active:
-    sf: ScheduledFault
-    fault_id: str
-    impl: ActiveFault
-    healed: bool = False
+def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
+    """ScenarioError (before anything starts) if a fault or runbook of the scenario needs
+    something the runtime cannot do."""
+    problems = []
+    for i, sf in enumerate(scenario.schedule()):
+        lacks = set(fault_type(sf.fault).needs) - rtype.capabilities
+        if lacks:
+            problems.append(f"fault #{i} {sf.fault} ({sf.describe()}) needs {sorted(lacks)}")
+    runbooks = [
+        ("failover", scenario.runbooks.failover, FAILOVER_NEEDS),
+        ("failback", scenario.runbooks.failback, FAILBACK_NEEDS),
+    ]
+    for name, rb, needs in runbooks:
+        lacks = set(needs) - rtype.capabilities if rb is not None else set()
+        if name == "failover" and rb is not None and not rb.stop_mm2:
+            lacks.discard("flow.stop")
+        if lacks:
+            problems.append(f"runbook {name} needs {sorted(lacks)}")
+    if problems:
+        raise ScenarioError(
+            f"runtime '{rtype.name}' cannot run this scenario: " + "; ".join(problems),
+            file=scenario.source,
+            field="timeline",
+            fix=f"choose a runtime that has these capabilities (runtime '{rtype.name}' has "
+            f"{sorted(rtype.capabilities)}), or drop those faults",
+        )
 
 
 @dataclass
@@ -84,17 +111,31 @@ class Drill:
     scenario: Scenario
     run_dir: Path
     history: HistoryWriter
-    rt: LocalRuntime
+    rt: Runtime
     progress: Progress
-    producers: list[WorkloadProducer] = field(default_factory=list)
-    consumers: list[WorkloadConsumer] = field(default_factory=list)
+    clock: Clock = REAL
+    producers: list[Any] = field(default_factory=list)
+    consumers: list[Any] = field(default_factory=list)
+    # Shared with the fault context (the same list object): clients are added at start.
+    clients: list[Any] = field(default_factory=list)
     stop_producers: threading.Event = field(default_factory=threading.Event)
     stop_consumers: threading.Event = field(default_factory=threading.Event)
     stop_all: threading.Event = field(default_factory=threading.Event)
-    active: list[_Active] = field(default_factory=list)
+    faults: FaultDriver | None = None
+    by_index: dict[int, Injected] = field(default_factory=dict)
+    runbook_threads: list[threading.Thread] = field(default_factory=list)
     runbook_results: dict[str, Any] = field(default_factory=dict)
     runbook_errors: list[str] = field(default_factory=list)
     phase: str = "setup"
+
+    def __post_init__(self) -> None:
+        ctx = FaultContext(self.rt, self.history, self.clients)
+        self.faults = FaultDriver(ctx, self.history, lambda text: self.emit(event=text))
+
+    @property
+    def driver(self) -> FaultDriver:
+        assert self.faults is not None
+        return self.faults
 
     def set_phase(self, name: str) -> None:
         self.phase = name
@@ -108,7 +149,7 @@ class Drill:
                 "t": self.history.now(),
                 "acked": sum(p.acked for p in self.producers),
                 "received": sum(c.received for c in self.consumers),
-                "active_faults": [a.sf.describe() for a in self.active if not a.healed],
+                "active_faults": [r.label for r in self.driver.active()] if self.faults else [],
                 **extra,
             }
         )
@@ -117,7 +158,7 @@ class Drill:
     def start_workload(self) -> None:
         w = self.scenario.workload
         ps = w.producers
-        boot = self._bootstrap
+        kafka = self.rt.clients
         for i in range(ps.count):
             spec = ProducerSpec(
                 name=f"p{i}",
@@ -135,7 +176,9 @@ class Drill:
                 extra=dict(ps.config),
             )
             self.producers.append(
-                WorkloadProducer(spec, self.history, boot, self.history.run_id, self.stop_producers)
+                kafka.producer(
+                    spec, self.history, self._bootstrap, self.history.run_id, self.stop_producers
+                )
             )
         for cs in w.consumers:
             for i in range(cs.count):
@@ -150,8 +193,9 @@ class Drill:
                     extra=dict(cs.config),
                 )
                 self.consumers.append(
-                    WorkloadConsumer(spec_c, self.history, boot, self.stop_consumers)
+                    kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)
                 )
+        self.clients.extend([*self.producers, *self.consumers])
         for c in self.consumers:
             c.start()
         for p in self.producers:
@@ -162,61 +206,45 @@ class Drill:
 
     def client_errors(self) -> list[str]:
         return [
-            f"{c.name}: {c.error!r}"
+            f"{c.spec.name}: {c.error!r}"
             for c in [*self.producers, *self.consumers]
             if c.error is not None
         ]
 
-    # ----- faults ----------------------------------------------------------------------------
-    def inject(self, sf: ScheduledFault, n: int) -> None:
-        fault_id = f"f{n}"
-        ctx = FaultContext(self.rt, self.history, [*self.producers, *self.consumers])
-        impl = create(sf.fault, ctx, dict(sf.params))
-        self.history.append(
-            "fault.inject",
-            fault_id=fault_id,
-            fault=sf.fault,
-            target=sf.target(),
-            params=dict(sf.params),
-            origin=sf.origin,
-        )
-        active = _Active(sf, fault_id, impl)
-        self.active.append(active)
-        detail = impl.inject()
-        ok, vdetail = impl.verify()
-        self.history.append("fault.verify", fault_id=fault_id, ok=ok, detail=f"{detail}; {vdetail}")
-        self.emit(event=f"injected {sf.describe()} (verified: {ok})")
+    def check_clients(self) -> None:
+        errors = self.client_errors()
+        if errors:
+            raise TopologyError(f"workload client crashed: {errors}")
 
-    def heal(self, active: _Active) -> None:
-        if active.healed:
-            return
-        active.healed = True
-        try:
-            detail = active.impl.heal()
-            self.history.append("fault.heal", fault_id=active.fault_id, ok=True, detail=detail)
-        except Exception as exc:
-            self.history.append("fault.heal", fault_id=active.fault_id, ok=False, detail=repr(exc))
-            raise
-        self.emit(event=f"healed {active.sf.describe()}")
+    # ----- operations of the fault phase -----------------------------------------------------
+    def execute(self, op: Operation) -> None:
+        if isinstance(op, Inject):
+            sf = op.fault
+            self.by_index[op.index] = self.driver.inject(
+                sf.fault,
+                dict(sf.params),
+                fault_id=op.fault_id,
+                target=sf.target(),
+                origin=sf.origin,
+                label=sf.describe(),
+            )
+        elif isinstance(op, Heal):
+            if op.index in self.by_index:
+                self.driver.heal(self.by_index[op.index])
+        elif isinstance(op, StartRunbook):
+            self.start_runbook(op)
 
     def heal_all(self) -> None:
-        errors = []
-        for active in reversed(self.active):
-            try:
-                self.heal(active)
-            except Exception as exc:
-                errors.append(repr(exc))
-        # Belt and braces: no toxic, disabled proxy, paused or dead node survives the drill.
-        if self.rt.toxiproxy is not None:
-            self.rt.toxiproxy.reset()
-        for name, nr in self.rt.nodes.items():
-            cluster, node_id = nr.cluster.name, nr.node.node_id
-            self.rt.resume_node(cluster, node_id)
-            if not self.rt.node_alive(cluster, node_id):
-                self.rt.start_node(cluster, node_id)
-                self.history.append("heal.restart", node=name)
-        if errors:
-            raise TopologyError(f"healing failed: {errors}")
+        """Heal every fault, then make sure nothing survives (toxic, paused or dead node)."""
+        error: TopologyError | None = None
+        try:
+            self.driver.heal_all()
+        except TopologyError as exc:
+            error = exc
+        for name in self.rt.restore_all():
+            self.history.append("heal.restart", node=name)
+        if error is not None:
+            raise error
 
     # ----- runbooks --------------------------------------------------------------------------
     def runbook_ctx(self) -> RunbookContext:
@@ -228,16 +256,53 @@ class Drill:
             self.scenario.workload.producers.topic,
             self.stop_all,
             self.runbook_results,
+            self.clock,
         )
 
-    def start_runbook(self, name: str, body: Callable[[RunbookContext], None]) -> threading.Thread:
-        """Run a runbook on its own thread (it waits on probes while faults go on)."""
+    def start_runbook(self, op: StartRunbook) -> None:
+        fo, fb = self.scenario.runbooks.failover, self.scenario.runbooks.failback
+        body: Callable[[RunbookContext], None]
+        if op.runbook == "failover" and fo is not None:
+            # Phases (detection...) are measured from the fault that triggered the runbook.
+            self.history.append(
+                "runbook.trigger", runbook="failover", fault_id=op.trigger_fault_id, at=op.at
+            )
+
+            def body(ctx: RunbookContext) -> None:
+                assert fo is not None
+                run_failover(
+                    ctx,
+                    source=fo.from_cluster,
+                    target=fo.to_cluster,
+                    detect_seconds=fo.detect_failing_seconds,
+                    probe_interval=fo.probe_interval_seconds,
+                    stop_mm2=fo.stop_mm2,
+                    translate_offsets=fo.translate_offsets,
+                )
+
+        elif op.runbook == "failback" and fb is not None and fo is not None:
+
+            def body(ctx: RunbookContext) -> None:
+                assert fo is not None and fb is not None
+                run_failback(
+                    ctx,
+                    original=fo.from_cluster,
+                    current=fo.to_cluster,
+                    catch_up_timeout=fb.catch_up_timeout_seconds,
+                    translate_offsets=fb.translate_offsets,
+                )
+
+        else:
+            return
         ctx = self.runbook_ctx()
         th = threading.Thread(
-            target=self.run_runbook, name=name, args=(name, lambda: body(ctx)), daemon=True
+            target=self.run_runbook,
+            name=op.runbook,
+            args=(op.runbook, lambda: body(ctx)),
+            daemon=True,
         )
         th.start()
-        return th
+        self.runbook_threads.append(th)
 
     def run_runbook(self, name: str, fn: Callable[[], None]) -> None:
         try:
@@ -254,23 +319,26 @@ class Drill:
                 detail={"error": traceback.format_exc()},
             )
 
-
-def _sleep_until(deadline: float, stop: threading.Event) -> None:
-    while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        stop.wait(min(left, 0.5))
+    def sleep(self, seconds: float) -> None:
+        """Sleep on the drill's clock; returns early when the drill is stopped."""
+        deadline = self.clock.monotonic() + seconds
+        while not self.stop_all.is_set():
+            left = deadline - self.clock.monotonic()
+            if left <= 0:
+                return
+            self.clock.wait(self.stop_all, min(left, 0.5))
 
 
 def _monitor(drill: Drill, interval: float = 1.0) -> None:
     """Probe replication lag per flow into the history (what a monitor would have shown)."""
     topic = drill.scenario.workload.producers.topic
-    while not drill.stop_all.wait(interval):
-        for flow in list(drill.rt.flows_running.values()):
+    rt = drill.rt
+    while not drill.clock.wait(drill.stop_all, interval):
+        for flow in rt.flows():
+            alive = rt.flow_alive(flow)
             try:
-                src = end_total(drill.rt, flow.source, topic)
-                dst = end_total(drill.rt, flow.target, drill.rt.remote_topic(flow, topic))
+                src = end_total(rt, flow.source, topic)
+                dst = end_total(rt, flow.target, flow.remote_topic(topic))
                 drill.history.append(
                     "probe",
                     name="replication_lag",
@@ -278,125 +346,52 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
                     source_end=src,
                     target_end=dst,
                     lag=max(0, src - dst),
-                    mm2_alive=drill.rt.mm2_alive(flow),
+                    mm2_alive=alive,
                 )
             except Exception:  # an unreachable cluster is what faults do; skip the sample
                 drill.history.append(
-                    "probe",
-                    name="replication_lag",
-                    flow=flow.name,
-                    lag=None,
-                    mm2_alive=drill.rt.mm2_alive(flow),
+                    "probe", name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
                 )
         drill.emit()
 
 
 def _fault_phase(drill: Drill) -> None:
     sc = drill.scenario
-    t0 = time.monotonic()
-    schedule = sc.schedule()
-    events: list[tuple[float, int, str, Any]] = []
-    for i, sf in enumerate(schedule):
-        events.append((sf.at, 1, "inject", (i, sf)))
-    fo = sc.runbooks.failover
-    watch_at = sc.failover_watch_at()
-    threads: list[threading.Thread] = []
-    if fo is not None and watch_at is not None:
-        events.append((watch_at, 2, "failover", None))
-    fb = sc.runbooks.failback
-    if fb is not None:
-        events.append((fb.at, 3, "failback", None))
-    events.sort(key=lambda e: (e[0], e[1]))
-    by_index: dict[int, _Active] = {}
-    pending_heals: list[tuple[float, int]] = []
-    end = t0 + sc.duration_seconds
-    queue = list(events)
-    while not drill.stop_all.is_set():
-        now = time.monotonic()
-        # heals due
-        for at, idx in sorted(pending_heals):
-            if t0 + at <= now:
-                pending_heals.remove((at, idx))
-                drill.heal(by_index[idx])
-        if queue and t0 + queue[0][0] <= now:
-            at, _prio, kind, arg = queue.pop(0)
-            if kind == "inject":
-                idx, sf = arg
-                drill.inject(sf, idx)
-                by_index[idx] = drill.active[-1]
-                if not sf.open_ended:
-                    pending_heals.append((sf.end, idx))
-            elif kind == "failover" and fo is not None:
-                # Phases (detection...) are measured from the fault that triggered the runbook.
-                trigger = next(
-                    (
-                        f"f{i}"
-                        for i, sf in enumerate(schedule)
-                        if fo.trigger.at is None and sf.at == at
-                    ),
-                    None,
-                )
-                drill.history.append("runbook.trigger", runbook="failover", fault_id=trigger, at=at)
-                threads.append(
-                    drill.start_runbook(
-                        "failover",
-                        lambda ctx: run_failover(
-                            ctx,
-                            source=fo.from_cluster,
-                            target=fo.to_cluster,
-                            detect_seconds=fo.detect_failing_seconds,
-                            probe_interval=fo.probe_interval_seconds,
-                            stop_mm2=fo.stop_mm2,
-                            translate_offsets=fo.translate_offsets,
-                        ),
-                    )
-                )
-            elif kind == "failback" and fb is not None and fo is not None:
-                threads.append(
-                    drill.start_runbook(
-                        "failback",
-                        lambda ctx: run_failback(
-                            ctx,
-                            original=fo.from_cluster,
-                            current=fo.to_cluster,
-                            catch_up_timeout=fb.catch_up_timeout_seconds,
-                            translate_offsets=fb.translate_offsets,
-                        ),
-                    )
-                )
-            continue
-        if now >= end and not pending_heals and not queue:
-            break
-        if now >= end + 1 and not queue:
-            break  # heals scheduled past the end happen in heal_all
-        errors = drill.client_errors()
-        if errors:
-            raise TopologyError(f"workload client crashed: {errors}")
-        nxt = min([end] + [t0 + e[0] for e in queue[:1]] + [t0 + a for a, _ in pending_heals])
-        drill.stop_all.wait(max(0.0, min(0.2, nxt - time.monotonic())))
-    overran = any(th.is_alive() for th in threads)
-    for th in threads:
-        th.join(timeout=120)
+    run_operations(
+        plan_operations(sc),
+        drill.execute,
+        clock=drill.clock,
+        stop=drill.stop_all,
+        duration=sc.duration_seconds,
+        check=drill.check_clients,
+    )
+    overran = any(th.is_alive() for th in drill.runbook_threads)
+    for th in drill.runbook_threads:
+        deadline = drill.clock.monotonic() + 120
+        while th.is_alive() and drill.clock.monotonic() < deadline:
+            th.join(timeout=0.05)
         if th.is_alive():
             drill.runbook_errors.append(f"runbook {th.name} did not finish in 120 s")
     if overran:
         # A runbook finished after the planned end: keep the workload running a little so
         # that service on the cluster it moved clients to is actually observed.
         drill.emit(event="runbook finished after the planned end; observing 10 s more")
-        _sleep_until(time.monotonic() + 10.0, drill.stop_all)
+        drill.sleep(10.0)
 
 
 def _settle_consumers(drill: Drill, quiet: float = 3.0, timeout: float = 45.0) -> None:
     """Let consumers read what is left before they stop (idle for `quiet` seconds)."""
-    deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
+    clock = drill.clock
+    deadline = clock.monotonic() + timeout
+    last, since = -1, clock.monotonic()
+    never = threading.Event()
+    while clock.monotonic() < deadline:
         now_count = sum(c.received for c in drill.consumers)
         if now_count != last:
-            last, since = now_count, time.monotonic()
-        elif time.monotonic() - since >= quiet:
+            last, since = now_count, clock.monotonic()
+        elif clock.monotonic() - since >= quiet:
             return
-        time.sleep(0.5)
+        clock.wait(never, 0.5)
 
 
 def _final_read_phase(drill: Drill) -> None:
@@ -406,28 +401,23 @@ def _final_read_phase(drill: Drill) -> None:
         drill.producers[0].cluster if drill.producers else drill.scenario.workload.producers.cluster
     )
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
-    topics: dict[str, list[str]] = {}
-    from confluent_kafka.admin import AdminClient
-
     pattern = re.compile(topic_pattern(topic))
-    for c in clusters:
-        names = (
-            AdminClient({"bootstrap.servers": rt.bootstrap(c), "log_level": 0})
-            .list_topics(timeout=15)
-            .topics
-        )
-        topics[c] = sorted(t for t in names if pattern.match(t))
+    topics = {
+        c: [t for t in rt.clients.topics(rt.bootstrap(c)) if pattern.match(t)] for c in clusters
+    }
     drill.history.append(
         "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics
     )
     timeout = drill.scenario.final_read.timeout_seconds
     for c in clusters:
-        records, complete = final_read(drill.history, rt.bootstrap(c), c, topics[c], timeout)
+        records, complete = rt.clients.final_read(
+            drill.history, rt.bootstrap(c), c, topics[c], timeout
+        )
         drill.history.append("final_read.end", cluster=c, records=records, complete=complete)
         drill.emit(event=f"final read of {c}: {records} records, complete={complete}")
 
 
-def _versions(rt: LocalRuntime | None) -> dict[str, Any]:
+def _versions(rt: Runtime | None) -> dict[str, Any]:
     import confluent_kafka
 
     from kafkadrill.topology.provision import java_version
@@ -436,10 +426,12 @@ def _versions(rt: LocalRuntime | None) -> dict[str, Any]:
         java = java_version()
     except KafkadrillError:
         java = None
+    kafka = rt.kafka_version() if rt is not None else None
     return {
         "kafkadrill": __version__,
-        "kafka": rt.kafka.version if rt is not None and rt.kafka is not None else None,
-        "mirrormaker2": rt.kafka.version if rt is not None and rt.kafka is not None else None,
+        "runtime": rt.kind if rt is not None else None,
+        "kafka": kafka,
+        "mirrormaker2": kafka,
         "toxiproxy": TOXIPROXY_VERSION,
         "confluent_kafka": confluent_kafka.version()[0],
         "librdkafka": confluent_kafka.libversion()[0],
@@ -458,77 +450,91 @@ def _client_log_handler(run_dir: Path) -> logging.Handler:
     return handler
 
 
+def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
+    """Every phase from a started topology to the final read; returns environment.json."""
+    sc, rt = drill.scenario, drill.rt
+    environment = rt.describe()
+    drill.set_phase("steady")
+    monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
+    monitor.start()
+    drill.start_workload()
+    drill.sleep(sc.warmup_seconds)
+    drill.set_phase("faults")
+    try:
+        _fault_phase(drill)
+    finally:
+        drill.set_phase("heal")
+        drill.stop_producers.set()
+        for p in drill.producers:
+            p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
+        drill.heal_all()
+    for c in rt.topology.clusters:
+        rt.wait_healthy(c.name, timeout=120)
+    if "failed_over_to" not in drill.runbook_results:
+        for flow in rt.flows():
+            if rt.flow_alive(flow):
+                wait_replicated(rt, flow, sc.workload.producers.topic, 60, drill.clock)
+    _settle_consumers(drill)
+    drill.stop_consumers.set()
+    for c in drill.consumers:
+        c.join(timeout=30)
+    drill.stop_all.set()
+    monitor.join(timeout=10)
+    if before_final_read is not None:
+        before_final_read(rt, drill.history)
+    drill.set_phase("final_read")
+    _final_read_phase(drill)
+    return rt.describe() or environment
+
+
 def run_drill(
     scenario: Scenario,
     *,
+    runtime: str | None = None,
     reports_dir: Path = Path("reports"),
     progress: Progress | None = None,
     topology_progress: Callable[[str], None] | None = None,
     before_final_read: Hook | None = None,
+    clock: Clock = REAL,
+    runtime_options: dict[str, Any] | None = None,
 ) -> DrillResult:
     """Run one drill end to end and write its run directory. Never raises for findings;
     raises ScenarioError for bad input before anything starts; KeyboardInterrupt propagates
-    after the run directory is written."""
+    after the run directory is written.
+
+    `runtime` names a registered runtime (default: the scenario's `runtime`, else "local")."""
     from kafkadrill.report.store import new_run_dir
 
-    schedule = scenario.schedule()  # validates the timeline before anything starts
-    del schedule
+    name = runtime or getattr(scenario, "runtime", None) or "local"
+    rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
+    require_capabilities(scenario, rtype)  # validates the timeline too
     run_dir = new_run_dir(reports_dir, scenario.name)
     (run_dir / "scenario.yaml").write_text(scenario.resolved_yaml())
     run_id = run_dir.name
     started = datetime.now(UTC)
-    history = HistoryWriter(run_dir / "history.jsonl", run_id)
-    history.append("run.start", run_id=run_id, scenario=scenario.name, seed=scenario.seed)
+    history = HistoryWriter(run_dir / "history.jsonl", run_id, clock=clock.monotonic)
+    history.append(
+        "run.start", run_id=run_id, scenario=scenario.name, seed=scenario.seed, runtime=name
+    )
     error: str | None = None
     infra = False
     interrupted: BaseException | None = None
-    rt: LocalRuntime | None = None
+    rt: Runtime | None = None
     environment: dict[str, Any] = {}
-    runbook_errors: list[str] = []
     drill: Drill | None = None
     log_handler = _client_log_handler(run_dir)
     try:
-        topo = scenario.to_topology()
-        rt = LocalRuntime(topo, run_dir, progress=topology_progress)
-        drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None))
+        rt = create_runtime(
+            name,
+            scenario.to_topology(),
+            run_dir,
+            progress=topology_progress,
+            **(runtime_options or {}),
+        )
+        drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
         drill.set_phase("setup")
         with rt:
-            environment = rt.describe()
-            drill.set_phase("steady")
-            monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
-            monitor.start()
-            drill.start_workload()
-            _sleep_until(time.monotonic() + scenario.warmup_seconds, drill.stop_all)
-            drill.set_phase("faults")
-            try:
-                _fault_phase(drill)
-            finally:
-                drill.set_phase("heal")
-                drill.stop_producers.set()
-                for p in drill.producers:
-                    p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
-                drill.heal_all()
-            for c in topo.clusters:
-                rt.wait_healthy(c.name, timeout=120)
-            failed_over = "failed_over_to" in drill.runbook_results
-            if not failed_over:
-                for flow in list(rt.flows_running.values()):
-                    if rt.mm2_alive(flow):
-                        wait_replicated(
-                            rt, flow.source, flow.target, scenario.workload.producers.topic, 60
-                        )
-            _settle_consumers(drill)
-            drill.stop_consumers.set()
-            for c in drill.consumers:
-                c.join(timeout=30)
-            drill.stop_all.set()
-            monitor.join(timeout=10)
-            if before_final_read is not None:
-                before_final_read(rt, history)
-            drill.set_phase("final_read")
-            _final_read_phase(drill)
-            runbook_errors = drill.runbook_errors
-            environment = rt.describe()
+            environment = _drill_body(drill, before_final_read)
     except KeyboardInterrupt as exc:
         interrupted = exc
         error = "interrupted (Ctrl-C)"
@@ -544,6 +550,7 @@ def run_drill(
             drill.stop_consumers.set()
     CLIENT_LOGGER.removeHandler(log_handler)
     log_handler.close()
+    runbook_errors = drill.runbook_errors if drill is not None else []
     if runbook_errors and error is None:
         error = "runbook failed: " + "; ".join(runbook_errors)
     status = "completed" if error is None else ("interrupted" if interrupted else "error")

@@ -57,14 +57,10 @@ def test_records_replicate_with_key_value_headers_timestamp(topology: LocalRunti
 
 
 def test_cut_link_stops_replication_and_heal_resumes_it(topology: LocalRuntime) -> None:
-    assert topology.toxiproxy is not None
-    tp = topology.toxiproxy
-    proxies = topology.link_proxies("east", "west")
-    assert proxies, "the east<->west link has no proxies"
     before = sum(end_offsets(topology.bootstrap("primary"), "orders").values())
     assert _wait_total(topology, "primary.orders", before) >= before
-    for p in proxies:
-        tp.set_enabled(p.name, False)
+    cut = topology.link_cut("east", "west", "both")
+    assert cut.paths, "the east<->west link has no paths"
     try:
         time.sleep(2)  # let in-flight MM2 fetches finish or fail
         dr_at_cut = sum(end_offsets(topology.bootstrap("dr"), "primary.orders").values())
@@ -75,17 +71,16 @@ def test_cut_link_stops_replication_and_heal_resumes_it(topology: LocalRuntime) 
         assert primary_after == before + 100
         assert dr_during == dr_at_cut, "records crossed a cut link"
     finally:
-        for p in proxies:
-            tp.set_enabled(p.name, True)
+        topology.link_restore(cut)
     assert _wait_total(topology, "primary.orders", primary_after, timeout=90) == primary_after
 
 
 def test_mm2_killed_and_restarted_resumes(topology: LocalRuntime) -> None:
-    topology.kill_mm2()
-    assert not topology.mm2_alive()
+    topology.flow_kill()
+    assert not topology.flow_alive()
     start = sum(end_offsets(topology.bootstrap("primary"), "orders").values())
     produce(topology.bootstrap("primary"), "orders", _records(40, "mm2"))
     time.sleep(2)
-    topology.start_mm2()
+    topology.flow_start()
     # MM2 restarts from its last committed source offsets: nothing may be missing.
     assert _wait_total(topology, "primary.orders", start + 40, timeout=120) >= start + 40

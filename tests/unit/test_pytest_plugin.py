@@ -9,6 +9,7 @@ infrastructure failure (verdict UNKNOWN, infrastructure_error=True).
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -403,12 +404,12 @@ def test_drill_fixture_bad_override_names_the_field(
 def test_topology_fixture_starts_once_per_module_and_stops(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kafkadrill.topology import local
+    from kafkadrill.topology import runtime
 
     events: list[str] = []
 
     class FakeRuntime:
-        def __init__(self, topology: Any, workdir: Path) -> None:
+        def __init__(self, topology: Any, workdir: Path, **_options: Any) -> None:
             self.topology = topology
             self.workdir = workdir
 
@@ -419,7 +420,10 @@ def test_topology_fixture_starts_once_per_module_and_stops(
         def __exit__(self, *exc: object) -> None:
             events.append("stop")
 
-    monkeypatch.setattr(local, "LocalRuntime", FakeRuntime)
+    local = runtime.runtime_type("local")
+    monkeypatch.setitem(
+        runtime.RUNTIMES, "local", dataclasses.replace(local, factory=FakeRuntime)
+    )
     pytester.makepyfile(
         test_topo="""
         def test_a(kafkadrill_topology):

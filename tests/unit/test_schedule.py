@@ -278,10 +278,15 @@ def test_targets_of() -> None:
 
 
 def test_register_extends_catalog() -> None:
+    from kafkadrill.faults.base import fault, unregister
+
     class DiskParams(catalog.NodeParams):
         fill_percent: int = 90
 
-    catalog.register("disk.fill", DiskParams, "fill a broker's disk")
+    @fault("disk.fill", DiskParams, needs={"node.stop"}, summary="fill a broker's disk")
+    class DiskFill:  # the implementation is registered in the same step as the parameters
+        pass
+
     try:
         (f,) = expand_timeline(
             [
@@ -299,7 +304,7 @@ def test_register_extends_catalog() -> None:
         )
         assert f.params == {"cluster": "dr", "node": 1, "fill_percent": 50}
     finally:
-        del catalog.FAULT_TYPES["disk.fill"], catalog.FAULT_SUMMARIES["disk.fill"]
+        unregister("disk.fill")
 
 
 def test_parse_fault_reports_bad_setting() -> None:

@@ -1,0 +1,12 @@
+"""Faults: parameter models (catalog), implementations and their registry (base), schedule.
+
+Importing this package registers every built-in fault type (parameters and implementation
+together), so the catalog scenarios validate against is always complete.
+"""
+# isort: skip_file
+# Registration order is the catalog's order (error messages, `kafkadrill schema`).
+
+from kafkadrill.faults import catalog  # noqa: F401
+from kafkadrill.faults import process  # noqa: F401
+from kafkadrill.faults import network  # noqa: F401
+from kafkadrill.faults import region  # noqa: F401

@@ -1,18 +1,27 @@
-"""Fault implementations: a registry by fault name, each able to inject, verify and heal.
+"""Fault registry: one registration per fault type, its parameters and implementation together.
 
-The parameter models and validation live in catalog.py (pure); this module is what a runtime
-executes. A fault proves itself: `verify()` checks that it really took effect (a killed
-process is gone, a TCP request across a cut link fails) and the result goes into the history.
+    @fault("node.kill", NodeParams, needs={Cap.NODE_KILL, Cap.NODE_START}, summary="...")
+    class NodeKill: ...
+
+registers the parameter model in the catalog (what scenarios validate against) and the
+implementation (what a runtime executes) in one step, so neither half can ship without the
+other. An implementation acts only through the `Runtime` protocol, and declares the runtime
+capabilities it needs: a scenario naming a fault the chosen runtime cannot perform is rejected
+before anything starts (`missing_capabilities`).
+
+A fault proves itself: `verify()` checks that it really took effect (a killed node is down, a
+Kafka request across a cut link fails) and the result goes into the history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from kafkadrill.faults import catalog
 from kafkadrill.history import HistoryWriter
-from kafkadrill.topology.local import LocalRuntime
+from kafkadrill.topology.runtime import Cap, Runtime
 
 
 class Client(Protocol):
@@ -27,8 +36,8 @@ class Client(Protocol):
 
 @dataclass
 class FaultContext:
-    runtime: LocalRuntime
-    history: HistoryWriter
+    runtime: Runtime
+    history: HistoryWriter | None = None
     clients: list[Any] = field(default_factory=list)
 
 
@@ -39,23 +48,62 @@ class ActiveFault(Protocol):
 
 
 Factory = Callable[[FaultContext, dict[str, Any]], ActiveFault]
-IMPLEMENTATIONS: dict[str, Factory] = {}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def implements(name: str) -> Callable[[Factory], Factory]:
-    """Register the implementation of fault type `name` (see catalog.register for params)."""
+@dataclass(frozen=True)
+class FaultType:
+    name: str
+    params: type[catalog.FaultParams]
+    factory: Factory
+    needs: frozenset[str]
+    summary: str
 
-    def deco(factory: Factory) -> Factory:
-        IMPLEMENTATIONS[name] = factory
+
+FAULTS: dict[str, FaultType] = {}
+
+
+def fault(
+    name: str,
+    params: type[catalog.FaultParams],
+    *,
+    needs: Iterable[str],
+    summary: str,
+) -> Callable[[F], F]:
+    """Register fault type `name`: its parameter model, its implementation (the decorated
+    class or factory `(ctx, params) -> ActiveFault`) and the runtime capabilities it needs."""
+    caps = frozenset(needs)
+    unknown = caps - Cap.ALL
+    if unknown:
+        raise ValueError(f"fault {name}: unknown capabilities {sorted(unknown)}")
+    if name in FAULTS:
+        raise ValueError(f"fault {name} is registered twice")
+
+    def deco(factory: F) -> F:
+        FAULTS[name] = FaultType(name, params, factory, caps, summary)
+        catalog._register(name, params, summary)
         return factory
 
     return deco
 
 
-def create(name: str, ctx: FaultContext, params: dict[str, Any]) -> ActiveFault:
-    # Importing the modules registers the built-in implementations.
-    from kafkadrill.faults import network, process, region  # noqa: F401
+def unregister(name: str) -> None:
+    """Remove a fault type (tests that register their own)."""
+    FAULTS.pop(name, None)
+    catalog.FAULT_TYPES.pop(name, None)
+    catalog.FAULT_SUMMARIES.pop(name, None)
 
-    if name not in IMPLEMENTATIONS:
-        raise KeyError(f"fault type {name!r} has no implementation for the local runtime")
-    return IMPLEMENTATIONS[name](ctx, params)
+
+def fault_type(name: str) -> FaultType:
+    if name not in FAULTS:
+        raise KeyError(catalog.unknown_fault_message(name))
+    return FAULTS[name]
+
+
+def missing_capabilities(name: str, capabilities: Iterable[str]) -> set[str]:
+    """Capabilities fault `name` needs that a runtime with `capabilities` lacks."""
+    return set(fault_type(name).needs) - set(capabilities)
+
+
+def create(name: str, ctx: FaultContext, params: dict[str, Any]) -> ActiveFault:
+    return fault_type(name).factory(ctx, dict(params))

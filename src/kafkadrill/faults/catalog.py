@@ -2,7 +2,8 @@
 
 No runtime code here. Runtime fault implementations (process.py, network.py, region.py) look a
 fault up by name in `FAULT_TYPES`; scenario validation uses the same registry so a scenario can
-only name faults that exist. Extend with `register(name, model, summary)`.
+only name faults that exist. Fault types are registered with `faults.base.fault` (model and
+implementation together); importing `kafkadrill.faults` loads the built-in ones.
 
 Each parameter model splits its fields in two: *target* fields say what is hit (cluster, node,
 link...) and are written under `target:` in a scenario; the others are *settings* (latency_ms,
@@ -388,23 +389,11 @@ FAULT_TYPES: dict[str, type[FaultParams]] = {}
 FAULT_SUMMARIES: dict[str, str] = {}
 
 
-def register(name: str, model: type[FaultParams], summary: str = "") -> None:
-    """Add a fault type (by name) so scenarios can use it and runtimes can find it."""
+def _register(name: str, model: type[FaultParams], summary: str = "") -> None:
+    """Record a fault type's parameter model. Called only by `faults.base.fault`, which
+    registers the implementation in the same step (see docs/howto/add-a-fault.md)."""
     FAULT_TYPES[name] = model
     FAULT_SUMMARIES[name] = summary or (model.__doc__ or "").strip().splitlines()[0]
-
-
-register("node.kill", NodeParams, "SIGKILL one broker; restarted at heal")
-register("node.stop", NodeParams, "SIGTERM one broker (clean shutdown); restarted at heal")
-register("node.pause", NodeParams, "SIGSTOP one broker (alive but frozen); SIGCONT at heal")
-register("leader.kill", LeaderParams, "SIGKILL the current leader of a partition")
-register("mm2.kill", Mm2Params, "SIGKILL the MirrorMaker 2 process of a flow")
-register("link.cut", LinkCutParams, "drop all traffic on a link (per direction)")
-register("link.latency", LinkLatencyParams, "add latency/jitter on a link")
-register("link.bandwidth", LinkBandwidthParams, "cap a link's bandwidth")
-register("link.reset", LinkResetParams, "reset every connection on a link")
-register("az.partition", AzParams, "cut one AZ of a cluster off from the others")
-register("region.outage", RegionParams, "a whole region (nodes, MM2, links) goes dark")
 
 
 def fault_names() -> list[str]:

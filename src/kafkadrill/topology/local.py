@@ -24,13 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from kafkadrill.errors import TopologyError
+from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.topology import config as cfg
 from kafkadrill.topology.model import Cluster, Flow, Node, Topology
 from kafkadrill.topology.ports import NodePorts, PortLease, allocate
 from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
 from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
+from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.workload.access import ConfluentClients
 
 HEALTH_TOPIC = "kd-health"
 # librdkafka logs every refused connection while a cluster boots; probes expect that.
@@ -62,6 +67,16 @@ def new_cluster_id() -> str:
             return cid
 
 
+def _process_state(pid: int) -> NodeState:
+    try:
+        status = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return "down"
+    if status == psutil.STATUS_ZOMBIE:
+        return "down"
+    return "paused" if status == psutil.STATUS_STOPPED else "running"
+
+
 @dataclass
 class NodeRuntime:
     cluster: Cluster
@@ -76,8 +91,12 @@ class NodeRuntime:
         return f"{self.cluster.name}-n{self.node.node_id}"
 
 
+@register_runtime("local", Cap.ALL, "processes on this machine: KRaft nodes, MM2, Toxiproxy")
 class LocalRuntime:
     """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`."""
+
+    kind = "local"
+    capabilities = Cap.ALL
 
     def __init__(
         self,
@@ -106,6 +125,7 @@ class LocalRuntime:
         self.flows_running: dict[str, Flow] = {}
         self.scratch: Path | None = None
         self.timings: dict[str, float] = {}
+        self.clients = ConfluentClients()
         self._started = False
         self._atexit_registered = False
 
@@ -156,7 +176,7 @@ class LocalRuntime:
             # clusters answer, so starting them now overlaps that with the cluster start-up.
             for flow in self.topology.flows:
                 self.progress(f"starting MirrorMaker 2 {flow.name}")
-                self.start_mm2(flow)
+                self.flow_start(flow)
         for cluster in self.topology.clusters:
             self.progress(f"waiting for cluster {cluster.name} to be healthy")
             self.wait_healthy(cluster.name)
@@ -201,7 +221,7 @@ class LocalRuntime:
             return cfg.client_bootstrap(c, self.plan)
         return cfg.xdc_bootstrap(c, self.plan)
 
-    def link_proxies(self, site_a: str, site_b: str) -> list[ProxySpec]:
+    def _link_proxies(self, site_a: str, site_b: str) -> list[ProxySpec]:
         """Every proxy carrying bytes between two sites (regions or AZs)."""
         pair = {site_a, site_b}
         out = []
@@ -218,6 +238,150 @@ class LocalRuntime:
             if site == c.region or site in c.azs:
                 return c.region
         return site
+
+    # ----- links -----------------------------------------------------------------------------
+    def _tp(self) -> ToxiproxyClient:
+        if self.toxiproxy is None:
+            raise TopologyError("topology is not started")
+        return self.toxiproxy
+
+    def _apply(
+        self,
+        kind: str,
+        targets: list[tuple[ProxySpec, list[str]]],
+        attributes: dict[str, Any],
+        disable: bool,
+        what: str,
+    ) -> LinkEffect:
+        """Disable whole proxies (`disable`) or add one toxic per (proxy, stream)."""
+        tp = self._tp()
+        toxics: list[tuple[str, str]] = []
+        disabled: list[str] = []
+        name = f"kd-{uuid.uuid4().hex[:8]}"
+        for proxy, streams in targets:
+            if disable:
+                tp.set_enabled(proxy.name, False)
+                disabled.append(proxy.name)
+                continue
+            for stream in streams:
+                tname = f"{name}-{stream}"
+                toxic = "timeout" if kind == "cut" else kind
+                tp.add_toxic(proxy.name, tname, toxic, stream, attributes)
+                toxics.append((proxy.name, tname))
+        done = (
+            f"disabled {len(disabled)} proxies"
+            if disable
+            else f"{kind} {attributes} on {len(toxics)} proxy stream(s) of {len(targets)} proxies"
+        )
+        return LinkEffect(
+            kind=kind,
+            paths=tuple(p.name for p, s in targets if s or disable),
+            probes=tuple(sorted({p.listen for p, s in targets if s or disable})),
+            detail=f"{done} ({what})",
+            handle=(tuple(toxics), tuple(disabled)),
+        )
+
+    def _link_targets(self, a: str, b: str, direction: str) -> list[tuple[ProxySpec, list[str]]]:
+        out = []
+        for p in self._link_proxies(a, b):
+            if direction == "both":
+                out.append((p, ["upstream", "downstream"]))
+                continue
+            src, _, dst = direction.partition("->")
+            stream = p.stream_for(src.strip(), dst.strip())
+            out.append((p, [stream] if stream else []))
+        return out
+
+    def link_cut(self, a: str, b: str, direction: str = "both") -> LinkEffect:
+        targets = self._link_targets(a, b, direction)
+        # Both directions: disabling a proxy drops its connections and refuses new ones.
+        # One direction: a timeout-0 toxic holds every byte that way and never closes.
+        return self._apply(
+            "cut", targets, {"timeout": 0}, direction == "both", f"link {a}<->{b}, {direction}"
+        )
+
+    def link_toxic(
+        self, a: str, b: str, direction: str, toxic: str, attributes: dict[str, Any]
+    ) -> LinkEffect:
+        targets = self._link_targets(a, b, direction)
+        return self._apply(toxic, targets, attributes, False, f"link {a}<->{b}, {direction}")
+
+    def az_partition(self, cluster: str, az: str, direction: str, cut_clients: bool) -> LinkEffect:
+        """Cut the broker-to-broker and controller paths between one AZ and the rest (and, if
+        `cut_clients`, the client paths to the isolated brokers)."""
+        targets: list[tuple[ProxySpec, list[str]]] = []
+        for p in self.proxies.values():
+            if cut_clients and p.name.startswith(f"client-{cluster}-") and p.server_site == az:
+                if direction == "both":
+                    targets.append((p, ["upstream", "downstream"]))
+                else:  # client->broker bytes enter the AZ (upstream), replies leave it
+                    targets.append(
+                        (p, ["downstream" if direction == "isolate-out" else "upstream"])
+                    )
+                continue
+            if not p.name.startswith(f"mesh-{cluster}-"):
+                continue
+            inside_client, inside_server = p.client_site == az, p.server_site == az
+            if inside_client == inside_server:
+                continue
+            if direction == "both":
+                streams = ["upstream", "downstream"]
+            elif direction == "isolate-out":  # nothing leaves the AZ
+                streams = ["upstream"] if inside_client else ["downstream"]
+            else:  # isolate-in: nothing enters the AZ
+                streams = ["downstream"] if inside_client else ["upstream"]
+            targets.append((p, streams))
+        effect = self._apply(
+            "cut", targets, {"timeout": 0}, direction == "both", f"AZ {az} of {cluster}"
+        )
+        clients = sum(1 for p, _ in targets if p.name.startswith("client-"))
+        return LinkEffect(
+            effect.kind,
+            effect.paths,
+            effect.probes,
+            f"{effect.detail}: {len(targets) - clients} broker-to-broker and {clients} client "
+            f"paths between {az} and the rest of {cluster}",
+            effect.handle,
+        )
+
+    def link_in_force(self, effect: LinkEffect) -> tuple[bool, str]:
+        tp = self._tp()
+        toxics, disabled = effect.handle
+        missing = [f"{p}/{n}" for p, n in toxics if n not in {t["name"] for t in tp.toxics(p)}]
+        enabled = [p for p in disabled if tp.enabled(p)]
+        total = len(toxics) + len(disabled)
+        if not total:
+            return False, "no path carries this link/direction"
+        ok = not missing and not enabled
+        return ok, (
+            f"{total - len(missing) - len(enabled)}/{total} paths affected"
+            + (f"; missing toxics {missing}" if missing else "")
+            + (f"; still enabled {enabled}" if enabled else "")
+        )
+
+    def link_restore(self, effect: LinkEffect) -> str:
+        tp = self._tp()
+        toxics, disabled = effect.handle
+        for proxy, name in toxics:
+            tp.remove_toxic(proxy, name)
+        for proxy in disabled:
+            tp.set_enabled(proxy, True)
+        return f"removed {len(toxics)} toxic(s), re-enabled {len(disabled)} proxies"
+
+    def restore_all(self) -> list[str]:
+        """Belt and braces after a drill: no toxic, disabled proxy, paused or dead node."""
+        done: list[str] = []
+        if self.toxiproxy is not None:
+            self.toxiproxy.reset()
+        for name, nr in self.nodes.items():
+            cluster, node_id = nr.cluster.name, nr.node.node_id
+            if self.node_state(cluster, node_id) == "paused":
+                self.node_resume(cluster, node_id)
+                done.append(f"resumed {name}")
+            if not self.node_alive(cluster, node_id):
+                self.node_start(cluster, node_id)
+                done.append(f"restarted {name}")
+        return done
 
     # ----- toxiproxy -------------------------------------------------------------------------
     def _start_toxiproxy(self) -> None:
@@ -419,35 +583,49 @@ class LocalRuntime:
             raise TopologyError(f"no node {node_id} in cluster {cluster}")
         return self.nodes[name]
 
-    def node_pid(self, cluster: str, node_id: int) -> int:
-        assert self.supervisor is not None
-        return self.supervisor.children[self._node(cluster, node_id).name].pid
+    def _sup(self) -> Supervisor:
+        if self.supervisor is None:
+            raise TopologyError("topology is not started")
+        return self.supervisor
+
+    def _pid(self, cluster: str, node_id: int) -> int:
+        return self._sup().children[self._node(cluster, node_id).name].pid
 
     def node_alive(self, cluster: str, node_id: int) -> bool:
-        assert self.supervisor is not None
-        return self.supervisor.children[self._node(cluster, node_id).name].alive()
+        return self._sup().children[self._node(cluster, node_id).name].alive()
 
-    def kill_node(self, cluster: str, node_id: int) -> None:
-        assert self.supervisor is not None
-        self.supervisor.kill(self._node(cluster, node_id).name)
+    def node_state(self, cluster: str, node_id: int) -> NodeState:
+        return _process_state(self._pid(cluster, node_id))
 
-    def stop_node(self, cluster: str, node_id: int, timeout: float = 30.0) -> None:
-        assert self.supervisor is not None
-        self.supervisor.stop(self._node(cluster, node_id).name, timeout)
+    def node_kill(self, cluster: str, node_id: int) -> str:
+        pid = self._pid(cluster, node_id)
+        self._sup().kill(self._node(cluster, node_id).name)
+        return f"SIGKILL pid {pid}"
 
-    def start_node(self, cluster: str, node_id: int) -> None:
+    def node_stop(self, cluster: str, node_id: int, timeout: float = 30.0) -> str:
+        pid = self._pid(cluster, node_id)
+        self._sup().stop(self._node(cluster, node_id).name, timeout)
+        return f"SIGTERM pid {pid}"
+
+    def node_start(self, cluster: str, node_id: int) -> str:
         nr = self._node(cluster, node_id)
-        if self.node_alive(cluster, node_id):
-            return
-        self._spawn_node(nr)
+        if not self.node_alive(cluster, node_id):
+            self._spawn_node(nr)
+        return f"pid {self._pid(cluster, node_id)}"
 
-    def pause_node(self, cluster: str, node_id: int) -> None:
-        assert self.supervisor is not None
-        self.supervisor.signal(self._node(cluster, node_id).name, signal.SIGSTOP)
+    def node_pause(self, cluster: str, node_id: int) -> str:
+        self._sup().signal(self._node(cluster, node_id).name, signal.SIGSTOP)
+        return f"SIGSTOP pid {self._pid(cluster, node_id)}"
 
-    def resume_node(self, cluster: str, node_id: int) -> None:
-        assert self.supervisor is not None
-        self.supervisor.signal(self._node(cluster, node_id).name, signal.SIGCONT)
+    def node_resume(self, cluster: str, node_id: int) -> str:
+        self._sup().signal(self._node(cluster, node_id).name, signal.SIGCONT)
+        return f"SIGCONT pid {self._pid(cluster, node_id)}"
+
+    def ping(self, address: str, timeout: float = 1.0) -> float | None:
+        return kafka_ping(address, timeout)
+
+    def kafka_version(self) -> str | None:
+        return self.kafka.version if self.kafka is not None else None
 
     # ----- health ----------------------------------------------------------------------------
     def _admin(self, cluster: str) -> Any:
@@ -543,25 +721,30 @@ class LocalRuntime:
 
     # ----- MirrorMaker 2 ---------------------------------------------------------------------
     @staticmethod
-    def mm2_name(flow: Flow) -> str:
+    def _mm2_name(flow: Flow) -> str:
         return f"mm2-{flow.source}-{flow.target}"
 
-    def _flow(self, flow: Flow | str | None) -> Flow:
-        if isinstance(flow, Flow):
-            return flow
-        for f in [*self.topology.flows, *self.flows_running.values()]:
-            if flow is None or f.name == flow:
-                return f
-        raise TopologyError(f"unknown flow {flow!r}")
+    def flows(self) -> list[Flow]:
+        out = list(self.topology.flows)
+        out += [f for f in self.flows_running.values() if f not in out]
+        return out
 
-    def start_mm2(self, flow: Flow | str | None = None) -> None:
+    def flow(self, name: Flow | str | None = None) -> Flow:
+        if isinstance(name, Flow):
+            return name
+        for f in self.flows():
+            if name is None or f.name == name:
+                return f
+        raise TopologyError(f"unknown flow {name!r}")
+
+    def flow_start(self, flow: Flow | str | None = None) -> str:
         """Start (or restart) the dedicated MM2 process of a flow, in the target's region."""
-        assert self.supervisor is not None
-        f = self._flow(flow)
-        name = self.mm2_name(f)
-        child = self.supervisor.children.get(name)
+        sup = self._sup()
+        f = self.flow(flow)
+        name = self._mm2_name(f)
+        child = sup.children.get(name)
         if child is not None and child.alive():
-            return
+            return f"MirrorMaker 2 {f.name} already running (pid {child.pid})"
         region = self.topology.cluster(f.target).region
         d = self.workdir / "config" / name
         d.mkdir(parents=True, exist_ok=True)
@@ -578,41 +761,55 @@ class LocalRuntime:
             "org.apache.kafka.connect.mirror.MirrorMaker",
             str(d / "mm2.properties"),
         ]
-        self.supervisor.spawn(name, cmd, log_dir / "stdout.log")
+        child = sup.spawn(name, cmd, log_dir / "stdout.log")
         self.flows_running[f.name] = f
+        return f"started MirrorMaker 2 {f.name} (pid {child.pid})"
 
-    def kill_mm2(self, flow: Flow | str | None = None) -> None:
-        assert self.supervisor is not None
-        self.supervisor.kill(self.mm2_name(self._flow(flow)))
+    def flow_kill(self, flow: Flow | str | None = None) -> str:
+        name = self._mm2_name(self.flow(flow))
+        pid = self._sup().children[name].pid
+        self._sup().kill(name)
+        return f"SIGKILL MirrorMaker 2 pid {pid}"
 
-    def stop_mm2(self, flow: Flow | str | None = None, timeout: float = 20.0) -> None:
-        assert self.supervisor is not None
-        self.supervisor.stop(self.mm2_name(self._flow(flow)), timeout)
+    def flow_stop(self, flow: Flow | str | None = None, timeout: float = 20.0) -> str:
+        name = self._mm2_name(self.flow(flow))
+        self._sup().stop(name, timeout)
+        return f"stopped {name}"
 
-    def mm2_alive(self, flow: Flow | str | None = None) -> bool:
-        assert self.supervisor is not None
-        child = self.supervisor.children.get(self.mm2_name(self._flow(flow)))
+    def flow_alive(self, flow: Flow | str | None = None) -> bool:
+        child = self._sup().children.get(self._mm2_name(self.flow(flow)))
         return child is not None and child.alive()
 
-    def remote_topic(self, flow: Flow | str | None, topic: str) -> str:
-        """DefaultReplicationPolicy: `orders` from `primary` is `primary.orders` on the target."""
-        f = self._flow(flow)
-        if f.properties.get("replication.policy.class", "").endswith("IdentityReplicationPolicy"):
-            return topic
-        return f"{f.source}.{topic}"
+    def flow_state(self, flow: Flow | str | None = None) -> NodeState:
+        child = self._sup().children.get(self._mm2_name(self.flow(flow)))
+        return "down" if child is None else _process_state(child.pid)
+
+    def flow_describe(self, flow: Flow | str | None = None) -> dict[str, Any]:
+        f = self.flow(flow)
+        name = self._mm2_name(f)
+        child = self._sup().children.get(name)
+        props = self.workdir / "config" / name / "mm2.properties"
+        return {
+            "flow": f.name,
+            "engine": "mirrormaker2",
+            "process": name,
+            "pid": child.pid if child is not None else None,
+            "alive": self.flow_alive(f),
+            "properties": props.read_text() if props.exists() else None,
+        }
 
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
         from confluent_kafka import Consumer, Producer, TopicPartition
 
-        f = self._flow(flow)
+        f = self.flow(flow)
         marker = f"replication-probe-{uuid.uuid4()}".encode()
         t0 = time.monotonic()
         producer = Producer({"bootstrap.servers": self.bootstrap(f.source), "acks": "all", **QUIET})
         producer.produce(HEALTH_TOPIC, marker)
         if producer.flush(30):
             raise TopologyError(f"cannot write the replication probe to {f.source}")
-        target_topic = self.remote_topic(f, HEALTH_TOPIC)
+        target_topic = f.remote_topic(HEALTH_TOPIC)
         consumer = Consumer(
             {
                 "bootstrap.servers": self.bootstrap(f.target),
@@ -627,8 +824,8 @@ class LocalRuntime:
             consumer.assign([TopicPartition(target_topic, 0, 0)])
             deadline = t0 + timeout
             while time.monotonic() < deadline:
-                if not self.mm2_alive(f):
-                    log = self.workdir / "logs" / self.mm2_name(f) / "stdout.log"
+                if not self.flow_alive(f):
+                    log = self.workdir / "logs" / self._mm2_name(f) / "stdout.log"
                     raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
                 msg = consumer.poll(0.5)
                 if msg is not None and msg.error() is None and msg.value() == marker:
@@ -663,7 +860,7 @@ class LocalRuntime:
                 "server.properties": (nr.dir / "server.properties").read_text(),
             }
         for fname, f in self.flows_running.items():
-            p = self.workdir / "config" / self.mm2_name(f) / "mm2.properties"
+            p = self.workdir / "config" / self._mm2_name(f) / "mm2.properties"
             if p.exists():
                 out["mm2"][fname] = p.read_text()
         out["topics"] = {c.name: self.topic_configs(c.name) for c in self.topology.clusters}

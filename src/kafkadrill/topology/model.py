@@ -70,6 +70,12 @@ class Flow:
     def name(self) -> str:
         return f"{self.source}->{self.target}"
 
+    def remote_topic(self, topic: str) -> str:
+        """DefaultReplicationPolicy: `orders` from `primary` is `primary.orders` on the target;
+        IdentityReplicationPolicy keeps the name."""
+        policy = self.properties.get("replication.policy.class", "")
+        return topic if policy.endswith("IdentityReplicationPolicy") else f"{self.source}.{topic}"
+
 
 @dataclass(frozen=True)
 class Link:

@@ -76,6 +76,9 @@ class ToxiproxyClient:
     def set_enabled(self, name: str, enabled: bool) -> None:
         self._call("POST", f"/proxies/{name}", {"enabled": enabled})
 
+    def enabled(self, name: str) -> bool:
+        return bool(self._call("GET", f"/proxies/{name}").get("enabled"))
+
     def add_toxic(
         self,
         proxy: str,

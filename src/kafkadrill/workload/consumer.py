@@ -192,6 +192,7 @@ def final_read(
     cluster: str,
     topics: Iterable[str],
     timeout: float = 60.0,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[int, bool]:
     """Read every partition of `topics` from the beginning up to the end offsets seen at start.
 
@@ -205,6 +206,7 @@ def final_read(
         "log_level": 6,
         "logger": CLIENT_LOGGER,
         "enable.partition.eof": False,
+        **(extra or {}),
     }
     client = Consumer(conf)
     count = 0

@@ -1,0 +1,244 @@
+"""The Runtime seam: the one place where "how a topology lives" meets "what a drill does".
+
+Everything above the topology (runner, faults, runbooks, monitor, final read, pytest plugin,
+CLI) is typed against `Runtime` and uses nothing else of a runtime. A runtime declares the
+*capabilities* it has; faults and runbooks declare the ones they need, so a scenario that asks
+for something the chosen runtime cannot do is rejected before anything starts.
+
+Runtimes register by name (`register_runtime`); `create_runtime(name, ...)` builds one.
+Implementations: `local` (processes, topology/local.py), `fake` (in memory, for unit tests of
+the runner, topology/fake.py); later `compose` and `external`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
+
+from kafkadrill.errors import ScenarioError
+from kafkadrill.topology.model import Flow, Topology
+
+if TYPE_CHECKING:
+    from kafkadrill.workload.access import KafkaClients
+
+
+class Cap:
+    """Capability names (plain strings so scenarios and messages can show them)."""
+
+    NODE_KILL = "node.kill"  # abrupt loss of a node (SIGKILL, container kill)
+    NODE_STOP = "node.stop"  # clean shutdown of a node
+    NODE_PAUSE = "node.pause"  # a node frozen but alive (SIGSTOP, cgroup freeze)
+    NODE_START = "node.start"  # bring a stopped/killed node back with its data
+    FLOW_KILL = "flow.kill"  # abrupt loss of a replication flow's process
+    FLOW_STOP = "flow.stop"  # stop a replication flow (runbook: no split brain)
+    FLOW_START = "flow.start"  # start a (possibly new, e.g. reverse) replication flow
+    LINK_CUT = "link.cut"  # cut every path of a link between two sites, per direction
+    LINK_TOXIC = "link.toxic"  # latency / bandwidth / reset toxics on a link, per direction
+    AZ_PARTITION = "az.partition"  # cut one AZ of a cluster off from the others
+
+    ALL: frozenset[str] = frozenset(
+        {
+            NODE_KILL,
+            NODE_STOP,
+            NODE_PAUSE,
+            NODE_START,
+            FLOW_KILL,
+            FLOW_STOP,
+            FLOW_START,
+            LINK_CUT,
+            LINK_TOXIC,
+            AZ_PARTITION,
+        }
+    )
+
+
+NodeState = Literal["running", "paused", "down"]
+Direction = str  # "both", "<site>-><site>", or for AZ partitions "isolate-in" / "isolate-out"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LinkEffect:
+    """What a link operation did, so that it can be verified and undone.
+
+    `paths` are the runtime's names of the affected paths (for the history); `probes` are
+    addresses a Kafka request can be sent to from this process and that cross those paths (a
+    cut makes them silent, a latency toxic shows in their round trip); `handle` is private to
+    the runtime that made it.
+    """
+
+    kind: str  # "cut" or a toxic type ("latency", "bandwidth", "reset_peer", "timeout")
+    paths: tuple[str, ...]
+    probes: tuple[str, ...]
+    detail: str
+    handle: Any = field(default=None, compare=False)
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """A running topology. A context manager: `with create_runtime(...) as rt: ...`."""
+
+    kind: str  # the registry name: "local", "fake", ...
+    topology: Topology
+    workdir: Path
+    capabilities: frozenset[str]
+    timings: dict[str, float]  # start-up phases (clusters_healthy_s, ready_s)
+    clients: KafkaClients  # how workload clients, probes and runbooks reach its clusters
+
+    # ----- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    # ----- addresses and probes --------------------------------------------------------------
+    def bootstrap(self, cluster: str, from_site: str | None = None) -> str:
+        """Bootstrap servers for a client in `from_site` (default: the cluster's region)."""
+        ...
+
+    def ping(self, address: str, timeout: float = 1.0) -> float | None:
+        """Round-trip seconds of one Kafka request to `host:port`, or None if it failed."""
+        ...
+
+    def kafka_version(self) -> str | None: ...
+
+    # ----- nodes -----------------------------------------------------------------------------
+    def node_kill(self, cluster: str, node: int) -> str: ...
+    def node_stop(self, cluster: str, node: int, timeout: float = 30.0) -> str: ...
+    def node_pause(self, cluster: str, node: int) -> str: ...
+    def node_resume(self, cluster: str, node: int) -> str: ...
+    def node_start(self, cluster: str, node: int) -> str: ...
+    def node_state(self, cluster: str, node: int) -> NodeState: ...
+    def node_alive(self, cluster: str, node: int) -> bool: ...
+
+    # ----- replication flows -----------------------------------------------------------------
+    def flows(self) -> list[Flow]:
+        """Every flow this runtime has started (running or not), topology flows first."""
+        ...
+
+    def flow(self, name: Flow | str | None = None) -> Flow:
+        """A flow by name (None: the first); raises TopologyError if unknown."""
+        ...
+
+    def flow_start(self, flow: Flow | str | None = None) -> str: ...
+    def flow_stop(self, flow: Flow | str | None = None, timeout: float = 20.0) -> str: ...
+    def flow_kill(self, flow: Flow | str | None = None) -> str: ...
+    def flow_alive(self, flow: Flow | str | None = None) -> bool: ...
+    def flow_describe(self, flow: Flow | str | None = None) -> dict[str, Any]: ...
+
+    # ----- links -----------------------------------------------------------------------------
+    def link_cut(self, a: str, b: str, direction: Direction = "both") -> LinkEffect: ...
+    def link_toxic(
+        self, a: str, b: str, direction: Direction, toxic: str, attributes: dict[str, Any]
+    ) -> LinkEffect: ...
+    def az_partition(
+        self, cluster: str, az: str, direction: Direction, cut_clients: bool
+    ) -> LinkEffect: ...
+    def link_in_force(self, effect: LinkEffect) -> tuple[bool, str]:
+        """Is the effect still applied (toxics present, paths disabled)?"""
+        ...
+
+    def link_restore(self, effect: LinkEffect) -> str: ...
+
+    # ----- health, reset, description --------------------------------------------------------
+    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None: ...
+    def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
+        """Write a probe on the flow's source and wait until it shows on the target."""
+        ...
+
+    def restore_all(self) -> list[str]:
+        """Undo anything still in force: toxics, cut paths, paused or dead nodes. Returns
+        what had to be restored (a drill's own heals should have left nothing)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What is running and how it is configured (environment.json, `status`)."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------
+
+RuntimeFactory = Callable[..., Runtime]
+
+
+@dataclass(frozen=True)
+class RuntimeType:
+    name: str
+    factory: RuntimeFactory
+    capabilities: frozenset[str]
+    summary: str
+    # A runtime that runs no Kafka (the fake): usable from Python for tests, refused by the
+    # CLI and the pytest plugin so that no report of it can pass for a drill.
+    testing_only: bool = False
+
+
+RUNTIMES: dict[str, RuntimeType] = {}
+
+
+def register_runtime(
+    name: str, capabilities: frozenset[str], summary: str, *, testing_only: bool = False
+) -> Callable[[RuntimeFactory], RuntimeFactory]:
+    """Class decorator: `@register_runtime("local", Cap.ALL, "processes on this machine")`."""
+    unknown = set(capabilities) - Cap.ALL
+    if unknown:
+        raise ValueError(f"runtime {name}: unknown capabilities {sorted(unknown)}")
+
+    def deco(factory: RuntimeFactory) -> RuntimeFactory:
+        RUNTIMES[name] = RuntimeType(
+            name, factory, frozenset(capabilities), summary, testing_only
+        )
+        return factory
+
+    return deco
+
+
+def _load_builtin() -> None:
+    # Importing registers; the modules import heavy parts lazily.
+    from kafkadrill.topology import compose, fake, local  # noqa: F401
+
+
+def runtime_type(name: str) -> RuntimeType:
+    _load_builtin()
+    if name not in RUNTIMES:
+        from kafkadrill.faults.catalog import did_you_mean
+
+        raise ScenarioError(
+            f"unknown runtime '{name}'{did_you_mean(name, runtime_names())}",
+            field="runtime",
+            fix=f"use one of: {', '.join(runtime_names())}",
+        )
+    return RUNTIMES[name]
+
+
+def runtime_names(*, testing: bool = False) -> list[str]:
+    """Names of the registered runtimes (with `testing`, also the test-only ones)."""
+    _load_builtin()
+    return sorted(n for n, t in RUNTIMES.items() if testing or not t.testing_only)
+
+
+def user_runtime(name: str) -> RuntimeType:
+    """A runtime a user may choose for a drill (CLI, pytest): not a test-only one."""
+    rtype = runtime_type(name)
+    if rtype.testing_only:
+        raise ScenarioError(
+            f"runtime '{name}' runs no Kafka (it exists to test kafkadrill itself)",
+            field="runtime",
+            fix=f"use one of: {', '.join(runtime_names())}",
+        )
+    return rtype
+
+
+def create_runtime(
+    name: str,
+    topology: Topology,
+    workdir: Path,
+    *,
+    progress: Progress | None = None,
+    **options: Any,
+) -> Runtime:
+    """A runtime of type `name` for `topology` (not started: use it as a context manager)."""
+    return runtime_type(name).factory(topology, workdir, progress=progress, **options)

@@ -1,0 +1,233 @@
+"""How a drill talks to Kafka: workload clients and the few admin reads and writes it needs.
+
+A runtime hands out a `KafkaClients` (`runtime.clients`): the real one speaks the Kafka protocol
+through confluent-kafka (with the runtime's client security settings); the fake runtime's keeps
+records in memory so that the runner is tested without Kafka.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from kafkadrill.history import HistoryWriter
+from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
+from kafkadrill.workload.client import BootstrapFn
+from kafkadrill.workload.consumer import ConsumerSpec
+from kafkadrill.workload.producer import ProducerSpec
+
+# librdkafka logs every refused connection while a cluster is down; admin probes expect that.
+QUIET = {"log_level": 0}
+
+
+class WorkloadClient(Protocol):
+    """What the runner, faults and runbooks use of a producer or consumer thread."""
+
+    spec: Any
+    cluster: str
+    site: str
+    paused: threading.Event
+    error: BaseException | None
+
+    def start(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def redirect(self, cluster: str, site: str | None = None) -> None: ...
+
+
+class KafkaClients(Protocol):
+    def producer(
+        self,
+        spec: ProducerSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_id: str,
+        stop: threading.Event,
+    ) -> Any: ...
+
+    def consumer(
+        self,
+        spec: ConsumerSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        stop: threading.Event,
+    ) -> Any: ...
+
+    def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]: ...
+    def end_total(self, bootstrap: str, topic: str) -> int: ...
+    def leader(self, bootstrap: str, topic: str, partition: int) -> int: ...
+    def final_read(
+        self,
+        history: HistoryWriter,
+        bootstrap: str,
+        cluster: str,
+        topics: Iterable[str],
+        timeout: float,
+    ) -> tuple[int, bool]: ...
+    def read_checkpoints(
+        self, bootstrap: str, source_alias: str, timeout: float = 15.0
+    ) -> CheckpointSet: ...
+    def set_group_offsets(
+        self, bootstrap: str, group: str, offsets: dict[tuple[str, int], int]
+    ) -> None: ...
+    def create_topic(
+        self,
+        bootstrap: str,
+        name: str,
+        partitions: int,
+        replication_factor: int,
+        config: dict[str, str],
+    ) -> bool:
+        """Create a topic; False if it already existed."""
+        ...
+
+
+class ConfluentClients:
+    """The real thing: confluent-kafka clients, with `config` (e.g. security settings of an
+    external runtime) added to every client."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = dict(config or {})
+
+    def _conf(self, bootstrap: str, **extra: Any) -> dict[str, Any]:
+        return {"bootstrap.servers": bootstrap, **QUIET, **self.config, **extra}
+
+    def producer(
+        self,
+        spec: ProducerSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_id: str,
+        stop: threading.Event,
+    ) -> Any:
+        from kafkadrill.workload.producer import WorkloadProducer
+
+        if self.config:
+            spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
+        return WorkloadProducer(spec, history, bootstrap, run_id, stop)
+
+    def consumer(
+        self,
+        spec: ConsumerSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        stop: threading.Event,
+    ) -> Any:
+        from kafkadrill.workload.consumer import WorkloadConsumer
+
+        if self.config:
+            spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
+        return WorkloadConsumer(spec, history, bootstrap, stop)
+
+    def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]:
+        from confluent_kafka.admin import AdminClient
+
+        return sorted(AdminClient(self._conf(bootstrap)).list_topics(timeout=timeout).topics)
+
+    def end_total(self, bootstrap: str, topic: str) -> int:
+        from confluent_kafka import Consumer, TopicPartition
+
+        c = Consumer(self._conf(bootstrap, **{"group.id": "kafkadrill-lag"}))
+        try:
+            md = c.list_topics(topic, timeout=5)
+            if topic not in md.topics or md.topics[topic].error is not None:
+                return 0
+            return sum(
+                c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
+                for p in md.topics[topic].partitions
+            )
+        finally:
+            c.close()
+
+    def leader(self, bootstrap: str, topic: str, partition: int) -> int:
+        from confluent_kafka.admin import AdminClient
+
+        md = AdminClient(self._conf(bootstrap)).list_topics(topic, timeout=10)
+        leader: int = md.topics[topic].partitions[partition].leader
+        return leader
+
+    def final_read(
+        self,
+        history: HistoryWriter,
+        bootstrap: str,
+        cluster: str,
+        topics: Iterable[str],
+        timeout: float,
+    ) -> tuple[int, bool]:
+        from kafkadrill.workload.consumer import final_read
+
+        return final_read(history, bootstrap, cluster, topics, timeout, extra=self.config)
+
+    def read_checkpoints(
+        self, bootstrap: str, source_alias: str, timeout: float = 15.0
+    ) -> CheckpointSet:
+        """Read `<source>.checkpoints.internal` (partition 0) to its end."""
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        topic = f"{source_alias}.checkpoints.internal"
+        c = Consumer(
+            self._conf(
+                bootstrap,
+                **{
+                    "group.id": f"kafkadrill-checkpoints-{uuid.uuid4()}",
+                    "enable.auto.commit": False,
+                    "enable.partition.eof": True,
+                },
+            )
+        )
+        records: list[tuple[bytes | None, bytes | None]] = []
+        try:
+            md = c.list_topics(timeout=10)
+            if topic not in md.topics:
+                return latest_checkpoints([])
+            _lo, hi = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+            if hi == 0:
+                return latest_checkpoints([])
+            c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+            deadline = time.monotonic() + timeout
+            last = -1
+            while last < hi - 1 and time.monotonic() < deadline:
+                for m in c.consume(500, 0.5):
+                    if m.error() is None:
+                        records.append((m.key(), m.value()))
+                        last = m.offset()
+                    elif m.error().code() == -191:  # _PARTITION_EOF
+                        last = max(last, hi - 1)
+        finally:
+            c.close()
+        return latest_checkpoints(records)
+
+    def set_group_offsets(
+        self, bootstrap: str, group: str, offsets: dict[tuple[str, int], int]
+    ) -> None:
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import AdminClient
+
+        if not offsets:
+            return
+        admin = AdminClient(self._conf(bootstrap))
+        tps = [TopicPartition(t, p, o) for (t, p), o in sorted(offsets.items())]
+        futs = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, tps)])
+        for fut in futs.values():
+            fut.result(timeout=15)
+
+    def create_topic(
+        self,
+        bootstrap: str,
+        name: str,
+        partitions: int,
+        replication_factor: int,
+        config: dict[str, str],
+    ) -> bool:
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient(self._conf(bootstrap))
+        if name in admin.list_topics(timeout=10).topics:
+            return False
+        new = NewTopic(name, partitions, replication_factor, config=dict(config))
+        for fut in admin.create_topics([new]).values():
+            fut.result(timeout=30)
+        return True

@@ -1,0 +1,231 @@
+"""The runner end to end on the fake runtime: no JVM, no socket, a clock 200x faster.
+
+These tests check the orchestration (what is done when, what is recorded, how errors end),
+never Kafka's behaviour: the fake runtime is not a Kafka simulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from kafkadrill.clock import ScaledClock
+from kafkadrill.errors import ScenarioError, TopologyError
+from kafkadrill.runner import DrillResult, run_drill
+from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.topology import runtime as rtmod
+from kafkadrill.topology.fake import FakeRuntime
+
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
+SPEED = 200.0
+
+
+def _events(run_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeRuntime]]:
+    """Register a `fake-t` runtime that keeps every instance it makes (to inspect after)."""
+    made: list[FakeRuntime] = []
+    base = rtmod.runtime_type("fake")
+
+    def factory(topology: Any, workdir: Path, **options: Any) -> FakeRuntime:
+        rt = FakeRuntime(topology, workdir, **options)
+        made.append(rt)
+        return rt
+
+    monkeypatch.setitem(
+        rtmod.RUNTIMES, "fake-t", dataclasses.replace(base, name="fake-t", factory=factory)
+    )
+    yield made
+
+
+def _run(
+    scenario: Scenario,
+    tmp_path: Path,
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    **options: Any,
+) -> DrillResult:
+    clock = ScaledClock(SPEED)
+    return run_drill(
+        scenario,
+        runtime="fake-t",
+        reports_dir=tmp_path,
+        clock=clock,
+        progress=progress,
+        runtime_options={"clock": clock, **options},
+    )
+
+
+def _java_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if "java" in " ".join(p.cmdline())]
+
+
+def test_default_drill_runs_end_to_end_without_kafka(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    result = _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path)
+    assert result.error is None
+    assert result.verdict == "PASS"
+    assert not _java_children()
+    (rt,) = fake
+    assert rt.started and rt.stopped
+    events = _events(result.run_dir)
+    types = [e["type"] for e in events]
+    assert types[0] == "run.start" and types[-1] == "run.end"
+    assert events[-1]["status"] == "completed"
+    assert types.count("send.ok") > 100 and "final_read.end" in types
+    for name in ("report.json", "report.md", "report.html"):
+        assert (result.run_dir / name).exists()
+
+
+def test_faults_are_injected_and_healed_at_their_times(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    sc = load_scenario(SCENARIOS / "default.yaml")  # node.kill at 10 s for 15 s
+    result = _run(sc, tmp_path)
+    events = _events(result.run_dir)
+    faults_start = next(e["t"] for e in events if e["type"] == "phase" and e["name"] == "faults")
+    inject = next(e for e in events if e["type"] == "fault.inject")
+    verify = next(e for e in events if e["type"] == "fault.verify")
+    heal = next(e for e in events if e["type"] == "fault.heal")
+    assert inject["fault"] == "node.kill" and inject["target"] == {"cluster": "primary", "node": 2}
+    # On time, within a margin of scheduling ticks (the clock runs 200x faster than real).
+    assert 10.0 <= inject["t"] - faults_start < 12.0
+    assert 25.0 <= heal["t"] - faults_start < 27.0
+    assert verify["ok"] is True and heal["ok"] is True
+    (rt,) = fake
+    ops = rt.op_names()
+    assert ops.index("node.kill") < ops.index("node.start") < ops.index("stop")
+
+
+def test_a_fault_that_does_not_take_effect_is_recorded_unverified(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    sc = load_scenario(SCENARIOS / "link-cut.yaml")
+    result = _run(sc, tmp_path, ineffective={"link.cut"})
+    verify = next(e for e in _events(result.run_dir) if e["type"] == "fault.verify")
+    assert verify["ok"] is False
+    assert "still answering" in verify["detail"]
+    (f,) = result.report["faults"]
+    assert f["verified"] is False
+
+
+def test_a_crashing_runbook_is_an_error_never_a_pass(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    sc = load_scenario(SCENARIOS / "region-outage-failover.yaml")
+    result = _run(sc, tmp_path, fail={"flow.stop": RuntimeError("MM2 stop exploded")})
+    assert result.verdict != "PASS" and result.exit_code == 2
+    assert result.error is not None and "runbook failed" in result.error
+    steps = [e for e in _events(result.run_dir) if e["type"] == "runbook.step"]
+    assert {"step": "stop_mm2", "status": "fail"}.items() <= steps[-1].items()
+    assert fake[0].stopped
+
+
+def test_failover_runbook_runs_after_detection(tmp_path: Path, fake: list[FakeRuntime]) -> None:
+    sc = load_scenario(SCENARIOS / "region-outage-failover.yaml")
+    result = _run(sc, tmp_path)
+    assert result.error is None, result.error
+    events = _events(result.run_dir)
+    trigger = next(e for e in events if e["type"] == "runbook.trigger")
+    assert trigger["fault_id"] == "f0"
+    done = [e["step"] for e in events if e["type"] == "runbook.step" and e["status"] == "ok"]
+    assert done[:2] == ["detect", "decide"] and done[-1] == "redirect_consumers"
+    redirects = [e for e in events if e["type"] == "redirect"]
+    assert redirects and all(e["to_cluster"] == "dr" for e in redirects)
+
+
+def test_ctrl_c_heals_everything_and_stops_the_runtime(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    sc = load_scenario(SCENARIOS / "link-cut.yaml")
+
+    def interrupt_after_inject(state: dict[str, Any]) -> None:
+        if str(state.get("event", "")).startswith("injected"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(sc, tmp_path, progress=interrupt_after_inject)
+    (rt,) = fake
+    assert "link.cut" in rt.op_names() and "link.restore" in rt.op_names()
+    assert not rt.cuts and all(s == "running" for s in rt.nodes.values())
+    assert rt.stopped
+    (run_dir,) = [p for p in (tmp_path / sc.name).iterdir() if p.is_dir()]
+    end = _events(run_dir)[-1]
+    assert end["type"] == "run.end" and end["status"] == "interrupted"
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] != "PASS"
+
+
+def test_an_infrastructure_error_is_never_a_fail(tmp_path: Path, fake: list[FakeRuntime]) -> None:
+    sc = load_scenario(SCENARIOS / "default.yaml")
+    result = _run(sc, tmp_path, fail={"wait_healthy": TopologyError("cluster did not come back")})
+    assert result.infrastructure_error
+    assert result.verdict == "UNKNOWN" and result.exit_code == 2
+    assert "cluster did not come back" in (result.error or "")
+    assert fake[0].stopped
+
+
+def test_a_fault_the_runtime_cannot_do_is_rejected_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+
+    def factory(*_a: Any, **_k: Any) -> Any:
+        started.append("made")
+        raise AssertionError("must not be constructed")
+
+    caps = rtmod.Cap.ALL - {rtmod.Cap.LINK_CUT}
+    monkeypatch.setitem(
+        rtmod.RUNTIMES, "no-cuts", rtmod.RuntimeType("no-cuts", factory, caps, "test")
+    )
+    with pytest.raises(ScenarioError) as err:
+        run_drill(
+            load_scenario(SCENARIOS / "link-cut.yaml"), runtime="no-cuts", reports_dir=tmp_path
+        )
+    text = str(err.value)
+    assert "link.cut" in text and "no-cuts" in text and "'link.cut'" in text
+    assert not started and not any(tmp_path.iterdir())
+
+
+def test_unknown_runtime_is_a_scenario_error(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"unknown runtime 'lokal'.*did you mean 'local'"):
+        run_drill(load_scenario(SCENARIOS / "default.yaml"), runtime="lokal", reports_dir=tmp_path)
+
+
+def test_the_fake_runtime_is_refused_for_users() -> None:
+    assert "fake" not in rtmod.runtime_names()
+    with pytest.raises(ScenarioError, match="runs no Kafka"):
+        rtmod.user_runtime("fake")
+
+
+def test_fake_runtime_satisfies_the_protocol(tmp_path: Path) -> None:
+    from kafkadrill.topology.model import two_dc
+
+    assert isinstance(FakeRuntime(two_dc(3), tmp_path), rtmod.Runtime)
+
+
+def test_stop_event_ends_the_schedule_early() -> None:
+    from kafkadrill.timeline import Heal, run_operations
+
+    stop = threading.Event()
+    done: list[float] = []
+    clock = ScaledClock(1000)
+    ops = [Heal(1.0, 0), Heal(5.0, 1)]
+
+    def execute(op: Any) -> None:
+        done.append(op.at)
+        stop.set()
+
+    left = run_operations(ops, execute, clock=clock, stop=stop, duration=10.0)
+    assert done == [1.0] and left == [Heal(5.0, 1)]
