@@ -80,8 +80,9 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
     """ScenarioError (before anything starts) if a fault or runbook of the scenario needs
     something the runtime cannot do."""
     problems = []
+    caps = rtype.capabilities_of(scenario)
     for i, sf in enumerate(scenario.schedule()):
-        lacks = set(fault_type(sf.fault).needs) - rtype.capabilities
+        lacks = set(fault_type(sf.fault).needs) - caps
         if lacks:
             problems.append(f"fault #{i} {sf.fault} ({sf.describe()}) needs {sorted(lacks)}")
     runbooks = [
@@ -89,7 +90,7 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
         ("failback", scenario.runbooks.failback, FAILBACK_NEEDS),
     ]
     for name, rb, needs in runbooks:
-        lacks = set(needs) - rtype.capabilities if rb is not None else set()
+        lacks = set(needs) - caps if rb is not None else set()
         if name == "failover" and rb is not None and not rb.stop_mm2:
             lacks.discard("flow.stop")
         if lacks:
@@ -100,7 +101,7 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
             file=scenario.source,
             field="timeline",
             fix=f"choose a runtime that has these capabilities (runtime '{rtype.name}' has "
-            f"{sorted(rtype.capabilities)}), or drop those faults",
+            f"{sorted(caps)}), or drop those faults",
         )
 
 

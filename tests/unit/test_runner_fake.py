@@ -229,3 +229,36 @@ def test_stop_event_ends_the_schedule_early() -> None:
 
     left = run_operations(ops, execute, clock=clock, stop=stop, duration=10.0)
     assert done == [1.0] and left == [Heal(5.0, 1)]
+
+
+def test_the_add_a_fault_howto_example_registers_and_runs(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    import re
+
+    from kafkadrill.faults.base import FAULTS, unregister
+
+    doc = (Path(__file__).parents[2] / "docs" / "howto" / "add-a-fault.md").read_text()
+    (code,) = re.findall(r"```python\n(.*?)```", doc, re.S)
+    try:
+        exec(compile(code, "add-a-fault.md", "exec"), {"__name__": "howto_example"})
+        assert "node.slow-start" in FAULTS
+        sc = load_scenario(
+            SCENARIOS / "default.yaml",
+            {
+                "timeline": [
+                    {
+                        "at": 5,
+                        "fault": "node.slow-start",
+                        "duration": 5,
+                        "target": {"cluster": "primary", "node": 1},
+                    }
+                ]
+            },
+        )
+        result = _run(sc, tmp_path)
+        verify = next(e for e in _events(result.run_dir) if e["type"] == "fault.verify")
+        assert verify["ok"] is True, verify
+        assert "node.stop" in fake[0].op_names()
+    finally:
+        unregister("node.slow-start")

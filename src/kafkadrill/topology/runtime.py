@@ -174,13 +174,26 @@ class RuntimeType:
     # A runtime that runs no Kafka (the fake): usable from Python for tests, refused by the
     # CLI and the pytest plugin so that no report of it can pass for a drill.
     testing_only: bool = False
+    # Runtimes whose capabilities depend on their configuration (external: only what the
+    # scenario gives adapters for) compute them from the scenario; None: `capabilities`.
+    capabilities_for: Callable[[Any], frozenset[str]] | None = None
+
+    def capabilities_of(self, scenario: Any) -> frozenset[str]:
+        if self.capabilities_for is None:
+            return self.capabilities
+        return self.capabilities_for(scenario)
 
 
 RUNTIMES: dict[str, RuntimeType] = {}
 
 
 def register_runtime(
-    name: str, capabilities: frozenset[str], summary: str, *, testing_only: bool = False
+    name: str,
+    capabilities: frozenset[str],
+    summary: str,
+    *,
+    testing_only: bool = False,
+    capabilities_for: Callable[[Any], frozenset[str]] | None = None,
 ) -> Callable[[RuntimeFactory], RuntimeFactory]:
     """Class decorator: `@register_runtime("local", Cap.ALL, "processes on this machine")`."""
     unknown = set(capabilities) - Cap.ALL
@@ -189,7 +202,7 @@ def register_runtime(
 
     def deco(factory: RuntimeFactory) -> RuntimeFactory:
         RUNTIMES[name] = RuntimeType(
-            name, factory, frozenset(capabilities), summary, testing_only
+            name, factory, frozenset(capabilities), summary, testing_only, capabilities_for
         )
         return factory
 
