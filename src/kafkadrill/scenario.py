@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 import types
 import typing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -43,19 +44,45 @@ from kafkadrill.faults.schedule import (
     TimelineEntry,
     plan_timeline,
 )
+from kafkadrill.secrets import REDACTED, find_secrets, is_secret_key, redact, replace_known
 from kafkadrill.topology.model import TopicSpec, Topology, two_dc
 
 __all__ = [
     "ANOMALIES",
+    "LIMITS",
+    "REDACTED",
+    "LocatedProblem",
     "Scenario",
     "ScenarioValidationError",
     "apply_overrides",
     "load_scenario",
+    "located_problems",
     "redact",
     "scenario_json_schema",
 ]
 
-REDACTED = "***REDACTED***"
+# -- input limits ------------------------------------------------------------------------------
+# A scenario is a few KB written by a person. These bounds turn hostile or broken input (an
+# alias bomb, /dev/zero, a generated 50 MB timeline) into a clear error in milliseconds instead of
+# minutes of CPU or a MemoryError. Documented in docs/reference/scenario-format.md.
+MAX_FILE_BYTES = 1 << 20  # 1 MiB; the largest library scenario is ~3 KB
+MAX_DEPTH = 32  # nesting of mappings/sequences; the schema itself needs 7
+MAX_NODES = 20_000  # YAML nodes after alias expansion (library scenarios: < 300)
+MAX_ALIASES = 100  # *alias references
+MAX_SCALAR_DIGITS = 40  # an integer literal longer than this is no count, port or seed
+MAX_TIMELINE_ENTRIES = 200
+MAX_SCHEDULED_FAULTS = 200  # fixed entries + the sum of random counts
+LIMITS = {
+    "file_bytes": MAX_FILE_BYTES,
+    "depth": MAX_DEPTH,
+    "nodes": MAX_NODES,
+    "aliases": MAX_ALIASES,
+    "integer_digits": MAX_SCALAR_DIGITS,
+    "timeline_entries": MAX_TIMELINE_ENTRIES,
+    "scheduled_faults": MAX_SCHEDULED_FAULTS,
+}
+_INT32 = 2**31 - 1  # Kafka's int settings (ms, counts) are Java ints
+_INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
 # expected_anomalies name checkers (kafkadrill.checkers._common.CHECKER_NAMES; a unit test keeps
 # the two in step): a FAIL from a listed checker is reported but allowed.
 AnomalyName = Literal[
@@ -64,6 +91,24 @@ AnomalyName = Literal[
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
 _NAME_RE = r"^[a-z0-9][a-z0-9-]*$"
+
+
+@dataclass(frozen=True)
+class LocatedProblem:
+    """One problem with where it is: for `kafkadrill validate` and other tools."""
+
+    file: str | None
+    field: str
+    line: int | None
+    message: str
+    fix: str | None = None
+
+    def format(self) -> str:
+        """`file:line: field: message (fix: ...)`, the form compilers and CI annotate."""
+        where = ":".join(x for x in (self.file, str(self.line) if self.line else None) if x)
+        text = f"{where}: " if where else ""
+        text += f"{self.field or '(top level)'}: {self.message}"
+        return text + (f" (fix: {self.fix})" if self.fix else "")
 
 
 class ScenarioValidationError(ScenarioError):
@@ -77,17 +122,47 @@ class ScenarioValidationError(ScenarioError):
         file: str | None = None,
         field: str | None = None,
         fix: str | None = None,
+        lines: list[int | None] | None = None,
     ) -> None:
         # With several problems the header names no single field (each line names its own), but
         # .field still points at the first for programs.
         super().__init__(message, file=file, field=field if len(problems) == 1 else None, fix=fix)
         self.field = field
         self.problems = problems
+        self.lines = lines if lines is not None else [None] * len(problems)
+
+    @property
+    def located(self) -> list[LocatedProblem]:
+        return [
+            LocatedProblem(self.file, p.field, line, p.message, p.fix)
+            for p, line in zip(self.problems, self.lines, strict=True)
+        ]
+
+
+def located_problems(err: ScenarioError) -> list[LocatedProblem]:
+    """Every problem of a ScenarioError with file, field path and line (where known)."""
+    if isinstance(err, ScenarioValidationError):
+        return err.located
+    return [
+        LocatedProblem(err.file, err.field or "", getattr(err, "line", None), err.message, err.fix)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
 # Small types
 # --------------------------------------------------------------------------------------------
+
+
+def _no_bool(v: Any) -> Any:
+    # YAML `false` is a bool, and pydantic's lax mode would read it as 0: `max_lost: false`
+    # must not silently mean "no loss allowed". A count or a time is a number.
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {str(v).lower()} (a boolean)")
+    return v
+
+
+Int = Annotated[int, BeforeValidator(_no_bool)]
+Float = Annotated[float, BeforeValidator(_no_bool)]
 
 
 def _config_str(v: Any) -> Any:
@@ -109,7 +184,8 @@ def _version_str(v: Any) -> Any:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # NaN and infinity are never a valid time or count (and break arithmetic downstream).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,16 +195,16 @@ class _Model(BaseModel):
 
 class TopicModel(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
-    partitions: int = Field(default=3, ge=1, le=1000)
-    replication_factor: int = Field(default=3, ge=1)
+    partitions: Int = Field(default=3, ge=1, le=1000)
+    replication_factor: Int = Field(default=3, ge=1, le=9)
     config: ConfigMap = Field(
         default_factory=dict, description="topic configs, e.g. min.insync.replicas"
     )
 
 
 class NodeCounts(_Model):
-    primary: int = Field(default=3, ge=1, le=9)
-    dr: int = Field(default=3, ge=1, le=9)
+    primary: Int = Field(default=3, ge=1, le=9)
+    dr: Int = Field(default=3, ge=1, le=9)
 
 
 class AzMap(_Model):
@@ -153,7 +229,9 @@ class TopologySpec(_Model):
     broker_config: ConfigMap = Field(default_factory=dict)
     cluster_config: ClusterConfigs = Field(default_factory=ClusterConfigs)
     topics: list[TopicModel] = Field(
-        default_factory=list, description="created on primary; empty = one 'orders' topic"
+        default_factory=list,
+        max_length=100,
+        description="created on primary; empty = one 'orders' topic",
     )
     mm2: ConfigMap = Field(default_factory=dict, description="MM2 properties, primary->dr flow")
 
@@ -186,17 +264,17 @@ def _acks(v: Any) -> Any:
 
 
 class ProducerSpec(_Model):
-    count: int = Field(default=1, ge=1, le=32)
-    rate_per_second: float | None = Field(
-        default=200, gt=0, description="per producer; null = as fast as possible"
+    count: Int = Field(default=1, ge=1, le=32)
+    rate_per_second: Float | None = Field(
+        default=200, gt=0, le=1_000_000, description="per producer; null = as fast as possible"
     )
     acks: Annotated[Literal["all", "1", "0"], BeforeValidator(_acks)] = "all"
     enable_idempotence: bool | None = Field(default=None, description="null = true iff acks=all")
-    linger_ms: int = Field(default=5, ge=0)
-    retries: int | None = Field(default=None, ge=0, description="null = client default")
-    delivery_timeout_ms: int = Field(default=30000, gt=0)
-    request_timeout_ms: int = Field(default=10000, gt=0)
-    message_bytes: int = Field(default=200, ge=64, le=1_000_000)
+    linger_ms: Int = Field(default=5, ge=0, le=_INT32)
+    retries: Int | None = Field(default=None, ge=0, le=_INT32, description="null = client default")
+    delivery_timeout_ms: Int = Field(default=30000, gt=0, le=_INT32)
+    request_timeout_ms: Int = Field(default=10000, gt=0, le=_INT32)
+    message_bytes: Int = Field(default=200, ge=64, le=1_000_000)
     topic: str = "orders"
     site: str = "east"
     cluster: str = "primary"
@@ -211,9 +289,11 @@ class ProducerSpec(_Model):
 
 class ConsumerSpec(_Model):
     group: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
-    count: int = Field(default=1, ge=1, le=32)
+    count: Int = Field(default=1, ge=1, le=32)
     topic: str = "orders"
-    commit_interval_ms: int = Field(default=1000, ge=0, description="0 = commit after each poll")
+    commit_interval_ms: Int = Field(
+        default=1000, ge=0, le=_INT32, description="0 = commit after each poll"
+    )
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     site: str = "east"
     cluster: str = "primary"
@@ -222,7 +302,7 @@ class ConsumerSpec(_Model):
 
 class WorkloadSpec(_Model):
     producers: ProducerSpec = Field(default_factory=ProducerSpec)
-    consumers: list[ConsumerSpec] = Field(default_factory=list)
+    consumers: list[ConsumerSpec] = Field(default_factory=list, max_length=32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,8 +313,8 @@ class WorkloadSpec(_Model):
 class FailoverTrigger(_Model):
     """When the failover runbook starts watching primary health: at a time or with a fault."""
 
-    at: float | None = Field(default=None, ge=0)
-    on_fault: int | str | None = Field(
+    at: Float | None = Field(default=None, ge=0)
+    on_fault: Annotated[int | str | None, BeforeValidator(_no_bool)] = Field(
         default=None, description="timeline index or fault type (first such fault)"
     )
 
@@ -249,10 +329,13 @@ class FailoverTrigger(_Model):
 
 class FailoverRunbook(_Model):
     trigger: FailoverTrigger
-    detect_failing_seconds: float = Field(
-        default=5, ge=0, description="primary health probe must fail this long before failover"
+    detect_failing_seconds: Float = Field(
+        default=5,
+        ge=0,
+        le=86400,
+        description="primary health probe must fail this long before failover",
     )
-    probe_interval_seconds: float = Field(default=1, gt=0)
+    probe_interval_seconds: Float = Field(default=1, gt=0, le=3600)
     stop_mm2: bool = Field(default=True, description="stop the flow first (no split brain)")
     translate_offsets: bool = Field(default=True, description="reset DR groups from checkpoints")
     from_cluster: str = Field(default="primary", alias="from")
@@ -260,8 +343,8 @@ class FailoverRunbook(_Model):
 
 
 class FailbackRunbook(_Model):
-    at: float = Field(ge=0, description="seconds into the fault phase")
-    catch_up_timeout_seconds: float = Field(default=60, gt=0)
+    at: Float = Field(ge=0, description="seconds into the fault phase")
+    catch_up_timeout_seconds: Float = Field(default=60, gt=0, le=86400)
     translate_offsets: bool = True
 
 
@@ -271,19 +354,19 @@ class Runbooks(_Model):
 
 
 class FinalRead(_Model):
-    timeout_seconds: float = Field(default=60, gt=0)
+    timeout_seconds: Float = Field(default=60, gt=0, le=86400)
 
 
 class Objectives(_Model):
     """What the drill must show; null = measured and reported, not judged."""
 
-    max_lost: int | None = Field(default=0, ge=0)
-    max_rpo_seconds: float | None = Field(default=None, ge=0)
-    max_rto_seconds: float | None = Field(default=None, ge=0)
-    max_read_unavailable_seconds: float | None = Field(default=None, ge=0)
-    max_duplicates: int | None = Field(default=None, ge=0)
-    max_consumer_rereads: int | None = Field(default=None, ge=0)
-    max_skipped: int | None = Field(default=0, ge=0)
+    max_lost: Int | None = Field(default=0, ge=0, le=_INT63)
+    max_rpo_seconds: Float | None = Field(default=None, ge=0)
+    max_rto_seconds: Float | None = Field(default=None, ge=0)
+    max_read_unavailable_seconds: Float | None = Field(default=None, ge=0)
+    max_duplicates: Int | None = Field(default=None, ge=0, le=_INT63)
+    max_consumer_rereads: Int | None = Field(default=None, ge=0, le=_INT63)
+    max_skipped: Int | None = Field(default=0, ge=0, le=_INT63)
     require_ordering: bool = False
     require_timestamps_preserved: bool = True
     expected_anomalies: list[AnomalyName] = Field(
@@ -305,12 +388,14 @@ class Scenario(_Model):
 
     name: str = Field(pattern=_NAME_RE, max_length=80, description="used in report paths")
     description: str = ""
-    seed: int | None = Field(default=None, description="null = derived from name")
-    duration_seconds: float = Field(default=60, gt=0, le=86400)
-    warmup_seconds: float = Field(default=5, ge=0)
+    seed: Int | None = Field(
+        default=None, ge=-_INT63, le=_INT63, description="null = derived from name"
+    )
+    duration_seconds: Float = Field(default=60, gt=0, le=86400)
+    warmup_seconds: Float = Field(default=5, ge=0, le=3600)
     topology: TopologySpec = Field(default_factory=TopologySpec)
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
-    timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list, max_length=MAX_TIMELINE_ENTRIES)
     runbooks: Runbooks = Field(default_factory=Runbooks)
     final_read: FinalRead = Field(default_factory=FinalRead)
     objectives: Objectives = Field(default_factory=Objectives)
@@ -433,91 +518,319 @@ def _trigger_fault(
 
 
 # --------------------------------------------------------------------------------------------
-# Redaction
+# Redaction: the product-wide policy lives in kafkadrill.secrets (re-exported here as `redact`)
 # --------------------------------------------------------------------------------------------
 
-_SECRET_RE = re.compile(r"(password|secret|sasl\.jaas\.config|credential|token)", re.I)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def redact(data: Any) -> Any:
-    """Copy of `data` with every value under a secret-looking key replaced by ***REDACTED***."""
-    if isinstance(data, dict):
-        return {
-            k: (
-                REDACTED
-                if isinstance(k, str) and _SECRET_RE.search(k) and v is not None
-                else redact(v)
+def _printable(text: str) -> str:
+    """`text` with control characters escaped (a BEL or ESC in a key must not reach a terminal
+    raw; newlines are kept, error texts use them between problems)."""
+    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _safe_text(text: str | None, secrets: set[str]) -> str | None:
+    return None if text is None else _printable(replace_known(text, secrets))
+
+
+def _redact_error(err: ScenarioError, secrets: set[str]) -> ScenarioError:
+    """The same error with every secret value and control character taken out of its texts:
+    error messages are printed to consoles and CI logs."""
+    if isinstance(err, ScenarioValidationError):
+        problems = [
+            Problem(
+                _safe_text(p.field, secrets) or "",
+                _safe_text(p.message, secrets) or "",
+                _safe_text(p.fix, secrets),
             )
-            for k, v in data.items()
-        }
-    if isinstance(data, list):
-        return [redact(v) for v in data]
-    return data
+            for p in err.problems
+        ]
+        out: ScenarioError = ScenarioValidationError(
+            _safe_text(err.message, secrets) or "",
+            problems,
+            file=_safe_text(err.file, set()),
+            field=_safe_text(err.field, secrets),
+            fix=_safe_text(err.fix, secrets),
+            lines=err.lines,
+        )
+    else:
+        out = ScenarioError(
+            _safe_text(err.message, secrets) or "",
+            file=_safe_text(err.file, set()),
+            field=_safe_text(err.field, secrets),
+            fix=_safe_text(err.fix, secrets),
+        )
+    if getattr(err, "line", None) is not None:
+        out.line = err.line  # type: ignore[attr-defined]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
-# YAML reading (with line numbers)
+# YAML reading (bounded, with line numbers)
 # --------------------------------------------------------------------------------------------
 
 Loc = tuple[str | int, ...]  # a path into the scenario data
 
+# The C loader (libyaml) when installed: the same YAML, parsed several times faster.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER_NAME = _BaseLoader.__name__
+
+
+class _LimitError(ScenarioError):
+    """A size/depth/alias/count limit was exceeded (not a syntax error)."""
+
+
+def _limit_error(
+    message: str, source: str | None, fix: str, line: int | None = None
+) -> _LimitError:
+    err = _LimitError(message + (f" (line {line})" if line else ""), file=source, fix=fix)
+    err.line = line  # type: ignore[attr-defined]
+    return err
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    # int("9" * 5000) raises ValueError inside PyYAML (Python's 4300-digit limit) and a long
+    # sexagesimal literal costs quadratic time: no scenario integer needs more than a few digits.
+    if len(node.value) > MAX_SCALAR_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"integer literal with {len(node.value)} characters "
+            f"(limit {MAX_SCALAR_DIGITS}); quote it if it is text",
+            node.start_mark,
+        )
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+class _ScenarioLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    pass
+
+
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
 
 def _read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    return _parse_yaml(_read_text(path), str(path))
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, after checking it is a regular file of at most MAX_FILE_BYTES.
+
+    Never reads more than the limit: a device (/dev/zero), a FIFO or a huge file is refused
+    from its metadata, and the read itself is bounded in case the size lied (/proc files).
+    """
+    src = _printable(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()
     except FileNotFoundError:
         raise _not_found(path) from None
-    except IsADirectoryError:
+    except ValueError as e:  # "embedded null byte"
+        raise ScenarioError(f"invalid path ({e})", file=src, fix="check the path") from None
+    except OSError as e:
         raise ScenarioError(
-            "is a directory, not a scenario file", file=str(path), fix="pass a .yaml file"
+            f"cannot read: {e.strerror or e}", file=src, fix="check the path and permissions"
         ) from None
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"not UTF-8 text ({e})", file=str(path)) from None
-    return _parse_yaml(text, str(path))
-
-
-def _parse_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    loader = yaml.SafeLoader(text)
+    if stat.S_ISDIR(st.st_mode):
+        raise ScenarioError(
+            "is a directory, not a scenario file",
+            file=src,
+            fix=f"pass a .yaml file (e.g. {src.rstrip('/')}/*.yaml)",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(
+            "is not a regular file (a device, pipe or socket)",
+            file=src,
+            fix="pass a scenario .yaml file",
+        )
+    too_big = _limit_error(
+        f"file is larger than the {MAX_FILE_BYTES // 1024} KiB limit for a scenario",
+        src,
+        "a scenario is a few KB: split it, or generate fewer timeline entries",
+    )
+    if st.st_size > MAX_FILE_BYTES:
+        raise too_big
     try:
-        node = loader.get_single_node()
-        lines: dict[Loc, int] = {}
-        if node is not None:
-            _index_lines(node, (), lines, source)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as e:
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ScenarioError(
+            f"cannot read: {e.strerror or e}", file=src, fix="check the path and permissions"
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise too_big
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"not UTF-8 text: byte 0x{data[e.start]:02x} at line {line}",
+            file=src,
+            fix="save the file as UTF-8",
+        ) from None
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _check_events(text: str, source: str | None) -> None:
+    """Depth, node and alias limits, checked on the event stream before anything is built
+    (libyaml's composer recurses in C: depth must be bounded before it runs)."""
+    depth = nodes = aliases = 0
+    fix_depth = "a scenario needs only a few levels: flatten the data"
+    for ev in yaml.parse(text, Loader=_ScenarioLoader):
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            nodes += 1
+            if depth > MAX_DEPTH:
+                raise _limit_error(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    source,
+                    fix_depth,
+                    ev.start_mark.line + 1,
+                )
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(ev, yaml.AliasEvent):
+            aliases += 1
+            nodes += 1
+            if aliases > MAX_ALIASES:
+                raise _limit_error(
+                    f"more than {MAX_ALIASES} YAML aliases (*name)",
+                    source,
+                    "write the values out, or use fewer anchors",
+                    ev.start_mark.line + 1,
+                )
+        elif isinstance(ev, yaml.ScalarEvent):
+            nodes += 1
+        if nodes > MAX_NODES:
+            raise _limit_error(
+                f"more than {MAX_NODES} YAML values",
+                source,
+                "a scenario has a few hundred values: shorten it",
+                ev.start_mark.line + 1,
+            )
+
+
+def _check_expansion(root: yaml.Node, source: str | None) -> None:
+    """Nodes after alias expansion (a 600-byte "billion laughs" file expands to 10^9 values),
+    and no alias inside its own anchor (a recursive structure)."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _limit_error(
+                "a YAML alias refers to its own anchor (a recursive structure)",
+                source,
+                "remove the self-reference",
+                node.start_mark.line + 1,
+            )
+        active.add(key)
+        n = 1
+        if isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n += sum(size(v) for v in node.value)
+        active.discard(key)
+        sizes[key] = n
+        if n > MAX_NODES:
+            raise _limit_error(
+                f"YAML aliases expand to more than {MAX_NODES} values",
+                source,
+                "write the values out, or use fewer nested aliases",
+                node.start_mark.line + 1,
+            )
+        return n
+
+    size(root)  # depth is bounded by _check_events, so this recursion is too
+
+
+def _yaml_error(e: yaml.YAMLError, text: str, source: str | None) -> ScenarioError:
+    if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = str(e.problem or e.context or "syntax error")
         if e.context and e.context_mark is not None and e.problem:
             # The parser notices late: an unclosed '{' on line 4 is reported on line 5.
             what += f" ({e.context} started at line {e.context_mark.line + 1})"
-        raise ScenarioError(
+        err = ScenarioError(
             f"invalid YAML{where}: {what}",
             file=source,
             fix="check indentation, colons and quotes on that line",
-        ) from None
+        )
+        err.line = mark.line + 1 if mark else None  # type: ignore[attr-defined]
+        return err
+    if isinstance(e, yaml.reader.ReaderError):
+        line, col = _line_col(text, e.position)
+        err = ScenarioError(
+            f"invalid YAML at line {line}, column {col}: character "
+            f"#x{e.character if isinstance(e.character, int) else ord(e.character):04x} "
+            "(a control character) is not allowed",
+            file=source,
+            fix='remove it, or write it escaped in a double-quoted string ("\\a")',
+        )
+        err.line = line  # type: ignore[attr-defined]
+        return err
+    return ScenarioError(f"invalid YAML: {_printable(str(e))}", file=source)
+
+
+def _parse_yaml(text: str, source: str | None) -> tuple[Any, dict[Loc, int]]:
+    if len(text) > MAX_FILE_BYTES:
+        raise _limit_error(
+            f"more than {MAX_FILE_BYTES // 1024} KiB of YAML",
+            source,
+            "a scenario is a few KB: shorten it",
+        )
+    try:
+        _check_events(text, source)
+        loader = _ScenarioLoader(text)
+        try:
+            node = loader.get_single_node()
+            lines: dict[Loc, int] = {}
+            if node is not None:
+                _check_expansion(node, source)
+                _index_lines(node, (), lines, source)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
-        raise ScenarioError(f"invalid YAML: {e}", file=source) from None
-    finally:
-        loader.dispose()
+        raise _yaml_error(e, text, source) from None
     return data, lines
 
 
-def _index_lines(node: yaml.Node, path: Loc, out: dict[Loc, int], source: str) -> None:
+def _index_lines(node: yaml.Node, path: Loc, out: dict[Loc, int], source: str | None) -> None:
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for knode, vnode in node.value:
-            key = knode.value
             line = knode.start_mark.line + 1
+            if not isinstance(knode, yaml.ScalarNode):
+                err = ScenarioError(
+                    f"a {'list' if isinstance(knode, yaml.SequenceNode) else 'mapping'} "
+                    f"used as a key at line {line}",
+                    file=source,
+                    field=_fmt_path(path) or None,
+                    fix="keys are plain names (`? [a, b]` complex keys are not supported)",
+                )
+                err.line = line  # type: ignore[attr-defined]
+                raise err
+            key = knode.value
             if key in seen:
                 # PyYAML silently keeps the last duplicate; a repeated key is always a mistake.
-                raise ScenarioError(
-                    f"duplicate key '{key}' at line {line} (first at line {seen[key]})",
+                err = ScenarioError(
+                    f"duplicate key '{_printable(key)}' at line {line} (first at line {seen[key]})",
                     file=source,
-                    field=_fmt_path((*path, key)),
+                    field=_printable(_fmt_path((*path, key))),
                     fix="merge the two entries",
                 )
+                err.line = line  # type: ignore[attr-defined]
+                raise err
             seen[key] = line
             out[(*path, key)] = line
             _index_lines(vnode, (*path, key), out, source)
@@ -534,7 +847,7 @@ def _not_found(path: Path) -> ScenarioError:
         names = sorted(p.name for p in parent.glob("*.yaml"))
         if names:
             fix += f"{did_you_mean(path.name, names)}; files in {parent}: {', '.join(names)}"
-    return ScenarioError("scenario file not found", file=str(path), fix=fix)
+    return ScenarioError("scenario file not found", file=_printable(str(path)), fix=fix)
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,23 +889,55 @@ def _split_key(key: str) -> list[str | int]:
     # "timeline[2].at" and "timeline.2.at" both mean element 2 of timeline.
     parts: list[str | int] = []
     for seg in key.split("."):
-        m = re.fullmatch(r"([^\[\]]*)((?:\[\d+\])*)", seg)
+        m = re.fullmatch(r"([^\[\]]*)((?:\[[0-9]{1,9}\])*)", seg)
         if not m:
             parts.append(seg)
             continue
         if m.group(1):
-            parts.append(int(m.group(1)) if m.group(1).isdigit() else m.group(1))
-        parts += [int(i) for i in re.findall(r"\[(\d+)\]", m.group(2))]
+            g = m.group(1)
+            parts.append(int(g) if re.fullmatch(r"[0-9]{1,9}", g) else g)
+        parts += [int(i) for i in re.findall(r"\[([0-9]{1,9})\]", m.group(2))]
     return parts
 
 
-def _override_value(v: Any) -> Any:
+def _override_parts(key: Any) -> list[str | int]:
+    if not isinstance(key, str):
+        raise ScenarioError(
+            f"override key must be text, got {type(key).__name__}",
+            fix="use a dotted key such as workload.producers.acks",
+        )
+    shown = _printable(key)
+    if not key.strip():
+        raise ScenarioError(
+            "empty override key",
+            field=repr(key),
+            fix="use a dotted key such as workload.producers.acks=1",
+        )
+    if any(not seg.strip() for seg in key.split(".")):
+        raise ScenarioError(
+            "override key has an empty part (a leading, trailing or doubled '.')",
+            field=shown,
+            fix="write the path as a.b.c, e.g. workload.producers.acks",
+        )
+    if _CONTROL_RE.search(key):
+        raise ScenarioError(
+            "override key holds a control character",
+            field=shown,
+            fix="retype the key",
+        )
+    return _split_key(key)
+
+
+def _override_value(v: Any, key: str) -> Any:
     if not isinstance(v, str):
         return v
     try:
-        return yaml.safe_load(v)  # "1" -> 1, "null" -> None, "[a, b]" -> list
-    except yaml.YAMLError:
-        return v
+        data, _ = _parse_yaml(v, None)  # "1" -> 1, "null" -> None, "[a, b]" -> list
+    except _LimitError as e:
+        raise ScenarioError(f"override value: {e.message}", field=key, fix=e.fix) from None
+    except ScenarioError:
+        return v  # not YAML: the text itself (validation says if text is wrong there)
+    return data
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -600,20 +945,46 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
 
     Keys follow the scenario schema, so config maps take the rest of the key as one property
     name: `topology.broker_config.min.insync.replicas=2`. String values are parsed as YAML.
-    Raises ScenarioError (field = the override key) for a path the schema does not have.
+    Raises ScenarioError (field = the override key) for a path the schema does not have, an
+    empty key, or a path through a value that is not a mapping or list in the data.
     """
     import copy
 
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario is a mapping of keys, got {type(data).__name__}",
+            fix="start with `name: my-drill`",
+        )
+    _check_data(data, None)
     out = copy.deepcopy(data)
     for key, raw in overrides.items():
-        _set_path(out, _split_key(key), _override_value(raw), key)
+        parts = _override_parts(key)
+        _set_path(out, parts, _override_value(raw, key), key)
     return out
+
+
+def _not_container(key: str, done: list[str | int], node: Any, want: str) -> ScenarioError:
+    where = _fmt_path(tuple(done)) or "the scenario"
+    return ScenarioError(
+        f"override: {where} is {_kind(node)} in the scenario, not {want}",
+        field=_printable(key),
+        fix=f"fix {where} in the file, or override {where} itself",
+    )
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean"}.get(
+        type(v), f"a {type(v).__name__}"
+    )
 
 
 def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
     tp: Any = Scenario
     node = data
     i = 0
+    shown = _printable(key)
     while i < len(parts):
         part = parts[i]
         last = i == len(parts) - 1
@@ -623,10 +994,12 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
             if not isinstance(part, str) or _field_by_key(tp, part) is None:
                 names = _field_names(tp)
                 raise ScenarioError(
-                    f"override: no field '{part}' here{did_you_mean(part, names)}; "
-                    f"valid: {', '.join(names)}",
-                    field=key,
+                    f"override: no field '{_printable(str(part))}' here"
+                    f"{did_you_mean(part, names)}; valid: {', '.join(names)}",
+                    field=shown,
                 )
+            if not isinstance(node, dict):
+                raise _not_container(key, parts[:i], node, "a mapping")
             sub = _field_by_key(tp, part)
             if last:
                 node[part] = value
@@ -636,11 +1009,14 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
                 node[part] = [] if typing.get_origin(nxt) is list else {}
             node, tp = node[part], sub
         elif origin is list:
-            if not isinstance(part, int) or not isinstance(node, list) or part > len(node):
-                size = len(node) if isinstance(node, list) else 0
+            if not isinstance(node, list):
+                raise _not_container(key, parts[:i], node, "a list")
+            if not isinstance(part, int) or part > len(node):
                 raise ScenarioError(
-                    f"override: '{part}' is not an index of this list (it has {size} entries)",
-                    field=key,
+                    f"override: '{_printable(str(part))}' is not an index of "
+                    f"{_fmt_path(tuple(parts[:i]))} (it has {len(node)} entries: "
+                    f"0..{len(node)}, {len(node)} appends)",
+                    field=shown,
                 )
             if part == len(node):
                 node.append({})
@@ -659,6 +1035,8 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
                 )
             node, tp = node[part], item_tp
         elif origin is dict:
+            if not isinstance(node, dict):
+                raise _not_container(key, parts[:i], node, "a mapping")
             val_tp = _unwrap(typing.get_args(tp)[1])
             if typing.get_origin(val_tp) is dict and not last:
                 # dict of dicts (random params per fault type, whose names hold dots): the
@@ -667,7 +1045,9 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
                 for j in range(len(rest) - 1, 0, -1):
                     name = ".".join(rest[:j])
                     if name in node or name in catalog.FAULT_TYPES or j == 1:
-                        node = node.setdefault(name, {})
+                        if not isinstance(node.setdefault(name, {}), dict):
+                            raise _not_container(key, [*parts[:i], name], node[name], "a mapping")
+                        node = node[name]
                         tp = val_tp
                         i += j
                         break
@@ -676,8 +1056,47 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
             node[".".join(str(p) for p in parts[i:])] = value
             return
         else:
-            raise ScenarioError(f"override: '{part}' goes below a plain value", field=key)
+            raise ScenarioError(
+                f"override: '{_printable(str(part))}' goes below a plain value "
+                f"({_fmt_path(tuple(parts[:i]))} holds a single value)",
+                field=shown,
+                fix=f"override {_fmt_path(tuple(parts[:i]))} itself",
+            )
         i += 1
+
+
+def _check_data(data: Any, source: str | None) -> None:
+    """Depth, size and cycle limits on already-parsed data (Scenario.from_dict callers and
+    override values bypass the YAML checks); iterative, so deep input cannot overflow."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    on_path: set[int] = set()
+    # A container is "entered" when pushed; cycles show up as revisiting an id on the stack.
+    exits: list[tuple[int, int]] = []
+    while stack:
+        o, depth = stack.pop()
+        while exits and exits[-1][1] >= depth:
+            on_path.discard(exits.pop()[0])
+        count += 1
+        if count > MAX_NODES:
+            raise _limit_error(
+                f"more than {MAX_NODES} values", source, "a scenario has a few hundred values"
+            )
+        if isinstance(o, dict | list | tuple):
+            if depth > MAX_DEPTH:
+                raise _limit_error(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    source,
+                    "a scenario needs only a few levels: flatten the data",
+                )
+            if id(o) in on_path:
+                raise _limit_error(
+                    "the data contains itself (a cycle)", source, "remove the self-reference"
+                )
+            on_path.add(id(o))
+            exits.append((id(o), depth))
+            children = [*o.keys(), *o.values()] if isinstance(o, dict) else list(o)
+            stack.extend((c, depth + 1) for c in children)
 
 
 # --------------------------------------------------------------------------------------------
@@ -755,9 +1174,13 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
         elif e["type"] == "union_tag_invalid" or e["type"] == "union_tag_not_found":
             msg = "a timeline entry is either {at, fault, target, duration} or {random: {...}}"
         elif (
-            "input" in e and e["type"] != "value_error" and not isinstance(e["input"], dict | list)
+            "input" in e
+            and e["type"] != "value_error"
+            and not isinstance(e["input"], dict | list)
+            and not any(is_secret_key(p) for p in loc)  # never echo a secret's value
         ):
-            msg = f"{msg} (got {e['input']!r})"
+            got = repr(e["input"])
+            msg = f"{msg} (got {got if len(got) <= 80 else got[:77] + '...'})"
         if (
             loc
             and loc[0] == "timeline"
@@ -794,10 +1217,16 @@ def _error(
 
     # Report in file order: easier to fix top to bottom.
     problems = sorted(problems, key=lambda p: _line_for(p.field, lines) or 1 << 30)
+    at = [_line_for(p.field, lines) for p in problems]
     if len(problems) == 1:
         p = problems[0]
         return ScenarioValidationError(
-            p.message + where(p), problems, file=source, field=p.field or None, fix=p.fix
+            p.message + where(p),
+            problems,
+            file=source,
+            field=p.field or None,
+            fix=p.fix,
+            lines=at,
         )
     body = "\n".join(
         f"  - {p.field or '(top level)'}{where(p)}: {p.message}"
@@ -805,7 +1234,11 @@ def _error(
         for p in problems
     )
     return ScenarioValidationError(
-        f"{len(problems)} problems:\n{body}", problems, file=source, field=problems[0].field or None
+        f"{len(problems)} problems:\n{body}",
+        problems,
+        file=source,
+        field=problems[0].field or None,
+        lines=at,
     )
 
 
@@ -815,10 +1248,10 @@ def _error(
 
 
 def _int_or_none(v: str | None) -> int | None:
-    try:
-        return int(v) if v is not None else None
-    except ValueError:
+    # Bounded: int() of a 5000-digit string raises ValueError, and no setting needs 19 digits.
+    if v is None or not re.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*", v):
         return None
+    return int(v)
 
 
 def _topology_problems(s: Scenario) -> list[Problem]:
@@ -865,11 +1298,15 @@ def _topology_problems(s: Scenario) -> list[Problem]:
                 f"topology.cluster_config.{cname}.{key}" if own else f"topology.broker_config.{key}"
             )
             n = _int_or_none(val)
-            if (
-                (key.endswith("replication.factor") or key == "min.insync.replicas")
-                and n is not None
-                and n > sizes[cname]
-            ):
+            counted = key.endswith("replication.factor") or key == "min.insync.replicas"
+            if counted and n is None:
+                probs.append(
+                    Problem(field, f"{key} is not an integer: {val!r}", "use a whole number >= 1")
+                )
+            elif counted and n is not None and n < 1:
+                # Kafka refuses to start with these below 1.
+                probs.append(Problem(field, f"{key}={n} must be at least 1", "use 1 or more"))
+            elif counted and n is not None and n > sizes[cname]:
                 probs.append(
                     Problem(
                         field,
@@ -908,6 +1345,15 @@ def _topology_problems(s: Scenario) -> list[Problem]:
         )
         if own is not None and min_isr is None:
             probs.append(Problem(f"{here}.config.min.insync.replicas", f"not an integer: {own!r}"))
+        elif own is not None and min_isr is not None and min_isr < 1:
+            # Kafka rejects 0 and -1 when the topic is created, after the clusters started.
+            probs.append(
+                Problem(
+                    f"{here}.config.min.insync.replicas",
+                    f"min.insync.replicas {min_isr} must be at least 1",
+                    f"use 1..{topic.replication_factor} (2 with replication_factor 3 is usual)",
+                )
+            )
         elif min_isr is not None and min_isr > topic.replication_factor:
             field = (
                 f"{here}.config.min.insync.replicas"
@@ -1144,10 +1590,23 @@ def _semantic_problems(s: Scenario) -> list[Problem]:
         return probs  # bad AZs make a bad topology: every later check would mislead
     topo = s.to_topology()
     probs += _client_problems(s, topo)
-    schedule, tprobs = plan_timeline(
-        s.timeline, seed=s.seed or 0, topology=topo, duration_seconds=s.duration_seconds
-    )
-    probs += tprobs
+    n_faults = sum(e.random.count if isinstance(e, RandomFaults) else 1 for e in s.timeline)
+    if n_faults > MAX_SCHEDULED_FAULTS:
+        # Placing random faults is quadratic in their number: refuse before spending minutes.
+        probs.append(
+            Problem(
+                "timeline",
+                f"{n_faults} faults (fixed entries plus random counts); the limit is "
+                f"{MAX_SCHEDULED_FAULTS}",
+                "lower the random counts or split the drill",
+            )
+        )
+        schedule: list[ScheduledFault] = []
+    else:
+        schedule, tprobs = plan_timeline(
+            s.timeline, seed=s.seed or 0, topology=topo, duration_seconds=s.duration_seconds
+        )
+        probs += tprobs
     probs += _runbook_problems(s, topo, schedule)
     probs += _objective_problems(s)
     if not probs:
@@ -1163,6 +1622,29 @@ def _semantic_problems(s: Scenario) -> list[Problem]:
 def _build(
     data: Any, *, source: str | None, overrides: dict[str, Any] | None, lines: dict[Loc, int]
 ) -> Scenario:
+    secrets: set[str] = set()
+    try:
+        if isinstance(data, dict | list):
+            _check_data(data, source)
+            secrets = find_secrets(data)
+        if overrides:
+            if not isinstance(overrides, dict):
+                raise ScenarioError(
+                    "overrides must map dotted keys to values", file=source, fix="use KEY=VALUE"
+                )
+            secrets |= find_secrets({str(k): v for k, v in overrides.items()})
+            for k, v in overrides.items():
+                if is_secret_key(k) and isinstance(v, str) and v.strip():
+                    secrets.add(v)  # a --set secret, even a short one, is never echoed
+        return _build_checked(data, source=source, overrides=overrides, lines=lines)
+    except ScenarioError as e:
+        # Error texts reach consoles and CI logs: no secret value, no raw control character.
+        raise _redact_error(e, secrets) from None
+
+
+def _build_checked(
+    data: Any, *, source: str | None, overrides: dict[str, Any] | None, lines: dict[Loc, int]
+) -> Scenario:
     if data is None:
         raise ScenarioError("empty scenario", file=source, fix="at least give a name")
     if not isinstance(data, dict):
@@ -1176,11 +1658,14 @@ def _build(
             data = apply_overrides(data, overrides)
         except ScenarioError as e:
             raise ScenarioError(
-                e.message, file=source, field=e.field, fix=e.fix or "check the --set key"
+                e.message,
+                file=source,
+                field=e.field,
+                fix=e.fix or "check the --set key (a dotted path of the scenario format)",
             ) from None
         # Overridden values did not come from the file: drop their line numbers.
         for key in overrides:
-            loc = tuple(_split_key(key))
+            loc = tuple(_split_key(str(key)))
             for p in [p for p in lines if p[: len(loc)] == loc]:
                 del lines[p]
     try:
@@ -1201,8 +1686,11 @@ def load_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Scenar
     validation; string values are parsed as YAML scalars.
     """
     path = Path(path)
-    data, lines = _read_yaml(path)
-    return _build(data, source=str(path), overrides=overrides, lines=lines)
+    try:
+        data, lines = _read_yaml(path)
+    except ScenarioError as e:
+        raise _redact_error(e, set()) from None
+    return _build(data, source=_printable(str(path)), overrides=overrides, lines=lines)
 
 
 def scenario_json_schema() -> dict[str, Any]:

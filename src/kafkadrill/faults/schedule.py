@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -30,18 +31,33 @@ from kafkadrill.faults.catalog import Problem
 from kafkadrill.topology.model import Topology
 
 _MAX_ATTEMPTS = 200  # random placements tried per fault before giving up
+# Times are decimals written by people (1.1 + 2.2 != 3.3 in binary floating point): two faults
+# that touch within this tolerance are back to back, not overlapping.
+EPSILON = 1e-6
+
+
+def _no_bool(v: Any) -> Any:
+    # YAML `true` would otherwise be read as 1 second / 1 fault.
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {str(v).lower()} (a boolean)")
+    return v
+
+
+_Float = Annotated[float, BeforeValidator(_no_bool)]
+_Int = Annotated[int, BeforeValidator(_no_bool)]
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FixedFault(BaseModel):
     """One fault at a fixed time: `{at: 10, fault: node.kill, target: {...}, duration: 20}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    at: float = Field(ge=0, description="seconds after the fault phase starts")
+    at: _Float = Field(ge=0, description="seconds after the fault phase starts")
     fault: str = Field(description="fault type name (see faults/catalog.py)")
     target: dict[str, Any] = Field(default_factory=dict, description="what the fault hits")
     params: dict[str, Any] = Field(default_factory=dict, description="fault settings")
-    duration: float | None = Field(
+    duration: _Float | None = Field(
         default=None, gt=0, description="seconds until healed; null = until the phase ends"
     )
 
@@ -56,14 +72,14 @@ class FixedFault(BaseModel):
 class RandomSpec(BaseModel):
     """`count` faults drawn from `faults`, each starting and healing within `between`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    count: int = Field(ge=1, le=100)
-    faults: list[str] = Field(min_length=1)
-    between: tuple[float, float] | None = Field(
+    count: _Int = Field(ge=1, le=100)
+    faults: list[str] = Field(min_length=1, max_length=50)
+    between: tuple[_Float, _Float] | None = Field(
         default=None, description="[start, end] window in seconds; null = the whole phase"
     )
-    duration: tuple[float, float] = Field(description="[min, max] seconds each fault lasts")
+    duration: tuple[_Float, _Float] = Field(description="[min, max] seconds each fault lasts")
     params: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="settings per fault type, e.g. {link.latency: {latency_ms: 200}}",
@@ -80,11 +96,11 @@ class RandomSpec(BaseModel):
     @model_validator(mode="after")
     def _ranges(self) -> RandomSpec:
         lo, hi = self.duration
-        if lo <= 0 or hi < lo:
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi < lo:
             raise ValueError(f"duration must be [min, max] with 0 < min <= max, got [{lo}, {hi}]")
         if self.between is not None:
             b0, b1 = self.between
-            if b0 < 0 or b1 <= b0:
+            if not (math.isfinite(b0) and math.isfinite(b1)) or b0 < 0 or b1 <= b0:
                 raise ValueError(
                     f"between must be [start, end] with 0 <= start < end, got [{b0}, {b1}]"
                 )
@@ -94,7 +110,7 @@ class RandomSpec(BaseModel):
 class RandomFaults(BaseModel):
     """`{random: {count: 3, faults: [...], between: [5, 50], duration: [5, 15]}}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     random: RandomSpec
 
@@ -163,8 +179,9 @@ def _fmt(x: float) -> str:
 
 
 def _overlap(a: _Placed, b: _Placed) -> set[str]:
-    # Half-open intervals [at, end): back-to-back faults on one target are fine.
-    if a.fault.at < b.fault.end and b.fault.at < a.fault.end:
+    # Half-open intervals [at, end): back-to-back faults on one target are fine, also when the
+    # binary sum at + duration lands a hair past the next start (see EPSILON).
+    if a.fault.at < b.fault.end - EPSILON and b.fault.at < a.fault.end - EPSILON:
         return a.targets & b.targets
     return set()
 
@@ -202,7 +219,7 @@ def plan_timeline(
             )
             continue
         dur = entry.duration if entry.duration is not None else duration_seconds - entry.at
-        if entry.at + dur > duration_seconds + 1e-9:
+        if entry.at + dur > duration_seconds + EPSILON:
             problems.append(
                 Problem(
                     f"{here}.duration",
@@ -256,7 +273,19 @@ def _place_random(
     here = f"timeline[{i}].random"
     n_before = len(problems)
     b0, b1 = spec.between if spec.between is not None else (0.0, duration_seconds)
-    if b1 > duration_seconds + 1e-9:
+    numbers = (b0, b1, *spec.duration, duration_seconds)
+    if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
+        # Models reject NaN/inf, but entries can be built in code: never let one reach the
+        # 0.1 s grid arithmetic below (math.ceil(inf) raises OverflowError).
+        problems.append(
+            Problem(
+                here,
+                "between, duration and duration_seconds must be finite numbers",
+                "use plain numbers of seconds",
+            )
+        )
+        return []
+    if b1 > duration_seconds + EPSILON:
         problems.append(
             Problem(
                 f"{here}.between",
@@ -264,9 +293,12 @@ def _place_random(
                 f"use an end <= {_fmt(duration_seconds)}",
             )
         )
+        return []
     # Work on a 0.1 s integer grid so draws are exact and print identically everywhere.
+    # Durations longer than the window cannot be drawn: clamp before scaling (no overflow).
+    dmin, dmax = (min(d, b1 - b0 + 1) for d in spec.duration)
     lo10, hi10 = math.ceil(b0 * 10 - 1e-6), math.floor(b1 * 10 + 1e-6)
-    d0, d1 = math.ceil(spec.duration[0] * 10 - 1e-6), math.floor(spec.duration[1] * 10 + 1e-6)
+    d0, d1 = math.ceil(dmin * 10 - 1e-6), math.floor(dmax * 10 + 1e-6)
     if d0 > hi10 - lo10:
         problems.append(
             Problem(
