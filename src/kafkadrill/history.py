@@ -37,13 +37,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from kafkadrill.errors import KafkadrillError
+
 __all__ = [
+    "EVENTS",
     "FLUSH_INTERVAL_S",
     "HOT_TYPES",
+    "EventSpec",
+    "FieldSpec",
+    "HistoryError",
     "HistoryFrames",
     "HistoryWriter",
+    "event_table_markdown",
     "load_frames",
     "read_history",
+    "validate_event",
 ]
 
 #: Upper bound on how long an appended event may sit in the writer's buffer.
@@ -54,6 +62,297 @@ _FLUSHER_PERIOD_S = FLUSH_INTERVAL_S / 2
 _MAX_BUFFER_BYTES = 4 << 20
 _RESERVED = frozenset({"seq", "t", "wall", "type"})
 _OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
+
+
+class HistoryError(KafkadrillError, ValueError):
+    """A history that cannot be read: names the file, the line (1-based) and the problem."""
+
+    def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = str(path), line, problem
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {problem}")
+
+
+# -- event definitions -----------------------------------------------------------------------
+# One definition per event type: the writer rejects what does not match (a programming error),
+# readers reject histories that do not match (bad input), and the table in
+# docs/reference/history-format.md is generated from it (a unit test fails on drift).
+
+#: JSON kinds a field may hold. ``int`` excludes bools; ``float`` accepts ints (JSON has one
+#: number type); ``any`` is free-form (details, targets).
+_KIND_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "list": (list,),
+    "object": (dict,),
+    "any": (object,),
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an event: its JSON kinds, whether null is allowed, whether it may be left
+    out (``optional``: later additions; readers treat absent as null), and its meaning."""
+
+    name: str
+    kinds: tuple[str, ...]
+    doc: str = ""
+    nullable: bool = False
+    optional: bool = False
+    values: tuple[str, ...] = ()  # closed set of values, if any
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable or self.optional
+        if isinstance(value, bool) and "bool" not in self.kinds and "any" not in self.kinds:
+            return False
+        if not any(isinstance(value, _KIND_TYPES[k]) for k in self.kinds):
+            return False
+        return not self.values or value in self.values
+
+    def describe(self) -> str:
+        """This field as Markdown for the format doc's table of event types."""
+        kinds = " \\| ".join(self.kinds) + (" \\| null" if self.nullable else "")
+        text = f"`{self.name}` ({kinds}"
+        if self.values:
+            text += ": " + " \\| ".join(f"`{v}`" for v in self.values)
+        text += ", optional" if self.optional else ""
+        text += f"; {self.doc}" if self.doc else ""
+        return text + ")"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """An event type: its fields; ``extra`` allows more fields (of ``extra_kinds``)."""
+
+    type: str
+    fields: tuple[FieldSpec, ...]
+    doc: str = ""
+    extra: bool = False
+    extra_doc: str = ""
+    required: frozenset[str] = field(init=False, repr=False)  # the writer must pass these
+    allowed: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        req = frozenset(f.name for f in self.fields if not f.optional)
+        object.__setattr__(self, "required", req)
+        object.__setattr__(self, "allowed", frozenset(f.name for f in self.fields))
+
+
+def _f(name: str, *kinds: str, doc: str = "", **kw: Any) -> FieldSpec:
+    return FieldSpec(name, kinds, doc, **kw)
+
+
+_SEND = (_f("producer", "str"), _f("id", "str"), _f("cluster", "str"), _f("topic", "str"))
+_READER = (_f("reader", "str"), _f("group", "str"), _f("cluster", "str"))
+
+#: Every event type kafkadrill writes, in the order of the format doc's table.
+EVENTS: dict[str, EventSpec] = {
+    s.type: s
+    for s in (
+        EventSpec(
+            "run.start",
+            (
+                _f("run_id", "str"),
+                _f("scenario", "str"),
+                _f("seed", "int"),
+                _f("runtime", "str", optional=True, nullable=True, doc="runtime name"),
+            ),
+        ),
+        EventSpec(
+            "run.end",
+            (
+                _f("status", "str", values=("completed", "error", "interrupted")),
+                _f("error", "str", nullable=True),
+            ),
+            doc="last event; missing when a crash cut the history",
+        ),
+        EventSpec(
+            "phase",
+            (_f("name", "str", doc="`setup`, `steady`, `faults`, `heal`, `final_read`, ..."),),
+        ),
+        EventSpec("send.invoke", (*_SEND, _f("key", "str", nullable=True), _f("size", "int"))),
+        EventSpec(
+            "send.ok",
+            (
+                *_SEND,
+                _f("partition", "int"),
+                _f("offset", "int"),
+                _f("ts", "int", doc="record timestamp, ms, from the delivery report"),
+            ),
+        ),
+        EventSpec("send.fail", (*_SEND, _f("error", "str")), doc="definite failure: not written"),
+        EventSpec(
+            "send.unknown",
+            (*_SEND, _f("error", "str")),
+            doc="timeout / connection lost: outcome unknown",
+        ),
+        EventSpec(
+            "recv",
+            (
+                _f("reader", "str"),
+                _f("group", "str", nullable=True, doc="null for the final reader"),
+                _f("final", "bool"),
+                _f("cluster", "str"),
+                _f("topic", "str"),
+                _f("partition", "int"),
+                _f("offset", "int"),
+                _f("ts", "int", doc="ms"),
+                _f("id", "str", nullable=True, doc="null for records not written by kafkadrill"),
+                _f("hdr", "object", nullable=True, doc="the `kd-*` headers, str -> str"),
+            ),
+        ),
+        EventSpec(
+            "commit",
+            (*_READER, _f("offsets", "list", doc="`[topic, partition, offset]` items")),
+        ),
+        EventSpec(
+            "redirect",
+            (
+                _f("client", "str"),
+                _f("role", "str", values=("producer", "consumer")),
+                _f("group", "str", nullable=True, doc="null for producers"),
+                _f("from_cluster", "str"),
+                _f("to_cluster", "str"),
+            ),
+        ),
+        EventSpec(
+            "fault.inject",
+            (
+                _f("fault_id", "str"),
+                _f("fault", "str", doc="type name"),
+                _f("target", "any", nullable=True),
+                _f("params", "object"),
+                _f("origin", "str", nullable=True, optional=True, doc="where it was scheduled"),
+            ),
+        ),
+        EventSpec(
+            "fault.verify",
+            (_f("fault_id", "str"), _f("ok", "bool"), _f("detail", "any", nullable=True)),
+        ),
+        EventSpec(
+            "fault.heal",
+            (_f("fault_id", "str"), _f("ok", "bool"), _f("detail", "any", nullable=True)),
+        ),
+        EventSpec(
+            "runbook.step",
+            (
+                _f("runbook", "str"),
+                _f("step", "str"),
+                _f("status", "str", values=("start", "ok", "fail")),
+                _f("detail", "any", nullable=True),
+            ),
+        ),
+        EventSpec(
+            "runbook.trigger",
+            (
+                _f("runbook", "str"),
+                _f(
+                    "fault_id",
+                    "str",
+                    nullable=True,
+                    doc="the fault that started it; null for a timed trigger",
+                ),
+                _f("at", "float", doc="seconds into the fault phase"),
+            ),
+        ),
+        EventSpec("commit.fail", (*_READER, _f("error", "str")), doc="a commit the broker refused"),
+        EventSpec(
+            "consume.error",
+            (*_READER, _f("error", "str")),
+            doc="an error delivered by poll (not a record)",
+        ),
+        EventSpec(
+            "client.error",
+            (_f("client", "str"), _f("error", "str")),
+            doc="a workload client thread crashed (the drill becomes an error)",
+        ),
+        EventSpec(
+            "heal.restart",
+            (_f("node", "str"),),
+            doc="a node found dead at the end of the run and restarted before the final read",
+        ),
+        EventSpec(
+            "probe",
+            (_f("name", "str", doc="e.g. `replication_lag`"),),
+            extra=True,
+            extra_doc="plus measurement fields (`flow`, `source_end`, `target_end`, `lag`, "
+            "`mm2_alive`, ...)",
+        ),
+        EventSpec(
+            "final_read.start",
+            (
+                _f("clusters", "list"),
+                _f("authoritative", "str", doc="the cluster clients end up on"),
+                _f("topics", "object", doc="cluster -> list of topics"),
+            ),
+        ),
+        EventSpec(
+            "final_read.end",
+            (
+                _f("cluster", "str"),
+                _f("records", "int"),
+                _f("complete", "bool", doc="reached the end offsets captured at start"),
+            ),
+        ),
+    )
+}
+
+
+def _field_problem(spec: EventSpec, keys: Iterable[str]) -> str | None:
+    """Why ``keys`` are not the fields of ``spec`` (None when they are)."""
+    keys = set(keys)
+    missing = sorted(spec.required - keys)
+    unknown = [] if spec.extra else sorted(keys - spec.allowed)
+    if not (missing or unknown):
+        return None
+    parts = [f"missing field(s) {missing}"] if missing else []
+    parts += [f"unknown field(s) {unknown}"] if unknown else []
+    return f"{spec.type}: {'; '.join(parts)} (fields: {sorted(spec.allowed)})"
+
+
+def validate_event(event: Mapping[str, Any]) -> str | None:
+    """Why ``event`` (as read from a history) does not match the format; None when it does.
+
+    Readers' rules (docs/reference/history-format.md): the four envelope keys with their types,
+    a known event type, every non-null field of its definition present with its type (absent
+    counts as null), unknown fields ignored.
+    """
+    seq, t, wall, typ = (event.get(k) for k in ("seq", "t", "wall", "type"))
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        return f"'seq' must be an integer >= 0, got {seq!r}"
+    for name, v in (("t", t), ("wall", wall)):
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            return f"{name!r} must be a number, got {v!r}"
+    if not isinstance(typ, str):
+        return f"'type' must be a string, got {typ!r}"
+    spec = EVENTS.get(typ)
+    if spec is None:
+        return f"unknown event type {typ!r} (known: {', '.join(EVENTS)})"
+    for f in spec.fields:
+        v = event.get(f.name)
+        if not f.accepts(v) and not (v is None and f.nullable):
+            want = " | ".join(f.kinds) + (" or null" if f.nullable else "")
+            if f.values:
+                want = " | ".join(map(repr, f.values))
+            what = "missing" if f.name not in event else f"{v!r}"
+            return f"{typ}: field {f.name!r} must be {want}, got {what}"
+    return None
+
+
+def event_table_markdown() -> str:
+    """The "Event types" table of docs/reference/history-format.md, from :data:`EVENTS`."""
+    rows = ["| type | fields |", "|------|--------|"]
+    for spec in EVENTS.values():
+        text = ", ".join(f.describe() for f in spec.fields)
+        if spec.extra_doc:
+            text += f" {spec.extra_doc}"
+        if spec.doc:
+            text += f" — {spec.doc}"
+        rows.append(f"| `{spec.type}` | {text} |")
+    return "\n".join(rows) + "\n"
 
 
 def _default(obj: Any) -> Any:
@@ -118,9 +417,22 @@ class HistoryWriter:
         return self._clock() - self._start
 
     def append(self, type: str, **fields: Any) -> None:
-        """Append one event; stamps ``seq``, ``t`` and ``wall``. Thread-safe."""
+        """Append one event; stamps ``seq``, ``t`` and ``wall``. Thread-safe.
+
+        ValueError (a programming error, raised at once) for an event type not in
+        :data:`EVENTS` or fields that do not match its definition (missing or unknown names);
+        value types are not checked here (the writer must never fail a drill over one).
+        """
         if not _RESERVED.isdisjoint(fields):
             raise ValueError(f"fields {sorted(_RESERVED & fields.keys())} are set by the writer")
+        spec = EVENTS.get(type)
+        if spec is None:
+            raise ValueError(f"unknown history event type {type!r}: define it in EVENTS")
+        # Hot path: every field given, none extra -> one set comparison (~0.1 us).
+        if fields.keys() != spec.required:
+            problem = _field_problem(spec, fields)
+            if problem is not None:
+                raise ValueError(f"history event {problem}")
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"history {self.path} is closed; event {type!r} not recorded")
@@ -193,39 +505,71 @@ class HistoryWriter:
 # -- reading ---------------------------------------------------------------------------------
 def _read_bytes(path: Path) -> bytes:
     """Whole file as bytes; gunzips ``.gz`` (by magic), keeping what a truncated gzip yields."""
-    raw = Path(path).read_bytes()
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise HistoryError(path, None, "no such history file") from None
+    except OSError as e:
+        raise HistoryError(path, None, f"cannot read the history: {e.strerror or e}") from None
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error):
-        # Truncated / crashed gzip: keep every byte that decompresses.
+        # Truncated / crashed gzip: keep every byte that decompresses (the cut line is dropped
+        # like any crash-cut last line). Corrupt compressed data is an error, not an empty run.
         d = zlib.decompressobj(wbits=31)
         try:
             return d.decompress(raw)
-        except zlib.error:
-            return b""
+        except zlib.error as e:
+            raise HistoryError(path, None, f"corrupt gzip data: {e}") from None
 
 
-def _parse_lines(data: bytes, path: Path | str) -> list[dict[str, Any]]:
+def _line_no(raw: bytes | mmap.mmap, at: int) -> int:
+    """1-based line number of byte offset ``at`` (error paths only: O(at))."""
+    return bytes(raw[:at]).count(b"\n") + 1
+
+
+def _parse_lines(data: bytes, path: Path | str, *, validate: bool = False) -> list[dict[str, Any]]:
+    """Events of a JSON Lines history, exactly as the format doc says: only an unterminated
+    final line (a crash-cut write) is dropped when it does not parse; any other line that is not
+    a JSON object is a :class:`HistoryError`. Blank lines are ignored. With ``validate``, every
+    event must also match :data:`EVENTS` (:func:`validate_event`) and ``seq`` run 0, 1, 2, ..."""
     events: list[dict[str, Any]] = []
     lines = data.split(b"\n")
-    last = len(lines) - 1
+    last = len(lines) - 1  # lines[last] is b"" when data ends with a newline
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
-            events.append(orjson.loads(line))
+            ev = orjson.loads(line)
         except orjson.JSONDecodeError as e:
-            if i >= last - 1:  # the last line: a crash can leave it half-written
+            if i == last:  # unterminated final line: a crash can leave it half-written
                 break
-            raise ValueError(f"{path}:{i + 1}: corrupt history line: {e}") from e
+            raise HistoryError(path, i + 1, f"corrupt line, not JSON ({e})") from None
+        if not isinstance(ev, dict):
+            raise HistoryError(path, i + 1, f"not a JSON object: {line[:60]!r}")
+        if validate:
+            problem = validate_event(ev)
+            if problem is None and ev["seq"] != len(events):
+                problem = _seq_problem(len(events), ev["seq"])
+            if problem is not None:
+                raise HistoryError(path, i + 1, problem)
+        events.append(ev)
     return events
 
 
-def read_history(path: Path) -> list[dict]:
-    """All events as dicts, in file order. Tolerates a truncated last line; reads ``.gz``."""
-    return _parse_lines(_read_bytes(Path(path)), path)
+def _seq_problem(expected: int, got: Any) -> str:
+    if isinstance(got, int) and got > expected:
+        return f"seq {got} where {expected} was expected: {got - expected} event(s) missing"
+    return f"seq {got!r} where {expected} was expected (seq must run 0, 1, 2, ... in file order)"
+
+
+def read_history(path: Path, *, validate: bool = False) -> list[dict]:
+    """All events as dicts, in file order; reads ``.gz``. Drops only an unterminated final line
+    that does not parse (crash-cut); anything else unreadable raises :class:`HistoryError`
+    naming the file and line. ``validate``: also check every event against :data:`EVENTS`."""
+    return _parse_lines(_read_bytes(Path(path)), path, validate=validate)
 
 
 # -- columnar frames -------------------------------------------------------------------------
@@ -275,6 +619,16 @@ _FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
         "origin_site",
         "origin_cluster",
     ),
+}
+#: Hot column -> hot event types for which it must be present and non-null (from EVENTS).
+_HOT_REQUIRED: dict[str, frozenset[str]] = {
+    col: frozenset(
+        t
+        for t in HOT_TYPES
+        for f in EVENTS[t].fields
+        if f.name == col and not (f.nullable or f.optional)
+    )
+    for col in {f.name for t in HOT_TYPES for f in EVENTS[t].fields}
 }
 # Shared across families (codes comparable between frames); other strings are per family.
 _SHARED_CATS = ("cluster", "topic")
@@ -409,12 +763,37 @@ def _from_events(events: Iterable[Mapping[str, Any]]) -> tuple[pa.Table, list[di
     return pa.Table.from_pylist(hot, schema=_HOT_SCHEMA), rare
 
 
+def _hot_valid(table: pa.Table) -> bool:
+    """Vectorised :func:`validate_event` for the hot families (types are already enforced by
+    the explicit schema): ``seq`` runs 0..n-1, envelope keys present, and no non-nullable field
+    of a hot event null or absent. False -> the exact path finds and names the bad line."""
+    n = table.num_rows
+    seq = table["seq"]
+    if seq.null_count or not np.array_equal(seq.to_numpy(), np.arange(n)):
+        return False
+    if table["t"].null_count or table["wall"].null_count or table["type"].null_count:
+        return False
+    enc = pc.dictionary_encode(table["type"].combine_chunks())
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    names = enc.dictionary.to_pylist()
+    for col, fams in _HOT_REQUIRED.items():
+        nulls = pc.is_null(table[col]).to_numpy(zero_copy_only=False)
+        if not nulls.any():
+            continue
+        counts = np.bincount(codes[nulls], minlength=len(names))
+        if any(counts[k] for k, name in enumerate(names) if name in fams):
+            return False
+    return True
+
+
 def _from_buffer(
-    buf: pa.Buffer, raw: bytes | mmap.mmap
+    buf: pa.Buffer, raw: bytes | mmap.mmap, path: Path | str = "history", validate: bool = True
 ) -> tuple[pa.Table, list[dict[str, Any]]] | None:
     """Fast path: pyarrow parses every line with the hot schema (other fields ignored, so rare
     events of any shape cannot break it); the few non-hot lines are then found by their
-    ``{"seq":N,`` prefix and parsed exactly with orjson. None -> use the exact slow path."""
+    ``{"seq":N,`` prefix and parsed exactly with orjson. None -> use the exact slow path.
+    With ``validate``, rare events are checked one by one (a bad one raises
+    :class:`HistoryError` with its line) and hot ones in bulk (:func:`_hot_valid`)."""
     if buf.size == 0:
         return pa.Table.from_pylist([], schema=_HOT_SCHEMA), []
     try:
@@ -442,8 +821,12 @@ def _from_buffer(
         ev = orjson.loads(raw[at:end])
         if ev.get("type") in HOT_TYPES:
             return None
+        if validate and (problem := validate_event(ev)) is not None:
+            raise HistoryError(path, _line_no(raw, at), problem)
         rare.append(ev)
         pos = end
+    if validate and not _hot_valid(table):
+        return None
     return table, rare
 
 
@@ -530,28 +913,41 @@ def _hdr_id_codes(
     return out.astype(np.int64), ids
 
 
-def load_frames(path_or_events: Path | str | Iterable[Mapping[str, Any]]) -> HistoryFrames:
+def load_frames(
+    path_or_events: Path | str | Iterable[Mapping[str, Any]], *, validate: bool = True
+) -> HistoryFrames:
     """Columnar frames of a history file (``.jsonl`` or ``.gz``) or of an iterable of events.
 
-    A truncated last line is dropped. Files take a pyarrow fast path (multi-threaded parse of a
-    memory map); any irregularity (type conflicts in hot fields, reordered keys) falls back to
-    exact orjson parsing, which gives the same frames, only slower.
+    Files are read as the format doc says: only an unterminated final line that does not parse
+    (crash-cut) is dropped; with ``validate`` (default) every event must match :data:`EVENTS`
+    and ``seq`` run 0, 1, 2, ...; anything else raises :class:`HistoryError` naming the file,
+    the line and the problem. Files take a pyarrow fast path (multi-threaded parse of a memory
+    map); any irregularity (type conflicts in hot fields, reordered keys, a bad line) falls back
+    to exact orjson parsing, which gives the same frames or names the bad line, only slower.
+    Events given as an iterable are taken as they are (tests, in-memory histories).
     """
     if isinstance(path_or_events, str | os.PathLike):
         path = Path(path_or_events)
-        with path.open("rb") as f:
-            gz = f.read(2) == b"\x1f\x8b"
+        try:
+            with path.open("rb") as f:
+                gz = f.read(2) == b"\x1f\x8b"
+                size = os.fstat(f.fileno()).st_size
+        except FileNotFoundError:
+            raise HistoryError(path, None, "no such history file") from None
+        except OSError as e:
+            raise HistoryError(path, None, f"cannot read the history: {e.strerror or e}") from None
         raw: bytes | mmap.mmap
-        if gz or path.stat().st_size == 0:
+        if gz or size == 0:
             raw = _read_bytes(path)
         else:
             with path.open("rb") as f:  # no copy: the OS pages the file in
                 raw = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         buf = pa.py_buffer(raw).slice(0, _complete_length(raw))
-        fast = _from_buffer(buf, raw)
+        fast = _from_buffer(buf, raw, path, validate)
         if fast is not None:
             return _frames_from_table(*fast)
-        return _frames_from_table(*_from_events(_parse_lines(buf.to_pybytes(), path)))
+        events = _parse_lines(buf.to_pybytes(), path, validate=validate)
+        return _frames_from_table(*_from_events(events))
     return _frames_from_table(*_from_events(path_or_events))
 
 

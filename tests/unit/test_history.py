@@ -11,7 +11,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from kafkadrill.history import HistoryWriter, load_frames, read_history
+from kafkadrill.history import HistoryError, HistoryWriter, load_frames, read_history
 
 
 class FakeClock:
@@ -42,7 +42,15 @@ def test_threads_append_unique_increasing_seqs(tmp_path: Path) -> None:
 
     def work(k: int) -> None:
         for i in range(per):
-            w.append("send.invoke", producer=f"p{k}", id=f"p{k}:{i}", cluster="c", topic="t")
+            w.append(
+                "send.invoke",
+                producer=f"p{k}",
+                id=f"p{k}:{i}",
+                cluster="c",
+                topic="t",
+                key=None,
+                size=1,
+            )
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
     for th in threads:
@@ -218,14 +226,16 @@ def test_writer_output_loads_fast_path(tmp_path: Path) -> None:
     assert f.n_events == 12 and len(f.recv) == 3 and len(f.events) == 4
 
 
-def test_hot_field_of_odd_type_falls_back_to_exact_parse(tmp_path: Path) -> None:
+def test_hot_field_of_odd_type_is_named_by_the_exact_parse(tmp_path: Path) -> None:
     events = _sample_events()
-    events[2]["partition"] = "2"  # pyarrow cannot convert this; orjson path tolerates it
-    events[5]["error"] = {"code": 7}
+    events[2]["partition"] = "2"  # pyarrow cannot convert this; the exact path names the line
     path = tmp_path / "h.jsonl"
     path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
-    f = load_frames(path)
-    assert len(f.ok) == 1 and len(f.fail) == 1 and len(f.events) == 4
+    with pytest.raises(HistoryError, match=r"h\.jsonl:3: send\.ok: field 'partition' must be int"):
+        load_frames(path)
+    # Without validation (a caller that wants whatever can be read) the odd value is coerced.
+    f = load_frames(path, validate=False)
+    assert len(f.ok) == 1 and int(f.ok["partition"].iloc[0]) == 2
 
 
 def test_empty_history(tmp_path: Path) -> None:
