@@ -78,6 +78,7 @@ def test_report_json_adds_documented_keys(rendered: dict[str, Any]) -> None:
         "distinct": 324,
         "rereads": 8,
         "skipped": 0,
+        "foreign": 0,
     }
     assert all({"severity", "text", "suggestion"} <= f.keys() for f in j["findings"])
     assert all({"t", "wall", "kind", "text"} <= row.keys() for row in j["timeline"])

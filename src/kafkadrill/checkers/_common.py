@@ -108,13 +108,40 @@ class FinalRead:
     authoritative: str | None
     clusters: list[str]
     complete: dict[str, bool]  # per cluster, from its last final_read.end
-    records: pd.DataFrame  # final recv rows of the last final read (all clusters)
+    records: pd.DataFrame  # final recv rows of the last final read, one per record identity
     auth: pd.DataFrame  # ... restricted to the authoritative cluster
     auth_seen: np.ndarray  # bool over id codes: id occurs in auth
+    redelivered: int = 0  # final recv rows dropped: the same record received again
 
     @property
     def auth_complete(self) -> bool:
         return self.authoritative is not None and self.complete.get(self.authoritative, False)
+
+
+def unique_records(recv: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """(first row per record identity, rows dropped) of recv rows.
+
+    A record is (cluster, topic, partition, offset): a reader that receives the same record
+    twice (a re-fetch after a rebalance or a retried final read) saw ONE record, not a copy.
+    Rows without a known offset (-1) are all kept: their identity is unknown.
+    """
+    if recv.empty:
+        return recv, 0
+    off = recv["offset"].to_numpy()
+    ct = cat_codes(recv["cluster"]) * (len(recv["topic"].cat.categories) + 1) + cat_codes(
+        recv["topic"]
+    )
+    ct = ct - ct.min()  # null cluster/topic codes are negative
+    part = recv["partition"].to_numpy()
+    span_p, span_o = int(part.max()) + 2, int(off.max()) + 2
+    if int(ct.max() + 1) * span_p * span_o < 2**62:  # one int64 key: a fast hash
+        key = pd.Series((ct * span_p + (part + 1)) * span_o + (off + 1))
+        again = key.duplicated().to_numpy()
+    else:
+        again = pd.DataFrame({"ct": ct, "p": part, "o": off}).duplicated().to_numpy()
+    again = again & (off >= 0)
+    n = int(again.sum())
+    return (recv[~again], n) if n else (recv, 0)
 
 
 def final_read(frames: HistoryFrames) -> FinalRead:
@@ -135,7 +162,7 @@ def final_read(frames: HistoryFrames) -> FinalRead:
             if int(e.get("seq", 0)) > seq0:
                 complete[str(e.get("cluster"))] = bool(e.get("complete"))
         mask = recv["final"].to_numpy() & (recv["seq"].to_numpy() > seq0)
-        records = recv[mask]
+        records, redelivered = unique_records(recv[mask])
         auth_name = start.get("authoritative")
         auth = records[(records["cluster"] == auth_name).to_numpy()]
         fr = FinalRead(
@@ -146,6 +173,7 @@ def final_read(frames: HistoryFrames) -> FinalRead:
             records,
             auth,
             presence(frames, auth),
+            redelivered,
         )
     frames.cache["final_read"] = fr
     return fr

@@ -2,7 +2,11 @@
 and, reported separately, consumer re-reads (a group receiving an id more than once).
 
 `duplicates` sums the extra copies found in the final read of every cluster read (per cluster
-in `per_cluster`; the authoritative cluster's alone in `authoritative_extra_copies`)."""
+in `per_cluster`; the authoritative cluster's alone in `authoritative_extra_copies`).
+
+A copy is a record: (cluster, topic, partition, offset). The final reader receiving the same
+record twice (a re-fetch) is one record, counted in `redelivered_records`, never a duplicate;
+a duplicate is the same id at another offset (or partition, or topic) of one cluster."""
 
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ def check_duplicates(frames: HistoryFrames) -> Verdict:
         "extra_copies": None,
         "per_partition": {},
         "per_cluster": {},
+        "redelivered_records": fr.redelivered,
         "consumer_rereads": rr["rereads"],
         "consumer_reread_ids": rr["reread_ids"],
         "consumer_rereads_per_group": rr["per_group"],

@@ -1,11 +1,22 @@
 """Consumer-group continuity: re-reads and skips, per group and partition.
 
+Messages are records with a kafkadrill id; records without one (foreign records: written by
+someone else) are counted per group as `foreign` and are never re-reads nor skips.
+
+Received: the group's receipts of messages; distinct: distinct ids among them.
 Re-read: an id the group received more than once (at-least-once redelivery, e.g. after an
-offset translation that lands behind). Skip: for group G with received ids M, and each
+offset translation that lands behind); `rereads = received - distinct`.
+
+Skip: for group G with received ids M, and each
 (cluster, topic, partition) G received on with hi = the highest offset G received there, every
 final-read record of that same partition with offset <= hi whose id is not in M. A skip is loss
 *for that consumer* even if the topic still has the record. Ids are matched across clusters, so
 records G read on the primary before a failover are not skips on the DR cluster.
+
+Hence a lost message (in no final read) is never a skip, and neither is lag: records past the
+highest offset G reached on a partition (a stalled partition) are not yet consumed, not skipped.
+This checker is the only definition of these figures: the report's consumer-group table shows
+``per_group`` as it is.
 """
 
 from __future__ import annotations
@@ -35,6 +46,20 @@ def _part_key(df: pd.DataFrame, n_topics: int) -> np.ndarray:
     ].to_numpy()
 
 
+def _group_row(
+    received: int, distinct: int, foreign: int, skipped: int | None, per_part: dict
+) -> dict:
+    return {
+        "received": received,
+        "distinct": distinct,
+        "rereads": received - distinct,
+        "reread_ids": 0,
+        "skipped": skipped,
+        "foreign": foreign,
+        "per_partition": dict(sorted(per_part.items())),
+    }
+
+
 def check_offsets(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     rr = consumer_rereads(frames)
@@ -48,12 +73,25 @@ def check_offsets(frames: HistoryFrames) -> Verdict:
         "per_group": {},
         "unchecked_partitions": [],
     }
-    no_group = int(
-        ((~frames.recv["final"].to_numpy()) & frames.recv["group"].isna().to_numpy()).sum()
-    )
+    nonfinal = ~frames.recv["final"].to_numpy()
+    no_group = int((nonfinal & frames.recv["group"].isna().to_numpy()).sum())
+    foreign_rows = frames.recv[
+        nonfinal & frames.recv["group"].notna().to_numpy() & (frames.recv["id_code"] < 0).to_numpy()
+    ]
+    foreign = {
+        str(g): int(n) for g, n in foreign_rows.groupby("group", observed=True).size().items() if n
+    }
+    figures["foreign_records"] = sum(foreign.values())
     if no_group:
         notes.append(f"{no_group} non-final recv events have no group: not part of continuity")
+    if foreign:
+        notes.append(
+            f"{sum(foreign.values())} records without a kafkadrill id were consumed (foreign "
+            "records): not messages, never re-reads nor skips"
+        )
     if rc.empty:
+        figures["per_group"] = {g: _group_row(0, 0, n, None, {}) for g, n in foreign.items()}
+        figures["groups"] = len(figures["per_group"])
         notes.append("no consumer-group receipts: nothing to check")
         return Verdict(NAME, "PASS", figures, [], notes)
 
@@ -106,12 +144,14 @@ def check_offsets(frames: HistoryFrames) -> Verdict:
             per_part.setdefault(pk, {"rereads": 0, "skipped": 0, "max_offset": -1})["rereads"] = n
         total_skipped += len(skipped_rows)
         g = rr["per_group"].get(name, {})
-        figures["per_group"][name] = {
-            "rereads": g.get("rereads", 0),
-            "reread_ids": g.get("reread_ids", 0),
-            "skipped": len(skipped_rows),
-            "per_partition": dict(sorted(per_part.items())),
-        }
+        received = int(sel.sum())
+        row = _group_row(received, int(seen.sum()), foreign.get(name, 0), None, per_part)
+        row.update(
+            rereads=g.get("rereads", 0),
+            reread_ids=g.get("reread_ids", 0),
+            skipped=len(skipped_rows) if fr.present else None,
+        )
+        figures["per_group"][name] = row
         for code, c, t, p, o in zip(
             skipped_rows["id_code"].head(SAMPLE),
             skipped_rows["cluster"].head(SAMPLE),
@@ -132,6 +172,9 @@ def check_offsets(frames: HistoryFrames) -> Verdict:
                         "offset": int(o),
                     }
                 )
+    for name, n in foreign.items():  # groups that consumed only foreign records
+        figures["per_group"].setdefault(name, _group_row(0, 0, n, 0 if fr.present else None, {}))
+    figures["per_group"] = dict(sorted(figures["per_group"].items()))
     figures["groups"] = len(figures["per_group"])
     checkable = len(all_parts) > len(uncheckable)
     figures["skipped"] = total_skipped if fr.present else None

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
-from kafkadrill.history import load_frames, read_history
+from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
+from kafkadrill.history import HistoryFrames, load_frames
+from kafkadrill.report.findings import group_table
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
 
@@ -48,46 +50,6 @@ def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def timeline_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Human-readable timeline: phases, faults, runbook steps, redirects, replication lag."""
-    out: list[dict[str, Any]] = []
-    last_lag: dict[str, Any] = {}
-    for e in events:
-        typ = e.get("type")
-        text = None
-        if typ == "phase":
-            text = f"phase {e['name']}"
-        elif typ == "fault.inject":
-            lag = last_lag.get("lag")
-            lag_txt = f" (replication lag at that moment: {lag} records)" if lag is not None else ""
-            text = f"fault {e['fault_id']} injected: {e['fault']} {e.get('target')}{lag_txt}"
-        elif typ == "fault.verify":
-            text = f"fault {e['fault_id']} verified={e['ok']}: {e.get('detail')}"
-        elif typ == "fault.heal":
-            text = f"fault {e['fault_id']} healed (ok={e['ok']}): {e.get('detail')}"
-        elif typ == "runbook.step":
-            text = f"runbook {e['runbook']}: {e['step']} {e['status']}"
-            if e.get("detail") and e["status"] != "start":
-                text += f" {e['detail']}"
-        elif typ == "redirect":
-            text = f"{e['role']} {e['client']} redirected {e['from_cluster']} -> {e['to_cluster']}"
-        elif typ == "probe" and e.get("name") == "replication_lag":
-            last_lag = e
-            continue
-        elif typ in (
-            "final_read.start",
-            "final_read.end",
-            "run.end",
-            "client.error",
-            "heal.restart",
-        ):
-            fields = {k: v for k, v in e.items() if k not in ("seq", "t", "wall", "type")}
-            text = f"{typ} {fields}"
-        if text is not None:
-            out.append({"t": round(e["t"], 3), "wall": _iso(e["wall"]), "kind": typ, "text": text})
-    return out
-
-
 def build_report(
     run_dir: Path,
     scenario: Scenario,
@@ -97,11 +59,28 @@ def build_report(
     error: str | None,
     versions: dict[str, Any],
 ) -> dict[str, Any]:
+    return build_report_frames(
+        run_dir, scenario, started=started, finished=finished, error=error, versions=versions
+    )[0]
+
+
+def build_report_frames(
+    run_dir: Path,
+    scenario: Scenario,
+    *,
+    started: datetime | None,
+    finished: datetime | None,
+    error: str | None,
+    versions: dict[str, Any],
+) -> tuple[dict[str, Any], HistoryFrames]:
+    """The report and the frames it was computed from: the history is parsed ONCE (columnar;
+    only the rare events as dicts) and the same frames feed the checkers, the timeline and the
+    plots (pass them on to :func:`write_outputs`)."""
     history = run_dir / "history.jsonl"
     if not history.exists() and (run_dir / "history.jsonl.gz").exists():
         history = run_dir / "history.jsonl.gz"
-    events = read_history(history)
     frames = load_frames(history)
+    events = frames.events  # rare events only: run.*, phases, faults, runbook steps, probes
     verdicts = run_checkers(frames)
     objectives = scenario.objectives.model_dump(mode="json")
     results = evaluate(verdicts, objectives)
@@ -140,9 +119,12 @@ def build_report(
             }
             for name, v in verdicts.items()
         },
-        "timeline": timeline_from_history(events),
+        # Figures of the report's own sections, all computed by checkers from the frames.
+        "consumer_groups": group_table(verdicts["offsets"].figures.get("per_group") or {}),
+        "replication_lag_at_faults": lag_at_faults(frames),
+        "timeline": build_timeline(frames),
     }
-    return report
+    return report, frames
 
 
 def write_outputs(
@@ -151,6 +133,7 @@ def write_outputs(
     environment: dict[str, Any] | None,
     secrets: set[str],
     history: Path | None = None,
+    frames: HistoryFrames | None = None,
 ) -> None:
     from kafkadrill.report import render
     from kafkadrill.report.manifest import write_manifest
@@ -161,11 +144,12 @@ def write_outputs(
         write_json(run_dir / "environment.json", redact(environment))
     # report.json first: whatever happens while rendering, the verdict is on disk.
     write_json(run_dir / "report.json", redact(report))
-    hist = history if history is not None else history_path(run_dir)
-    events = read_history(hist) if hist.exists() else []
+    if frames is None:  # parsed once by build_report_frames; here only for direct callers
+        hist = history if history is not None else history_path(run_dir)
+        frames = load_frames(hist) if hist.exists() else load_frames([])
     try:
         # Renders, scrubs every file of secrets, then writes the manifest last.
-        render.write_report(run_dir, report, events, secrets=secrets, seal=True)
+        render.write_report(run_dir, report, frames, secrets=secrets, seal=True)
     except BaseException:
         # Even if rendering failed: no secret in any file, and the manifest seals what exists.
         scrub_run_dir(run_dir, secrets)
@@ -189,11 +173,11 @@ def build_and_write(
     versions: dict[str, Any],
     environment: dict[str, Any],
 ) -> dict[str, Any]:
-    report = build_report(
+    report, frames = build_report_frames(
         run_dir, scenario, started=started, finished=finished, error=error, versions=versions
     )
     environment = {**environment, "versions": versions}
-    write_outputs(run_dir, report, environment, scenario_secrets(scenario))
+    write_outputs(run_dir, report, environment, scenario_secrets(scenario), frames=frames)
     return report
 
 
@@ -212,9 +196,11 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     # Verified before anything is read, and hashed: the record names the evidence judged.
     record = evidence_record(run_dir, (SCENARIO_FILE, hist.name))
     scenario = load_scenario(run_dir / SCENARIO_FILE)
-    report = build_report(run_dir, scenario, started=None, finished=None, error=None, versions={})
+    report, frames = build_report_frames(
+        run_dir, scenario, started=None, finished=None, error=None, versions={}
+    )
     report["recheck"] = record
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
-    write_outputs(out_dir, report, None, scenario_secrets(scenario), history=hist)
+    write_outputs(out_dir, report, None, scenario_secrets(scenario), history=hist, frames=frames)
     return report

@@ -44,6 +44,7 @@ from kafkadrill.report.store import (
     write_json,
     write_text,
 )
+from kafkadrill.report.style import CSS, OTHER_COLOR, badge, verdict_color
 
 __all__ = [
     "DEFAULT_IGNORE",
@@ -82,8 +83,6 @@ COMPARE_JSON = "compare.json"
 COMPARE_PNG = "compare.png"
 
 _VERDICT_ORDER = ("PASS", "FAIL", "UNKNOWN", "ERROR", "NO REPORT", "UNREADABLE")
-_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "UNKNOWN": "#9a6700"}
-_OTHER = "#6e7781"
 _PNG_META = {"Software": None}  # byte-identical plots for identical inputs
 
 
@@ -551,7 +550,7 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
                 ax.scatter(
                     [i + o for o in offs],
                     [v for v, _ in pts],
-                    c=[_COLORS.get(verdict, _OTHER) for _, verdict in pts],
+                    c=[verdict_color(verdict) for _, verdict in pts],
                     s=40,
                     zorder=3,
                     edgecolors="white",
@@ -569,7 +568,7 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
                     textcoords="offset points",
                     ha="center",
                     fontsize=7,
-                    color=_OTHER,
+                    color=OTHER_COLOR,
                 )
         ax.set_title(m.title, fontsize=10, loc="left")
         ax.set_xticks(x, [_tick(g, names, short) for g in comp.groups], fontsize=8)
@@ -590,26 +589,6 @@ def plot_comparison(comp: Comparison, path: Path) -> Path | None:
 
 
 # -- HTML ------------------------------------------------------------------------------------
-_CSS = """
-body { margin:0; font:15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-  color:#1f2328; }
-main { max-width:1280px; margin:0 auto; padding:24px 28px 64px; }
-h1 { font-size:26px; margin:0 0 6px; } h2 { font-size:20px; margin:30px 0 8px;
-  border-bottom:2px solid #d1d9e0; padding-bottom:4px; }
-table { border-collapse:collapse; width:100%; font-size:13px; margin:8px 0 16px; }
-th, td { border:1px solid #d1d9e0; padding:4px 7px; text-align:left; vertical-align:top; }
-th { background:#f6f8fa; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
-.badge { display:inline-block; padding:0 7px; margin:1px; border-radius:10px; color:#fff;
-  font-size:12px; font-weight:700; white-space:nowrap; }
-img { max-width:100%; border:1px solid #d1d9e0; border-radius:6px; }
-a { color:#0969da; } .small { color:#59636e; font-size:13px; } code { font-size:13px; }
-"""
-
-
-def _badge(verdict: str, count: int | None = None) -> str:
-    color = _COLORS.get(verdict, _OTHER)
-    text = verdict if count is None else f"{verdict}×{count}"
-    return f'<span class="badge" style="background:{color}">{html.escape(text)}</span>'
 
 
 def render_html(
@@ -622,7 +601,7 @@ def render_html(
     rows = []
     for g in comp.groups:
         cells = [h(c) for c in _group_cells(g)]
-        cells[3] = "".join(_badge(v, n) for v, n in _ordered(g.verdicts))
+        cells[3] = "".join(badge(v, n) for v, n in _ordered(g.verdicts))
         tds = "".join(
             f'<td class="num">{c}</td>' if i >= n_metric_from or i == 2 else f"<td>{c}</td>"
             for i, c in enumerate(cells)
@@ -637,7 +616,7 @@ def render_html(
                     r.run_dir / REPORT_HTML if (r.run_dir / REPORT_HTML).exists() else r.run_dir
                 )
                 cells[1] = f'<a href="{h(_rel(target, base_dir))}">{cells[1]}</a>'
-            cells[3] = _badge(r.verdict)
+            cells[3] = badge(r.verdict)
             tds = "".join(
                 f'<td class="num">{c}</td>' if 4 <= i < 4 + len(METRICS) else f"<td>{c}</td>"
                 for i, c in enumerate(cells)
@@ -652,7 +631,7 @@ def render_html(
         img = f'<img alt="lost messages and RTO per setting" src="{uri}">'
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{h(comp.title)}</title><style>{_CSS}</style></head><body><main>"
+        f"<title>{h(comp.title)}</title><style>{CSS}</style></head><body><main>"
         f"<h1>{h(comp.title)}</h1>"
         f'<p class="small">{len(comp.runs)} run(s) in {len(comp.groups)} setting group(s). '
         "Figures are median (min–max) over the runs that finished without error; "

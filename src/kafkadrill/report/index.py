@@ -22,12 +22,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from kafkadrill.report.store import REPORT_HTML, REPORT_JSON, iter_run_dirs, write_text
+from kafkadrill.report.style import CSS, badge, verdict_color
 
 __all__ = ["INDEX_ASSETS", "RunSummary", "build_index", "collect_runs"]
 
 INDEX_ASSETS = "_index"  # under reports/; a leading "_" is never a scenario (see store)
-_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "UNKNOWN": "#9a6700"}
-_OTHER = "#6e7781"
 _NO_TREND = "No trend: no run of this scenario recorded lost messages or RTO figures."
 
 
@@ -111,7 +110,7 @@ def _trend_plot(scenario: str, runs: list[RunSummary], path: Path) -> Path | Non
         return None
     x = list(range(len(chrono)))
     labels = [r.stamp[:8] for r in chrono]  # YYYYMMDD: quarterly drills are days apart
-    colors = [_COLORS.get(r.verdict, _OTHER) for r in chrono]
+    colors = [verdict_color(r.verdict) for r in chrono]
     fig = Figure(figsize=(10, 3.0), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax1, ax2 = fig.subplots(1, 2)
@@ -152,27 +151,6 @@ def _trend_plot(scenario: str, runs: list[RunSummary], path: Path) -> Path | Non
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", metadata={"Software": None})
     return path
-
-
-_CSS = """
-body { margin:0; font:15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-  color:#1f2328; }
-main { max-width:1160px; margin:0 auto; padding:24px 28px 64px; }
-h1 { font-size:26px; margin:0 0 6px; } h2 { font-size:20px; margin:30px 0 8px;
-  border-bottom:2px solid #d1d9e0; padding-bottom:4px; }
-table { border-collapse:collapse; width:100%; font-size:14px; margin:8px 0 16px; }
-th, td { border:1px solid #d1d9e0; padding:5px 8px; text-align:left; }
-th { background:#f6f8fa; } td.num { text-align:right; font-variant-numeric:tabular-nums; }
-.badge { display:inline-block; padding:1px 8px; border-radius:10px; color:#fff;
-  font-size:12px; font-weight:700; }
-img { max-width:100%; border:1px solid #d1d9e0; border-radius:6px; }
-a { color:#0969da; } .small { color:#59636e; font-size:13px; }
-"""
-
-
-def _badge(verdict: str) -> str:
-    color = _COLORS.get(verdict, _OTHER)
-    return f'<span class="badge" style="background:{color}">{html.escape(verdict)}</span>'
 
 
 def build_index(reports_dir: Path | str) -> Path:
@@ -234,7 +212,7 @@ def build_index(reports_dir: Path | str) -> Path:
     rows = []
     for r in runs:
         c = [html.escape(x) for x in cells(r)]
-        c[3] = _badge(r.verdict)
+        c[3] = badge(r.verdict)
         target = f"{r.rel_dir}/{REPORT_HTML}" if r.has_html else f"{r.rel_dir}/"
         tds = "".join(
             f'<td class="num">{v}</td>' if 4 <= i <= 7 else f"<td>{v}</td>" for i, v in enumerate(c)
@@ -254,7 +232,7 @@ def build_index(reports_dir: Path | str) -> Path:
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>kafkadrill runs</title>"
-        f"<style>{_CSS}</style></head><body><main>"
+        f"<style>{CSS}</style></head><body><main>"
         f'<h1>kafkadrill runs</h1><p class="small">{len(runs)} runs in '
         f"{len(by_scenario)} scenarios, newest first. Each run directory has its own "
         "MANIFEST.sha256.</p>"

@@ -1,4 +1,5 @@
-"""Plots of a run, straight from its history (PNG, matplotlib Agg).
+"""Plots of a run (PNG, matplotlib Agg): they draw the series :mod:`kafkadrill.checkers.series`
+computes from the history's frames; nothing here counts events.
 
 Every plot shares one time axis (seconds since run start, the history's ``t``) and shows the
 faults as shaded bands (inject..heal, tagged F1, F2...) and runbook steps as vertical lines
@@ -16,14 +17,12 @@ backend switch, no figure registry to leak, safe from threads.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -31,8 +30,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
+from kafkadrill.checkers.series import Series, bin_width, series
+from kafkadrill.history import HistoryFrames, load_frames, read_history
+
 __all__ = [
     "PLOT_FILES",
+    "as_frames",
     "consumer_lag_series",
     "fault_bands",
     "plot_consumer_lag",
@@ -63,31 +66,17 @@ _PNG_META = {"Software": None}
 
 
 # -- reading -------------------------------------------------------------------------------
-def read_events(path: Path | str) -> list[dict[str, Any]]:
-    """Events of a history file (``.jsonl`` or ``.gz``), tolerant of a truncated last line."""
-    try:  # the history module's reader is the reference; ours is the fallback
-        from kafkadrill.history import read_history
-    except ImportError:  # pragma: no cover - history.py is written concurrently
-        read_history = None
-    if read_history is not None:
-        return read_history(Path(path))
-    import gzip
+History = HistoryFrames | Sequence[Mapping[str, Any]]
 
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    out: list[dict[str, Any]] = []
-    lines = raw.split(b"\n")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            out.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            if i >= len(lines) - 2:  # a crash can leave the last line half-written
-                break
-            raise
-    return out
+
+def read_events(path: Path | str) -> list[dict[str, Any]]:
+    """Events of a history file as dicts (small histories, tests); the report uses frames."""
+    return read_history(Path(path))
+
+
+def as_frames(history: History) -> HistoryFrames:
+    """Frames of a history given as frames or as a list of event dicts (parsed once)."""
+    return history if isinstance(history, HistoryFrames) else load_frames(list(history))
 
 
 def _t(e: Mapping[str, Any]) -> float | None:
@@ -95,9 +84,12 @@ def _t(e: Mapping[str, Any]) -> float | None:
     return float(t) if isinstance(t, int | float) and math.isfinite(t) else None
 
 
-def _end_t(events: Sequence[Mapping[str, Any]]) -> float:
-    ts = [t for e in events if (t := _t(e)) is not None]
-    return max(ts, default=0.0)
+def _rare(history: History) -> tuple[Sequence[Mapping[str, Any]], float]:
+    """(events that are not per-message, t of the last event) of either form of history."""
+    if isinstance(history, HistoryFrames):
+        end = history.end_t
+        return history.events, end if math.isfinite(end) else 0.0
+    return history, max((t for e in history if (t := _t(e)) is not None), default=0.0)
 
 
 # -- faults and runbook marks ----------------------------------------------------------------
@@ -119,9 +111,9 @@ class Mark:
     failed: bool
 
 
-def fault_bands(events: Sequence[Mapping[str, Any]]) -> list[Band]:
+def fault_bands(history: History) -> list[Band]:
     """One band per injected fault, from inject to heal (run end if never healed)."""
-    end = _end_t(events)
+    events, end = _rare(history)
     heals: dict[Any, float] = {}
     for e in events:
         if e.get("type") == "fault.heal" and (t := _t(e)) is not None:
@@ -149,8 +141,9 @@ def fault_bands(events: Sequence[Mapping[str, Any]]) -> list[Band]:
     return bands
 
 
-def runbook_marks(events: Sequence[Mapping[str, Any]]) -> list[Mark]:
+def runbook_marks(history: History) -> list[Mark]:
     """One mark per runbook step, at its start (or its outcome when no start was recorded)."""
+    events, _ = _rare(history)
     marks: list[Mark] = []
     index: dict[tuple[Any, Any], Mark] = {}
     for e in events:
@@ -288,72 +281,43 @@ def _levels(bands: list[Band], marks: list[Mark], end: float) -> int:
     return (max(_stagger(xs, end)) + 1) if xs else 0
 
 
-def _bin_width(end: float) -> float:
-    # ~1 s resolution, coarser for long runs so a plot never has more than ~600 points.
-    w = 1.0
-    while end / w > 600:
-        w *= 2 if str(w)[0] in "15" else 2.5  # 1, 2, 5, 10, 20, 50...
-    return w
-
-
-def _counts(ts: list[float], width: float, nbins: int) -> np.ndarray:
-    if not ts:
-        return np.zeros(nbins)
-    idx = np.clip((np.asarray(ts) / width).astype(np.int64), 0, nbins - 1)
-    return np.bincount(idx, minlength=nbins).astype(float)
-
-
 # -- (1) produce / consume rates ----------------------------------------------------------
-def plot_rates(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path:
-    """Acked sends and (non-final) consumer receipts per second per cluster, plus failed sends."""
+def plot_rates(history: History, path: Path | str) -> Path:
+    """Acked sends and consumer receipts per second per cluster, plus failed sends."""
     path = Path(path)
     title = "Produce and consume rate per cluster"
-    sends: dict[str, list[float]] = defaultdict(list)
-    recvs: dict[str, list[float]] = defaultdict(list)
-    fails: list[float] = []
-    for e in events:
-        typ = e.get("type")
-        if (t := _t(e)) is None:
-            continue
-        if typ == "send.ok":
-            sends[str(e.get("cluster"))].append(t)
-        elif typ == "recv" and not e.get("final"):
-            recvs[str(e.get("cluster"))].append(t)
-        elif typ in ("send.fail", "send.unknown"):
-            fails.append(t)
-    if not (sends or recvs or fails):
+    frames = as_frames(history)
+    ser = series(frames)
+    if not (ser.acked or ser.consumed or ser.failed is not None):
         return _no_data(path, title, "No sends or receipts were recorded in the history.")
-    end = _end_t(events)
-    width = _bin_width(end)
-    nbins = int(end // width) + 1
-    x = np.arange(nbins) * width
-    bands, marks = fault_bands(events), runbook_marks(events)
+    end, width, x = ser.end, ser.width, ser.x
+    bands, marks = fault_bands(frames), runbook_marks(frames)
     fig, (ax,) = _figure()
-    for i, cluster in enumerate(sorted(set(sends) | set(recvs))):
+    for i, cluster in enumerate(sorted(set(ser.acked) | set(ser.consumed))):
         color = _PALETTE[i % len(_PALETTE)]
-        if cluster in sends:
+        if cluster in ser.acked:
             ax.step(
                 x,
-                _counts(sends[cluster], width, nbins) / width,
+                ser.acked[cluster] / width,
                 where="post",
                 color=color,
                 lw=1.6,
                 label=f"{cluster}: acked sends",
             )
-        if cluster in recvs:
+        if cluster in ser.consumed:
             ax.step(
                 x,
-                _counts(recvs[cluster], width, nbins) / width,
+                ser.consumed[cluster] / width,
                 where="post",
                 color=color,
                 lw=1.2,
                 ls=(0, (4, 2)),
                 label=f"{cluster}: consumed",
             )
-    if fails:
+    if ser.failed is not None:
         ax.step(
             x,
-            _counts(fails, width, nbins) / width,
+            ser.failed / width,
             where="post",
             color="#d62728",
             lw=1.0,
@@ -371,31 +335,23 @@ def plot_rates(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path:
 
 
 # -- (2) replication lag -------------------------------------------------------------------
-def plot_replication_lag(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path | None:
+def plot_replication_lag(history: History, path: Path | str) -> Path | None:
     """Replication lag (records) and heartbeat age (s) per flow, from ``probe`` events named
     ``replication_lag``. ``None`` when no such probe was recorded."""
-    series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    for e in events:
-        if e.get("type") != "probe" or e.get("name") != "replication_lag":
-            continue
-        if (t := _t(e)) is None:
-            continue
-        flow = str(e.get("flow") or "flow")
-        for field in ("lag", "heartbeat_age_s"):
-            v = e.get(field)
-            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
-                series[field][flow].append((t, float(v)))
-    fields = [f for f in ("lag", "heartbeat_age_s") if series.get(f)]
+    frames = as_frames(history)
+    ser = series(frames)
+    lag = ser.replication_lag
+    fields = [f for f in ("lag", "heartbeat_age_s") if lag.get(f)]
     if not fields:
         return None
     path = Path(path)
-    end = _end_t(events)
-    bands, marks = fault_bands(events), runbook_marks(events)
+    end = ser.end
+    bands, marks = fault_bands(frames), runbook_marks(frames)
     fig, axes = _figure(len(fields), height=_H if len(fields) == 1 else 6.4)
     ylabels = {"lag": "lag (records behind)", "heartbeat_age_s": "heartbeat age (seconds)"}
-    flows = sorted({f for s in series.values() for f in s})
+    flows = sorted({f for s in lag.values() for f in s})
     for ax, field in zip(axes, fields, strict=True):
-        for flow, pts in sorted(series[field].items()):
+        for flow, pts in sorted(lag[field].items()):
             color = _PALETTE[flows.index(flow) % len(_PALETTE)]
             xs, ys = zip(*pts, strict=True)
             ax.plot(xs, ys, color=color, lw=1.5, marker="." if len(pts) < 60 else None, label=flow)
@@ -426,7 +382,7 @@ def _lost_t(m: Mapping[str, Any]) -> float | None:
 
 
 def plot_lost(
-    events: Sequence[Mapping[str, Any]],
+    history: History,
     lost: Iterable[Mapping[str, Any]],
     path: Path | str,
     *,
@@ -449,16 +405,19 @@ def plot_lost(
             else f"{total} messages were lost but none has a recorded send time."
         )
         return _no_data(path, title, msg)
-    end = max(_end_t(events), max(t for t, _ in pts))
-    bands, marks = fault_bands(events), runbook_marks(events)
+    frames = as_frames(history)
+    ser = series(frames)
+    if max(t for t, _ in pts) > ser.end:  # a lost sample past the last event: widen the axis
+        ser = Series(end=max(t for t, _ in pts), width=ser.width, x=ser.x)
+        ser.width = bin_width(ser.end)
+        ser.x = np.arange(int(ser.end // ser.width) + 1) * ser.width
+        ser.acked_all = ser.counts(frames.ok["t"].to_numpy(dtype=float))
+    end, width, x = ser.end, ser.width, ser.x
+    bands, marks = fault_bands(frames), runbook_marks(frames)
     fig, (ax_rate, ax) = _figure(2, height=6.4)
-    width = _bin_width(end)
-    nbins = int(end // width) + 1
-    acked = [t for e in events if e.get("type") == "send.ok" and (t := _t(e)) is not None]
-    x = np.arange(nbins) * width
     ax_rate.fill_between(
         x,
-        _counts(acked, width, nbins) / width,
+        (ser.acked_all if ser.acked_all is not None else np.zeros(len(x))) / width,
         step="post",
         color="#999999",
         alpha=0.5,
@@ -467,7 +426,7 @@ def plot_lost(
     )
     ax_rate.bar(
         x,
-        _counts([t for t, _ in pts], width, nbins) / width,
+        ser.counts(np.array([t for t, _ in pts])) / width,
         width=width,
         align="edge",
         color="#d62728",
@@ -496,66 +455,25 @@ def plot_lost(
 
 
 # -- (4) consumer lag ----------------------------------------------------------------------
-def _reads_topic(acked_topic: str, read_topics: set[str]) -> bool:
-    # MM2's DefaultReplicationPolicy renames "orders" to "<source>.orders" on the target.
-    return acked_topic in read_topics or any(r.endswith("." + acked_topic) for r in read_topics)
+def consumer_lag_series(history: History) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(bin start times, {group: acked-so-far minus distinct-ids-received-so-far}); see
+    :mod:`kafkadrill.checkers.series` for the definition."""
+    ser = series(as_frames(history))
+    return ser.x, ser.consumer_lag
 
 
-def consumer_lag_series(
-    events: Sequence[Mapping[str, Any]],
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(bin start times, {group: acked-so-far minus distinct-ids-received-so-far}).
-
-    Acked counts only topics the group reads (renamed remote topics match their source); ids are
-    counted once per group so a re-read does not make the lag negative.
-    """
-    acked: dict[str, list[tuple[float, Any]]] = defaultdict(list)
-    recv: dict[str, list[tuple[float, Any]]] = defaultdict(list)
-    topics: dict[str, set[str]] = defaultdict(set)
-    for e in events:
-        if (t := _t(e)) is None:
-            continue
-        if e.get("type") == "send.ok":
-            acked[str(e.get("topic"))].append((t, e.get("id")))
-        elif e.get("type") == "recv" and not e.get("final") and e.get("group") is not None:
-            g = str(e["group"])
-            recv[g].append((t, e.get("id")))
-            topics[g].add(str(e.get("topic")))
-    end = _end_t(events)
-    width = _bin_width(end)
-    nbins = int(end // width) + 1
-    x = np.arange(nbins) * width
-    out: dict[str, np.ndarray] = {}
-    for g in sorted(recv):
-        seen_ack: set[Any] = set()
-        a_ts = []
-        for topic, rows in acked.items():
-            if _reads_topic(topic, topics[g]):
-                for t, mid in rows:
-                    if mid not in seen_ack:
-                        seen_ack.add(mid)
-                        a_ts.append(t)
-        seen: set[Any] = set()
-        r_ts = []
-        for t, mid in recv[g]:
-            if mid is None or mid not in seen:
-                seen.add(mid)
-                r_ts.append(t)
-        out[g] = np.cumsum(_counts(a_ts, width, nbins)) - np.cumsum(_counts(r_ts, width, nbins))
-    return x, out
-
-
-def plot_consumer_lag(events: Sequence[Mapping[str, Any]], path: Path | str) -> Path:
+def plot_consumer_lag(history: History, path: Path | str) -> Path:
     """Per consumer group: messages acked so far minus distinct messages received so far."""
     path = Path(path)
     title = "Consumer lag per group (acked so far − received so far)"
-    x, series = consumer_lag_series(events)
-    if not series:
+    frames = as_frames(history)
+    ser = series(frames)
+    if not ser.consumer_lag:
         return _no_data(path, title, "No consumer-group receipts were recorded.")
-    end = _end_t(events)
-    bands, marks = fault_bands(events), runbook_marks(events)
+    end, x = ser.end, ser.x
+    bands, marks = fault_bands(frames), runbook_marks(frames)
     fig, (ax,) = _figure()
-    for i, (g, ys) in enumerate(series.items()):
+    for i, (g, ys) in enumerate(ser.consumer_lag.items()):
         ax.step(
             x,
             ys,
@@ -584,7 +502,7 @@ def plot_consumer_lag(events: Sequence[Mapping[str, Any]], path: Path | str) -> 
 
 # -- all -----------------------------------------------------------------------------------
 def render_plots(
-    events: Sequence[Mapping[str, Any]],
+    history: History,
     plots_dir: Path | str,
     *,
     lost: Iterable[Mapping[str, Any]] = (),
@@ -595,12 +513,13 @@ def render_plots(
     A missing ``replication_lag`` key means no probe was recorded.
     """
     d = Path(plots_dir)
+    frames = as_frames(history)
     out = {
-        "rates": plot_rates(events, d / PLOT_FILES["rates"]),
-        "lost": plot_lost(events, lost, d / PLOT_FILES["lost"], total=lost_total),
-        "consumer_lag": plot_consumer_lag(events, d / PLOT_FILES["consumer_lag"]),
+        "rates": plot_rates(frames, d / PLOT_FILES["rates"]),
+        "lost": plot_lost(frames, lost, d / PLOT_FILES["lost"], total=lost_total),
+        "consumer_lag": plot_consumer_lag(frames, d / PLOT_FILES["consumer_lag"]),
     }
-    lag = plot_replication_lag(events, d / PLOT_FILES["replication_lag"])
+    lag = plot_replication_lag(frames, d / PLOT_FILES["replication_lag"])
     if lag is not None:
         out["replication_lag"] = lag
     return {k: out[k] for k in PLOT_FILES if k in out}

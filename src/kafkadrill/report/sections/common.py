@@ -1,0 +1,72 @@
+"""What every section and renderer shares: statuses, plot titles, the header rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.report.blocks import Cell, Code
+from kafkadrill.report.format import fmt, fmt_s
+from kafkadrill.report.store import PLOTS_DIR
+from kafkadrill.report.style import VERDICT_COLORS
+
+# An objective with no target is measured and reported, not judged.
+OBJECTIVE_STATUSES = (*VERDICT_COLORS, "MEASURED")
+PLOT_TITLES = {
+    "rates": "Produce and consume rate per cluster",
+    "replication_lag": "Replication lag per flow",
+    "lost": "Lost messages at their send time",
+    "consumer_lag": "Consumer lag per group",
+}
+
+
+def status_of(v: Any) -> str:
+    s = str(v or "UNKNOWN").upper()
+    return s if s in OBJECTIVE_STATUSES else "UNKNOWN"
+
+
+def summary_line(r: Mapping[str, Any]) -> str:
+    rpo, rto = r.get("rpo") or {}, r.get("rto") or {}
+    parts = []
+    if rpo.get("lost") is not None:
+        parts.append(
+            f"{fmt(rpo.get('lost'))} of {fmt(rpo.get('acked'))} acknowledged "
+            f"messages lost (RPO window {fmt_s(rpo.get('window_seconds'))})"
+        )
+    if rto.get("write_unavailable_seconds") is not None:
+        parts.append(f"writers down {fmt_s(rto.get('write_unavailable_seconds'))}")
+    if rto.get("read_unavailable_seconds") is not None:
+        parts.append(f"readers down {fmt_s(rto.get('read_unavailable_seconds'))}")
+    failed = [o.get("name") for o in r.get("objectives") or [] if o.get("verdict") == "FAIL"]
+    if failed:
+        parts.append("failed objectives: " + ", ".join(str(n) for n in failed))
+    return "; ".join(parts) + "." if parts else "No figures were recorded."
+
+
+def duration(r: Mapping[str, Any]) -> str:
+    try:
+        a = datetime.fromisoformat(str(r.get("started_at")).replace("Z", "+00:00"))
+        b = datetime.fromisoformat(str(r.get("finished_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return "n/a"
+    return fmt_s(round((b - a).total_seconds(), 3))
+
+
+def meta_rows(r: Mapping[str, Any]) -> list[list[Cell]]:
+    versions = r.get("versions") or {}
+    vtext = ", ".join(f"{k} {v}" for k, v in versions.items()) or "n/a"
+    return [
+        ["Scenario", Code(str(r.get("scenario")))],
+        ["Run id", Code(str(r.get("run_id")))],
+        ["Seed", Code(fmt(r.get("seed")))],
+        ["Started (UTC)", str(r.get("started_at") or "n/a")],
+        ["Finished (UTC)", str(r.get("finished_at") or "n/a")],
+        ["Duration", duration(r)],
+        ["Versions", vtext],
+    ]
+
+
+def rel_plot(key: str, plots: Mapping[str, Path]) -> str:
+    return f"{PLOTS_DIR}/{Path(plots[key]).name}"

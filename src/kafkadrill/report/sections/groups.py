@@ -1,0 +1,67 @@
+"""Consumer groups: the offsets checker's per-group figures, and the consumer-lag plot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.report.blocks import (
+    Block,
+    Code,
+    Heading,
+    Image,
+    Note,
+    Para,
+    Table,
+)
+from kafkadrill.report.findings import consumer_groups
+from kafkadrill.report.format import fmt
+from kafkadrill.report.sections.common import PLOT_TITLES
+
+
+def groups_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
+    b: list[Block] = []
+    b.append(Heading(2, "Consumer groups", "groups"))
+    groups = consumer_groups(r)
+    if groups:
+        b.append(
+            Table(
+                ["Group", "Receipts", "Distinct messages", "Re-reads", "Skipped"],
+                [
+                    [
+                        Code(str(g)),
+                        fmt(v.get("received")),
+                        fmt(v.get("distinct")),
+                        fmt(v.get("rereads")),
+                        fmt(v.get("skipped")),
+                    ]
+                    for g, v in groups.items()
+                ],
+                numeric={1, 2, 3, 4},
+            )
+        )
+        b.append(
+            Para(
+                "Receipts and distinct count messages (records with a kafkadrill id); "
+                "re-reads = receipts - distinct. Skipped: records of a partition the group read, "
+                "present in the final read at or below the highest offset the group reached "
+                "there, that it never received. Lost messages and lag (records past that "
+                "offset) are not skips. Figures from the offsets checker.",
+                "small",
+            )
+        )
+        foreign = sum(int(v.get("foreign") or 0) for v in groups.values())
+        if foreign:
+            b.append(
+                Note(
+                    "info",
+                    f"{fmt(foreign)} consumed records carry no kafkadrill id (written by "
+                    "another producer): they are not messages and are not counted above.",
+                )
+            )
+    else:
+        b.append(Para("No consumer-group receipts were recorded."))
+    if "consumer_lag" in plots:
+        b.append(Image("consumer_lag", PLOT_TITLES["consumer_lag"]))
+    return b

@@ -1,0 +1,129 @@
+"""RTO: recovery by phase, recovery chart, runbook steps, per-group catch-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.report.blocks import (
+    Badge,
+    Block,
+    Cell,
+    Code,
+    Gantt,
+    Heading,
+    Para,
+    Table,
+)
+from kafkadrill.report.format import fmt_s, human, num
+
+#: What each RTO phase measures. The recovery checker's names (``*_seconds``) are offsets from
+#: the first fault ("milestones") except ``runbook_seconds`` (a duration); short names are
+#: accepted for hand-written reports.
+PHASE_HELP = {
+    "detection_seconds": "first fault → first runbook step (outage detected)",
+    "runbook_seconds": "first runbook step start → last runbook step end",
+    "first_write_on_target_seconds": "first fault → first acknowledged write on the failover "
+    "cluster",
+    "first_read_on_target_seconds": "first fault → first record consumed on the failover cluster",
+    "caught_up_seconds": "first fault → slowest redirected consumer group caught up",
+    "detection": "fault → outage detected",
+    "decision": "detection → decision to fail over",
+    "failover": "failover steps (offset translation, redirects)",
+    "first_write": "fault → first acknowledged write on the failover cluster",
+    "first_read": "fault → first record consumed on the failover cluster",
+    "caught_up": "fault → consumers caught up",
+}
+#: Phases that are offsets from the first fault: drawn as bars from 0 in the recovery chart.
+MILESTONES = (
+    "detection_seconds",
+    "first_write_on_target_seconds",
+    "first_read_on_target_seconds",
+    "caught_up_seconds",
+)
+
+
+def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
+    b: list[Block] = []
+    rto = r.get("rto") or {}
+    # RTO
+    b.append(Heading(2, "RTO: recovery by phase", "rto"))
+    b.append(
+        Table(
+            ["Figure", "Value"],
+            [
+                ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
+                ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
+            ],
+            numeric={1},
+            compact=True,
+        )
+    )
+    phases = rto.get("phases") or {}
+    numeric = {k: v for k, v in phases.items() if num(v) is not None or v is None}
+    if numeric:
+        b.append(
+            Table(
+                ["Phase", "Seconds", "What it measures"],
+                [
+                    [human(k.removesuffix("_seconds")), fmt_s(v), PHASE_HELP.get(k, "")]
+                    for k, v in numeric.items()
+                ],
+                numeric={1},
+            )
+        )
+    steps = phases.get("steps") if isinstance(phases.get("steps"), Mapping) else {}
+    gantt = [
+        (human(k.removesuffix("_seconds")), 0.0, float(phases[k]), "milestone")
+        for k in MILESTONES
+        if num(phases.get(k)) is not None
+    ]
+    step_rows: list[list[Cell]] = []
+    for name, st in steps.items():
+        if not isinstance(st, Mapping):
+            continue
+        since, dur = num(st.get("since_fault_seconds")), num(st.get("duration_seconds"))
+        failed = st.get("status") not in ("ok", None)
+        if since is not None:
+            gantt.append((str(name), since, since + (dur or 0.0), "fail" if failed else "step"))
+        step_rows.append(
+            [
+                Code(str(name)),
+                Badge("FAIL") if failed else str(st.get("status")),
+                fmt_s(st.get("since_fault_seconds")),
+                fmt_s(st.get("duration_seconds")),
+            ]
+        )
+    if gantt:
+        b.append(
+            Para(
+                "Recovery chart (seconds since the fault; grey bars run from the fault to a "
+                "milestone, coloured bars are runbook steps):",
+                "small",
+            )
+        )
+        b.append(Gantt(sorted(gantt, key=lambda g: (g[1], g[2]))))
+    if step_rows:
+        b.append(Para("Runbook steps:"))
+        b.append(
+            Table(
+                ["Step", "Status", "Started (s after fault)", "Duration"], step_rows, numeric={2, 3}
+            )
+        )
+    per_group = phases.get("caught_up_per_group")
+    if isinstance(per_group, Mapping) and per_group:
+        b.append(
+            Table(
+                ["Group", "Caught up (s after fault)"],
+                [
+                    [Code(str(g)), fmt_s(v) if v is not None else "never"]
+                    for g, v in per_group.items()
+                ],
+                numeric={1},
+                compact=True,
+            )
+        )
+    if not phases:
+        b.append(Para("No RTO phases were recorded."))
+    return b
