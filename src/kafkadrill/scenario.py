@@ -107,7 +107,7 @@ class LocatedProblem:
         """`file:line: field: message (fix: ...)`, the form compilers and CI annotate."""
         where = ":".join(x for x in (self.file, str(self.line) if self.line else None) if x)
         text = f"{where}: " if where else ""
-        text += f"{self.field or '(top level)'}: {self.message}"
+        text += f"{self.field}: {self.message}" if self.field else self.message
         return text + (f" (fix: {self.fix})" if self.fix else "")
 
 
@@ -762,7 +762,9 @@ def _yaml_error(e: yaml.YAMLError, text: str, source: str | None) -> ScenarioErr
         err = ScenarioError(
             f"invalid YAML{where}: {what}",
             file=source,
-            fix="check indentation, colons and quotes on that line",
+            fix="quote the value, or use a shorter number"
+            if "integer literal" in what
+            else "check indentation, colons and quotes on that line",
         )
         err.line = mark.line + 1 if mark else None  # type: ignore[attr-defined]
         return err
@@ -975,9 +977,9 @@ def _not_container(key: str, done: list[str | int], node: Any, want: str) -> Sce
 def _kind(v: Any) -> str:
     if v is None:
         return "null"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean"}.get(
-        type(v), f"a {type(v).__name__}"
-    )
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "a boolean"}
+    names |= {int: "a number", float: "a number"}
+    return names.get(type(v), f"a {type(v).__name__}")
 
 
 def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
@@ -1014,9 +1016,11 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
             if not isinstance(part, int) or part > len(node):
                 raise ScenarioError(
                     f"override: '{_printable(str(part))}' is not an index of "
-                    f"{_fmt_path(tuple(parts[:i]))} (it has {len(node)} entries: "
-                    f"0..{len(node)}, {len(node)} appends)",
+                    f"{_fmt_path(tuple(parts[:i]))}, which has {len(node)} entries",
                     field=shown,
+                    fix=f"use an index 0..{len(node) - 1}, or {len(node)} to append"
+                    if node
+                    else "use index 0 to add the first entry",
                 )
             if part == len(node):
                 node.append({})
