@@ -312,28 +312,48 @@ def run(
     sys.exit(result.exit_code)
 
 
+def _human(v: Any, unit: str = "") -> str:
+    """A figure for people: floats to 2 decimals without trailing zeros (8.834751684999986 ->
+    8.83), integers as they are (a seed is an id, never 933,818,049), None as n/a."""
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        text = f"{v:.2f}".rstrip("0").rstrip(".")
+        text = "0" if text == "-0" else text
+    else:
+        text = str(v)
+    return f"{text} {unit}" if unit else text
+
+
 def _print_result(report: dict[str, Any], run_dir: Path) -> None:
     colour = {"PASS": "green", "FAIL": "red"}.get(report["verdict"], "yellow")
     console.print(
-        f"[bold {colour}]{report['verdict']}[/] {report['scenario']} (seed {report['seed']})"
+        f"[bold {colour}]{report['verdict']}[/] {escape(str(report['scenario']))} "
+        f"(seed {report['seed']})",
+        highlight=False,
     )
     for o in report.get("objectives", []):
         if o["verdict"] in ("PASS", "FAIL", "UNKNOWN"):
             console.print(
-                f"  {o['verdict']:7} {o['name']}: target {o['target']}, observed {o['observed']}"
+                f"  {o['verdict']:7} {escape(str(o['name']))}: target {_human(o['target'])}, "
+                f"observed {_human(o['observed'])}",
+                highlight=False,
             )
     rpo, rto = report.get("rpo", {}), report.get("rto", {})
     console.print(
-        f"  RPO: acked {rpo.get('acked')}, lost {rpo.get('lost')}, window "
-        f"{rpo.get('window_seconds')} s, duplicates {rpo.get('duplicates')}, "
-        f"unknown {rpo.get('unknown')}"
+        f"  RPO: acked {_human(rpo.get('acked'))}, lost {_human(rpo.get('lost'))}, window "
+        f"{_human(rpo.get('window_seconds'), 's')}, duplicates {_human(rpo.get('duplicates'))}, "
+        f"unknown {_human(rpo.get('unknown'))}",
+        highlight=False,
     )
     console.print(
-        f"  RTO: writes unavailable {rto.get('write_unavailable_seconds')} s, "
-        f"reads unavailable {rto.get('read_unavailable_seconds')} s"
+        f"  RTO: writes unavailable {_human(rto.get('write_unavailable_seconds'), 's')}, "
+        f"reads unavailable {_human(rto.get('read_unavailable_seconds'), 's')}",
+        highlight=False,
     )
     if report.get("error"):
-        console.print(f"  [red]error:[/] {report['error'].splitlines()[0]}")
+        first = str(report["error"]).strip().splitlines() or [""]
+        console.print(f"  [red]error:[/] {escape(first[0])}", highlight=False)
     click.echo(f"report: {run_dir / 'report.html'}")
     click.echo(f"        {run_dir / 'report.md'}")
 
@@ -515,6 +535,10 @@ def compare(run_dirs: tuple[Path, ...], output: Path | None, ignore: tuple[str, 
         write_comparison,
     )
 
+    missing = [str(p) for p in run_dirs if not p.exists()]
+    if missing:
+        # A path that names nothing is a typo, not a run that left no report: exit 2.
+        _fail(ScenarioError(f"no such run, scenario or sweep directory: {', '.join(missing)}"))
     dirs = expand_run_dirs(run_dirs)
     if not dirs:
         _fail(ScenarioError("no run directory found in " + ", ".join(map(str, run_dirs))))
