@@ -16,6 +16,7 @@ from kafkadrill.history import HistoryFrames, load_frames
 from kafkadrill.report.findings import group_table
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.secrets import find_secrets, scrub
 
 
 def _iso(ts: float | None) -> str | None:
@@ -158,8 +159,6 @@ def write_outputs(
 
 
 def scenario_secrets(scenario: Scenario) -> set[str]:
-    from kafkadrill.report.redact import find_secrets
-
     return set(find_secrets(scenario.model_dump(mode="json", by_alias=True)))
 
 
@@ -177,8 +176,10 @@ def build_and_write(
         run_dir, scenario, started=started, finished=finished, error=error, versions=versions
     )
     environment = {**environment, "versions": versions}
-    write_outputs(run_dir, report, environment, scenario_secrets(scenario), frames=frames)
-    return report
+    secrets = scenario_secrets(scenario)
+    write_outputs(run_dir, report, environment, secrets, frames=frames)
+    # The caller prints it (error line, objectives): the same policy as the files on disk.
+    return scrub(report, secrets)
 
 
 def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
@@ -202,5 +203,6 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     report["recheck"] = record
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
-    write_outputs(out_dir, report, None, scenario_secrets(scenario), history=hist, frames=frames)
-    return report
+    secrets = scenario_secrets(scenario)
+    write_outputs(out_dir, report, None, secrets, history=hist, frames=frames)
+    return scrub(report, secrets)
