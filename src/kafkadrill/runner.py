@@ -9,13 +9,15 @@ through a `Clock`, so it runs unchanged on the fake runtime in unit tests.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import re
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,9 @@ class DrillResult:
     report: dict[str, Any]
     error: str | None = None
     infrastructure_error: bool = False
+    # Wall seconds per stage (topology_start, steady, faults, heal, recover, settle, final_read,
+    # report, total): where a drill's time goes, for benchmarks/drill_overhead.py.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -128,6 +133,7 @@ class Drill:
     runbook_results: dict[str, Any] = field(default_factory=dict)
     runbook_errors: list[str] = field(default_factory=list)
     phase: str = "setup"
+    timings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ctx = FaultContext(self.rt, self.history, self.clients)
@@ -320,6 +326,15 @@ class Drill:
                 detail={"error": traceback.format_exc()},
             )
 
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Record the wall seconds a stage takes (real time, whatever the drill's clock)."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(time.monotonic() - t0, 3)
+
     def sleep(self, seconds: float) -> None:
         """Sleep on the drill's clock; returns early when the drill is stopped."""
         deadline = self.clock.monotonic() + seconds
@@ -458,33 +473,39 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     drill.set_phase("steady")
     monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
     monitor.start()
-    drill.start_workload()
-    drill.sleep(sc.warmup_seconds)
+    with drill.timed("steady"):
+        drill.start_workload()
+        drill.sleep(sc.warmup_seconds)
     drill.set_phase("faults")
     try:
-        _fault_phase(drill)
+        with drill.timed("faults"):
+            _fault_phase(drill)
     finally:
         drill.set_phase("heal")
-        drill.stop_producers.set()
-        for p in drill.producers:
-            p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
-        drill.heal_all()
-    for c in rt.topology.clusters:
-        rt.wait_healthy(c.name, timeout=120)
-    if "failed_over_to" not in drill.runbook_results:
-        for flow in rt.flows():
-            if rt.flow_alive(flow):
-                wait_replicated(rt, flow, sc.workload.producers.topic, 60, drill.clock)
-    _settle_consumers(drill)
-    drill.stop_consumers.set()
-    for c in drill.consumers:
-        c.join(timeout=30)
-    drill.stop_all.set()
-    monitor.join(timeout=10)
+        with drill.timed("heal"):
+            drill.stop_producers.set()
+            for p in drill.producers:
+                p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
+            drill.heal_all()
+    with drill.timed("recover"):
+        for c in rt.topology.clusters:
+            rt.wait_healthy(c.name, timeout=120)
+        if "failed_over_to" not in drill.runbook_results:
+            for flow in rt.flows():
+                if rt.flow_alive(flow):
+                    wait_replicated(rt, flow, sc.workload.producers.topic, 60, drill.clock)
+    with drill.timed("settle"):
+        _settle_consumers(drill)
+        drill.stop_consumers.set()
+        for c in drill.consumers:
+            c.join(timeout=30)
+        drill.stop_all.set()
+        monitor.join(timeout=10)
     if before_final_read is not None:
         before_final_read(rt, drill.history)
     drill.set_phase("final_read")
-    _final_read_phase(drill)
+    with drill.timed("final_read"):
+        _final_read_phase(drill)
     return rt.describe() or environment
 
 
@@ -506,6 +527,7 @@ def run_drill(
     `runtime` names a registered runtime (default: the scenario's `runtime`, else "local")."""
     from kafkadrill.report.store import new_run_dir
 
+    t_total = time.monotonic()
     name = runtime or getattr(scenario, "runtime", None) or "local"
     rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
     require_capabilities(scenario, rtype)  # validates the timeline too
@@ -534,8 +556,12 @@ def run_drill(
         )
         drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
         drill.set_phase("setup")
+        t_start = time.monotonic()
         with rt:
+            drill.timings["topology_start"] = round(time.monotonic() - t_start, 3)
             environment = _drill_body(drill, before_final_read)
+            t_stop = time.monotonic()
+        drill.timings["topology_stop"] = round(time.monotonic() - t_stop, 3)
     except KeyboardInterrupt as exc:
         interrupted = exc
         error = "interrupted (Ctrl-C)"
@@ -559,6 +585,7 @@ def run_drill(
     history.close()
     from kafkadrill.report.build import build_and_write
 
+    t_report = time.monotonic()
     report = build_and_write(
         run_dir,
         scenario,
@@ -568,7 +595,10 @@ def run_drill(
         versions=_versions(rt),
         environment=environment,
     )
-    result = DrillResult(scenario.name, run_dir, report["verdict"], report, error, infra)
+    timings = dict(drill.timings) if drill is not None else {}
+    timings["report"] = round(time.monotonic() - t_report, 3)
+    timings["total"] = round(time.monotonic() - t_total, 3)
+    result = DrillResult(scenario.name, run_dir, report["verdict"], report, error, infra, timings)
     if interrupted is not None:
         raise interrupted
     return result
