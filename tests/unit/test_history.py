@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
+import re
 import threading
 import time
 from pathlib import Path
@@ -11,7 +13,15 @@ import orjson
 import pandas as pd
 import pytest
 
-from kafkadrill.history import HistoryError, HistoryWriter, load_frames, read_history
+from kafkadrill.history import (
+    EVENTS,
+    HistoryError,
+    HistoryWriter,
+    event_table_markdown,
+    load_frames,
+    read_history,
+    validate_event,
+)
 
 
 class FakeClock:
@@ -244,3 +254,193 @@ def test_empty_history(tmp_path: Path) -> None:
     f = load_frames(path)
     assert f.n_events == 0 and f.end_t == 0.0
     assert load_frames([]).n_events == 0
+
+
+# -- one definition per event type ------------------------------------------------------------
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "history-format.md"
+SRC = Path(__file__).resolve().parents[2] / "src" / "kafkadrill"
+
+
+def test_doc_table_is_generated_from_the_definitions() -> None:
+    text = DOC.read_text()
+    m = re.search(r"<!-- BEGIN EVENT TABLE[^>]*-->\n(.*?)<!-- END EVENT TABLE -->", text, re.S)
+    assert m, "history-format.md lost its generated event table markers"
+    assert m.group(1) == event_table_markdown(), (
+        "docs/reference/history-format.md and kafkadrill.history.EVENTS differ: paste "
+        "event_table_markdown() between the markers"
+    )
+
+
+def _append_calls() -> list[tuple[str, int, list[str], set[str], bool]]:
+    """(file, line, event types, keyword names, has **kwargs) of every `<...>history.append(`
+    call in the package whose first argument is a string literal (or a choice of two)."""
+    out = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append"
+                and "history" in ast.unparse(node.func.value)
+                and node.args
+            ):
+                continue
+            arg = node.args[0]
+            choices = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+            types = [c.value for c in choices if isinstance(c, ast.Constant)]
+            kws = {k.arg for k in node.keywords if k.arg is not None}
+            starred = any(k.arg is None for k in node.keywords)
+            out.append((str(path.relative_to(SRC)), node.lineno, types, kws, starred))
+    return out
+
+
+def test_every_event_the_code_writes_matches_its_definition() -> None:
+    calls = _append_calls()
+    written = {t for _, _, types, _, _ in calls for t in types}
+    # The family the workload writes must be found, or the scan is broken.
+    assert {"send.invoke", "send.ok", "recv", "run.start", "run.end"} <= written
+    for file, line, types, kws, starred in calls:
+        for t in types:
+            assert t in EVENTS, f"{file}:{line}: event type {t!r} is not defined in EVENTS"
+            spec = EVENTS[t]
+            assert starred or spec.required <= kws, f"{file}:{line}: {t} lacks fields"
+            assert spec.extra or kws <= spec.allowed, f"{file}:{line}: {t} unknown fields"
+
+
+def test_writer_rejects_unknown_types_and_misspelt_fields(tmp_path: Path) -> None:
+    with HistoryWriter(tmp_path / "h.jsonl", "r") as w:
+        with pytest.raises(ValueError, match=r"unknown history event type 'send\.okk'"):
+            w.append("send.okk", producer="p0")
+        with pytest.raises(ValueError, match=r"missing field\(s\) \['error'\]"):
+            w.append("run.end", status="completed")
+        with pytest.raises(ValueError, match=r"unknown field\(s\) \['partiton'\]"):
+            w.append("send.ok", producer="p", id="p:0", cluster="c", topic="t",
+                     partiton=0, partition=0, offset=0, ts=1)  # fmt: skip
+        with pytest.raises(ValueError, match=r"missing field\(s\) \['partition'\]"):
+            w.append("send.ok", producer="p", id="p:0", cluster="c", topic="t",
+                     partiton=0, offset=0, ts=1)  # fmt: skip
+        w.append("fault.inject", fault_id="f0", fault="node.kill", target={}, params={})
+        w.append("fault.inject", fault_id="f1", fault="x", target=None, params={}, origin="t")
+        w.append("probe", name="replication_lag", flow="a->b", lag=None, mm2_alive=True)
+    # rejected events were never written: seq stays gap-free
+    assert [e["fault_id"] for e in read_history(tmp_path / "h.jsonl")[:2]] == ["f0", "f1"]
+    assert [e["seq"] for e in read_history(tmp_path / "h.jsonl")] == [0, 1, 2]
+
+
+def test_every_definition_round_trips_through_writer_and_reader(tmp_path: Path) -> None:
+    sample = {"str": "x", "int": 3, "float": 1.5, "bool": True, "list": [], "object": {},
+              "any": "d"}  # fmt: skip
+    path = tmp_path / "h.jsonl"
+    with HistoryWriter(path, "r") as w:
+        for t, spec in EVENTS.items():
+            fields = {f.name: f.values[0] if f.values else sample[f.kinds[0]]
+                      for f in spec.fields if not f.optional}  # fmt: skip
+            w.append(t, **fields)
+    events = read_history(path, validate=True)
+    assert [e["type"] for e in events] == list(EVENTS)
+    assert load_frames(path).n_events == len(EVENTS)
+
+
+@pytest.mark.parametrize(
+    ("event", "needle"),
+    [
+        ({"t": 0.0, "wall": 1.0, "type": "phase", "name": "a"}, "'seq'"),
+        ({"seq": 0, "t": "0", "wall": 1.0, "type": "phase", "name": "a"}, "'t' must be a number"),
+        ({"seq": 0, "t": 0.0, "wall": 1.0, "name": "a"}, "'type' must be a string"),
+        ({"seq": 0, "t": 0.0, "wall": 1.0, "type": "phase"}, "'name' must be str, got missing"),
+        ({"seq": 0, "t": 0.0, "wall": 1.0, "type": "send.ok", "producer": "p", "id": "p:0",
+          "cluster": "c", "topic": "t", "partition": True, "offset": 0, "ts": 1}, "'partition'"),
+        ({"seq": 0, "t": 0.0, "wall": 1.0, "type": "recv", "reader": "r", "group": None,
+          "final": True, "cluster": "c", "topic": "t", "partition": 0, "offset": 0,
+          "ts": 1}, None),  # id and hdr are nullable: absent reads as null
+        ({"seq": 0, "t": 0, "wall": 1, "type": "run.start", "run_id": "r", "scenario": "s",
+          "seed": 1, "future_field": [1]}, None),  # unknown fields are ignored
+    ],
+)  # fmt: skip
+def test_validate_event(event: dict, needle: str | None) -> None:
+    problem = validate_event(event)
+    if needle is None:
+        assert problem is None
+    else:
+        assert problem is not None and needle in problem, problem
+
+
+def _hot_lines(n: int) -> list[bytes]:
+    out = []
+    for i in range(n):
+        e = {"seq": i, "t": i / 10, "wall": 1.0 + i, "type": "send.ok", "producer": "p0",
+             "id": f"p0:{i}", "cluster": "c", "topic": "t", "partition": 0, "offset": i,
+             "ts": 1}  # fmt: skip
+        out.append(orjson.dumps(e) + b"\n")
+    return out
+
+
+def test_fast_path_finds_a_hot_event_missing_a_field_and_names_its_line(tmp_path: Path) -> None:
+    ls = _hot_lines(50)
+    ls[30] = ls[30].replace(b',"offset":30', b"")  # still valid JSON: only a field is missing
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(b"".join(ls))
+    with pytest.raises(HistoryError, match=r"h\.jsonl:31: send\.ok: field 'offset'"):
+        load_frames(path)
+    with pytest.raises(HistoryError, match=":31:"):
+        read_history(path, validate=True)
+
+
+def test_fast_path_finds_a_bad_rare_event_and_names_its_line(tmp_path: Path) -> None:
+    ls = _hot_lines(20)
+    ls[7] = b'{"seq":7,"t":0.7,"wall":8.0,"type":"run.end","state":"completed","error":null}\n'
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(b"".join(ls))
+    with pytest.raises(HistoryError, match=r":8: run\.end: field 'status'"):
+        load_frames(path)
+
+
+def test_seq_gap_and_reorder_are_errors(tmp_path: Path) -> None:
+    ls = _hot_lines(10)
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(b"".join(ls[:4] + ls[5:]))
+    with pytest.raises(HistoryError, match=r":5: seq 5 where 4 was expected: 1 event"):
+        load_frames(path)
+    path.write_bytes(b"".join([ls[1], ls[0], *ls[2:]]))
+    with pytest.raises(HistoryError, match=r":1: seq 1 where 0"):
+        load_frames(path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (b"[1, 2]\n", 4),  # JSON, but not an object
+        (b"\xff\xfe\n", 4),  # not UTF-8
+        (b'{"seq":3,"t":0.3,"wa\n', 4),  # cut, but terminated: not a crash-cut final line
+    ],
+)
+def test_unreadable_lines_are_named(tmp_path: Path, raw: bytes, line: int) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(_lines(3) + raw)
+    for read in (read_history, load_frames):
+        with pytest.raises(HistoryError) as err:
+            read(path)
+        assert err.value.line == line and err.value.path == str(path)
+        assert "\n" not in str(err.value)  # one line for the CLI
+
+
+def test_corrupt_second_to_last_line_is_an_error_even_without_a_final_newline(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(_lines(3) + b"{garbage\n" + _lines(5).splitlines(keepends=True)[4].rstrip())
+    for read in (read_history, load_frames):
+        with pytest.raises(HistoryError, match=r"h\.jsonl:4: corrupt line"):
+            read(path)
+
+
+def test_missing_and_unreadable_files(tmp_path: Path) -> None:
+    for read in (read_history, load_frames):
+        with pytest.raises(HistoryError, match="no such history file"):
+            read(tmp_path / "none.jsonl")
+        with pytest.raises(HistoryError, match="cannot read"):
+            read(tmp_path)  # a directory
+    gz = tmp_path / "h.jsonl.gz"
+    gz.write_bytes(b"\x1f\x8b" + b"\x00garbage" * 10)
+    with pytest.raises(HistoryError, match="corrupt gzip"):
+        load_frames(gz)
