@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from kafkadrill.report.manifest import hash_files, read_manifest, verify, write_manifest
+from kafkadrill.report.manifest import (
+    ALTERED,
+    INTACT,
+    MANIFEST_FILE,
+    RECHECK_PREFIX,
+    UNVERIFIABLE,
+    evidence_record,
+    hash_files,
+    read_manifest,
+    verify,
+    write_manifest,
+)
 from kafkadrill.report.plots import read_events
 from kafkadrill.report.render import write_report
 
@@ -105,3 +116,50 @@ def test_odd_file_names_roundtrip(tmp_path: Path) -> None:
     write_manifest(tmp_path)
     assert read_manifest(tmp_path).keys() == hash_files(tmp_path).keys()
     assert verify(tmp_path).ok
+
+
+def test_states(sealed_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(sealed_run, run)
+    assert verify(run).state == INTACT
+    (run / "report.md").write_text("rewritten")
+    assert verify(run).state == ALTERED
+    for text in ("", "\n\n", "zz  report.md\n"):
+        (run / MANIFEST_FILE).write_text(text)
+        res = verify(run)
+        assert res.state == UNVERIFIABLE and res.error, text
+    (run / MANIFEST_FILE).unlink()
+    assert verify(run).state == UNVERIFIABLE
+
+
+def test_recheck_dirs_are_not_part_of_the_original(sealed_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(sealed_run, run)
+    recheck = run / f"{RECHECK_PREFIX}20261130T120000Z"
+    recheck.mkdir()
+    (recheck / "report.json").write_text("{}")
+    write_manifest(recheck)
+    assert verify(run).ok and verify(recheck).ok
+    assert not any(p.startswith(RECHECK_PREFIX) for p in read_manifest(run))
+    # only a top-level recheck-* directory is set aside; elsewhere the name means nothing
+    (run / "logs" / f"{RECHECK_PREFIX}x").mkdir()
+    (run / "logs" / f"{RECHECK_PREFIX}x" / "a.log").write_text("late")
+    assert verify(run).added == [f"logs/{RECHECK_PREFIX}x/a.log"]
+
+
+def test_evidence_record_names_state_and_inputs(sealed_run: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    run = tmp_path / "run"
+    shutil.copytree(sealed_run, run)
+    rec = evidence_record(run, ("history.jsonl", "scenario.yaml", "absent.txt"))
+    assert rec["original_state"] == INTACT
+    digest = hashlib.sha256((run / "history.jsonl").read_bytes()).hexdigest()
+    assert rec["inputs_sha256"] == {
+        "history.jsonl": digest,
+        "scenario.yaml": hashlib.sha256((run / "scenario.yaml").read_bytes()).hexdigest(),
+    }
+    (run / "history.jsonl").write_bytes(b"")
+    rec = evidence_record(run, ("history.jsonl",))
+    assert rec["original_state"] == ALTERED
+    assert rec["original_manifest"]["changed"] == ["history.jsonl"]
