@@ -42,10 +42,13 @@ def make_run_dir(base: Path, size: int) -> tuple[Path, int]:
 
 
 def _clean(run: Path) -> None:
-    # Outputs of a previous check: each repeat starts from the same inputs.
+    # Outputs of a previous check (written beside the run, or into it by older versions): each
+    # repeat starts from the same inputs.
     for name in ("report.json", "report.md", "report.html", "MANIFEST.sha256"):
         (run / name).unlink(missing_ok=True)
     shutil.rmtree(run / "plots", ignore_errors=True)
+    for old in run.glob("recheck-*"):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def time_check(run: Path) -> dict[str, float | int | str]:

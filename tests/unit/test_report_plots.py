@@ -82,6 +82,34 @@ def test_render_plots_is_byte_stable(tmp_path: Path, events: list[dict]) -> None
         assert a[key].read_bytes() == b[key].read_bytes(), key
 
 
+def test_plots_drawn_in_two_processes_equal_plots_drawn_in_one(
+    tmp_path: Path, events: list[dict]
+) -> None:
+    lost = [{"id": "p1:96", "send_t": 10.5, "cluster": "primary", "topic": "orders"}]
+    a = render_plots(events, tmp_path / "a", lost=lost, parallel=False)
+    b = render_plots(events, tmp_path / "b", lost=lost, parallel=True)
+    assert list(a) == list(b)
+    for key in a:
+        assert a[key].read_bytes() == b[key].read_bytes(), key
+
+
+def test_consumer_lag_ignores_foreign_records(tmp_path: Path) -> None:
+    """Records without a kafkadrill id are not messages: they never lower a group's lag."""
+    hdr = {"kd-origin-site": "east"}
+    history = [
+        {"seq": 0, "t": 0.5, "wall": 1.5, "type": "send.ok", "producer": "p0", "id": "p0:0",
+         "cluster": "c", "topic": "orders", "partition": 0, "offset": 0, "ts": 1},
+        *[
+            {"seq": 1 + i, "t": 1.0 + i, "wall": 2.0 + i, "type": "recv", "reader": "r",
+             "group": "g", "final": False, "cluster": "c", "topic": "orders", "partition": 0,
+             "offset": 1 + i, "ts": 1, "id": None, "hdr": hdr}
+            for i in range(3)
+        ],
+    ]  # fmt: skip
+    _, series = consumer_lag_series(history)
+    assert series == {}  # the group received no message at all
+
+
 def test_read_events_skips_a_truncated_last_line(tmp_path: Path) -> None:
     p = tmp_path / "h.jsonl"
     p.write_bytes(b'{"seq":0,"t":0.0,"type":"run.start"}\n{"seq":1,"t":0.1,"ty')

@@ -17,7 +17,10 @@ backend switch, no figure registry to leak, safe from threads.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -501,25 +504,84 @@ def plot_consumer_lag(history: History, path: Path | str) -> Path:
 
 
 # -- all -----------------------------------------------------------------------------------
+#: Histories with at least this many per-message events draw their plots in two processes.
+PARALLEL_MIN_EVENTS = 200_000
+_CHILD_TIMEOUT_S = 300.0
+
+
+def _fork_draw(draw: Callable[[], object]) -> int | None:
+    """Run ``draw`` in a forked child (pid), or None where fork is unavailable or fails.
+
+    The child only draws with matplotlib from series computed before the fork (no pyarrow, no
+    threads of its own) and leaves by os._exit, so nothing of the parent runs twice."""
+    if not hasattr(os, "fork"):
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # pragma: no cover - the child process
+        code = 1
+        try:
+            draw()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _child_ok(pid: int) -> bool:
+    """Wait for a plot child; a child that fails or hangs is killed and reported False."""
+    deadline = time.monotonic() + _CHILD_TIMEOUT_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return False
+        time.sleep(0.02)
+
+
 def render_plots(
     history: History,
     plots_dir: Path | str,
     *,
     lost: Iterable[Mapping[str, Any]] = (),
     lost_total: int | None = None,
+    parallel: bool | None = None,
 ) -> dict[str, Path]:
     """Draw every plot into ``plots_dir``; ``{key: path}`` for those drawn (see PLOT_FILES).
 
-    A missing ``replication_lag`` key means no probe was recorded.
+    A missing ``replication_lag`` key means no probe was recorded. Drawing is CPU-bound
+    (matplotlib layout and PNG encoding): for large histories (``parallel`` None) or when asked,
+    half the plots are drawn in a forked child while this process draws the rest; if the child
+    fails, this process draws its plots too, so the result never depends on the fork.
     """
     d = Path(plots_dir)
     frames = as_frames(history)
+    series(frames)  # computed once, before any fork: the child inherits it
+    lost = list(lost)
+    paths = {k: d / name for k, name in PLOT_FILES.items()}
+
+    def child_part() -> None:
+        plot_rates(frames, paths["rates"])
+        plot_lost(frames, lost, paths["lost"], total=lost_total)
+
+    if parallel is None:
+        parallel = len(frames.ok) + len(frames.recv) >= PARALLEL_MIN_EVENTS
+    pid = _fork_draw(child_part) if parallel else None
+    if pid is None:
+        child_part()
     out = {
-        "rates": plot_rates(frames, d / PLOT_FILES["rates"]),
-        "lost": plot_lost(frames, lost, d / PLOT_FILES["lost"], total=lost_total),
-        "consumer_lag": plot_consumer_lag(frames, d / PLOT_FILES["consumer_lag"]),
+        "rates": paths["rates"],
+        "lost": paths["lost"],
+        "consumer_lag": plot_consumer_lag(frames, paths["consumer_lag"]),
     }
-    lag = plot_replication_lag(frames, d / PLOT_FILES["replication_lag"])
+    lag = plot_replication_lag(frames, paths["replication_lag"])
     if lag is not None:
         out["replication_lag"] = lag
+    if pid is not None and not _child_ok(pid):
+        child_part()
     return {k: out[k] for k in PLOT_FILES if k in out}
