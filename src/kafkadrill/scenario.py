@@ -45,6 +45,7 @@ from kafkadrill.faults.schedule import (
     plan_timeline,
 )
 from kafkadrill.secrets import REDACTED, find_secrets, is_secret_key, redact, replace_known
+from kafkadrill.topology.external_config import ExternalSpec
 from kafkadrill.topology.model import TopicSpec, Topology, two_dc
 
 __all__ = [
@@ -399,6 +400,10 @@ class Scenario(_Model):
     runbooks: Runbooks = Field(default_factory=Runbooks)
     final_read: FinalRead = Field(default_factory=FinalRead)
     objectives: Objectives = Field(default_factory=Objectives)
+    runtime: str | None = Field(default=None, description="null = local; `external`: see below")
+    external: ExternalSpec | None = Field(
+        default=None, description="clusters kafkadrill did not start (runtime: external)"
+    )
 
     _source: str | None = PrivateAttr(default=None)
     _schedule: list[ScheduledFault] | None = PrivateAttr(default=None)
@@ -427,6 +432,12 @@ class Scenario(_Model):
 
     def to_topology(self) -> Topology:
         t = self.topology
+        if self.external is not None:  # clusters described, not built: names, nodes, flows
+            topics = tuple(
+                TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config))
+                for x in t.topics
+            )
+            return self.external.to_topology(self.name, topics, self.workload.producers.cluster)
         topics = tuple(
             TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
         )
