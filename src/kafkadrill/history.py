@@ -282,6 +282,43 @@ EVENTS: dict[str, EventSpec] = {
             "`mm2_alive`, ...)",
         ),
         EventSpec(
+            "adapter.exec",
+            (
+                _f("adapter", "str", values=("command", "toxiproxy", "connect")),
+                _f("operation", "str", doc="e.g. `node_kill`, `link_cut`, `flow_stop`"),
+                _f("target", "str", nullable=True, doc="e.g. `primary/2`, `east<->west`"),
+                _f("command", "str", doc="argv as a shell would show it, or `METHOD url`"),
+                _f("ok", "bool"),
+                _f("exit", "int", nullable=True, doc="exit code / HTTP status; null: none"),
+                _f("seconds", "float"),
+                _f("output", "str", nullable=True, doc="stdout+stderr or body, truncated"),
+            ),
+            doc="what an external runtime's adapter ran (secrets never shown)",
+        ),
+        EventSpec(
+            "run.approval",
+            (
+                _f("operator", "str", nullable=True),
+                _f("approved_by", "str", nullable=True),
+                _f("plan_sha256", "str", nullable=True, doc="hash of plan.txt in the run dir"),
+                _f("confirmed", "bool", doc="explicit confirmation (--yes or interactive)"),
+            ),
+            doc="who started the drill and which plan was approved",
+        ),
+        EventSpec(
+            "steady_state",
+            (
+                _f("ok", "bool"),
+                _f("checks", "list", doc="`{name, ok, detail}` items"),
+            ),
+            doc="the check before any fault; not ok: the drill is aborted before injecting",
+        ),
+        EventSpec(
+            "guard.trip",
+            (_f("guard", "str"), _f("reason", "str")),
+            doc="a safety guard aborted the drill (faults are healed, verdict never PASS)",
+        ),
+        EventSpec(
             "final_read.start",
             (
                 _f("clusters", "list"),
