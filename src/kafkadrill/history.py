@@ -284,7 +284,7 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec(
             "adapter.exec",
             (
-                _f("adapter", "str", values=("command", "toxiproxy", "connect")),
+                _f("adapter", "str", values=("command", "toxiproxy", "connect", "admin")),
                 _f("operation", "str", doc="e.g. `node_kill`, `link_cut`, `flow_stop`"),
                 _f("target", "str", nullable=True, doc="e.g. `primary/2`, `east<->west`"),
                 _f("command", "str", doc="argv as a shell would show it, or `METHOD url`"),
@@ -823,6 +823,10 @@ def _hot_valid(table: pa.Table) -> bool:
     return True
 
 
+#: Bytes of the history parsed at a time by the fast path (see _from_buffer).
+_SLICE_BYTES = 256 << 20
+
+
 def _from_buffer(
     buf: pa.Buffer, raw: bytes | mmap.mmap, path: Path | str = "history", validate: bool = True
 ) -> tuple[pa.Table, list[dict[str, Any]]] | None:
@@ -833,35 +837,50 @@ def _from_buffer(
     :class:`HistoryError` with its line) and hot ones in bulk (:func:`_hot_valid`)."""
     if buf.size == 0:
         return pa.Table.from_pylist([], schema=_HOT_SCHEMA), []
-    try:
-        table = pajson.read_json(
-            pa.BufferReader(buf),
-            read_options=pajson.ReadOptions(block_size=16 << 20, use_threads=True),
-            parse_options=pajson.ParseOptions(
-                explicit_schema=_HOT_SCHEMA, unexpected_field_behavior="ignore"
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    is_hot = pc.fill_null(pc.is_in(table["type"], value_set=pa.array(HOT_TYPES)), False)
-    rare_seqs = pc.filter(table["seq"], pc.invert(is_hot)).to_pylist()
+    tables: list[pa.Table] = []
     rare: list[dict[str, Any]] = []
-    pos = 0
-    for seq in rare_seqs:
-        if seq is None:
+    pos = start = 0
+    while start < buf.size:
+        # Slices end on a line end. Each slice is parsed, its rare lines are found while its
+        # pages are resident, then its pages are dropped: memory holds the parsed columns and
+        # one slice of the file, not the whole file (10M events: 2.4 GB).
+        stop = buf.size
+        if buf.size - start > _SLICE_BYTES:
+            cut = raw.rfind(b"\n", start, start + _SLICE_BYTES)
+            stop = cut + 1 if cut >= start else buf.size
+        try:
+            table = pajson.read_json(
+                pa.BufferReader(buf.slice(start, stop - start)),
+                read_options=pajson.ReadOptions(block_size=16 << 20, use_threads=True),
+                parse_options=pajson.ParseOptions(
+                    explicit_schema=_HOT_SCHEMA, unexpected_field_behavior="ignore"
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
-        at = raw.find(b'{"seq":%d,' % seq, pos)
-        if at < 0 or (at > 0 and raw[at - 1] != 10):  # writer order is seq first
-            return None
-        end = raw.find(b"\n", at)
-        end = buf.size if end < 0 or end > buf.size else end
-        ev = orjson.loads(raw[at:end])
-        if ev.get("type") in HOT_TYPES:
-            return None
-        if validate and (problem := validate_event(ev)) is not None:
-            raise HistoryError(path, _line_no(raw, at), problem)
-        rare.append(ev)
-        pos = end
+        is_hot = pc.fill_null(pc.is_in(table["type"], value_set=pa.array(HOT_TYPES)), False)
+        for seq in pc.filter(table["seq"], pc.invert(is_hot)).to_pylist():
+            if seq is None:
+                return None
+            at = raw.find(b'{"seq":%d,' % seq, pos, stop)
+            if at < 0 or (at > 0 and raw[at - 1] != 10):  # writer order is seq first
+                return None
+            end = raw.find(b"\n", at, stop)
+            end = stop if end < 0 else end
+            ev = orjson.loads(raw[at:end])
+            if ev.get("type") in HOT_TYPES:
+                return None
+            if validate and (problem := validate_event(ev)) is not None:
+                raise HistoryError(path, _line_no(raw, at), problem)
+            rare.append(ev)
+            pos = end
+        tables.append(table)
+        if isinstance(raw, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            lo, hi = start - start % mmap.PAGESIZE, stop - stop % mmap.PAGESIZE
+            if hi > lo:
+                raw.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        start = pos = stop
+    table = pa.concat_tables(tables)
     if validate and not _hot_valid(table):
         return None
     return table, rare
