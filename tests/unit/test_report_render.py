@@ -241,3 +241,9 @@ def test_crashed_run_shows_the_error(tmp_path: Path) -> None:
     html = out["html"].read_text()
     assert "The run crashed: TopologyError: broker 2 died" in html
     assert '<header class="banner v-UNKNOWN">' in html
+
+
+def test_seed_is_printed_as_typed_not_as_a_quantity() -> None:
+    # A seed is an identifier to copy into a re-run, not a figure: no thousands separators.
+    md = render_markdown({"scenario": "s", "seed": 933818049}, {})
+    assert "| Seed | `933818049` |" in md and "933,818,049" not in md

@@ -60,7 +60,7 @@ def meta_rows(r: Mapping[str, Any]) -> list[list[Cell]]:
     return [
         ["Scenario", Code(str(r.get("scenario")))],
         ["Run id", Code(str(r.get("run_id")))],
-        ["Seed", Code(fmt(r.get("seed")))],
+        ["Seed", Code(str(r.get("seed")) if r.get("seed") is not None else "n/a")],
         ["Started (UTC)", str(r.get("started_at") or "n/a")],
         ["Finished (UTC)", str(r.get("finished_at") or "n/a")],
         ["Duration", duration(r)],
