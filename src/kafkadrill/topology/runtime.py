@@ -211,7 +211,7 @@ def register_runtime(
 
 def _load_builtin() -> None:
     # Importing registers; the modules import heavy parts lazily.
-    from kafkadrill.topology import compose, fake, local  # noqa: F401
+    from kafkadrill.topology import compose, external, fake, local  # noqa: F401
 
 
 def runtime_type(name: str) -> RuntimeType:

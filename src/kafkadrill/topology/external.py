@@ -1,0 +1,853 @@
+"""The `external` runtime: drill clusters kafkadrill did not start (staging, production DR).
+
+It starts nothing and stops nothing of the user's. It reaches the clusters with the bootstrap
+servers and client security settings of the scenario's `external:` section, and it acts on
+them only through the adapters configured there (commands, the user's Toxiproxy, Kafka Connect
+REST): its capabilities are exactly those (`capabilities_of`), so a scenario asking for a fault
+no adapter can perform is refused before anything is touched.
+
+Safety, in order:
+- `run_drill` refuses it without an explicit confirmation (`--yes` or an interactive yes);
+- isolation: the drill writes and reads only run-scoped topics and groups
+  (`kd-<run id>-orders`, created here and deleted at the end unless `keep_topics`);
+- `start()` is the steady-state check (every cluster answers, each flow replicates a probe
+  record within a bound, heartbeats are fresh, lag under a bound): if it fails the drill is
+  aborted before any fault (`DrillAborted`);
+- `guard()` runs every tick of the fault phase: writes unavailable too long or replication lag
+  too high abort the drill (faults are then healed by the runner);
+- `stop()` always heals what kafkadrill did (link effects, killed/paused nodes, stopped flows)
+  and removes its run-scoped topics and groups; it never stops a cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kafkadrill.adapters.command import parse_state, run_command
+from kafkadrill.adapters.connect import ConnectAdapter
+from kafkadrill.adapters.record import Exec, Recorder
+from kafkadrill.adapters.toxiproxy import ToxiproxyLinks
+from kafkadrill.errors import ScenarioError, TopologyError
+from kafkadrill.faults.probe import kafka_ping
+from kafkadrill.topology.external_config import (
+    CommandSpec,
+    ExternalSpec,
+    capabilities_of,
+    resolve_config,
+    scoped_name,
+)
+from kafkadrill.topology.model import Flow, Topology
+from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.workload.access import QUIET, ConfluentClients
+
+if TYPE_CHECKING:
+    from kafkadrill.scenario import Scenario
+
+
+class DrillAborted(TopologyError):
+    """The drill was stopped for safety (steady state failed, a guard tripped): never PASS."""
+
+
+def _caps(scenario: Any) -> frozenset[str]:
+    return capabilities_of(getattr(scenario, "external", None))
+
+
+# --------------------------------------------------------------------------------------------
+# Isolation: the run-scoped scenario
+# --------------------------------------------------------------------------------------------
+
+
+def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], dict[str, str]]:
+    """The scenario with every declared topic and consumer group renamed to run-scoped names.
+    Returns (scenario, topic renames, group renames)."""
+    from kafkadrill.scenario import Scenario as _Scenario
+
+    ext = scenario.external
+    if ext is None:
+        raise ScenarioError(
+            "runtime 'external' needs an `external:` section",
+            file=scenario.source,
+            field="external",
+            fix="describe the clusters (bootstrap servers, nodes, flows): see "
+            "docs/howto/quarterly-dr-drill.md",
+        )
+    prefix = ext.isolation.prefix
+    data = scenario.model_dump(mode="json", by_alias=True)
+    topics = {t["name"]: scoped_name(prefix, run_id, t["name"]) for t in data["topology"]["topics"]}
+    groups = {
+        c["group"]: scoped_name(prefix, run_id, c["group"]) for c in data["workload"]["consumers"]
+    }
+    for t in data["topology"]["topics"]:
+        t["name"] = topics[t["name"]]
+    p = data["workload"]["producers"]
+    p["topic"] = topics.get(p["topic"], p["topic"])
+    for c in data["workload"]["consumers"]:
+        c["topic"] = topics.get(c["topic"], c["topic"])
+        c["group"] = groups[c["group"]]
+    for entry in data["timeline"]:  # e.g. leader.kill names a topic
+        for key in ("topic",):
+            if isinstance(entry, dict) and entry.get(key) in topics:
+                entry[key] = topics[entry[key]]
+        params = entry.get("params") if isinstance(entry, dict) else None
+        if isinstance(params, dict) and params.get("topic") in topics:
+            params["topic"] = topics[params["topic"]]
+    scoped = _Scenario.from_dict(data, source=scenario.source)
+    return scoped, topics, groups
+
+
+@register_runtime(
+    "external",
+    Cap.ALL,
+    "clusters kafkadrill did not start; faults only through configured adapters",
+    capabilities_for=_caps,
+)
+class ExternalRuntime:
+    kind = "external"
+    needs_confirmation = True  # run_drill refuses it without an explicit confirmation
+
+    @classmethod
+    def prepare(cls, scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]:
+        """(run-scoped scenario, runtime options) for one run (called by run_drill)."""
+        scoped, topics, groups = isolate(scenario, run_id)
+        assert scoped.external is not None
+        return scoped, {
+            "external": scoped.external,
+            "run_id": run_id,
+            "workload_topic": scoped.workload.producers.topic,
+            "producer_cluster": scoped.workload.producers.cluster,
+            "groups": sorted(groups.values()),
+            "topic_renames": topics,
+        }
+
+    def __init__(
+        self,
+        topology: Topology,
+        workdir: Path,
+        *,
+        progress: Progress | None = None,
+        external: ExternalSpec | None = None,
+        run_id: str | None = None,
+        confirmed: bool = False,
+        workload_topic: str | None = None,
+        producer_cluster: str | None = None,
+        groups: list[str] | None = None,
+        topic_renames: dict[str, str] | None = None,
+    ) -> None:
+        if external is None:
+            raise ScenarioError("runtime 'external' needs an `external:` section", field="external")
+        if not confirmed:
+            raise ScenarioError(
+                "a drill against clusters kafkadrill did not start needs an explicit confirmation",
+                field="runtime",
+                fix="pass --yes to `kafkadrill run` (or answer yes), after reading "
+                "`kafkadrill plan`",
+            )
+        self.topology = topology
+        self.workdir = Path(workdir)
+        self.progress: Progress = progress or (lambda _m: None)
+        self.spec = external
+        self.run_id = run_id or uuid.uuid4().hex[:8]
+        self.prefix = scoped_name(external.isolation.prefix, self.run_id, "")
+        self.capabilities = capabilities_of(external)
+        self.timings: dict[str, float] = {}
+        self.workload_topic = workload_topic
+        self.producer_cluster = producer_cluster
+        self.groups = list(groups or [])
+        self.topic_renames = dict(topic_renames or {})
+        self.recorder = Recorder()
+        self.client_config: dict[str, dict[str, str]] = {}
+        self._secret_values: list[str] = []
+        for name, c in external.clusters.items():
+            conf = resolve_config(c.client_config, field=f"external.clusters.{name}.client_config")
+            self.client_config[name] = conf
+            self._secret_values += [
+                v for k, v in conf.items() if v != c.client_config.get(k) and len(v) >= 6
+            ]
+        self.recorder.add_secrets(self._secret_values)
+        # One client config for every client: the first cluster's security settings (the
+        # workload's clients move between clusters in a failover). Per-cluster settings that
+        # differ are applied by admin calls through `_admin_conf`.
+        first = next(iter(self.client_config.values()), {})
+        self.clients = ConfluentClients(first)
+        self.links = (
+            ToxiproxyLinks(external.toxiproxy, self.recorder) if external.toxiproxy else None
+        )
+        self.connect = {
+            f.name: ConnectAdapter(f.connect, f.name, self.recorder)
+            for f in external.flows
+            if f.connect is not None
+        }
+        self.created: list[tuple[str, str]] = []  # (cluster, topic) created by this run
+        self.down: set[tuple[str, int]] = set()  # nodes kafkadrill killed/stopped
+        self.paused: set[tuple[str, int]] = set()
+        self.flows_stopped: set[str] = set()
+        self.steady: list[dict[str, Any]] = []
+        self._started = False
+        self._stop = threading.Event()
+        self._lag: dict[str, int | None] = {}
+        self._lag_thread: threading.Thread | None = None
+        self._last_acked: tuple[float, int] | None = None  # (when acked last grew, acked)
+
+    # ----- wiring ----------------------------------------------------------------------------
+    def attach_history(self, history: Any) -> None:
+        """Adapters record what they run into the drill's history from now on."""
+        self.recorder.attach(history)
+
+    def _history(self) -> Any:
+        return self.recorder.history
+
+    def _conf(self, cluster: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "bootstrap.servers": self.bootstrap(cluster),
+            **QUIET,
+            **self.client_config.get(cluster, {}),
+            **extra,
+        }
+
+    # ----- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> ExternalRuntime:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Nothing is started: create the run's own topics, then the steady-state check."""
+        t0 = time.monotonic()
+        self._started = True
+        self.progress("checking that every cluster answers")
+        reach = self._check_reachable()
+        if all(c["ok"] for c in reach):
+            self.progress("creating the run's own topics")
+            self._create_topics()
+            self.progress("steady-state check")
+            checks = reach + self._check_adapters() + self._check_replication()
+        else:
+            checks = reach
+        self.steady = checks
+        ok = all(c["ok"] for c in checks)
+        h = self._history()
+        if h is not None:
+            h.append("steady_state", ok=ok, checks=checks)
+        self.timings["ready_s"] = time.monotonic() - t0
+        if not ok:
+            bad = "; ".join(f"{c['name']}: {c['detail']}" for c in checks if not c["ok"])
+            raise DrillAborted(f"ABORTED before any fault: steady state not met: {bad}")
+        self._lag_thread = threading.Thread(target=self._lag_loop, name="kd-guard", daemon=True)
+        self._lag_thread.start()
+        self.progress("ready (steady state met)")
+
+    def stop(self) -> None:
+        """Heal everything kafkadrill did, remove the run's topics and groups. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        self._stop.set()
+        errors: list[str] = []
+        try:
+            self.restore_all()
+        except Exception as exc:  # keep going: flows and topics still need their cleanup
+            errors.append(f"heal: {exc}")
+        for flow in sorted(self.flows_stopped):
+            try:
+                self.flow_start(flow)
+            except Exception as exc:
+                errors.append(f"restart flow {flow}: {exc}")
+        if not self.spec.isolation.keep_topics:
+            try:
+                self._cleanup()
+            except Exception as exc:
+                errors.append(f"cleanup: {exc}")
+        if errors:
+            raise TopologyError("external runtime stop: " + "; ".join(errors))
+
+    # ----- addresses and probes --------------------------------------------------------------
+    def _region_of(self, site: str) -> str:
+        for c in self.topology.clusters:
+            if site == c.region or site in c.azs:
+                return c.region
+        return site
+
+    def bootstrap(self, cluster: str, from_site: str | None = None) -> str:
+        if cluster not in self.spec.clusters:
+            raise TopologyError(f"unknown cluster {cluster!r}")
+        c = self.spec.clusters[cluster]
+        if from_site is not None:
+            if from_site in c.bootstrap_from:
+                return c.bootstrap_from[from_site]
+            region = self._region_of(from_site)
+            if region in c.bootstrap_from:
+                return c.bootstrap_from[region]
+        return c.bootstrap
+
+    def _tls(self) -> bool:
+        proto = str(next(iter(self.client_config.values()), {}).get("security.protocol", ""))
+        return "SSL" in proto.upper()
+
+    def ping(self, address: str, timeout: float = 1.0) -> float | None:
+        if not self._tls():
+            return kafka_ping(address, timeout)
+        # Behind TLS a raw ApiVersions request cannot be sent: a TCP connect is the probe.
+        import socket
+
+        host, _, port = address.rpartition(":")
+        t0 = time.monotonic()
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return time.monotonic() - t0
+        except OSError:
+            return None
+
+    def kafka_version(self) -> str | None:
+        return None  # not knowable from the protocol without JMX; describe() has the ApiVersions
+
+    # ----- commands --------------------------------------------------------------------------
+    def _values(self, cluster: str | None = None, node: int | None = None) -> dict[str, Any]:
+        vals: dict[str, Any] = {"run_id": self.run_id}
+        if cluster is not None:
+            c = self.topology.cluster(cluster)
+            vals.update(cluster=cluster, region=c.region, site=c.region)
+            if node is not None:
+                vals.update(node=node, site=c.node(node).site)
+        return vals
+
+    def _node_cmd(self, op: str, cluster: str, node: int) -> CommandSpec:
+        try:
+            self.topology.cluster(cluster).node(node)
+        except KeyError as exc:
+            raise TopologyError(str(exc)) from exc
+        spec = getattr(self.spec.commands_for(cluster), op)
+        if spec is None:
+            raise TopologyError(f"no `{op}` command is configured for cluster {cluster}")
+        return spec
+
+    def _run_node(self, op: str, cluster: str, node: int) -> str:
+        spec = self._node_cmd(op, cluster, node)
+        res = run_command(
+            spec,
+            self._values(cluster, node),
+            recorder=self.recorder,
+            operation=op,
+            target=f"{cluster}/{node}",
+        )
+        return f"ran {res.shown} (exit {res.exit})"
+
+    # ----- nodes -----------------------------------------------------------------------------
+    def node_kill(self, cluster: str, node: int) -> str:
+        how = self._run_node("node_kill", cluster, node)
+        self.down.add((cluster, node))
+        return how + self._unverified_note(cluster)
+
+    def node_stop(self, cluster: str, node: int, timeout: float = 30.0) -> str:
+        how = self._run_node("node_stop", cluster, node)
+        self.down.add((cluster, node))
+        return how + self._unverified_note(cluster)
+
+    def node_start(self, cluster: str, node: int) -> str:
+        how = self._run_node("node_start", cluster, node)
+        self.down.discard((cluster, node))
+        return how
+
+    def node_pause(self, cluster: str, node: int) -> str:
+        how = self._run_node("node_pause", cluster, node)
+        self.paused.add((cluster, node))
+        return how + self._unverified_note(cluster)
+
+    def node_resume(self, cluster: str, node: int) -> str:
+        how = self._run_node("node_resume", cluster, node)
+        self.paused.discard((cluster, node))
+        return how
+
+    def _unverified_note(self, cluster: str) -> str:
+        if self.spec.commands_for(cluster).node_state is None:
+            return "; no node_state command is configured: the effect is UNKNOWN (not verified)"
+        return ""
+
+    def node_state(self, cluster: str, node: int) -> NodeState:
+        """From the `node_state` command; "unknown" (never a guess) when none is configured
+        or its answer is not running/paused/down — a fault then does not verify."""
+        spec = self.spec.commands_for(cluster).node_state
+        if spec is None:
+            return "unknown"  # type: ignore[return-value]
+        res = run_command(
+            spec,
+            self._values(cluster, node),
+            recorder=self.recorder,
+            operation="node_state",
+            target=f"{cluster}/{node}",
+            check=False,
+        )
+        return parse_state(res.output) if res.ok else "unknown"  # type: ignore[return-value]
+
+    def node_alive(self, cluster: str, node: int) -> bool:
+        if (cluster, node) in self.down:
+            return False
+        if self.spec.commands_for(cluster).node_state is None:
+            return True  # not knowable; kafkadrill did not take it down
+        return self.node_state(cluster, node) != "down"
+
+    # ----- flows -----------------------------------------------------------------------------
+    def flows(self) -> list[Flow]:
+        return list(self.topology.flows)
+
+    def flow(self, name: Flow | str | None = None) -> Flow:
+        if isinstance(name, Flow):
+            return name
+        for f in self.topology.flows:
+            if name is None or f.name == name:
+                return f
+        raise TopologyError(f"unknown flow {name!r} (the external section declares the flows)")
+
+    def _flow_values(self, f: Flow) -> dict[str, Any]:
+        return {
+            **self._values(),
+            "flow": f.name,
+            "source": f.source,
+            "target": f.target,
+            "region": self.topology.cluster(f.target).region,
+        }
+
+    def _flow_cmd(self, op: str, f: Flow) -> CommandSpec | None:
+        fs = self.spec.flow_spec(f.name)
+        cmds = self.spec.commands.merged(fs.commands if fs else None)
+        spec: CommandSpec | None = getattr(cmds, op)
+        return spec
+
+    def _flow_run(self, op: str, f: Flow) -> str | None:
+        spec = self._flow_cmd(op, f)
+        if spec is None:
+            return None
+        res = run_command(
+            spec, self._flow_values(f), recorder=self.recorder, operation=op, target=f.name
+        )
+        return f"ran {res.shown} (exit {res.exit})"
+
+    def flow_stop(self, flow: Flow | str | None = None, timeout: float = 20.0) -> str:
+        f = self.flow(flow)
+        done = self._flow_run("flow_stop", f)
+        if done is None and f.name in self.connect:
+            done = self.connect[f.name].pause(timeout=max(timeout, 10.0))
+        if done is None:
+            raise TopologyError(f"no way to stop flow {f.name} is configured")
+        self.flows_stopped.add(f.name)
+        return done
+
+    def flow_start(self, flow: Flow | str | None = None) -> str:
+        f = self.flow(flow)
+        done = self._flow_run("flow_start", f)
+        if done is None and f.name in self.connect:
+            done = self.connect[f.name].resume()
+        if done is None:
+            raise TopologyError(f"no way to start flow {f.name} is configured")
+        self.flows_stopped.discard(f.name)
+        return done
+
+    def flow_kill(self, flow: Flow | str | None = None) -> str:
+        f = self.flow(flow)
+        done = self._flow_run("flow_kill", f)
+        if done is None:
+            raise TopologyError(f"no flow_kill command is configured for flow {f.name}")
+        self.flows_stopped.add(f.name)
+        return done
+
+    def flow_state(self, flow: Flow | str | None = None) -> str:
+        f = self.flow(flow)
+        spec = self._flow_cmd("flow_state", f)
+        if spec is not None:
+            res = run_command(
+                spec,
+                self._flow_values(f),
+                recorder=self.recorder,
+                operation="flow_state",
+                target=f.name,
+                check=False,
+            )
+            return parse_state(res.output) if res.ok else "unknown"
+        if f.name in self.connect:
+            return self.connect[f.name].state()
+        return "unknown"
+
+    def flow_alive(self, flow: Flow | str | None = None) -> bool:
+        f = self.flow(flow)
+        state = self.flow_state(f)
+        if state != "unknown":
+            return state == "running"
+        # Observable only: fresh heartbeats mean the flow runs.
+        age = self._heartbeat_age(f)
+        return age is not None and age < 30.0
+
+    def flow_describe(self, flow: Flow | str | None = None) -> dict[str, Any]:
+        f = self.flow(flow)
+        fs = self.spec.flow_spec(f.name)
+        return {
+            "flow": f.name,
+            "engine": "external",
+            "replication_policy": fs.replication_policy if fs else "default",
+            "heartbeat_topic": fs.heartbeats() if fs else None,
+            "control": "commands"
+            if self._flow_cmd("flow_stop", f)
+            else ("connect" if f.name in self.connect else None),
+        }
+
+    # ----- links -----------------------------------------------------------------------------
+    def _links(self) -> ToxiproxyLinks:
+        if self.links is None:
+            raise TopologyError("no Toxiproxy is configured (external.toxiproxy)")
+        return self.links
+
+    def link_cut(self, a: str, b: str, direction: str = "both") -> LinkEffect:
+        return self._links().apply(a, b, direction, "cut", {"timeout": 0})
+
+    def link_toxic(
+        self, a: str, b: str, direction: str, toxic: str, attributes: dict[str, Any]
+    ) -> LinkEffect:
+        return self._links().apply(a, b, direction, toxic, attributes)
+
+    def az_partition(self, cluster: str, az: str, direction: str, cut_clients: bool) -> LinkEffect:
+        raise TopologyError("the external runtime has no AZ partition adapter")
+
+    def link_in_force(self, effect: LinkEffect) -> tuple[bool, str]:
+        return self._links().in_force(effect)
+
+    def link_restore(self, effect: LinkEffect) -> str:
+        return self._links().restore(effect)
+
+    # ----- health ----------------------------------------------------------------------------
+    def _admin(self, cluster: str) -> Any:
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient(self._conf(cluster, **{"socket.connection.setup.timeout.ms": 5000}))
+
+    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
+        """Every described node is registered (or, without nodes, the cluster answers)."""
+        from confluent_kafka import KafkaException
+
+        want = len(self.spec.clusters[cluster].nodes)
+        deadline = time.monotonic() + timeout
+        admin = self._admin(cluster)
+        last = "no answer"
+        while True:
+            try:
+                desc = admin.describe_cluster(request_timeout=5).result()
+                if len(desc.nodes) >= want:
+                    return
+                last = f"{len(desc.nodes)}/{want} nodes registered"
+            except KafkaException as exc:
+                last = str(exc)
+            if time.monotonic() > deadline:
+                raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
+            time.sleep(0.5)
+
+    def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
+        f = self.flow(flow)
+        topic = self._probe_topic()
+        return self._probe_replication(f, topic, timeout)
+
+    def restore_all(self) -> list[str]:
+        """Undo what kafkadrill did and did not undo yet (never anything else)."""
+        done: list[str] = []
+        if self.links is not None:
+            done += self.links.restore_all()
+        for cluster, node in sorted(self.paused):
+            self.node_resume(cluster, node)
+            done.append(f"resumed {cluster}-n{node}")
+        for cluster, node in sorted(self.down):
+            self.node_start(cluster, node)
+            done.append(f"restarted {cluster}-n{node}")
+        return done
+
+    # ----- steady state ----------------------------------------------------------------------
+    def _check_reachable(self) -> list[dict[str, Any]]:
+        from confluent_kafka import KafkaException
+
+        out = []
+        timeout = self.spec.steady_state.reachable_timeout_seconds
+        for name in self.spec.clusters:
+            try:
+                desc = self._admin(name).describe_cluster(request_timeout=timeout).result()
+                ids = sorted(n.id for n in desc.nodes)
+                want = [n.id for n in self.spec.clusters[name].nodes]
+                missing = sorted(set(want) - set(ids))
+                ok = not missing
+                detail = f"{len(ids)} broker(s) answer: {ids}" + (
+                    f"; described nodes missing: {missing}" if missing else ""
+                )
+            except KafkaException as exc:
+                ok, detail = False, f"no answer from {self.bootstrap(name)}: {exc}"
+            out.append({"name": f"reachable:{name}", "ok": ok, "detail": detail})
+        return out
+
+    def _check_adapters(self) -> list[dict[str, Any]]:
+        out = []
+        if self.links is not None:
+            ok, detail = self.links.reachable()
+            out.append({"name": "toxiproxy", "ok": ok, "detail": detail})
+        for name, con in self.connect.items():
+            state = con.state(record=True)
+            out.append(
+                {"name": f"connect:{name}", "ok": state == "running", "detail": f"state {state}"}
+            )
+        return out
+
+    def _probe_topic(self) -> str:
+        return f"{self.prefix}probe"
+
+    def _create_topics(self) -> None:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        wanted: list[tuple[str, str, int, int, dict[str, str]]] = []
+        for c in self.topology.clusters:
+            for t in c.topics:
+                rf = min(t.replication_factor, c.size) if c.size else t.replication_factor
+                wanted.append((c.name, t.name, t.partitions, rf, dict(t.config)))
+        for f in self.topology.flows:
+            src = self.topology.cluster(f.source)
+            rf = min(3, src.size) if src.size else 3
+            if not any(w[0] == f.source and w[1] == self._probe_topic() for w in wanted):
+                wanted.append((f.source, self._probe_topic(), 1, rf, {}))
+        for cluster, name, parts, rf, config in wanted:
+            if not name.startswith(self.prefix):
+                raise TopologyError(f"refusing to create {name}: not a run-scoped name")
+            admin = self._admin(cluster)
+            fut = admin.create_topics([NewTopic(name, parts, rf, config=config)])[name]
+            try:
+                fut.result(timeout=30)
+            except KafkaException as exc:
+                raise TopologyError(
+                    f"cluster {cluster}: cannot create topic {name}: {exc}"
+                ) from exc
+            self.created.append((cluster, name))
+
+    def _probe_replication(self, f: Flow, topic: str, timeout: float) -> float:
+        from confluent_kafka import Consumer, Producer, TopicPartition
+
+        marker = f"kd-probe-{uuid.uuid4()}".encode()
+        t0 = time.monotonic()
+        producer = Producer(self._conf(f.source, acks="all"))
+        producer.produce(topic, marker)
+        if producer.flush(min(30.0, timeout)):
+            raise TopologyError(f"cannot write the replication probe to {f.source}:{topic}")
+        remote = f.remote_topic(topic)
+        consumer = Consumer(
+            self._conf(
+                f.target,
+                **{
+                    "group.id": f"{self.prefix}probe-{uuid.uuid4().hex[:6]}",
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "topic.metadata.refresh.interval.ms": 1000,
+                },
+            )
+        )
+        try:
+            consumer.assign([TopicPartition(remote, 0, 0)])
+            deadline = t0 + timeout
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is not None and msg.error() is None and msg.value() == marker:
+                    return time.monotonic() - t0
+            raise TopologyError(
+                f"flow {f.name}: a probe record written to {f.source}:{topic} did not show on "
+                f"{f.target}:{remote} within {timeout:g} s"
+            )
+        finally:
+            consumer.close()
+
+    def _heartbeat_age(self, f: Flow) -> float | None:
+        """Seconds since the newest record of the flow's heartbeat topic on its target."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        fs = self.spec.flow_spec(f.name)
+        topic = fs.heartbeats() if fs else f"{f.source}.heartbeats"
+        c = Consumer(
+            self._conf(f.target, **{"group.id": f"{self.prefix}hb", "enable.auto.commit": False})
+        )
+        try:
+            md = c.list_topics(topic, timeout=5)
+            if topic not in md.topics or md.topics[topic].error is not None:
+                return None
+            newest = None
+            for p in md.topics[topic].partitions:
+                _lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
+                if hi <= 0:
+                    continue
+                c.assign([TopicPartition(topic, p, hi - 1)])
+                msg = c.poll(5.0)
+                if msg is not None and msg.error() is None:
+                    ts = msg.timestamp()[1] / 1000.0
+                    newest = ts if newest is None else max(newest, ts)
+            return None if newest is None else max(0.0, time.time() - newest)
+        except Exception:
+            return None
+        finally:
+            c.close()
+
+    def _lag(self, f: Flow, topic: str) -> int:
+        src = self.clients_for(f.source).end_total(self.bootstrap(f.source), topic)
+        dst = self.clients_for(f.target).end_total(self.bootstrap(f.target), f.remote_topic(topic))
+        return max(0, src - dst)
+
+    def clients_for(self, cluster: str) -> ConfluentClients:
+        return ConfluentClients(self.client_config.get(cluster, {}))
+
+    def _check_replication(self) -> list[dict[str, Any]]:
+        ss = self.spec.steady_state
+        out: list[dict[str, Any]] = []
+        for f in self.topology.flows:
+            if ss.replication_bound_seconds is not None:
+                try:
+                    secs = self._probe_replication(
+                        f, self._probe_topic(), ss.replication_bound_seconds
+                    )
+                    out.append(
+                        {
+                            "name": f"replicating:{f.name}",
+                            "ok": True,
+                            "detail": f"probe replicated in {secs:.1f} s "
+                            f"(bound {ss.replication_bound_seconds:g} s)",
+                        }
+                    )
+                except Exception as exc:
+                    out.append({"name": f"replicating:{f.name}", "ok": False, "detail": str(exc)})
+            if ss.max_heartbeat_age_seconds is not None:
+                age = self._heartbeat_age(f)
+                fs = self.spec.flow_spec(f.name)
+                topic = fs.heartbeats() if fs else "?"
+                ok = age is not None and age <= ss.max_heartbeat_age_seconds
+                detail = (
+                    f"no heartbeat in {f.target}:{topic}"
+                    if age is None
+                    else f"newest heartbeat in {f.target}:{topic} is {age:.1f} s old"
+                )
+                out.append(
+                    {
+                        "name": f"heartbeat:{f.name}",
+                        "ok": ok,
+                        "detail": f"{detail} (bound {ss.max_heartbeat_age_seconds:g} s)",
+                    }
+                )
+            if ss.max_lag_records is not None:
+                for topic in ss.lag_topics:
+                    try:
+                        lag = self._lag(f, topic)
+                        ok = lag <= ss.max_lag_records
+                        detail = f"{topic}: {lag} records behind (bound {ss.max_lag_records})"
+                    except Exception as exc:
+                        ok, detail = False, f"{topic}: cannot read end offsets: {exc}"
+                    out.append({"name": f"lag:{f.name}", "ok": ok, "detail": detail})
+        return out
+
+    # ----- guards ----------------------------------------------------------------------------
+    def _lag_loop(self) -> None:
+        g = self.spec.guards
+        if g.max_lag_records is None or self.workload_topic is None:
+            return
+        while not self._stop.wait(g.interval_seconds):
+            for f in self.topology.flows:
+                try:
+                    self._lag[f.name] = self._lag(f, self.workload_topic)
+                except Exception:
+                    self._lag[f.name] = None
+
+    def guard(self, now: float, acked: int) -> None:
+        """Called every tick of the fault phase with the drill clock and the acked count;
+        raises DrillAborted (after recording `guard.trip`) when a guard trips."""
+        g = self.spec.guards
+        if self._last_acked is None or acked > self._last_acked[1]:
+            self._last_acked = (now, acked)
+        if g.max_write_unavailable_seconds is not None:
+            since = now - self._last_acked[0]
+            if since > g.max_write_unavailable_seconds:
+                self._trip(
+                    "max_write_unavailable_seconds",
+                    f"no write acknowledged for {since:.1f} s "
+                    f"(guard {g.max_write_unavailable_seconds:g} s)",
+                )
+        if g.max_lag_records is not None:
+            for flow, lag in self._lag.items():
+                if lag is not None and lag > g.max_lag_records:
+                    self._trip(
+                        "max_lag_records",
+                        f"flow {flow} is {lag} records behind (guard {g.max_lag_records})",
+                    )
+
+    def _trip(self, guard: str, reason: str) -> None:
+        h = self._history()
+        if h is not None:
+            h.append("guard.trip", guard=guard, reason=reason)
+        raise DrillAborted(f"ABORTED by guard {guard}: {reason}; faults healed")
+
+    # ----- cleanup ---------------------------------------------------------------------------
+    def _cleanup(self) -> None:
+        """Delete every run-scoped topic (ours and their replicated copies) and group."""
+        from confluent_kafka.admin import AdminClient
+
+        for cluster in self.spec.clusters:
+            admin: AdminClient = self._admin(cluster)
+            try:
+                names = admin.list_topics(timeout=10).topics
+            except Exception as exc:
+                self._note("cleanup", cluster, f"cannot list topics: {exc}", False)
+                continue
+            # Ours: the run-scoped prefix, possibly behind a replication prefix (primary.kd-..).
+            mine = sorted(t for t in names if t.startswith(self.prefix) or f".{self.prefix}" in t)
+            if mine:
+                futs = admin.delete_topics(mine, operation_timeout=30)
+                failed = []
+                for t, fut in futs.items():
+                    try:
+                        fut.result(timeout=30)
+                    except Exception as exc:
+                        failed.append(f"{t}: {exc}")
+                self._note("delete_topics", cluster, f"deleted {mine}; failed {failed}", not failed)
+            groups = [g for g in self.groups]
+            try:
+                listed = admin.list_consumer_groups(request_timeout=10).result()
+                present = {g.group_id for g in listed.valid}
+                groups = sorted(
+                    {g for g in present if g.startswith(self.prefix)} | (set(groups) & present)
+                )
+            except Exception:
+                groups = []
+            if groups:
+                futs = admin.delete_consumer_groups(groups, request_timeout=15)
+                failed = []
+                for g, fut in futs.items():
+                    try:
+                        fut.result(timeout=15)
+                    except Exception as exc:
+                        failed.append(f"{g}: {exc}")
+                self._note("delete_groups", cluster, f"deleted {groups}; failed {failed}", True)
+
+    def _note(self, op: str, target: str, detail: str, ok: bool) -> None:
+        # Admin calls are adapter actions too: the evidence shows what was removed.
+        self.recorder.record(Exec("admin", op, target, f"admin {op}", ok, None, 0.0, detail))
+
+    # ----- description -----------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """What kafkadrill knows of the clusters (no secret: client settings show references)."""
+        return {
+            "runtime": "external",
+            "run_id": self.run_id,
+            "run_scoped_prefix": self.prefix,
+            "bootstrap": {n: c.bootstrap for n, c in self.spec.clusters.items()},
+            "bootstrap_from": {n: dict(c.bootstrap_from) for n, c in self.spec.clusters.items()},
+            "client_config": {
+                n: dict(c.client_config) for n, c in self.spec.clusters.items()
+            },  # the scenario's references, never resolved values
+            "capabilities": sorted(self.capabilities),
+            "flows": [self.flow_describe(f) for f in self.topology.flows],
+            "toxiproxy_api": self.spec.toxiproxy.api if self.spec.toxiproxy else None,
+            "steady_state": self.steady,
+            "created_topics": [f"{c}:{t}" for c, t in self.created],
+        }
