@@ -1,0 +1,372 @@
+"""`kafkadrill plan`: the resolved plan of a drill, as text, computed without touching anything.
+
+The plan names the topology, every fault with its time and the exact commands / API calls it
+will run (inject, verify, heal), the runbook steps, the objectives, the safety checks, and what
+will be created. It depends only on the scenario (run-scoped names show `<run-id>`), so the text
+an approver read and the `plan.txt` a run stores are the same bytes: their SHA-256 ties the
+evidence to what was approved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from kafkadrill.topology.external_config import (
+    CommandSpec,
+    ExternalSpec,
+    capabilities_of,
+    render_template,
+    show_command,
+)
+
+if TYPE_CHECKING:
+    from kafkadrill.scenario import Scenario
+
+RUN_ID = "<run-id>"
+
+# What each fault type does through a runtime: (inject ops, verify ops, heal ops).
+_NODE_FAULTS = {
+    "node.kill": ("node_kill", "node_start"),
+    "node.stop": ("node_stop", "node_start"),
+    "node.pause": ("node_pause", "node_resume"),
+    "leader.kill": ("node_kill", "node_start"),
+}
+
+
+def plan_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cmd(spec: CommandSpec | None, values: dict[str, Any]) -> str:
+    if spec is None:
+        return "(no command configured)"
+    shown = show_command(render_template(spec, values), spec.shell)
+    return f"{shown}   [timeout {spec.timeout_seconds:g} s{', via /bin/sh' if spec.shell else ''}]"
+
+
+class _Plan:
+    def __init__(self, scenario: Scenario, runtime: str) -> None:
+        self.s = scenario
+        self.runtime = runtime
+        self.ext: ExternalSpec | None = scenario.external if runtime == "external" else None
+        self.topo = scenario.to_topology()
+        self.lines: list[str] = []
+
+    def out(self, text: str = "") -> None:
+        self.lines.append(text)
+
+    def scoped(self, name: str) -> str:
+        if self.ext is None:
+            return name
+        return f"{self.ext.isolation.prefix}-{RUN_ID}-{name}"
+
+    # ----- sections ------------------------------------------------------------------------
+    def header(self) -> None:
+        s = self.s
+        self.out(f"kafkadrill plan: scenario {s.name}" + (f" ({s.source})" if s.source else ""))
+        self.out(f"runtime: {self.runtime}; seed {s.seed}")
+        self.out(
+            f"phases: steady-state check, warmup {s.warmup_seconds:g} s, faults for "
+            f"{s.duration_seconds:g} s, heal, final read "
+            f"(timeout {s.final_read.timeout_seconds:g} s)"
+        )
+        if self.runtime == "external":
+            self.out("this runtime starts and stops NO cluster; it acts only as listed below")
+
+    def topology(self) -> None:
+        self.out()
+        self.out("TOPOLOGY")
+        for c in self.topo.clusters:
+            nodes = ", ".join(f"{n.node_id}@{n.site}" for n in c.nodes) or "(no node listed)"
+            self.out(f"  cluster {c.name} in {c.region}: nodes {nodes}")
+            if self.ext is not None:
+                ec = self.ext.clusters[c.name]
+                self.out(f"    bootstrap: {ec.bootstrap}")
+                for site, servers in ec.bootstrap_from.items():
+                    self.out(f"    bootstrap from {site}: {servers}")
+                for k, v in sorted(ec.client_config.items()):
+                    self.out(f"    client {k} = {v}")
+        for f in self.topo.flows:
+            line = f"  flow {f.name}: remote topic names {f.remote_topic('<topic>')}"
+            if self.ext is not None:
+                fs = self.ext.flow_spec(f.name)
+                if fs is not None:
+                    line += f"; heartbeats {fs.heartbeats()} on {f.target}"
+                    if fs.connect is not None:
+                        line += f"; Kafka Connect {fs.connect.url} {fs.connect.connectors}"
+            self.out(line)
+        if self.ext is not None:
+            self.out(f"  capabilities (from the adapters): {sorted(capabilities_of(self.ext))}")
+
+    def created(self) -> None:
+        self.out()
+        self.out("WHAT WILL BE CREATED (and written/read; nothing else is)")
+        w = self.s.workload
+        for t in self.s.topology.topics:
+            self.out(
+                f"  topic {self.scoped(t.name)} on {w.producers.cluster} "
+                f"({t.partitions} partitions, rf {t.replication_factor})"
+            )
+        if self.ext is not None:
+            for f in self.topo.flows:
+                self.out(f"  topic {self.scoped('probe')} on {f.source} (replication probe)")
+        for c in w.consumers:
+            self.out(
+                f"  consumer group {self.scoped(c.group)} on {c.cluster} "
+                f"({c.count} member(s), topic {self.scoped(c.topic)})"
+            )
+        self.out(
+            f"  workload: {w.producers.count} producer(s) on {w.producers.cluster} from "
+            f"{w.producers.site}, acks={w.producers.acks}, "
+            f"{w.producers.rate_per_second or 'unbounded'}/s, topic "
+            f"{self.scoped(w.producers.topic)}"
+        )
+        if self.ext is not None:
+            keep = self.ext.isolation.keep_topics
+            self.out(
+                "  at the end: "
+                + (
+                    "topics and groups are KEPT"
+                    if keep
+                    else "every topic/group named "
+                    f"{self.ext.isolation.prefix}-{RUN_ID}-* (and replicated copies) is deleted"
+                )
+            )
+
+    def safety(self) -> None:
+        if self.ext is None:
+            return
+        ss, g = self.ext.steady_state, self.ext.guards
+        self.out()
+        self.out("SAFETY")
+        self.out(
+            f"  steady state before any fault: every cluster answers within "
+            f"{ss.reachable_timeout_seconds:g} s"
+            + (
+                f"; each flow replicates a probe within {ss.replication_bound_seconds:g} s"
+                if ss.replication_bound_seconds is not None
+                else ""
+            )
+            + (
+                f"; heartbeats younger than {ss.max_heartbeat_age_seconds:g} s"
+                if ss.max_heartbeat_age_seconds is not None
+                else ""
+            )
+            + (
+                f"; lag of {ss.lag_topics} <= {ss.max_lag_records} records"
+                if ss.max_lag_records is not None
+                else ""
+            )
+        )
+        self.out("  if it fails: ABORT before injecting anything")
+        self.out(
+            "  guards during the faults: "
+            + (
+                f"abort and heal if no write is acknowledged for "
+                f"{g.max_write_unavailable_seconds:g} s"
+                if g.max_write_unavailable_seconds is not None
+                else "no write-availability guard"
+            )
+            + (
+                f"; abort and heal if replication lag exceeds {g.max_lag_records} records"
+                if g.max_lag_records is not None
+                else ""
+            )
+        )
+        self.out("  heal always runs (success, error, abort, Ctrl-C)")
+
+    def _node_ops(self, fault: str, cluster: str, node: Any) -> list[str]:
+        assert self.ext is not None
+        cmds = self.ext.commands_for(cluster)
+        inject, heal = _NODE_FAULTS[fault]
+        vals: dict[str, Any] = {"cluster": cluster, "node": node, "run_id": RUN_ID}
+        c = self.topo.cluster(cluster)
+        vals["region"] = c.region
+        try:
+            vals["site"] = c.node(int(node)).site
+        except (KeyError, ValueError):
+            vals["site"] = c.region
+        state = cmds.node_state
+        return [
+            f"inject: {_cmd(getattr(cmds, inject), vals)}",
+            "verify: "
+            + (
+                _cmd(state, vals) + " -> must print 'down'"
+                if state is not None and fault != "node.pause"
+                else _cmd(state, vals) + " -> must print 'paused'"
+                if state is not None
+                else "NONE configured (node_state): the fault will be UNKNOWN, not verified"
+            ),
+            f"heal:   {_cmd(getattr(cmds, heal), vals)}",
+        ]
+
+    def _flow_ops(self, flow: str, inject: str, heal: str) -> list[str]:
+        assert self.ext is not None
+        fs = self.ext.flow_spec(flow)
+        cmds = self.ext.commands.merged(fs.commands if fs else None)
+        src, _, dst = flow.partition("->")
+        vals = {"flow": flow, "source": src, "target": dst, "run_id": RUN_ID}
+        vals["region"] = self.topo.cluster(dst).region if dst else ""
+        out = []
+        for label, op in (("inject", inject), ("heal", heal)):
+            spec = getattr(cmds, op)
+            if spec is None and fs is not None and fs.connect is not None:
+                verb = "pause" if op in ("flow_stop",) else "resume + restart failed tasks"
+                out.append(
+                    f"{label}: Kafka Connect {verb}: "
+                    + ", ".join(
+                        f"PUT {fs.connect.url.rstrip('/')}/connectors/{c}/"
+                        f"{'pause' if op == 'flow_stop' else 'resume'}"
+                        for c in fs.connect.connectors
+                    )
+                )
+            else:
+                out.append(f"{label}: {_cmd(spec, vals)}")
+        state = cmds.flow_state
+        out.insert(
+            1,
+            "verify: "
+            + (
+                _cmd(state, vals)
+                if state is not None
+                else (
+                    "Kafka Connect connector status"
+                    if fs is not None and fs.connect is not None
+                    else "heartbeat age on the target"
+                )
+            ),
+        )
+        return out
+
+    def _link_ops(self, link: str, direction: str, kind: str, params: dict[str, Any]) -> list[str]:
+        assert self.ext is not None
+        a, _, b = link.partition("<->")
+        spec = self.ext.link_spec(a.strip(), b.strip())
+        if spec is None or self.ext.toxiproxy is None:
+            return ["(no Toxiproxy proxies configured for this link)"]
+        api = self.ext.toxiproxy.api
+        out = []
+        for p in spec.proxies:
+            if kind == "cut" and direction == "both":
+                out.append(f"inject: POST http://{api}/proxies/{p.name} {{enabled: false}}")
+            else:
+                toxic = "timeout" if kind == "cut" else kind
+                streams = (
+                    "upstream+downstream"
+                    if direction == "both"
+                    else (
+                        "upstream"
+                        if direction.replace(" ", "") == f"{p.client_site}->{p.server_site}"
+                        else "downstream"
+                        if direction.replace(" ", "") == f"{p.server_site}->{p.client_site}"
+                        else "none"
+                    )
+                )
+                out.append(
+                    f"inject: POST http://{api}/proxies/{p.name}/toxics type={toxic} "
+                    f"stream={streams} {params}"
+                )
+        out.append(
+            "verify: the toxics/disabled state read back from the API, and Kafka requests "
+            "through each proxy fail (cut) or slow down (latency)"
+        )
+        out.append("heal:   remove only kafkadrill's toxics (kd-*), re-enable what it disabled")
+        return out
+
+    def faults(self) -> None:
+        self.out()
+        self.out("FAULTS (seconds after warmup)")
+        sched = self.s.schedule()
+        if not sched:
+            self.out("  none")
+        for i, sf in enumerate(sched):
+            end = "until the end" if sf.open_ended else f"healed at {sf.end:g} s"
+            self.out(f"  f{i} at {sf.at:g} s, {end}: {sf.describe()}")
+            for line in self._fault_ops(sf.fault, dict(sf.params)):
+                self.out(f"      {line}")
+
+    def _fault_ops(self, fault: str, p: dict[str, Any]) -> list[str]:
+        if self.ext is None:
+            return [f"by the {self.runtime} runtime's own process/network control"]
+        if fault in _NODE_FAULTS:
+            node = p.get("node", f"<leader of {p.get('topic')}-{p.get('partition', 0)}>")
+            if fault == "leader.kill":
+                node = f"<leader of {self.scoped(str(p.get('topic')))}-{p.get('partition', 0)}>"
+            return self._node_ops(fault, str(p["cluster"]), node)
+        if fault == "mm2.kill":
+            return self._flow_ops(str(p.get("flow", "primary->dr")), "flow_kill", "flow_start")
+        if fault.startswith("link."):
+            kind = {"link.cut": "cut", "link.latency": "latency", "link.bandwidth": "bandwidth"}
+            k = kind.get(fault, "reset_peer")
+            extra = {k2: v for k2, v in p.items() if k2 not in ("link", "direction")}
+            return self._link_ops(str(p["link"]), str(p.get("direction", "both")), k, extra)
+        if fault == "region.outage":
+            out = []
+            region = str(p["region"])
+            for c in self.topo.cluster_in(region):
+                for n in c.nodes:
+                    out += [
+                        f"[{c.name}/{n.node_id}] {x}"
+                        for x in self._node_ops("node.kill", c.name, n.node_id)
+                    ]
+            for f in self.topo.flows:
+                if self.topo.cluster(f.target).region == region:
+                    out += [
+                        f"[{f.name}] {x}" for x in self._flow_ops(f.name, "flow_kill", "flow_start")
+                    ]
+            for other in self.topo.regions:
+                if other != region:
+                    out += self._link_ops(f"{region}<->{other}", "both", "cut", {})
+            return out
+        return ["(no adapter for this fault type)"]
+
+    def runbooks(self) -> None:
+        rb = self.s.runbooks
+        self.out()
+        self.out("RUNBOOKS")
+        if rb.failover is None and rb.failback is None:
+            self.out("  none")
+            return
+        fo = rb.failover
+        if fo is not None:
+            at = self.s.failover_watch_at()
+            self.out(
+                f"  failover {fo.from_cluster} -> {fo.to_cluster}, watching from "
+                f"{'?' if at is None else f'{at:g}'} s: detect ({fo.detect_failing_seconds:g} s "
+                "of failed probes), decide"
+                + (", stop MM2" if fo.stop_mm2 else "")
+                + f", create {self.scoped(self.s.workload.producers.topic)} on {fo.to_cluster}"
+                + (", translate offsets from checkpoints" if fo.translate_offsets else "")
+                + ", redirect producers, redirect consumers"
+            )
+            if fo.stop_mm2 and self.ext is not None:
+                for f in self.topo.flows:
+                    if f.source == fo.from_cluster and f.target == fo.to_cluster:
+                        ops = self._flow_ops(f.name, "flow_stop", "flow_start")
+                        self.out(f"      stop MM2: {ops[0].removeprefix('inject: ')}")
+        if rb.failback is not None:
+            self.out(f"  failback at {rb.failback.at:g} s: reverse flow, catch up, switch back")
+
+    def objectives(self) -> None:
+        self.out()
+        self.out("OBJECTIVES")
+        for k, v in self.s.objectives.model_dump(mode="json").items():
+            if v is not None and v != []:
+                self.out(f"  {k}: {v}")
+
+    def render(self) -> str:
+        self.header()
+        self.topology()
+        self.created()
+        self.safety()
+        self.faults()
+        self.runbooks()
+        self.objectives()
+        return "\n".join(self.lines) + "\n"
+
+
+def render_plan(scenario: Scenario, runtime: str | None = None) -> str:
+    """The plan of `scenario` on `runtime` (default: the scenario's, else local). Pure."""
+    name = runtime or scenario.runtime or "local"
+    return _Plan(scenario, name).render()
