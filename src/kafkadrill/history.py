@@ -657,15 +657,10 @@ _FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
         "origin_cluster",
     ),
 }
-#: Hot column -> hot event types for which it must be present and non-null (from EVENTS).
-_HOT_REQUIRED: dict[str, frozenset[str]] = {
-    col: frozenset(
-        t
-        for t in HOT_TYPES
-        for f in EVENTS[t].fields
-        if f.name == col and not (f.nullable or f.optional)
-    )
-    for col in {f.name for t in HOT_TYPES for f in EVENTS[t].fields}
+#: Hot event type -> fields that must be present and non-null (from EVENTS).
+_FAMILY_REQUIRED: dict[str, frozenset[str]] = {
+    t: frozenset(f.name for f in EVENTS[t].fields if not (f.nullable or f.optional))
+    for t in HOT_TYPES
 }
 # Shared across families (codes comparable between frames); other strings are per family.
 _SHARED_CATS = ("cluster", "topic")
@@ -800,27 +795,20 @@ def _from_events(events: Iterable[Mapping[str, Any]]) -> tuple[pa.Table, list[di
     return pa.Table.from_pylist(hot, schema=_HOT_SCHEMA), rare
 
 
+class _NeedsExactPath(Exception):
+    """The fast path saw something irregular; the exact path decides (and names the line)."""
+
+
 def _hot_valid(table: pa.Table) -> bool:
-    """Vectorised :func:`validate_event` for the hot families (types are already enforced by
-    the explicit schema): ``seq`` runs 0..n-1, envelope keys present, and no non-nullable field
-    of a hot event null or absent. False -> the exact path finds and names the bad line."""
+    """Envelope part of :func:`validate_event`, vectorised (types are already enforced by the
+    explicit schema): ``seq`` runs 0..n-1 and ``t``/``wall``/``type`` are present. Required
+    fields of hot events are checked per family in :func:`_frames_from_table`, on the columns
+    it takes anyway. False -> the exact path finds and names the bad line."""
     n = table.num_rows
     seq = table["seq"]
     if seq.null_count or not np.array_equal(seq.to_numpy(), np.arange(n)):
         return False
-    if table["t"].null_count or table["wall"].null_count or table["type"].null_count:
-        return False
-    enc = pc.dictionary_encode(table["type"].combine_chunks())
-    codes = enc.indices.to_numpy(zero_copy_only=False)
-    names = enc.dictionary.to_pylist()
-    for col, fams in _HOT_REQUIRED.items():
-        nulls = pc.is_null(table[col]).to_numpy(zero_copy_only=False)
-        if not nulls.any():
-            continue
-        counts = np.bincount(codes[nulls], minlength=len(names))
-        if any(counts[k] for k, name in enumerate(names) if name in fams):
-            return False
-    return True
+    return not (table["t"].null_count or table["wall"].null_count or table["type"].null_count)
 
 
 #: Bytes of the history parsed at a time by the fast path (see _from_buffer).
@@ -895,7 +883,11 @@ def _encode(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pd.Categorical
     return codes, pd.CategoricalDtype(pd.Index(e.dictionary.to_pylist(), dtype=object))
 
 
-def _frames_from_table(table: pa.Table, rare: list[dict[str, Any]]) -> HistoryFrames:
+def _frames_from_table(
+    table: pa.Table, rare: list[dict[str, Any]], validate: bool = False
+) -> HistoryFrames:
+    """Frames from the hot table. ``validate``: raise :class:`_NeedsExactPath` when a field a hot
+    event requires (:data:`EVENTS`) is null or absent (checked on the per-family columns)."""
     t_enc = pc.dictionary_encode(table["type"].combine_chunks())
     t_codes = pc.fill_null(t_enc.indices, -1).to_numpy(zero_copy_only=False)
     t_names = t_enc.dictionary.to_pylist()
@@ -912,9 +904,14 @@ def _frames_from_table(table: pa.Table, rare: list[dict[str, Any]]) -> HistoryFr
         sel = pa.array(idx, type=pa.int64())
         data: dict[str, Any] = {}
         hdr = pc.take(table["hdr"], sel).combine_chunks() if family == "recv" else None
+        required = _FAMILY_REQUIRED[family] if validate else frozenset()
+        if "id" in required and len(idx) and (id_code[idx] < 0).any():
+            raise _NeedsExactPath(family)
         for name in names:
             if name in shared:
                 c, dt = shared[name]
+                if name in required and len(idx) and (c[idx] < 0).any():
+                    raise _NeedsExactPath(family)
                 data[name] = pd.Categorical.from_codes(c[idx], dtype=dt)
                 continue
             if name in ("origin_site", "origin_cluster"):
@@ -922,6 +919,8 @@ def _frames_from_table(table: pa.Table, rare: list[dict[str, Any]]) -> HistoryFr
                 col = pc.struct_field(hdr, f"kd-{name.replace('_', '-')}")
             else:
                 col = pc.take(table[name], sel)
+                if name in required and col.null_count:
+                    raise _NeedsExactPath(family)
             if name in _LOCAL_CATS:
                 c, dt = _encode(col)
                 data[name] = pd.Categorical.from_codes(c, dtype=dt)
@@ -1001,7 +1000,10 @@ def load_frames(
         buf = pa.py_buffer(raw).slice(0, _complete_length(raw))
         fast = _from_buffer(buf, raw, path, validate)
         if fast is not None:
-            return _frames_from_table(*fast)
+            try:
+                return _frames_from_table(*fast, validate=validate)
+            except _NeedsExactPath:
+                pass  # a hot event lacks a required field: the exact path names its line
         events = _parse_lines(buf.to_pybytes(), path, validate=validate)
         return _frames_from_table(*_from_events(events))
     return _frames_from_table(*_from_events(path_or_events))
