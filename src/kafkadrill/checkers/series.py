@@ -84,16 +84,17 @@ def _consumer_lag(s: Series, frames: HistoryFrames) -> dict[str, np.ndarray]:
     if rc.empty:
         return {}
     acked = first_per_id(frames.ok)  # an id acked twice is one message
-    a_topic = acked["topic"].astype(str).to_numpy() if len(acked) else np.array([], dtype=object)
+    a_codes = cat_codes(acked["topic"])  # topic categories are shared by all frames
+    topic_names = [str(x) for x in acked["topic"].cat.categories]
     a_t = _t(acked)
     out: dict[str, np.ndarray] = {}
     gcodes = cat_codes(rc["group"])
     groups = rc["group"].cat.categories
     for gi in np.unique(gcodes).tolist():
         rows = rc[gcodes == gi]
-        read = {str(x) for x in rows["topic"].unique()}
-        topics = [t for t in pd.unique(a_topic) if _reads_topic(str(t), read)]
-        a = s.counts(a_t[np.isin(a_topic, topics)])
+        read = {topic_names[c] for c in np.unique(cat_codes(rows["topic"])).tolist() if c >= 0}
+        wanted = [i for i, name in enumerate(topic_names) if _reads_topic(name, read)]
+        a = s.counts(a_t[np.isin(a_codes, wanted)])
         first = ~pd.Series(rows["id_code"].to_numpy()).duplicated().to_numpy()
         got = s.counts(_t(rows)[first])
         out[str(groups[gi])] = np.cumsum(a) - np.cumsum(got)

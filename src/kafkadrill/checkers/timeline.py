@@ -225,10 +225,11 @@ def _reads_after_redirect(frames: HistoryFrames) -> list[tuple]:
     r = frames.recv
     mask = ~r["final"].to_numpy() & r["group"].notna().to_numpy()
     recv = r[mask]
-    groups = recv["group"].astype(str).to_numpy() if len(recv) else np.array([], dtype=object)
+    codes = recv["group"].cat.codes.to_numpy()
+    names = [str(x) for x in recv["group"].cat.categories]
     out: list[tuple] = []
     for g, seqs in redirects.items():
-        rows = recv[groups == g]
+        rows = recv[codes == names.index(g)] if g in names else recv.iloc[:0]
         rseq = rows["seq"].to_numpy()
         seqs = sorted(seqs)
         for k, s in enumerate(seqs):
