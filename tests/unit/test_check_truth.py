@@ -406,3 +406,52 @@ def test_summary_rounds_seconds_and_prints_the_seed_plainly() -> None:
     # one line per figure group even on a 40-column terminal: nothing wrapped mid-line
     assert any(ln.startswith("  RTO: writes unavailable 8.83 s, reads") for ln in text.splitlines())
     assert any(ln.startswith("  RPO: acked 120000, lost 3, window") for ln in text.splitlines())
+
+
+# -- run_status: the pure function both the runner's report and `check` use ---------------------
+def _ev(*events: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"seq": i, "t": float(i), "wall": 1e9 + i, **e} for i, e in enumerate(events)]
+
+
+START = {"type": "run.start", "run_id": "r", "scenario": "s", "seed": 1}
+
+
+@pytest.mark.parametrize(
+    ("events", "status", "error"),
+    [
+        (_ev(START, {"type": "run.end", **COMPLETED}), "completed", None),
+        (_ev(START, {"type": "run.end", "status": "error", "error": "Boom\ntrace"}), "error",
+         "Boom\ntrace"),  # verbatim: the runner's report and the re-check agree
+        (_ev(START, {"type": "run.end", "status": "interrupted", "error": ""}), "interrupted",
+         "run.end has status 'interrupted' and no error text"),
+        (_ev(START, {"type": "phase", "name": "steady"}), "missing",
+         "history has no run.end event: the run was cut off (crash or kill) before it finished"
+         " (last event at t=1.000 s)"),
+        (_ev({"type": "phase", "name": "steady"}, {"type": "run.end", **COMPLETED}), "missing",
+         "history has no run.start event: not a complete drill history"),
+        (_ev(START, {"type": "run.end", "status": "weird", "error": None}), "weird",
+         "run.end has status 'weird', not one of completed, error, interrupted"),
+        ([], "missing", "history has no run.start event: not a complete drill history"),
+    ],
+)  # fmt: skip
+def test_run_status(events: list[dict[str, Any]], status: str, error: str | None) -> None:
+    from kafkadrill.report.run_status import run_status
+
+    got = run_status(events)
+    assert (got.status, got.error, got.completed) == (status, error, error is None)
+
+
+def test_runner_report_path_uses_the_history_status(tmp_path: Path) -> None:
+    # build_report is what the runner calls after a drill: a caller that passes no error
+    # still gets the history's.
+    from datetime import UTC, datetime
+
+    from kafkadrill.report.build import build_report
+    from kafkadrill.scenario import load_scenario
+
+    d = run_dir(tmp_path, {"status": "interrupted", "error": "interrupted (Ctrl-C)"})
+    now = datetime.now(UTC)
+    rep = build_report(
+        d, load_scenario(d / "scenario.yaml"), started=now, finished=now, error=None, versions={}
+    )
+    assert rep["verdict"] == "UNKNOWN" and rep["error"] == "interrupted (Ctrl-C)"
