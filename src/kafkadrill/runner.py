@@ -222,6 +222,10 @@ class Drill:
         errors = self.client_errors()
         if errors:
             raise TopologyError(f"workload client crashed: {errors}")
+        # Safety guards of runtimes that have them (external): they raise to abort the drill.
+        guard = getattr(self.rt, "guard", None)
+        if guard is not None:
+            guard(self.history.now(), sum(p.acked for p in self.producers))
 
     # ----- operations of the fault phase -----------------------------------------------------
     def execute(self, op: Operation) -> None:
@@ -519,25 +523,56 @@ def run_drill(
     before_final_read: Hook | None = None,
     clock: Clock = REAL,
     runtime_options: dict[str, Any] | None = None,
+    operator: str | None = None,
+    approved_by: str | None = None,
+    confirmed: bool = False,
 ) -> DrillResult:
     """Run one drill end to end and write its run directory. Never raises for findings;
     raises ScenarioError for bad input before anything starts; KeyboardInterrupt propagates
     after the run directory is written.
 
-    `runtime` names a registered runtime (default: the scenario's `runtime`, else "local")."""
+    `runtime` names a registered runtime (default: the scenario's `runtime`, else "local").
+    A runtime acting on clusters kafkadrill did not start (external) needs `confirmed`;
+    `operator` / `approved_by` and the plan's hash (plan.txt) are recorded as evidence."""
     from kafkadrill.report.store import new_run_dir
 
     t_total = time.monotonic()
     name = runtime or getattr(scenario, "runtime", None) or "local"
     rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
     require_capabilities(scenario, rtype)  # validates the timeline too
+    if getattr(rtype.factory, "needs_confirmation", False) and not confirmed:
+        raise ScenarioError(
+            f"runtime '{name}' acts on clusters kafkadrill did not start: confirmation needed",
+            file=scenario.source,
+            field="runtime",
+            fix="read `kafkadrill plan`, then run with --yes (or answer yes)",
+        )
+    from kafkadrill.topology.external_plan import plan_sha256, render_plan
+
+    try:
+        plan_text = render_plan(scenario, name)
+    except Exception as exc:  # the plan is evidence, not a precondition of local drills
+        plan_text = f"plan could not be rendered: {exc!r}\n"
     run_dir = new_run_dir(reports_dir, scenario.name)
-    (run_dir / "scenario.yaml").write_text(scenario.resolved_yaml())
     run_id = run_dir.name
+    prepare = getattr(rtype.factory, "prepare", None)
+    if prepare is not None:
+        # Run-scoped topics and groups (isolation) and the runtime's configuration.
+        scenario, extra = prepare(scenario, run_id)
+        runtime_options = {**extra, "confirmed": confirmed, **(runtime_options or {})}
+    (run_dir / "scenario.yaml").write_text(scenario.resolved_yaml())
+    (run_dir / "plan.txt").write_text(plan_text)
     started = datetime.now(UTC)
     history = HistoryWriter(run_dir / "history.jsonl", run_id, clock=clock.monotonic)
     history.append(
         "run.start", run_id=run_id, scenario=scenario.name, seed=scenario.seed, runtime=name
+    )
+    history.append(
+        "run.approval",
+        operator=operator,
+        approved_by=approved_by,
+        plan_sha256=plan_sha256(plan_text),
+        confirmed=confirmed,
     )
     error: str | None = None
     infra = False
@@ -554,6 +589,9 @@ def run_drill(
             progress=topology_progress,
             **(runtime_options or {}),
         )
+        attach = getattr(rt, "attach_history", None)
+        if attach is not None:  # adapters record what they run into the history
+            attach(history)
         drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
         drill.set_phase("setup")
         t_start = time.monotonic()

@@ -53,7 +53,16 @@ class DrillAborted(TopologyError):
 
 
 def _caps(scenario: Any) -> frozenset[str]:
-    return capabilities_of(getattr(scenario, "external", None))
+    ext = getattr(scenario, "external", None)
+    if ext is None:
+        raise ScenarioError(
+            "runtime 'external' needs an `external:` section",
+            file=getattr(scenario, "source", None),
+            field="external",
+            fix="describe the clusters (bootstrap servers, nodes, flows): see "
+            "docs/howto/quarterly-dr-drill.md",
+        )
+    return capabilities_of(ext)
 
 
 # --------------------------------------------------------------------------------------------
