@@ -263,6 +263,14 @@ def _progress_printer(live: Any) -> Any:
     help="What brings the topology to life (default: the scenario's `runtime`, else local; "
     "`kafkadrill runtimes` lists them).",
 )
+@click.option(
+    "--yes", "-y", is_flag=True, help="Confirm a drill on clusters kafkadrill did not start."
+)
+@click.option("--operator", default=None, help="Who runs the drill (recorded as evidence).")
+@click.option("--approved-by", default=None, help="Who approved the plan (recorded as evidence).")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (as `kafkadrill plan`); touch nothing."
+)
 def run(
     scenario: Path | None,
     seed: int | None,
@@ -270,6 +278,10 @@ def run(
     kafka_version: str | None,
     sets: tuple[str, ...],
     runtime: str | None,
+    yes: bool,
+    operator: str | None,
+    approved_by: str | None,
+    dry_run: bool,
 ) -> None:
     """Run a drill (default: scenarios/default.yaml). Exit 0 PASS, 1 FAIL, 2 error/UNKNOWN."""
     from kafkadrill.runner import run_drill
@@ -287,6 +299,10 @@ def run(
         sc = load_scenario(path, overrides or None)
         if runtime is not None:
             user_runtime(runtime)
+        if dry_run:
+            _print_plan(sc, runtime)
+            return
+        confirmed = _confirm(sc, runtime, yes)
     except KafkadrillError as exc:
         _fail(exc)
         return
@@ -301,6 +317,9 @@ def run(
                 topology_progress=lambda m: status.update(
                     f"[{time.monotonic() - t0:5.1f}s] topology: {m}"
                 ),
+                operator=operator,
+                approved_by=approved_by,
+                confirmed=confirmed,
             )
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: every process stopped; partial run kept")
@@ -310,6 +329,59 @@ def run(
         return
     _print_result(result.report, result.run_dir)
     sys.exit(result.exit_code)
+
+
+def _print_plan(sc: Any, runtime: str | None) -> str:
+    """Print the plan of a drill and its SHA-256 (stdout); returns the text. Touches nothing."""
+    from kafkadrill.runner import require_capabilities
+    from kafkadrill.topology.external_plan import plan_sha256, render_plan
+    from kafkadrill.topology.runtime import user_runtime
+
+    name = runtime or sc.runtime or "local"
+    require_capabilities(sc, user_runtime(name))
+    text = render_plan(sc, name)
+    click.echo(text, nl=False)
+    click.echo(f"plan sha256: {plan_sha256(text)}")
+    return text
+
+
+def _confirm(sc: Any, runtime: str | None, yes: bool) -> bool:
+    """A drill on clusters kafkadrill did not start needs --yes or an interactive yes."""
+    from kafkadrill.topology.runtime import user_runtime
+
+    name = runtime or sc.runtime or "local"
+    if not getattr(user_runtime(name).factory, "needs_confirmation", False):
+        return False
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ScenarioError(
+            f"runtime '{name}' acts on clusters kafkadrill did not start: refusing without "
+            "confirmation",
+            file=sc.source,
+            field="runtime",
+            fix="read `kafkadrill plan`, then add --yes",
+        )
+    _print_plan(sc, runtime)
+    if not click.confirm(f"Run drill {sc.name} against these clusters?", default=False):
+        raise ScenarioError("not confirmed: nothing was done", field="runtime")
+    return True
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--set", "sets", multiple=True, help="Override a scenario key: a.b.c=value.")
+@click.option("--runtime", default=None, help="Runtime (default: the scenario's, else local).")
+def plan(scenario: Path, sets: tuple[str, ...], runtime: str | None) -> None:
+    """Print the resolved plan of a drill (topology, every fault with its time and the exact
+    commands it runs, runbook steps, objectives, what will be created) and its SHA-256.
+    Starts, creates and changes nothing."""
+    from kafkadrill.scenario import load_scenario
+
+    try:
+        _print_plan(load_scenario(scenario, _parse_sets(sets) or None), runtime)
+    except KafkadrillError as exc:
+        _fail(exc)
 
 
 def _human(v: Any, unit: str = "") -> str:

@@ -175,3 +175,17 @@ def test_three_clusters_fit_the_port_block() -> None:
     ports, api = cr.host_ports(topo, 30000)
     values = [p.host for p in ports.values()] + [p.hostx for p in ports.values()] + [api]
     assert len(values) == len(set(values)) and max(values) < 30200
+
+
+def test_multi_az_host_clients_cross_a_proxy_on_the_region_network() -> None:
+    topo = two_dc(3, primary_azs=DEFAULT_PRIMARY_AZS)
+    project = cr.render(topo, _opts())
+    ports, _ = cr.host_ports(topo, 24000)
+    assert project["services"]["primary-n1"]["ports"] == []  # never published by the node
+    tp_ports = project["services"]["toxiproxy"]["ports"]
+    host = ports[("primary", 1)].host
+    assert f"127.0.0.1:{host}:{host}" in tp_ports
+    clients = [p for p in cr.proxies(topo, 24000) if p.name.startswith("client-primary-")]
+    assert [p.server_site for p in clients] == list(DEFAULT_PRIMARY_AZS)
+    # dr is single-AZ: its nodes publish their HOST listener themselves.
+    assert project["services"]["dr-n1"]["ports"] == [f"127.0.0.1:{ports[('dr', 1)].host}:9096"]

@@ -148,8 +148,8 @@ class ComposeProxy:
 
 
 def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
-    """Every cross-region path: MM2/containers (xdc-*) and host clients of other regions
-    (hostx-*). Both kinds carry bytes between the cluster's region and another region."""
+    """Every proxied path: cross-region for containers (xdc-*, MM2) and for host clients of
+    other regions (hostx-*); in multi-AZ clusters also same-region host clients (client-*)."""
     ports, _api = host_ports(topology, base)
     regions = topology.regions
     out = []
@@ -157,6 +157,21 @@ def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
         remote = next((r for r in regions if r != c.region), "remote")
         for n in c.nodes:
             host = cfg.host_name(c.name, n.node_id)
+            if c.multi_az:
+                # Same-region host clients of a multi-AZ cluster reach each node through a
+                # proxy on the region network (as locally), so an AZ cut off that network
+                # cuts them off its nodes too; a port published by the node would not be cut.
+                hp = ports[(c.name, n.node_id)].host
+                out.append(
+                    ComposeProxy(
+                        f"client-{c.name}-n{n.node_id}",
+                        hp,
+                        f"{host}:{HOST_PORT}",
+                        "clients",
+                        n.site,
+                        hp,
+                    )
+                )
             out.append(
                 ComposeProxy(
                     f"xdc-{c.name}-n{n.node_id}",
@@ -415,7 +430,9 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
                     {"source": "log4j", "target": f"{CONF_DIR}/log4j.properties"},
                 ],
                 "volumes": [f"{vol}:{DATA_DIR}"],
-                "ports": [f"127.0.0.1:{ports[(c.name, n.node_id)].host}:{HOST_PORT}"],
+                "ports": []
+                if c.multi_az
+                else [f"127.0.0.1:{ports[(c.name, n.node_id)].host}:{HOST_PORT}"],
                 "networks": node_nets,
                 "stop_grace_period": "20s",
                 "labels": {
