@@ -58,6 +58,12 @@ def setup(kafka_version: str | None) -> None:
             tp = provision.ensure_toxiproxy()
         console.print(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}")
         console.print(provision.java_version())
+        from kafkadrill.topology import cds
+
+        with console.status("class-data sharing archives for fast JVM start (first time only)"):
+            archives = cds.ensure_archives(dist)
+        for role, path in archives.items():
+            console.print(f"CDS archive ({role}): {path}")
     except KafkadrillError as exc:
         _fail(exc)
 
@@ -477,7 +483,7 @@ def check(run_dir: Path, output: Path | None, debug: bool) -> None:
     """
     from kafkadrill.report.build import recheck
 
-    out = output or run_dir / f"recheck-{_stamp()}"
+    out = output or _recheck_dir(run_dir)
     try:
         report = recheck(run_dir, out)
     except Exception as exc:  # every input problem is one line and exit 2, never a traceback
@@ -490,6 +496,16 @@ def check(run_dir: Path, output: Path | None, debug: bool) -> None:
             f"  [yellow]original run directory {state}[/] (see `kafkadrill verify {run_dir}`)"
         )
     sys.exit({"PASS": EXIT_PASS, "FAIL": EXIT_FAIL}.get(report["verdict"], EXIT_ERROR))
+
+
+def _recheck_dir(run_dir: Path) -> Path:
+    # A second check in the same second gets "-2", "-3"... (as run directories do).
+    base = run_dir / f"recheck-{_stamp()}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
 
 
 #: `kafkadrill verify` exit codes: intact, altered, cannot verify (no or unreadable manifest).
