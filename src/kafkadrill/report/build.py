@@ -125,6 +125,14 @@ def build_report_frames(
         "replication_lag_at_faults": lag_at_faults(frames),
         "timeline": build_timeline(frames),
     }
+    # Auditors' block (who, which plan, targets vs measured, deviations); a fault that did not
+    # verify on the external runtime caps the verdict at UNKNOWN.
+    from kafkadrill.topology.external_evidence import evidence_block, verdict_limit
+
+    limit = verdict_limit(events, report)
+    if limit is not None and report["verdict"] == "PASS":
+        report["verdict"] = "UNKNOWN"
+    report["evidence"] = {**evidence_block(events, report), "verdict_limited_by": limit}
     return report, frames
 
 
