@@ -812,7 +812,7 @@ def _hot_valid(table: pa.Table) -> bool:
 
 
 #: Bytes of the history parsed at a time by the fast path (see _from_buffer).
-_SLICE_BYTES = 256 << 20
+_SLICE_BYTES = 64 << 20
 
 
 def _from_buffer(
