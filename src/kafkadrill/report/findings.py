@@ -190,7 +190,8 @@ def derive_findings(report: Mapping[str, Any]) -> list[dict[str, str]]:
         else:
             add(
                 "medium",
-                f"{fmt(int(repl_dups))} duplicate copies in the authoritative final read.",
+                f"{fmt(int(repl_dups))} duplicate copies (same id at another offset) in "
+                "the final read.",
                 "Enable producer idempotence (enable.idempotence=true) and check MM2 restarts "
                 "in the logs.",
             )
