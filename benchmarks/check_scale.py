@@ -37,14 +37,18 @@ def make_run_dir(base: Path, size: int) -> tuple[Path, int]:
     run = base / f"run-{size}"
     run.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCENARIO, run / "scenario.yaml")
+    count = run / "events.txt"  # a kept history (--keep) is reused: generation is slow
+    if count.exists() and (run / "history.jsonl").exists():
+        return run, int(count.read_text())
     n = generate(run / "history.jsonl", size)
+    count.write_text(str(n))
     return run, n
 
 
 def _clean(run: Path) -> None:
     # Outputs of a previous check (written beside the run, or into it by older versions): each
     # repeat starts from the same inputs.
-    for name in ("report.json", "report.md", "report.html", "MANIFEST.sha256"):
+    for name in ("report.json", "report.md", "report.html", "MANIFEST.sha256", "recheck.json"):
         (run / name).unlink(missing_ok=True)
     shutil.rmtree(run / "plots", ignore_errors=True)
     for old in run.glob("recheck-*"):
