@@ -455,3 +455,16 @@ def test_runner_report_path_uses_the_history_status(tmp_path: Path) -> None:
         d, load_scenario(d / "scenario.yaml"), started=now, finished=now, error=None, versions={}
     )
     assert rep["verdict"] == "UNKNOWN" and rep["error"] == "interrupted (Ctrl-C)"
+
+
+def test_keys_in_any_order_are_read(tmp_path: Path) -> None:
+    # "readers may rely on [the key order] to find lines fast, but must accept any order"
+    events = [*BODY, {"type": "run.end", **COMPLETED}]
+    raw = b"".join(
+        json.dumps(dict(reversed(list(json.loads(ln).items())))).encode() + b"\n"
+        for ln in lines(events)
+    )
+    d = run_dir(tmp_path, None, raw=raw)
+    res = check(d)
+    assert res.exit_code == 0, res.output
+    assert recheck_report(d)["rpo"]["acked"] == 1
