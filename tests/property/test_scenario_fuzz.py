@@ -30,7 +30,7 @@ MAX_SECONDS = 2.0  # per example; a valid library scenario loads in ~10 ms
 MAX_BYTES = 64 << 20
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,  # timed below with our own bound (tracemalloc slows everything evenly)
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,  # CI-reproducible; a failure prints the example
@@ -137,9 +137,14 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
         elif op == "delete":
             del parent[key]
         elif op == "insert" and isinstance(parent, dict):
-            parent[draw(st.one_of(st.text(max_size=8), st.sampled_from(["at", "fault", "x"])))] = (
-                draw(HOSTILE)
-            )
+            parent[
+                draw(
+                    st.one_of(
+                        st.text(max_size=8),
+                        st.sampled_from(["at", "fault", "x", "runtime", "external"]),
+                    )
+                )
+            ] = draw(HOSTILE)
         elif op == "insert" and isinstance(parent, list):
             parent.append(draw(HOSTILE))
         elif op == "graft":  # a real value from elsewhere in the scenario, in the wrong place
@@ -244,7 +249,7 @@ def test_mutated_yaml_text_raises_only_scenario_errors(text: str) -> None:
 
 
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
