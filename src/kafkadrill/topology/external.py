@@ -200,6 +200,7 @@ class ExternalRuntime:
         self._lag: dict[str, int | None] = {}
         self._lag_thread: threading.Thread | None = None
         self._last_acked: tuple[float, int] | None = None  # (when acked last grew, acked)
+        self._hb_cache: dict[str, tuple[float, float | None]] = {}
 
     # ----- wiring ----------------------------------------------------------------------------
     def attach_history(self, history: Any) -> None:
@@ -490,8 +491,14 @@ class ExternalRuntime:
         state = self.flow_state(f)
         if state != "unknown":
             return state == "running"
-        # Observable only: fresh heartbeats mean the flow runs.
-        age = self._heartbeat_age(f)
+        # Observable only: fresh heartbeats mean the flow runs (read at most every 5 s: the
+        # monitor asks every second and each read is a consumer round trip).
+        now = time.monotonic()
+        cached = self._hb_cache.get(f.name)
+        if cached is None or now - cached[0] > 5.0:
+            cached = (now, self._heartbeat_age(f))
+            self._hb_cache[f.name] = cached
+        age = cached[1]
         return age is not None and age < 30.0
 
     def flow_describe(self, flow: Flow | str | None = None) -> dict[str, Any]:
@@ -794,7 +801,13 @@ class ExternalRuntime:
         h = self._history()
         if h is not None:
             h.append("guard.trip", guard=guard, reason=reason)
-        raise DrillAborted(f"ABORTED by guard {guard}: {reason}; faults healed")
+        # Heal now, before the runner winds the workload down (producers may wait for their
+        # delivery timeout): the faults' own heals then find nothing left to undo.
+        try:
+            healed = self.restore_all()
+        except Exception as exc:
+            healed = [f"heal failed: {exc}"]
+        raise DrillAborted(f"ABORTED by guard {guard}: {reason}; healed at once: {healed}")
 
     # ----- cleanup ---------------------------------------------------------------------------
     def _cleanup(self) -> None:
