@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import re
 import subprocess
 import threading
 import time
@@ -191,8 +192,10 @@ class ComposeRuntime:
         self.mm2_heap_mb = mm2_heap_mb
         self.start_flows = start_flows
         self.timings: dict[str, float] = {}
-        self.run_id = f"{topology.name}-{uuid.uuid4().hex[:8]}"
-        self.project = f"kd-{self.run_id}".lower().replace("_", "-")
+        # Compose project names allow lowercase letters, digits, '-' and '_' only.
+        safe = re.sub(r"[^a-z0-9_-]+", "-", topology.name.lower()).strip("-_")[:40] or "topology"
+        self.run_id = f"{safe}-{uuid.uuid4().hex[:8]}"
+        self.project = f"kd-{self.run_id}"
         self.lease: PortLease | None = None
         self.toxiproxy: ToxiproxyClient | None = None
         self.proxies: dict[str, ProxySpec] = {}
