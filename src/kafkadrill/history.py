@@ -457,8 +457,10 @@ class HistoryWriter:
         """Append one event; stamps ``seq``, ``t`` and ``wall``. Thread-safe.
 
         ValueError (a programming error, raised at once) for an event type not in
-        :data:`EVENTS` or fields that do not match its definition (missing or unknown names);
-        value types are not checked here (the writer must never fail a drill over one).
+        :data:`EVENTS` or fields that do not match its definition (missing or unknown names).
+        Value types are checked only for the few non-message events (as readers will read
+        them); message events (send.*, recv) are too many for a per-field check here, and their
+        values come typed from the Kafka client.
         """
         if not _RESERVED.isdisjoint(fields):
             raise ValueError(f"fields {sorted(_RESERVED & fields.keys())} are set by the writer")
@@ -480,6 +482,12 @@ class HistoryWriter:
                 default=_default,
                 option=_OPTS,
             )
+            if spec.type not in _HOT_SET:
+                # Few events: check them exactly as a reader will (after the writer's own type
+                # degradation), so the writer never leaves a history its readers reject.
+                problem = validate_event(orjson.loads(line))
+                if problem is not None:
+                    raise ValueError(f"history event {problem}")
             self._seq += 1
             self._buf.append(line)
             self._buf_bytes += len(line)
@@ -612,6 +620,7 @@ def read_history(path: Path, *, validate: bool = False) -> list[dict]:
 # -- columnar frames -------------------------------------------------------------------------
 #: Event families that are numerous (one per message) and are loaded columnar by pyarrow.
 HOT_TYPES = ("send.invoke", "send.ok", "send.fail", "send.unknown", "recv")
+_HOT_SET = frozenset(HOT_TYPES)
 
 _S = pa.string()
 _HDR_KEYS = ("kd-origin-site", "kd-origin-cluster", "kd-id")

@@ -444,3 +444,18 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     gz.write_bytes(b"\x1f\x8b" + b"\x00garbage" * 10)
     with pytest.raises(HistoryError, match="corrupt gzip"):
         load_frames(gz)
+
+
+def test_writer_checks_value_types_of_non_message_events(tmp_path: Path) -> None:
+    import numpy as np
+
+    path = tmp_path / "h.jsonl"
+    with HistoryWriter(path, "r") as w:
+        with pytest.raises(ValueError, match=r"run\.end: field 'status' must be"):
+            w.append("run.end", status="done", error=None)
+        with pytest.raises(ValueError, match=r"final_read\.end: field 'records' must be int"):
+            w.append("final_read.end", cluster="c", records="3", complete=True)
+        # what the writer degrades to a valid value is valid (numpy ints are ints in JSON)
+        w.append("final_read.end", cluster="c", records=np.int64(3), complete=True)
+    events = read_history(path, validate=True)
+    assert [(e["seq"], e["records"]) for e in events] == [(0, 3)]  # rejected: no seq used
