@@ -462,13 +462,15 @@ class HistoryWriter:
         them); message events (send.*, recv) are too many for a per-field check here, and their
         values come typed from the Kafka client.
         """
-        if not _RESERVED.isdisjoint(fields):
-            raise ValueError(f"fields {sorted(_RESERVED & fields.keys())} are set by the writer")
         spec = EVENTS.get(type)
         if spec is None:
             raise ValueError(f"unknown history event type {type!r}: define it in EVENTS")
-        # Hot path: every field given, none extra -> one set comparison (~0.1 us).
+        # Hot path: exactly the required fields (never a reserved name) -> one set comparison.
         if fields.keys() != spec.required:
+            if not _RESERVED.isdisjoint(fields):
+                raise ValueError(
+                    f"fields {sorted(_RESERVED & fields.keys())} are set by the writer"
+                )
             problem = _field_problem(spec, fields)
             if problem is not None:
                 raise ValueError(f"history event {problem}")
@@ -482,7 +484,7 @@ class HistoryWriter:
                 default=_default,
                 option=_OPTS,
             )
-            if spec.type not in _HOT_SET:
+            if type not in _HOT_SET:
                 # Few events: check them exactly as a reader will (after the writer's own type
                 # degradation), so the writer never leaves a history its readers reject.
                 problem = validate_event(orjson.loads(line))
