@@ -521,6 +521,7 @@ def verify(run_dir: Path, debug: bool) -> None:
     Exit 0 intact, 1 altered (a file changed, went missing or appeared), 3 cannot verify (no
     manifest, or an unreadable one).
     """
+    from kafkadrill.report.manifest import RECHECK_PREFIX
     from kafkadrill.report.manifest import verify as verify_manifest
 
     try:
@@ -532,14 +533,23 @@ def verify(run_dir: Path, debug: bool) -> None:
         sys.exit(EXIT_UNVERIFIABLE)
     if res.ok:
         console.print(f"[green]intact[/]: every file matches {run_dir / 'MANIFEST.sha256'}")
-        return
-    if res.error:
+        code = EXIT_INTACT
+    elif res.error:
         console.print(f"[red]cannot verify[/]: {escape(res.error)}")
-        sys.exit(EXIT_UNVERIFIABLE)
-    for label, items in (("changed", res.changed), ("missing", res.missing), ("added", res.added)):
-        for item in items:
-            console.print(f"[red]{label}[/]: {escape(item)}")
-    sys.exit(EXIT_ALTERED)
+        code = EXIT_UNVERIFIABLE
+    else:
+        for label, items in (
+            ("changed", res.changed),
+            ("missing", res.missing),
+            ("added", res.added),
+        ):
+            for item in items:
+                console.print(f"[red]{label}[/]: {escape(item)}")
+        code = EXIT_ALTERED
+    # Re-checks (`kafkadrill check`) sit beside the run, each sealed by its own manifest.
+    for d in sorted(p for p in run_dir.glob(f"{RECHECK_PREFIX}*") if p.is_dir()):
+        console.print(f"  re-check {escape(d.name)} (own manifest): {verify_manifest(d).state}")
+    sys.exit(code)
 
 
 @main.command()

@@ -295,6 +295,7 @@ def test_check_never_reseals_an_altered_run(tmp_path: Path) -> None:
     v = verify(d)
     assert v.exit_code == 1 and "changed" in v.output and "history.jsonl" in v.output
     out = only_recheck(d)
+    assert f"re-check {out.name} (own manifest): intact" in v.output
     record = json.loads((out / "recheck.json").read_text())
     assert record["original_state"] == "altered"
     assert record["original_manifest"]["changed"] == ["history.jsonl"]
