@@ -486,6 +486,10 @@ def check(run_dir: Path, output: Path | None, debug: bool) -> None:
     out = output or _recheck_dir(run_dir)
     try:
         report = recheck(run_dir, out)
+    except KeyboardInterrupt:
+        # Not click's "Aborted!" (exit 1 would read as FAIL): no verdict was reached.
+        console.print("[yellow]interrupted[/]: no verdict")
+        sys.exit(EXIT_ERROR)
     except Exception as exc:  # every input problem is one line and exit 2, never a traceback
         _unreadable(exc, debug)
         return
