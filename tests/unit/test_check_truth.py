@@ -469,3 +469,14 @@ def test_keys_in_any_order_are_read(tmp_path: Path) -> None:
     res = check(d)
     assert res.exit_code == 0, res.output
     assert recheck_report(d)["rpo"]["acked"] == 1
+
+
+def test_interrupted_check_is_no_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kafkadrill.report.build as build
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "recheck", interrupted)
+    res = check(run_dir(tmp_path, COMPLETED))
+    assert res.exit_code == 2 and "interrupted" in res.output  # never 1, which reads as FAIL
