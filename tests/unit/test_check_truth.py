@@ -480,3 +480,40 @@ def test_interrupted_check_is_no_verdict(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(build, "recheck", interrupted)
     res = check(run_dir(tmp_path, COMPLETED))
     assert res.exit_code == 2 and "interrupted" in res.output  # never 1, which reads as FAIL
+
+
+def test_sigkilled_writer_reads_unknown(tmp_path: Path) -> None:
+    # A real process writing a history is SIGKILLed mid-run: what it left is judged UNKNOWN.
+    import os
+    import signal
+    import time
+
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "scenario.yaml").write_text(SCENARIO)
+    code = (
+        "import sys\n"
+        "from kafkadrill.history import HistoryWriter\n"
+        "w = HistoryWriter(sys.argv[1], 'r1')\n"
+        "w.append('run.start', run_id='r1', scenario='truth', seed=933818049)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    w.append('send.invoke', producer='p0', id=f'p0:{i}', cluster='primary',\n"
+        "             topic='orders', key=None, size=10)\n"
+        "    i += 1\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code, str(d / "history.jsonl")])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            path = d / "history.jsonl"
+            if path.exists() and path.stat().st_size > 200_000:
+                break
+            time.sleep(0.05)
+        os.kill(p.pid, signal.SIGKILL)
+    finally:
+        p.wait(timeout=30)
+    res = check(d)
+    assert res.exit_code == 2, res.output
+    rep = recheck_report(d)
+    assert rep["verdict"] == "UNKNOWN" and "no run.end" in rep["error"]
