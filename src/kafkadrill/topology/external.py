@@ -589,7 +589,8 @@ class ExternalRuntime:
         timeout = self.spec.steady_state.reachable_timeout_seconds
         for name in self.spec.clusters:
             try:
-                desc = self._admin(name).describe_cluster(request_timeout=timeout).result()
+                admin = self._admin(name)  # kept alive until the answer is in
+                desc = admin.describe_cluster(request_timeout=timeout).result()
                 ids = sorted(n.id for n in desc.nodes)
                 want = [n.id for n in self.spec.clusters[name].nodes]
                 missing = sorted(set(want) - set(ids))
