@@ -186,11 +186,12 @@ def down() -> None:
         pids = kill_from_state(Path(st["state_file"]))
         total += len(pids)
     console.print(f"killed {total} process(es)")
-    # Compose runtime: containers, networks and volumes labelled by any runner (the playground
-    # docker-compose.yml carries no runner label and is left to `docker compose down -v`).
+    # Compose runtime: containers, networks and volumes of runners that are gone (a live run
+    # cleans up after itself; the playground docker-compose.yml carries no runner label and is
+    # left to `docker compose down -v`).
     from kafkadrill.topology.compose import cleanup_stale as compose_cleanup
 
-    removed = compose_cleanup(include_alive=True)
+    removed = compose_cleanup()
     if removed:
         console.print(f"removed {len(removed)} compose container(s), network(s), volume(s)")
 

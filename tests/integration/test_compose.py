@@ -97,10 +97,15 @@ def _read(bootstrap: str, topic: str, value: bytes, timeout: float) -> float | N
 
 
 def _registered(rt: ComposeRuntime, bootstrap: str) -> int:
+    """Live brokers the cluster reports, or -1 while it cannot answer (no controller yet)."""
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": bootstrap, **QUIET})
-    return len(admin.describe_cluster(request_timeout=5).result().nodes)
+    try:
+        return len(admin.describe_cluster(request_timeout=5).result().nodes)
+    except KafkaException:
+        return -1
 
 
 def _wait(pred: object, timeout: float, what: str) -> float:
