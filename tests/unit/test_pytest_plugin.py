@@ -303,7 +303,9 @@ def test_repeat_makes_one_item_per_repetition_with_its_own_seed(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--runtime", "compose"], "*--runtime compose: unknown runtime; available: local*"),
+        (["--runtime", "kompose"], "*--runtime kompose: unknown runtime; available: *local*"),
+        # The fake runtime runs no Kafka: no drill report may come from it.
+        (["--runtime", "fake"], "*--runtime fake: unknown runtime; available: *local*"),
         (["--repeat", "0"], "*--repeat*must be at least 1*"),
     ],
 )

@@ -28,6 +28,7 @@ import psutil
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
+from kafkadrill.topology import cds
 from kafkadrill.topology import config as cfg
 from kafkadrill.topology.model import Cluster, Flow, Node, Topology
 from kafkadrill.topology.ports import NodePorts, PortLease, allocate
@@ -108,8 +109,13 @@ class LocalRuntime:
         mm2_heap_mb: int = 256,
         progress: Progress | None = None,
         start_flows: bool = True,
+        cds_dump_dir: Path | None = None,
     ) -> None:
         self.topology = topology
+        # Class-data sharing: with `cds_dump_dir`, every JVM writes its loaded classes there at
+        # exit (how cds.py makes the archives); otherwise JVMs map the archives made once per
+        # Kafka version, which cuts their start-up CPU (see docs/benchmarks.md).
+        self.cds_dump_dir = cds_dump_dir
         self.workdir = Path(workdir)
         self.kafka = kafka
         self.heap_mb = heap_mb
@@ -153,6 +159,9 @@ class LocalRuntime:
             self.progress("provisioning Kafka jars")
             self.kafka = ensure_kafka(self.topology.kafka_version)
         self.toxiproxy_bin = ensure_toxiproxy()
+        if self.cds_dump_dir is None and not cds.disabled():
+            self.progress("class-data sharing archives (made once per Kafka version)")
+            cds.ensure_archives(self.kafka)
         cleanup_stale()
         self.lease = allocate(self.topology)
         self.supervisor = Supervisor(state_root() / f"{self.lease.plan.base}.json")
@@ -533,12 +542,23 @@ class LocalRuntime:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def _cds(self, role: str | None, name: str) -> list[str]:
+        if role is None:
+            return []
+        assert self.kafka is not None
+        if self.cds_dump_dir is not None:
+            return [f"-XX:ArchiveClassesAtExit={self.cds_dump_dir / name}.jsa"]
+        archive = cds.archive_path(self.kafka, role)
+        return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto"] if archive.exists() else []
+
     def _java(
         self,
         heap_mb: int,
         conf_dir: Path | None = None,
         log_dir: Path | None = None,
         hosts: bool = False,
+        role: str | None = None,
+        name: str = "",
     ) -> list[str]:
         """The JVM command line up to the main class; configs are read from `conf_dir`."""
         assert self.kafka is not None
@@ -551,6 +571,7 @@ class LocalRuntime:
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dkafkadrill.topology={self.plan.base}",
+            *self._cds(role, name),
         ]
         if conf_dir is not None:
             cmd += [
@@ -568,7 +589,7 @@ class LocalRuntime:
     def _spawn_node(self, nr: NodeRuntime) -> None:
         assert self.supervisor is not None
         cmd = [
-            *self._java(self.heap_mb, nr.dir, nr.log_dir, hosts=True),
+            *self._java(self.heap_mb, nr.dir, nr.log_dir, hosts=True, role="broker", name=nr.name),
             "kafka.Kafka",
             str(nr.dir / "server.properties"),
         ]
@@ -646,21 +667,29 @@ class LocalRuntime:
 
         c = self.topology.cluster(cluster)
         deadline = time.monotonic() + timeout
-        admin = self._admin(cluster)
+        addresses = self.bootstrap(cluster).split(",")
         last = "no answer"
+        # First every node's listener answers a Kafka request (a socket-level probe, cheap),
+        # then the metadata lists every node. Not AdminClient.describe_cluster in a loop:
+        # librdkafka aborts the process when admin requests time out while brokers boot
+        # (rd_kafka_enq_once_del_source_return assertion, librdkafka#4605; seen in CI here).
         while True:
             self._check_alive(cluster)
-            try:
-                desc = admin.describe_cluster(request_timeout=5).result()
-                registered = len(desc.nodes)
-                if registered == c.size:
-                    break
-                last = f"{registered}/{c.size} nodes registered"
-            except KafkaException as exc:
-                last = str(exc)
+            silent = [a for a in addresses if kafka_ping(a, 2.0) is None]
+            if not silent:
+                try:
+                    md = self._admin(cluster).list_topics(timeout=5)
+                    if len(md.brokers) == c.size:
+                        break
+                    last = f"{len(md.brokers)}/{c.size} nodes registered"
+                except KafkaException as exc:
+                    last = str(exc)
+            else:
+                last = f"no answer from {silent}"
             if time.monotonic() > deadline:
                 raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
-            time.sleep(0.3)
+            time.sleep(0.2)
+        admin = self._admin(cluster)
         rf = min(3, c.size)
         fs = admin.create_topics(
             [NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})]
@@ -757,7 +786,7 @@ class LocalRuntime:
         (d / "log4j2.properties").write_text(log2)
         (d / "log4j.properties").write_text(log1)
         cmd = [
-            *self._java(self.mm2_heap_mb, d, log_dir),
+            *self._java(self.mm2_heap_mb, d, log_dir, role="mm2", name=name),
             "org.apache.kafka.connect.mirror.MirrorMaker",
             str(d / "mm2.properties"),
         ]
