@@ -49,3 +49,14 @@ def test_scenario_starts_with_what_it_proves(path: Path) -> None:
     assert head[0].startswith("# ")
     text = "\n".join(head).lower()
     assert "proves" in text and "expected" in text
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_library_load_is_realistic(path: Path) -> None:
+    """At least 1,000 msg/s in total, so replication lag (and with it RPO) is exercised,
+    unless the scenario's header says why not (a line starting with '# Rate:')."""
+    s = load_scenario(path)
+    if s.runtime == "external" or "# Rate:" in path.read_text():
+        return
+    p = s.workload.producers
+    assert p.count * p.rate_per_second >= 1000, f"{path.name}: {p.count} x {p.rate_per_second}"

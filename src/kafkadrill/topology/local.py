@@ -216,7 +216,12 @@ class LocalRuntime:
             order = [n for n in self.supervisor.children if n.startswith("mm2-")]
             order += [n for n in self.supervisor.children if n not in order and n != "toxiproxy"]
             order.append("toxiproxy")
-            self.supervisor.stop_all(timeout=15.0, order=order)
+            # Nothing a drill measured depends on a graceful stop (data is scratch, logs are
+            # flushed per line), and brokers of a cluster stopping together wait for each other
+            # until killed: a short grace, then SIGKILL. Dumping CDS archives needs a clean
+            # JVM exit, so that mode waits longer.
+            grace = 60.0 if self.cds_dump_dir is not None else 3.0
+            self.supervisor.stop_all(timeout=grace, order=order)
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
         if self.lease is not None:
