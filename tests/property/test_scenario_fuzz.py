@@ -30,7 +30,7 @@ MAX_SECONDS = 2.0  # per example; a valid library scenario loads in ~10 ms
 MAX_BYTES = 64 << 20
 
 FUZZ = settings(
-    max_examples=100,
+    max_examples=150,
     deadline=None,  # timed below with our own bound (tracemalloc slows everything evenly)
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,  # CI-reproducible; a failure prints the example
@@ -249,7 +249,7 @@ def test_mutated_yaml_text_raises_only_scenario_errors(text: str) -> None:
 
 
 @settings(
-    max_examples=20,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
