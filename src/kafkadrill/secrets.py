@@ -114,8 +114,17 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip()) or v == REDACTED
 
 
+_NUMBER_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
 def _worth_hunting(v: str) -> bool:
-    return len(v) >= MIN_SECRET_LEN and v.strip().lower() not in _NOT_SECRETS
+    # A plain number under a secret-looking key (`delegation.token.expiry.time.ms: 86400000`) is
+    # redacted where its key shows it, but replacing its digits inside every offset and timestamp
+    # of the history would corrupt the evidence.
+    s = v.strip()
+    return (
+        len(s) >= MIN_SECRET_LEN and s.lower() not in _NOT_SECRETS and not _NUMBER_RE.fullmatch(s)
+    )
 
 
 # -- finding secret values ------------------------------------------------------------------
@@ -164,8 +173,9 @@ def find_secrets_in_text(text: str) -> set[str]:
 def find_secrets(obj: Any) -> set[str]:
     """Every secret value in ``obj``: values of secret keys, and secrets inside strings.
 
-    Numbers count too (a numeric password is still a password): they are returned as text.
-    Values shorter than :data:`MIN_SECRET_LEN` or boolean-like are left out (see there).
+    Values shorter than :data:`MIN_SECRET_LEN`, boolean-like or plain numbers are left out:
+    they are redacted where their key shows them, but hunting them through every file would
+    replace digits inside offsets and timestamps (see :func:`_worth_hunting`).
     """
     found: set[str] = set()
     # Iterative: the input may be hostile (a scenario nested thousands deep).

@@ -211,6 +211,17 @@ def test_plain_values_are_left_alone() -> None:
     }
 
 
+def test_plain_numbers_are_redacted_by_key_but_not_hunted(tmp_path: Path) -> None:
+    # A number under a secret-looking key must not be replaced inside offsets and timestamps.
+    cfg_ = {"delegation.token.expiry.time.ms": "86400000", "ssl.key.password": "k3y-pass-1"}
+    assert find_secrets(cfg_) == {"k3y-pass-1"}
+    assert redact(cfg_)["delegation.token.expiry.time.ms"] == REDACTED
+    (tmp_path / "history.jsonl").write_text('{"offset": 1786400000123, "note": "k3y-pass-1"}\n')
+    scrub_run_dir(tmp_path, find_secrets(cfg_))
+    line = orjson.loads((tmp_path / "history.jsonl").read_bytes())
+    assert line == {"offset": 1786400000123, "note": REDACTED}
+
+
 def test_scrub_replaces_known_values_in_any_string() -> None:
     report = {"error": f"KafkaException: auth failed for {P['producer-sasl']}", "n": 3}
     out = scrub(report, {P["producer-sasl"]})
