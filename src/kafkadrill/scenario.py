@@ -1262,6 +1262,11 @@ def _error(
 # --------------------------------------------------------------------------------------------
 
 
+def _short(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _int_or_none(v: str | None) -> int | None:
     # Bounded: int() of a 5000-digit string raises ValueError, and no setting needs 19 digits.
     if v is None or not re.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*", v):
@@ -1316,7 +1321,9 @@ def _topology_problems(s: Scenario) -> list[Problem]:
             counted = key.endswith("replication.factor") or key == "min.insync.replicas"
             if counted and n is None:
                 probs.append(
-                    Problem(field, f"{key} is not an integer: {val!r}", "use a whole number >= 1")
+                    Problem(
+                        field, f"{key} is not an integer: {_short(val)}", "use a whole number >= 1"
+                    )
                 )
             elif counted and n is not None and n < 1:
                 # Kafka refuses to start with these below 1.
@@ -1359,7 +1366,9 @@ def _topology_problems(s: Scenario) -> list[Problem]:
             own if own is not None else clusters_cfg["primary"].get("min.insync.replicas")
         )
         if own is not None and min_isr is None:
-            probs.append(Problem(f"{here}.config.min.insync.replicas", f"not an integer: {own!r}"))
+            probs.append(
+                Problem(f"{here}.config.min.insync.replicas", f"not an integer: {_short(own)}")
+            )
         elif own is not None and min_isr is not None and min_isr < 1:
             # Kafka rejects 0 and -1 when the topic is created, after the clusters started.
             probs.append(
