@@ -65,11 +65,40 @@ def n_ids(frames: HistoryFrames) -> int:
     return len(frames.ids)
 
 
-def first_per_id(df: pd.DataFrame) -> pd.DataFrame:
-    """First row (file order) per message id; rows with a null id dropped."""
-    df = df[df["id_code"].to_numpy() >= 0]
-    keep = ~pd.Series(df["id_code"].to_numpy()).duplicated().to_numpy()
-    return df[keep]
+def _first_mask(df: pd.DataFrame) -> np.ndarray:
+    """Rows that are the first (file order) of their message id; null ids are never first."""
+    codes = df["id_code"].to_numpy()
+    return (codes >= 0) & ~pd.Series(codes).duplicated().to_numpy()
+
+
+_HOT_FRAMES = ("invoke", "ok", "fail", "unknown", "recv")
+
+
+def _cached_first_mask(frames: HistoryFrames | None, df: pd.DataFrame) -> np.ndarray:
+    # Only the frames' own tables are cached (they live as long as the cache); a derived frame
+    # is a new object every time, so its mask is computed each time.
+    for name in _HOT_FRAMES if frames is not None else ():
+        if df is getattr(frames, name):
+            key = ("first_mask", name)
+            hit = frames.cache.get(key)
+            if hit is None:
+                hit = frames.cache[key] = _first_mask(df)
+            return hit
+    return _first_mask(df)
+
+
+def first_per_id(df: pd.DataFrame, frames: HistoryFrames | None = None) -> pd.DataFrame:
+    """First row (file order) per message id; rows with a null id dropped. With ``frames``,
+    the first rows of its own tables (``frames.ok`` ...) are computed once and cached."""
+    if frames is not None:
+        for name in _HOT_FRAMES:
+            if df is getattr(frames, name):
+                key = ("first_per_id", name)
+                hit = frames.cache.get(key)
+                if hit is None:
+                    hit = frames.cache[key] = df[_cached_first_mask(frames, df)]
+                return hit
+    return df[_first_mask(df)]
 
 
 def presence(frames: HistoryFrames, df: pd.DataFrame) -> np.ndarray:
@@ -82,11 +111,11 @@ def presence(frames: HistoryFrames, df: pd.DataFrame) -> np.ndarray:
 
 def by_id(frames: HistoryFrames, df: pd.DataFrame, column: str, fill: Any) -> np.ndarray:
     """Array over id codes with ``df[column]`` of the FIRST row per id (``fill`` elsewhere)."""
-    first = first_per_id(df)
-    values = first[column].to_numpy()
+    keep = _cached_first_mask(frames, df)
+    values = df[column].to_numpy()[keep]
     dtype = values.dtype if values.dtype != object else object
     out = np.full(n_ids(frames), fill, dtype=np.result_type(dtype, np.asarray(fill).dtype))
-    out[first["id_code"].to_numpy()] = values
+    out[df["id_code"].to_numpy()[keep]] = values
     return out
 
 
@@ -200,7 +229,9 @@ def consumer_receipts(frames: HistoryFrames) -> pd.DataFrame:
         r = frames.recv
         mask = (~r["final"].to_numpy()) & r["group"].notna().to_numpy()
         mask &= r["id_code"].to_numpy() >= 0
-        hit = r[mask]
+        # Only the columns consumers of this table read: a row filter copies every column.
+        cols = ["seq", "t", "group", "cluster", "topic", "partition", "offset", "id_code"]
+        hit = r[cols][mask]
         frames.cache["consumer_receipts"] = hit
     return hit
 

@@ -25,7 +25,7 @@ NAME = "loss"
 
 def check_loss(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
-    acked = first_per_id(frames.ok)  # an id acked twice is still one message
+    acked = first_per_id(frames.ok, frames)  # an id acked twice is still one message
     notes = final_read_notes(fr)
     figures: dict = {
         "acked": len(acked),

@@ -288,7 +288,7 @@ def _caught_up(
     phases: dict[str, Any],
     notes: list[str],
 ) -> None:
-    acked = first_per_id(frames.ok)
+    acked = first_per_id(frames.ok, frames)
     codes = acked["id_code"].to_numpy()
     a = acked["t"].to_numpy()
     if fr.present:  # lost ids can never be received: the loss checker owns them

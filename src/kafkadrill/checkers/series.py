@@ -83,7 +83,7 @@ def _consumer_lag(s: Series, frames: HistoryFrames) -> dict[str, np.ndarray]:
     rc = r[mask]
     if rc.empty:
         return {}
-    acked = first_per_id(frames.ok)  # an id acked twice is one message
+    acked = first_per_id(frames.ok, frames)  # an id acked twice is one message
     a_codes = cat_codes(acked["topic"])  # topic categories are shared by all frames
     topic_names = [str(x) for x in acked["topic"].cat.categories]
     a_t = _t(acked)
