@@ -686,8 +686,14 @@ def compare(run_dirs: tuple[Path, ...], output: Path | None, ignore: tuple[str, 
     default=None,
     help="Use this seed for every drill (default: scenario seed + repeat index).",
 )
+@click.option("--runtime", default=None, help="What runs the topologies (default: local).")
 def sweep(
-    scenario: Path, sets: tuple[str, ...], repeat: int, reports_dir: Path, seed: int | None
+    scenario: Path,
+    sets: tuple[str, ...],
+    repeat: int,
+    reports_dir: Path,
+    seed: int | None,
+    runtime: str | None,
 ) -> None:
     """Run SCENARIO for every combination of --set values x --repeat, then compare.
 
@@ -696,10 +702,13 @@ def sweep(
     """
     from kafkadrill.report.compare import markdown_table
     from kafkadrill.sweep import SweepPoint, SweepRun, parse_sets, run_sweep, varying_keys
+    from kafkadrill.topology.runtime import user_runtime
 
     _sigterm_as_exit()
     try:
         settings = parse_sets(sets)
+        if runtime is not None:
+            user_runtime(runtime)
     except KafkadrillError as exc:
         _fail(exc)
         return
@@ -734,7 +743,7 @@ def sweep(
                 f"{state['prefix']}  [{time.monotonic() - state['t0']:5.1f}s] topology: {msg}"
             )
 
-        return {"progress": progress, "topology_progress": topology}
+        return {"progress": progress, "topology_progress": topology, "runtime": runtime}
 
     try:
         with console.status("validating every combination") as status:
