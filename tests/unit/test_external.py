@@ -396,3 +396,24 @@ def test_evidence_block_names_who_what_and_deviations() -> None:
     assert ev["outcome"] == "ABORTED: too far behind"
     assert any("not verified" in d for d in ev["deviations"])
     assert any("kill-node p 2" in d for d in ev["deviations"])
+
+
+def test_admin_calls_use_the_settings_of_the_cluster_addressed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KD_PW_EAST", "east-secret")
+    monkeypatch.setenv("KD_PW_WEST", "west-secret")
+    data = base()
+    cl = data["external"]["clusters"]
+    cl["primary"]["client_config"] = {"sasl.password": "${ENV:KD_PW_EAST}"}
+    cl["primary"]["bootstrap_from"] = {"west": "127.0.0.1:9"}
+    cl["dr"]["client_config"] = {"sasl.password": "${ENV:KD_PW_WEST}"}
+    s = Scenario.from_dict(data)
+    rt = ExternalRuntime(s.to_topology(), Path("/x"), external=s.external, confirmed=True)
+    assert rt.clients._conf("127.0.0.1:2")["sasl.password"] == "west-secret"
+    assert rt.clients._conf("127.0.0.1:9")["sasl.password"] == "east-secret"
+    assert rt.recorder.clean(
+        "pw is west-secret"
+    ) == "pw is ***REDACTED***" or "west-secret" not in (
+        rt.recorder.clean("pw is west-secret") or ""
+    )

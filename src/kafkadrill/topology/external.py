@@ -108,6 +108,28 @@ def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], 
     return scoped, topics, groups
 
 
+class _PerClusterClients(ConfluentClients):
+    """ConfluentClients whose admin calls use the settings of the cluster addressed."""
+
+    def __init__(self, config: dict[str, str], lookup: Any) -> None:
+        super().__init__(config)
+        self._lookup = lookup
+
+    def _conf(self, bootstrap: str, **extra: Any) -> dict[str, Any]:
+        own = self._lookup(bootstrap)
+        conf = own if own is not None else self.config
+        return {"bootstrap.servers": bootstrap, **QUIET, **conf, **extra}
+
+    def final_read(
+        self, history: Any, bootstrap: str, cluster: str, topics: Any, timeout: float
+    ) -> tuple[int, bool]:
+        from kafkadrill.workload.consumer import final_read
+
+        own = self._lookup(bootstrap)
+        conf = own if own is not None else self.config
+        return final_read(history, bootstrap, cluster, topics, timeout, extra=conf)
+
+
 @register_runtime(
     "external",
     Cap.ALL,
@@ -177,11 +199,11 @@ class ExternalRuntime:
                 v for k, v in conf.items() if v != c.client_config.get(k) and len(v) >= 6
             ]
         self.recorder.add_secrets(self._secret_values)
-        # One client config for every client: the first cluster's security settings (the
-        # workload's clients move between clusters in a failover). Per-cluster settings that
-        # differ are applied by admin calls through `_admin_conf`.
+        # Workload clients carry the first cluster's security settings (they may move between
+        # clusters in a failover: give both clusters the same client identity); admin reads and
+        # writes pick the settings of the cluster whose bootstrap servers they are given.
         first = next(iter(self.client_config.values()), {})
-        self.clients = ConfluentClients(first)
+        self.clients = _PerClusterClients(first, self._config_for_bootstrap)
         self.links = (
             ToxiproxyLinks(external.toxiproxy, self.recorder) if external.toxiproxy else None
         )
@@ -206,6 +228,12 @@ class ExternalRuntime:
     def attach_history(self, history: Any) -> None:
         """Adapters record what they run into the drill's history from now on."""
         self.recorder.attach(history)
+
+    def _config_for_bootstrap(self, bootstrap: str) -> dict[str, str] | None:
+        for name, c in self.spec.clusters.items():
+            if bootstrap == c.bootstrap or bootstrap in c.bootstrap_from.values():
+                return self.client_config.get(name, {})
+        return None
 
     def _history(self) -> Any:
         return self.recorder.history
