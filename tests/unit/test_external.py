@@ -412,8 +412,4 @@ def test_admin_calls_use_the_settings_of_the_cluster_addressed(
     rt = ExternalRuntime(s.to_topology(), Path("/x"), external=s.external, confirmed=True)
     assert rt.clients._conf("127.0.0.1:2")["sasl.password"] == "west-secret"
     assert rt.clients._conf("127.0.0.1:9")["sasl.password"] == "east-secret"
-    assert rt.recorder.clean(
-        "pw is west-secret"
-    ) == "pw is ***REDACTED***" or "west-secret" not in (
-        rt.recorder.clean("pw is west-secret") or ""
-    )
+    assert "west-secret" not in (rt.recorder.clean("pw is west-secret") or "")
