@@ -111,11 +111,29 @@ def presence(frames: HistoryFrames, df: pd.DataFrame) -> np.ndarray:
 
 def by_id(frames: HistoryFrames, df: pd.DataFrame, column: str, fill: Any) -> np.ndarray:
     """Array over id codes with ``df[column]`` of the FIRST row per id (``fill`` elsewhere)."""
+    return by_id_values(frames, df, df[column].to_numpy(), fill)
+
+
+def by_id_values(
+    frames: HistoryFrames, df: pd.DataFrame, values: np.ndarray, fill: Any
+) -> np.ndarray:
+    """:func:`by_id` of per-row ``values`` (one per row of ``df``): no derived frame needed."""
     keep = _cached_first_mask(frames, df)
-    values = df[column].to_numpy()[keep]
+    return _scatter(frames, df["id_code"].to_numpy()[keep], np.asarray(values)[keep], fill)
+
+
+def first_values(
+    frames: HistoryFrames, codes: np.ndarray, values: np.ndarray, fill: Any
+) -> np.ndarray:
+    """Array over id codes with the value of the FIRST row per code (rows given as arrays)."""
+    keep = (codes >= 0) & ~pd.Series(codes).duplicated().to_numpy()
+    return _scatter(frames, codes[keep], np.asarray(values)[keep], fill)
+
+
+def _scatter(frames: HistoryFrames, codes: np.ndarray, values: np.ndarray, fill: Any) -> np.ndarray:
     dtype = values.dtype if values.dtype != object else object
     out = np.full(n_ids(frames), fill, dtype=np.result_type(dtype, np.asarray(fill).dtype))
-    out[df["id_code"].to_numpy()[keep]] = values
+    out[codes] = values
     return out
 
 

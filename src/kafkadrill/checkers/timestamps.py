@@ -23,9 +23,11 @@ from kafkadrill.checkers._common import (
     SAMPLE,
     Verdict,
     by_id,
+    by_id_values,
     cat_codes,
     final_read,
     final_read_notes,
+    first_values,
     recode,
 )
 from kafkadrill.history import HistoryFrames
@@ -51,20 +53,19 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     codes = rec["id_code"].to_numpy()
     clusters = rec["cluster"].cat.categories  # table-wide: the same space as ok["cluster"]
     ok, inv = frames.ok, frames.invoke
-    ok_cluster = by_id(frames, ok.assign(cc=cat_codes(ok["cluster"])), "cc", -1)[codes]
-    sent_to = by_id(frames, inv.assign(cc=cat_codes(inv["cluster"])), "cc", -1)[codes]
-    ok_ts = by_id(frames, ok, "ts", -1)[codes]
+    ok_cluster_all = by_id_values(frames, ok, cat_codes(ok["cluster"]), -1)
+    sent_all = by_id_values(frames, inv, cat_codes(inv["cluster"]), -1)
+    ok_all = by_id(frames, ok, "ts", -1)
+    ok_cluster, sent_to, ok_ts = ok_cluster_all[codes], sent_all[codes], ok_all[codes]
     # The stored timestamp on the origin cluster, per id (any read of it there).
-    origin_all = by_id(frames, ok.assign(cc=cat_codes(ok["cluster"])), "cc", -1)
-    sent_all = by_id(frames, inv.assign(cc=cat_codes(inv["cluster"])), "cc", -1)
-    origin_all = np.where(origin_all >= 0, origin_all, sent_all)
+    origin_all = np.where(ok_cluster_all >= 0, ok_cluster_all, sent_all)
     allr = frames.recv
     rcode = allr["id_code"].to_numpy()
     known_id = (rcode >= 0) & (rcode < len(origin_all))  # foreign records have no id
     origin_of = np.full(len(rcode), -2, dtype=np.int64)
     origin_of[known_id] = origin_all[rcode[known_id]]
     at_origin = known_id & (recode(allr["cluster"], clusters) == origin_of)
-    src_ts_all = by_id(frames, allr[at_origin], "ts", -1)
+    src_ts_all = first_values(frames, rcode[at_origin], allr["ts"].to_numpy()[at_origin], -1)
     src_ts = src_ts_all[codes]
     hdr_origin = recode(rec["origin_cluster"], clusters)
     acked = ok_cluster >= 0
@@ -85,7 +86,6 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     has_ref = acked  # unacked sends that landed have no producer-side truth to compare with
     ts_bad = has_ref & (rec["ts"].to_numpy() != ref_ts)
     ts_bad &= mirrored
-    ok_all = by_id(frames, ok, "ts", -1)
     figures["ack_ts_differs"] = int(
         ((src_ts_all >= 0) & (ok_all >= 0) & (src_ts_all != ok_all)).sum()
     )
