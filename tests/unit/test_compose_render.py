@@ -189,3 +189,9 @@ def test_multi_az_host_clients_cross_a_proxy_on_the_region_network() -> None:
     assert [p.server_site for p in clients] == list(DEFAULT_PRIMARY_AZS)
     # dr is single-AZ: its nodes publish their HOST listener themselves.
     assert project["services"]["dr-n1"]["ports"] == [f"127.0.0.1:{ports[('dr', 1)].host}:9096"]
+
+
+def test_containers_never_forward_dns_beyond_themselves() -> None:
+    project = cr.render(two_dc(3), _opts())
+    for name, svc in project["services"].items():
+        assert svc["dns"] == ["127.0.0.1"], name

@@ -285,7 +285,8 @@ class ComposeRuntime:
             )
             self.proxies[spec.name] = spec
         _ports, api = cr.host_ports(self.topology, base)
-        self.toxiproxy = ToxiproxyClient(f"127.0.0.1:{api}")
+        # Disabling a proxy closes its connections; on a loaded machine that took seconds.
+        self.toxiproxy = ToxiproxyClient(f"127.0.0.1:{api}", timeout=30.0)
 
         self.progress(f"docker compose up ({images.kafka}, {images.toxiproxy})")
         self._compose = DockerCompose(
