@@ -636,7 +636,9 @@ def run_drill(
     timings = dict(drill.timings) if drill is not None else {}
     timings["report"] = round(time.monotonic() - t_report, 3)
     timings["total"] = round(time.monotonic() - t_total, 3)
-    result = DrillResult(scenario.name, run_dir, report["verdict"], report, error, infra, timings)
+    # The report's error went through the secret policy; the raw one may hold a credential.
+    shown = report.get("error") if error is not None else None
+    result = DrillResult(scenario.name, run_dir, report["verdict"], report, shown, infra, timings)
     if interrupted is not None:
         raise interrupted
     return result

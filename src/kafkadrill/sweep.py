@@ -142,7 +142,14 @@ class SweepPoint:
     def label(self, keys: Sequence[str]) -> str:
         """``k=v`` for the given keys (the varying ones), as the user spelled them."""
         vals = dict(self.values)
-        return ", ".join(f"{k}={vals[k]}" for k in keys) or "(no varying setting)"
+        return ", ".join(f"{k}={_shown(k, vals[k])}" for k in keys) or "(no varying setting)"
+
+
+def _shown(key: str, value: object) -> object:
+    """A setting's value as printed: never a secret's (one secret policy: secrets.py)."""
+    from kafkadrill.secrets import REDACTED, is_secret_key
+
+    return REDACTED if is_secret_key(key) else value
 
 
 def varying_keys(settings: Mapping[str, Sequence[str]]) -> list[str]:
@@ -330,7 +337,7 @@ def run_sweep(
     if not settings:
         raise ScenarioError("nothing to sweep", fix="give at least one --set key=v1,v2")
     first = {k: vs[0] for k, vs in settings.items() if vs}
-    label = ", ".join(f"{k}={v}" for k, v in first.items())
+    label = ", ".join(f"{k}={_shown(k, v)}" for k, v in first.items())
     base_seed = seed if seed is not None else _load(path, first, label).seed
     points = expand_matrix(
         settings, repeat, base_seed=int(base_seed or 0), fixed_seed=seed is not None
@@ -403,7 +410,7 @@ def run_sweep(
         interrupted = interrupted or ("Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM")
 
     keys = varying_keys(settings)
-    fixed = [f"{k}={vs[0]}" for k, vs in settings.items() if len(vs) == 1]
+    fixed = [f"{k}={_shown(k, vs[0])}" for k, vs in settings.items() if len(vs) == 1]
     notes = [
         f"scenario {name} ({path}); {repeat} repeat(s) of "
         f"{len(points) // repeat} combination(s); seeds: {seed_policy}",

@@ -44,9 +44,13 @@ def ensure_archives(kafka: KafkaDist) -> dict[str, Path]:
     """Make the broker and MM2 archives of `kafka` if missing; returns those that exist."""
     if disabled():
         return {}
+    attempted = archive_path(kafka, "broker").parent / "attempted"
     missing = [r for r in ROLES if not archive_path(kafka, r).exists()]
-    if missing:
+    if missing and not attempted.exists():
         _dump(kafka)
+        # One attempt per distribution: a role whose JVM did not write its archive (MM2 does
+        # not always exit cleanly on SIGTERM) starts without one rather than retrying forever.
+        attempted.touch()
     return {r: archive_path(kafka, r) for r in ROLES if archive_path(kafka, r).exists()}
 
 
