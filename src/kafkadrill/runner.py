@@ -613,6 +613,11 @@ def run_drill(
             drill.stop_all.set()
             drill.stop_producers.set()
             drill.stop_consumers.set()
+            # After an error the clients may still be running: give them a bounded moment to
+            # finish their last events, so nothing is appended after run.end.
+            deadline = time.monotonic() + 10.0
+            for c in [*drill.producers, *drill.consumers]:
+                c.join(timeout=max(0.0, deadline - time.monotonic()))
     CLIENT_LOGGER.removeHandler(log_handler)
     log_handler.close()
     runbook_errors = drill.runbook_errors if drill is not None else []

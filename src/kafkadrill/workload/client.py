@@ -73,7 +73,8 @@ class ClientThread(threading.Thread):
             self.work()
         except BaseException as exc:  # recorded; the runner turns it into an error verdict
             self.error = exc
-            self.history.append("client.error", client=self.client_name, error=repr(exc))
+            if not self.history.closed:  # a run that already ended keeps its last word
+                self.history.append("client.error", client=self.client_name, error=repr(exc))
 
     def work(self) -> None:
         raise NotImplementedError
