@@ -32,7 +32,6 @@ def _fig_cell(v: Any) -> Cell:
 
 def appendix_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
     b: list[Block] = []
-    # Appendix
     b.append(Heading(2, "Appendix A: checkers", "checkers"))
     b.append(
         Para(

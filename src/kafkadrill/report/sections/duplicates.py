@@ -17,7 +17,6 @@ from kafkadrill.report.format import figures, fmt
 def duplicates_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
     b: list[Block] = []
     rpo = r.get("rpo") or {}
-    # Duplicates by cause
     b.append(Heading(2, "Duplicates by cause", "duplicates"))
     dup = figures(r, "duplicates")
     # The offsets checker judges re-reads; the duplicates checker reports the same figure.

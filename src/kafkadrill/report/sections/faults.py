@@ -18,7 +18,6 @@ from kafkadrill.report.blocks import (
 
 def faults_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
     b: list[Block] = []
-    # Faults and timeline
     b.append(Heading(2, "Faults", "faults"))
     faults = r.get("faults") or []
     if faults:

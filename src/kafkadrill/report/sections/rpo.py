@@ -24,7 +24,6 @@ LOST_SAMPLE_ROWS = 20
 def rpo_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
     b: list[Block] = []
     rpo = r.get("rpo") or {}
-    # RPO
     b.append(Heading(2, "RPO: data loss", "rpo"))
     b.append(
         Table(

@@ -47,7 +47,6 @@ MILESTONES = (
 def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
     b: list[Block] = []
     rto = r.get("rto") or {}
-    # RTO
     b.append(Heading(2, "RTO: recovery by phase", "rto"))
     b.append(
         Table(
