@@ -90,8 +90,7 @@ def _t(e: Mapping[str, Any]) -> float | None:
 def _rare(history: History) -> tuple[Sequence[Mapping[str, Any]], float]:
     """(events that are not per-message, t of the last event) of either form of history."""
     if isinstance(history, HistoryFrames):
-        end = history.end_t
-        return history.events, end if math.isfinite(end) else 0.0
+        return history.events, series(history).end  # computed once per frames
     return history, max((t for e in history if (t := _t(e)) is not None), default=0.0)
 
 
