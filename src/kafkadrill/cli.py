@@ -58,12 +58,6 @@ def setup(kafka_version: str | None) -> None:
             tp = provision.ensure_toxiproxy()
         console.print(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}")
         console.print(provision.java_version())
-        from kafkadrill.topology import cds
-
-        with console.status("class-data sharing archives for fast JVM start (first time only)"):
-            archives = cds.ensure_archives(dist)
-        for role, path in archives.items():
-            console.print(f"CDS archive ({role}): {path}")
     except KafkadrillError as exc:
         _fail(exc)
 

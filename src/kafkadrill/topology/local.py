@@ -28,7 +28,6 @@ import psutil
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
-from kafkadrill.topology import cds
 from kafkadrill.topology import config as cfg
 from kafkadrill.topology.model import Cluster, Flow, Node, Topology
 from kafkadrill.topology.ports import NodePorts, PortLease, allocate
@@ -109,13 +108,8 @@ class LocalRuntime:
         mm2_heap_mb: int = 256,
         progress: Progress | None = None,
         start_flows: bool = True,
-        cds_dump_dir: Path | None = None,
     ) -> None:
         self.topology = topology
-        # Class-data sharing: with `cds_dump_dir`, every JVM writes its loaded classes there at
-        # exit (how cds.py makes the archives); otherwise JVMs map the archives made once per
-        # Kafka version, which cuts their start-up CPU (see docs/benchmarks.md).
-        self.cds_dump_dir = cds_dump_dir
         self.workdir = Path(workdir)
         self.kafka = kafka
         self.heap_mb = heap_mb
@@ -159,9 +153,6 @@ class LocalRuntime:
             self.progress("provisioning Kafka jars")
             self.kafka = ensure_kafka(self.topology.kafka_version)
         self.toxiproxy_bin = ensure_toxiproxy()
-        if self.cds_dump_dir is None and not cds.disabled():
-            self.progress("class-data sharing archives (made once per Kafka version)")
-            cds.ensure_archives(self.kafka)
         cleanup_stale()
         self.lease = allocate(self.topology)
         self.supervisor = Supervisor(state_root() / f"{self.lease.plan.base}.json")
@@ -218,10 +209,8 @@ class LocalRuntime:
             order.append("toxiproxy")
             # Nothing a drill measured depends on a graceful stop (data is scratch, logs are
             # flushed per line), and brokers of a cluster stopping together wait for each other
-            # until killed: a short grace, then SIGKILL. Dumping CDS archives needs a clean
-            # JVM exit, so that mode waits longer.
-            grace = 60.0 if self.cds_dump_dir is not None else 3.0
-            self.supervisor.stop_all(timeout=grace, order=order)
+            # until killed: a short grace, then SIGKILL.
+            self.supervisor.stop_all(timeout=3.0, order=order)
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
         if self.lease is not None:
@@ -547,23 +536,12 @@ class LocalRuntime:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _cds(self, role: str | None, name: str) -> list[str]:
-        if role is None:
-            return []
-        assert self.kafka is not None
-        if self.cds_dump_dir is not None:
-            return [f"-XX:ArchiveClassesAtExit={self.cds_dump_dir / name}.jsa"]
-        archive = cds.archive_path(self.kafka, role)
-        return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto"] if archive.exists() else []
-
     def _java(
         self,
         heap_mb: int,
         conf_dir: Path | None = None,
         log_dir: Path | None = None,
         hosts: bool = False,
-        role: str | None = None,
-        name: str = "",
     ) -> list[str]:
         """The JVM command line up to the main class; configs are read from `conf_dir`."""
         assert self.kafka is not None
@@ -576,7 +554,6 @@ class LocalRuntime:
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dkafkadrill.topology={self.plan.base}",
-            *self._cds(role, name),
         ]
         if conf_dir is not None:
             cmd += [
@@ -594,7 +571,7 @@ class LocalRuntime:
     def _spawn_node(self, nr: NodeRuntime) -> None:
         assert self.supervisor is not None
         cmd = [
-            *self._java(self.heap_mb, nr.dir, nr.log_dir, hosts=True, role="broker", name=nr.name),
+            *self._java(self.heap_mb, nr.dir, nr.log_dir, hosts=True),
             "kafka.Kafka",
             str(nr.dir / "server.properties"),
         ]
@@ -791,7 +768,7 @@ class LocalRuntime:
         (d / "log4j2.properties").write_text(log2)
         (d / "log4j.properties").write_text(log1)
         cmd = [
-            *self._java(self.mm2_heap_mb, d, log_dir, role="mm2", name=name),
+            *self._java(self.mm2_heap_mb, d, log_dir),
             "org.apache.kafka.connect.mirror.MirrorMaker",
             str(d / "mm2.properties"),
         ]
