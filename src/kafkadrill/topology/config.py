@@ -159,6 +159,12 @@ def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
         f"{s}.config.storage.replication.factor": str(min(3, target.size)),
         f"{s}.offset.storage.replication.factor": str(min(3, target.size)),
         f"{s}.status.storage.replication.factor": str(min(3, target.size)),
+        # Connect's defaults (25 offset and 5 status partitions per herder, on both clusters)
+        # only slow MM2's start: one flow needs one partition of each.
+        f"{t}.offset.storage.partitions": "1",
+        f"{t}.status.storage.partitions": "1",
+        f"{s}.offset.storage.partitions": "1",
+        f"{s}.status.storage.partitions": "1",
         "emit.heartbeats.interval.seconds": "1",
         "emit.checkpoints.interval.seconds": "5",
         "sync.group.offsets.enabled": "true",
