@@ -3,6 +3,8 @@ final read, report - and the overhead (wall - duration - warmup) a user pays per
 
 Usage: python benchmarks/drill_overhead.py [SCENARIO ...] [--runtime local] [--repeat 1]
        [--set key=value ...]
+       python benchmarks/drill_overhead.py --from-reports reports/   (runs already made, e.g.
+       by `pytest drills/`: reads each run's environment.json `stage_seconds`)
 Default scenario: scenarios/default.yaml. Prints one line per stage and the overhead; not a
 test (figures go into docs/benchmarks.md). Run nothing else on the machine meanwhile.
 """
@@ -36,13 +38,53 @@ def _value(text: str) -> object:
     return yaml.safe_load(text)
 
 
+def from_reports(root: Path) -> None:
+    """Breakdown of every run directory below `root` (newest last)."""
+    import json
+    from datetime import datetime
+
+    rows = []
+    for env_path in sorted(root.glob("*/*/environment.json")):
+        run = env_path.parent
+        stages = json.loads(env_path.read_text()).get("stage_seconds")
+        report = run / "report.json"
+        if not stages or not report.exists():
+            continue
+        r = json.loads(report.read_text())
+        # report.json's finished_at is stamped before the report is written: the last file
+        # written (the HTML report) marks the end.
+        started = datetime.fromisoformat(r["started_at"]).timestamp()
+        total = (run / "report.html").stat().st_mtime - started
+        sc = load_scenario(run / "scenario.yaml")
+        planned = sc.duration_seconds + sc.warmup_seconds
+        rows.append((run, r["verdict"], stages, total, planned))
+    head = ["run", "verdict", *STAGES[:-1], "report", "total", "planned", "overhead"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for run, verdict, st, total, planned in rows:
+        report_s = total - st.get("until_report", total)
+        cells = [f"{st.get(k, float('nan')):.1f}" for k in STAGES[:-1]]
+        print(
+            f"| {run.parent.name}/{run.name} | {verdict} | "
+            + " | ".join(cells)
+            + f" | {report_s:.1f} | {total:.1f} | {planned:.0f} | {total - planned:.1f} |"
+        )
+    if rows:
+        overheads = [t - p for *_x, t, p in rows]
+        print(f"median overhead {statistics.median(overheads):.1f} s over {len(rows)} runs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--from-reports", type=Path, default=None)
     ap.add_argument("scenarios", nargs="*", default=["scenarios/default.yaml"])
     ap.add_argument("--runtime", default="local")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--set", dest="sets", action="append", default=[])
     args = ap.parse_args()
+    if args.from_reports is not None:
+        from_reports(args.from_reports)
+        return
     overrides = {k: _value(v) for k, _, v in (s.partition("=") for s in args.sets)}
     for path in args.scenarios:
         sc = load_scenario(Path(path), overrides or None)
