@@ -592,9 +592,14 @@ class ComposeRuntime:
         )
 
     def link_cut(self, a: str, b: str, direction: str = "both") -> LinkEffect:
+        """A black hole on every path of the link: a timeout-0 toxic holds every byte and never
+        closes (what a WAN cut looks like: no reset, no answer). Unlike the local runtime, a
+        both-ways cut does not disable the proxies: stopping a proxy waits for its accept loop,
+        which hangs dialling a killed container (a region-outage drill saw the Toxiproxy API
+        answer 503 after 5 s), while a toxic applies at once, to open connections too."""
         targets = self._link_targets(a, b, direction)
         return self._apply(
-            "cut", targets, {"timeout": 0}, direction == "both", f"link {a}<->{b}, {direction}"
+            "cut", targets, {"timeout": 0}, False, f"link {a}<->{b}, {direction}, black hole"
         )
 
     def link_toxic(
