@@ -583,10 +583,14 @@ class ComposeRuntime:
             if disable
             else f"{kind} {attributes} on {len(toxics)} proxy stream(s) of {len(targets)} proxies"
         )
+        hit = [p for p, s in targets if s or disable]
+        # A black-holed probe costs its whole timeout, so faults probe the replication paths
+        # (xdc-*, one per node); the host-client paths (hostx-*) carry the same toxics.
+        probed = [p for p in hit if p.name.startswith("xdc-")] or hit
         return LinkEffect(
             kind=kind,
-            paths=tuple(p.name for p, s in targets if s or disable),
-            probes=tuple(sorted({p.listen for p, s in targets if s or disable})),
+            paths=tuple(p.name for p in hit),
+            probes=tuple(sorted({p.listen for p in probed})),
             detail=f"{done} ({what})",
             handle=("proxy", tuple(toxics), tuple(disabled)),
         )
