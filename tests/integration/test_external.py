@@ -165,6 +165,7 @@ def scenario(
     site: str = "east",
     external: dict[str, Any] | None = None,
     duration: float = 16,
+    idempotence: bool | None = None,
 ) -> Scenario:
     data: dict[str, Any] = {
         "name": name,
@@ -179,6 +180,7 @@ def scenario(
                 "acks": "all",
                 "site": site,
                 "topic": topic,
+                "enable_idempotence": idempotence,
             },
             "consumers": [{"group": f"{topic}-billing", "topic": topic, "site": "east"}],
         },
@@ -270,10 +272,16 @@ def test_broker_kill_through_commands_matches_the_local_runtime(
     local: LocalRuntime, agent: str, tmp_path: Path
 ) -> None:
     before = topics_and_groups(local)
-    ext = ext_run(scenario("ext-kill", KILL, external=external_section(local, agent)), tmp_path)
+    # Idempotence off: with it, librdkafka acknowledges a retried duplicate without an offset
+    # and the history writer records `offset: null`, which the report's reader rejects (seen in
+    # two runs of this test; reported). The comparison is about the adapters, not the producer.
+    ext = ext_run(
+        scenario("ext-kill", KILL, external=external_section(local, agent), idempotence=False),
+        tmp_path,
+    )
     assert not ext.infrastructure_error, ext.error
     loc = run_drill(
-        scenario("loc-kill", KILL, topic="cmpkill"),
+        scenario("loc-kill", KILL, topic="cmpkill", idempotence=False),
         runtime="local-fixture",
         reports_dir=tmp_path,
         runtime_options={"rt": local},
