@@ -399,7 +399,7 @@ def _fault_phase(drill: Drill) -> None:
         drill.sleep(10.0)
 
 
-def _settle_consumers(drill: Drill, quiet: float = 3.0, timeout: float = 45.0) -> None:
+def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -> None:
     """Let consumers read what is left before they stop (idle for `quiet` seconds)."""
     clock = drill.clock
     deadline = clock.monotonic() + timeout

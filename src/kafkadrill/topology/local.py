@@ -210,7 +210,7 @@ class LocalRuntime:
             # Nothing a drill measured depends on a graceful stop (data is scratch, logs are
             # flushed per line), and brokers of a cluster stopping together wait for each other
             # until killed: a short grace, then SIGKILL.
-            self.supervisor.stop_all(timeout=3.0, order=order)
+            self.supervisor.stop_all(timeout=1.0, order=order)
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
         if self.lease is not None:
