@@ -10,6 +10,7 @@ through a `Clock`, so it runs unchanged on the fake runtime in unit tests.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import platform
 import re
@@ -278,31 +279,23 @@ class Drill:
             self.history.append(
                 "runbook.trigger", runbook="failover", fault_id=op.trigger_fault_id, at=op.at
             )
-
-            def body(ctx: RunbookContext) -> None:
-                assert fo is not None
-                run_failover(
-                    ctx,
-                    source=fo.from_cluster,
-                    target=fo.to_cluster,
-                    detect_seconds=fo.detect_failing_seconds,
-                    probe_interval=fo.probe_interval_seconds,
-                    stop_mm2=fo.stop_mm2,
-                    translate_offsets=fo.translate_offsets,
-                )
-
+            body = functools.partial(
+                run_failover,
+                source=fo.from_cluster,
+                target=fo.to_cluster,
+                detect_seconds=fo.detect_failing_seconds,
+                probe_interval=fo.probe_interval_seconds,
+                stop_mm2=fo.stop_mm2,
+                translate_offsets=fo.translate_offsets,
+            )
         elif op.runbook == "failback" and fb is not None and fo is not None:
-
-            def body(ctx: RunbookContext) -> None:
-                assert fo is not None and fb is not None
-                run_failback(
-                    ctx,
-                    original=fo.from_cluster,
-                    current=fo.to_cluster,
-                    catch_up_timeout=fb.catch_up_timeout_seconds,
-                    translate_offsets=fb.translate_offsets,
-                )
-
+            body = functools.partial(
+                run_failback,
+                original=fo.from_cluster,
+                current=fo.to_cluster,
+                catch_up_timeout=fb.catch_up_timeout_seconds,
+                translate_offsets=fb.translate_offsets,
+            )
         else:
             return
         ctx = self.runbook_ctx()

@@ -21,7 +21,10 @@ from kafkadrill.topology.runtime import Cap, LinkEffect
 
 
 class LinkFault:
-    """Applies one link effect; verifies it is in force; restores it at heal."""
+    """Applies one link effect; verifies it is in force (and, for faults that silence the
+    paths, that Kafka requests across them fail); restores it at heal."""
+
+    silences = False  # a cut or a reset: every probe across the effect must fail
 
     def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
         self.ctx = ctx
@@ -46,7 +49,11 @@ class LinkFault:
         return self.ctx.runtime.link_in_force(self.effect)
 
     def verify(self) -> tuple[bool, str]:
-        return self.in_force()
+        ok, detail = self.in_force()
+        if not self.silences:
+            return ok, detail
+        silent, sdetail = self.paths_silent()
+        return ok and silent, f"{detail}; {sdetail}"
 
     def paths_silent(self) -> tuple[bool, str]:
         """Every probe address across the effect fails a Kafka request."""
@@ -75,13 +82,10 @@ class LinkFault:
     summary="drop all traffic on a link (per direction)",
 )
 class LinkCut(LinkFault):
+    silences = True
+
     def apply(self) -> LinkEffect:
         return self.ctx.runtime.link_cut(*self.sites, self.direction)
-
-    def verify(self) -> tuple[bool, str]:
-        ok, detail = self.in_force()
-        silent, sdetail = self.paths_silent()
-        return ok and silent, f"{detail}; {sdetail}"
 
 
 @fault(
@@ -131,15 +135,12 @@ class LinkBandwidth(LinkFault):
     summary="reset every connection on a link",
 )
 class LinkReset(LinkFault):
+    silences = True
+
     def apply(self) -> LinkEffect:
         return self.ctx.runtime.link_toxic(
             *self.sites, self.direction, "reset_peer", {"timeout": 0}
         )
-
-    def verify(self) -> tuple[bool, str]:
-        ok, detail = self.in_force()
-        silent, sdetail = self.paths_silent()
-        return ok and silent, f"{detail}; {sdetail}"
 
 
 @fault(
@@ -151,6 +152,8 @@ class LinkReset(LinkFault):
 class AzPartition(LinkFault):
     """Cut the broker-to-broker and controller paths between one AZ and the rest."""
 
+    silences = True
+
     def apply(self) -> LinkEffect:
         az = str(self.params["az"])
         # Clients outside the AZ lose the isolated brokers too, as in a real partition. If a
@@ -160,8 +163,3 @@ class AzPartition(LinkFault):
         return self.ctx.runtime.az_partition(
             str(self.params["cluster"]), az, self.direction, cut_clients
         )
-
-    def verify(self) -> tuple[bool, str]:
-        ok, detail = self.in_force()
-        silent, sdetail = self.paths_silent()
-        return ok and silent, f"{detail}; {sdetail}"
