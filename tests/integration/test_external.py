@@ -355,33 +355,6 @@ def test_unverified_command_fault_is_unknown_never_pass(
     assert res.report["evidence"]["verdict_limited_by"]
 
 
-def test_failing_steady_state_aborts_before_any_fault(
-    local: LocalRuntime, agent: str, tmp_path: Path
-) -> None:
-    ext = external_section(local, agent)
-    ext["steady_state"] = {"replication_bound_seconds": 6, "max_heartbeat_age_seconds": 30}
-    # Replication is not flowing: the user's cross-region proxies are down before the drill.
-    assert local.toxiproxy is not None
-    xdc = [p["name"] for p in local.describe()["proxies"] if p["name"].startswith("xdc-")]
-    for name in xdc:
-        local.toxiproxy.set_enabled(name, False)
-    try:
-        res = ext_run(scenario("ext-steady", KILL, external=ext), tmp_path)
-    finally:
-        for name in xdc:
-            local.toxiproxy.set_enabled(name, True)
-    ev = events(res)
-    assert not [e for e in ev if e["type"] in ("fault.inject", "send.invoke")]
-    steady = [e for e in ev if e["type"] == "steady_state"]
-    assert steady and not steady[0]["ok"]
-    assert res.verdict == "UNKNOWN" and "steady state not met" in (res.error or "")
-    assert res.report["evidence"]["outcome"].startswith("ABORTED")
-    assert all(
-        local.node_alive("primary", n.node_id) for n in local.topology.cluster("primary").nodes
-    )
-    local.wait_replicating(timeout=90)  # MM2 recovers for whatever runs next
-
-
 def test_tripped_guard_aborts_heals_and_reports_why(
     local: LocalRuntime, agent: str, tmp_path: Path
 ) -> None:
@@ -410,3 +383,31 @@ def test_tripped_guard_aborts_heals_and_reports_why(
     assert local.toxiproxy is not None
     assert all(local.toxiproxy.enabled(p["name"]) for p in local.describe()["proxies"])
     print(json.dumps(evidence, indent=1)[:1500])
+
+
+# Last: it leaves MM2 recovering from a cut (heartbeats stale for a while).
+def test_failing_steady_state_aborts_before_any_fault(
+    local: LocalRuntime, agent: str, tmp_path: Path
+) -> None:
+    ext = external_section(local, agent)
+    ext["steady_state"] = {"replication_bound_seconds": 6, "max_heartbeat_age_seconds": 30}
+    # Replication is not flowing: the user's cross-region proxies are down before the drill.
+    assert local.toxiproxy is not None
+    xdc = [p["name"] for p in local.describe()["proxies"] if p["name"].startswith("xdc-")]
+    for name in xdc:
+        local.toxiproxy.set_enabled(name, False)
+    try:
+        res = ext_run(scenario("ext-steady", KILL, external=ext), tmp_path)
+    finally:
+        for name in xdc:
+            local.toxiproxy.set_enabled(name, True)
+    ev = events(res)
+    assert not [e for e in ev if e["type"] in ("fault.inject", "send.invoke")]
+    steady = [e for e in ev if e["type"] == "steady_state"]
+    assert steady and not steady[0]["ok"]
+    assert res.verdict == "UNKNOWN" and "steady state not met" in (res.error or "")
+    assert res.report["evidence"]["outcome"].startswith("ABORTED")
+    assert all(
+        local.node_alive("primary", n.node_id) for n in local.topology.cluster("primary").nodes
+    )
+    local.wait_replicating(timeout=90)  # MM2 recovers for whatever runs next
