@@ -179,7 +179,12 @@ EVENTS: dict[str, EventSpec] = {
             (
                 *_SEND,
                 _f("partition", "int"),
-                _f("offset", "int"),
+                _f(
+                    "offset",
+                    "int",
+                    nullable=True,
+                    doc="null when the delivery report carried no offset (librdkafka can ack so)",
+                ),
                 _f("ts", "int", doc="record timestamp, ms, from the delivery report"),
             ),
         ),

@@ -7,6 +7,7 @@ heal-and-read-all; if that read did not complete, such writes are *unseen*, not 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from kafkadrill.checkers._common import (
     SAMPLE,
@@ -83,7 +84,7 @@ def _sample(frames: HistoryFrames, rows) -> list[dict]:
             "cluster": str(c),
             "topic": str(tp),
             "partition": int(pa),
-            "offset": int(o),
+            "offset": int(o) if pd.notna(o) else None,
             "ack_t": float(t),
             "send_t": float(send_t[code]) if np.isfinite(send_t[code]) else None,
         }
