@@ -111,8 +111,13 @@ def up(
         user_runtime(runtime)
     except KafkadrillError as exc:
         _fail(exc)
+    # A playground, not a drill: topics are created on first use, as on a stock cluster
+    # (drills keep auto-creation off so that a typo never creates a topic).
     topo = two_dc(
-        nodes, kafka_version=kafka_version, primary_azs=DEFAULT_PRIMARY_AZS if azs else None
+        nodes,
+        kafka_version=kafka_version,
+        primary_azs=DEFAULT_PRIMARY_AZS if azs else None,
+        broker_config={"auto.create.topics.enable": "true"},
     )
     workdir = workdir or Path("reports") / "up" / _stamp()
     t0 = time.monotonic()
@@ -139,7 +144,10 @@ def up(
             api = rt.describe().get("toxiproxy_api")
             if api:
                 console.print(f"  toxiproxy API: {api}")
-            console.print("Ctrl-C to stop.")
+            console.print(
+                "Produce to any new topic on primary (created on first use); MirrorMaker 2 "
+                "copies it to dr as primary.<topic>. Ctrl-C to stop."
+            )
             deadline = None if for_seconds is None else time.monotonic() + for_seconds
             while deadline is None or time.monotonic() < deadline:
                 time.sleep(0.5)
