@@ -49,6 +49,8 @@ class VerifyResult:
     missing: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     error: str | None = None  # manifest absent or unreadable
+    # sha256 of every file as found now (relative path -> hex), so callers need not hash again.
+    hashes: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -176,7 +178,7 @@ def verify(run_dir: Path | str) -> VerifyResult:
     changed = sorted(p for p in expected.keys() & actual.keys() if expected[p] != actual[p])
     missing = sorted(expected.keys() - actual.keys())
     added = sorted(actual.keys() - expected.keys())
-    return VerifyResult(not (changed or missing or added), changed, missing, added)
+    return VerifyResult(not (changed or missing or added), changed, missing, added, hashes=actual)
 
 
 def evidence_record(run_dir: Path | str, inputs: tuple[str, ...] = ()) -> dict[str, object]:
@@ -195,6 +197,8 @@ def evidence_record(run_dir: Path | str, inputs: tuple[str, ...] = ()) -> dict[s
             "error": res.error,
         },
         "inputs_sha256": {
-            rel: _sha256(run_dir / rel) for rel in inputs if (run_dir / rel).is_file()
+            rel: res.hashes.get(rel) or _sha256(run_dir / rel)
+            for rel in inputs
+            if (run_dir / rel).is_file()
         },
     }
