@@ -38,14 +38,13 @@ from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.topology import compose_render as cr
 from kafkadrill.topology.config import host_name
+from kafkadrill.topology.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
 from kafkadrill.topology.model import Cluster, Flow, Topology
 from kafkadrill.topology.ports import PortLease, allocate
 from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
 
-HEALTH_TOPIC = "kd-health"
-QUIET = {"log_level": 0}  # librdkafka logs every refused connection while a cluster boots
 Progress = Callable[[str], None]
 
 CAPABILITIES = frozenset(
@@ -755,53 +754,14 @@ class ComposeRuntime:
                 raise TopologyError(f"container {self._container(svc)} exited:\n{out}")
 
     def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
-        """All nodes registered, and a write with acks=all succeeds."""
-        from confluent_kafka import KafkaException, Producer
-        from confluent_kafka.admin import NewTopic
-
-        c = self.topology.cluster(cluster)
-        deadline = time.monotonic() + timeout
-        admin = self._admin(cluster)
-        last = "no answer"
-        while True:
-            self._check_alive(cluster)
-            try:
-                desc = admin.describe_cluster(request_timeout=5).result()
-                if len(desc.nodes) == c.size:
-                    break
-                last = f"{len(desc.nodes)}/{c.size} nodes registered"
-            except KafkaException as exc:
-                last = str(exc)
-            if time.monotonic() > deadline:
-                raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
-            time.sleep(0.3)
-        rf = min(3, c.size)
-        fs = admin.create_topics(
-            [NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})]
+        """All nodes answer and are registered, and a write with acks=all succeeds."""
+        wait_cluster_healthy(
+            cluster,
+            self.topology.cluster(cluster).size,
+            self.bootstrap(cluster),
+            lambda: self._check_alive(cluster),
+            timeout,
         )
-        for fut in fs.values():
-            try:
-                fut.result(timeout=30)
-            except KafkaException as exc:
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise TopologyError(
-                        f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}"
-                    ) from exc
-        producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap(cluster),
-                "acks": "all",
-                **QUIET,
-                "message.timeout.ms": max(5000, int((deadline - time.monotonic()) * 1000)),
-            }
-        )
-        errors: list[str] = []
-        producer.produce(
-            HEALTH_TOPIC, b"health", on_delivery=lambda e, m: e and errors.append(str(e))
-        )
-        left = producer.flush(max(5.0, deadline - time.monotonic()))
-        if left or errors:
-            raise TopologyError(f"cluster {cluster}: acks=all write failed: {errors or 'timeout'}")
 
     def _create_topics(self, cluster: Cluster) -> None:
         from confluent_kafka import KafkaException

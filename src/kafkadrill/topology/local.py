@@ -29,6 +29,7 @@ import psutil
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.topology import config as cfg
+from kafkadrill.topology.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
 from kafkadrill.topology.model import Cluster, Flow, Node, Topology
 from kafkadrill.topology.ports import NodePorts, PortLease, allocate
 from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
@@ -37,9 +38,6 @@ from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_run
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
 from kafkadrill.workload.access import ConfluentClients
 
-HEALTH_TOPIC = "kd-health"
-# librdkafka logs every refused connection while a cluster boots; probes expect that.
-QUIET = {"log_level": 0}
 Progress = Callable[[str], None]
 
 
@@ -643,62 +641,14 @@ class LocalRuntime:
         )
 
     def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
-        """All nodes registered, quorum has a leader, and a write with acks=all succeeds."""
-        from confluent_kafka import KafkaException, Producer
-        from confluent_kafka.admin import NewTopic
-
-        c = self.topology.cluster(cluster)
-        deadline = time.monotonic() + timeout
-        addresses = self.bootstrap(cluster).split(",")
-        last = "no answer"
-        # First every node's listener answers a Kafka request (a socket-level probe, cheap),
-        # then the metadata lists every node. Not AdminClient.describe_cluster in a loop:
-        # librdkafka aborts the process when admin requests time out while brokers boot
-        # (rd_kafka_enq_once_del_source_return assertion, librdkafka#4605; seen in CI here).
-        while True:
-            self._check_alive(cluster)
-            silent = [a for a in addresses if kafka_ping(a, 2.0) is None]
-            if not silent:
-                try:
-                    md = self._admin(cluster).list_topics(timeout=5)
-                    if len(md.brokers) == c.size:
-                        break
-                    last = f"{len(md.brokers)}/{c.size} nodes registered"
-                except KafkaException as exc:
-                    last = str(exc)
-            else:
-                last = f"no answer from {silent}"
-            if time.monotonic() > deadline:
-                raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
-            time.sleep(0.2)
-        admin = self._admin(cluster)
-        rf = min(3, c.size)
-        fs = admin.create_topics(
-            [NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})]
+        """All nodes answer and are registered, and a write with acks=all succeeds."""
+        wait_cluster_healthy(
+            cluster,
+            self.topology.cluster(cluster).size,
+            self.bootstrap(cluster),
+            lambda: self._check_alive(cluster),
+            timeout,
         )
-        for fut in fs.values():
-            try:
-                fut.result(timeout=30)
-            except KafkaException as exc:
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise TopologyError(
-                        f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}"
-                    ) from exc
-        producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap(cluster),
-                "acks": "all",
-                **QUIET,
-                "message.timeout.ms": max(5000, int((deadline - time.monotonic()) * 1000)),
-            }
-        )
-        errors: list[str] = []
-        producer.produce(
-            HEALTH_TOPIC, b"health", on_delivery=lambda e, m: e and errors.append(str(e))
-        )
-        left = producer.flush(max(5.0, deadline - time.monotonic()))
-        if left or errors:
-            raise TopologyError(f"cluster {cluster}: acks=all write failed: {errors or 'timeout'}")
 
     def _check_alive(self, cluster: str) -> None:
         assert self.supervisor is not None

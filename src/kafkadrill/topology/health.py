@@ -1,0 +1,84 @@
+"""Cluster health for runtimes that start clusters (local processes, compose containers).
+
+One definition of "healthy": every node's listener answers a Kafka request, the metadata lists
+every node, the health topic exists and an acks=all write to it succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kafkadrill.errors import TopologyError
+from kafkadrill.faults.probe import kafka_ping
+
+HEALTH_TOPIC = "kd-health"
+# librdkafka logs every refused connection while a cluster boots; probes expect that.
+QUIET = {"log_level": 0}
+
+
+def wait_cluster_healthy(
+    cluster: str,
+    size: int,
+    bootstrap: str,
+    check_alive: Callable[[], None],
+    timeout: float = 90.0,
+) -> None:
+    """Block until `cluster` (reached at `bootstrap`) is healthy; TopologyError otherwise.
+    `check_alive` raises TopologyError when a node has exited (no point waiting)."""
+    from confluent_kafka import KafkaException, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    def admin() -> AdminClient:
+        conf = {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 3000}
+        return AdminClient({**conf, **QUIET})
+
+    deadline = time.monotonic() + timeout
+    addresses = bootstrap.split(",")
+    last = "no answer"
+    # First every node's listener answers a Kafka request (a socket-level probe, cheap), then
+    # the metadata lists every node. Not AdminClient.describe_cluster in a loop: librdkafka
+    # aborts the process when admin requests time out while brokers boot
+    # (rd_kafka_enq_once_del_source_return assertion, librdkafka#4605; seen in CI here).
+    while True:
+        check_alive()
+        silent = [a for a in addresses if kafka_ping(a, 2.0) is None]
+        if not silent:
+            try:
+                md = admin().list_topics(timeout=5)
+                if len(md.brokers) == size:
+                    break
+                last = f"{len(md.brokers)}/{size} nodes registered"
+            except KafkaException as exc:
+                last = str(exc)
+        else:
+            last = f"no answer from {silent}"
+        if time.monotonic() > deadline:
+            raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
+        time.sleep(0.2)
+    rf = min(3, size)
+    client = admin()  # kept referenced: a collected client destroys its pending futures
+    fs = client.create_topics(
+        [NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})]
+    )
+    for fut in fs.values():
+        try:
+            fut.result(timeout=30)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise TopologyError(
+                    f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}"
+                ) from exc
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            **QUIET,
+            "message.timeout.ms": max(5000, int((deadline - time.monotonic()) * 1000)),
+        }
+    )
+    errors: list[str] = []
+    producer.produce(HEALTH_TOPIC, b"health", on_delivery=lambda e, m: e and errors.append(str(e)))
+    left = producer.flush(max(5.0, deadline - time.monotonic()))
+    if left or errors:
+        raise TopologyError(f"cluster {cluster}: acks=all write failed: {errors or 'timeout'}")
