@@ -710,32 +710,10 @@ class ExternalRuntime:
 
     def _heartbeat_age(self, f: Flow) -> float | None:
         """Seconds since the newest record of the flow's heartbeat topic on its target."""
-        from confluent_kafka import Consumer, TopicPartition
-
         fs = self.spec.flow_spec(f.name)
         topic = fs.heartbeats() if fs else f"{f.source}.heartbeats"
-        c = Consumer(
-            self._conf(f.target, **{"group.id": f"{self.prefix}hb", "enable.auto.commit": False})
-        )
-        try:
-            md = c.list_topics(topic, timeout=5)
-            if topic not in md.topics or md.topics[topic].error is not None:
-                return None
-            newest = None
-            for p in md.topics[topic].partitions:
-                _lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
-                if hi <= 0:
-                    continue
-                c.assign([TopicPartition(topic, p, hi - 1)])
-                msg = c.poll(5.0)
-                if msg is not None and msg.error() is None:
-                    ts = msg.timestamp()[1] / 1000.0
-                    newest = ts if newest is None else max(newest, ts)
-            return None if newest is None else max(0.0, time.time() - newest)
-        except Exception:
-            return None
-        finally:
-            c.close()
+        conf = self._conf(f.target, **{"group.id": f"{self.prefix}hb", "enable.auto.commit": False})
+        return newest_record_age(conf, topic)
 
     def _lag(self, f: Flow, topic: str) -> int:
         src = self.clients_for(f.source).end_total(self.bootstrap(f.source), topic)
@@ -902,3 +880,33 @@ class ExternalRuntime:
             "steady_state": self.steady,
             "created_topics": [f"{c}:{t}" for c, t in self.created],
         }
+
+
+def newest_record_age(consumer_conf: dict[str, Any], topic: str) -> float | None:
+    """Seconds since the timestamp of the newest record of `topic`; None if none can be read.
+
+    MM2 keeps the original timestamp of a record it copies, so on a replicated heartbeat topic
+    this is how long ago the newest heartbeat that made it across was emitted.
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(consumer_conf)
+    try:
+        md = c.list_topics(topic, timeout=5)
+        if topic not in md.topics or md.topics[topic].error is not None:
+            return None
+        newest = None
+        for p in md.topics[topic].partitions:
+            _lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
+            if hi <= 0:
+                continue
+            c.assign([TopicPartition(topic, p, hi - 1)])
+            msg = c.poll(5.0)
+            if msg is not None and msg.error() is None:
+                ts = msg.timestamp()[1] / 1000.0
+                newest = ts if newest is None else max(newest, ts)
+        return None if newest is None else max(0.0, time.time() - newest)
+    except Exception:
+        return None
+    finally:
+        c.close()
