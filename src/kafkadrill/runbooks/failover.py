@@ -23,6 +23,10 @@ from kafkadrill.topology.runtime import Cap, Runtime
 # What each runbook needs of a runtime (checked before a drill starts).
 FAILOVER_NEEDS = frozenset({Cap.FLOW_STOP})
 FAILBACK_NEEDS = frozenset({Cap.FLOW_START, Cap.FLOW_STOP})
+# How long the failover's "stop MM2" waits for a graceful stop before killing it (a graceful
+# MM2 shutdown waits on the dead primary for much longer; an operator would not wait either).
+# Also shown by `kafkadrill plan` as the {timeout} of a user's flow_stop command.
+STOP_MM2_GRACE_SECONDS = 5.0
 
 
 class RunbookAborted(Exception):
@@ -132,9 +136,7 @@ def run_failover(
         d["decision"] = f"fail over {source} -> {target} (automated runbook, no human wait)"
     if stop_mm2 and flow is not None:
         with step(ctx, rb, "stop_mm2") as d:
-            # SIGTERM, then SIGKILL after 5 s: a graceful MM2 shutdown waits on the dead
-            # primary for much longer, and an operator would not wait for it either.
-            d["stopped"] = rt.flow_stop(flow, timeout=5.0)
+            d["stopped"] = rt.flow_stop(flow, timeout=STOP_MM2_GRACE_SECONDS)
             d["mm2_alive"] = rt.flow_alive(flow)
     with step(ctx, rb, "prepare_topics") as d:
         d["created"] = ensure_topic_like(rt, source, target, ctx.topic)

@@ -34,6 +34,8 @@ from kafkadrill.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.topology.external_config import (
+    FLOW_STOP_TIMEOUT,
+    NODE_STOP_TIMEOUT,
     CommandSpec,
     ExternalSpec,
     capabilities_of,
@@ -368,11 +370,14 @@ class ExternalRuntime:
             raise TopologyError(f"no `{op}` command is configured for cluster {cluster}")
         return spec
 
-    def _run_node(self, op: str, cluster: str, node: int) -> str:
+    def _run_node(self, op: str, cluster: str, node: int, timeout: float | None = None) -> str:
         spec = self._node_cmd(op, cluster, node)
+        values = self._values(cluster, node)
+        if timeout is not None:  # the grace a stop gets before a kill: {timeout}, in seconds
+            values["timeout"] = f"{timeout:g}"
         res = run_command(
             spec,
-            self._values(cluster, node),
+            values,
             recorder=self.recorder,
             operation=op,
             target=f"{cluster}/{node}",
@@ -385,8 +390,8 @@ class ExternalRuntime:
         self.down.add((cluster, node))
         return how + self._unverified_note(cluster)
 
-    def node_stop(self, cluster: str, node: int, timeout: float = 30.0) -> str:
-        how = self._run_node("node_stop", cluster, node)
+    def node_stop(self, cluster: str, node: int, timeout: float = NODE_STOP_TIMEOUT) -> str:
+        how = self._run_node("node_stop", cluster, node, timeout)
         self.down.add((cluster, node))
         return how + self._unverified_note(cluster)
 
@@ -460,18 +465,19 @@ class ExternalRuntime:
         spec: CommandSpec | None = getattr(cmds, op)
         return spec
 
-    def _flow_run(self, op: str, f: Flow) -> str | None:
+    def _flow_run(self, op: str, f: Flow, timeout: float | None = None) -> str | None:
         spec = self._flow_cmd(op, f)
         if spec is None:
             return None
-        res = run_command(
-            spec, self._flow_values(f), recorder=self.recorder, operation=op, target=f.name
-        )
+        values = self._flow_values(f)
+        if timeout is not None:  # e.g. the failover runbook's grace before a kill
+            values["timeout"] = f"{timeout:g}"
+        res = run_command(spec, values, recorder=self.recorder, operation=op, target=f.name)
         return f"ran {res.shown} (exit {res.exit})"
 
-    def flow_stop(self, flow: Flow | str | None = None, timeout: float = 20.0) -> str:
+    def flow_stop(self, flow: Flow | str | None = None, timeout: float = FLOW_STOP_TIMEOUT) -> str:
         f = self.flow(flow)
-        done = self._flow_run("flow_stop", f)
+        done = self._flow_run("flow_stop", f, timeout)
         if done is None and f.name in self.connect:
             done = self.connect[f.name].pause(timeout=max(timeout, 10.0))
         if done is None:

@@ -157,6 +157,12 @@ class CommandSpec(_M):
         return self
 
 
+# {timeout} is the grace a stop gets before a kill (seconds): only stops have one. These are
+# the runtime's defaults when the caller names none (a node.stop fault, a failback's stop).
+TIMED_OPS = frozenset({"node_stop", "flow_stop"})
+NODE_STOP_TIMEOUT = 30.0
+FLOW_STOP_TIMEOUT = 20.0
+
 NODE_OPS = ("node_kill", "node_stop", "node_start", "node_pause", "node_resume", "node_state")
 FLOW_OPS = ("flow_kill", "flow_stop", "flow_start", "flow_state")
 
@@ -175,6 +181,20 @@ class Commands(_M):
     flow_stop: CommandSpec | None = None
     flow_start: CommandSpec | None = None
     flow_state: CommandSpec | None = None
+
+    @model_validator(mode="after")
+    def _timeout_only_for_stops(self) -> Commands:
+        for op in (*NODE_OPS, *FLOW_OPS):
+            spec: CommandSpec | None = getattr(self, op)
+            if spec is None or op in TIMED_OPS:
+                continue
+            texts = [spec.argv] if isinstance(spec.argv, str) else spec.argv
+            if any("timeout" in _PLACEHOLDER_RE.findall(t) for t in texts):
+                raise ValueError(
+                    f"{op}: {{timeout}} has a value only in node_stop and flow_stop (the grace "
+                    "before a kill); use a fixed number here"
+                )
+        return self
 
     def merged(self, override: Commands | None) -> Commands:
         if override is None:

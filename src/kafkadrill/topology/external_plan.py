@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from kafkadrill.runbooks.failover import STOP_MM2_GRACE_SECONDS
 from kafkadrill.topology.external_config import (
+    FLOW_STOP_TIMEOUT,
+    NODE_STOP_TIMEOUT,
     CommandSpec,
     ExternalSpec,
     capabilities_of,
@@ -181,6 +184,7 @@ class _Plan:
         cmds = self.ext.commands_for(cluster)
         inject, heal = _NODE_FAULTS[fault]
         vals: dict[str, Any] = {"cluster": cluster, "node": node, "run_id": RUN_ID}
+        vals["timeout"] = f"{NODE_STOP_TIMEOUT:g}"  # only node_stop may use it
         c = self.topo.cluster(cluster)
         vals["region"] = c.region
         try:
@@ -201,13 +205,16 @@ class _Plan:
             f"heal:   {_cmd(getattr(cmds, heal), vals)}",
         ]
 
-    def _flow_ops(self, flow: str, inject: str, heal: str) -> list[str]:
+    def _flow_ops(
+        self, flow: str, inject: str, heal: str, timeout: float = FLOW_STOP_TIMEOUT
+    ) -> list[str]:
         assert self.ext is not None
         fs = self.ext.flow_spec(flow)
         cmds = self.ext.commands.merged(fs.commands if fs else None)
         src, _, dst = flow.partition("->")
         vals = {"flow": flow, "source": src, "target": dst, "run_id": RUN_ID}
         vals["region"] = self.topo.cluster(dst).region if dst else ""
+        vals["timeout"] = f"{timeout:g}"  # only flow_stop may use it
         out = []
         for label, op in (("inject", inject), ("heal", heal)):
             spec = getattr(cmds, op)
@@ -340,13 +347,38 @@ class _Plan:
                 + (", translate offsets from checkpoints" if fo.translate_offsets else "")
                 + ", redirect producers, redirect consumers"
             )
-            if fo.stop_mm2 and self.ext is not None:
-                for f in self.topo.flows:
-                    if f.source == fo.from_cluster and f.target == fo.to_cluster:
-                        ops = self._flow_ops(f.name, "flow_stop", "flow_start")
-                        self.out(f"      stop MM2: {ops[0].removeprefix('inject: ')}")
+            if self.ext is not None:
+                self._failover_ops(fo)
         if rb.failback is not None:
             self.out(f"  failback at {rb.failback.at:g} s: reverse flow, catch up, switch back")
+
+    def _failover_ops(self, fo: Any) -> None:
+        """What the failover runbook will run against the user's clusters, step by step."""
+        assert self.ext is not None
+        src, dst = fo.from_cluster, fo.to_cluster
+        site = self.topo.cluster(dst).region
+        probe = self.ext.clusters[src].bootstrap_from.get(site, self.ext.clusters[src].bootstrap)
+        self.out(
+            f"      detect:  Kafka ApiVersions request to {probe} ({src} as seen from {site}) "
+            f"every {fo.probe_interval_seconds:g} s; fails over after "
+            f"{fo.detect_failing_seconds:g} s without an answer"
+        )
+        flow = next((f for f in self.topo.flows if f.source == src and f.target == dst), None)
+        if fo.stop_mm2 and flow is not None:
+            ops = self._flow_ops(flow.name, "flow_stop", "flow_start", STOP_MM2_GRACE_SECONDS)
+            self.out(f"      stop MM2: {ops[0].partition(': ')[2]}")
+            self.out(f"      check:   {ops[1].partition(': ')[2]} (recorded: mm2_alive)")
+            self.out(f"      at the end, if still stopped: {ops[2].partition(': ')[2]}")
+        elif fo.stop_mm2:
+            self.out(f"      stop MM2: no flow {src}->{dst} is described: nothing to stop")
+        dst_boot = self.ext.clusters[dst].bootstrap
+        if fo.translate_offsets:
+            groups = ", ".join(self.scoped(c.group) for c in self.s.workload.consumers)
+            self.out(
+                f"      translate: read {src}.checkpoints.internal on {dst} ({dst_boot}), "
+                f"commit the translated offsets of {groups} on {dst}"
+            )
+        self.out(f"      redirect: producers and consumers to {dst} ({dst_boot})")
 
     def objectives(self) -> None:
         self.out()

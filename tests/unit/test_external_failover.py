@@ -1,0 +1,278 @@
+"""The failover runbook on the external runtime: every control action through the user's
+commands (flow_stop with the runbook's grace as {timeout}, flow_state as the check), and the
+plan that shows those exact commands — pure logic, no Kafka (commands are small local Python
+programs; the Kafka probes and admin calls are stubbed)."""
+
+from __future__ import annotations
+
+import copy
+import shlex
+import sys
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from kafkadrill.errors import ScenarioError
+from kafkadrill.runbooks.failover import (
+    STOP_MM2_GRACE_SECONDS,
+    RunbookAborted,
+    RunbookContext,
+    run_failover,
+)
+from kafkadrill.runbooks.offsets import CheckpointSet
+from kafkadrill.runner import require_capabilities
+from kafkadrill.scenario import Scenario
+from kafkadrill.topology.external import ExternalRuntime
+from kafkadrill.topology.external_plan import render_plan
+from kafkadrill.topology.runtime import runtime_type
+
+# A stand-in for `systemctl stop mirrormaker2` & co: it records its argv and keeps the flow's
+# state in a file, so `flow_state` answers what the last stop/start did.
+FLOW_CTL = (
+    "import sys, pathlib\n"
+    "state, log, op = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]\n"
+    "with log.open('a') as f: f.write(' '.join(sys.argv[3:]) + '\\n')\n"
+    "if op == 'stop': state.write_text('down')\n"
+    "elif op == 'start': state.write_text('running')\n"
+    "elif op == 'state': print(state.read_text() if state.exists() else 'running')\n"
+)
+
+
+def flow_cmd(tmp: Path, op: str, *extra: str) -> dict[str, Any]:
+    state, log = str(tmp / "state"), str(tmp / "log")
+    return {"argv": [sys.executable, "-c", FLOW_CTL, state, log, op, "{flow}", *extra]}
+
+
+def failover_data(tmp: Path, **flow: Any) -> dict[str, Any]:
+    commands = {
+        "flow_stop": flow_cmd(tmp, "stop", "--timeout={timeout}"),
+        "flow_start": flow_cmd(tmp, "start"),
+        "flow_kill": flow_cmd(tmp, "kill"),
+        "flow_state": flow_cmd(tmp, "state"),
+    }
+    return {
+        "name": "ext-failover",
+        "description": "t",
+        "runtime": "external",
+        "duration_seconds": 30,
+        "workload": {
+            "producers": {"site": "west"},
+            "consumers": [{"group": "billing", "site": "west"}],
+        },
+        "timeline": [{"at": 5, "fault": "region.outage", "target": {"region": "east"}}],
+        "runbooks": {
+            "failover": {
+                "trigger": {"on_fault": "region.outage"},
+                "detect_failing_seconds": 0.2,
+                "probe_interval_seconds": 0.05,
+                "from": "primary",
+                "to": "dr",
+            }
+        },
+        "external": {
+            "clusters": {
+                "primary": {
+                    "region": "east",
+                    "bootstrap": "127.0.0.1:1",
+                    "bootstrap_from": {"west": "127.0.0.1:3"},
+                    "nodes": [0, 1, 2],
+                },
+                "dr": {"region": "west", "bootstrap": "127.0.0.1:2", "nodes": [0, 1, 2]},
+            },
+            "flows": [{"source": "primary", "target": "dr", "commands": commands, **flow}],
+            "commands": {
+                "node_kill": {"argv": ["kill-node", "{cluster}", "{node}"]},
+                "node_start": {"argv": ["start-node", "{cluster}", "{node}"]},
+                "node_state": {"argv": ["node-state", "{cluster}", "{node}"]},
+            },
+            "toxiproxy": {
+                "api": "127.0.0.1:8474",
+                "links": [
+                    {
+                        "link": "east<->west",
+                        "proxies": [
+                            {"name": "xdc-east-0", "client_site": "west", "server_site": "east"}
+                        ],
+                    }
+                ],
+            },
+        },
+    }
+
+
+# ----- plan -------------------------------------------------------------------------------
+
+
+def test_plan_prints_the_runbooks_exact_commands(tmp_path: Path) -> None:
+    text = render_plan(Scenario.from_dict(failover_data(tmp_path)))
+    runbook = text[text.index("RUNBOOKS") : text.index("OBJECTIVES")]
+    grace = f"--timeout={STOP_MM2_GRACE_SECONDS:g}"
+    assert f"stop MM2: {sys.executable} -c" in runbook
+    assert shlex.join(["stop", "primary->dr", grace]) + "   [timeout 60 s]" in runbook
+    assert "check:" in runbook and shlex.join(["state", "primary->dr"]) in runbook
+    assert "if still stopped:" in runbook and shlex.join(["start", "primary->dr"]) in runbook
+    assert "127.0.0.1:3 (primary as seen from west)" in runbook
+    assert "commit the translated offsets of kd-<run-id>-billing on dr" in runbook
+    assert "redirect: producers and consumers to dr (127.0.0.1:2)" in runbook
+
+
+def test_plan_of_a_connect_flow_shows_the_rest_calls(tmp_path: Path) -> None:
+    data = failover_data(tmp_path)
+    flow = data["external"]["flows"][0]
+    del flow["commands"]["flow_stop"], flow["commands"]["flow_start"]
+    del flow["commands"]["flow_state"]
+    flow["connect"] = {"url": "http://connect-west:8083", "connectors": ["mm2-src"]}
+    text = render_plan(Scenario.from_dict(data))
+    assert (
+        "stop MM2: Kafka Connect pause: PUT http://connect-west:8083/connectors/mm2-src/pause"
+        in (text)
+    )
+    assert "check:   Kafka Connect connector status" in text
+
+
+def test_timeout_placeholder_only_in_stops(tmp_path: Path) -> None:
+    data = copy.deepcopy(failover_data(tmp_path))
+    data["external"]["flows"][0]["commands"]["flow_start"] = flow_cmd(
+        tmp_path, "start", "{timeout}"
+    )
+    with pytest.raises(ScenarioError, match=r"flow_start: \{timeout\} has a value only in"):
+        Scenario.from_dict(data)
+
+
+def test_failover_without_a_way_to_stop_the_flow_is_refused(tmp_path: Path) -> None:
+    data = failover_data(tmp_path)
+    del data["external"]["flows"][0]["commands"]["flow_stop"]
+    s = Scenario.from_dict(data)
+    with pytest.raises(ScenarioError, match=r"runbook failover needs \['flow.stop'\]"):
+        require_capabilities(s, runtime_type("external"))
+
+
+# ----- the runbook through commands ---------------------------------------------------------
+
+
+class _History:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def append(self, typ: str, **fields: Any) -> None:
+        self.events.append((typ, fields))
+
+
+class _Clients:
+    """The Kafka side of the runbook, stubbed: it is not what this test is about."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str]] = []
+        self.offsets: list[tuple[str, str]] = []
+
+    def create_topic(self, bootstrap: str, name: str, *_a: Any) -> bool:
+        self.created.append((bootstrap, name))
+        return True
+
+    def read_checkpoints(self, bootstrap: str, source_alias: str) -> CheckpointSet:
+        return CheckpointSet()
+
+    def set_group_offsets(self, bootstrap: str, group: str, offsets: Any) -> None:
+        self.offsets.append((bootstrap, group))
+
+
+class _Client:
+    def __init__(self, name: str) -> None:
+        self.spec = SimpleNamespace(name=name, group="billing")
+        self.paused = threading.Event()
+        self.moved: list[tuple[str, str | None]] = []
+
+    def redirect(self, cluster: str, site: str | None = None) -> None:
+        self.moved.append((cluster, site))
+
+
+def _runtime(data: dict[str, Any]) -> tuple[ExternalRuntime, _History]:
+    s = Scenario.from_dict(data)
+    assert s.external is not None
+    rt = ExternalRuntime(s.to_topology(), Path("/nonexistent"), external=s.external, confirmed=True)
+    history = _History()
+    rt.attach_history(history)
+    rt.clients = _Clients()  # type: ignore[assignment]
+    return rt, history
+
+
+def _ctx(rt: ExternalRuntime, history: _History) -> RunbookContext:
+    return RunbookContext(
+        rt,
+        history,
+        [_Client("p0")],
+        [_Client("c0")],
+        "orders",
+        threading.Event(),  # type: ignore[arg-type]
+    )
+
+
+def _failover(rt: ExternalRuntime, ctx: RunbookContext) -> None:
+    run_failover(
+        ctx,
+        source="primary",
+        target="dr",
+        detect_seconds=0.2,
+        probe_interval=0.05,
+        stop_mm2=True,
+        translate_offsets=True,
+    )
+
+
+def test_failover_stops_the_flow_through_its_command_and_checks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, history = _runtime(failover_data(tmp_path))
+    probed: list[str] = []
+    monkeypatch.setattr(rt, "ping", lambda addr, timeout=1.0: probed.append(addr))  # the outage
+    ctx = _ctx(rt, history)
+    _failover(rt, ctx)
+    assert set(probed) == {"127.0.0.1:3"}  # primary as seen from dr's region, not from east
+    ran = [f for t, f in history.events if t == "adapter.exec"]
+    assert [(e["operation"], e["ok"]) for e in ran] == [("flow_stop", True), ("flow_state", True)]
+    grace = f"--timeout={STOP_MM2_GRACE_SECONDS:g}"
+    assert ran[0]["command"].endswith(shlex.join(["stop", "primary->dr", grace]))
+    steps = {f["step"]: f for t, f in history.events if t == "runbook.step" and f["status"] == "ok"}
+    assert steps["stop_mm2"]["detail"]["mm2_alive"] is False
+    assert rt.flows_stopped == {"primary->dr"}
+    assert ctx.producers[0].moved == [("dr", "west")] and ctx.consumers[0].moved == [("dr", "west")]
+    assert rt.clients.offsets == [("127.0.0.1:2", "billing")]  # type: ignore[attr-defined]
+    # What the runbook stopped is started again when the runtime is torn down.
+    rt._started = True
+    monkeypatch.setattr(rt, "_cleanup", lambda: None)
+    rt.stop()
+    assert (tmp_path / "state").read_text() == "running"
+    assert (tmp_path / "log").read_text().splitlines()[-1] == "start primary->dr"
+
+
+def test_failover_whose_stop_command_fails_aborts_at_that_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = failover_data(tmp_path)
+    data["external"]["flows"][0]["commands"]["flow_stop"] = {
+        "argv": [sys.executable, "-c", "import sys; print('unit not found'); sys.exit(5)"]
+    }
+    rt, history = _runtime(data)
+    monkeypatch.setattr(rt, "ping", lambda addr, timeout=1.0: None)
+    ctx = _ctx(rt, history)
+    with pytest.raises(RunbookAborted, match="stop_mm2"):
+        _failover(rt, ctx)
+    failed = [f for t, f in history.events if t == "runbook.step" and f["status"] == "fail"]
+    assert failed[0]["step"] == "stop_mm2" and "exited 5" in failed[0]["detail"]["error"]
+    assert not ctx.producers[0].moved  # no redirect after a failed stop: no split brain
+    assert rt.flows_stopped == set()
+
+
+def test_node_stop_gives_its_grace_as_timeout(tmp_path: Path) -> None:
+    data = failover_data(tmp_path)
+    data["external"]["commands"]["node_stop"] = {
+        "argv": [sys.executable, "-c", "print('stopped')", "{node}", "--wait={timeout}"]
+    }
+    rt, history = _runtime(data)
+    rt.node_stop("primary", 1)
+    rt.node_stop("primary", 2, timeout=7.5)
+    shown = [f["command"] for t, f in history.events if t == "adapter.exec"]
+    assert shown[0].endswith("1 --wait=30") and shown[1].endswith("2 --wait=7.5")
