@@ -170,6 +170,14 @@ EVENTS: dict[str, EventSpec] = {
             doc="last event; missing when a crash cut the history",
         ),
         EventSpec(
+            "wan",
+            (
+                _f("links", "list", doc="per link: link, latency_ms, jitter_ms, bandwidth_kbps"),
+                _f("in_force", "list", doc="what the runtime applied, one line per link"),
+            ),
+            doc="the baseline WAN, once the topology is up (none: no event)",
+        ),
+        EventSpec(
             "phase",
             (_f("name", "str", doc="`setup`, `steady`, `faults`, `heal`, `final_read`, ..."),),
         ),

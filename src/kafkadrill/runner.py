@@ -467,6 +467,10 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     """Every phase from a started topology to the final read; returns environment.json."""
     sc, rt = drill.scenario, drill.rt
     environment = rt.describe()
+    if environment.get("wan"):
+        drill.history.append(
+            "wan", links=environment["wan"], in_force=environment.get("wan_in_force") or []
+        )
     drill.set_phase("steady")
     monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
     monitor.start()

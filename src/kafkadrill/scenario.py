@@ -46,7 +46,7 @@ from kafkadrill.faults.schedule import (
 )
 from kafkadrill.secrets import REDACTED, find_secrets, is_secret_key, redact, replace_known
 from kafkadrill.topology.external_config import ExternalSpec
-from kafkadrill.topology.model import TopicSpec, Topology, two_dc
+from kafkadrill.topology.model import TopicSpec, Topology, WanLink, two_dc
 
 __all__ = [
     "ANOMALIES",
@@ -87,7 +87,7 @@ _INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
 # expected_anomalies name checkers (kafkadrill.checkers._common.CHECKER_NAMES; a unit test keeps
 # the two in step): a FAIL from a listed checker is reported but allowed.
 AnomalyName = Literal[
-    "loss", "unknown", "duplicates", "ordering", "timestamps", "offsets", "recovery"
+    "loss", "unknown", "duplicates", "ordering", "timestamps", "offsets", "recovery", "latency"
 ]
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
@@ -222,6 +222,23 @@ class ClusterConfigs(_Model):
     dr: ConfigMap = Field(default_factory=dict)
 
 
+class WanLinkSpec(_Model):
+    latency_ms: Float = Field(default=0, ge=0, le=10_000, description="one way")
+    jitter_ms: Float = Field(default=0, ge=0, le=10_000, description="varies each delay by ±")
+    bandwidth_kbps: Int | None = Field(
+        default=None, ge=8, le=100_000_000, description="per direction; null = uncapped"
+    )
+
+
+class WanSpec(WanLinkSpec):
+    """Baseline WAN, in force for the whole run; faults act on top of it.
+
+    The top-level values apply to every cross-region link; `links` sets a link by name
+    (`east<->west`, or an AZ link of a multi-AZ cluster such as `east-a<->east-b`)."""
+
+    links: dict[str, WanLinkSpec] = Field(default_factory=dict, max_length=64)
+
+
 class TopologySpec(_Model):
     builtin: Literal["two-dc"] = "two-dc"
     kafka_version: Annotated[str | None, BeforeValidator(_version_str)] = None
@@ -235,6 +252,9 @@ class TopologySpec(_Model):
         description="created on primary; empty = one 'orders' topic",
     )
     mm2: ConfigMap = Field(default_factory=dict, description="MM2 properties, primary->dr flow")
+    wan: WanSpec | None = Field(
+        default=None, description="baseline latency/jitter/bandwidth per link for the whole run"
+    )
 
     @model_validator(mode="after")
     def _default_topics(self) -> TopologySpec:
@@ -368,6 +388,9 @@ class Objectives(_Model):
     max_duplicates: Int | None = Field(default=None, ge=0, le=_INT63)
     max_consumer_rereads: Int | None = Field(default=None, ge=0, le=_INT63)
     max_skipped: Int | None = Field(default=0, ge=0, le=_INT63)
+    max_produce_p99_ms: Float | None = Field(
+        default=None, ge=0, description="p99 send -> ack latency over the whole run"
+    )
     require_ordering: bool = False
     require_timestamps_preserved: bool = True
     expected_anomalies: list[AnomalyName] = Field(
@@ -457,7 +480,8 @@ class Scenario(_Model):
             replace(c, broker_config={**c.broker_config, **per_cluster.get(c.name, {})})
             for c in topo.clusters
         )
-        return replace(topo, clusters=clusters)
+        topo = replace(topo, clusters=clusters)
+        return replace(topo, wan=_wan_links(t.wan, topo))
 
     def schedule(self) -> list[ScheduledFault]:
         """The concrete fault schedule (random entries drawn with `seed`), sorted by `at`."""
@@ -1274,6 +1298,66 @@ def _int_or_none(v: str | None) -> int | None:
     return int(v)
 
 
+def _wan_links(wan: WanSpec | None, topo: Topology) -> tuple[WanLink, ...]:
+    """The WAN per link: named links as given, every other cross-region link the defaults."""
+    if wan is None:
+        return ()
+    out: list[WanLink] = []
+    regions = set(topo.regions)
+    for link in topo.links:
+        spec: WanLinkSpec | None = next(
+            (v for k, v in wan.links.items() if _link_key(k) == {link.a, link.b}), None
+        )
+        if spec is None and {link.a, link.b} <= regions:
+            spec = wan
+        if spec is not None:
+            out.append(
+                WanLink(link.a, link.b, spec.latency_ms, spec.jitter_ms, spec.bandwidth_kbps)
+            )
+    return tuple(out)
+
+
+def _link_key(name: str) -> set[str]:
+    a, _, b = name.partition("<->")
+    return {a.strip(), b.strip()}
+
+
+def _wan_problems(s: Scenario, topo: Topology) -> list[Problem]:
+    wan = s.topology.wan
+    if wan is None:
+        return []
+    if s.external is not None:
+        return [
+            Problem(
+                "topology.wan",
+                "the external runtime drills your real network: kafkadrill cannot add a WAN",
+                "remove topology.wan (add latency with a link.latency fault through your "
+                "Toxiproxy if you want more)",
+            )
+        ]
+    probs: list[Problem] = []
+    known_links = [link.name for link in topo.links]
+    for name, spec in wan.links.items():
+        field = f"topology.wan.links.{name}"
+        if not any(_link_key(name) == {link.a, link.b} for link in topo.links):
+            probs.append(
+                Problem(
+                    field,
+                    f"no link {name!r} in this topology",
+                    f"one of: {', '.join(known_links)}" + did_you_mean(name, known_links),
+                )
+            )
+        if spec.jitter_ms > spec.latency_ms:
+            probs.append(
+                Problem(field, "jitter_ms exceeds latency_ms", "keep jitter_ms <= latency_ms")
+            )
+    if wan.jitter_ms > wan.latency_ms:
+        probs.append(
+            Problem("topology.wan", "jitter_ms exceeds latency_ms", "keep jitter_ms <= latency_ms")
+        )
+    return probs
+
+
 def _topology_problems(s: Scenario) -> list[Problem]:
     t = s.topology
     probs: list[Problem] = []
@@ -1613,6 +1697,7 @@ def _semantic_problems(s: Scenario) -> list[Problem]:
     if any(p.field.startswith("topology.azs") for p in probs):
         return probs  # bad AZs make a bad topology: every later check would mislead
     topo = s.to_topology()
+    probs += _wan_problems(s, topo)
     probs += _client_problems(s, topo)
     n_faults = sum(e.random.count if isinstance(e, RandomFaults) else 1 for e in s.timeline)
     if n_faults > MAX_SCHEDULED_FAULTS:

@@ -338,6 +338,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "ordering": {},
         "timestamps": {},
         "unknown": {},
+        "latency": {"overall": {"p99_ms": 40.0}},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

@@ -22,6 +22,7 @@ import orjson
 
 from kafkadrill.checkers._common import CHECKER_NAMES, Verdict, jsonable
 from kafkadrill.checkers.duplicates import check_duplicates
+from kafkadrill.checkers.latency import check_latency
 from kafkadrill.checkers.loss import check_loss
 from kafkadrill.checkers.objectives import (
     CHECKER_CRASHED,
@@ -58,6 +59,7 @@ CHECKERS: dict[str, Checker] = {
     "timestamps": check_timestamps,
     "offsets": check_offsets,
     "recovery": check_recovery,
+    "latency": check_latency,
 }
 assert tuple(CHECKERS) == CHECKER_NAMES
 

@@ -52,6 +52,11 @@ _OBJECTIVES: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Verdict]], 
     "max_duplicates": (("duplicates",), _fig("duplicates", "duplicates"), "max"),
     "max_consumer_rereads": (("offsets",), _fig("offsets", "rereads"), "max"),
     "max_skipped": (("offsets",), _fig("offsets", "skipped"), "max"),
+    "max_produce_p99_ms": (
+        ("latency",),
+        lambda v: (v["latency"].figures.get("overall") or {}).get("p99_ms"),
+        "max",
+    ),
     "require_ordering": (("ordering",), _status("ordering"), "require"),
     "require_timestamps_preserved": (("timestamps",), _status("timestamps"), "require"),
 }

@@ -44,6 +44,7 @@ from kafkadrill.topology.ports import PortLease, allocate
 from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.topology.wan import apply_wan, describe_wan
 
 Progress = Callable[[str], None]
 
@@ -198,6 +199,7 @@ class ComposeRuntime:
         self.lease: PortLease | None = None
         self.toxiproxy: ToxiproxyClient | None = None
         self.proxies: dict[str, ProxySpec] = {}
+        self.wan_in_force: list[str] = []
         self.extra_flows: list[Flow] = []  # flows started later (e.g. a failback's reverse)
         # Flows that have an MM2 service in the project.
         self.rendered_flows: list[Flow] = list(topology.flows) if start_flows else []
@@ -307,6 +309,7 @@ class ComposeRuntime:
             if time.monotonic() > deadline:
                 raise TopologyError("the Toxiproxy container's API did not answer within 15 s")
             time.sleep(0.1)
+        self._apply_wan()
         for cluster in self.topology.clusters:
             self.progress(f"waiting for cluster {cluster.name} to be healthy")
             self.wait_healthy(cluster.name)
@@ -529,6 +532,11 @@ class ComposeRuntime:
             raise TopologyError("topology is not started")
         return self.toxiproxy
 
+    def _apply_wan(self) -> None:
+        self.wan_in_force = apply_wan(
+            self._tp(), self.topology.wan, lambda a, b: self._link_targets(a, b, "both")
+        )
+
     def _region_of(self, site: str) -> str:
         for c in self.topology.clusters:
             if site == c.region or site in c.azs:
@@ -711,6 +719,7 @@ class ComposeRuntime:
         done: list[str] = []
         if self.toxiproxy is not None:
             self.toxiproxy.reset()
+            self._apply_wan()  # the baseline WAN is part of the topology, not a fault
         for effect_id in list(self._cuts):
             for name, net, alias in self._cuts.pop(effect_id):
                 self._reconnect(name, net, alias)
@@ -844,6 +853,8 @@ class ComposeRuntime:
             "nodes": {},
             "mm2": {f.name: cr.mm2_properties(self.topology, f) for f in self.flows()},
             "proxies": [s.__dict__ for s in self.proxies.values()],
+            "wan": describe_wan(self.topology.wan),
+            "wan_in_force": list(self.wan_in_force),
         }
         for c in self.topology.clusters:
             for n in c.nodes:

@@ -36,6 +36,7 @@ from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_al
 from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.topology.wan import apply_wan, describe_wan
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]
@@ -119,6 +120,7 @@ class LocalRuntime:
         self.toxiproxy: ToxiproxyClient | None = None
         self.toxiproxy_bin: Path | None = None
         self.proxies: dict[str, ProxySpec] = {}
+        self.wan_in_force: list[str] = []
         self.nodes: dict[str, NodeRuntime] = {}
         self.flows_running: dict[str, Flow] = {}
         self.scratch: Path | None = None
@@ -164,6 +166,7 @@ class LocalRuntime:
         self.progress("starting Toxiproxy")
         self._start_toxiproxy()
         self._create_proxies()
+        self._apply_wan()
         self.progress("preparing KRaft storage")
         self._prepare_nodes()
         self.progress("starting Kafka nodes")
@@ -374,6 +377,7 @@ class LocalRuntime:
         done: list[str] = []
         if self.toxiproxy is not None:
             self.toxiproxy.reset()
+            self._apply_wan()  # the baseline WAN is part of the topology, not a fault
         for name, nr in self.nodes.items():
             cluster, node_id = nr.cluster.name, nr.node.node_id
             if self.node_state(cluster, node_id) == "paused":
@@ -385,6 +389,11 @@ class LocalRuntime:
         return done
 
     # ----- toxiproxy -------------------------------------------------------------------------
+    def _apply_wan(self) -> None:
+        self.wan_in_force = apply_wan(
+            self._tp(), self.topology.wan, lambda a, b: self._link_targets(a, b, "both")
+        )
+
     def _start_toxiproxy(self) -> None:
         assert self.supervisor is not None and self.toxiproxy_bin is not None
         api = self.plan.toxiproxy_api
@@ -814,6 +823,8 @@ class LocalRuntime:
             "nodes": {},
             "mm2": {},
             "proxies": [s.__dict__ for s in self.proxies.values()],
+            "wan": describe_wan(self.topology.wan),
+            "wan_in_force": list(self.wan_in_force),
         }
         for name, nr in self.nodes.items():
             out["nodes"][name] = {

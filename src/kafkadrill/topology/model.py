@@ -90,11 +90,35 @@ class Link:
 
 
 @dataclass(frozen=True)
+class WanLink:
+    """The baseline network between two sites, in force for the whole run (faults add to it).
+
+    `latency_ms` is one way: a request and its answer each cross it, so a round trip costs
+    twice that. `jitter_ms` varies each delay by up to that much; `bandwidth_kbps` caps the
+    throughput per direction and per proxied connection path (None = uncapped).
+    """
+
+    a: str
+    b: str
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    bandwidth_kbps: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.a}<->{self.b}"
+
+    def matches(self, link: Link) -> bool:
+        return {self.a, self.b} == {link.a, link.b}
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     clusters: tuple[Cluster, ...]
     flows: tuple[Flow, ...] = ()
     kafka_version: str | None = None  # None = the provisioned default
+    wan: tuple[WanLink, ...] = ()
 
     def cluster(self, name: str) -> Cluster:
         for c in self.clusters:

@@ -16,6 +16,7 @@ from kafkadrill.report.sections.duplicates import duplicates_section
 from kafkadrill.report.sections.faults import faults_section
 from kafkadrill.report.sections.findings import findings_section
 from kafkadrill.report.sections.groups import groups_section
+from kafkadrill.report.sections.latency import latency_section
 from kafkadrill.report.sections.objectives import objectives_section
 from kafkadrill.report.sections.plots import plots_section
 from kafkadrill.report.sections.rpo import rpo_section
@@ -34,6 +35,7 @@ SECTIONS: tuple[Section, ...] = (
     objectives_section,
     rpo_section,
     rto_section,
+    latency_section,
     duplicates_section,
     groups_section,
     faults_section,
