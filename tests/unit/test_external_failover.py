@@ -276,3 +276,20 @@ def test_node_stop_gives_its_grace_as_timeout(tmp_path: Path) -> None:
     rt.node_stop("primary", 2, timeout=7.5)
     shown = [f["command"] for t, f in history.events if t == "adapter.exec"]
     assert shown[0].endswith("1 --wait=30") and shown[1].endswith("2 --wait=7.5")
+
+
+def test_flow_alive_asks_the_state_command_sparingly_but_afresh_after_a_stop(
+    tmp_path: Path,
+) -> None:
+    rt, history = _runtime(failover_data(tmp_path))
+
+    def states() -> list[str]:
+        return [f["operation"] for t, f in history.events if t == "adapter.exec"]
+
+    assert rt.flow_alive("primary->dr") and rt.flow_alive("primary->dr")
+    assert states() == ["flow_state"]  # the once-a-second monitor does not run it every time
+    rt.flow_stop("primary->dr")
+    assert not rt.flow_alive("primary->dr")
+    assert states() == ["flow_state", "flow_stop", "flow_state"]
+    rt.flow_start("primary->dr")
+    assert rt.flow_alive("primary->dr") and states()[-2:] == ["flow_start", "flow_state"]

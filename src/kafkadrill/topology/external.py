@@ -225,6 +225,8 @@ class ExternalRuntime:
         self._lag_thread: threading.Thread | None = None
         self._last_acked: tuple[float, int] | None = None  # (when acked last grew, acked)
         self._hb_cache: dict[str, tuple[float, float | None]] = {}
+        self._state_cache: dict[str, tuple[float, str]] = {}  # flow -> (when read, state)
+        self._state_gen: dict[str, int] = {}  # bumped by every stop/start/kill of the flow
 
     # ----- wiring ----------------------------------------------------------------------------
     def attach_history(self, history: Any) -> None:
@@ -475,11 +477,20 @@ class ExternalRuntime:
         res = run_command(spec, values, recorder=self.recorder, operation=op, target=f.name)
         return f"ran {res.shown} (exit {res.exit})"
 
+    def _forget_state(self, f: Flow) -> None:
+        """After a stop/start/kill, the next `flow_alive` asks afresh (and a state read that
+        began before it finished is not kept)."""
+        self._state_gen[f.name] = self._state_gen.get(f.name, 0) + 1
+        self._state_cache.pop(f.name, None)
+
     def flow_stop(self, flow: Flow | str | None = None, timeout: float = FLOW_STOP_TIMEOUT) -> str:
         f = self.flow(flow)
-        done = self._flow_run("flow_stop", f, timeout)
-        if done is None and f.name in self.connect:
-            done = self.connect[f.name].pause(timeout=max(timeout, 10.0))
+        try:
+            done = self._flow_run("flow_stop", f, timeout)
+            if done is None and f.name in self.connect:
+                done = self.connect[f.name].pause(timeout=max(timeout, 10.0))
+        finally:
+            self._forget_state(f)
         if done is None:
             raise TopologyError(f"no way to stop flow {f.name} is configured")
         self.flows_stopped.add(f.name)
@@ -487,9 +498,12 @@ class ExternalRuntime:
 
     def flow_start(self, flow: Flow | str | None = None) -> str:
         f = self.flow(flow)
-        done = self._flow_run("flow_start", f)
-        if done is None and f.name in self.connect:
-            done = self.connect[f.name].resume()
+        try:
+            done = self._flow_run("flow_start", f)
+            if done is None and f.name in self.connect:
+                done = self.connect[f.name].resume()
+        finally:
+            self._forget_state(f)
         if done is None:
             raise TopologyError(f"no way to start flow {f.name} is configured")
         self.flows_stopped.discard(f.name)
@@ -497,7 +511,10 @@ class ExternalRuntime:
 
     def flow_kill(self, flow: Flow | str | None = None) -> str:
         f = self.flow(flow)
-        done = self._flow_run("flow_kill", f)
+        try:
+            done = self._flow_run("flow_kill", f)
+        finally:
+            self._forget_state(f)
         if done is None:
             raise TopologyError(f"no flow_kill command is configured for flow {f.name}")
         self.flows_stopped.add(f.name)
@@ -522,7 +539,16 @@ class ExternalRuntime:
 
     def flow_alive(self, flow: Flow | str | None = None) -> bool:
         f = self.flow(flow)
-        state = self.flow_state(f)
+        # The lag monitor asks every second: the user's state command (an ssh, a kubectl) runs
+        # at most every 5 s, and always afresh after kafkadrill stopped or started the flow.
+        now = time.monotonic()
+        seen = self._state_cache.get(f.name)
+        if seen is None or now - seen[0] > 5.0:
+            gen = self._state_gen.get(f.name, 0)
+            seen = (now, self.flow_state(f))
+            if self._state_gen.get(f.name, 0) == gen:  # not read across a stop/start
+                self._state_cache[f.name] = seen
+        state = seen[1]
         if state != "unknown":
             return state == "running"
         # Observable only: fresh heartbeats mean the flow runs (read at most every 5 s: the
