@@ -22,6 +22,7 @@ from kafkadrill.topology.external_config import (
     render_template,
     show_command,
 )
+from kafkadrill.topology.wan import describe_link
 
 if TYPE_CHECKING:
     from kafkadrill.scenario import Scenario
@@ -99,6 +100,8 @@ class _Plan:
                     if fs.connect is not None:
                         line += f"; Kafka Connect {fs.connect.url} {fs.connect.connectors}"
             self.out(line)
+        for w in self.topo.wan:
+            self.out(f"  baseline WAN {w.name}: {describe_link(w)} (whole run)")
         if self.ext is not None:
             self.out(f"  capabilities (from the adapters): {sorted(capabilities_of(self.ext))}")
 
