@@ -189,6 +189,13 @@ class Drill:
                 )
             )
         for cs in w.consumers:
+            # A consumer in a site of a multi-site cluster fetches from the replica in its site
+            # (KIP-392; the stretch model sets RackAwareReplicaSelector on the brokers).
+            rack = (
+                {"client.rack": cs.site}
+                if cs.site in self.rt.topology.cluster(cs.cluster).azs
+                else {}
+            )
             for i in range(cs.count):
                 spec_c = ConsumerSpec(
                     name=f"{cs.group}-{i}",
@@ -198,7 +205,7 @@ class Drill:
                     site=cs.site,
                     commit_interval_ms=cs.commit_interval_ms,
                     auto_offset_reset=cs.auto_offset_reset,
-                    extra=dict(cs.config),
+                    extra={**rack, **cs.config},
                 )
                 self.consumers.append(
                     kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)

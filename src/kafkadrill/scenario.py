@@ -46,7 +46,14 @@ from kafkadrill.faults.schedule import (
 )
 from kafkadrill.secrets import REDACTED, find_secrets, is_secret_key, redact, replace_known
 from kafkadrill.topology.external_config import ExternalSpec
-from kafkadrill.topology.model import TopicSpec, Topology, WanLink, two_dc
+from kafkadrill.topology.model import (
+    DEFAULT_STRETCH_SITES,
+    TopicSpec,
+    Topology,
+    WanLink,
+    stretch,
+    two_dc,
+)
 
 __all__ = [
     "ANOMALIES",
@@ -241,6 +248,11 @@ class WanSpec(WanLinkSpec):
 
 class TopologySpec(_Model):
     builtin: Literal["two-dc"] = "two-dc"
+    model: Literal["active-passive", "stretch"] = Field(
+        default="active-passive",
+        description="active-passive: primary in east, dr in west, MM2 primary->dr; stretch: "
+        "one cluster `primary` over the sites in azs.primary (default east-a/b/c), no MM2",
+    )
     kafka_version: Annotated[str | None, BeforeValidator(_version_str)] = None
     nodes: NodeCounts = Field(default_factory=NodeCounts)
     azs: AzMap = Field(default_factory=AzMap)
@@ -259,7 +271,9 @@ class TopologySpec(_Model):
     @model_validator(mode="after")
     def _default_topics(self) -> TopologySpec:
         if not self.topics:
-            rf = min(3, self.nodes.primary, self.nodes.dr)
+            sizes = [self.nodes.primary]
+            sizes += [self.nodes.dr] if self.model == "active-passive" else []
+            rf = min(3, *sizes)
             self.topics = [
                 TopicModel(
                     name="orders",
@@ -464,6 +478,16 @@ class Scenario(_Model):
         topics = tuple(
             TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
         )
+        if t.model == "stretch":
+            built = stretch(
+                t.nodes.primary,
+                name=self.name,
+                sites=tuple(t.azs.primary or DEFAULT_STRETCH_SITES),
+                topics=topics,
+                broker_config={**t.broker_config, **t.cluster_config.primary},
+                kafka_version=t.kafka_version,
+            )
+            return replace(built, wan=_wan_links(t.wan, built, stretch=True))
         topo = two_dc(
             t.nodes.primary,
             t.nodes.dr,
@@ -1298,8 +1322,11 @@ def _int_or_none(v: str | None) -> int | None:
     return int(v)
 
 
-def _wan_links(wan: WanSpec | None, topo: Topology) -> tuple[WanLink, ...]:
-    """The WAN per link: named links as given, every other cross-region link the defaults."""
+def _wan_links(
+    wan: WanSpec | None, topo: Topology, *, stretch: bool = False
+) -> tuple[WanLink, ...]:
+    """The WAN per link: named links as given, every other cross-region link (stretch: every
+    link between the cluster's sites) the defaults."""
     if wan is None:
         return ()
     out: list[WanLink] = []
@@ -1308,7 +1335,7 @@ def _wan_links(wan: WanSpec | None, topo: Topology) -> tuple[WanLink, ...]:
         spec: WanLinkSpec | None = next(
             (v for k, v in wan.links.items() if _link_key(k) == {link.a, link.b}), None
         )
-        if spec is None and {link.a, link.b} <= regions:
+        if spec is None and (stretch or {link.a, link.b} <= regions):
             spec = wan
         if spec is not None:
             out.append(
@@ -1358,9 +1385,42 @@ def _wan_problems(s: Scenario, topo: Topology) -> list[Problem]:
     return probs
 
 
+def _stretch_problems(t: TopologySpec) -> list[Problem]:
+    """A stretch cluster is one cluster: nothing of the dr cluster or MM2 may be configured."""
+    probs: list[Problem] = []
+    fix = "remove it (model: stretch has one cluster, primary, and no MM2)"
+    for part, names in (
+        ("nodes", t.nodes.model_fields_set),
+        ("azs", t.azs.model_fields_set),
+        ("cluster_config", t.cluster_config.model_fields_set),
+    ):
+        if "dr" in names:
+            probs.append(Problem(f"topology.{part}.dr", "a stretch topology has no dr", fix))
+    if t.mm2:
+        probs.append(Problem("topology.mm2", "a stretch topology has no MM2 flow", fix))
+    sites = t.azs.primary or list(DEFAULT_STRETCH_SITES)
+    if len(set(sites)) < 2:
+        probs.append(
+            Problem(
+                "topology.azs.primary",
+                f"a stretch cluster spans sites; {len(set(sites))} given",
+                "list 3 sites, e.g. [east-a, east-b, east-c]",
+            )
+        )
+    elif t.nodes.primary < len(sites):
+        probs.append(
+            Problem(
+                "topology.nodes.primary",
+                f"{t.nodes.primary} node(s) cannot cover {len(sites)} sites",
+                f"use at least {len(sites)} nodes (one per site)",
+            )
+        )
+    return probs
+
+
 def _topology_problems(s: Scenario) -> list[Problem]:
     t = s.topology
-    probs: list[Problem] = []
+    probs: list[Problem] = _stretch_problems(t) if t.model == "stretch" else []
     sizes = {"primary": t.nodes.primary, "dr": t.nodes.dr}
     regions = {"primary": "east", "dr": "west"}
     all_azs: dict[str, str] = {}

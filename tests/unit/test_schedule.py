@@ -253,6 +253,7 @@ def test_catalog_names() -> None:
         "link.reset",
         "az.partition",
         "region.outage",
+        "site.outage",
     ]
     assert all(catalog.FAULT_SUMMARIES[n] for n in catalog.FAULT_TYPES)
 

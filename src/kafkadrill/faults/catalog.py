@@ -381,6 +381,71 @@ class RegionParams(FaultParams):
         return [{"region": r} for r in topology.regions]
 
 
+class SiteParams(FaultParams):
+    """site.outage: every node of one or more sites (AZs / datacenters of a multi-site
+    cluster) dies at once, with the applications running there."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "sites")
+    cluster: str
+    sites: list[str] = Field(min_length=1, max_length=9)
+
+    def check(self, topology: Topology) -> list[Problem]:
+        problems = _check_cluster(topology, self.cluster)
+        c = _cluster(topology, self.cluster)
+        if c is None:
+            return problems
+        if not c.multi_az:
+            problems.append(
+                Problem(
+                    "target.cluster",
+                    f"cluster '{c.name}' sits in one site; site.outage needs a multi-site "
+                    "cluster (use region.outage or node.kill)",
+                    f"set topology.azs.{c.name} to a list of site names",
+                )
+            )
+            return problems
+        for site in self.sites:
+            if site not in c.azs:
+                problems.append(
+                    Problem(
+                        "target.sites",
+                        f"cluster '{c.name}' has no site '{site}'"
+                        f"{did_you_mean(site, c.azs)}; {known(c.azs)}",
+                    )
+                )
+        if len(set(self.sites)) != len(self.sites):
+            problems.append(Problem("target.sites", "a site is listed twice"))
+        elif not problems and set(self.sites) == set(c.azs):
+            problems.append(
+                Problem(
+                    "target.sites",
+                    f"every site of cluster '{c.name}' would be lost: nothing is left to measure",
+                    "leave at least one site, or use region.outage",
+                )
+            )
+        return problems
+
+    def targets(self, topology: Topology) -> set[str]:
+        c = _cluster(topology, self.cluster)
+        nodes = [n for n in (c.nodes if c else ()) if n.site in self.sites]
+        ids = {f"az:{self.cluster}/{s}" for s in self.sites}
+        ids |= {f"node:{self.cluster}/{n.node_id}" for n in nodes}
+        ids.add(f"leaders:{self.cluster}")
+        for lk in topology.links:
+            if {lk.a, lk.b} & set(self.sites):
+                ids |= link_ids(lk.name)
+        return ids
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return [
+            {"cluster": c.name, "sites": [az]}
+            for c in topology.clusters
+            if c.multi_az
+            for az in c.azs
+        ]
+
+
 # --------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
-"""Full region outage: every node of the region's clusters, its links, and its clients."""
+"""Region and site outages: every node of a region (or of some sites of a multi-site cluster),
+with the applications running there."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kafkadrill.faults.base import FaultContext, fault
-from kafkadrill.faults.catalog import RegionParams
+from kafkadrill.faults.catalog import RegionParams, SiteParams
 from kafkadrill.topology.runtime import Cap, LinkEffect
 
 
@@ -87,4 +89,66 @@ class RegionOutage:
         return (
             f"region {self.region}: restarted {len(self.killed)} node(s) with their data, "
             f"restored {len(self.cuts)} link(s), resumed {resumed} client(s)"
+        )
+
+
+@fault(
+    "site.outage",
+    SiteParams,
+    needs={Cap.NODE_KILL, Cap.NODE_START},
+    summary="one or more sites of a multi-site (stretch) cluster lose power",
+)
+class SiteOutage:
+    """Power loss in the sites: their brokers are SIGKILLed together and their clients stop.
+
+    The links need no cut: nothing is left in the sites to answer. Heal restarts the nodes with
+    their data (the site comes back) and resumes its clients.
+    """
+
+    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.cluster = str(params["cluster"])
+        self.sites = [str(s) for s in params["sites"]]
+        self.killed: list[int] = []
+        self.paused: list[Any] = []
+
+    def inject(self) -> str:
+        rt = self.ctx.runtime
+        for client in self.ctx.clients:
+            if client.site in self.sites and not client.paused.is_set():
+                client.paused.set()
+                self.paused.append(client)
+        for n in rt.topology.cluster(self.cluster).nodes:
+            if n.site in self.sites and rt.node_alive(self.cluster, n.node_id):
+                rt.node_kill(self.cluster, n.node_id)
+                self.killed.append(n.node_id)
+        return (
+            f"sites {', '.join(self.sites)} of {self.cluster}: killed node(s) "
+            f"{self.killed}, stopped {len(self.paused)} client(s)"
+        )
+
+    def verify(self) -> tuple[bool, str]:
+        rt = self.ctx.runtime
+        deadline = time.monotonic() + 5.0  # a kill takes effect a moment after the signal
+        while True:
+            up = [n for n in self.killed if rt.node_state(self.cluster, n) != "down"]
+            if not up or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        ok = bool(self.killed) and not up
+        return ok, (
+            f"{len(self.killed)} node(s) of {self.cluster} down in {', '.join(self.sites)}"
+            if ok
+            else f"still up: {up}" if self.killed else "no node was running in those sites"
+        )
+
+    def heal(self) -> str:
+        rt = self.ctx.runtime
+        for n in self.killed:
+            rt.node_start(self.cluster, n)
+        for client in self.paused:
+            client.paused.clear()
+        return (
+            f"sites {', '.join(self.sites)}: restarted node(s) {self.killed} with their data, "
+            f"resumed {len(self.paused)} client(s)"
         )

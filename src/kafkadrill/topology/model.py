@@ -185,3 +185,32 @@ def two_dc(
     dr = Cluster("dr", "west", _nodes(dr_nodes, dr_azs, "west"), dict(broker_config or {}), ())
     flow = Flow("primary", "dr", dict(mm2 or {}))
     return Topology(name, (primary, dr), (flow,), kafka_version)
+
+
+DEFAULT_STRETCH_SITES = ("east-a", "east-b", "east-c")
+#: Brokers serve consumers from the replica in the consumer's site (KIP-392): what makes reads
+#: local in a stretch cluster.
+RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+
+
+def stretch(
+    nodes: int = 3,
+    *,
+    name: str = "stretch",
+    sites: tuple[str, ...] = DEFAULT_STRETCH_SITES,
+    region: str = "east",
+    topics: tuple[TopicSpec, ...] | None = None,
+    broker_config: dict[str, str] | None = None,
+    kafka_version: str | None = None,
+) -> Topology:
+    """One cluster `primary` stretched over several sites (broker.rack = site; every node is a
+    broker and a KRaft controller, placed round-robin, so the controllers span the sites too).
+    No second cluster and no replication flow: the cluster's own replication is the DR."""
+    if topics is None:
+        rf = min(3, nodes)
+        topics = (
+            TopicSpec("orders", 3, rf, {"min.insync.replicas": str(min(2, rf))}),
+        )
+    config = {"replica.selector.class": RACK_AWARE_SELECTOR, **(broker_config or {})}
+    cluster = Cluster("primary", region, _nodes(nodes, sites, region), config, topics)
+    return Topology(name, (cluster,), (), kafka_version)
