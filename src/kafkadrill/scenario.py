@@ -1389,13 +1389,16 @@ def _stretch_problems(t: TopologySpec) -> list[Problem]:
     """A stretch cluster is one cluster: nothing of the dr cluster or MM2 may be configured."""
     probs: list[Problem] = []
     fix = "remove it (model: stretch has one cluster, primary, and no MM2)"
-    for part, names in (
-        ("nodes", t.nodes.model_fields_set),
-        ("azs", t.azs.model_fields_set),
-        ("cluster_config", t.cluster_config.model_fields_set),
+    # By value, not by presence: the resolved scenario written to every run directory spells
+    # out the defaults (nodes.dr: 3) and must load back.
+    default_dr = NodeCounts.model_fields["dr"].default
+    for field, set_ in (
+        ("nodes.dr", t.nodes.dr != default_dr),
+        ("azs.dr", t.azs.dr is not None),
+        ("cluster_config.dr", bool(t.cluster_config.dr)),
     ):
-        if "dr" in names:
-            probs.append(Problem(f"topology.{part}.dr", "a stretch topology has no dr", fix))
+        if set_:
+            probs.append(Problem(f"topology.{field}", "a stretch topology has no dr", fix))
     if t.mm2:
         probs.append(Problem("topology.mm2", "a stretch topology has no MM2 flow", fix))
     sites = t.azs.primary or list(DEFAULT_STRETCH_SITES)

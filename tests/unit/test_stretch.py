@@ -61,7 +61,8 @@ def test_stretch_is_one_rack_aware_cluster_over_three_sites() -> None:
 @pytest.mark.parametrize(
     ("topology", "field"),
     [
-        ({"nodes": {"primary": 3, "dr": 3}}, "topology.nodes.dr"),
+        ({"nodes": {"primary": 3, "dr": 2}}, "topology.nodes.dr"),
+        ({"azs": {"dr": ["west-a", "west-b"]}}, "topology.azs.dr"),
         ({"mm2": {"sync.group.offsets.enabled": "true"}}, "topology.mm2"),
         ({"azs": {"primary": ["east-a"]}}, "topology.azs.primary"),
         ({"nodes": {"primary": 2}}, "topology.nodes.primary"),
