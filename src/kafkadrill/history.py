@@ -25,6 +25,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -690,6 +691,8 @@ _FAMILY_REQUIRED: dict[str, frozenset[str]] = {
 _SHARED_CATS = ("cluster", "topic")
 _LOCAL_CATS = ("producer", "key", "error", "reader", "group", "origin_site", "origin_cluster")
 _INTS = ("seq", "size", "partition", "offset", "ts")
+#: Every column some family takes, each once (the frames keep their own column order).
+_COLUMN_ORDER = tuple(dict.fromkeys(n for names in _FAMILY_COLUMNS.values() for n in names))
 
 
 @dataclass
@@ -839,6 +842,30 @@ def _hot_valid(table: pa.Table) -> bool:
 _SLICE_BYTES = 64 << 20
 
 
+def _slices(raw: bytes | mmap.mmap, size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` byte ranges of about :data:`_SLICE_BYTES`, each ending on a line end."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    while start < size:
+        stop = size
+        if size - start > _SLICE_BYTES:
+            cut = raw.rfind(b"\n", start, start + _SLICE_BYTES)
+            stop = cut + 1 if cut >= start else size
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def _parse_slice(buf: pa.Buffer) -> pa.Table:
+    return pajson.read_json(
+        pa.BufferReader(buf),
+        read_options=pajson.ReadOptions(block_size=16 << 20, use_threads=True),
+        parse_options=pajson.ParseOptions(
+            explicit_schema=_HOT_SCHEMA, unexpected_field_behavior="ignore"
+        ),
+    )
+
+
 def _from_buffer(
     buf: pa.Buffer, raw: bytes | mmap.mmap, path: Path | str = "history", validate: bool = True
 ) -> tuple[pa.Table, list[dict[str, Any]]] | None:
@@ -851,47 +878,45 @@ def _from_buffer(
         return pa.Table.from_pylist([], schema=_HOT_SCHEMA), []
     tables: list[pa.Table] = []
     rare: list[dict[str, Any]] = []
-    pos = start = 0
-    while start < buf.size:
-        # Slices end on a line end. Each slice is parsed, its rare lines are found while its
-        # pages are resident, then its pages are dropped: memory holds the parsed columns and
-        # one slice of the file, not the whole file (10M events: 2.4 GB).
-        stop = buf.size
-        if buf.size - start > _SLICE_BYTES:
-            cut = raw.rfind(b"\n", start, start + _SLICE_BYTES)
-            stop = cut + 1 if cut >= start else buf.size
-        try:
-            table = pajson.read_json(
-                pa.BufferReader(buf.slice(start, stop - start)),
-                read_options=pajson.ReadOptions(block_size=16 << 20, use_threads=True),
-                parse_options=pajson.ParseOptions(
-                    explicit_schema=_HOT_SCHEMA, unexpected_field_behavior="ignore"
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return None
-        is_hot = pc.fill_null(pc.is_in(table["type"], value_set=pa.array(HOT_TYPES)), False)
-        for seq in pc.filter(table["seq"], pc.invert(is_hot)).to_pylist():
-            if seq is None:
+    hot_types = pa.array(HOT_TYPES)
+    # Slices end on a line end. Each slice is parsed, its rare lines are found while its pages
+    # are resident, then its pages are dropped: memory holds the parsed columns and about two
+    # slices of the file, not the whole file (10M events: 2.4 GB). The next slice is parsed
+    # (pyarrow, GIL released) while this thread looks up the rare lines of the current one,
+    # so the cores do not wait on that single-threaded step.
+    slices = _slices(raw, buf.size)
+    with ThreadPoolExecutor(1, thread_name_prefix="history-parse") as pool:
+        ahead = pool.submit(_parse_slice, buf.slice(0, slices[0][1]))
+        for k, (start, stop) in enumerate(slices):
+            try:
+                table = ahead.result()
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
                 return None
-            at = raw.find(b'{"seq":%d,' % seq, pos, stop)
-            if at < 0 or (at > 0 and raw[at - 1] != 10):  # writer order is seq first
-                return None
-            end = raw.find(b"\n", at, stop)
-            end = stop if end < 0 else end
-            ev = orjson.loads(raw[at:end])
-            if ev.get("type") in HOT_TYPES:
-                return None
-            if validate and (problem := validate_event(ev)) is not None:
-                raise HistoryError(path, _line_no(raw, at), problem)
-            rare.append(ev)
-            pos = end
-        tables.append(table)
-        if isinstance(raw, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-            lo, hi = start - start % mmap.PAGESIZE, stop - stop % mmap.PAGESIZE
-            if hi > lo:
-                raw.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
-        start = pos = stop
+            if k + 1 < len(slices):
+                lo, hi = slices[k + 1]
+                ahead = pool.submit(_parse_slice, buf.slice(lo, hi - lo))
+            is_hot = pc.fill_null(pc.is_in(table["type"], value_set=hot_types), False)
+            pos = start
+            for seq in pc.filter(table["seq"], pc.invert(is_hot)).to_pylist():
+                if seq is None:
+                    return None
+                at = raw.find(b'{"seq":%d,' % seq, pos, stop)
+                if at < 0 or (at > 0 and raw[at - 1] != 10):  # writer order is seq first
+                    return None
+                end = raw.find(b"\n", at, stop)
+                end = stop if end < 0 else end
+                ev = orjson.loads(raw[at:end])
+                if ev.get("type") in HOT_TYPES:
+                    return None
+                if validate and (problem := validate_event(ev)) is not None:
+                    raise HistoryError(path, _line_no(raw, at), problem)
+                rare.append(ev)
+                pos = end
+            tables.append(table)
+            if isinstance(raw, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+                lo, hi = start - start % mmap.PAGESIZE, stop - stop % mmap.PAGESIZE
+                if hi > lo:
+                    raw.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
     table = pa.concat_tables(tables)
     if validate and not _hot_valid(table):
         return None
@@ -920,29 +945,42 @@ def _frames_from_table(
     id_code = pc.fill_null(id_enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     ids: pa.StringArray = id_enc.dictionary
     shared = {name: _encode(table[name]) for name in _SHARED_CATS}
+    recv_code = t_names.index("recv") if "recv" in t_names else -2
+    recv_sel = pa.array(np.flatnonzero(t_codes == recv_code), type=pa.int64())
+    hdr_recv = pc.take(table["hdr"].combine_chunks(), recv_sel)
 
-    frames: dict[str, pd.DataFrame] = {}
-    for family, names in _FAMILY_COLUMNS.items():
+    idx_of: dict[str, np.ndarray] = {}
+    sel_of: dict[str, pa.Array] = {}
+    data_of: dict[str, dict[str, Any]] = {}
+    for family in _FAMILY_COLUMNS:
         code = t_names.index(family) if family in t_names else -2
-        idx = np.flatnonzero(t_codes == code)
-        sel = pa.array(idx, type=pa.int64())
-        data: dict[str, Any] = {}
-        hdr = pc.take(table["hdr"], sel).combine_chunks() if family == "recv" else None
+        idx_of[family] = np.flatnonzero(t_codes == code)
+        sel_of[family] = pa.array(idx_of[family], type=pa.int64())
+        data_of[family] = {}
         required = _FAMILY_REQUIRED[family] if validate else frozenset()
-        if "id" in required and len(idx) and (id_code[idx] < 0).any():
+        if "id" in required and len(idx_of[family]) and (id_code[idx_of[family]] < 0).any():
             raise _NeedsExactPath(family)
-        for name in names:
+    # Column by column: ``take`` on a chunked column concatenates its chunks on every call, so
+    # each column is made contiguous once, taken for every family that uses it, then dropped
+    # (one contiguous copy alive at a time bounds the extra memory).
+    for name in _COLUMN_ORDER:
+        users = [f for f, names in _FAMILY_COLUMNS.items() if name in names]
+        whole = None
+        if name not in shared and name not in ("origin_site", "origin_cluster"):
+            whole = table[name].combine_chunks()
+        for family in users:
+            idx, data = idx_of[family], data_of[family]
+            required = _FAMILY_REQUIRED[family] if validate else frozenset()
             if name in shared:
                 c, dt = shared[name]
                 if name in required and len(idx) and (c[idx] < 0).any():
                     raise _NeedsExactPath(family)
                 data[name] = pd.Categorical.from_codes(c[idx], dtype=dt)
                 continue
-            if name in ("origin_site", "origin_cluster"):
-                assert hdr is not None
-                col = pc.struct_field(hdr, f"kd-{name.replace('_', '-')}")
+            if whole is None:  # origin_site / origin_cluster: kd-* headers of recv
+                col = pc.struct_field(hdr_recv, f"kd-{name.replace('_', '-')}")
             else:
-                col = pc.take(table[name], sel)
+                col = pc.take(whole, sel_of[family])
                 if name in required and col.null_count:
                     raise _NeedsExactPath(family)
             if name in _LOCAL_CATS:
@@ -954,11 +992,18 @@ def _frames_from_table(
                 data[name] = pc.fill_null(col, np.nan).to_numpy()
             else:
                 data[name] = pc.fill_null(col, -1).to_numpy()
+        del whole
+    frames: dict[str, pd.DataFrame] = {}
+    for family, names in _FAMILY_COLUMNS.items():
+        idx, got = idx_of[family], data_of[family]
+        data = {name: got[name] for name in names}
         data["id_code"] = id_code[idx]
-        if hdr is not None:
-            hdr_code, ids = _hdr_id_codes(pc.struct_field(hdr, "kd-id"), id_code[idx], ids)
+        if family == "recv":
+            hdr_code, ids = _hdr_id_codes(pc.struct_field(hdr_recv, "kd-id"), id_code[idx], ids)
             data["hdr_id_code"] = hdr_code
-        frames[family] = pd.DataFrame(data)
+        # copy=False: the columns are fresh arrays; no copy and no consolidation into 2-D
+        # blocks (which copies every column once more).
+        frames[family] = pd.DataFrame(data, copy=False)
     return HistoryFrames(
         invoke=frames["send.invoke"],
         ok=frames["send.ok"],
