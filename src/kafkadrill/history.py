@@ -338,6 +338,19 @@ EVENTS: dict[str, EventSpec] = {
                 _f("clusters", "list"),
                 _f("authoritative", "str", doc="the cluster clients end up on"),
                 _f("topics", "object", doc="cluster -> list of topics"),
+                _f(
+                    "authoritative_for",
+                    "object",
+                    optional=True,
+                    doc="origin cluster -> the cluster that must hold its acked ids "
+                    "(active-active: each origin itself); others use `authoritative`",
+                ),
+                _f(
+                    "aggregates",
+                    "list",
+                    optional=True,
+                    doc="clusters expected to hold every origin's acked ids (active-active)",
+                ),
             ),
         ),
         EventSpec(

@@ -49,6 +49,7 @@ from kafkadrill.timeline import (
     plan_operations,
     run_operations,
 )
+from kafkadrill.topology.model import Flow
 from kafkadrill.topology.provision import TOXIPROXY_VERSION
 from kafkadrill.topology.runtime import Runtime, RuntimeType, create_runtime, runtime_type
 from kafkadrill.workload import CLIENT_LOGGER
@@ -165,29 +166,34 @@ class Drill:
     # ----- workload --------------------------------------------------------------------------
     def start_workload(self) -> None:
         w = self.scenario.workload
-        ps = w.producers
         kafka = self.rt.clients
-        for i in range(ps.count):
-            spec = ProducerSpec(
-                name=f"p{i}",
-                cluster=ps.cluster,
-                topic=ps.topic,
-                site=ps.site,
-                rate_per_second=ps.rate_per_second,
-                acks=ps.acks,
-                enable_idempotence=bool(ps.enable_idempotence),
-                linger_ms=ps.linger_ms,
-                retries=ps.retries,
-                delivery_timeout_ms=ps.delivery_timeout_ms,
-                request_timeout_ms=ps.request_timeout_ms,
-                message_bytes=ps.message_bytes,
-                extra=dict(ps.config),
-            )
-            self.producers.append(
-                kafka.producer(
-                    spec, self.history, self._bootstrap, self.history.run_id, self.stop_producers
+        names = iter(range(1000))
+        for ps in w.producer_groups():
+            for _ in range(ps.count):
+                spec = ProducerSpec(
+                    name=f"p{next(names)}",  # unique across groups: ids are <producer>:<seq>
+                    cluster=ps.cluster,
+                    topic=ps.topic,
+                    site=ps.site,
+                    rate_per_second=ps.rate_per_second,
+                    acks=ps.acks,
+                    enable_idempotence=bool(ps.enable_idempotence),
+                    linger_ms=ps.linger_ms,
+                    retries=ps.retries,
+                    delivery_timeout_ms=ps.delivery_timeout_ms,
+                    request_timeout_ms=ps.request_timeout_ms,
+                    message_bytes=ps.message_bytes,
+                    extra=dict(ps.config),
                 )
-            )
+                self.producers.append(
+                    kafka.producer(
+                        spec,
+                        self.history,
+                        self._bootstrap,
+                        self.history.run_id,
+                        self.stop_producers,
+                    )
+                )
         for cs in w.consumers:
             # A consumer in a site of a multi-site cluster fetches from the replica in its site
             # (KIP-392; the stretch model sets RackAwareReplicaSelector on the brokers).
@@ -349,12 +355,19 @@ class Drill:
             self.clock.wait(self.stop_all, min(left, 0.5))
 
 
+def flow_topics(scenario: Scenario, flow: Flow) -> list[str]:
+    """The workload topics a flow carries: those written on its source (active-passive: the
+    producers' topic, also once they are redirected to the target)."""
+    groups = scenario.workload.producer_groups()
+    mine = [g.topic for g in groups if g.cluster == flow.source]
+    return list(dict.fromkeys(mine or [groups[0].topic]))
+
+
 def _monitor(drill: Drill, interval: float = 1.0) -> None:
     """Probe replication lag per flow into the history (what a monitor would have shown)."""
-    topic = drill.scenario.workload.producers.topic
     rt = drill.rt
     while not drill.clock.wait(drill.stop_all, interval):
-        for flow in rt.flows():
+        for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.scenario, f)]:
             alive = rt.flow_alive(flow)
             try:
                 src = end_total(rt, flow.source, topic)
@@ -415,18 +428,25 @@ def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -
 
 
 def _final_read_phase(drill: Drill) -> None:
-    topic = drill.scenario.workload.producers.topic
-    rt = drill.rt
-    authoritative = (
-        drill.producers[0].cluster if drill.producers else drill.scenario.workload.producers.cluster
-    )
+    sc, rt = drill.scenario, drill.rt
+    authoritative = drill.producers[0].cluster if drill.producers else sc.workload.producers.cluster
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
-    pattern = re.compile(topic_pattern(topic))
+    patterns = [
+        re.compile(topic_pattern(g.topic))
+        for g in {g.topic: g for g in sc.workload.producer_groups()}.values()
+    ]
     topics = {
-        c: [t for t in rt.clients.topics(rt.bootstrap(c)) if pattern.match(t)] for c in clusters
+        c: [t for t in rt.clients.topics(rt.bootstrap(c)) if any(p.match(t) for p in patterns)]
+        for c in clusters
     }
+    extra: dict[str, Any] = {}
+    if sc.topology.model == "active-active":
+        # Each origin's acked writes must survive on their own cluster (loss), and every
+        # cluster must end up holding everyone's (aggregation).
+        origins = {g.cluster for g in sc.workload.producer_groups()}
+        extra = {"authoritative_for": {c: c for c in sorted(origins)}, "aggregates": clusters}
     drill.history.append(
-        "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics
+        "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics, **extra
     )
     timeout = drill.scenario.final_read.timeout_seconds
     for c in clusters:
@@ -501,7 +521,8 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
         if "failed_over_to" not in drill.runbook_results:
             for flow in rt.flows():
                 if rt.flow_alive(flow):
-                    wait_replicated(rt, flow, sc.workload.producers.topic, 60, drill.clock)
+                    for topic in flow_topics(sc, flow):
+                        wait_replicated(rt, flow, topic, 60, drill.clock)
     with drill.timed("settle"):
         _settle_consumers(drill)
         drill.stop_consumers.set()

@@ -94,7 +94,16 @@ _INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
 # expected_anomalies name checkers (kafkadrill.checkers._common.CHECKER_NAMES; a unit test keeps
 # the two in step): a FAIL from a listed checker is reported but allowed.
 AnomalyName = Literal[
-    "loss", "unknown", "duplicates", "ordering", "timestamps", "offsets", "recovery", "latency"
+    "loss",
+    "unknown",
+    "duplicates",
+    "ordering",
+    "timestamps",
+    "offsets",
+    "recovery",
+    "latency",
+    "cycles",
+    "aggregation",
 ]
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
@@ -248,10 +257,12 @@ class WanSpec(WanLinkSpec):
 
 class TopologySpec(_Model):
     builtin: Literal["two-dc"] = "two-dc"
-    model: Literal["active-passive", "stretch"] = Field(
+    model: Literal["active-passive", "active-active", "stretch"] = Field(
         default="active-passive",
-        description="active-passive: primary in east, dr in west, MM2 primary->dr; stretch: "
-        "one cluster `primary` over the sites in azs.primary (default east-a/b/c), no MM2",
+        description="active-passive: primary in east, dr in west, MM2 primary->dr; "
+        "active-active: the same clusters with MM2 both ways (primary->dr and dr->primary); "
+        "stretch: one cluster `primary` over the sites in azs.primary (default east-a/b/c), "
+        "no MM2",
     )
     kafka_version: Annotated[str | None, BeforeValidator(_version_str)] = None
     nodes: NodeCounts = Field(default_factory=NodeCounts)
@@ -336,8 +347,33 @@ class ConsumerSpec(_Model):
 
 
 class WorkloadSpec(_Model):
-    producers: ProducerSpec = Field(default_factory=ProducerSpec)
+    producers: ProducerSpec = Field(
+        default_factory=ProducerSpec,
+        description="one producer group; a list gives several (the first is `producers`, the "
+        "rest `more_producers`)",
+    )
+    more_producers: list[ProducerSpec] = Field(
+        default_factory=list,
+        max_length=8,
+        description="further producer groups, each with its own cluster, site and topic "
+        "(active-active: writers in both regions at once)",
+    )
     consumers: list[ConsumerSpec] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _producer_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("producers"), list):
+            groups = data["producers"]
+            if not groups:
+                raise ValueError("producers: an empty list; give at least one producer group")
+            if "more_producers" in data:
+                raise ValueError("give producers as a list or use more_producers, not both")
+            data = {**data, "producers": groups[0], "more_producers": groups[1:]}
+        return data
+
+    def producer_groups(self) -> list[ProducerSpec]:
+        return [self.producers, *self.more_producers]
 
 
 # --------------------------------------------------------------------------------------------
@@ -498,6 +534,7 @@ class Scenario(_Model):
             broker_config=dict(t.broker_config),
             mm2=dict(t.mm2),
             kafka_version=t.kafka_version,
+            both_ways=t.model == "active-active",
         )
         per_cluster = t.cluster_config.model_dump()
         clusters = tuple(
@@ -1549,7 +1586,11 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
     for f in topo.flows:  # MM2 DefaultReplicationPolicy names remote topics "<source>.<topic>"
         topics.setdefault(f.target, [])
         topics[f.target] += [f"{f.source}.{t}" for t in topics.get(f.source, [])]
-    clients: list[tuple[str, Any]] = [("workload.producers", s.workload.producers)]
+    producers: list[tuple[str, ProducerSpec]] = [("workload.producers", s.workload.producers)]
+    producers += [
+        (f"workload.more_producers[{i}]", p) for i, p in enumerate(s.workload.more_producers)
+    ]
+    clients: list[tuple[str, Any]] = list(producers)
     clients += [(f"workload.consumers[{i}]", c) for i, c in enumerate(s.workload.consumers)]
     for here, c in clients:
         if c.cluster not in topics:
@@ -1578,24 +1619,24 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                     f"{did_you_mean(c.site, topo.sites)}; {known(topo.sites)}",
                 )
             )
-    p = s.workload.producers
-    if p.enable_idempotence and p.acks != "all":
-        probs.append(
-            Problem(
-                "workload.producers.enable_idempotence",
-                f"idempotence requires acks=all (acks is {p.acks})",
-                "set enable_idempotence: false or acks: all",
+    for here, p in producers:
+        if p.enable_idempotence and p.acks != "all":
+            probs.append(
+                Problem(
+                    f"{here}.enable_idempotence",
+                    f"idempotence requires acks=all (acks is {p.acks})",
+                    "set enable_idempotence: false or acks: all",
+                )
             )
-        )
-    if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms:
-        probs.append(
-            Problem(
-                "workload.producers.delivery_timeout_ms",
-                "must be >= linger_ms + request_timeout_ms (the client refuses "
-                f"otherwise): {p.delivery_timeout_ms} < "
-                f"{p.linger_ms + p.request_timeout_ms}",
+        if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms:
+            probs.append(
+                Problem(
+                    f"{here}.delivery_timeout_ms",
+                    "must be >= linger_ms + request_timeout_ms (the client refuses "
+                    f"otherwise): {p.delivery_timeout_ms} < "
+                    f"{p.linger_ms + p.request_timeout_ms}",
+                )
             )
-        )
     groups = [c.group for c in s.workload.consumers]
     for i, g in enumerate(groups):
         if g in groups[:i]:

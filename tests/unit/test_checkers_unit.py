@@ -339,6 +339,8 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "timestamps": {},
         "unknown": {},
         "latency": {"overall": {"p99_ms": 40.0}},
+        "cycles": {},
+        "aggregation": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

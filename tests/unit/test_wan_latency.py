@@ -95,7 +95,7 @@ def _sc(wan: dict[str, Any], **topo: Any) -> Scenario:
 def test_wan_defaults_apply_to_cross_region_links_only() -> None:
     sc = _sc(
         {"latency_ms": 25, "jitter_ms": 5, "bandwidth_kbps": 10_000,
-         "links": {"east-a <-> east-b": {"latency_ms": 1}}},  # fmt: skip
+         "links": {"east-a <-> east-b": {"latency_ms": 1}}},
         azs={"primary": ["east-a", "east-b", "east-c"]},
     )
     wan = {w.name: w for w in sc.to_topology().wan}

@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 
 from kafkadrill.checkers._common import CHECKER_NAMES, Verdict, jsonable
+from kafkadrill.checkers.aggregation import check_aggregation
+from kafkadrill.checkers.cycles import check_cycles
 from kafkadrill.checkers.duplicates import check_duplicates
 from kafkadrill.checkers.latency import check_latency
 from kafkadrill.checkers.loss import check_loss
@@ -60,6 +62,8 @@ CHECKERS: dict[str, Checker] = {
     "offsets": check_offsets,
     "recovery": check_recovery,
     "latency": check_latency,
+    "cycles": check_cycles,
+    "aggregation": check_aggregation,
 }
 assert tuple(CHECKERS) == CHECKER_NAMES
 

@@ -26,6 +26,8 @@ CHECKER_NAMES = (
     "offsets",
     "recovery",
     "latency",
+    "cycles",
+    "aggregation",
 )
 SAMPLE = 20  # evidence rows kept per finding: enough to debug, small enough for a report
 
@@ -166,12 +168,42 @@ class FinalRead:
     complete: dict[str, bool]  # per cluster, from its last final_read.end
     records: pd.DataFrame  # final recv rows of the last final read, one per record identity
     auth: pd.DataFrame  # ... restricted to the authoritative cluster
-    auth_seen: np.ndarray  # bool over id codes: id occurs in auth
+    auth_seen: np.ndarray  # bool over id codes: id occurs where its origin's ids must be
     redelivered: int = 0  # final recv rows dropped: the same record received again
+    authoritative_for: dict[str, str] = field(default_factory=dict)  # origin -> cluster
+    aggregates: list[str] = field(default_factory=list)  # clusters holding every origin
+    _complete_auth: bool | None = None  # with authoritative_for: all of those clusters
 
     @property
     def auth_complete(self) -> bool:
+        if self._complete_auth is not None:
+            return self._complete_auth
         return self.authoritative is not None and self.complete.get(self.authoritative, False)
+
+
+def origin_codes(frames: HistoryFrames) -> tuple[np.ndarray, pd.Index]:
+    """(cluster code per id, the category space): the cluster that acknowledged the id, else
+    the one it was sent to (unknown outcome); -1 when neither is known."""
+    ok, inv = frames.ok, frames.invoke
+    space = ok["cluster"].cat.categories
+    acked = by_id_values(frames, ok, cat_codes(ok["cluster"]), -1)
+    sent = by_id_values(frames, inv, recode(inv["cluster"], space), -1)
+    return np.where(acked >= 0, acked, sent), space
+
+
+def _seen_per_origin(
+    frames: HistoryFrames, records: pd.DataFrame, default: str | None, auth_for: dict[str, str]
+) -> np.ndarray:
+    origin, space = origin_codes(frames)
+    seen = np.zeros(n_ids(frames), dtype=bool)
+    names = list(space)
+    for cluster in {default, *auth_for.values()} - {None}:
+        here = presence(frames, records[(records["cluster"] == cluster).to_numpy()])
+        owners = [i for i, n in enumerate(names) if auth_for.get(n, default) == cluster]
+        owners += [-1] if cluster == default else []
+        mine = np.isin(origin, owners)
+        seen[mine] = here[mine]
+    return seen
 
 
 def unique_records(recv: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -220,7 +252,17 @@ def final_read(frames: HistoryFrames) -> FinalRead:
         mask = recv["final"].to_numpy() & (recv["seq"].to_numpy() > seq0)
         records, redelivered = unique_records(recv[mask])
         auth_name = start.get("authoritative")
-        auth = records[(records["cluster"] == auth_name).to_numpy()]
+        auth_for = {str(k): str(v) for k, v in (start.get("authoritative_for") or {}).items()}
+        if auth_for:
+            # Active-active: each origin's ids must be on the cluster named for that origin.
+            names = set(auth_for.values())
+            auth = records[records["cluster"].isin(names).to_numpy()]
+            seen = _seen_per_origin(frames, records, auth_name, auth_for)
+            complete_auth = all(complete.get(c, False) for c in names)
+        else:
+            auth = records[(records["cluster"] == auth_name).to_numpy()]
+            seen = presence(frames, auth)
+            complete_auth = None
         fr = FinalRead(
             True,
             auth_name,
@@ -228,8 +270,11 @@ def final_read(frames: HistoryFrames) -> FinalRead:
             complete,
             records,
             auth,
-            presence(frames, auth),
+            seen,
             redelivered,
+            auth_for,
+            [str(c) for c in start.get("aggregates") or []],
+            complete_auth,
         )
     frames.cache["final_read"] = fr
     return fr

@@ -37,7 +37,9 @@ def check_loss(frames: HistoryFrames) -> Verdict:
         "per_partition": {},
         "lost_ids": [],
         "authoritative": fr.authoritative,
+        "authoritative_for": fr.authoritative_for,
         "final_read_complete": fr.auth_complete,
+        "per_origin": {},
     }
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
@@ -53,6 +55,11 @@ def check_loss(frames: HistoryFrames) -> Verdict:
         return Verdict(NAME, "PASS", figures, [], [*notes, "every acked id was read anyway"])
 
     lost = missing
+    figures["per_origin"] = {
+        str(c): {"acked": int(n), "lost": int((lost["cluster"] == c).sum())}
+        for c, n in acked["cluster"].value_counts(sort=False).items()
+        if n
+    }
     size = by_id(frames, frames.invoke, "size", -1)[lost["id_code"].to_numpy()]
     if (size < 0).any():
         notes.append(f"{int((size < 0).sum())} lost ids have no send.invoke: size counted as 0")

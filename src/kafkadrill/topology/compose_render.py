@@ -343,7 +343,7 @@ MM2_SCRIPT = f"""set -e
 c={CONF_DIR}
 exec java $KD_JAVA_OPTS -Dlog4j2.configurationFile="$c/log4j2.properties" \\
   -Dlog4j.configuration="file:$c/log4j.properties" -cp '{LIBS}' \\
-  org.apache.kafka.connect.mirror.MirrorMaker "$c/mm2.properties"
+  org.apache.kafka.connect.mirror.MirrorMaker "$c/mm2.properties" $KD_MM2_ARGS
 """
 
 
@@ -461,7 +461,10 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
             "image": opts.kafka_image,
             **dns,
             "entrypoint": ["/bin/sh", f"{CONF_DIR}/mm2.sh"],
-            "environment": {"KD_JAVA_OPTS": java_opts(opts.mm2_heap_mb)},
+            "environment": {
+                "KD_JAVA_OPTS": java_opts(opts.mm2_heap_mb),
+                **({"KD_MM2_ARGS": " ".join(a)} if (a := cfg.mm2_args(topology, flow)) else {}),
+            },
             "configs": [
                 {"source": "mm2-sh", "target": f"{CONF_DIR}/mm2.sh"},
                 {"source": conf, "target": f"{CONF_DIR}/mm2.properties"},

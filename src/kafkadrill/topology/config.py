@@ -178,6 +178,20 @@ def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
     }
 
 
+def mm2_args(topology: Topology, flow: Flow) -> list[str]:
+    """Command-line arguments of the MM2 process of `flow`.
+
+    With flows towards more than one cluster (active-active) there is one MM2 process per target
+    and each must run only the herders for its own target (`--clusters`): without it both
+    processes run herders for every pair, join the same Connect groups with different
+    `enabled` settings and fight over the connectors. A single direction runs without it, so its
+    process also emits the reverse heartbeats that `<source>.heartbeats` on the target copies.
+    """
+    if len({f.target for f in topology.flows}) > 1:
+        return ["--clusters", flow.target]
+    return []
+
+
 def render_mm2_properties(
     topology: Topology, flows: tuple[Flow, ...], plan: PortPlan, mm2_region: str
 ) -> str:

@@ -109,11 +109,12 @@ class _Plan:
         self.out()
         self.out("WHAT WILL BE CREATED (and written/read; nothing else is)")
         w = self.s.workload
-        for t in self.s.topology.topics:
-            self.out(
-                f"  topic {self.scoped(t.name)} on {w.producers.cluster} "
-                f"({t.partitions} partitions, rf {t.replication_factor})"
-            )
+        for c in self.topo.clusters:
+            for t in c.topics:
+                self.out(
+                    f"  topic {self.scoped(t.name)} on {c.name} "
+                    f"({t.partitions} partitions, rf {t.replication_factor})"
+                )
         if self.ext is not None:
             for f in self.topo.flows:
                 self.out(f"  topic {self.scoped('probe')} on {f.source} (replication probe)")
@@ -122,12 +123,13 @@ class _Plan:
                 f"  consumer group {self.scoped(c.group)} on {c.cluster} "
                 f"({c.count} member(s), topic {self.scoped(c.topic)})"
             )
-        self.out(
-            f"  workload: {w.producers.count} producer(s) on {w.producers.cluster} from "
-            f"{w.producers.site}, acks={w.producers.acks}, "
-            f"{w.producers.rate_per_second or 'unbounded'}/s, topic "
-            f"{self.scoped(w.producers.topic)}"
-        )
+        for p in w.producer_groups():
+            self.out(
+                f"  workload: {p.count} producer(s) on {p.cluster} from "
+                f"{p.site}, acks={p.acks}, "
+                f"{p.rate_per_second or 'unbounded'}/s, topic "
+                f"{self.scoped(p.topic)}"
+            )
         if self.ext is not None:
             keep = self.ext.isolation.keep_topics
             self.out(

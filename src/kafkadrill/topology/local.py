@@ -730,6 +730,7 @@ class LocalRuntime:
             *self._java(self.mm2_heap_mb, d, log_dir),
             "org.apache.kafka.connect.mirror.MirrorMaker",
             str(d / "mm2.properties"),
+            *cfg.mm2_args(self.topology, f),
         ]
         child = sup.spawn(name, cmd, log_dir / "stdout.log")
         self.flows_running[f.name] = f

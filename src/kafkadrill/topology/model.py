@@ -5,7 +5,7 @@ Nothing here starts a process; runtimes (`local`, later `compose`) bring a Topol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 
@@ -173,8 +173,11 @@ def two_dc(
     broker_config: dict[str, str] | None = None,
     mm2: dict[str, str] | None = None,
     kafka_version: str | None = None,
+    both_ways: bool = False,
 ) -> Topology:
-    """The default topology: `primary` in `east`, `dr` in `west`, MM2 primary->dr."""
+    """The default topology: `primary` in `east`, `dr` in `west`, MM2 primary->dr (and
+    dr->primary with `both_ways`: active-active; DefaultReplicationPolicy prefixes keep MM2
+    from copying a record back to its origin)."""
     dr_nodes = nodes if dr_nodes is None else dr_nodes
     rf = min(3, nodes, dr_nodes)
     if topics is None:
@@ -183,8 +186,16 @@ def two_dc(
         "primary", "east", _nodes(nodes, primary_azs, "east"), dict(broker_config or {}), topics
     )
     dr = Cluster("dr", "west", _nodes(dr_nodes, dr_azs, "west"), dict(broker_config or {}), ())
-    flow = Flow("primary", "dr", dict(mm2 or {}))
-    return Topology(name, (primary, dr), (flow,), kafka_version)
+    if both_ways:
+        # Each side has its own topics (the same names) and receives the other's copies.
+        dr = replace(dr, topics=topics)
+        flows: tuple[Flow, ...] = (
+            Flow("primary", "dr", dict(mm2 or {})),
+            Flow("dr", "primary", dict(mm2 or {})),
+        )
+    else:
+        flows = (Flow("primary", "dr", dict(mm2 or {})),)
+    return Topology(name, (primary, dr), flows, kafka_version)
 
 
 DEFAULT_STRETCH_SITES = ("east-a", "east-b", "east-c")

@@ -25,8 +25,9 @@ _HDR_PREFIX = "kd-"
 
 
 def topic_pattern(topic: str) -> str:
-    """Regex subscription matching a topic and its MM2-renamed copies (`primary.orders`)."""
-    return rf"^([A-Za-z0-9_-]+\.)?{re.escape(topic)}$"
+    """Regex matching a topic and its MM2-renamed copies (`primary.orders`), also copies of
+    copies (`dr.primary.orders`): a replication cycle, which the final read must see to report."""
+    return rf"^([A-Za-z0-9_-]+\.)*{re.escape(topic)}$"
 
 
 def _hdr(msg: Message) -> dict[str, str]:
