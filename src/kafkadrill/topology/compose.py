@@ -255,6 +255,13 @@ class ComposeRuntime:
         why = docker_available()
         if why is not None:
             raise TopologyError(f"compose runtime: {why} (as root: bash .ci/docker-setup.sh)")
+        inside = [w.name for w in self.topology.wan if self._region_of(w.a) == self._region_of(w.b)]
+        if inside:
+            # Its proxies carry only cross-region paths; a WAN inside a region would be ignored.
+            raise TopologyError(
+                f"compose runtime: baseline WAN between sites of one region ({', '.join(inside)}) "
+                "is not supported; run this scenario with --runtime local"
+            )
         removed = cleanup_stale()
         if removed:
             self.progress(f"removed {len(removed)} leftovers of dead runners")
