@@ -299,16 +299,18 @@ class ExternalRuntime:
             self.restore_all()
         except Exception as exc:  # keep going: flows and topics still need their cleanup
             errors.append(f"heal: {exc}")
-        for flow in sorted(self.flows_stopped):
-            try:
-                self.flow_start(flow)
-            except Exception as exc:
-                errors.append(f"restart flow {flow}: {exc}")
+        # Clean up before restarting a flow kafkadrill stopped (e.g. by a failover): a running
+        # MirrorMaker 2 could copy a run topic again between the deletions on each side.
         if not self.spec.isolation.keep_topics:
             try:
                 self._cleanup()
             except Exception as exc:
                 errors.append(f"cleanup: {exc}")
+        for flow in sorted(self.flows_stopped):
+            try:
+                self.flow_start(flow)
+            except Exception as exc:
+                errors.append(f"restart flow {flow}: {exc}")
         if errors:
             raise TopologyError("external runtime stop: " + "; ".join(errors))
 
