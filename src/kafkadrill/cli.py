@@ -778,6 +778,78 @@ def sweep(
 
 
 @main.command()
+@click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(0, 1000),
+    default=10.0,
+    show_default=True,
+    help="one-way baseline WAN latency between regions (stretch: between sites)",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(1, 100_000),
+    default=1000.0,
+    show_default=True,
+    help="total produce rate, msg/s",
+)
+@click.option(
+    "--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True
+)
+@click.option("--runtime", default=None, help="default: local")
+def models(
+    runs: int, latency_ms: float, rate: float, reports_dir: Path, runtime: str | None
+) -> None:
+    """Measure the seeds' deployment-models table: active-passive, active-active and stretch
+    under the same load, WAN latency and loss of a region (stretch: a site), RUNS times each.
+
+    Minutes of real drills (3 models x RUNS x ~2 min); prints the seeds' claims next to the
+    measured median (min-max) and writes the comparison (compare.md/.html/.csv) beside it.
+    """
+    from kafkadrill.models import claims_table, comparison, run_models
+    from kafkadrill.report.compare import write_comparison
+    from kafkadrill.topology.runtime import user_runtime
+
+    _sigterm_as_exit()
+    try:
+        if runtime is not None:
+            user_runtime(runtime)
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+
+    def on_start(model: str, i: int) -> None:
+        console.print(f"[bold][run {i + 1}/{runs}] {model}[/]: starting")
+
+    def on_done(model: str, i: int, result: Any) -> None:
+        err = f"  ({result.error.splitlines()[0]})" if result.error else ""
+        console.print(f"[bold][run {i + 1}/{runs}] {model}[/]: {result.verdict}{err}")
+
+    done = run_models(
+        runs,
+        reports_dir,
+        latency_ms=latency_ms,
+        rate=rate,
+        runtime=runtime,
+        on_start=on_start,
+        on_done=on_done,
+    )
+    comp = comparison(done)
+    out = reports_dir / "models" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    paths = write_comparison(comp, out)
+    table = claims_table(comp)
+    (out / "models.md").write_text(
+        f"# Deployment models, measured\n\n{runs} run(s) per model, {rate:g} msg/s, "
+        f"{latency_ms:g} ms one-way WAN latency.\n\n{table}"
+    )
+    click.echo(table)
+    click.echo(f"models: {out / 'models.md'}")
+    click.echo(f"        {paths['html']}")
+    # An infrastructure error or a crashed drill is not a measurement: say so by the exit code.
+    sys.exit(2 if len(done) < 3 * runs or any(r.errored for r in comp.runs) else 0)
+
+
+@main.command()
 @click.option(
     "--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True
 )

@@ -54,6 +54,8 @@ def _run(
     wdown: float | None = 1.0,
     rdown: float | None = 2.0,
     unknown: int = 0,
+    p50: float = 5.0,
+    p99: float = 50.0,
     error: str | None = None,
 ) -> Path:
     d = new_run_dir(reports, "broker-loss", now=T0 + timedelta(minutes=n))
@@ -77,7 +79,11 @@ def _run(
                 },
                 "rto": {"write_unavailable_seconds": wdown, "read_unavailable_seconds": rdown},
                 "checkers": {
-                    "duplicates": {"status": "PASS", "figures": {"consumer_rereads": rereads}}
+                    "duplicates": {"status": "PASS", "figures": {"consumer_rereads": rereads}},
+                    "latency": {
+                        "status": "PASS",
+                        "figures": {"per_phase": {"steady": {"p50_ms": p50, "p99_ms": p99}}},
+                    },
                 },
             },
         )
@@ -86,13 +92,23 @@ def _run(
 
 
 ACKS1 = [
-    dict(lost=3, window=0.25, dups=1, rereads=10, wdown=4.5, rdown=5.0, unknown=2),
-    dict(lost=10, window=1.5, dups=0, rereads=4, wdown=2.25, rdown=3.0, unknown=0),
-    dict(lost=5, window=0.5, dups=4, rereads=7, wdown=3.0, rdown=9.75, unknown=1),
+    dict(
+        lost=3, window=0.25, dups=1, rereads=10, wdown=4.5, rdown=5.0, unknown=2, p50=4.0, p99=40.0
+    ),
+    dict(
+        lost=10, window=1.5, dups=0, rereads=4, wdown=2.25, rdown=3.0, unknown=0, p50=6.5, p99=61.0
+    ),
+    dict(
+        lost=5, window=0.5, dups=4, rereads=7, wdown=3.0, rdown=9.75, unknown=1, p50=5.0, p99=55.5
+    ),
 ]
 ACKS_ALL = [
-    dict(lost=0, window=0.0, dups=2, rereads=1, wdown=6.0, rdown=6.5, unknown=3),
-    dict(lost=0, window=0.0, dups=3, rereads=2, wdown=7.0, rdown=8.0, unknown=5),
+    dict(
+        lost=0, window=0.0, dups=2, rereads=1, wdown=6.0, rdown=6.5, unknown=3, p50=30.0, p99=300.0
+    ),
+    dict(
+        lost=0, window=0.0, dups=3, rereads=2, wdown=7.0, rdown=8.0, unknown=5, p50=31.0, p99=310.0
+    ),
 ]
 FIELDS = {
     "lost": "lost",
@@ -102,6 +118,8 @@ FIELDS = {
     "write_unavailable_seconds": "wdown",
     "read_unavailable_seconds": "rdown",
     "unknown": "unknown",
+    "produce_p50_ms": "p50",
+    "produce_p99_ms": "p99",
 }
 
 

@@ -116,6 +116,18 @@ METRICS: tuple[Metric, ...] = (
         "s",
     ),
     Metric("unknown", "Unknown sends", ("rpo", "unknown")),
+    Metric(
+        "produce_p50_ms",
+        "Produce p50 before faults (ms)",
+        ("checkers", "latency", "figures", "per_phase", "steady", "p50_ms"),
+        "ms",
+    ),
+    Metric(
+        "produce_p99_ms",
+        "Produce p99 before faults (ms)",
+        ("checkers", "latency", "figures", "per_phase", "steady", "p99_ms"),
+        "ms",
+    ),
 )
 _BY_KEY = {m.key: m for m in METRICS}
 
@@ -357,7 +369,7 @@ def _num(v: float | None) -> str:
     return f"{v:.3f}".rstrip("0").rstrip(".")
 
 
-def _cell(s: Stats) -> str:
+def stats_cell(s: Stats) -> str:
     if s.n == 0:
         return "n/a"
     if s.min == s.max:
@@ -388,7 +400,7 @@ def _group_cells(g: Group) -> list[str]:
         str(len(g.runs)),
         _verdicts(g.verdicts),
         str(g.errors),
-        *(_cell(g.stats(m)) for m in METRICS),
+        *(stats_cell(g.stats(m)) for m in METRICS),
     ]
 
 

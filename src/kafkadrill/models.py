@@ -1,0 +1,233 @@
+"""The deployment-models table: the seeds' comparison (active-passive, active-active, stretch)
+with measured figures.
+
+`kafkadrill models` runs the three models under the same workload rate, the same baseline WAN
+latency and the loss of a region (a site for the stretch cluster), N times each, and puts the
+measured medians and spread next to the seeds' claims. Every figure comes from a drill report
+(the checkers); this module only builds the scenarios and lays the figures out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.report.compare import (
+    Comparison,
+    Group,
+    Metric,
+    RunRecord,
+    build_comparison,
+    load_run,
+    stats_cell,
+)
+from kafkadrill.scenario import Scenario
+
+MODELS = ("active-passive", "active-active", "stretch")
+
+#: The seeds' comparison table (seeds/004, "Comparison"), as claimed.
+SEED_CLAIMS: dict[str, dict[str, str]] = {
+    "active-passive": {"rpo": "Minutes", "rto": "Minutes", "latency": "None"},
+    "active-active": {"rpo": "Near-zero", "rto": "Near-zero", "latency": "None"},
+    "stretch": {"rpo": "Zero", "rto": "Seconds", "latency": "Cross-DC latency"},
+}
+
+TOPIC = {
+    "name": "orders",
+    "partitions": 3,
+    "replication_factor": 3,
+    "config": {"min.insync.replicas": "2"},
+}
+
+
+def model_scenario(
+    model: str, *, latency_ms: float, rate: float, seed: int, duration: float = 40
+) -> Scenario:
+    """One model's drill: the same load, WAN latency and a loss at 10 s (20 s for a site or a
+    region that comes back; active-passive fails over for good)."""
+    wan = {"latency_ms": latency_ms, "jitter_ms": round(latency_ms / 10, 1)}
+    base: dict[str, Any] = {
+        "name": f"model-{model}",
+        "description": f"deployment model {model}: loss of a region (stretch: a site)",
+        "duration_seconds": duration,
+        "warmup_seconds": 5,
+        "seed": seed,
+        "final_read": {"timeout_seconds": 90},
+    }
+    if model == "active-passive":
+        return Scenario.from_dict(
+            {
+                **base,
+                "topology": {
+                    "wan": wan,
+                    "topics": [TOPIC],
+                    "mm2": {"emit.checkpoints.interval.seconds": 1, "offset.lag.max": 100},
+                },
+                # Applications in west (they survive), writing to primary until the failover.
+                "workload": {
+                    "producers": {"rate_per_second": rate, "site": "west"},
+                    "consumers": [{"group": "billing", "site": "west"}],
+                },
+                "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
+                "runbooks": {
+                    "failover": {
+                        "trigger": {"on_fault": "region.outage"},
+                        "detect_failing_seconds": 5,
+                    }
+                },
+                "objectives": {
+                    "max_lost": None,
+                    "max_skipped": 0,
+                    "max_duplicates": None,
+                    "expected_anomalies": ["loss", "duplicates", "offsets"],
+                },
+            },
+            source=f"<models: {model}>",
+        )
+    if model == "active-active":
+        half = rate / 2
+        return Scenario.from_dict(
+            {
+                **base,
+                "topology": {"model": "active-active", "wan": wan, "topics": [TOPIC]},
+                "workload": {
+                    "producers": [
+                        {"rate_per_second": half, "cluster": "primary", "site": "east"},
+                        {"rate_per_second": half, "cluster": "dr", "site": "west"},
+                    ],
+                    "consumers": [
+                        {"group": "billing-east", "cluster": "primary", "site": "east"},
+                        {"group": "billing-west", "cluster": "dr", "site": "west"},
+                    ],
+                },
+                "timeline": [
+                    {
+                        "at": 10,
+                        "fault": "region.outage",
+                        "target": {"region": "east"},
+                        "duration": 20,
+                    }
+                ],
+                "objectives": {"max_lost": 0, "max_skipped": 0, "max_duplicates": None},
+            },
+            source=f"<models: {model}>",
+        )
+    if model == "stretch":
+        return Scenario.from_dict(
+            {
+                **base,
+                "topology": {
+                    "model": "stretch",
+                    "wan": wan,
+                    "topics": [TOPIC],
+                    "broker_config": {"replica.lag.time.max.ms": "10000"},
+                },
+                "workload": {
+                    "producers": {"rate_per_second": rate, "site": "east-b"},
+                    "consumers": [{"group": "billing", "site": "east-c"}],
+                },
+                "timeline": [
+                    {
+                        "at": 10,
+                        "fault": "site.outage",
+                        "target": {"cluster": "primary", "sites": ["east-a"]},
+                        "duration": 20,
+                    }
+                ],
+                "objectives": {"max_lost": 0, "max_skipped": 0},
+            },
+            source=f"<models: {model}>",
+        )
+    raise ValueError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
+
+
+def comparison(records: Sequence[tuple[str, Path]]) -> Comparison:
+    """Group run directories by model (the model names the group, not the scenario diff)."""
+    recs: list[RunRecord] = []
+    for model, run_dir in records:
+        rec = load_run(run_dir)
+        rec.setting = {"model": model}
+        recs.append(rec)
+    return build_comparison(recs, title="Deployment models")
+
+
+_ROWS: tuple[tuple[str, str, tuple[Metric, ...]], ...] = (
+    ("RPO: acked messages lost", "rpo", (Metric("lost", "", ("rpo", "lost")),)),
+    (
+        "RPO: data window lost (s)",
+        "rpo",
+        (Metric("w", "", ("rpo", "window_seconds"), "s"),),
+    ),
+    (
+        "RTO: writes unavailable (s)",
+        "rto",
+        (Metric("wu", "", ("rto", "write_unavailable_seconds"), "s"),),
+    ),
+    (
+        "RTO: reads unavailable (s)",
+        "rto",
+        (Metric("ru", "", ("rto", "read_unavailable_seconds"), "s"),),
+    ),
+    (
+        "Produce latency p50 / p99 before the loss (ms)",
+        "latency",
+        (
+            Metric("p50", "", ("checkers", "latency", "figures", "per_phase", "steady", "p50_ms")),
+            Metric("p99", "", ("checkers", "latency", "figures", "per_phase", "steady", "p99_ms")),
+        ),
+    ),
+)
+
+
+def claims_table(comp: Comparison) -> str:
+    """The seeds' table with `claim → measured median (min–max)` per model, Markdown."""
+    groups: Mapping[str, Group] = {g.settings.get("model", g.label): g for g in comp.groups}
+    models = [m for m in MODELS if m in groups]
+    lines = [
+        "| Aspect | " + " | ".join(models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for title, claim_key, metrics in _ROWS:
+        cells = []
+        for m in models:
+            measured = " / ".join(stats_cell(groups[m].stats(x)) for x in metrics)
+            cells.append(f"seed: {SEED_CLAIMS[m][claim_key]}; measured: {measured}")
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    runs = " | ".join(
+        f"{len(groups[m].runs)} run(s): "
+        + " ".join(f"{v}×{n}" for v, n in sorted(groups[m].verdicts.items()))
+        for m in models
+    )
+    lines.append(f"| Runs | {runs} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_models(
+    runs: int,
+    reports_dir: Path,
+    *,
+    latency_ms: float,
+    rate: float,
+    models: Sequence[str] = MODELS,
+    runtime: str | None = None,
+    on_start: Callable[[str, int], None] | None = None,
+    on_done: Callable[[str, int, Any], None] | None = None,
+    seed: int = 1,
+) -> list[tuple[str, Path]]:
+    """Run every model `runs` times (interleaved, so slow drift of the machine hits all);
+    returns (model, run directory) per finished run."""
+    from kafkadrill.runner import run_drill
+
+    done: list[tuple[str, Path]] = []
+    for i in range(runs):
+        for model in models:
+            sc = model_scenario(model, latency_ms=latency_ms, rate=rate, seed=seed + i)
+            if on_start is not None:
+                on_start(model, i)
+            result = run_drill(sc, runtime=runtime, reports_dir=reports_dir)
+            if on_done is not None:
+                on_done(model, i, result)
+            if result.run_dir is not None:
+                done.append((model, result.run_dir))
+    return done
