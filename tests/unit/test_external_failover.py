@@ -293,3 +293,18 @@ def test_flow_alive_asks_the_state_command_sparingly_but_afresh_after_a_stop(
     assert states() == ["flow_state", "flow_stop", "flow_state"]
     rt.flow_start("primary->dr")
     assert rt.flow_alive("primary->dr") and states()[-2:] == ["flow_start", "flow_state"]
+
+
+def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
+    from kafkadrill.topology.external import isolate
+
+    data = failover_data(tmp_path)
+    data["topology"] = {"topics": [{"name": "orders"}, {"name": "payments"}]}
+    data["workload"]["producers"] = [
+        {"site": "west", "topic": "orders"},
+        {"site": "east", "topic": "payments"},
+    ]
+    scoped, topics, _groups = isolate(Scenario.from_dict(data), "R1")
+    written = [p.topic for p in scoped.workload.producer_groups()]
+    assert written == ["kd-r1-orders", "kd-r1-payments"], written
+    assert topics == {"orders": "kd-r1-orders", "payments": "kd-r1-payments"}

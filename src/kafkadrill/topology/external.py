@@ -73,8 +73,8 @@ def _caps(scenario: Any) -> frozenset[str]:
 
 
 def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], dict[str, str]]:
-    """The scenario with every declared topic and consumer group renamed to run-scoped names.
-    Returns (scenario, topic renames, group renames)."""
+    """The scenario with every topic (declared or written by a client) and consumer group
+    renamed to run-scoped names. Returns (scenario, topic renames, group renames)."""
     from kafkadrill.scenario import Scenario as _Scenario
 
     ext = scenario.external
@@ -94,10 +94,14 @@ def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], 
     }
     for t in data["topology"]["topics"]:
         t["name"] = topics[t["name"]]
-    p = data["workload"]["producers"]
-    p["topic"] = topics.get(p["topic"], p["topic"])
+
+    def scope(name: str) -> str:  # a client's topic is run-scoped even if not declared
+        return topics.setdefault(name, scoped_name(prefix, run_id, name))
+
+    for p in [data["workload"]["producers"], *data["workload"].get("more_producers", [])]:
+        p["topic"] = scope(p["topic"])  # every producer group: none may write outside
     for c in data["workload"]["consumers"]:
-        c["topic"] = topics.get(c["topic"], c["topic"])
+        c["topic"] = scope(c["topic"])
         c["group"] = groups[c["group"]]
     for entry in data["timeline"]:  # e.g. leader.kill names a topic
         for key in ("topic",):
