@@ -93,18 +93,10 @@ _INT32 = 2**31 - 1  # Kafka's int settings (ms, counts) are Java ints
 _INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
 # expected_anomalies name checkers (kafkadrill.checkers._common.CHECKER_NAMES; a unit test keeps
 # the two in step): a FAIL from a listed checker is reported but allowed.
-AnomalyName = Literal[
-    "loss",
-    "unknown",
-    "duplicates",
-    "ordering",
-    "timestamps",
-    "offsets",
-    "recovery",
-    "latency",
-    "cycles",
-    "aggregation",
-]
+# fmt: off
+AnomalyName = Literal["loss", "unknown", "duplicates", "ordering", "timestamps", "offsets",
+                      "recovery", "latency", "cycles", "aggregation"]
+# fmt: on
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
 _NAME_RE = r"^[a-z0-9][a-z0-9-]*$"
