@@ -839,14 +839,15 @@ class _NeedsExactPath(Exception):
     """The fast path saw something irregular; the exact path decides (and names the line)."""
 
 
-def _hot_valid(table: pa.Table) -> bool:
+def _hot_valid(table: pa.Table, first_seq: int = 0) -> bool:
     """Envelope part of :func:`validate_event`, vectorised (types are already enforced by the
-    explicit schema): ``seq`` runs 0..n-1 and ``t``/``wall``/``type`` are present. Required
-    fields of hot events are checked per family in :func:`_frames_from_table`, on the columns
-    it takes anyway. False -> the exact path finds and names the bad line."""
+    explicit schema): ``seq`` runs ``first_seq``, ``first_seq + 1``, ... and ``t``/``wall``/
+    ``type`` are present. Required fields of hot events are checked per family in
+    :func:`_frames_from_table`, on the columns it takes anyway. False -> the exact path finds
+    and names the bad line."""
     n = table.num_rows
     seq = table["seq"]
-    if seq.null_count or not np.array_equal(seq.to_numpy(), np.arange(n)):
+    if seq.null_count or not np.array_equal(seq.to_numpy(), np.arange(first_seq, first_seq + n)):
         return False
     return not (table["t"].null_count or table["wall"].null_count or table["type"].null_count)
 
@@ -892,6 +893,7 @@ def _from_buffer(
     tables: list[pa.Table] = []
     rare: list[dict[str, Any]] = []
     hot_types = pa.array(HOT_TYPES)
+    hot_ok, first_seq = True, 0
     # Slices end on a line end. Each slice is parsed, its rare lines are found while its pages
     # are resident, then its pages are dropped: memory holds the parsed columns and about two
     # slices of the file, not the whole file (10M events: 2.4 GB). The next slice is parsed
@@ -925,15 +927,18 @@ def _from_buffer(
                     raise HistoryError(path, _line_no(raw, at), problem)
                 rare.append(ev)
                 pos = end
+            # Checked per slice while the next one parses; as before, a bad rare event found
+            # later still raises first, and a failed check sends the file to the exact path.
+            hot_ok = hot_ok and (not validate or _hot_valid(table, first_seq))
+            first_seq += table.num_rows
             tables.append(table)
             if isinstance(raw, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
                 lo, hi = start - start % mmap.PAGESIZE, stop - stop % mmap.PAGESIZE
                 if hi > lo:
                     raw.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
-    table = pa.concat_tables(tables)
-    if validate and not _hot_valid(table):
+    if not hot_ok:
         return None
-    return table, rare
+    return pa.concat_tables(tables), rare
 
 
 def _encode(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pd.CategoricalDtype]:
@@ -945,67 +950,92 @@ def _encode(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pd.Categorical
     return codes, pd.CategoricalDtype(pd.Index(e.dictionary.to_pylist(), dtype=object))
 
 
+def _encode_ids(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.StringArray]:
+    """(int64 code per row, -1 for null; the id dictionary in first-seen order)."""
+    enc = pc.dictionary_encode(col.combine_chunks())
+    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64), (
+        enc.dictionary
+    )
+
+
+def _column_task(
+    table: pa.Table,
+    name: str,
+    hdr_recv: pa.StructArray,
+    idx_of: Mapping[str, np.ndarray],
+    sel_of: Mapping[str, pa.Array],
+    validate: bool,
+) -> dict[str, dict[str, Any]]:
+    """``{family: {name: column}}`` for every family that has column ``name``; raises
+    :class:`_NeedsExactPath` (with ``validate``) when a required value is null."""
+    users = [f for f, names in _FAMILY_COLUMNS.items() if name in names]
+    out: dict[str, dict[str, Any]] = {}
+    if name in _SHARED_CATS:  # one category space across families
+        c, dt = _encode(table[name])
+        for family in users:
+            idx = idx_of[family]
+            if validate and name in _FAMILY_REQUIRED[family] and len(idx) and (c[idx] < 0).any():
+                raise _NeedsExactPath(family)
+            out[family] = {name: pd.Categorical.from_codes(c[idx], dtype=dt)}
+        return out
+    whole = None
+    if name not in ("origin_site", "origin_cluster"):
+        whole = table[name].combine_chunks()
+    for family in users:
+        if whole is None:  # origin_site / origin_cluster: kd-* headers of recv
+            col = pc.struct_field(hdr_recv, f"kd-{name.replace('_', '-')}")
+        else:
+            col = pc.take(whole, sel_of[family])
+            if validate and name in _FAMILY_REQUIRED[family] and col.null_count:
+                raise _NeedsExactPath(family)
+        if name in _LOCAL_CATS:
+            c, dt = _encode(col)
+            value: Any = pd.Categorical.from_codes(c, dtype=dt)
+        elif name == "final":
+            value = pc.fill_null(col, False).to_numpy(zero_copy_only=False)
+        elif name == "t":
+            value = pc.fill_null(col, np.nan).to_numpy()
+        else:
+            value = pc.fill_null(col, -1).to_numpy()
+        out[family] = {name: value}
+    return out
+
+
 def _frames_from_table(
     table: pa.Table, rare: list[dict[str, Any]], validate: bool = False
 ) -> HistoryFrames:
     """Frames from the hot table. ``validate``: raise :class:`_NeedsExactPath` when a field a hot
     event requires (:data:`EVENTS`) is null or absent (checked on the per-family columns)."""
-    t_enc = pc.dictionary_encode(table["type"].combine_chunks())
-    t_codes = pc.fill_null(t_enc.indices, -1).to_numpy(zero_copy_only=False)
-    t_names = t_enc.dictionary.to_pylist()
-    # One id dictionary for all families, so codes agree across frames.
-    id_enc = pc.dictionary_encode(table["id"].combine_chunks())
-    id_code = pc.fill_null(id_enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    ids: pa.StringArray = id_enc.dictionary
-    shared = {name: _encode(table[name]) for name in _SHARED_CATS}
-    recv_code = t_names.index("recv") if "recv" in t_names else -2
-    recv_sel = pa.array(np.flatnonzero(t_codes == recv_code), type=pa.int64())
-    hdr_recv = pc.take(table["hdr"].combine_chunks(), recv_sel)
-
-    idx_of: dict[str, np.ndarray] = {}
-    sel_of: dict[str, pa.Array] = {}
-    data_of: dict[str, dict[str, Any]] = {}
-    for family in _FAMILY_COLUMNS:
-        code = t_names.index(family) if family in t_names else -2
-        idx_of[family] = np.flatnonzero(t_codes == code)
-        sel_of[family] = pa.array(idx_of[family], type=pa.int64())
-        data_of[family] = {}
-        required = _FAMILY_REQUIRED[family] if validate else frozenset()
-        if "id" in required and len(idx_of[family]) and (id_code[idx_of[family]] < 0).any():
-            raise _NeedsExactPath(family)
-    # Column by column: ``take`` on a chunked column concatenates its chunks on every call, so
-    # each column is made contiguous once, taken for every family that uses it, then dropped
-    # (one contiguous copy alive at a time bounds the extra memory).
-    for name in _COLUMN_ORDER:
-        users = [f for f, names in _FAMILY_COLUMNS.items() if name in names]
-        whole = None
-        if name not in shared and name not in ("origin_site", "origin_cluster"):
-            whole = table[name].combine_chunks()
-        for family in users:
-            idx, data = idx_of[family], data_of[family]
+    # The work is column-wise and mostly in pyarrow / numpy (GIL released), so two threads
+    # build the columns: the id dictionary (the costliest part: millions of distinct strings)
+    # runs beside the rest. Every task's result is independent of the others' timing.
+    with ThreadPoolExecutor(2, thread_name_prefix="history-frames") as pool:
+        id_task = pool.submit(_encode_ids, table["id"])
+        t_enc = pc.dictionary_encode(table["type"].combine_chunks())
+        t_codes = pc.fill_null(t_enc.indices, -1).to_numpy(zero_copy_only=False)
+        t_names = t_enc.dictionary.to_pylist()
+        idx_of: dict[str, np.ndarray] = {}
+        sel_of: dict[str, pa.Array] = {}
+        for family in _FAMILY_COLUMNS:
+            code = t_names.index(family) if family in t_names else -2
+            idx_of[family] = np.flatnonzero(t_codes == code)
+            sel_of[family] = pa.array(idx_of[family], type=pa.int64())
+        hdr_recv = pc.take(table["hdr"].combine_chunks(), sel_of["recv"])
+        # Column by column: ``take`` on a chunked column concatenates its chunks on every
+        # call, so each column is made contiguous once and taken for every family using it.
+        tasks = {
+            name: pool.submit(_column_task, table, name, hdr_recv, idx_of, sel_of, validate)
+            for name in _COLUMN_ORDER
+        }
+        id_code, ids = id_task.result()
+        for family, idx in idx_of.items():
             required = _FAMILY_REQUIRED[family] if validate else frozenset()
-            if name in shared:
-                c, dt = shared[name]
-                if name in required and len(idx) and (c[idx] < 0).any():
-                    raise _NeedsExactPath(family)
-                data[name] = pd.Categorical.from_codes(c[idx], dtype=dt)
-                continue
-            if whole is None:  # origin_site / origin_cluster: kd-* headers of recv
-                col = pc.struct_field(hdr_recv, f"kd-{name.replace('_', '-')}")
-            else:
-                col = pc.take(whole, sel_of[family])
-                if name in required and col.null_count:
-                    raise _NeedsExactPath(family)
-            if name in _LOCAL_CATS:
-                c, dt = _encode(col)
-                data[name] = pd.Categorical.from_codes(c, dtype=dt)
-            elif name == "final":
-                data[name] = pc.fill_null(col, False).to_numpy(zero_copy_only=False)
-            elif name == "t":
-                data[name] = pc.fill_null(col, np.nan).to_numpy()
-            else:
-                data[name] = pc.fill_null(col, -1).to_numpy()
-        del whole
+            if "id" in required and len(idx) and (id_code[idx] < 0).any():
+                raise _NeedsExactPath(family)
+        data_of: dict[str, dict[str, Any]] = {family: {} for family in _FAMILY_COLUMNS}
+        for task in tasks.values():
+            for family, col in task.result().items():
+                data_of[family].update(col)
     frames: dict[str, pd.DataFrame] = {}
     for family, names in _FAMILY_COLUMNS.items():
         idx, got = idx_of[family], data_of[family]
