@@ -162,13 +162,29 @@ def wait_steady(local: LocalRuntime) -> None:
     for c in local.topology.clusters:  # a region outage restarted every node of a cluster
         local.wait_healthy(c.name, timeout=120)
     local.wait_replicating(timeout=120)
+    age = _heartbeats_fresh(local, 90)
+    if age is None or age > 10:
+        # Seen once in a full module run: after a cut, MM2 copied records again but no
+        # heartbeat for 170 s. An operator restarts such an MM2 before a drill; so does this
+        # fixture (the drill's own steady-state check is unchanged and would refuse it).
+        print(f"MM2 heartbeats on dr stale ({age} s) after 90 s: restarting MirrorMaker 2")
+        for f in local.flows():
+            local.flow_stop(f, 5.0)
+            local.flow_start(f)
+        local.wait_replicating(timeout=120)
+        age = _heartbeats_fresh(local, 150)
+    assert age is not None and age <= 10, f"heartbeats did not resume on dr (age {age})"
+
+
+def _heartbeats_fresh(local: LocalRuntime, seconds: float) -> float | None:
+    """Wait up to `seconds` for a heartbeat younger than 10 s on dr; -> the newest's age."""
     conf = {"bootstrap.servers": local.bootstrap("dr"), "group.id": "kd-test-hb", **QUIET}
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + seconds
     age = newest_record_age(conf, "primary.heartbeats")
     while (age is None or age > 10) and time.monotonic() < deadline:
         time.sleep(2)
         age = newest_record_age(conf, "primary.heartbeats")
-    assert age is not None and age <= 10, f"heartbeats did not resume on dr (age {age})"
+    return age
 
 
 def _cmd(url: str, op: str) -> dict[str, Any]:
