@@ -6,7 +6,8 @@ history offline: the history is the only input besides the scenario's objectives
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,14 +75,18 @@ def build_report_frames(
     finished: datetime | None,
     error: str | None,
     versions: dict[str, Any],
+    loaded: Callable[[], object] | None = None,
 ) -> tuple[dict[str, Any], HistoryFrames]:
     """The report and the frames it was computed from: the history is parsed ONCE (columnar;
     only the rare events as dicts) and the same frames feed the checkers, the timeline and the
-    plots (pass them on to :func:`write_outputs`)."""
+    plots (pass them on to :func:`write_outputs`). ``loaded`` is called once the frames are
+    built, before the checkers run."""
     history = run_dir / "history.jsonl"
     if not history.exists() and (run_dir / "history.jsonl.gz").exists():
         history = run_dir / "history.jsonl.gz"
     frames = load_frames(history)
+    if loaded is not None:
+        loaded()
     events = frames.events  # rare events only: run.*, phases, faults, runbook steps, probes
     verdicts = run_checkers(frames)
     objectives = scenario.objectives.model_dump(mode="json")
@@ -205,19 +210,32 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     hist = history_path(run_dir)
     # The record names the evidence judged (the original's state and the sha256 of what is
     # read). Hashing a 10M-event history takes seconds of one core; hashlib releases the GIL,
-    # so it runs beside the load and the checkers, which leave a core idle much of the time.
-    # Its errors still come first, as when it ran before anything was read.
+    # so it runs in a thread, started once the frames are built: the parse and the frames
+    # keep both cores, the checkers (one thread) leave one free. Its errors come first, as
+    # when it ran before anything was read.
     with ThreadPoolExecutor(1, thread_name_prefix="recheck-hash") as pool:
-        pending = pool.submit(evidence_record, run_dir, (SCENARIO_FILE, hist.name))
+        pending: list[Future[dict[str, object]]] = []
+
+        def start_hash() -> None:
+            pending.append(pool.submit(evidence_record, run_dir, (SCENARIO_FILE, hist.name)))
+
         try:
             scenario = load_scenario(run_dir / SCENARIO_FILE)
             report, frames = build_report_frames(
-                run_dir, scenario, started=None, finished=None, error=None, versions={}
+                run_dir,
+                scenario,
+                started=None,
+                finished=None,
+                error=None,
+                versions={},
+                loaded=start_hash,
             )
-        except BaseException:
-            pending.result()  # an unreadable original is the error to report
+        except Exception:
+            if not pending:  # failed before the hash started: the original's state first
+                start_hash()
+            pending[0].result()  # an unreadable original is the error to report
             raise
-        record = pending.result()
+        record = pending[0].result()
     report["recheck"] = record
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
