@@ -53,9 +53,10 @@ def _run(
     tmp_path: Path,
     *,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    speed: float = SPEED,
     **options: Any,
 ) -> DrillResult:
-    clock = ScaledClock(SPEED)
+    clock = ScaledClock(speed)
     return run_drill(
         scenario,
         runtime="fake-t",
@@ -92,16 +93,18 @@ def test_faults_are_injected_and_healed_at_their_times(
     tmp_path: Path, fake: list[FakeRuntime]
 ) -> None:
     sc = load_scenario(SCENARIOS / "default.yaml")  # node.kill at 10 s for 15 s
-    result = _run(sc, tmp_path)
+    # 10x, not 200x: a 130 ms stall of a loaded CI machine is 26 drill-seconds at 200x (seen in
+    # a fresh-clone CI run); at 10x the margin below is 300 ms of real time.
+    result = _run(sc, tmp_path, speed=10.0)
     events = _events(result.run_dir)
     faults_start = next(e["t"] for e in events if e["type"] == "phase" and e["name"] == "faults")
     inject = next(e for e in events if e["type"] == "fault.inject")
     verify = next(e for e in events if e["type"] == "fault.verify")
     heal = next(e for e in events if e["type"] == "fault.heal")
     assert inject["fault"] == "node.kill" and inject["target"] == {"cluster": "primary", "node": 2}
-    # On time, within a margin of scheduling ticks (the clock runs 200x faster than real).
-    assert 10.0 <= inject["t"] - faults_start < 12.0
-    assert 25.0 <= heal["t"] - faults_start < 27.0
+    # On time, within a margin of scheduling ticks.
+    assert 10.0 <= inject["t"] - faults_start < 13.0
+    assert 25.0 <= heal["t"] - faults_start < 28.0
     assert verify["ok"] is True and heal["ok"] is True
     (rt,) = fake
     ops = rt.op_names()
