@@ -806,7 +806,7 @@ def models(
     Minutes of real drills (3 models x RUNS x ~2 min); prints the seeds' claims next to the
     measured median (min-max) and writes the comparison (compare.md/.html/.csv) beside it.
     """
-    from kafkadrill.models import claims_table, comparison, run_models
+    from kafkadrill.models import MODELS, claims_table, comparison, run_models
     from kafkadrill.report.compare import write_comparison
     from kafkadrill.topology.runtime import user_runtime
 
@@ -846,7 +846,7 @@ def models(
     click.echo(f"models: {out / 'models.md'}")
     click.echo(f"        {paths['html']}")
     # An infrastructure error or a crashed drill is not a measurement: say so by the exit code.
-    sys.exit(2 if len(done) < 3 * runs or any(r.errored for r in comp.runs) else 0)
+    sys.exit(2 if len(done) < len(MODELS) * runs or any(r.errored for r in comp.runs) else 0)
 
 
 @main.command()

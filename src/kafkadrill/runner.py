@@ -431,10 +431,8 @@ def _final_read_phase(drill: Drill) -> None:
     sc, rt = drill.scenario, drill.rt
     authoritative = drill.producers[0].cluster if drill.producers else sc.workload.producers.cluster
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
-    patterns = [
-        re.compile(topic_pattern(g.topic))
-        for g in {g.topic: g for g in sc.workload.producer_groups()}.values()
-    ]
+    groups = sc.workload.producer_groups()
+    patterns = [re.compile(topic_pattern(t)) for t in dict.fromkeys(g.topic for g in groups)]
     topics = {
         c: [t for t in rt.clients.topics(rt.bootstrap(c)) if any(p.match(t) for p in patterns)]
         for c in clusters
@@ -443,7 +441,7 @@ def _final_read_phase(drill: Drill) -> None:
     if sc.topology.model == "active-active":
         # Each origin's acked writes must survive on their own cluster (loss), and every
         # cluster must end up holding everyone's (aggregation).
-        origins = {g.cluster for g in sc.workload.producer_groups()}
+        origins = {g.cluster for g in groups}
         extra = {"authoritative_for": {c: c for c in sorted(origins)}, "aggregates": clusters}
     drill.history.append(
         "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics, **extra

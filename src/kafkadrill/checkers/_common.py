@@ -173,12 +173,18 @@ class FinalRead:
         return self.authoritative is not None and self.complete.get(self.authoritative, False)
 
 
+def acked_cluster_codes(frames: HistoryFrames) -> tuple[np.ndarray, pd.Index]:
+    """(cluster code per id, the category space): the cluster that acknowledged the id (its
+    first send.ok); -1 for an id never acknowledged."""
+    ok = frames.ok
+    return by_id_values(frames, ok, cat_codes(ok["cluster"]), -1), ok["cluster"].cat.categories
+
+
 def origin_codes(frames: HistoryFrames) -> tuple[np.ndarray, pd.Index]:
     """(cluster code per id, the category space): the cluster that acknowledged the id, else
     the one it was sent to (unknown outcome); -1 when neither is known."""
-    ok, inv = frames.ok, frames.invoke
-    space = ok["cluster"].cat.categories
-    acked = by_id_values(frames, ok, cat_codes(ok["cluster"]), -1)
+    acked, space = acked_cluster_codes(frames)
+    inv = frames.invoke
     sent = by_id_values(frames, inv, recode(inv["cluster"], space), -1)
     return np.where(acked >= 0, acked, sent), space
 

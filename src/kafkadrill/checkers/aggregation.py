@@ -17,8 +17,7 @@ import numpy as np
 
 from kafkadrill.checkers._common import (
     Verdict,
-    by_id_values,
-    cat_codes,
+    acked_cluster_codes,
     final_read,
     final_read_notes,
     presence,
@@ -36,9 +35,8 @@ def check_aggregation(frames: HistoryFrames) -> Verdict:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
     if not fr.aggregates:
         return Verdict(NAME, "PASS", figures, [], ["not an active-active drill: nothing to judge"])
-    ok = frames.ok
-    space = list(ok["cluster"].cat.categories)
-    acked_by = by_id_values(frames, ok, cat_codes(ok["cluster"]), -1)
+    acked_by, categories = acked_cluster_codes(frames)
+    space = list(categories)
     pairs: dict[str, dict[str, int]] = {}
     status = "PASS"
     for agg in fr.aggregates:

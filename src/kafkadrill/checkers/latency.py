@@ -8,7 +8,7 @@ reaching kafkadrill, so it includes client batching (linger.ms) and retries.
 Phases are cut at the faults, by the time the record was sent:
 - ``steady``: sent before the first fault.inject (or in a drill with no fault);
 - ``under_fault``: sent while at least one fault was in force (its inject .. its heal, or the
-  end of the history when it was never healed);
+  end of the workload when it was never healed);
 - ``after_heal``: sent after the first fault and while no fault was in force.
 
 ``per_cluster`` splits the same figures by the cluster that acknowledged the record. ``wan``
@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from kafkadrill.checkers._common import Verdict, by_id, by_id_values, cat_codes
+from kafkadrill.checkers._common import Verdict, acked_cluster_codes, by_id
+from kafkadrill.checkers.recovery import fault_table, workload_end_t
 from kafkadrill.history import HistoryFrames
 
 NAME = "latency"
@@ -43,11 +44,10 @@ def _stats(ms: np.ndarray) -> dict[str, Any]:
 
 
 def fault_windows(frames: HistoryFrames) -> list[tuple[float, float]]:
-    """(inject t, heal t) per fault; a fault never healed lasts to the end of the history."""
-    injected = {e["fault_id"]: float(e["t"]) for e in frames.of_type("fault.inject")}
-    healed = {e["fault_id"]: float(e["t"]) for e in frames.of_type("fault.heal")}
-    end = frames.end_t
-    return sorted((t, healed.get(fid, end)) for fid, t in injected.items())
+    """(inject t, heal t) per fault, as the recovery checker defines a fault's window (a fault
+    never healed lasts to the end of the workload)."""
+    table = fault_table(frames, workload_end_t(frames))
+    return sorted((float(f["window"][0]), float(f["window"][1])) for f in table)
 
 
 def phase_of(sent: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
@@ -72,9 +72,7 @@ def check_latency(frames: HistoryFrames) -> Verdict:
     figures: dict[str, Any] = {"wan": wan[-1] if wan else None}
     sent = by_id(frames, frames.invoke, "t", np.nan)
     acked = by_id(frames, frames.ok, "t", np.nan)
-    ok = frames.ok
-    clusters = ok["cluster"].cat.categories
-    cluster = by_id_values(frames, ok, cat_codes(ok["cluster"]), -1)
+    cluster, clusters = acked_cluster_codes(frames)
     have = ~np.isnan(sent) & ~np.isnan(acked)
     ms = (acked[have] - sent[have]) * 1000.0
     phase = phase_of(sent[have], fault_windows(frames))

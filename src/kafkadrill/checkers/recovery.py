@@ -125,7 +125,13 @@ def caught_up_at(acked_t: np.ndarray, recv_t: np.ndarray, since: float) -> float
     return float(cand[good[0]]) if len(good) else None
 
 
-def _faults(frames: HistoryFrames, workload_end: float) -> list[dict[str, Any]]:
+def workload_end_t(frames: HistoryFrames) -> float:
+    """When the workload ended: the final read's start, else the end of the history."""
+    starts = frames.of_type("final_read.start")
+    return float(starts[0]["t"]) if starts else frames.end_t
+
+
+def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, Any]]:
     faults: dict[str, dict[str, Any]] = {}
     for e in frames.of_type("fault.inject", "fault.verify", "fault.heal"):
         fid = str(e.get("fault_id"))
@@ -171,8 +177,7 @@ def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any
 
 def check_recovery(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
-    starts = frames.of_type("final_read.start")
-    workload_end = float(starts[0]["t"]) if starts else frames.end_t
+    workload_end = workload_end_t(frames)
     phases: dict[str, Any] = {
         "detection_seconds": None,
         "runbook_seconds": None,
@@ -195,7 +200,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "faults": [],
         "phases": phases,
     }
-    faults = _faults(frames, workload_end)
+    faults = fault_table(frames, workload_end)
     figures["faults"] = faults
     if not faults:
         return Verdict(NAME, "PASS", figures, [], ["no fault injected: recovery not applicable"])
