@@ -179,6 +179,18 @@ EVENTS: dict[str, EventSpec] = {
             doc="the baseline WAN, once the topology is up (none: no event)",
         ),
         EventSpec(
+            "topology",
+            (
+                _f("reused", "bool", doc="a topology kept from an earlier drill served this one"),
+                _f("drill", "int", doc="1 for the drill that started the topology"),
+                _f("started_in", "str", doc="run directory of that drill (node logs are there)"),
+                _f("reset", "list", doc="evidence of the verified reset (reused only)"),
+                _f("why_fresh", "str", nullable=True, doc="why a fresh topology was started"),
+                _f("reset_seconds", "float", nullable=True),
+            ),
+            doc="how the drill got its topology, once it is up",
+        ),
+        EventSpec(
             "phase",
             (_f("name", "str", doc="`setup`, `steady`, `faults`, `heal`, `final_read`, ..."),),
         ),
