@@ -37,6 +37,7 @@ class Cap:
     LINK_CUT = "link.cut"  # cut every path of a link between two sites, per direction
     LINK_TOXIC = "link.toxic"  # latency / bandwidth / reset toxics on a link, per direction
     AZ_PARTITION = "az.partition"  # cut one AZ of a cluster off from the others
+    TOPIC_ADMIN = "topic.admin"  # create topics, add partitions, alter configs (metadata drills)
 
     ALL: frozenset[str] = frozenset(
         {
@@ -50,6 +51,7 @@ class Cap:
             LINK_CUT,
             LINK_TOXIC,
             AZ_PARTITION,
+            TOPIC_ADMIN,
         }
     )
 
