@@ -95,7 +95,7 @@ _INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
 # the two in step): a FAIL from a listed checker is reported but allowed.
 # fmt: off
 AnomalyName = Literal["loss", "unknown", "duplicates", "ordering", "timestamps", "offsets",
-                      "recovery", "latency", "cycles", "aggregation"]
+                      "recovery", "latency", "cycles", "aggregation", "metadata"]
 # fmt: on
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
@@ -432,6 +432,9 @@ class Objectives(_Model):
     max_skipped: Int | None = Field(default=0, ge=0, le=_INT63)
     max_produce_p99_ms: Float | None = Field(
         default=None, ge=0, description="p99 send -> ack latency over the whole run"
+    )
+    max_metadata_sync_seconds: Float | None = Field(
+        default=None, ge=0, description="seconds until a topic.* change shows on the target"
     )
     require_ordering: bool = False
     require_timestamps_preserved: bool = True

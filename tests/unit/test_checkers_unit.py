@@ -341,6 +341,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "latency": {"overall": {"p99_ms": 40.0}},
         "cycles": {},
         "aggregation": {},
+        "metadata": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

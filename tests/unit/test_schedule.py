@@ -254,6 +254,9 @@ def test_catalog_names() -> None:
         "az.partition",
         "region.outage",
         "site.outage",
+        "topic.create",
+        "topic.partitions",
+        "topic.config",
     ]
     assert all(catalog.FAULT_SUMMARIES[n] for n in catalog.FAULT_TYPES)
 

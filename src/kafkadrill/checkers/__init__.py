@@ -26,6 +26,7 @@ from kafkadrill.checkers.cycles import check_cycles
 from kafkadrill.checkers.duplicates import check_duplicates
 from kafkadrill.checkers.latency import check_latency
 from kafkadrill.checkers.loss import check_loss
+from kafkadrill.checkers.metadata import check_metadata
 from kafkadrill.checkers.objectives import (
     CHECKER_CRASHED,
     ObjectiveResult,
@@ -64,6 +65,7 @@ CHECKERS: dict[str, Checker] = {
     "latency": check_latency,
     "cycles": check_cycles,
     "aggregation": check_aggregation,
+    "metadata": check_metadata,
 }
 assert tuple(CHECKERS) == CHECKER_NAMES
 

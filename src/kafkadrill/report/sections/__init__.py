@@ -17,6 +17,7 @@ from kafkadrill.report.sections.faults import faults_section
 from kafkadrill.report.sections.findings import findings_section
 from kafkadrill.report.sections.groups import groups_section
 from kafkadrill.report.sections.latency import latency_section
+from kafkadrill.report.sections.metadata import metadata_section
 from kafkadrill.report.sections.objectives import objectives_section
 from kafkadrill.report.sections.plots import plots_section
 from kafkadrill.report.sections.rpo import rpo_section
@@ -37,6 +38,7 @@ SECTIONS: tuple[Section, ...] = (
     rto_section,
     latency_section,
     duplicates_section,
+    metadata_section,
     groups_section,
     faults_section,
     timeline_section,
