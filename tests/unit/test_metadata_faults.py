@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kafkadrill.checkers.metadata import check_metadata
-from kafkadrill.errors import ScenarioError
+from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults import metadata
 from kafkadrill.faults.base import FaultContext
 from kafkadrill.faults.driver import FaultDriver
@@ -366,3 +366,19 @@ def test_a_state_already_on_the_target_is_not_measured(tmp_path: Path, world: Wo
     )
     v = check_metadata(load_frames(events))
     assert v.status == "UNKNOWN" and v.figures["already_on_target"] == 1
+
+
+def test_a_refused_change_is_an_infrastructure_error(tmp_path: Path, world: World) -> None:
+    world.topics["primary/audit"] = {"partitions": 1, "config": {}}
+
+    def exists(topic: str, partitions: int, replication_factor: int) -> None:
+        raise RuntimeError("TOPIC_ALREADY_EXISTS")
+
+    with HistoryWriter(tmp_path / "history.jsonl", "r1") as h:
+        ctx = FaultContext(Runtime(world.flow), h)  # type: ignore[arg-type]
+        driver = FaultDriver(ctx, h)
+        admin = Admin(world, "primary")
+        admin.create_topic = exists  # type: ignore[method-assign]
+        metadata.ADMIN_FACTORY = lambda rt, cluster: admin  # restored by the fixture
+        with pytest.raises(TopologyError, match="TOPIC_ALREADY_EXISTS"):
+            driver.inject("topic.create", {"flow": "primary->dr", "topic": "audit"})

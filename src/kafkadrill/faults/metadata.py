@@ -532,8 +532,14 @@ class MetadataChange:
 
     def inject(self) -> str:
         expect = str(self.params.get("expect") or self.expectation())
-        before = self.observe(self.target, self.remote)
-        self.apply()
+        try:
+            before = self.observe(self.target, self.remote)
+            self.apply()
+        except Exception as exc:  # the cluster refused or did not answer: infrastructure
+            raise TopologyError(
+                f"{self.kind} on {self.flow.source}:{self.topic} failed: {type(exc).__name__}: "
+                f"{exc}"
+            ) from exc
         self._event(
             "applied",
             change=self.kind,
