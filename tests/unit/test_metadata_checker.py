@@ -156,3 +156,16 @@ def test_report_section_formats_the_checker_figures_only() -> None:
     assert "## Metadata replication" in md and "primary.audit" in md
     assert metadata_section(_report({"changes": []}), {}) == []
     assert metadata_section({}, {}) == []
+
+
+def test_a_missing_or_leaked_change_is_a_high_finding() -> None:
+    from kafkadrill.report.findings import derive_findings
+
+    h = H().change("f1", 1.0, "topic.create", "audit", end="not_seen", end_t=31.0)
+    h.change("f2", 1.0, "topic.create", "scratch", expect="excluded", end_t=7.0)
+    found = derive_findings(_report(h.verdict().to_dict()["figures"]))
+    texts = [f["text"] for f in found if f["severity"] == "high"]
+    assert any("audit never showed on dr:primary.audit within 29.99 s" in t for t in texts)
+    assert any("appeared on dr:primary.scratch although" in t for t in texts)
+    ok = H().change("f1", 1.0, "topic.create", "audit", end_t=3.0)
+    assert derive_findings(_report(ok.verdict().to_dict()["figures"])) == []

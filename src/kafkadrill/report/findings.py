@@ -258,6 +258,27 @@ def derive_findings(report: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"vs target {fmt(o.get('target'))}.",
                 "Look at the longest RTO phase and automate the runbook steps in it.",
             )
+    for ch in figures(report, "metadata").get("changes") or []:
+        if not isinstance(ch, Mapping) or ch.get("outcome") not in ("not_synced", "appeared"):
+            continue
+        where = f"{ch.get('target')}:{ch.get('remote_topic')}"
+        if ch.get("outcome") == "not_synced":
+            add(
+                "high",
+                f"{ch.get('tag')} {ch.get('change')} {ch.get('what')} on {ch.get('topic')} never "
+                f"showed on {where} within {fmt_s(ch.get('watched_seconds'))}.",
+                "Check the MM2 log for topic creation / config sync errors; compare its "
+                "refresh.topics.interval.seconds and sync.topic.configs.interval.seconds with "
+                "the watch window.",
+            )
+        else:
+            add(
+                "high",
+                f"{ch.get('tag')} {ch.get('change')} {ch.get('what')} on {ch.get('topic')} "
+                f"appeared on {where} although the flow's filter excludes it.",
+                "Check the effective topics / topics.exclude / config.properties.exclude of the "
+                "flow in its mm2.properties.",
+            )
     for name, c in (report.get("checkers") or {}).items():
         if isinstance(c, Mapping) and c.get("status") == "UNKNOWN":
             notes = "; ".join(str(n) for n in c.get("notes") or []) or "no detail"
