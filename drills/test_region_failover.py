@@ -16,6 +16,7 @@ import pytest
 from kafkadrill.history import read_history
 from kafkadrill.pytest_plugin import DrillRunner, failure_text
 from kafkadrill.runner import DrillResult
+from kafkadrill.scenario import load_scenario
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "region-outage-failover.yaml"
 
@@ -50,16 +51,20 @@ def test_group_resumes_on_dr_at_the_translated_offsets(failover: DrillResult) ->
         for e in events
         if e["type"] == "runbook.step" and e["step"] == "translate_offsets" and e["status"] == "ok"
     )
-    offsets = translated["detail"]["offsets"]["billing"]
-    assert offsets, "no checkpoint-translated offsets for group billing"
+    # The run's own names: on a kept topology, topics and groups are run-scoped.
+    ran = load_scenario(failover.run_dir / "scenario.yaml")
+    group = ran.workload.consumers[0].group
+    remote = f"primary.{ran.workload.consumers[0].topic}"
+    offsets = translated["detail"]["offsets"][group]
+    assert offsets, f"no checkpoint-translated offsets for group {group}"
     first_on_dr: dict[str, int] = defaultdict(lambda: 1 << 62)
     for e in events:
         if (
             e["type"] == "recv"
             and not e["final"]
-            and e["group"] == "billing"
+            and e["group"] == group
             and e["cluster"] == "dr"
-            and e["topic"] == "primary.orders"
+            and e["topic"] == remote
         ):
             key = f"{e['topic']}-{e['partition']}"
             first_on_dr[key] = min(first_on_dr[key], e["offset"])

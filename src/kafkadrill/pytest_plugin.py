@@ -12,7 +12,8 @@ What it adds (docs/howto/run-drills-in-ci.md is the user guide):
   phase, so a missed objective is a *failure* whose text is written for the on-call reader.
 - Fixtures: ``drill`` (run a scenario, get a DrillResult) and ``kafkadrill_topology`` (start a
   two-DC topology and keep it for a module's tests).
-- Options: --kafka-version, --runtime, --reports-dir, --seed, --repeat, --kafkadrill-junit.
+- Options: --kafka-version, --runtime, --reports-dir, --seed, --repeat, --fresh-topology,
+  --kafkadrill-junit.
 - A terminal summary with every drill's verdict and report path.
 """
 
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kafkadrill.errors import ScenarioError, TopologyError
+from kafkadrill.topology.pool import TopologyPool
 
 if TYPE_CHECKING:
     from kafkadrill.runner import DrillResult
@@ -185,6 +187,8 @@ class _State:
     repeat: int
     junit: Path | None
     runtime: str | None = None
+    # One topology kept between consecutive drills of an equal topology (None: --fresh).
+    pool: TopologyPool | None = None
     results: list[_Recorded] = field(default_factory=list)
     current: str = ""  # node id of the test running now (the session-scoped `drill` needs it)
 
@@ -253,6 +257,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Run each scenario item N times (each with its own seed).",
     )
     g.addoption(
+        "--fresh-topology",
+        dest="kafkadrill_fresh",
+        action="store_true",
+        default=False,
+        help="Start and stop a topology for every drill. Default: consecutive drills of an "
+        "equal topology share one, with a verified reset between them (reports say which).",
+    )
+    g.addoption(
         "--kafkadrill-junit",
         dest="kafkadrill_junit",
         default=None,
@@ -285,7 +297,14 @@ def pytest_configure(config: pytest.Config) -> None:
         repeat=config.getoption("kafkadrill_repeat"),
         junit=base / junit if junit else None,
         runtime=runtime,
+        pool=None if config.getoption("kafkadrill_fresh") else TopologyPool(),
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    st = config.stash.get(_STATE, None)
+    if st is not None and st.pool is not None:
+        st.pool.close()  # the kept topology ends with the session (also after Ctrl-C)
 
 
 def _state(config: pytest.Config) -> _State:
@@ -295,7 +314,14 @@ def _state(config: pytest.Config) -> _State:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Before fixtures are set up: a module-scoped fixture calling `drill` runs in this item.
-    _state(item.config).current = item.nodeid
+    st = _state(item.config)
+    st.current = item.nodeid
+    if st.pool is not None and not (
+        isinstance(item, DrillItem) or "drill" in getattr(item, "fixturenames", ())
+    ):
+        # A test that runs no drill may start its own topology: the kept one must not idle
+        # beside it on the same cores.
+        st.pool.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,6 +356,7 @@ def _run(config: pytest.Config, nodeid: str, scenario: Scenario) -> DrillResult:
         reports_dir=st.reports_dir,
         progress=_progress(scenario.name),
         topology_progress=lambda m: log.info("%s: topology: %s", scenario.name, m),
+        pool=st.pool,
     )
     st.results.append(_Recorded(nodeid, result))
     log.info("%s: %s, report %s", nodeid, result.verdict, result.run_dir / "report.html")
@@ -503,7 +530,8 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
 class DrillRunner:
     """`drill(path_or_scenario, **overrides) -> DrillResult` (the `drill` fixture).
 
-    Runs one drill end to end with its own topology (run_drill starts and stops it) and returns
+    Runs one drill end to end (on the session's kept topology when it is equal and its reset
+    is proven, else a fresh one; `--fresh-topology`: always fresh) and returns
     the result with its figures, whatever the verdict: a Python drill asserts what it means.
     Raises DrillInfrastructureError (a pytest error) when the drill could not decide.
     Overrides are dotted scenario keys; in keyword form ``__`` stands for ``.``

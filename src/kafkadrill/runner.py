@@ -50,6 +50,7 @@ from kafkadrill.timeline import (
     run_operations,
 )
 from kafkadrill.topology.model import Flow
+from kafkadrill.topology.pool import Lifecycle, TopologyPool, reusable
 from kafkadrill.topology.provision import TOXIPROXY_VERSION
 from kafkadrill.topology.runtime import Runtime, RuntimeType, create_runtime, runtime_type
 from kafkadrill.workload import CLIENT_LOGGER
@@ -363,6 +364,29 @@ def flow_topics(scenario: Scenario, flow: Flow) -> list[str]:
     return list(dict.fromkeys(mine or [groups[0].topic]))
 
 
+def _prove_replication(drill: Drill, timeout: float = 120.0) -> None:
+    """Steady state before the first fault: each running flow copies a probe record and its
+    target has caught up with every record its source held when the check began."""
+    rt, clock = drill.rt, drill.clock
+    t0 = time.monotonic()
+    for flow in rt.flows():
+        if not rt.flow_alive(flow):
+            continue
+        rt.wait_replicating(flow, timeout=timeout)
+        drill.timings.setdefault("steady_probe_copied", round(time.monotonic() - t0, 3))
+        for topic in flow_topics(drill.scenario, flow):
+            source_end = end_total(rt, flow.source, topic)
+            deadline = clock.monotonic() + timeout
+            while end_total(rt, flow.target, flow.remote_topic(topic)) < source_end:
+                if clock.monotonic() > deadline or drill.stop_all.is_set():
+                    raise TopologyError(
+                        f"steady state not reached: {flow.name} did not catch up on {topic} "
+                        f"within {timeout:.0f} s before the first fault"
+                    )
+                clock.wait(drill.stop_all, 0.2)
+    drill.timings["steady_replication_proven"] = round(time.monotonic() - t0, 3)
+
+
 def _monitor(drill: Drill, interval: float = 1.0) -> None:
     """Probe replication lag per flow into the history (what a monitor would have shown)."""
     rt = drill.rt
@@ -502,6 +526,9 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     with drill.timed("steady"):
         drill.start_workload()
         drill.sleep(sc.warmup_seconds)
+        # MirrorMaker 2 may still be starting (its start overlaps the warmup): faults begin
+        # only once every flow copies and has caught up with what the workload wrote.
+        _prove_replication(drill)
     drill.set_phase("faults")
     try:
         with drill.timed("faults"):
@@ -536,6 +563,31 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     return rt.describe() or environment
 
 
+@contextlib.contextmanager
+def _topology(
+    name: str,
+    scenario: Scenario,
+    run_dir: Path,
+    history: HistoryWriter,
+    progress: Callable[[str], None] | None,
+    options: dict[str, Any] | None,
+    pool: TopologyPool | None,
+) -> Iterator[tuple[Runtime, Lifecycle]]:
+    """The drill's running topology: kept by the pool, or started and stopped here."""
+    if pool is not None:
+        with pool.lease(
+            name, scenario.to_topology(), run_dir, progress=progress, options=options
+        ) as got:
+            yield got
+        return
+    rt = create_runtime(name, scenario.to_topology(), run_dir, progress=progress, **(options or {}))
+    attach = getattr(rt, "attach_history", None)
+    if attach is not None:  # adapters record what they run into the history
+        attach(history)
+    with rt:
+        yield rt, Lifecycle(False, 1, str(run_dir), [], None)
+
+
 def run_drill(
     scenario: Scenario,
     *,
@@ -549,6 +601,7 @@ def run_drill(
     operator: str | None = None,
     approved_by: str | None = None,
     confirmed: bool = False,
+    pool: TopologyPool | None = None,
 ) -> DrillResult:
     """Run one drill end to end and write its run directory. Never raises for findings;
     raises ScenarioError for bad input before anything starts; KeyboardInterrupt propagates
@@ -556,7 +609,9 @@ def run_drill(
 
     `runtime` names a registered runtime (default: the scenario's `runtime`, else "local").
     A runtime acting on clusters kafkadrill did not start (external) needs `confirmed`;
-    `operator` / `approved_by` and the plan's hash (plan.txt) are recorded as evidence."""
+    `operator` / `approved_by` and the plan's hash (plan.txt) are recorded as evidence.
+    With a `pool`, a runtime that can prove a reset keeps its topology for the next drill
+    of an equal topology; such drills use run-scoped topic and group names."""
     from kafkadrill.report.store import new_run_dir
 
     t_total = time.monotonic()
@@ -583,6 +638,14 @@ def run_drill(
         # Run-scoped topics and groups (isolation) and the runtime's configuration.
         scenario, extra = prepare(scenario, run_id)
         runtime_options = {**extra, "confirmed": confirmed, **(runtime_options or {})}
+    if pool is not None and not reusable(name):
+        pool = None
+    if pool is not None:
+        from kafkadrill.isolation import scope_names
+
+        scenario = scope_names(scenario, "kd", run_id)[0]
+    if getattr(rtype.factory, "defers_flow_wait", False):
+        runtime_options = {"wait_flows": False, **(runtime_options or {})}
     (run_dir / "scenario.yaml").write_text(scenario.resolved_yaml())
     (run_dir / "plan.txt").write_text(plan_text)
     started = datetime.now(UTC)
@@ -604,25 +667,23 @@ def run_drill(
     environment: dict[str, Any] = {}
     drill: Drill | None = None
     log_handler = _client_log_handler(run_dir)
+    timings: dict[str, float] = {}
     try:
-        rt = create_runtime(
-            name,
-            scenario.to_topology(),
-            run_dir,
-            progress=topology_progress,
-            **(runtime_options or {}),
-        )
-        attach = getattr(rt, "attach_history", None)
-        if attach is not None:  # adapters record what they run into the history
-            attach(history)
-        drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
-        drill.set_phase("setup")
+        history.append("phase", name="setup")
         t_start = time.monotonic()
-        with rt:
-            drill.timings["topology_start"] = round(time.monotonic() - t_start, 3)
-            environment = _drill_body(drill, before_final_read)
+        with _topology(
+            name, scenario, run_dir, history, topology_progress, runtime_options, pool
+        ) as (
+            rt,
+            life,
+        ):
+            timings["topology_start"] = round(time.monotonic() - t_start, 3)
+            history.append("topology", **life.event())
+            drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
+            drill.timings = timings
+            environment = {**_drill_body(drill, before_final_read), "topology": life.event()}
             t_stop = time.monotonic()
-        drill.timings["topology_stop"] = round(time.monotonic() - t_stop, 3)
+        timings["topology_stop"] = round(time.monotonic() - t_stop, 3)
     except KeyboardInterrupt as exc:
         interrupted = exc
         error = "interrupted (Ctrl-C)"

@@ -175,6 +175,11 @@ def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
         # Worker settings need the target prefix, or MM2 silently ignores them.
         f"{t}.offset.flush.interval.ms": "5000",
         "tasks.max": "2",
+        # Every bundled plugin has a ServiceLoader manifest (KIP-898): without this each
+        # herder's worker scans the whole classpath by reflection (4-5.5 s of CPU each on 2
+        # cores, measured). A worker setting: it needs the cluster prefix, like the others.
+        f"{t}.plugin.discovery": "service_load",
+        f"{s}.plugin.discovery": "service_load",
     }
 
 

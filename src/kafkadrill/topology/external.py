@@ -33,6 +33,7 @@ from kafkadrill.adapters.record import Exec, Recorder
 from kafkadrill.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
+from kafkadrill.isolation import scope_names, scoped_name
 from kafkadrill.topology.external_config import (
     FLOW_STOP_TIMEOUT,
     NODE_STOP_TIMEOUT,
@@ -40,8 +41,8 @@ from kafkadrill.topology.external_config import (
     ExternalSpec,
     capabilities_of,
     resolve_config,
-    scoped_name,
 )
+from kafkadrill.topology.health import newest_record_age
 from kafkadrill.topology.model import Flow, Topology
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, Progress, register_runtime
 from kafkadrill.workload.access import QUIET, ConfluentClients
@@ -75,8 +76,6 @@ def _caps(scenario: Any) -> frozenset[str]:
 def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], dict[str, str]]:
     """The scenario with every topic (declared or written by a client) and consumer group
     renamed to run-scoped names. Returns (scenario, topic renames, group renames)."""
-    from kafkadrill.scenario import Scenario as _Scenario
-
     ext = scenario.external
     if ext is None:
         raise ScenarioError(
@@ -86,32 +85,7 @@ def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], 
             fix="describe the clusters (bootstrap servers, nodes, flows): see "
             "docs/howto/quarterly-dr-drill.md",
         )
-    prefix = ext.isolation.prefix
-    data = scenario.model_dump(mode="json", by_alias=True)
-    topics = {t["name"]: scoped_name(prefix, run_id, t["name"]) for t in data["topology"]["topics"]}
-    groups = {
-        c["group"]: scoped_name(prefix, run_id, c["group"]) for c in data["workload"]["consumers"]
-    }
-    for t in data["topology"]["topics"]:
-        t["name"] = topics[t["name"]]
-
-    def scope(name: str) -> str:  # a client's topic is run-scoped even if not declared
-        return topics.setdefault(name, scoped_name(prefix, run_id, name))
-
-    for p in [data["workload"]["producers"], *data["workload"].get("more_producers", [])]:
-        p["topic"] = scope(p["topic"])  # every producer group: none may write outside
-    for c in data["workload"]["consumers"]:
-        c["topic"] = scope(c["topic"])
-        c["group"] = groups[c["group"]]
-    for entry in data["timeline"]:  # e.g. leader.kill names a topic
-        for key in ("topic",):
-            if isinstance(entry, dict) and entry.get(key) in topics:
-                entry[key] = topics[entry[key]]
-        params = entry.get("params") if isinstance(entry, dict) else None
-        if isinstance(params, dict) and params.get("topic") in topics:
-            params["topic"] = topics[params["topic"]]
-    scoped = _Scenario.from_dict(data, source=scenario.source)
-    return scoped, topics, groups
+    return scope_names(scenario, ext.isolation.prefix, run_id)
 
 
 class _PerClusterClients(ConfluentClients):
@@ -918,33 +892,3 @@ class ExternalRuntime:
             "steady_state": self.steady,
             "created_topics": [f"{c}:{t}" for c, t in self.created],
         }
-
-
-def newest_record_age(consumer_conf: dict[str, Any], topic: str) -> float | None:
-    """Seconds since the timestamp of the newest record of `topic`; None if none can be read.
-
-    MM2 keeps the original timestamp of a record it copies, so on a replicated heartbeat topic
-    this is how long ago the newest heartbeat that made it across was emitted.
-    """
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer(consumer_conf)
-    try:
-        md = c.list_topics(topic, timeout=5)
-        if topic not in md.topics or md.topics[topic].error is not None:
-            return None
-        newest = None
-        for p in md.topics[topic].partitions:
-            _lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
-            if hi <= 0:
-                continue
-            c.assign([TopicPartition(topic, p, hi - 1)])
-            msg = c.poll(5.0)
-            if msg is not None and msg.error() is None:
-                ts = msg.timestamp()[1] / 1000.0
-                newest = ts if newest is None else max(newest, ts)
-        return None if newest is None else max(0.0, time.time() - newest)
-    except Exception:
-        return None
-    finally:
-        c.close()

@@ -480,9 +480,3 @@ def capabilities_of(spec: ExternalSpec | None) -> frozenset[str]:
     if spec.toxiproxy is not None:
         caps |= {Cap.LINK_CUT, Cap.LINK_TOXIC}
     return frozenset(caps)
-
-
-def scoped_name(prefix: str, run_id: str, name: str) -> str:
-    """A run-scoped topic/group name: `kd-<run id>-orders`."""
-    rid = re.sub(r"[^A-Za-z0-9-]", "-", run_id).lower()
-    return f"{prefix}-{rid}-{name}"

@@ -29,8 +29,13 @@ import psutil
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.topology import config as cfg
-from kafkadrill.topology.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
-from kafkadrill.topology.model import Cluster, Flow, Node, Topology
+from kafkadrill.topology.health import (
+    HEALTH_TOPIC,
+    QUIET,
+    newest_record_age,
+    wait_cluster_healthy,
+)
+from kafkadrill.topology.model import Cluster, Flow, Node, Topology, reuse_key
 from kafkadrill.topology.ports import NodePorts, PortLease, allocate
 from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
 from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
@@ -40,6 +45,11 @@ from kafkadrill.topology.wan import apply_wan, describe_wan
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]
+
+
+# A kept MirrorMaker 2 must have copied a heartbeat (emitted every second by default) this
+# recently; otherwise it is restarted for the next drill.
+HEARTBEAT_FRESH_S = 10.0
 
 
 def state_root() -> Path:
@@ -95,6 +105,7 @@ class LocalRuntime:
     """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`."""
 
     kind = "local"
+    defers_flow_wait = True  # run_drill proves replication before faults (overlaps warmup)
     capabilities = Cap.ALL
 
     def __init__(
@@ -107,6 +118,7 @@ class LocalRuntime:
         mm2_heap_mb: int = 256,
         progress: Progress | None = None,
         start_flows: bool = True,
+        wait_flows: bool = True,
     ) -> None:
         self.topology = topology
         self.workdir = Path(workdir)
@@ -115,6 +127,9 @@ class LocalRuntime:
         self.mm2_heap_mb = mm2_heap_mb
         self.progress: Progress = progress or (lambda _msg: None)
         self.start_flows = start_flows
+        # False: start() returns once the clusters are healthy and MM2 is started; the runner
+        # then proves replication before its fault phase, so MM2's start overlaps the warmup.
+        self.wait_flows = wait_flows
         self.lease: PortLease | None = None
         self.supervisor: Supervisor | None = None
         self.toxiproxy: ToxiproxyClient | None = None
@@ -123,6 +138,7 @@ class LocalRuntime:
         self.wan_in_force: list[str] = []
         self.nodes: dict[str, NodeRuntime] = {}
         self.flows_running: dict[str, Flow] = {}
+        self._flow_props: dict[str, str] = {}  # mm2.properties each flow was started with
         self.scratch: Path | None = None
         self.timings: dict[str, float] = {}
         self.clients = ConfluentClients()
@@ -184,11 +200,11 @@ class LocalRuntime:
         self.timings["clusters_healthy_s"] = time.monotonic() - t0
         for cluster in self.topology.clusters:
             self._create_topics(cluster)
-        if self.start_flows:
+        if self.start_flows and self.wait_flows:
             for flow in self.topology.flows:
                 self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
                 self.wait_replicating(flow)
-        self.timings["ready_s"] = time.monotonic() - t0
+            self.timings["ready_s"] = time.monotonic() - t0
         self.supervisor.write_extra(
             workdir=str(self.workdir),
             kafka_version=self.kafka.version,
@@ -387,6 +403,89 @@ class LocalRuntime:
                 self.node_start(cluster, node_id)
                 done.append(f"restarted {name}")
         return done
+
+    # ----- reuse -----------------------------------------------------------------------------
+    def adopt(self, topology: Topology, workdir: Path) -> list[str]:
+        """Serve the next drill on this running topology after a verified reset; returns the
+        evidence. Raises TopologyError when the reset cannot be proven (the caller then starts
+        a fresh topology). The drill's topics and groups must be run-scoped: they are created
+        here and must not exist yet."""
+        if not self._started:
+            raise TopologyError("the topology is not running")
+        if reuse_key(topology) != reuse_key(self.topology):
+            raise TopologyError("a different topology (clusters, nodes, WAN or Kafka version)")
+        evidence = [f"restored: {r}" for r in self.restore_all()]
+        for name, nr in self.nodes.items():
+            state = self.node_state(nr.cluster.name, nr.node.node_id)
+            if state != "running":
+                raise TopologyError(f"reset: {name} is {state} after restore")
+        evidence.append(f"{len(self.nodes)} nodes running")
+        evidence += self._verify_links()
+        for cluster in topology.clusters:
+            self.wait_healthy(cluster.name, timeout=60)
+        evidence.append("every cluster healthy (all nodes registered, an acks=all write)")
+        # A MirrorMaker 2 process is kept only if it runs this drill's flow with this drill's
+        # settings and its heartbeats still cross (after a cut, the herder whose group lives
+        # across the WAN can hang until restarted); anything else restarts, as on a fresh
+        # topology. Its copying of this drill's topics is proven before the first fault.
+        wanted = {f.name: f for f in topology.flows}
+        kept: list[str] = []
+        for f in {f.name: f for f in self.flows()}.values():
+            keep = (
+                f.name in wanted
+                and self.flow_state(f) == "running"
+                and self._flow_props.get(f.name) == self._render_mm2(topology, wanted[f.name])
+            )
+            why = "" if keep else "not this drill's flow, not running, or other settings"
+            if keep:
+                age = self._heartbeat_age(f)
+                keep = age is not None and age < HEARTBEAT_FRESH_S
+                why = f"heartbeats {'unreadable' if age is None else f'{age:.0f} s old'}"
+            if keep:
+                kept.append(f.name)
+                evidence.append(f"kept MirrorMaker 2 {f.name}: same settings, heartbeats fresh")
+                continue
+            if self.flow_alive(f):
+                self.flow_stop(f, timeout=10)
+            self.flows_running.pop(f.name, None)
+            evidence.append(f"stopped MirrorMaker 2 {f.name} ({why})")
+        self.topology = topology
+        self.workdir = Path(workdir)
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        for cluster in topology.clusters:
+            self._create_topics(cluster)
+        for f in topology.flows:
+            if f.name not in kept:
+                self.flow_start(f)
+                evidence.append(f"started MirrorMaker 2 {f.name} for this drill")
+        return evidence
+
+    def _render_mm2(self, topology: Topology, flow: Flow) -> str:
+        region = topology.cluster(flow.target).region
+        return cfg.render_mm2_properties(topology, (flow,), self.plan, region)
+
+    def _heartbeat_age(self, flow: Flow) -> float | None:
+        """Age of the newest heartbeat copied to the flow's target (None: none readable)."""
+        conf = {
+            "bootstrap.servers": self.bootstrap(flow.target),
+            "group.id": f"kd-probe-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            **QUIET,
+        }
+        return newest_record_age(conf, flow.remote_topic("heartbeats"))
+
+    def _verify_links(self) -> list[str]:
+        """Every proxy enabled and carrying only the baseline WAN's toxics."""
+        tp = self._tp()
+        proxies = tp.proxies()
+        for name in self.proxies:
+            info = proxies.get(name)
+            if info is None or not info.get("enabled"):
+                raise TopologyError(f"reset: proxy {name} is missing or disabled")
+            extra = [t["name"] for t in info.get("toxics", []) if not t["name"].startswith("wan-")]
+            if extra:
+                raise TopologyError(f"reset: proxy {name} still has toxics {extra}")
+        return [f"{len(self.proxies)} proxies enabled, no toxic beyond the baseline WAN"]
 
     # ----- toxiproxy -------------------------------------------------------------------------
     def _apply_wan(self) -> None:
@@ -715,12 +814,11 @@ class LocalRuntime:
         child = sup.children.get(name)
         if child is not None and child.alive():
             return f"MirrorMaker 2 {f.name} already running (pid {child.pid})"
-        region = self.topology.cluster(f.target).region
         d = self.workdir / "config" / name
         d.mkdir(parents=True, exist_ok=True)
-        (d / "mm2.properties").write_text(
-            cfg.render_mm2_properties(self.topology, (f,), self.plan, region)
-        )
+        props = self._render_mm2(self.topology, f)
+        (d / "mm2.properties").write_text(props)
+        self._flow_props[f.name] = props
         log_dir = self.workdir / "logs" / name
         log_dir.mkdir(parents=True, exist_ok=True)
         log2, log1 = cfg.render_log_configs(str(log_dir / "mm2.log"))
@@ -759,14 +857,13 @@ class LocalRuntime:
         f = self.flow(flow)
         name = self._mm2_name(f)
         child = self._sup().children.get(name)
-        props = self.workdir / "config" / name / "mm2.properties"
         return {
             "flow": f.name,
             "engine": "mirrormaker2",
             "process": name,
             "pid": child.pid if child is not None else None,
             "alive": self.flow_alive(f),
-            "properties": props.read_text() if props.exists() else None,
+            "properties": self._flow_props.get(f.name),
         }
 
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
@@ -832,10 +929,9 @@ class LocalRuntime:
                 "site": nr.node.site,
                 "server.properties": (nr.dir / "server.properties").read_text(),
             }
-        for fname, f in self.flows_running.items():
-            p = self.workdir / "config" / self._mm2_name(f) / "mm2.properties"
-            if p.exists():
-                out["mm2"][fname] = p.read_text()
+        for fname in self.flows_running:
+            if fname in self._flow_props:
+                out["mm2"][fname] = self._flow_props[fname]
         out["topics"] = {c.name: self.topic_configs(c.name) for c in self.topology.clusters}
         return out
 

@@ -225,3 +225,15 @@ def stretch(
     config = {"replica.selector.class": RACK_AWARE_SELECTOR, **(broker_config or {})}
     cluster = Cluster("primary", region, _nodes(nodes, sites, region), config, topics)
     return Topology(name, (cluster,), (), kafka_version)
+
+
+def reuse_key(topology: Topology) -> Topology:
+    """What must be equal for a running topology to serve another drill: clusters (nodes,
+    sites, broker settings), the baseline WAN and the Kafka version. Topics (run-scoped, made
+    per drill), replication flows (restarted per drill) and the name may differ."""
+    return replace(
+        topology,
+        name="",
+        clusters=tuple(replace(c, topics=()) for c in topology.clusters),
+        flows=(),
+    )

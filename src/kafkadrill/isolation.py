@@ -1,0 +1,50 @@
+"""Run-scoped names: a drill on clusters that outlive it (a team's own clusters, or a topology
+kept for the next drill) writes and reads only topics and groups named after its run, so no
+drill sees another's records and no checkpoint of another's group can be applied to it."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kafkadrill.scenario import Scenario
+
+
+def scoped_name(prefix: str, run_id: str, name: str) -> str:
+    """A run-scoped topic/group name: `kd-<run id>-orders`."""
+    rid = re.sub(r"[^A-Za-z0-9-]", "-", run_id).lower()
+    return f"{prefix}-{rid}-{name}"
+
+
+def scope_names(
+    scenario: Scenario, prefix: str, run_id: str
+) -> tuple[Scenario, dict[str, str], dict[str, str]]:
+    """The scenario with every topic (declared or written by a client) and consumer group
+    renamed to run-scoped names. Returns (scenario, topic renames, group renames)."""
+    from kafkadrill.scenario import Scenario as _Scenario
+
+    data = scenario.model_dump(mode="json", by_alias=True)
+    topics = {t["name"]: scoped_name(prefix, run_id, t["name"]) for t in data["topology"]["topics"]}
+    groups = {
+        c["group"]: scoped_name(prefix, run_id, c["group"]) for c in data["workload"]["consumers"]
+    }
+    for t in data["topology"]["topics"]:
+        t["name"] = topics[t["name"]]
+
+    def scope(name: str) -> str:  # a client's topic is run-scoped even if not declared
+        return topics.setdefault(name, scoped_name(prefix, run_id, name))
+
+    for p in [data["workload"]["producers"], *data["workload"].get("more_producers", [])]:
+        p["topic"] = scope(p["topic"])  # every producer group: none may write outside
+    for c in data["workload"]["consumers"]:
+        c["topic"] = scope(c["topic"])
+        c["group"] = groups[c["group"]]
+    for entry in data["timeline"]:  # e.g. leader.kill names a topic (target.topic)
+        if not isinstance(entry, dict):
+            continue
+        for holder in (entry, entry.get("params"), entry.get("target")):
+            if isinstance(holder, dict) and holder.get("topic") in topics:
+                holder["topic"] = topics[holder["topic"]]
+    scoped = _Scenario.from_dict(data, source=scenario.source)
+    return scoped, topics, groups

@@ -1,0 +1,122 @@
+"""One running topology kept between drills (a pytest session's drills of equal topology).
+
+Starting a 3+3 topology is most of a short drill's overhead. A runtime that can prove a reset
+(`adopt`: every fault healed and checked, nodes running, links at the baseline WAN, clusters
+healthy, MirrorMaker 2 restarted) serves the next drill whose topology is equal
+(`reuse_key`); a drill that cannot prove the reset gets a fresh topology. Drills on a kept
+topology use run-scoped topic and group names (kafkadrill.isolation), so none sees another's
+records. Only one topology is kept: two idle topologies would still share the 2 cores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.errors import TopologyError
+from kafkadrill.topology.model import Topology, reuse_key
+from kafkadrill.topology.runtime import Progress, Runtime, create_runtime, runtime_type
+
+
+@dataclass
+class Lifecycle:
+    """How the drill got its topology (the `topology` history event, the report)."""
+
+    reused: bool
+    drill: int  # 1 for the drill that started it
+    started_in: str  # run directory of the drill that started it (its node logs are there)
+    reset: list[str] = field(default_factory=list)  # evidence of the verified reset
+    why_fresh: str | None = None
+    reset_seconds: float | None = None
+
+    def event(self) -> dict[str, Any]:
+        return {
+            "reused": self.reused,
+            "drill": self.drill,
+            "started_in": self.started_in,
+            "reset": list(self.reset),
+            "why_fresh": self.why_fresh,
+            "reset_seconds": self.reset_seconds,
+        }
+
+
+def reusable(runtime: str) -> bool:
+    """Does this runtime type keep a topology between drills (declares `adopt`)?"""
+    return callable(getattr(runtime_type(runtime).factory, "adopt", None))
+
+
+class TopologyPool:
+    def __init__(self) -> None:
+        self.rt: Any | None = None
+        self.name: str | None = None
+        self.key: Topology | None = None
+        self.started_in = ""
+        self.drills = 0
+
+    @contextmanager
+    def lease(
+        self,
+        name: str,
+        topology: Topology,
+        run_dir: Path,
+        *,
+        progress: Progress | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Iterator[tuple[Runtime, Lifecycle]]:
+        """The runtime for one drill. If the drill raises (or is interrupted), the topology
+        is stopped rather than kept: nothing unproven carries over."""
+        rt, life = self._acquire(name, topology, run_dir, progress, options or {})
+        ok = False
+        try:
+            yield rt, life
+            ok = True
+        finally:
+            if not ok:
+                self.close()
+
+    def _acquire(
+        self,
+        name: str,
+        topology: Topology,
+        run_dir: Path,
+        progress: Progress | None,
+        options: dict[str, Any],
+    ) -> tuple[Runtime, Lifecycle]:
+        key = reuse_key(topology)
+        if self.rt is None:
+            why = "no topology kept"
+        elif (self.name, self.key) != (name, key):
+            why = "the kept topology differs (clusters, nodes, WAN or Kafka version)"
+        else:
+            t0 = time.monotonic()
+            try:
+                evidence = self.rt.adopt(topology, run_dir)
+            except TopologyError as exc:
+                why = f"the reset of the kept topology was not proven: {exc}"
+            else:
+                self.drills += 1
+                life = Lifecycle(
+                    True, self.drills, self.started_in, evidence, None,
+                    round(time.monotonic() - t0, 3),
+                )  # fmt: skip
+                return self.rt, life
+        self.close()
+        rt = create_runtime(name, topology, run_dir, progress=progress, **options)
+        try:
+            rt.start()
+        except BaseException:
+            rt.stop()
+            raise
+        self.rt, self.name, self.key = rt, name, key
+        self.started_in, self.drills = str(run_dir), 1
+        return rt, Lifecycle(False, 1, self.started_in, [], why)
+
+    def close(self) -> None:
+        """Stop the kept topology (end of the session, or a drill that failed to finish)."""
+        rt, self.rt, self.key = self.rt, None, None
+        if rt is not None:
+            rt.stop()

@@ -1,0 +1,168 @@
+"""Keeping one topology between drills (TopologyPool) on the fake runtime: which drills reuse
+it, what a failed reset or a crashed drill does, and the run-scoped names reuse relies on."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from kafkadrill.clock import ScaledClock
+from kafkadrill.errors import TopologyError
+from kafkadrill.isolation import scope_names
+from kafkadrill.runner import DrillResult, run_drill
+from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.topology import runtime as rtmod
+from kafkadrill.topology.fake import FakeRuntime
+from kafkadrill.topology.model import reuse_key
+from kafkadrill.topology.pool import TopologyPool
+
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
+
+
+class ReusableFake(FakeRuntime):
+    """The fake runtime plus a reset that can be told to fail."""
+
+    made: ClassVar[list[ReusableFake]] = []
+    refuse: ClassVar[str | None] = None
+
+    def __init__(self, topology: Any, workdir: Path, **options: Any) -> None:
+        options.pop("wait_flows", None)
+        super().__init__(topology, workdir, **options)
+        ReusableFake.made.append(self)
+        self.adopted = 0
+
+    def adopt(self, topology: Any, workdir: Path) -> list[str]:
+        if ReusableFake.refuse:
+            raise TopologyError(ReusableFake.refuse)
+        self.restore_all()
+        self.topology, self.workdir, self.adopted = topology, workdir, self.adopted + 1
+        return ["fake reset verified"]
+
+
+@pytest.fixture
+def reusable(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ReusableFake]]:
+    base = rtmod.runtime_type("fake")
+    ReusableFake.made = []
+    ReusableFake.refuse = None
+    monkeypatch.setitem(
+        rtmod.RUNTIMES, "fake-r", dataclasses.replace(base, name="fake-r", factory=ReusableFake)
+    )
+    yield ReusableFake.made
+
+
+def _run(scenario: Scenario, tmp_path: Path, pool: TopologyPool) -> DrillResult:
+    clock = ScaledClock(200.0)
+    return run_drill(
+        scenario,
+        runtime="fake-r",
+        reports_dir=tmp_path,
+        clock=clock,
+        runtime_options={"clock": clock},
+        pool=pool,
+    )
+
+
+def _topology_event(result: DrillResult) -> dict[str, Any]:
+    lines = (result.run_dir / "history.jsonl").read_text().splitlines()
+    return next(e for e in map(json.loads, lines) if e["type"] == "topology")
+
+
+def test_equal_topologies_share_one_runtime_with_run_scoped_names(
+    tmp_path: Path, reusable: list[ReusableFake]
+) -> None:
+    pool = TopologyPool()
+    try:
+        first = _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+        second = _run(load_scenario(SCENARIOS / "leader-kill.yaml"), tmp_path, pool)
+    finally:
+        pool.close()
+    assert first.verdict == second.verdict == "PASS", (first.error, second.error)
+    assert len(reusable) == 1 and reusable[0].adopted == 1
+    assert reusable[0].stopped  # closed with the pool, not after each drill
+    one, two = _topology_event(first), _topology_event(second)
+    assert (one["reused"], one["drill"], one["why_fresh"]) == (False, 1, "no topology kept")
+    assert (two["reused"], two["drill"], two["reset"]) == (True, 2, ["fake reset verified"])
+    assert two["started_in"] == str(first.run_dir)
+    env = json.loads((second.run_dir / "environment.json").read_text())
+    assert env["topology"]["reused"] is True
+    # Each drill wrote and read only its own topics and groups.
+    for result in (first, second):
+        ran = load_scenario(result.run_dir / "scenario.yaml")
+        prefix = f"kd-{result.run_dir.name.lower()}-"
+        assert ran.workload.producers.topic.startswith(prefix)
+        assert all(c.group.startswith(prefix) for c in ran.workload.consumers)
+
+
+def test_an_unproven_reset_gets_a_fresh_topology(
+    tmp_path: Path, reusable: list[ReusableFake]
+) -> None:
+    pool = TopologyPool()
+    try:
+        _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+        ReusableFake.refuse = "node primary-1 is paused"
+        second = _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+    finally:
+        pool.close()
+    assert len(reusable) == 2 and reusable[0].stopped
+    event = _topology_event(second)
+    assert event["reused"] is False
+    assert "not proven: node primary-1 is paused" in event["why_fresh"]
+
+
+def test_a_different_topology_replaces_the_kept_one(
+    tmp_path: Path, reusable: list[ReusableFake]
+) -> None:
+    pool = TopologyPool()
+    try:
+        _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+        second = _run(load_scenario(SCENARIOS / "az-partition.yaml"), tmp_path, pool)
+    finally:
+        pool.close()
+    assert len(reusable) == 2 and reusable[0].stopped and reusable[0].adopted == 0
+    assert "differs" in _topology_event(second)["why_fresh"]
+
+
+def test_a_drill_that_raises_does_not_leave_its_topology_for_the_next(
+    tmp_path: Path, reusable: list[ReusableFake]
+) -> None:
+    pool = TopologyPool()
+
+    def boom(*_a: Any) -> None:
+        raise RuntimeError("a bug in a hook")
+
+    clock = ScaledClock(200.0)
+    result = run_drill(
+        load_scenario(SCENARIOS / "default.yaml"),
+        runtime="fake-r",
+        reports_dir=tmp_path,
+        clock=clock,
+        runtime_options={"clock": clock},
+        pool=pool,
+        before_final_read=boom,
+    )
+    assert result.verdict != "PASS" and "a bug in a hook" in (result.error or "")
+    assert pool.rt is None and reusable[0].stopped
+
+
+def test_reuse_key_ignores_topics_and_flows_but_not_clusters_or_wan() -> None:
+    plain = load_scenario(SCENARIOS / "leader-kill.yaml").to_topology()
+    mm2 = load_scenario(SCENARIOS / "failback.yaml").to_topology()  # other MM2 settings
+    wan = load_scenario(SCENARIOS / "region-outage-failover.yaml").to_topology()
+    azs = load_scenario(SCENARIOS / "az-partition.yaml").to_topology()
+    assert reuse_key(plain) == reuse_key(mm2)
+    assert reuse_key(plain) != reuse_key(wan)
+    assert reuse_key(plain) != reuse_key(azs)
+
+
+def test_scoping_renames_topics_named_by_faults() -> None:
+    sc = load_scenario(SCENARIOS / "leader-kill.yaml")
+    scoped, topics, groups = scope_names(sc, "kd", "20261130T220224Z")
+    assert topics == {"orders": "kd-20261130t220224z-orders"}
+    assert scoped.timeline[0].target["topic"] == "kd-20261130t220224z-orders"
+    assert scoped.topology.topics[0].name == topics["orders"]
+    assert set(groups.values()) == {c.group for c in scoped.workload.consumers}
