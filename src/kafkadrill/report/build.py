@@ -25,6 +25,16 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
+def topology_from_history(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How the drill got its topology (fresh, or kept with a verified reset); None if the
+    history predates the `topology` event or the topology never came up."""
+    got = next((e for e in events if e.get("type") == "topology"), None)
+    if got is None:
+        return None
+    keys = ("reused", "drill", "started_in", "reset", "why_fresh", "reset_seconds")
+    return {k: got.get(k) for k in keys}
+
+
 def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for e in events:
@@ -115,6 +125,7 @@ def build_report_frames(
         "rpo": summary["rpo"],
         "rto": summary["rto"],
         "faults": faults_from_history(events),
+        "topology": topology_from_history(events),
         "versions": versions,
         "expected_anomalies": list(scenario.objectives.expected_anomalies),
         "checkers": {

@@ -74,6 +74,20 @@ def appendix_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Bl
             b.append(Table(cols, [[fmt(e.get(k)) for k in cols] for e in ev[:EVIDENCE_ROWS]]))
 
     b.append(Heading(2, "Appendix B: environment and files", "environment"))
+    topo = r.get("topology")
+    if isinstance(topo, Mapping):
+        if topo.get("reused"):
+            b.append(
+                Para(
+                    f"Topology: kept from an earlier drill (drill {topo.get('drill')} on it, "
+                    f"started by the run in {topo.get('started_in')}, where the nodes' logs "
+                    f"are), after a verified reset ({fmt(topo.get('reset_seconds'))} s):"
+                )
+            )
+            b.append(Bullets([str(x) for x in topo.get("reset") or []]))
+        else:
+            why = topo.get("why_fresh")
+            b.append(Para("Topology: started for this drill" + (f" ({why})." if why else ".")))
     b.append(
         Table(
             ["Component", "Version"],
