@@ -15,6 +15,7 @@ __all__ = [
     "HDR_ORIGIN_SITE",
     "MAGIC",
     "Decoded",
+    "Encoder",
     "decode",
     "encode",
     "headers",
@@ -54,8 +55,25 @@ def encode(run_id: str, producer: str, seq: int, send_wall_ns: int, size: int) -
     if seq < 0 or send_wall_ns < 0:
         raise ValueError("seq and send_wall_ns must be >= 0")
     prefix = f"kd1|{run_id}|{producer}|{seq}|{send_wall_ns}|".encode()
-    pad = size - len(prefix)
-    return prefix + _PAD * pad if pad > 0 else prefix
+    return prefix.ljust(size, _PAD)
+
+
+class Encoder:
+    """:func:`encode` for one run, producer and size, with the names checked once: the same
+    bytes, at a fraction of the cost (the workload encodes every message)."""
+
+    __slots__ = ("_fmt", "size")
+
+    def __init__(self, run_id: str, producer: str, size: int) -> None:
+        _check_name("run_id", run_id)
+        _check_name("producer", producer)
+        self._fmt = f"kd1|{run_id}|{producer}|".encode().replace(b"%", b"%%") + b"%d|%d|"
+        self.size = size
+
+    def __call__(self, seq: int, send_wall_ns: int) -> bytes:
+        if seq < 0 or send_wall_ns < 0:
+            raise ValueError("seq and send_wall_ns must be >= 0")
+        return (self._fmt % (seq, send_wall_ns)).ljust(self.size, _PAD)
 
 
 def decode(value: bytes | None) -> Decoded | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -81,6 +82,40 @@ class ProducerSpec:
         return conf
 
 
+#: Messages sent between two polls when sending as fast as possible: each poll (the delivery
+#: callbacks are served there) releases the GIL, a thread switch when another thread waits, so
+#: polling after every message cost more than the callbacks. A burst is about a millisecond,
+#: which bounds the extra delay of a recorded ack (send.ok ``t``) and of stop / redirect / pause.
+BURST = 32
+
+
+class _Route:
+    """What a send needs on the current cluster: the history lines and the delivery callback
+    bound to this cluster (a redirect builds a new one; late reports of the old client still
+    name the old cluster)."""
+
+    __slots__ = ("cluster", "delivered", "hdr_cluster", "hdr_site", "lines")
+
+    def __init__(self, producer: WorkloadProducer, cluster: str, site: str) -> None:
+        self.cluster = cluster
+        self.hdr_site = (payload.HDR_ORIGIN_SITE, site.encode())
+        self.hdr_cluster = (payload.HDR_ORIGIN_CLUSTER, cluster.encode())
+        self.lines = lines = producer.history.send_lines(
+            producer.spec.name, cluster, producer.spec.topic
+        )
+        ok = lines.ok
+
+        def delivered(seq: int, err: KafkaError | None, msg: Message) -> None:
+            if err is None:
+                producer.acked += 1
+                # The topic is the one produced to (lines.topic), as msg.topic() would say.
+                ok(seq, msg.partition(), msg.offset(), msg.timestamp()[1])
+            else:
+                producer._on_error(err, msg, seq, cluster)
+
+        self.delivered = delivered
+
+
 class WorkloadProducer(ClientThread):
     """One producer on its own thread; `redirect()` moves it to another cluster (failover)."""
 
@@ -101,38 +136,29 @@ class WorkloadProducer(ClientThread):
         self.acked = 0
         self.failed = 0
         self.unknown = 0
+        # Everything fixed per producer is built once; a message only formats its seq.
+        self._encode = payload.Encoder(run_id, spec.name, spec.message_bytes)
+        self._keys = [f"{spec.name}-{k}" for k in range(spec.keys)]
+        self._keys_b = [k.encode() for k in self._keys]
+        self._id_fmt = spec.name.encode().replace(b"%", b"%%") + b":%d"  # message_id(), bytes
 
     def _new_client(self) -> Producer:
         return Producer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message, msg_id: str, cluster: str) -> None:
-        topic = msg.topic()
-        if err is None:
-            self.acked += 1
-            self.history.append(
-                "send.ok",
-                producer=self.spec.name,
-                id=msg_id,
-                cluster=cluster,
-                topic=topic,
-                partition=msg.partition(),
-                offset=msg.offset(),
-                ts=msg.timestamp()[1],
-            )
+    def _on_error(self, err: KafkaError, msg: Message, seq: int, cluster: str) -> None:
+        definite = err.code() in DEFINITE_FAILURES
+        if definite:
+            self.failed += 1
         else:
-            definite = err.code() in DEFINITE_FAILURES
-            if definite:
-                self.failed += 1
-            else:
-                self.unknown += 1
-            self.history.append(
-                "send.fail" if definite else "send.unknown",
-                producer=self.spec.name,
-                id=msg_id,
-                cluster=cluster,
-                topic=topic,
-                error=err.name(),
-            )
+            self.unknown += 1
+        self.history.append(
+            "send.fail" if definite else "send.unknown",
+            producer=self.spec.name,
+            id=payload.message_id(self.spec.name, seq),
+            cluster=cluster,
+            topic=msg.topic(),
+            error=err.name(),
+        )
 
     def _drain(self, client: Producer, timeout: float) -> None:
         """Wait for outstanding deliveries; whatever is left is purged and becomes unknown."""
@@ -145,11 +171,15 @@ class WorkloadProducer(ClientThread):
     def work(self) -> None:
         spec = self.spec
         client = self._new_client()
+        route = _Route(self, self.cluster, self.site)
         interval = 1.0 / spec.rate_per_second if spec.rate_per_second else 0.0
         next_send = time.monotonic()
         while not self.stop_event.is_set():
-            if spec.max_messages is not None and self.seq >= spec.max_messages:
-                break
+            n = BURST
+            if spec.max_messages is not None:
+                n = min(n, spec.max_messages - self.seq)
+                if n <= 0:
+                    break
             move = self.take_redirect()
             if move is not None:
                 # The old cluster may be gone: give in-flight sends a moment, then purge them
@@ -157,6 +187,7 @@ class WorkloadProducer(ClientThread):
                 self._drain(client, 1.0)
                 self.switch(*move)
                 client = self._new_client()
+                route = _Route(self, self.cluster, self.site)
             if self.paused.is_set():
                 client.poll(0.05)
                 continue
@@ -167,53 +198,69 @@ class WorkloadProducer(ClientThread):
                     continue
                 # After a stall, don't burst to catch up: keep the nominal rate from now on.
                 next_send = max(next_send + interval, now - 1.0)
-            self._send_one(client)
-            if not interval and self.seq % 256 == 0:
-                client.poll(0)
+                n = 1
+            self._send(client, route, n)
+            client.poll(0)
         # Let the backlog drain at the end: a real outcome beats an "unknown" from purge().
         # librdkafka itself gives up on a message after delivery.timeout.ms.
         self._drain(client, spec.delivery_timeout_ms / 1000.0 + 5.0)
 
-    def _send_one(self, client: Producer) -> None:
-        spec = self.spec
-        seq = self.seq
-        msg_id = payload.message_id(spec.name, seq)
-        key = f"{spec.name}-{seq % spec.keys}".encode()
-        value = payload.encode(self.run_id, spec.name, seq, time.time_ns(), spec.message_bytes)
-        cluster = self.cluster
-        self.history.append(
-            "send.invoke",
-            producer=spec.name,
-            id=msg_id,
-            cluster=cluster,
-            topic=spec.topic,
-            key=key.decode(),
-            size=len(value),
-        )
+    def _send(self, client: Producer, route: _Route, n: int) -> None:
+        """Send the next ``n`` messages: each is recorded (send.invoke) before it is produced
+        and reports its outcome through ``route.delivered`` (served by poll)."""
+        topic = self.spec.topic
+        keys, keys_b, nkeys = self._keys, self._keys_b, len(self._keys)
+        encode, id_fmt, time_ns = self._encode, self._id_fmt, time.time_ns
+        invoke, delivered = route.lines.invoke, route.delivered
+        hdr_site, hdr_cluster = route.hdr_site, route.hdr_cluster
+        produce = client.produce
+        first = self.seq
+        for seq in range(first, first + n):
+            k = seq % nkeys
+            value = encode(seq, time_ns())
+            invoke(seq, keys[k], len(value))
+            headers = [hdr_site, hdr_cluster, (payload.HDR_ID, id_fmt % seq)]
+            callback = partial(delivered, seq)
+            try:
+                produce(topic, value=value, key=keys_b[k], headers=headers, on_delivery=callback)
+            except BufferError:
+                if not self._produce_when_room(client, route, seq, value, keys_b[k], headers):
+                    self.seq = seq + 1
+                    return
+            self.seq = seq + 1
+
+    def _produce_when_room(
+        self,
+        client: Producer,
+        route: _Route,
+        seq: int,
+        value: bytes,
+        key: bytes,
+        headers: list[tuple[str, bytes]],
+    ) -> bool:
+        """Retry a produce that found the local queue full; False when the run stops first
+        (then the message is a definite failure: it never left this process)."""
         while True:
+            client.poll(0.05)  # local queue full: wait for deliveries, then retry
+            if self.stop_event.is_set():
+                self.failed += 1
+                self.history.append(
+                    "send.fail",
+                    producer=self.spec.name,
+                    id=payload.message_id(self.spec.name, seq),
+                    cluster=route.cluster,
+                    topic=self.spec.topic,
+                    error="QUEUE_FULL",
+                )
+                return False
             try:
                 client.produce(
-                    spec.topic,
+                    self.spec.topic,
                     value=value,
                     key=key,
-                    headers=payload.headers(self.site, cluster, msg_id),
-                    on_delivery=lambda err, msg, i=msg_id, c=cluster: self._on_delivery(
-                        err, msg, i, c
-                    ),
+                    headers=headers,
+                    on_delivery=partial(route.delivered, seq),
                 )
-                break
+                return True
             except BufferError:
-                client.poll(0.05)  # local queue full: wait for deliveries, then retry
-                if self.stop_event.is_set():
-                    self.history.append(
-                        "send.fail",
-                        producer=spec.name,
-                        id=msg_id,
-                        cluster=cluster,
-                        topic=spec.topic,
-                        error="QUEUE_FULL",
-                    )
-                    self.seq += 1
-                    return
-        self.seq += 1
-        client.poll(0)
+                continue
