@@ -169,3 +169,14 @@ def test_a_missing_or_leaked_change_is_a_high_finding() -> None:
     assert any("appeared on dr:primary.scratch although" in t for t in texts)
     ok = H().change("f1", 1.0, "topic.create", "audit", end_t=3.0)
     assert derive_findings(_report(ok.verdict().to_dict()["figures"])) == []
+
+
+def test_metadata_changes_are_not_fault_windows_for_recovery_and_latency() -> None:
+    h = H().change("f1", 1.0, "topic.create", "audit", end_t=3.0)
+    verdicts = run_checkers(load_frames(h.events))
+    assert verdicts["recovery"].figures["faults"] == []
+    assert "no fault injected" in verdicts["recovery"].notes[0]
+    h.add("fault.inject", 5.0, fault_id="f2", fault="node.kill",
+          target={"cluster": "primary", "node": 1}, params={})  # fmt: skip
+    rec = run_checkers(load_frames(h.events))["recovery"].figures
+    assert [f["fault_id"] for f in rec["faults"]] == ["f2"] and rec["first_fault_t"] == 5.0

@@ -5,6 +5,7 @@ Computed from history events only; every time is on the history's one monotonic 
 Definitions (all seconds):
 
 - fault window: [fault.inject t, fault.heal t] (an unhealed fault runs to the workload end);
+  metadata changes (topic.* timeline entries) are not faults and open no window;
   the runbook window [first fault.inject t, last runbook.step t] counts as a window too.
 - write_unavailable_seconds: the longest gap between consecutive send.ok events (all producers,
   by t) that overlaps any window. The first send.invoke opens the series and the last
@@ -45,6 +46,7 @@ from kafkadrill.checkers._common import (
     first_per_id,
     n_ids,
 )
+from kafkadrill.checkers.metadata import KINDS as METADATA_CHANGES
 from kafkadrill.history import HistoryFrames
 
 NAME = "recovery"
@@ -136,6 +138,8 @@ def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, An
     for e in frames.of_type("fault.inject", "fault.verify", "fault.heal"):
         fid = str(e.get("fault_id"))
         if e["type"] == "fault.inject":
+            if e.get("fault") in METADATA_CHANGES:
+                continue  # watched for replication, not a failure: no outage window
             faults[fid] = {
                 "fault_id": fid,
                 "type": e.get("fault"),
