@@ -50,6 +50,8 @@ def from_reports(root: Path) -> None:
         report = run / "report.json"
         if not stages or not report.exists():
             continue
+        env = json.loads(env_path.read_text())
+        kept = (env.get("topology") or {}).get("reused")
         r = json.loads(report.read_text())
         # report.json's finished_at is stamped before the report is written: the last file
         # written (the HTML report) marks the end.
@@ -57,21 +59,26 @@ def from_reports(root: Path) -> None:
         total = (run / "report.html").stat().st_mtime - started
         sc = load_scenario(run / "scenario.yaml")
         planned = sc.duration_seconds + sc.warmup_seconds
-        rows.append((run, r["verdict"], stages, total, planned))
-    head = ["run", "verdict", *STAGES[:-1], "report", "total", "planned", "overhead"]
+        topology = "kept" if kept else ("fresh" if kept is not None else "-")
+        rows.append((started, run, r["verdict"], topology, stages, total, planned))
+    rows.sort(key=lambda row: row[0])  # in the order they ran
+    head = ["run", "verdict", "topology", *STAGES[:-1], "report", "total", "planned", "overhead"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for run, verdict, st, total, planned in rows:
+    for _started, run, verdict, topology, st, total, planned in rows:
         report_s = total - st.get("until_report", total)
         cells = [f"{st.get(k, float('nan')):.1f}" for k in STAGES[:-1]]
         print(
-            f"| {run.parent.name}/{run.name} | {verdict} | "
+            f"| {run.parent.name}/{run.name} | {verdict} | {topology} | "
             + " | ".join(cells)
             + f" | {report_s:.1f} | {total:.1f} | {planned:.0f} | {total - planned:.1f} |"
         )
     if rows:
         overheads = [t - p for *_x, t, p in rows]
         print(f"median overhead {statistics.median(overheads):.1f} s over {len(rows)} runs")
+        summed = sum(t for *_x, t, _p in rows)
+        planned_sum = sum(p for *_x, p in rows)
+        print(f"summed {summed:.0f} s ({summed / 60:.1f} min), planned {planned_sum:.0f} s")
 
 
 def main() -> None:

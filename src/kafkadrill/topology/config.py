@@ -175,9 +175,11 @@ def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
         # Worker settings need the target prefix, or MM2 silently ignores them.
         f"{t}.offset.flush.interval.ms": "5000",
         "tasks.max": "2",
-        # Every bundled plugin has a ServiceLoader manifest (KIP-898): without this each
-        # herder's worker scans the whole classpath by reflection (4-5.5 s of CPU each on 2
-        # cores, measured). A worker setting: it needs the cluster prefix, like the others.
+        # Every bundled plugin has a ServiceLoader manifest (KIP-898): without this MM2 scans
+        # the whole classpath by reflection once for itself and once per herder's worker
+        # (4-8.5 s of CPU each on 2 cores, measured): unprefixed for the first, with the
+        # cluster prefix for the workers.
+        "plugin.discovery": "service_load",
         f"{t}.plugin.discovery": "service_load",
         f"{s}.plugin.discovery": "service_load",
     }
@@ -198,12 +200,20 @@ def mm2_args(topology: Topology, flow: Flow) -> list[str]:
 
 
 def render_mm2_properties(
-    topology: Topology, flows: tuple[Flow, ...], plan: PortPlan, mm2_region: str
+    topology: Topology,
+    flows: tuple[Flow, ...],
+    plan: PortPlan,
+    mm2_region: str,
+    generation: int = 0,
 ) -> str:
     """One dedicated MM2 process running `flows`; it lives in `mm2_region`.
 
     A cluster in MM2's own region is reached on its CLIENT listener; a cluster in another region
-    only through its XDC proxies.
+    only through its XDC proxies. `generation` > 0 (a process restarted on a topology kept
+    for another drill) gives each flow's herder a new Connect group and config topic: the
+    stored task configs of the previous process name the previous drill's topics, and
+    replacing them costs a task reconfiguration and rebalance (10-15 s measured). Source
+    offsets stay in the shared offset topic, so nothing already copied is copied again.
     """
     props: dict[str, object] = {
         "clusters": ",".join(c.name for c in topology.clusters),
@@ -222,6 +232,11 @@ def render_mm2_properties(
         props[f"{flow.name}.topics"] = flow.topics
         props[f"{flow.name}.groups"] = flow.groups
         props.update(mm2_defaults(flow, topology.cluster(flow.target)))
+        if generation > 0:
+            t, src = flow.target, flow.source
+            props[f"{t}.group.id"] = f"{src}-mm2-g{generation}"
+            props[f"{t}.config.storage.topic"] = f"mm2-configs.{src}.g{generation}.internal"
+            props[f"{t}.status.storage.topic"] = f"mm2-status.{src}.g{generation}.internal"
         props.update(flow.properties)
     return render_properties(props)
 

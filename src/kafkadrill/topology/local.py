@@ -139,6 +139,7 @@ class LocalRuntime:
         self.nodes: dict[str, NodeRuntime] = {}
         self.flows_running: dict[str, Flow] = {}
         self._flow_props: dict[str, str] = {}  # mm2.properties each flow was started with
+        self._generation = 0  # MM2 restarts on a kept topology (render_mm2_properties)
         self.scratch: Path | None = None
         self.timings: dict[str, float] = {}
         self.clients = ConfluentClients()
@@ -188,18 +189,22 @@ class LocalRuntime:
         self.progress("starting Kafka nodes")
         for node in self.nodes.values():
             self._spawn_node(node)
-        if self.start_flows:
-            # MM2's JVM and Connect workers take seconds to start; they retry until the
-            # clusters answer, so starting them now overlaps that with the cluster start-up.
-            for flow in self.topology.flows:
-                self.progress(f"starting MirrorMaker 2 {flow.name}")
-                self.flow_start(flow)
+        # Waiting here: MM2's JVM and Connect workers take seconds to start and retry until
+        # the clusters answer, so starting them now overlaps that with the cluster start-up.
+        # Not waiting (a drill proves replication before its faults): MM2 starts once the
+        # topics exist, so its first listing finds them (found later, they cost a task
+        # reconfiguration and rebalance: 5-20 s measured); its start overlaps the warmup.
+        early = self.start_flows and self.wait_flows
+        if early:
+            self._start_flows()
         for cluster in self.topology.clusters:
             self.progress(f"waiting for cluster {cluster.name} to be healthy")
             self.wait_healthy(cluster.name)
         self.timings["clusters_healthy_s"] = time.monotonic() - t0
         for cluster in self.topology.clusters:
             self._create_topics(cluster)
+        if self.start_flows and not early:
+            self._start_flows()
         if self.start_flows and self.wait_flows:
             for flow in self.topology.flows:
                 self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
@@ -213,6 +218,11 @@ class LocalRuntime:
             toxiproxy_api=f"127.0.0.1:{self.plan.toxiproxy_api}",
         )
         self.progress("ready")
+
+    def _start_flows(self) -> None:
+        for flow in self.topology.flows:
+            self.progress(f"starting MirrorMaker 2 {flow.name}")
+            self.flow_start(flow)
 
     def stop(self) -> None:
         """Stop everything this runtime started. Idempotent; safe on a half-started runtime."""
@@ -446,7 +456,9 @@ class LocalRuntime:
                 evidence.append(f"kept MirrorMaker 2 {f.name}: same settings, heartbeats fresh")
                 continue
             if self.flow_alive(f):
-                self.flow_stop(f, timeout=10)
+                # Killed, not stopped: its successor joins a new Connect group (generation),
+                # so nothing waits for this one to leave.
+                self.flow_kill(f)
             self.flows_running.pop(f.name, None)
             evidence.append(f"stopped MirrorMaker 2 {f.name} ({why})")
         self.topology = topology
@@ -454,15 +466,20 @@ class LocalRuntime:
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         for cluster in topology.clusters:
             self._create_topics(cluster)
-        for f in topology.flows:
-            if f.name not in kept:
-                self.flow_start(f)
-                evidence.append(f"started MirrorMaker 2 {f.name} for this drill")
+        restart = [f for f in topology.flows if f.name not in kept]
+        if restart:
+            self._generation += 1
+        for f in restart:
+            self.flow_start(f)
+            evidence.append(
+                f"started MirrorMaker 2 {f.name} for this drill (Connect generation "
+                f"{self._generation})"
+            )
         return evidence
 
     def _render_mm2(self, topology: Topology, flow: Flow) -> str:
         region = topology.cluster(flow.target).region
-        return cfg.render_mm2_properties(topology, (flow,), self.plan, region)
+        return cfg.render_mm2_properties(topology, (flow,), self.plan, region, self._generation)
 
     def _heartbeat_age(self, flow: Flow) -> float | None:
         """Age of the newest heartbeat copied to the flow's target (None: none readable)."""
