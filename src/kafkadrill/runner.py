@@ -563,6 +563,12 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     return rt.describe() or environment
 
 
+def _creates_topics(scenario: Scenario) -> bool:
+    """A drill that creates topics by name (topic.create) leaves them behind and checks MM2's
+    filters against those exact names: it runs on a fresh topology, unscoped."""
+    return any(getattr(e, "fault", None) == "topic.create" for e in scenario.timeline)
+
+
 @contextlib.contextmanager
 def _topology(
     name: str,
@@ -638,7 +644,9 @@ def run_drill(
         # Run-scoped topics and groups (isolation) and the runtime's configuration.
         scenario, extra = prepare(scenario, run_id)
         runtime_options = {**extra, "confirmed": confirmed, **(runtime_options or {})}
-    if pool is not None and not reusable(name):
+    if pool is not None and (not reusable(name) or _creates_topics(scenario)):
+        # Not for a kept topology: nothing kept may idle beside the fresh one it gets.
+        pool.close()
         pool = None
     if pool is not None:
         from kafkadrill.isolation import scope_names

@@ -166,3 +166,20 @@ def test_scoping_renames_topics_named_by_faults() -> None:
     assert scoped.timeline[0].target["topic"] == "kd-20261130t220224z-orders"
     assert scoped.topology.topics[0].name == topics["orders"]
     assert set(groups.values()) == {c.group for c in scoped.workload.consumers}
+
+
+def test_a_drill_that_creates_topics_gets_a_fresh_unscoped_topology(
+    tmp_path: Path, reusable: list[ReusableFake]
+) -> None:
+    pool = TopologyPool()
+    try:
+        _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+        assert pool.rt is not None
+        sync = load_scenario(SCENARIOS / "topic-config-sync.yaml")
+        result = _run(sync, tmp_path, pool)
+    finally:
+        pool.close()
+    assert reusable[0].stopped  # the kept topology did not idle beside the fresh one
+    assert pool.rt is None
+    ran = load_scenario(result.run_dir / "scenario.yaml")
+    assert ran.workload.producers.topic == sync.workload.producers.topic  # not run-scoped
