@@ -20,7 +20,7 @@ SCENARIOS = Path(__file__).parent.parent.parent / "scenarios"
 
 def _drill(name: str, reports: Path) -> dict[str, Any]:
     result = run_drill(load_scenario(SCENARIOS / f"{name}.yaml"), reports_dir=reports)
-    assert not result.infra and result.error is None, result.error
+    assert not result.infrastructure_error and result.error is None, result.error
     missed = [o for o in result.report["objectives"] if o["verdict"] != "PASS"]
     assert result.verdict == "PASS", missed
     return result.report
