@@ -31,8 +31,9 @@ def topology_from_history(events: list[dict[str, Any]]) -> dict[str, Any] | None
     got = next((e for e in events if e.get("type") == "topology"), None)
     if got is None:
         return None
-    keys = ("reused", "drill", "started_in", "reset", "why_fresh", "reset_seconds")
-    return {k: got.get(k) for k in keys}
+    from kafkadrill.history import EVENTS
+
+    return {f.name: got.get(f.name) for f in EVENTS["topology"].fields}
 
 
 def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_al
 from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
-from kafkadrill.topology.wan import apply_wan, describe_wan
+from kafkadrill.topology.wan import PREFIX, apply_wan, describe_wan
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]
@@ -437,20 +437,20 @@ class LocalRuntime:
         wanted = {f.name: f for f in topology.flows}
         kept: list[str] = []
         for f in {f.name: f for f in self.flows()}.values():
-            keep = (
+            same = (
                 f.name in wanted
                 and self.flow_state(f) == "running"
                 and self._flow_props.get(f.name) == self._render_mm2(topology, wanted[f.name])
             )
-            why = "" if keep else "not this drill's flow, not running, or other settings"
-            if keep:
+            if not same:
+                why = "not this drill's flow, not running, or other settings"
+            else:
                 age = self._heartbeat_age(f)
-                keep = age is not None and age < HEARTBEAT_FRESH_S
+                if age is not None and age < HEARTBEAT_FRESH_S:
+                    kept.append(f.name)
+                    evidence.append(f"kept MirrorMaker 2 {f.name}: same settings, heartbeats fresh")
+                    continue
                 why = f"heartbeats {'unreadable' if age is None else f'{age:.0f} s old'}"
-            if keep:
-                kept.append(f.name)
-                evidence.append(f"kept MirrorMaker 2 {f.name}: same settings, heartbeats fresh")
-                continue
             if self.flow_alive(f):
                 # Killed, not stopped: its successor joins a new Connect group (generation),
                 # so nothing waits for this one to leave.
@@ -495,7 +495,7 @@ class LocalRuntime:
             info = proxies.get(name)
             if info is None or not info.get("enabled"):
                 raise TopologyError(f"reset: proxy {name} is missing or disabled")
-            extra = [t["name"] for t in info.get("toxics", []) if not t["name"].startswith("wan-")]
+            extra = [t["name"] for t in info.get("toxics", []) if not t["name"].startswith(PREFIX)]
             if extra:
                 raise TopologyError(f"reset: proxy {name} still has toxics {extra}")
         return [f"{len(self.proxies)} proxies enabled, no toxic beyond the baseline WAN"]

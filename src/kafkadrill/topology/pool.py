@@ -2,7 +2,8 @@
 
 Starting a 3+3 topology is most of a short drill's overhead. A runtime that can prove a reset
 (`adopt`: every fault healed and checked, nodes running, links at the baseline WAN, clusters
-healthy, MirrorMaker 2 restarted) serves the next drill whose topology is equal
+healthy, MirrorMaker 2 kept only if healthy with the same settings, else replaced) serves the
+next drill whose topology is equal
 (`reuse_key`); a drill that cannot prove the reset gets a fresh topology. Drills on a kept
 topology use run-scoped topic and group names (kafkadrill.isolation), so none sees another's
 records. Only one topology is kept: two idle topologies would still share the 2 cores.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,7 @@ class Lifecycle:
     reset_seconds: float | None = None
 
     def event(self) -> dict[str, Any]:
-        return {
-            "reused": self.reused,
-            "drill": self.drill,
-            "started_in": self.started_in,
-            "reset": list(self.reset),
-            "why_fresh": self.why_fresh,
-            "reset_seconds": self.reset_seconds,
-        }
+        return asdict(self)
 
 
 def reusable(runtime: str) -> bool:
