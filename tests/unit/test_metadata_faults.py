@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from kafkadrill.history import HistoryWriter, load_frames, read_history
 from kafkadrill.runner import require_capabilities
 from kafkadrill.scenario import load_scenario
 from kafkadrill.topology.model import Flow, two_dc
-from kafkadrill.topology.runtime import runtime_type
+from kafkadrill.topology.runtime import Cap, runtime_type
 
 BASE = """\
 name: meta
@@ -162,8 +162,10 @@ def test_two_configs_of_one_topic_may_change_together_one_config_twice_may_not(
 def test_runtimes_without_topic_admin_refuse_before_starting(tmp_path: Path) -> None:
     _p, s = load(tmp_path, "{at: 1, fault: topic.create, target: {topic: a}}")
     require_capabilities(s, runtime_type("local"))  # has it
+    require_capabilities(s, runtime_type("compose"))  # admin through its published ports
+    lacking = replace(runtime_type("local"), capabilities=Cap.ALL - {Cap.TOPIC_ADMIN})
     with pytest.raises(ScenarioError, match=r"topic\.admin"):
-        require_capabilities(s, runtime_type("compose"))
+        require_capabilities(s, lacking)
 
 
 # -- what MM2 should carry ---------------------------------------------------------------------

@@ -60,6 +60,8 @@ CAPABILITIES = frozenset(
         Cap.LINK_CUT,
         Cap.LINK_TOXIC,
         Cap.AZ_PARTITION,
+        # Admin requests from the host through the published HOST listeners (metadata faults).
+        Cap.TOPIC_ADMIN,
     }
 )
 
