@@ -362,7 +362,14 @@ EVENTS: dict[str, EventSpec] = {
                     "aggregates",
                     "list",
                     optional=True,
-                    doc="clusters expected to hold every origin's acked ids (active-active)",
+                    doc="clusters expected to hold every origin's acked ids (several origins)",
+                ),
+                _f(
+                    "union_groups",
+                    "object",
+                    optional=True,
+                    doc="union consumer group -> its cluster: each must have received every "
+                    "acked id of every origin",
                 ),
             ),
         ),

@@ -40,6 +40,10 @@ def scope_names(
     for c in data["workload"]["consumers"]:
         c["topic"] = scope(c["topic"])
         c["group"] = groups[c["group"]]
+        if c.get("topics"):
+            c["topics"] = [_scope_in(t, topics, escaped=False) for t in c["topics"]]
+        if c.get("pattern"):
+            c["pattern"] = _scope_in(c["pattern"], topics, escaped=True)
     for entry in data["timeline"]:  # e.g. leader.kill names a topic (target.topic)
         if not isinstance(entry, dict):
             continue
@@ -48,3 +52,16 @@ def scope_names(
                 holder["topic"] = topics[holder["topic"]]
     scoped = _Scenario.from_dict(data, source=scenario.source)
     return scoped, topics, groups
+
+
+def _scope_in(text: str, topics: dict[str, str], *, escaped: bool) -> str:
+    """`text` (a topic name such as `west.orders`, or a regex) with every whole occurrence of
+    a workload topic replaced by its run-scoped name: `west.kd-<run>-orders`."""
+
+    def esc(name: str) -> str:  # topic names are [A-Za-z0-9._-]: only the dot is special
+        return name.replace(".", "\\.") if escaped else name
+
+    for name, new in sorted(topics.items(), key=lambda kv: -len(kv[0])):
+        whole = rf"(?<![A-Za-z0-9_-]){re.escape(esc(name))}(?![A-Za-z0-9_-])"
+        text = re.sub(whole, lambda _m, new=new: esc(new), text)
+    return text

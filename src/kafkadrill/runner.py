@@ -213,6 +213,7 @@ class Drill:
                     commit_interval_ms=cs.commit_interval_ms,
                     auto_offset_reset=cs.auto_offset_reset,
                     extra={**rack, **cs.config},
+                    subscription=tuple(cs.subscription()),
                 )
                 self.consumers.append(
                     kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)
@@ -436,8 +437,19 @@ def _fault_phase(drill: Drill) -> None:
         drill.sleep(10.0)
 
 
+def _unions_behind(drill: Drill) -> bool:
+    """Whether a union consumer group has received fewer records than were acknowledged (a
+    wait condition only: the aggregation checker judges what each group actually got)."""
+    acked = sum(p.acked for p in drill.producers)
+    unions = {cs.group for cs in drill.scenario.workload.consumers if cs.union}
+    return any(
+        sum(c.received for c in drill.consumers if c.spec.group == g) < acked for g in unions
+    )
+
+
 def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -> None:
-    """Let consumers read what is left before they stop (idle for `quiet` seconds)."""
+    """Let consumers read what is left before they stop: idle for `quiet` seconds, and every
+    union group has received as many records as were acknowledged (or `timeout`)."""
     clock = drill.clock
     deadline = clock.monotonic() + timeout
     last, since = -1, clock.monotonic()
@@ -446,7 +458,7 @@ def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -
         now_count = sum(c.received for c in drill.consumers)
         if now_count != last:
             last, since = now_count, clock.monotonic()
-        elif clock.monotonic() - since >= quiet:
+        elif clock.monotonic() - since >= quiet and not _unions_behind(drill):
             return
         clock.wait(never, 0.5)
 
@@ -462,11 +474,20 @@ def _final_read_phase(drill: Drill) -> None:
         for c in clusters
     }
     extra: dict[str, Any] = {}
-    if sc.topology.model == "active-active":
-        # Each origin's acked writes must survive on their own cluster (loss), and every
-        # cluster must end up holding everyone's (aggregation).
-        origins = {g.cluster for g in groups}
-        extra = {"authoritative_for": {c: c for c in sorted(origins)}, "aggregates": clusters}
+    origins = sorted({str(g.cluster) for g in groups})
+    if len(origins) > 1:
+        # Several origins (active-active, fan-in): each origin's acked writes must survive on
+        # their own cluster (loss), and every cluster that receives a flow from each other
+        # origin must end up holding everyone's (aggregation).
+        flows = rt.topology.flows
+        holds = {c: {c} | {f.source for f in flows if f.target == c} for c in clusters}
+        extra = {
+            "authoritative_for": {c: c for c in origins},
+            "aggregates": [c for c in clusters if set(origins) <= holds[c]],
+        }
+    unions = {cs.group: str(cs.cluster) for cs in sc.workload.consumers if cs.union}
+    if unions:
+        extra["union_groups"] = unions
     drill.history.append(
         "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics, **extra
     )

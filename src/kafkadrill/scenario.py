@@ -48,12 +48,19 @@ from kafkadrill.secrets import REDACTED, find_secrets, is_secret_key, redact, re
 from kafkadrill.topology.external_config import ExternalSpec
 from kafkadrill.topology.model import (
     DEFAULT_STRETCH_SITES,
+    Cluster,
+    Flow,
     TopicSpec,
     Topology,
     WanLink,
+    full_match_regex,
+    nodes_round_robin,
     stretch,
+    subscribed,
+    topic_pattern,
     two_dc,
 )
+from kafkadrill.topology.ports import MAX_CLUSTERS
 
 __all__ = [
     "ANOMALIES",
@@ -209,6 +216,11 @@ class TopicModel(_Model):
     config: ConfigMap = Field(
         default_factory=dict, description="topic configs, e.g. min.insync.replicas"
     )
+    clusters: list[str] | None = Field(
+        default=None,
+        description="topology.clusters only: where it is created; null = every cluster a "
+        "producer group writes to",
+    )
 
 
 class NodeCounts(_Model):
@@ -247,14 +259,57 @@ class WanSpec(WanLinkSpec):
     links: dict[str, WanLinkSpec] = Field(default_factory=dict, max_length=64)
 
 
+#: Cluster names become MM2 cluster aliases and remote-topic prefixes (`east.orders`): no dots.
+_CLUSTER_NAME = r"^[a-z][a-z0-9-]{0,30}$"
+
+
+class ClusterSpec(_Model):
+    """One cluster of a topology with free names (`topology.clusters`)."""
+
+    name: str = Field(pattern=_CLUSTER_NAME, description="MM2 alias and remote-topic prefix")
+    region: str = Field(pattern=_CLUSTER_NAME, description="its datacenter; links join regions")
+    nodes: Int = Field(default=3, ge=1, le=9)
+    azs: list[str] | None = Field(
+        default=None, description="AZ sites inside the region; nodes placed round-robin"
+    )
+    broker_config: ConfigMap = Field(
+        default_factory=dict, description="layered over topology.broker_config"
+    )
+
+
+class FlowSpec(_Model):
+    """One MirrorMaker 2 replication flow (`topology.flows`); each runs as its own MM2
+    process in the target's region."""
+
+    source: str
+    target: str
+    mm2: ConfigMap = Field(
+        default_factory=dict, description="MM2 properties of this flow, over topology.mm2"
+    )
+    topics: str = Field(default=".*", min_length=1, description="MM2 topics filter (regex)")
+    groups: str = Field(default=".*", min_length=1, description="MM2 groups filter (regex)")
+
+
+BUILTIN_MODELS = ("active-passive", "active-active", "stretch")
+
+
 class TopologySpec(_Model):
     builtin: Literal["two-dc"] = "two-dc"
-    model: Literal["active-passive", "active-active", "stretch"] = Field(
+    model: Literal["active-passive", "active-active", "stretch", "custom"] = Field(
         default="active-passive",
         description="active-passive: primary in east, dr in west, MM2 primary->dr; "
         "active-active: the same clusters with MM2 both ways (primary->dr and dr->primary); "
         "stretch: one cluster `primary` over the sites in azs.primary (default east-a/b/c), "
-        "no MM2",
+        "no MM2; custom: the clusters and flows listed under clusters/flows (set by giving "
+        "clusters)",
+    )
+    clusters: list[ClusterSpec] = Field(
+        default_factory=list,
+        max_length=MAX_CLUSTERS,
+        description="clusters with free names (instead of a built-in model's primary/dr)",
+    )
+    flows: list[FlowSpec] = Field(
+        default_factory=list, max_length=16, description="MM2 flows between topology.clusters"
     )
     kafka_version: Annotated[str | None, BeforeValidator(_version_str)] = None
     nodes: NodeCounts = Field(default_factory=NodeCounts)
@@ -273,9 +328,14 @@ class TopologySpec(_Model):
 
     @model_validator(mode="after")
     def _default_topics(self) -> TopologySpec:
+        if self.clusters and "model" not in self.model_fields_set:
+            self.model = "custom"
         if not self.topics:
-            sizes = [self.nodes.primary]
-            sizes += [self.nodes.dr] if self.model == "active-passive" else []
+            if self.clusters:
+                sizes = [c.nodes for c in self.clusters]
+            else:
+                sizes = [self.nodes.primary]
+                sizes += [self.nodes.dr] if self.model == "active-passive" else []
             rf = min(3, *sizes)
             self.topics = [
                 TopicModel(
@@ -314,8 +374,10 @@ class ProducerSpec(_Model):
     request_timeout_ms: Int = Field(default=10000, gt=0, le=_INT32)
     message_bytes: Int = Field(default=200, ge=64, le=1_000_000)
     topic: str = "orders"
-    site: str = "east"
-    cluster: str = "primary"
+    site: str | None = Field(default=None, description="null = the region of its cluster")
+    cluster: str | None = Field(
+        default=None, description="null = the first cluster (built-in models: primary)"
+    )
     config: ConfigMap = Field(default_factory=dict, description="extra client properties")
 
     @model_validator(mode="after")
@@ -328,14 +390,52 @@ class ProducerSpec(_Model):
 class ConsumerSpec(_Model):
     group: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
     count: Int = Field(default=1, ge=1, le=32)
-    topic: str = "orders"
+    topic: str = Field(
+        default="orders", description="reads this topic and every MM2 copy of it (`dr.orders`)"
+    )
+    topics: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="instead of topic: exactly these topics (e.g. [orders, west.orders])",
+    )
+    pattern: str | None = Field(
+        default=None, min_length=1, description="instead of topic: every topic matching a regex"
+    )
+    union: bool = Field(
+        default=False,
+        description="a union view: it must receive every acknowledged write of every origin "
+        "(judged by the aggregation checker)",
+    )
     commit_interval_ms: Int = Field(
         default=1000, ge=0, le=_INT32, description="0 = commit after each poll"
     )
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
-    site: str = "east"
-    cluster: str = "primary"
+    site: str | None = Field(default=None, description="null = the region of its cluster")
+    cluster: str | None = Field(
+        default=None, description="null = the first cluster (built-in models: primary)"
+    )
     config: ConfigMap = Field(default_factory=dict, description="extra client properties")
+
+    @model_validator(mode="after")
+    def _one_subscription(self) -> ConsumerSpec:
+        given = [k for k in ("topics", "pattern") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError("give topics or pattern, not both")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as e:
+                raise ValueError(f"pattern is not a regular expression: {e}") from None
+        return self
+
+    def subscription(self) -> list[str]:
+        """What the client subscribes to (a `^` entry is a regex to librdkafka)."""
+        if self.topics is not None:
+            return list(self.topics)
+        if self.pattern is not None:
+            return [full_match_regex(self.pattern)]
+        return [topic_pattern(self.topic)]
 
 
 class WorkloadSpec(_Model):
@@ -366,6 +466,12 @@ class WorkloadSpec(_Model):
 
     def producer_groups(self) -> list[ProducerSpec]:
         return [self.producers, *self.more_producers]
+
+    def cluster_of(self, index: int) -> str:
+        """The cluster of producer group `index` (resolved by the scenario: never None)."""
+        cluster = self.producer_groups()[index].cluster
+        assert cluster is not None, "Scenario resolves every client's cluster"
+        return cluster
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,8 +507,12 @@ class FailoverRunbook(_Model):
     probe_interval_seconds: Float = Field(default=1, gt=0, le=3600)
     stop_mm2: bool = Field(default=True, description="stop the flow first (no split brain)")
     translate_offsets: bool = Field(default=True, description="reset DR groups from checkpoints")
-    from_cluster: str = Field(default="primary", alias="from")
-    to_cluster: str = Field(default="dr", alias="to")
+    from_cluster: str | None = Field(
+        default=None, alias="from", description="null = the producers' cluster"
+    )
+    to_cluster: str | None = Field(
+        default=None, alias="to", description="null = the target of a flow from `from`"
+    )
 
 
 class FailbackRunbook(_Model):
@@ -482,6 +592,43 @@ class Scenario(_Model):
             self.seed = _derived_seed(self.name)
         return self
 
+    @model_validator(mode="after")
+    def _resolve_clusters(self) -> Scenario:
+        """Fill in the clients' cluster and site and the failover's ends (null = derived), so
+        the resolved scenario names them and everything downstream sees concrete names."""
+        regions, flows = self.cluster_layout()
+        first = next(iter(regions), None)
+        w = self.workload
+        for client in [*w.producer_groups(), *w.consumers]:
+            if client.cluster is None:
+                client.cluster = first
+            if client.site is None and client.cluster in regions:
+                client.site = regions[client.cluster]
+        fo = self.runbooks.failover
+        if fo is not None:
+            if fo.from_cluster is None:
+                fo.from_cluster = w.producers.cluster
+            if fo.to_cluster is None:
+                fo.to_cluster = next((t for s, t in flows if s == fo.from_cluster), None)
+        return self
+
+    def cluster_layout(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """Cluster name -> region, in order, and the replication flows (source, target), as
+        the scenario declares them (before any topology is built)."""
+        t = self.topology
+        if self.external is not None:
+            ext = self.external
+            return (
+                {n: c.region for n, c in ext.clusters.items()},
+                [(f.source, f.target) for f in ext.flows],
+            )
+        if t.clusters:
+            return {c.name: c.region for c in t.clusters}, [(f.source, f.target) for f in t.flows]
+        if t.model == "stretch":
+            return {"primary": "east"}, []
+        flows = [("primary", "dr")] + ([("dr", "primary")] if t.model == "active-active" else [])
+        return {"primary": "east", "dr": "west"}, flows
+
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
@@ -509,6 +656,8 @@ class Scenario(_Model):
         topics = tuple(
             TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
         )
+        if t.clusters:
+            return self._custom_topology(topics)
         if t.model == "stretch":
             built = stretch(
                 t.nodes.primary,
@@ -537,6 +686,32 @@ class Scenario(_Model):
             for c in topo.clusters
         )
         topo = replace(topo, clusters=clusters)
+        return replace(topo, wan=_wan_links(t.wan, topo))
+
+    def _custom_topology(self, topics: tuple[TopicSpec, ...]) -> Topology:
+        """`topology.clusters` and `topology.flows` as given; a topic is created where its
+        `clusters` say, else on every cluster a producer group writes to."""
+        t = self.topology
+        writers = {g.cluster for g in self.workload.producer_groups()}
+        where = {x.name: x.clusters for x in t.topics}
+        clusters = tuple(
+            Cluster(
+                c.name,
+                c.region,
+                nodes_round_robin(c.nodes, tuple(c.azs) if c.azs else None, c.region),
+                {**t.broker_config, **c.broker_config},
+                tuple(
+                    x
+                    for x in topics
+                    if (c.name in where[x.name] if where[x.name] is not None else c.name in writers)
+                ),
+            )
+            for c in t.clusters
+        )
+        flows = tuple(
+            Flow(f.source, f.target, {**t.mm2, **f.mm2}, f.topics, f.groups) for f in t.flows
+        )
+        topo = Topology(self.name, clusters, flows, t.kafka_version)
         return replace(topo, wan=_wan_links(t.wan, topo))
 
     def schedule(self) -> list[ScheduledFault]:
@@ -1453,68 +1628,263 @@ def _stretch_problems(t: TopologySpec) -> list[Problem]:
     return probs
 
 
+def _counted_problem(
+    field: str, key: str, val: Any, size: int, cname: str, grow: str
+) -> Problem | None:
+    """A replication factor or min.insync.replicas setting that cluster `cname` (`size` nodes)
+    cannot honour."""
+    n = _int_or_none(val)
+    if n is None:
+        return Problem(field, f"{key} is not an integer: {_short(val)}", "use a whole number >= 1")
+    if n < 1:  # Kafka refuses to start with these below 1
+        return Problem(field, f"{key}={n} must be at least 1", "use 1 or more")
+    if n > size:
+        return Problem(
+            field,
+            f"{key}={n} is larger than cluster '{cname}' ({size} nodes)",
+            f"use <= {size} or raise {grow}",
+        )
+    return None
+
+
+def _counted(key: str) -> bool:
+    return key.endswith("replication.factor") or key == "min.insync.replicas"
+
+
+def _az_problems(
+    field: str,
+    azs: list[str],
+    nodes: int,
+    regions: set[str],
+    seen: dict[str, str],
+    owner: str,
+    *,
+    grow: str,
+    example: str,
+) -> list[Problem]:
+    probs: list[Problem] = []
+    if not azs:
+        probs.append(Problem(field, "empty AZ list", "omit it for a single-site cluster"))
+    for az in azs:
+        if not re.fullmatch(_NAME_RE, az) or az in regions:
+            probs.append(
+                Problem(
+                    field,
+                    f"invalid AZ name '{az}': lower-case [a-z0-9-], not a region name "
+                    f"({', '.join(sorted(regions))})",
+                    example,
+                )
+            )
+        elif az in seen:
+            probs.append(Problem(field, f"AZ '{az}' is listed twice (also in {seen[az]})"))
+        seen.setdefault(az, owner)
+    if len(azs) > nodes:
+        probs.append(
+            Problem(field, f"{len(azs)} AZs but only {nodes} nodes: every AZ needs a node", grow)
+        )
+    return probs
+
+
+def _custom_topology_problems(s: Scenario) -> list[Problem]:
+    """`topology.clusters` / `topology.flows`: names, sizes, flows and where topics go."""
+    t = s.topology
+    probs: list[Problem] = []
+    if not t.clusters:
+        return [Problem("topology.clusters", "model custom lists its clusters", "add clusters")]
+    if "model" in t.model_fields_set and t.model != "custom":
+        probs.append(
+            Problem(
+                "topology.model",
+                f"model {t.model} builds its own clusters (primary, dr); topology.clusters "
+                "lists yours",
+                "remove topology.model (or topology.clusters)",
+            )
+        )
+    for name, default, per_cluster in (
+        ("nodes", NodeCounts(), "nodes"),
+        ("azs", AzMap(), "azs"),
+        ("cluster_config", ClusterConfigs(), "broker_config"),
+    ):
+        # By value: the resolved scenario of a built-in model spells out these defaults.
+        if getattr(t, name) != default:
+            probs.append(
+                Problem(
+                    f"topology.{name}",
+                    "belongs to the built-in models (primary, dr)",
+                    f"set it per cluster: topology.clusters[i].{per_cluster}",
+                )
+            )
+    sizes = {c.name: c.nodes for c in t.clusters}
+    regions = {c.region for c in t.clusters}
+    names: list[str] = []
+    azs_seen: dict[str, str] = {}
+    for i, c in enumerate(t.clusters):
+        here = f"topology.clusters[{i}]"
+        if c.name in names:
+            probs.append(Problem(f"{here}.name", f"cluster '{c.name}' is defined twice"))
+        names.append(c.name)
+        if c.azs is not None:
+            probs += _az_problems(
+                f"{here}.azs",
+                c.azs,
+                c.nodes,
+                regions,
+                azs_seen,
+                c.name,
+                grow=f"raise {here}.nodes",
+                example=f"e.g. {c.region}-a",
+            )
+        for key, val in {**t.broker_config, **c.broker_config}.items():
+            own = key in c.broker_config
+            field = f"{here}.broker_config.{key}" if own else f"topology.broker_config.{key}"
+            if _counted(key):
+                p = _counted_problem(field, key, val, c.nodes, c.name, f"{here}.nodes")
+                probs += [p] if p else []
+    pairs: list[tuple[str, str]] = []
+    for i, f in enumerate(t.flows):
+        here = f"topology.flows[{i}]"
+        for end, val in (("source", f.source), ("target", f.target)):
+            if val not in sizes:
+                probs.append(
+                    Problem(
+                        f"{here}.{end}",
+                        f"unknown cluster '{val}'{did_you_mean(val, names)}; {known(names)}",
+                    )
+                )
+        if f.source == f.target:
+            probs.append(Problem(f"{here}.target", "a flow needs two different clusters"))
+        if (f.source, f.target) in pairs:
+            probs.append(
+                Problem(here, f"flow {f.source}->{f.target} is defined twice", "merge them")
+            )
+        pairs.append((f.source, f.target))
+        for pattern_field in ("topics", "groups"):
+            try:
+                re.compile(getattr(f, pattern_field))
+            except re.error as e:
+                probs.append(Problem(f"{here}.{pattern_field}", f"not a regular expression: {e}"))
+        rf = {**t.mm2, **f.mm2}.get("replication.factor")
+        if rf is not None and f.target in sizes:
+            grow = f"topology.clusters[{names.index(f.target)}].nodes"
+            field = (
+                f"{here}.mm2.replication.factor"
+                if "replication.factor" in f.mm2
+                else ("topology.mm2.replication.factor")
+            )
+            p = _counted_problem(field, "replication.factor", rf, sizes[f.target], f.target, grow)
+            probs += [p] if p else []
+    writers = {g.cluster for g in s.workload.producer_groups()}
+    seen: set[str] = set()
+    for i, topic in enumerate(t.topics):
+        here = f"topology.topics[{i}]"
+        if topic.name in seen:
+            probs.append(Problem(f"{here}.name", f"topic '{topic.name}' is defined twice"))
+        seen.add(topic.name)
+        for cname in topic.clusters or []:
+            if cname not in sizes:
+                probs.append(
+                    Problem(
+                        f"{here}.clusters",
+                        f"unknown cluster '{cname}'{did_you_mean(cname, names)}; {known(names)}",
+                    )
+                )
+        on = [c for c in (topic.clusters if topic.clusters is not None else writers) if c in sizes]
+        for cname in on:
+            if topic.replication_factor > sizes[cname]:
+                probs.append(
+                    Problem(
+                        f"{here}.replication_factor",
+                        f"replication_factor {topic.replication_factor} is larger than "
+                        f"cluster '{cname}' ({sizes[cname]} nodes)",
+                        f"use replication_factor <= {sizes[cname]}",
+                    )
+                )
+        probs += _min_isr_problems(here, topic, t.broker_config)
+    return probs
+
+
+def _min_isr_problems(here: str, topic: TopicModel, cluster_cfg: dict[str, Any]) -> list[Problem]:
+    own = topic.config.get("min.insync.replicas")
+    min_isr = _int_or_none(own if own is not None else cluster_cfg.get("min.insync.replicas"))
+    if own is not None and min_isr is None:
+        return [Problem(f"{here}.config.min.insync.replicas", f"not an integer: {_short(own)}")]
+    if own is not None and min_isr is not None and min_isr < 1:
+        # Kafka rejects 0 and -1 when the topic is created, after the clusters started.
+        return [
+            Problem(
+                f"{here}.config.min.insync.replicas",
+                f"min.insync.replicas {min_isr} must be at least 1",
+                f"use 1..{topic.replication_factor} (2 with replication_factor 3 is usual)",
+            )
+        ]
+    if min_isr is not None and min_isr > topic.replication_factor:
+        field = (
+            f"{here}.config.min.insync.replicas"
+            if own is not None
+            else "topology.broker_config.min.insync.replicas"
+        )
+        return [
+            Problem(
+                field,
+                f"min.insync.replicas {min_isr} is larger than topic '{topic.name}' "
+                f"replication_factor {topic.replication_factor}: acks=all writes could never "
+                "succeed",
+                f"use min.insync.replicas <= {topic.replication_factor}",
+            )
+        ]
+    return []
+
+
 def _topology_problems(s: Scenario) -> list[Problem]:
     t = s.topology
+    if t.clusters or t.model == "custom":
+        return _custom_topology_problems(s)
     probs: list[Problem] = _stretch_problems(t) if t.model == "stretch" else []
+    if t.flows:
+        probs.append(
+            Problem(
+                "topology.flows",
+                f"model {t.model} builds its own flows",
+                "list your clusters under topology.clusters to give flows",
+            )
+        )
+    for i, topic in enumerate(t.topics):
+        if topic.clusters is not None:
+            probs.append(
+                Problem(
+                    f"topology.topics[{i}].clusters",
+                    f"model {t.model} creates topics on primary (active-active: on both)",
+                    "remove it, or list your clusters under topology.clusters",
+                )
+            )
     sizes = {"primary": t.nodes.primary, "dr": t.nodes.dr}
     regions = {"primary": "east", "dr": "west"}
     all_azs: dict[str, str] = {}
     for cname in CLUSTERS:
         azs = getattr(t.azs, cname)
-        if azs is None:
-            continue
-        field = f"topology.azs.{cname}"
-        if not azs:
-            probs.append(Problem(field, "empty AZ list", "omit it for a single-site cluster"))
-        for az in azs:
-            if not re.fullmatch(_NAME_RE, az) or az in regions.values():
-                probs.append(
-                    Problem(
-                        field,
-                        f"invalid AZ name '{az}': lower-case [a-z0-9-], not "
-                        "a region name (east, west)",
-                        f"e.g. {regions[cname]}-a",
-                    )
-                )
-            elif az in all_azs:
-                probs.append(Problem(field, f"AZ '{az}' is listed twice (also in {all_azs[az]})"))
-            all_azs.setdefault(az, cname)
-        if len(azs) > sizes[cname]:
-            probs.append(
-                Problem(
-                    field,
-                    f"{len(azs)} AZs but only {sizes[cname]} nodes: every AZ needs a node",
-                    f"raise topology.nodes.{cname}",
-                )
+        if azs is not None:
+            probs += _az_problems(
+                f"topology.azs.{cname}",
+                azs,
+                sizes[cname],
+                set(regions.values()),
+                all_azs,
+                cname,
+                grow=f"raise topology.nodes.{cname}",
+                example=f"e.g. {regions[cname]}-a",
             )
 
     clusters_cfg = {c: {**t.broker_config, **getattr(t.cluster_config, c)} for c in CLUSTERS}
     for cname in CLUSTERS:
-        cfg = clusters_cfg[cname]
-        for key, val in cfg.items():
+        for key, val in clusters_cfg[cname].items():
             own = key in getattr(t.cluster_config, cname)
             field = (
                 f"topology.cluster_config.{cname}.{key}" if own else f"topology.broker_config.{key}"
             )
-            n = _int_or_none(val)
-            counted = key.endswith("replication.factor") or key == "min.insync.replicas"
-            if counted and n is None:
-                probs.append(
-                    Problem(
-                        field, f"{key} is not an integer: {_short(val)}", "use a whole number >= 1"
-                    )
-                )
-            elif counted and n is not None and n < 1:
-                # Kafka refuses to start with these below 1.
-                probs.append(Problem(field, f"{key}={n} must be at least 1", "use 1 or more"))
-            elif counted and n is not None and n > sizes[cname]:
-                probs.append(
-                    Problem(
-                        field,
-                        f"{key}={n} is larger than cluster '{cname}' ({sizes[cname]} nodes)",
-                        f"use <= {sizes[cname]} or raise topology.nodes.{cname}",
-                    )
-                )
+            if _counted(key):
+                grow = f"topology.nodes.{cname}"
+                p = _counted_problem(field, key, val, sizes[cname], cname, grow)
+                probs += [p] if p else []
     mm2_rf = _int_or_none(t.mm2.get("replication.factor"))
     if mm2_rf is not None and mm2_rf > sizes["dr"]:
         probs.append(
@@ -1540,47 +1910,48 @@ def _topology_problems(s: Scenario) -> list[Problem]:
                     f"use replication_factor <= {sizes['primary']} or raise topology.nodes.primary",
                 )
             )
-        own = topic.config.get("min.insync.replicas")
-        min_isr = _int_or_none(
-            own if own is not None else clusters_cfg["primary"].get("min.insync.replicas")
-        )
-        if own is not None and min_isr is None:
-            probs.append(
-                Problem(f"{here}.config.min.insync.replicas", f"not an integer: {_short(own)}")
-            )
-        elif own is not None and min_isr is not None and min_isr < 1:
-            # Kafka rejects 0 and -1 when the topic is created, after the clusters started.
-            probs.append(
-                Problem(
-                    f"{here}.config.min.insync.replicas",
-                    f"min.insync.replicas {min_isr} must be at least 1",
-                    f"use 1..{topic.replication_factor} (2 with replication_factor 3 is usual)",
-                )
-            )
-        elif min_isr is not None and min_isr > topic.replication_factor:
-            field = (
-                f"{here}.config.min.insync.replicas"
-                if own is not None
-                else "topology.broker_config.min.insync.replicas"
-            )
-            probs.append(
-                Problem(
-                    field,
-                    f"min.insync.replicas {min_isr} is larger than topic '{topic.name}' "
-                    f"replication_factor {topic.replication_factor}: acks=all writes could never "
-                    "succeed",
-                    f"use min.insync.replicas <= {topic.replication_factor}",
-                )
-            )
+        probs += _min_isr_problems(here, topic, clusters_cfg["primary"])
     return probs
+
+
+def topic_names(topo: Topology) -> dict[str, list[str]]:
+    """Per cluster, the workload topic names it will hold: its own and MM2's copies (named by
+    each flow's replication policy: `east.orders`, or `orders` with the identity policy)."""
+    topics = {c.name: [t.name for t in c.topics] for c in topo.clusters}
+    for f in topo.flows:
+        own = [t.name for t in topo.cluster(f.source).topics]
+        topics[f.target] = list(dict.fromkeys(topics[f.target] + [f.remote_topic(t) for t in own]))
+    return topics
+
+
+def _subscription_problems(here: str, c: ConsumerSpec, topics: list[str]) -> list[Problem]:
+    """A consumer's explicit topics/pattern must name topics its cluster will hold: a typo
+    would otherwise read nothing and look like loss."""
+    if c.topics is not None:
+        return [
+            Problem(
+                f"{here}.topics",
+                f"cluster '{c.cluster}' has no topic '{t}'{did_you_mean(t, topics)}; "
+                f"{known(topics)}",
+            )
+            for t in c.topics
+            if t not in topics
+        ]
+    assert c.pattern is not None
+    if not any(subscribed(c.subscription(), t) for t in topics):
+        return [
+            Problem(
+                f"{here}.pattern",
+                f"'{c.pattern}' matches no topic of cluster '{c.cluster}'; {known(topics)}",
+                "the pattern must match whole names, e.g. '(west\\.)?orders'",
+            )
+        ]
+    return []
 
 
 def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
     probs: list[Problem] = []
-    topics = {c.name: [t.name for t in c.topics] for c in topo.clusters}
-    for f in topo.flows:  # MM2 DefaultReplicationPolicy names remote topics "<source>.<topic>"
-        topics.setdefault(f.target, [])
-        topics[f.target] += [f"{f.source}.{t}" for t in topics.get(f.source, [])]
+    topics = topic_names(topo)
     producers: list[tuple[str, ProducerSpec]] = [("workload.producers", s.workload.producers)]
     producers += [
         (f"workload.more_producers[{i}]", p) for i, p in enumerate(s.workload.more_producers)
@@ -1596,6 +1967,8 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                     f"{did_you_mean(c.cluster, topics)}; {known(topics)}",
                 )
             )
+        elif getattr(c, "topics", None) is not None or getattr(c, "pattern", None) is not None:
+            probs += _subscription_problems(here, c, topics[c.cluster])
         elif c.topic not in topics[c.cluster]:
             probs.append(
                 Problem(
@@ -1606,7 +1979,7 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                     "declare it under topology.topics",
                 )
             )
-        if c.site not in topo.sites:
+        if c.site is not None and c.site not in topo.sites:
             probs.append(
                 Problem(
                     f"{here}.site",
@@ -1653,7 +2026,15 @@ def _runbook_problems(s: Scenario, topo: Topology, schedule: list[ScheduledFault
     watch: float | None = None
     if fo is not None:
         for key, val in (("from", fo.from_cluster), ("to", fo.to_cluster)):
-            if val not in names:
+            if val is None:
+                probs.append(
+                    Problem(
+                        f"runbooks.failover.{key}",
+                        f"no replication flow from '{fo.from_cluster}': nothing to fail over to",
+                        "name the cluster to fail over to (runbooks.failover.to)",
+                    )
+                )
+            elif val not in names:
                 probs.append(
                     Problem(
                         f"runbooks.failover.{key}",

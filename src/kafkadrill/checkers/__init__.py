@@ -117,6 +117,10 @@ def summarize(verdicts: Mapping[str, Verdict]) -> dict[str, dict[str, Any]]:
         "rto": {
             "write_unavailable_seconds": _get(verdicts, "recovery", "write_unavailable_seconds"),
             "read_unavailable_seconds": _get(verdicts, "recovery", "read_unavailable_seconds"),
+            "write_unavailable_per_cluster": _get(
+                verdicts, "recovery", "write_unavailable_per_cluster"
+            )
+            or {},
             "phases": _get(verdicts, "recovery", "phases") or {},
         },
     }

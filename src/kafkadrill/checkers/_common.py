@@ -165,6 +165,7 @@ class FinalRead:
     authoritative_for: dict[str, str] = field(default_factory=dict)  # origin -> cluster
     aggregates: list[str] = field(default_factory=list)  # clusters holding every origin
     _complete_auth: bool | None = None  # with authoritative_for: all of those clusters
+    union_groups: dict[str, str] = field(default_factory=dict)  # union group -> its cluster
 
     @property
     def auth_complete(self) -> bool:
@@ -273,6 +274,7 @@ def final_read(frames: HistoryFrames) -> FinalRead:
             auth_for,
             [str(c) for c in start.get("aggregates") or []],
             complete_auth,
+            {str(k): str(v) for k, v in (start.get("union_groups") or {}).items()},
         )
     frames.cache["final_read"] = fr
     return fr

@@ -5,8 +5,13 @@ The union view the seeds describe (`orders` + `west.orders` read together) is co
 MM2 brought every acked write of the other side across. Per ``<origin>-><aggregate>`` pair:
 acked ids of that origin (the cluster that acknowledged them) and how many of them the final
 read of the aggregate cluster did not see, in any topic. Only a drill whose final read names
-aggregates (``final_read.start.aggregates``, written for ``model: active-active``) is judged;
-for others ``applicable`` is false and the status PASS.
+aggregates (``final_read.start.aggregates``, written when several clusters take writes) is
+judged; for others ``applicable`` is false and the status PASS.
+
+Union consumers (``workload.consumers[].union``, named in ``final_read.start.union_groups``)
+are the seeds' union view as an application reads it: per group, the acked ids of every origin
+it never received (``missing``), and how many of those its cluster did hold at the final read
+(``missing_held``: the group's subscription or its reading lost them, not replication).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from kafkadrill.checkers._common import (
+    FinalRead,
     Verdict,
     acked_cluster_codes,
+    consumer_receipts,
     final_read,
     final_read_notes,
     presence,
@@ -30,11 +37,14 @@ NAME = "aggregation"
 def check_aggregation(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     notes = final_read_notes(fr)
-    figures: dict[str, Any] = {"applicable": bool(fr.aggregates), "pairs": {}, "missing": None}
+    applicable = bool(fr.aggregates or fr.union_groups)
+    figures: dict[str, Any] = {"applicable": applicable, "pairs": {}, "missing": None}
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
-    if not fr.aggregates:
-        return Verdict(NAME, "PASS", figures, [], ["not an active-active drill: nothing to judge"])
+    if not applicable:
+        return Verdict(
+            NAME, "PASS", figures, [], ["one origin and no union consumer: nothing to judge"]
+        )
     acked_by, categories = acked_cluster_codes(frames)
     space = list(categories)
     pairs: dict[str, dict[str, int]] = {}
@@ -54,4 +64,36 @@ def check_aggregation(frames: HistoryFrames) -> Verdict:
             notes.append(f"the final read of {agg} did not complete: missing is not lost")
     figures["pairs"] = pairs
     figures["missing"] = int(np.sum([p["missing"] for p in pairs.values()]))
+    if fr.union_groups:
+        figures["union_groups"] = _union_groups(frames, fr, acked_by >= 0)
+        for g, u in figures["union_groups"].items():
+            if u["missing"] and status == "PASS":
+                status = "FAIL"
+            if u["missing"] and not fr.complete.get(u["cluster"], False):
+                status = "UNKNOWN"
+                notes.append(
+                    f"the final read of {u['cluster']} did not complete: {g}'s missing "
+                    "ids cannot be split into held and not replicated"
+                )
     return Verdict(NAME, status, figures, [], notes)
+
+
+def _union_groups(
+    frames: HistoryFrames, fr: FinalRead, acked: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Per union group: acked ids (every origin), how many it received, missing, and of those
+    how many its cluster held at the final read."""
+    receipts = consumer_receipts(frames)
+    out: dict[str, dict[str, Any]] = {}
+    for group, cluster in sorted(fr.union_groups.items()):
+        got = presence(frames, receipts[(receipts["group"] == group).to_numpy()])
+        held = presence(frames, fr.records[(fr.records["cluster"] == cluster).to_numpy()])
+        missing = acked & ~got
+        out[group] = {
+            "cluster": cluster,
+            "acked": int(acked.sum()),
+            "received": int((acked & got).sum()),
+            "missing": int(missing.sum()),
+            "missing_held": int((missing & held).sum()),
+        }
+    return out

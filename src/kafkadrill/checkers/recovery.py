@@ -179,6 +179,20 @@ def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any
     return steps
 
 
+def _writes_per_cluster(frames: HistoryFrames, windows: list[Window]) -> dict[str, float | None]:
+    """Longest write gap of the writers of each cluster (several origins: one region's
+    writers can be down while another's keep the overall figure near zero)."""
+    inv, ok = frames.invoke, frames.ok
+    out: dict[str, float | None] = {}
+    for cluster, rows in inv.groupby("cluster", observed=True, sort=True):
+        t = rows["t"].to_numpy()
+        acks = ok[(ok["cluster"] == cluster).to_numpy()]["t"].to_numpy()
+        out[str(cluster)] = _seconds(
+            longest_gap(acks, windows, start=float(t.min()), end=float(t.max()))
+        )
+    return out
+
+
 def check_recovery(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     workload_end = workload_end_t(frames)
@@ -198,6 +212,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "write_gap": None,
         "read_gap": None,
         "read_unavailable_per_group": {},
+        "write_unavailable_per_cluster": {},
         "writes_recovered": None,
         "reads_recovered": None,
         "per_fault": {},
@@ -245,6 +260,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         figures["read_unavailable_per_group"][str(g)] = _seconds(
             longest_gap(rows["t"].to_numpy(), windows, end=r_end)
         )
+    figures["write_unavailable_per_cluster"] = _writes_per_cluster(frames, windows)
     for f in faults:
         w = [tuple(f["window"])]
         figures["per_fault"][f["fault_id"]] = {

@@ -87,6 +87,16 @@ def render_server_properties(
         f"{plan.node(cluster.name, n.node_id).controller}"
         for n in cluster.nodes
     )
+    remote = remote_regions(topology, cluster)
+    xdc2 = (
+        (
+            f",XDC2://127.0.0.1:{ports.xdc2}",
+            f",XDC2://127.0.0.1:{ports.xdc2_proxy}",
+            ",XDC2:PLAINTEXT",
+        )
+        if len(remote) > 1
+        else ("", "", "")
+    )
     props: dict[str, object] = {
         "process.roles": "broker,controller",
         "node.id": node.node_id,
@@ -94,6 +104,7 @@ def render_server_properties(
         "listeners": (
             f"CLIENT://127.0.0.1:{ports.client},XDC://127.0.0.1:{ports.xdc},"
             f"INTERNAL://127.0.0.1:{ports.internal},CONTROLLER://127.0.0.1:{ports.controller}"
+            + xdc2[0]
         ),
         "advertised.listeners": (
             f"CLIENT://{client_host(cluster, node.node_id)}:{ports.client},"
@@ -102,10 +113,10 @@ def render_server_properties(
             # KRaft followers connect to the endpoint the leader advertises; without this they
             # would use the bind address and bypass the per-pair proxies (seen in a CI run: an
             # "isolated" controller leader stayed leader through a whole AZ cut).
-            f"CONTROLLER://{host_name(cluster.name, node.node_id)}:{ports.controller}"
+            f"CONTROLLER://{host_name(cluster.name, node.node_id)}:{ports.controller}" + xdc2[1]
         ),
         "listener.security.protocol.map": (
-            "CLIENT:PLAINTEXT,XDC:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            "CLIENT:PLAINTEXT,XDC:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT" + xdc2[2]
         ),
         "inter.broker.listener.name": "INTERNAL",
         "controller.listener.names": "CONTROLLER",
@@ -136,9 +147,26 @@ def client_bootstrap(cluster: Cluster, plan: PortPlan) -> str:
     )
 
 
-def xdc_bootstrap(cluster: Cluster, plan: PortPlan) -> str:
+def remote_regions(topology: Topology, cluster: Cluster) -> tuple[str, ...]:
+    """The regions whose clients reach `cluster` across a link, in topology order: the first
+    through the XDC listener and its proxies, a second (three regions) through XDC2."""
+    return tuple(r for r in topology.regions if r != cluster.region)
+
+
+def xdc_proxy_port(plan: PortPlan, cluster: Cluster, node_id: int, index: int) -> int:
+    ports = plan.node(cluster.name, node_id)
+    return ports.xdc2_proxy if index == 1 else ports.xdc_proxy
+
+
+def xdc_bootstrap(
+    cluster: Cluster, plan: PortPlan, topology: Topology | None = None, region: str | None = None
+) -> str:
+    """Bootstrap servers for clients in another region (`region`; default the first remote
+    one): the proxies that carry that region's link to each node."""
+    remote = remote_regions(topology, cluster) if topology is not None else ()
+    index = remote.index(region) if region in remote else 0
     return ",".join(
-        f"127.0.0.1:{plan.node(cluster.name, n.node_id).xdc_proxy}" for n in cluster.nodes
+        f"127.0.0.1:{xdc_proxy_port(plan, cluster, n.node_id, index)}" for n in cluster.nodes
     )
 
 
@@ -185,16 +213,26 @@ def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
     }
 
 
-def mm2_args(topology: Topology, flow: Flow) -> list[str]:
-    """Command-line arguments of the MM2 process of `flow`.
+def mm2_clusters(topology: Topology, flows: tuple[Flow, ...]) -> tuple[Cluster, ...]:
+    """The clusters an MM2 process running `flows` knows: only their ends. MM2 runs a herder
+    (a Connect group `<source>-mm2` on the target) for every pair of the clusters it knows,
+    enabled or not; two processes that both knew a third cluster would join the same groups
+    with different settings and fight over the connectors (hub and spoke: tokyo->hub and
+    paris->hub would both run a paris->hub herder)."""
+    names = {n for f in flows for n in (f.source, f.target)}
+    return tuple(c for c in topology.clusters if c.name in names)
 
-    With flows towards more than one cluster (active-active) there is one MM2 process per target
-    and each must run only the herders for its own target (`--clusters`): without it both
-    processes run herders for every pair, join the same Connect groups with different
-    `enabled` settings and fight over the connectors. A single direction runs without it, so its
-    process also emits the reverse heartbeats that `<source>.heartbeats` on the target copies.
+
+def mm2_args(topology: Topology, flow: Flow) -> list[str]:
+    """Command-line arguments of the MM2 process of `flow` (it knows only its two clusters).
+
+    When the reverse flow runs too (active-active), each process must run only the herders for
+    its own target (`--clusters`): otherwise both run both pairs, join the same Connect groups
+    with different `enabled` settings and fight over the connectors. Without a reverse flow
+    the process also runs the reverse pair, which emits the heartbeats that
+    `<source>.heartbeats` on the target copies (the runtimes' replication health check).
     """
-    if len({f.target for f in topology.flows}) > 1:
+    if any(f.source == flow.target and f.target == flow.source for f in topology.flows):
         return ["--clusters", flow.target]
     return []
 
@@ -215,14 +253,15 @@ def render_mm2_properties(
     replacing them costs a task reconfiguration and rebalance (10-15 s measured). Source
     offsets stay in the shared offset topic, so nothing already copied is copied again.
     """
-    props: dict[str, object] = {
-        "clusters": ",".join(c.name for c in topology.clusters),
-    }
-    for c in topology.clusters:
+    ends = mm2_clusters(topology, flows)
+    props: dict[str, object] = {"clusters": ",".join(c.name for c in ends)}
+    for c in ends:
         props[f"{c.name}.bootstrap.servers"] = (
-            client_bootstrap(c, plan) if c.region == mm2_region else xdc_bootstrap(c, plan)
+            client_bootstrap(c, plan)
+            if c.region == mm2_region
+            else xdc_bootstrap(c, plan, topology, mm2_region)
         )
-    names = [c.name for c in topology.clusters]
+    names = [c.name for c in ends]
     for src in names:
         for dst in names:
             if src != dst:

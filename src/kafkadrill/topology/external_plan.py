@@ -93,6 +93,10 @@ class _Plan:
                     self.out(f"    client {k} = {v}")
         for f in self.topo.flows:
             line = f"  flow {f.name}: remote topic names {f.remote_topic('<topic>')}"
+            if f.topics != ".*" or f.groups != ".*":
+                line += f"; topics {f.topics!r}, groups {f.groups!r}"
+            if f.properties and self.ext is None:
+                line += "; MM2 " + ", ".join(f"{k}={v}" for k, v in sorted(f.properties.items()))
             if self.ext is not None:
                 fs = self.ext.flow_spec(f.name)
                 if fs is not None:
@@ -119,9 +123,16 @@ class _Plan:
             for f in self.topo.flows:
                 self.out(f"  topic {self.scoped('probe')} on {f.source} (replication probe)")
         for c in w.consumers:
+            if c.topics is not None:
+                reads = f"topics {', '.join(c.topics)}"
+            elif c.pattern is not None:
+                reads = f"topics matching '{c.pattern}'"
+            else:
+                reads = f"topic {self.scoped(c.topic)} and its MM2 copies"
+            union = "; union: must receive every acked write of every origin" if c.union else ""
             self.out(
                 f"  consumer group {self.scoped(c.group)} on {c.cluster} "
-                f"({c.count} member(s), topic {self.scoped(c.topic)})"
+                f"({c.count} member(s), {reads}{union})"
             )
         for p in w.producer_groups():
             self.out(

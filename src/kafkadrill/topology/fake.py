@@ -24,7 +24,7 @@ from kafkadrill.clock import REAL, Clock
 from kafkadrill.errors import TopologyError
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
-from kafkadrill.topology.model import Flow, Topology
+from kafkadrill.topology.model import Flow, Topology, subscribed
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, Progress, register_runtime
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
@@ -180,9 +180,10 @@ class FakeRuntime:
         with self.lock:
             if self.nodes[(cluster, node)] != "running":
                 return False
-            if self._node_isolated(cluster, node) and from_site != self.topology.cluster(
-                cluster
-            ).node(node).site:
+            if (
+                self._node_isolated(cluster, node)
+                and from_site != self.topology.cluster(cluster).node(node).site
+            ):
                 return False
             region = self.topology.cluster(cluster).region
             return from_site is None or not self._cut(from_site, region)
@@ -343,9 +344,7 @@ class FakeRuntime:
         value = (regions, direction, {toxic: True, **attributes})
         if toxic == "reset_peer":  # connections reset: as good as cut for a probe
             self._effect("cut", [], "", self.cuts, (regions, direction))
-        return self._effect(
-            toxic, self._probes(a, b), f"{toxic} on {a}<->{b}", self.toxics, value
-        )
+        return self._effect(toxic, self._probes(a, b), f"{toxic} on {a}<->{b}", self.toxics, value)
 
     def az_partition(self, cluster: str, az: str, direction: str, cut_clients: bool) -> LinkEffect:
         self._op("az.partition", f"{cluster}/{az} {direction}")
@@ -468,10 +467,8 @@ class FakeConsumer(ClientThread):
         self.received = 0
 
     def work(self) -> None:
-        import re
-
         rt, spec = self.rt, self.spec
-        pattern = re.compile(topic_pattern(spec.topic))
+        subscription = list(spec.subscription) or [topic_pattern(spec.topic)]
         positions = dict(rt.data[self.cluster].groups.get(spec.group, {}))
         next_commit = rt.clock.monotonic()
         while not self.stop_event.is_set():
@@ -483,7 +480,7 @@ class FakeConsumer(ClientThread):
                 with rt.lock:
                     topics = list(rt.data[self.cluster].topics.items())
                 for topic, parts in topics:
-                    if not pattern.match(topic):
+                    if not subscribed(subscription, topic):
                         continue
                     for p, recs in enumerate(parts):
                         start = positions.get((topic, p), 0)

@@ -245,7 +245,7 @@ class LocalRuntime:
         c = self.topology.cluster(cluster)
         if from_site is None or from_site == c.region or from_site in c.azs:
             return cfg.client_bootstrap(c, self.plan)
-        return cfg.xdc_bootstrap(c, self.plan)
+        return cfg.xdc_bootstrap(c, self.plan, self.topology, self._region_of(from_site))
 
     def _link_proxies(self, site_a: str, site_b: str) -> list[ProxySpec]:
         """Every proxy carrying bytes between two sites (regions or AZs)."""
@@ -525,20 +525,21 @@ class LocalRuntime:
 
     def _create_proxies(self) -> None:
         assert self.toxiproxy is not None
-        regions = self.topology.regions
         for c in self.topology.clusters:
-            remote = next((r for r in regions if r != c.region), "remote")
-            for n in c.nodes:
-                p = self.plan.node(c.name, n.node_id)
-                spec = ProxySpec(
-                    f"xdc-{c.name}-n{n.node_id}",
-                    f"127.0.0.1:{p.xdc_proxy}",
-                    f"127.0.0.1:{p.xdc}",
-                    client_site=remote,
-                    server_site=c.region,
-                )
-                self.toxiproxy.create(spec)
-                self.proxies[spec.name] = spec
+            # One proxy per node and remote region: each region's clients cross their own link.
+            remote = cfg.remote_regions(self.topology, c) or ("remote",)
+            for index, region in enumerate(remote):
+                for n in c.nodes:
+                    p = self.plan.node(c.name, n.node_id)
+                    spec = ProxySpec(
+                        f"xdc-{c.name}-n{n.node_id}" + (f"-{region}" if index else ""),
+                        f"127.0.0.1:{cfg.xdc_proxy_port(self.plan, c, n.node_id, index)}",
+                        f"127.0.0.1:{p.xdc2 if index else p.xdc}",
+                        client_site=region,
+                        server_site=c.region,
+                    )
+                    self.toxiproxy.create(spec)
+                    self.proxies[spec.name] = spec
             if not c.multi_az:
                 continue
             for n in c.nodes:

@@ -5,8 +5,29 @@ Nothing here starts a process; runtimes (`local`, later `compose`) bring a Topol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from itertools import combinations
+
+
+def topic_pattern(topic: str) -> str:
+    """Regex matching a topic and its MM2-renamed copies (`primary.orders`), also copies of
+    copies (`dr.primary.orders`): a replication cycle, which the final read must see to report."""
+    return rf"^([A-Za-z0-9_-]+\.)*{re.escape(topic)}$"
+
+
+def full_match_regex(pattern: str) -> str:
+    """A topic regex as a client subscription (a `^` entry is a regex to librdkafka) that
+    matches whole names only, like Python's `re.fullmatch(pattern, topic)`."""
+    return "^(" + pattern.removeprefix("^").removesuffix("$") + ")$"
+
+
+def subscribed(subscription: list[str] | tuple[str, ...], topic: str) -> bool:
+    """Whether a client subscription (names, or `^` regexes) covers `topic`."""
+    return any(
+        re.match(entry, topic) is not None if entry.startswith("^") else entry == topic
+        for entry in subscription
+    )
 
 
 @dataclass(frozen=True)
@@ -155,7 +176,7 @@ DEFAULT_PRIMARY_AZS = ("east-a", "east-b", "east-c")
 DEFAULT_DR_AZS = ("west-a", "west-b", "west-c")
 
 
-def _nodes(count: int, azs: tuple[str, ...] | None, region: str) -> tuple[Node, ...]:
+def nodes_round_robin(count: int, azs: tuple[str, ...] | None, region: str) -> tuple[Node, ...]:
     if azs is None:
         return tuple(Node(i + 1, region) for i in range(count))
     # Round-robin over AZs, the usual rack-aware layout.
@@ -183,9 +204,15 @@ def two_dc(
     if topics is None:
         topics = (TopicSpec("orders", partitions=3, replication_factor=rf),)
     primary = Cluster(
-        "primary", "east", _nodes(nodes, primary_azs, "east"), dict(broker_config or {}), topics
+        "primary",
+        "east",
+        nodes_round_robin(nodes, primary_azs, "east"),
+        dict(broker_config or {}),
+        topics,
     )
-    dr = Cluster("dr", "west", _nodes(dr_nodes, dr_azs, "west"), dict(broker_config or {}), ())
+    dr = Cluster(
+        "dr", "west", nodes_round_robin(dr_nodes, dr_azs, "west"), dict(broker_config or {}), ()
+    )
     if both_ways:
         # Each side has its own topics (the same names) and receives the other's copies.
         dr = replace(dr, topics=topics)
@@ -219,11 +246,9 @@ def stretch(
     No second cluster and no replication flow: the cluster's own replication is the DR."""
     if topics is None:
         rf = min(3, nodes)
-        topics = (
-            TopicSpec("orders", 3, rf, {"min.insync.replicas": str(min(2, rf))}),
-        )
+        topics = (TopicSpec("orders", 3, rf, {"min.insync.replicas": str(min(2, rf))}),)
     config = {"replica.selector.class": RACK_AWARE_SELECTOR, **(broker_config or {})}
-    cluster = Cluster("primary", region, _nodes(nodes, sites, region), config, topics)
+    cluster = Cluster("primary", region, nodes_round_robin(nodes, sites, region), config, topics)
     return Topology(name, (cluster,), (), kafka_version)
 
 

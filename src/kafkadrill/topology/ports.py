@@ -19,8 +19,8 @@ from kafkadrill.topology.model import Topology
 BLOCK = 200
 FIRST_BASE = 20000
 LAST_BASE = 32400  # the block ending below 32768, Linux's default ephemeral start
-PER_CLUSTER = 50
-PER_NODE = 5
+PER_CLUSTER = 64
+PER_NODE = 7
 MAX_NODES = PER_CLUSTER // PER_NODE
 MAX_CLUSTERS = 3
 
@@ -32,6 +32,10 @@ class NodePorts:
     internal: int  # inter-broker replication
     controller: int  # KRaft quorum
     xdc_proxy: int  # the Toxiproxy listener advertised on the XDC listener
+    # With three regions a node has a second remote region: its own listener (XDC2) and
+    # proxy, so each region's clients cross their own link to reach it.
+    xdc2: int = 0
+    xdc2_proxy: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class PortPlan:
     def all_ports(self) -> list[int]:
         out = [self.toxiproxy_api]
         for p in self.nodes.values():
-            out += [p.client, p.xdc, p.internal, p.controller, p.xdc_proxy]
+            out += [p.client, p.xdc, p.internal, p.controller, p.xdc_proxy, p.xdc2, p.xdc2_proxy]
         return out
 
 
@@ -60,7 +64,9 @@ def plan_ports(topology: Topology, base: int) -> PortPlan:
             raise TopologyError(f"cluster {cluster.name}: at most {MAX_NODES} nodes")
         for ni, node in enumerate(cluster.nodes):
             p = base + ci * PER_CLUSTER + ni * PER_NODE
-            nodes[(cluster.name, node.node_id)] = NodePorts(p, p + 1, p + 2, p + 3, p + 4)
+            nodes[(cluster.name, node.node_id)] = NodePorts(
+                p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6
+            )
     return PortPlan(base, nodes, base + BLOCK - 1)
 
 

@@ -7,7 +7,6 @@ that "lost" means lost and not merely "not yet read".
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -18,16 +17,11 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from kafkadrill.history import HistoryWriter
+from kafkadrill.topology.model import topic_pattern
 from kafkadrill.workload import CLIENT_LOGGER, payload
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 
 _HDR_PREFIX = "kd-"
-
-
-def topic_pattern(topic: str) -> str:
-    """Regex matching a topic and its MM2-renamed copies (`primary.orders`), also copies of
-    copies (`dr.primary.orders`): a replication cycle, which the final read must see to report."""
-    return rf"^([A-Za-z0-9_-]+\.)*{re.escape(topic)}$"
 
 
 def _hdr(msg: Message) -> dict[str, str]:
@@ -71,6 +65,8 @@ class ConsumerSpec:
     topic: str
     site: str
     commit_interval_ms: int = 1000
+    # What it subscribes to (`^` entries are regexes); empty = `topic` and its MM2 copies.
+    subscription: tuple[str, ...] = ()
     auto_offset_reset: str = "earliest"
     session_timeout_ms: int = 10000
     extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
@@ -109,7 +105,7 @@ class WorkloadConsumer(ClientThread):
 
     def _new_client(self) -> Consumer:
         c = Consumer(self.spec.client_config(self.bootstrap(self.cluster, self.site)))
-        c.subscribe([topic_pattern(self.spec.topic)])
+        c.subscribe(list(self.spec.subscription) or [topic_pattern(self.spec.topic)])
         return c
 
     def _commit(self, client: Consumer, pending: dict[tuple[str, int], int]) -> None:
