@@ -9,7 +9,7 @@ import yaml
 
 from kafkadrill.topology import compose_render as cr
 from kafkadrill.topology.config import broker_defaults
-from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Flow, Topology, two_dc
+from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Flow, Topology, WanLink, two_dc
 from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,3 +195,64 @@ def test_containers_never_forward_dns_beyond_themselves() -> None:
     project = cr.render(two_dc(3), _opts())
     for name, svc in project["services"].items():
         assert svc["dns"] == ["127.0.0.1"], name
+
+
+def _stretch(latency_ms: float = 5.0) -> Topology:
+    """One cluster over three AZs with a WAN between every pair of them (the stretch model)."""
+    topo = two_dc(3, 1, primary_azs=DEFAULT_PRIMARY_AZS)
+    primary = topo.cluster("primary")
+    wan = tuple(
+        WanLink(a, b, latency_ms) for i, a in enumerate(primary.azs) for b in primary.azs[i + 1 :]
+    )
+    return Topology("stretch", (primary,), (), None, wan)
+
+
+def test_an_inter_az_wan_puts_every_node_path_between_azs_behind_a_proxy() -> None:
+    topo = _stretch()
+    primary = topo.cluster("primary")
+    assert cr.az_wan(topo, primary)
+    project = cr.render(topo, _opts())
+    aliases = {f"n{n.node_id}.primary.kd": n.site for n in primary.nodes}
+    tp_nets = project["services"]["toxiproxy"]["networks"]
+    for n in primary.nodes:
+        svc = project["services"][f"primary-n{n.node_id}"]
+        # Only its AZ's network: a shared region network would bypass the proxies.
+        assert svc["networks"] == {
+            cr.site_network(n.site): {"aliases": [f"n{n.node_id}.primary.kd"]}
+        }
+        # On that network Toxiproxy answers exactly the other AZs' node names.
+        answered = set(tp_nets[cr.site_network(n.site)]["aliases"])
+        assert answered == {a for a, site in aliases.items() if site != n.site}
+    pairs = cr.az_proxies(topo)
+    # one per (client AZ, node of another AZ, listener): 3 nodes x 2 other AZs x 2 listeners
+    assert len(pairs) == 12 and len({p.name for p in pairs}) == 12
+    seen = set()
+    for p in pairs:
+        assert p.client_site != p.server_site and p.network == cr.site_network(p.client_site)
+        node = int(p.upstream.split(":")[0].rsplit("-n", 1)[1])
+        assert primary.node(node).site == p.server_site
+        assert p.upstream == f"primary-n{node}:{p.port}"  # the service name, not the alias
+        seen.add((p.network, p.port))
+    assert len(seen) == 12, "two paths share a Toxiproxy address"
+
+
+def test_an_inter_az_wan_gives_each_node_its_own_broker_and_controller_ports() -> None:
+    topo = _stretch()
+    project = cr.render(topo, _opts())
+    ports = set()
+    for n in topo.cluster("primary").nodes:
+        props = _props(project["configs"][f"primary-n{n.node_id}-server-properties"]["content"])
+        adv = dict(item.split("://") for item in props["advertised.listeners"].split(","))
+        lis = dict(item.split("://") for item in props["listeners"].split(","))
+        for name in ("INTERNAL", "CONTROLLER"):
+            port = int(adv[name].rsplit(":", 1)[1])
+            assert lis[name] == f"0.0.0.0:{port}"
+            ports.add(port)
+        voters = props["controller.quorum.voters"].split(",")
+        assert (
+            f"{n.node_id}@n{n.node_id}.primary.kd:{adv['CONTROLLER'].rsplit(':', 1)[1]}" in voters
+        )
+    assert len(ports) == 6
+    # Without a WAN between its AZs a multi-AZ cluster keeps the shared ports and region net.
+    plain = two_dc(3, primary_azs=DEFAULT_PRIMARY_AZS)
+    assert not cr.az_wan(plain, plain.cluster("primary")) and cr.az_proxies(plain) == []

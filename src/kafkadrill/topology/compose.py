@@ -11,7 +11,10 @@ What a fault does here (compare the local runtime, where nodes are processes):
 - link faults act on the Toxiproxy container's API (published on 127.0.0.1), on the same
   per-broker proxies that every cross-region byte crosses.
 - az.partition disconnects the AZ's nodes from their region's network: they keep only their
-  AZ's network, so they still see each other but nothing else (a real cut, not a pause).
+  AZ's network, so they still see each other but nothing else (a real cut, not a pause). In a
+  cluster with a baseline WAN between its AZs (a stretch cluster) every inter-AZ path crosses a
+  proxy already (compose_render.az_proxies), so the cut is a black hole on those proxies, as
+  the local runtime does it, and may be one way.
 
 Cleanup: every container, network and volume carries the run id and the runner's pid and
 start time as labels. `stop()` runs `down --volumes`; when a runner dies without it (SIGKILL),
@@ -257,13 +260,7 @@ class ComposeRuntime:
         why = docker_available()
         if why is not None:
             raise TopologyError(f"compose runtime: {why} (as root: bash .ci/docker-setup.sh)")
-        inside = [w.name for w in self.topology.wan if self._region_of(w.a) == self._region_of(w.b)]
-        if inside:
-            # Its proxies carry only cross-region paths; a WAN inside a region would be ignored.
-            raise TopologyError(
-                f"compose runtime: baseline WAN between sites of one region ({', '.join(inside)}) "
-                "is not supported; run this scenario with --runtime local"
-            )
+        self._check_wan()
         removed = cleanup_stale()
         if removed:
             self.progress(f"removed {len(removed)} leftovers of dead runners")
@@ -318,6 +315,7 @@ class ComposeRuntime:
             if time.monotonic() > deadline:
                 raise TopologyError("the Toxiproxy container's API did not answer within 15 s")
             time.sleep(0.1)
+        self._create_az_proxies()
         self._apply_wan()
         for cluster in self.topology.clusters:
             self.progress(f"waiting for cluster {cluster.name} to be healthy")
@@ -331,6 +329,55 @@ class ComposeRuntime:
                 self.wait_replicating(flow)
         self.timings["ready_s"] = time.monotonic() - t0
         self.progress("ready")
+
+    def _check_wan(self) -> None:
+        """A WAN inside a region is carried only between the AZs of one multi-AZ cluster (its
+        node paths then cross per-AZ proxies); anything else would be silently ignored."""
+        for w in self.topology.wan:
+            if self._region_of(w.a) != self._region_of(w.b):
+                continue
+            owner = next(
+                (c for c in self.topology.clusters if {w.a, w.b} <= set(c.azs) and c.multi_az),
+                None,
+            )
+            if owner is None:
+                raise TopologyError(
+                    f"compose runtime: topology.wan link {w.name} joins two sites of one region "
+                    "that are not AZs of one multi-AZ cluster; nothing would carry it. Set the "
+                    "WAN between regions or between a cluster's azs, or use --runtime local"
+                )
+            touching = [f.name for f in self.topology.flows if owner.name in (f.source, f.target)]
+            if touching:
+                # Its nodes leave the region network (only Toxiproxy spans the AZs), and MM2
+                # reads a cluster of its own region over that network.
+                raise TopologyError(
+                    f"compose runtime: topology.wan between the AZs of {owner.name} "
+                    f"({w.name}) and MirrorMaker 2 flows on it ({', '.join(touching)}) are not "
+                    "supported together; drop the inter-AZ WAN or use --runtime local"
+                )
+
+    def _create_az_proxies(self) -> None:
+        """The inter-AZ node paths of AZ-WAN clusters: each proxy listens on Toxiproxy's own
+        address on the client AZ's network (known only now) at the node's port."""
+        wanted = cr.az_proxies(self.topology)
+        if not wanted:
+            return
+        name = self._container("toxiproxy")
+        out = _docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", name)
+        nets = json.loads(out or "{}")
+        tp = self._tp()
+        for ap in wanted:
+            addr = (nets.get(f"{self.project}_{ap.network}") or {}).get("IPAddress")
+            if not addr:
+                raise TopologyError(
+                    f"the Toxiproxy container has no address on network {ap.network} "
+                    f"(it is on {sorted(nets)})"
+                )
+            spec = ProxySpec(
+                ap.name, f"{addr}:{ap.port}", ap.upstream, ap.client_site, ap.server_site
+            )
+            tp.create(spec)
+            self.proxies[spec.name] = spec
 
     def collect_logs(self) -> None:
         """Every container's output into logs/<service>/stdout.log of the run directory."""
@@ -553,21 +600,32 @@ class ComposeRuntime:
         return site
 
     def _link_targets(self, a: str, b: str, direction: str) -> list[tuple[ProxySpec, list[str]]]:
-        pair = {self._region_of(a), self._region_of(b)}
-        if len(pair) != 2:
+        if self._region_of(a) != self._region_of(b):
+            pair = {self._region_of(a), self._region_of(b)}
+            site = self._region_of
+        elif any(
+            cr.az_wan(self.topology, c) and {a, b} <= set(c.azs) for c in self.topology.clusters
+        ):
+            # Two AZs of a cluster whose inter-AZ paths cross proxies (a baseline WAN there).
+            pair = {a, b}
+
+            def site(s: str) -> str:
+                return s
+        else:
             raise TopologyError(
-                f"link {a}<->{b}: the compose runtime proxies links between regions; "
-                "inside a region use az.partition"
+                f"link {a}<->{b}: the compose runtime proxies links between regions, and "
+                "between the AZs of a cluster that has a baseline WAN between them "
+                "(topology.wan); otherwise inside a region use az.partition"
             )
         out = []
         for p in self.proxies.values():
-            if {self._region_of(p.client_site), self._region_of(p.server_site)} != pair:
+            if {site(p.client_site), site(p.server_site)} != pair:
                 continue
             if direction == "both":
                 out.append((p, ["upstream", "downstream"]))
                 continue
             src, _, dst = direction.partition("->")
-            stream = p.stream_for(self._region_of(src.strip()), self._region_of(dst.strip()))
+            stream = p.stream_for(site(src.strip()), site(dst.strip()))
             out.append((p, [stream] if stream else []))
         return out
 
@@ -637,6 +695,8 @@ class ComposeRuntime:
             raise TopologyError(
                 f"az.partition: cluster {cluster} has no AZ {az!r} (its sites: {list(c.azs)})"
             )
+        if cr.az_wan(self.topology, c):
+            return self._az_cut_proxies(c, az, direction, cut_clients)
         if direction != "both":
             raise TopologyError(
                 f"az.partition direction {direction!r}: the compose runtime cuts an AZ off with "
@@ -673,6 +733,33 @@ class ComposeRuntime:
                 f"{az} of {cluster} is cut off from the other AZs, the region and its clients"
             ),
             handle=("network", effect_id),
+        )
+
+    def _az_cut_proxies(self, c: Cluster, az: str, direction: str, cut_clients: bool) -> LinkEffect:
+        """az.partition in an AZ-WAN cluster: a black hole on every proxy between the AZ and
+        the rest (node-to-node, and with `cut_clients` the host's paths to the AZ's nodes)."""
+        mine = {cr.node_service(c.name, n.node_id) for n in c.nodes if n.site == az}
+        targets: list[tuple[ProxySpec, list[str]]] = []
+        for p in self.proxies.values():
+            if p.name.startswith(f"az-{c.name}-"):
+                inside_client, inside_server = p.client_site == az, p.server_site == az
+                if inside_client == inside_server:
+                    continue
+            elif p.upstream.rsplit(":", 1)[0] in mine and not p.name.startswith("az-"):
+                if not cut_clients and not p.name.startswith("xdc-"):
+                    continue  # client-*/hostx-*: the host's clients keep their path
+                inside_client = False  # the AZ's node serves; the client is outside
+            else:
+                continue
+            if direction == "both":
+                streams = ["upstream", "downstream"]
+            elif direction == "isolate-out":  # nothing leaves the AZ
+                streams = ["upstream"] if inside_client else ["downstream"]
+            else:  # isolate-in: nothing enters the AZ
+                streams = ["downstream"] if inside_client else ["upstream"]
+            targets.append((p, streams))
+        return self._apply(
+            "cut", targets, {"timeout": 0}, False, f"AZ {az} of {c.name}, {direction}"
         )
 
     def _on_network(self, container: str, net: str) -> bool:

@@ -14,6 +14,13 @@ Network layout (why it looks like this):
   published on 127.0.0.1: a `HOST` listener advertised at `127.0.0.1:<port>` for clients of the
   cluster's own region, and a `HOSTX` listener advertised at a Toxiproxy port published on
   127.0.0.1 for clients that are in another region (their bytes cross the link too).
+- A baseline WAN between the AZs of one cluster (a stretch cluster's inter-site latency) needs
+  every node-to-node path between two AZs to cross a proxy. Such a cluster's nodes sit only on
+  their AZ's network; there Toxiproxy answers the names of the nodes of the *other* AZs (network
+  aliases), on an address of its own per AZ network, and each node listens for brokers and
+  controllers on a port of its own, so one proxy per (client AZ, node, listener) tells every
+  path apart (`az_proxies`; the runtime creates them once it knows Toxiproxy's addresses).
+  Toxiproxy reaches the nodes by their service names, which only the node carries.
 - Nodes run with the same broker settings as the local runtime (`broker_defaults` plus the
   scenario's `broker_config`, KRaft combined nodes, `broker.rack` = the node's site); only the
   listener addresses differ.
@@ -47,6 +54,9 @@ CONTROLLER_PORT = 9095
 HOST_PORT = 9096
 HOSTX_PORT = 9097
 TOXIPROXY_API_PORT = 8474
+# AZ-WAN clusters (see the module doc): node i listens for brokers on 9100+i, controllers 9200+i.
+AZ_INTERNAL_BASE = 9100
+AZ_CONTROLLER_BASE = 9200
 XDC_PROXY_BASE = 8500  # inside the Toxiproxy container: 8500 + 20*cluster + node index
 TOXIPROXY_HOST = "toxiproxy.kd"
 DATA_DIR = "/var/lib/kafka/data"
@@ -111,6 +121,30 @@ def site_network(site: str) -> str:
     return f"site-{site}"
 
 
+def az_wan(topology: Topology, cluster: Cluster) -> bool:
+    """Does a baseline WAN link join two AZs of this cluster? Then its inter-AZ node paths
+    cross proxies (see the module doc) instead of a shared region network."""
+    azs = set(cluster.azs)
+    return cluster.multi_az and any(w.a in azs and w.b in azs for w in topology.wan)
+
+
+def node_ports(topology: Topology, cluster: Cluster, node: Node) -> tuple[int, int]:
+    """(INTERNAL, CONTROLLER) ports of a node: shared ports, or per node in an AZ-WAN cluster
+    (one Toxiproxy address per AZ must tell the nodes apart by port)."""
+    if not az_wan(topology, cluster):
+        return INTERNAL_PORT, CONTROLLER_PORT
+    ni = [n.node_id for n in cluster.nodes].index(node.node_id)
+    return AZ_INTERNAL_BASE + ni, AZ_CONTROLLER_BASE + ni
+
+
+def upstream_host(topology: Topology, cluster: Cluster, node: Node) -> str:
+    """How Toxiproxy names a node: its alias, or in an AZ-WAN cluster (where Toxiproxy itself
+    answers the aliases of other AZs' nodes) its service name, which only the node carries."""
+    if az_wan(topology, cluster):
+        return node_service(cluster.name, node.node_id)
+    return cfg.host_name(cluster.name, node.node_id)
+
+
 def remote_topic(flow: Flow, topic: str) -> str:
     """DefaultReplicationPolicy prefixes the source cluster; IdentityReplicationPolicy keeps."""
     policy = flow.properties.get("replication.policy.class", "")
@@ -156,7 +190,7 @@ def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
     for c in topology.clusters:
         remote = next((r for r in regions if r != c.region), "remote")
         for n in c.nodes:
-            host = cfg.host_name(c.name, n.node_id)
+            host = upstream_host(topology, c, n)
             if c.multi_az:
                 # Same-region host clients of a multi-AZ cluster reach each node through a
                 # proxy on the region network (as locally), so an AZ cut off that network
@@ -195,6 +229,46 @@ def proxies(topology: Topology, base: int) -> list[ComposeProxy]:
     return out
 
 
+@dataclass(frozen=True)
+class AzProxy:
+    """A node-to-node path between two AZs of an AZ-WAN cluster: clients in `client_site` dial
+    the node's alias, which on their AZ's network is Toxiproxy; it listens on its own address
+    there (known only once the container runs), at the node's own port."""
+
+    name: str
+    network: str  # the client AZ's network (compose name, without the project prefix)
+    port: int
+    upstream: str
+    client_site: str
+    server_site: str
+
+
+def az_proxies(topology: Topology) -> list[AzProxy]:
+    """One proxy per (client AZ, node of another AZ, listener) of every AZ-WAN cluster."""
+    out = []
+    for c in topology.clusters:
+        if not az_wan(topology, c):
+            continue
+        for n in c.nodes:
+            internal, controller = node_ports(topology, c, n)
+            svc = node_service(c.name, n.node_id)
+            for az in c.azs:
+                if az == n.site:
+                    continue
+                for listener, port in (("internal", internal), ("controller", controller)):
+                    out.append(
+                        AzProxy(
+                            f"az-{c.name}-n{n.node_id}-{listener}-from-{az}",
+                            site_network(az),
+                            port,
+                            f"{svc}:{port}",
+                            az,
+                            n.site,
+                        )
+                    )
+    return out
+
+
 def toxiproxy_config(topology: Topology, base: int) -> str:
     return (
         json.dumps(
@@ -222,8 +296,10 @@ def server_properties(topology: Topology, cluster: Cluster, node: Node, base: in
     ports, _ = host_ports(topology, base)
     hp = ports[(cluster.name, node.node_id)]
     host = cfg.host_name(cluster.name, node.node_id)
+    internal, controller = node_ports(topology, cluster, node)
     voters = ",".join(
-        f"{n.node_id}@{cfg.host_name(cluster.name, n.node_id)}:{CONTROLLER_PORT}"
+        f"{n.node_id}@{cfg.host_name(cluster.name, n.node_id)}:"
+        f"{node_ports(topology, cluster, n)[1]}"
         for n in cluster.nodes
     )
     props: dict[str, object] = {
@@ -232,15 +308,15 @@ def server_properties(topology: Topology, cluster: Cluster, node: Node, base: in
         "controller.quorum.voters": voters,
         "listeners": (
             f"CLIENT://0.0.0.0:{CLIENT_PORT},XDC://0.0.0.0:{XDC_PORT},"
-            f"INTERNAL://0.0.0.0:{INTERNAL_PORT},CONTROLLER://0.0.0.0:{CONTROLLER_PORT},"
+            f"INTERNAL://0.0.0.0:{internal},CONTROLLER://0.0.0.0:{controller},"
             f"HOST://0.0.0.0:{HOST_PORT},HOSTX://0.0.0.0:{HOSTX_PORT}"
         ),
         "advertised.listeners": (
             f"CLIENT://{host}:{CLIENT_PORT},"
             f"XDC://{TOXIPROXY_HOST}:{xdc_proxy_port(topology, cluster.name, node.node_id)},"
-            f"INTERNAL://{host}:{INTERNAL_PORT},"
+            f"INTERNAL://{host}:{internal},"
             # Followers dial the endpoint the leader advertises (see config.py).
-            f"CONTROLLER://{host}:{CONTROLLER_PORT},"
+            f"CONTROLLER://{host}:{controller},"
             f"HOST://127.0.0.1:{hp.host},HOSTX://127.0.0.1:{hp.hostx}"
         ),
         "listener.security.protocol.map": (
@@ -393,6 +469,13 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
         networks.setdefault(name, {"labels": dict(labels)})
         return name
 
+    tp_nets: dict[str, Any] = {net(r): {"aliases": [TOXIPROXY_HOST]} for r in topology.regions}
+    for c in topology.clusters:
+        if az_wan(topology, c):
+            # On each AZ's network Toxiproxy answers the names of the other AZs' nodes.
+            for az in c.azs:
+                others = [cfg.host_name(c.name, n.node_id) for n in c.nodes if n.site != az]
+                tp_nets[net(az)] = {"aliases": others}
     published = [f"127.0.0.1:{api_port}:{TOXIPROXY_API_PORT}"]
     published += [
         f"127.0.0.1:{p.host_port}:{p.listen_port}" for p in proxies(topology, opts.host_base)
@@ -404,7 +487,7 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
         "environment": {"LOG_LEVEL": "info"},
         "configs": [{"source": "toxiproxy-json", "target": "/toxiproxy.json"}],
         "ports": published,
-        "networks": {net(r): {"aliases": [TOXIPROXY_HOST]} for r in topology.regions},
+        "networks": tp_nets,
         "labels": {**labels, LABEL_ROLE: "toxiproxy"},
     }
 
@@ -417,8 +500,10 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
             configs[conf] = {"content": _esc(server_properties(topology, c, n, opts.host_base))}
             vol = f"{svc}-data"
             volumes[vol] = {"labels": dict(labels)}
-            node_nets: dict[str, Any] = {net(c.region): {"aliases": [alias]}}
-            if c.multi_az:
+            node_nets: dict[str, Any] = {}
+            if not az_wan(topology, c):
+                node_nets[net(c.region)] = {"aliases": [alias]}
+            if c.multi_az:  # an AZ-WAN cluster's nodes sit only here (see the module doc)
                 node_nets[net(n.site)] = {"aliases": [alias]}
             services[svc] = {
                 "image": opts.kafka_image,

@@ -1,0 +1,85 @@
+"""The compose runtime's pure decisions (no Docker): which proxies a link or an AZ cut acts on
+in a cluster whose AZs are joined by a baseline WAN, and which WANs it refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafkadrill.errors import TopologyError
+from kafkadrill.topology import compose_render as cr
+from kafkadrill.topology.compose import ComposeRuntime
+from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Topology, WanLink, two_dc
+from kafkadrill.topology.runtime import LinkEffect
+from kafkadrill.topology.toxiproxy import ProxySpec
+
+
+def _stretch(flows: bool = False) -> Topology:
+    topo = two_dc(3, 1, primary_azs=DEFAULT_PRIMARY_AZS)
+    primary = topo.cluster("primary")
+    wan = (WanLink("east-a", "east-b", 5), WanLink("east-a", "east-c", 5))
+    clusters = topo.clusters if flows else (primary,)
+    return Topology("stretch", clusters, topo.flows if flows else (), None, wan)
+
+
+def _runtime(topo: Topology, tmp_path: Path) -> ComposeRuntime:
+    """A runtime whose proxies are what start() would create (addresses made up)."""
+    rt = ComposeRuntime(topo, tmp_path)
+    for i, p in enumerate(cr.az_proxies(topo)):
+        rt.proxies[p.name] = ProxySpec(
+            p.name, f"10.0.{i}.2:{p.port}", p.upstream, p.client_site, p.server_site
+        )
+    for p in cr.proxies(topo, 24000):
+        rt.proxies[p.name] = ProxySpec(
+            p.name, f"127.0.0.1:{p.host_port}", p.upstream, p.client_site, p.server_site
+        )
+    return rt
+
+
+def test_a_link_between_two_azs_targets_only_their_node_paths(tmp_path: Path) -> None:
+    rt = _runtime(_stretch(), tmp_path)
+    both = rt._link_targets("east-a", "east-b", "both")
+    assert both and all(streams == ["upstream", "downstream"] for _, streams in both)
+    assert {frozenset((p.client_site, p.server_site)) for p, _ in both} == {
+        frozenset(("east-a", "east-b"))
+    }
+    assert len(both) == 4  # n1 from east-b and n2 from east-a, broker and controller each
+    one_way = rt._link_targets("east-a", "east-b", "east-a->east-b")
+    for p, streams in one_way:
+        assert streams == (["upstream"] if p.client_site == "east-a" else ["downstream"])
+
+
+def test_an_az_cut_black_holes_every_path_into_and_out_of_the_az(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = _runtime(_stretch(), tmp_path)
+    seen: dict[str, Any] = {}
+
+    def fake_apply(kind: str, targets: Any, attrs: Any, disable: bool, what: str) -> LinkEffect:
+        seen.update(kind=kind, targets=targets, disable=disable)
+        return LinkEffect(kind, (), (), what)
+
+    monkeypatch.setattr(rt, "_apply", fake_apply)
+    rt.az_partition("primary", "east-a", "both", True)
+    names = {p.name for p, _ in seen["targets"]}
+    az = {n for n in names if n.startswith("az-")}
+    # every inter-AZ path with east-a at one end (n1 from b and c, n2 and n3 from a) x 2
+    assert len(az) == 8 and all("east-a" in n or "-n1-" in n for n in az)
+    assert {"client-primary-n1", "xdc-primary-n1", "hostx-primary-n1"} <= names
+    assert not any(n.endswith(("-n2", "-n3")) and not n.startswith("az-") for n in names)
+    assert seen["kind"] == "cut" and not seen["disable"]
+    rt.az_partition("primary", "east-a", "isolate-in", False)
+    names = {p.name for p, _ in seen["targets"]}
+    assert "client-primary-n1" not in names  # the host's clients keep their path
+    for p, streams in seen["targets"]:
+        inside_client = p.client_site == "east-a"
+        assert streams == (["downstream"] if inside_client else ["upstream"]), p.name
+
+
+def test_a_wan_inside_a_region_with_mm2_on_that_cluster_is_refused(tmp_path: Path) -> None:
+    rt = ComposeRuntime(_stretch(flows=True), tmp_path)
+    with pytest.raises(TopologyError, match=r"topology\.wan .*primary->dr"):
+        rt._check_wan()
+    ComposeRuntime(_stretch(), tmp_path)._check_wan()  # a stretch cluster alone is fine
