@@ -2174,8 +2174,9 @@ def _objective_problems(s: Scenario) -> list[Problem]:
 
 def _semantic_problems(s: Scenario) -> list[Problem]:
     probs = _topology_problems(s)
-    if any(p.field.startswith("topology.azs") for p in probs):
-        return probs  # bad AZs make a bad topology: every later check would mislead
+    broken = ("topology.azs", "topology.clusters", "topology.flows", "topology.model")
+    if any(p.field.startswith(broken) or p.field.endswith("].clusters") for p in probs):
+        return probs  # a bad topology (AZs, names, flows): every later check would mislead
     topo = s.to_topology()
     probs += _wan_problems(s, topo)
     probs += _client_problems(s, topo)

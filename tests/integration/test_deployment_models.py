@@ -1,5 +1,6 @@
-"""The two deployment models beyond active-passive, drilled for real (issue 10): an
-active-active pair loses a region, a stretch cluster loses a site. Each asserts what must hold
+"""The deployment models beyond active-passive, drilled for real (issue 10): an
+active-active pair loses a region, a stretch cluster loses a site, three freely named clusters
+(two write regions and a hub they replicate into) lose a write region. Each asserts what must hold
 whatever the timing (never an exact figure); the figures go into the reports.
 """
 
@@ -54,3 +55,22 @@ def test_stretch_site_loss_loses_nothing_and_writes_resume(tmp_path: Path) -> No
     assert fault["type"] == "site.outage" and fault["verified"], fault
     gap = recovery["write_gap"]
     assert not gap["open"] and gap["to"] < fault["healed_t"], (gap, fault["healed_t"])
+
+
+def test_hub_and_spoke_union_view_is_complete_after_a_region_loss(tmp_path: Path) -> None:
+    report = _drill("hub-and-spoke", tmp_path)
+    checkers = report["checkers"]
+    loss = checkers["loss"]["figures"]
+    assert set(loss["per_origin"]) == {"tokyo", "paris"}
+    assert all(o["acked"] > 0 and o["lost"] == 0 for o in loss["per_origin"].values()), loss
+    aggregation = checkers["aggregation"]["figures"]
+    assert set(aggregation["pairs"]) == {"tokyo->hub", "paris->hub"}, aggregation
+    assert aggregation["missing"] == 0, aggregation
+    union = aggregation["union_groups"]["analytics"]
+    assert union["missing"] == 0 and union["received"] == union["acked"] > 0, union
+    cycles = checkers["cycles"]["figures"]
+    assert cycles["cycle_topics"] == [] and cycles["ids_back_at_origin"] == 0, cycles
+    per_cluster = report["rto"]["write_unavailable_per_cluster"]
+    assert set(per_cluster) == {"tokyo", "paris"}, per_cluster
+    # emea (paris) was down for 15 s, apac (tokyo) never: paris's writers saw the outage.
+    assert per_cluster["paris"] >= 10 > per_cluster["tokyo"], per_cluster
