@@ -165,6 +165,13 @@ _ROWS: tuple[tuple[str, str, tuple[Metric, ...]], ...] = (
         (Metric("wu", "", ("rto", "write_unavailable_seconds"), "s"),),
     ),
     (
+        # Active-active: the cluster as a whole keeps taking writes while the lost region's
+        # own writers have nowhere to write; this row shows them.
+        "RTO: writes unavailable, worst write cluster (s)",
+        "rto",
+        (Metric("wuw", "", ("rto", "write_unavailable_worst_cluster_seconds"), "s"),),
+    ),
+    (
         "RTO: reads unavailable (s)",
         "rto",
         (Metric("ru", "", ("rto", "read_unavailable_seconds"), "s"),),

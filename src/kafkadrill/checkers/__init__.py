@@ -121,6 +121,9 @@ def summarize(verdicts: Mapping[str, Verdict]) -> dict[str, dict[str, Any]]:
                 verdicts, "recovery", "write_unavailable_per_cluster"
             )
             or {},
+            "write_unavailable_worst_cluster_seconds": _get(
+                verdicts, "recovery", "write_unavailable_worst_cluster_seconds"
+            ),
             "phases": _get(verdicts, "recovery", "phases") or {},
         },
     }

@@ -213,6 +213,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "read_gap": None,
         "read_unavailable_per_group": {},
         "write_unavailable_per_cluster": {},
+        "write_unavailable_worst_cluster_seconds": None,
         "writes_recovered": None,
         "reads_recovered": None,
         "per_fault": {},
@@ -260,7 +261,10 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         figures["read_unavailable_per_group"][str(g)] = _seconds(
             longest_gap(rows["t"].to_numpy(), windows, end=r_end)
         )
-    figures["write_unavailable_per_cluster"] = _writes_per_cluster(frames, windows)
+    per_cluster = _writes_per_cluster(frames, windows)
+    figures["write_unavailable_per_cluster"] = per_cluster
+    known_gaps = [v for v in per_cluster.values() if v is not None]
+    figures["write_unavailable_worst_cluster_seconds"] = max(known_gaps) if known_gaps else None
     for f in faults:
         w = [tuple(f["window"])]
         figures["per_fault"][f["fault_id"]] = {
