@@ -346,15 +346,20 @@ class ComposeRuntime:
                     "that are not AZs of one multi-AZ cluster; nothing would carry it. Set the "
                     "WAN between regions or between a cluster's azs, or use --runtime local"
                 )
-            touching = [f.name for f in self.topology.flows if owner.name in (f.source, f.target)]
-            if touching:
-                # Its nodes leave the region network (only Toxiproxy spans the AZs), and MM2
-                # reads a cluster of its own region over that network.
-                raise TopologyError(
-                    f"compose runtime: topology.wan between the AZs of {owner.name} "
-                    f"({w.name}) and MirrorMaker 2 flows on it ({', '.join(touching)}) are not "
-                    "supported together; drop the inter-AZ WAN or use --runtime local"
-                )
+            for f in self.topology.flows:
+                self._check_flow_target(f)
+
+    def _check_flow_target(self, flow: Flow) -> None:
+        """MM2 runs in its target's region and writes to the target over the region network,
+        which an AZ-WAN cluster's nodes are not on (only Toxiproxy spans their AZs). Reading
+        such a cluster from another region works: that crosses the XDC proxies."""
+        target = self.topology.cluster(flow.target)
+        if cr.az_wan(self.topology, target):
+            raise TopologyError(
+                f"compose runtime: MirrorMaker 2 flow {flow.name} writes to {target.name}, "
+                f"whose AZs are joined by a baseline WAN (topology.wan): not supported on "
+                "compose; drop the WAN between its azs or use --runtime local"
+            )
 
     def _create_az_proxies(self) -> None:
         """The inter-AZ node paths of AZ-WAN clusters: each proxy listens on Toxiproxy's own
@@ -534,6 +539,7 @@ class ComposeRuntime:
         of a failback) is rendered into it and created."""
         f = self.flow(flow)
         svc = cr.mm2_service(f)
+        self._check_flow_target(f)
         if svc in self._containers():
             if self._state(svc) == "down":
                 _docker("start", self._container(svc))

@@ -33,6 +33,21 @@ def mesh_address(from_node: int, to_node: int) -> str:
 CLIENT_NET = "127.78.0"
 
 
+def site_host(site_index: int, node_id: int) -> str:
+    """Where clients in site `site_index` of a multi-site cluster reach a node: the proxy
+    (127.78.<index+1>.<id>) that carries their link to the node's site."""
+    return f"127.78.{site_index + 1}.{node_id}"
+
+
+def site_bootstrap(cluster: Cluster, plan: PortPlan, site: str) -> str:
+    """Bootstrap servers for a client in one site of a multi-site cluster."""
+    i = cluster.azs.index(site)
+    return ",".join(
+        f"{site_host(i, n.node_id)}:{plan.node(cluster.name, n.node_id).sites[i]}"
+        for n in cluster.nodes
+    )
+
+
 def client_host(cluster: Cluster, node_id: int) -> str:
     """Where same-region clients reach a node. In a multi-AZ cluster that is a per-node proxy
     (127.78.0.<id>), so an AZ partition can cut clients off an isolated broker too; otherwise
@@ -88,6 +103,15 @@ def render_server_properties(
         for n in cluster.nodes
     )
     remote = remote_regions(topology, cluster)
+    site_names = [f"SITE{i}" for i in range(len(ports.sites))]
+    site_listen = "".join(
+        f",{name}://127.0.0.1:{port}" for name, port in zip(site_names, ports.sites, strict=True)
+    )
+    site_adv = "".join(
+        f",{name}://{site_host(i, node.node_id)}:{port}"
+        for i, (name, port) in enumerate(zip(site_names, ports.sites, strict=True))
+    )
+    site_map = "".join(f",{name}:PLAINTEXT" for name in site_names)
     xdc2 = (
         (
             f",XDC2://127.0.0.1:{ports.xdc2}",
@@ -105,6 +129,7 @@ def render_server_properties(
             f"CLIENT://127.0.0.1:{ports.client},XDC://127.0.0.1:{ports.xdc},"
             f"INTERNAL://127.0.0.1:{ports.internal},CONTROLLER://127.0.0.1:{ports.controller}"
             + xdc2[0]
+            + site_listen
         ),
         "advertised.listeners": (
             f"CLIENT://{client_host(cluster, node.node_id)}:{ports.client},"
@@ -113,10 +138,14 @@ def render_server_properties(
             # KRaft followers connect to the endpoint the leader advertises; without this they
             # would use the bind address and bypass the per-pair proxies (seen in a CI run: an
             # "isolated" controller leader stayed leader through a whole AZ cut).
-            f"CONTROLLER://{host_name(cluster.name, node.node_id)}:{ports.controller}" + xdc2[1]
+            f"CONTROLLER://{host_name(cluster.name, node.node_id)}:{ports.controller}"
+            + xdc2[1]
+            + site_adv
         ),
         "listener.security.protocol.map": (
-            "CLIENT:PLAINTEXT,XDC:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT" + xdc2[2]
+            "CLIENT:PLAINTEXT,XDC:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            + xdc2[2]
+            + site_map
         ),
         "inter.broker.listener.name": "INTERNAL",
         "controller.listener.names": "CONTROLLER",

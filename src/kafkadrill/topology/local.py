@@ -243,6 +243,8 @@ class LocalRuntime:
     def bootstrap(self, cluster: str, from_site: str | None = None) -> str:
         """Bootstrap servers for a client in `from_site` (default: the cluster's own region)."""
         c = self.topology.cluster(cluster)
+        if from_site is not None and from_site in c.azs and c.multi_az:
+            return cfg.site_bootstrap(c, self.plan, from_site)
         if from_site is None or from_site == c.region or from_site in c.azs:
             return cfg.client_bootstrap(c, self.plan)
         return cfg.xdc_bootstrap(c, self.plan, self.topology, self._region_of(from_site))
@@ -336,8 +338,14 @@ class LocalRuntime:
         """Cut the broker-to-broker and controller paths between one AZ and the rest (and, if
         `cut_clients`, the client paths to the isolated brokers)."""
         targets: list[tuple[ProxySpec, list[str]]] = []
+        azs = set(self.topology.cluster(cluster).azs)
         for p in self.proxies.values():
-            if cut_clients and p.name.startswith(f"client-{cluster}-") and p.server_site == az:
+            # A client in a site of this cluster: its paths cross the partition like the
+            # brokers' own (below), when clients are cut too.
+            site_client = p.name.startswith(f"client-{cluster}-") and p.client_site in azs
+            if cut_clients and p.name.startswith(f"client-{cluster}-") and not site_client:
+                if p.server_site != az:
+                    continue
                 if direction == "both":
                     targets.append((p, ["upstream", "downstream"]))
                 else:  # client->broker bytes enter the AZ (upstream), replies leave it
@@ -345,7 +353,7 @@ class LocalRuntime:
                         (p, ["downstream" if direction == "isolate-out" else "upstream"])
                     )
                 continue
-            if not p.name.startswith(f"mesh-{cluster}-"):
+            if not (p.name.startswith(f"mesh-{cluster}-") or (cut_clients and site_client)):
                 continue
             inside_client, inside_server = p.client_site == az, p.server_site == az
             if inside_client == inside_server:
@@ -554,6 +562,19 @@ class LocalRuntime:
                 )
                 self.toxiproxy.create(spec)
                 self.proxies[spec.name] = spec
+                # Clients inside a site reach every node through their site's own proxy: the
+                # link between their site and the node's (WAN latency, cuts) is on the path.
+                for i, site in enumerate(c.azs):
+                    port = self.plan.node(c.name, n.node_id).sites[i]
+                    spec = ProxySpec(
+                        f"client-{c.name}-n{n.node_id}-{site}",
+                        f"{cfg.site_host(i, n.node_id)}:{port}",
+                        f"127.0.0.1:{port}",
+                        client_site=site,
+                        server_site=n.site,
+                    )
+                    self.toxiproxy.create(spec)
+                    self.proxies[spec.name] = spec
             for src in c.nodes:
                 for dst in c.nodes:
                     if src.node_id == dst.node_id:

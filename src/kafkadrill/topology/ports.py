@@ -16,11 +16,12 @@ from typing import IO
 from kafkadrill.errors import TopologyError
 from kafkadrill.topology.model import Topology
 
-BLOCK = 200
+BLOCK = 400
 FIRST_BASE = 20000
-LAST_BASE = 32400  # the block ending below 32768, Linux's default ephemeral start
-PER_CLUSTER = 64
-PER_NODE = 7
+LAST_BASE = 32000  # the last block ending below 32768, Linux's default ephemeral start
+PER_CLUSTER = 128
+MAX_SITES = 5  # AZ sites of one multi-site cluster with their own client listener
+PER_NODE = 7 + MAX_SITES
 MAX_NODES = PER_CLUSTER // PER_NODE
 MAX_CLUSTERS = 3
 
@@ -36,6 +37,9 @@ class NodePorts:
     # proxy, so each region's clients cross their own link to reach it.
     xdc2: int = 0
     xdc2_proxy: int = 0
+    # Multi-site clusters: one client listener per site (SITE<i>), advertised at that site's
+    # proxies, so a client in one site crosses the inter-site link to a broker in another.
+    sites: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class PortPlan:
         out = [self.toxiproxy_api]
         for p in self.nodes.values():
             out += [p.client, p.xdc, p.internal, p.controller, p.xdc_proxy, p.xdc2, p.xdc2_proxy]
+            out += list(p.sites)
         return out
 
 
@@ -62,10 +67,13 @@ def plan_ports(topology: Topology, base: int) -> PortPlan:
     for ci, cluster in enumerate(topology.clusters):
         if cluster.size > MAX_NODES:
             raise TopologyError(f"cluster {cluster.name}: at most {MAX_NODES} nodes")
+        if len(cluster.azs) > MAX_SITES:
+            raise TopologyError(f"cluster {cluster.name}: at most {MAX_SITES} AZ sites")
         for ni, node in enumerate(cluster.nodes):
             p = base + ci * PER_CLUSTER + ni * PER_NODE
+            sites = tuple(p + 7 + i for i in range(len(cluster.azs))) if cluster.multi_az else ()
             nodes[(cluster.name, node.node_id)] = NodePorts(
-                p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6
+                p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, sites
             )
     return PortPlan(base, nodes, base + BLOCK - 1)
 
@@ -117,4 +125,6 @@ def allocate(topology: Topology, *, start: int | None = None) -> PortLease:
             return PortLease(plan, handle)
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
-    raise TopologyError("no free port block between 20000 and 32599 on 127.0.0.1")
+    raise TopologyError(
+        f"no free port block between {FIRST_BASE} and {LAST_BASE + BLOCK - 1} on 127.0.0.1"
+    )
