@@ -1769,17 +1769,14 @@ def _custom_topology_problems(s: Scenario) -> list[Problem]:
             field = (
                 f"{here}.mm2.replication.factor"
                 if "replication.factor" in f.mm2
-                else ("topology.mm2.replication.factor")
+                else "topology.mm2.replication.factor"
             )
             p = _counted_problem(field, "replication.factor", rf, sizes[f.target], f.target, grow)
             probs += [p] if p else []
     writers = {g.cluster for g in s.workload.producer_groups()}
-    seen: set[str] = set()
+    probs += _twice_defined_topics(t.topics)
     for i, topic in enumerate(t.topics):
         here = f"topology.topics[{i}]"
-        if topic.name in seen:
-            probs.append(Problem(f"{here}.name", f"topic '{topic.name}' is defined twice"))
-        seen.add(topic.name)
         for cname in topic.clusters or []:
             if cname not in sizes:
                 probs.append(
@@ -1801,6 +1798,15 @@ def _custom_topology_problems(s: Scenario) -> list[Problem]:
                 )
         probs += _min_isr_problems(here, topic, t.broker_config)
     return probs
+
+
+def _twice_defined_topics(topics: list[TopicModel]) -> list[Problem]:
+    names = [t.name for t in topics]
+    return [
+        Problem(f"topology.topics[{i}].name", f"topic '{n}' is defined twice")
+        for i, n in enumerate(names)
+        if n in names[:i]
+    ]
 
 
 def _min_isr_problems(here: str, topic: TopicModel, cluster_cfg: dict[str, Any]) -> list[Problem]:
@@ -1895,12 +1901,9 @@ def _topology_problems(s: Scenario) -> list[Problem]:
             )
         )
 
-    seen: set[str] = set()
+    probs += _twice_defined_topics(t.topics)
     for i, topic in enumerate(t.topics):
         here = f"topology.topics[{i}]"
-        if topic.name in seen:
-            probs.append(Problem(f"{here}.name", f"topic '{topic.name}' is defined twice"))
-        seen.add(topic.name)
         if topic.replication_factor > sizes["primary"]:
             probs.append(
                 Problem(
