@@ -17,7 +17,8 @@ from kafkadrill.topology.toxiproxy import ProxySpec
 
 
 def _stretch(flows: bool = False) -> Topology:
-    topo = two_dc(3, 1, primary_azs=DEFAULT_PRIMARY_AZS)
+    """primary over three AZs with a WAN between them; with `flows`, active-active with dr."""
+    topo = two_dc(3, 1, primary_azs=DEFAULT_PRIMARY_AZS, both_ways=flows)
     primary = topo.cluster("primary")
     wan = (WanLink("east-a", "east-b", 5), WanLink("east-a", "east-c", 5))
     clusters = topo.clusters if flows else (primary,)
@@ -78,8 +79,18 @@ def test_an_az_cut_black_holes_every_path_into_and_out_of_the_az(
         assert streams == (["downstream"] if inside_client else ["upstream"]), p.name
 
 
-def test_a_wan_inside_a_region_with_mm2_on_that_cluster_is_refused(tmp_path: Path) -> None:
-    rt = ComposeRuntime(_stretch(flows=True), tmp_path)
-    with pytest.raises(TopologyError, match=r"topology\.wan .*primary->dr"):
+def test_mm2_writing_into_a_cluster_with_an_inter_az_wan_is_refused(tmp_path: Path) -> None:
+    both = _stretch(flows=True)
+    rt = ComposeRuntime(both, tmp_path)
+    with pytest.raises(TopologyError, match=r"dr->primary writes to primary.*topology\.wan"):
         rt._check_wan()
     ComposeRuntime(_stretch(), tmp_path)._check_wan()  # a stretch cluster alone is fine
+    # Reading it from another region crosses the XDC proxies: active-passive is fine.
+    one_way = Topology("ap", both.clusters, both.flows[:1], None, both.wan)
+    ComposeRuntime(one_way, tmp_path)._check_wan()
+    with pytest.raises(TopologyError, match="dr->primary"):
+        ComposeRuntime(one_way, tmp_path).flow_start(both.flows[1])  # a failback's reverse flow
+    # A region and one of its AZs: no cluster's AZ pair, so no proxy would carry it.
+    inside = Topology("x", both.clusters[:1], (), None, (WanLink("east", "east-a", 5),))
+    with pytest.raises(TopologyError, match="not AZs of one multi-AZ cluster"):
+        ComposeRuntime(inside, tmp_path)._check_wan()
