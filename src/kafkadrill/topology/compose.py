@@ -606,23 +606,22 @@ class ComposeRuntime:
         return site
 
     def _link_targets(self, a: str, b: str, direction: str) -> list[tuple[ProxySpec, list[str]]]:
-        if self._region_of(a) != self._region_of(b):
-            pair = {self._region_of(a), self._region_of(b)}
-            site = self._region_of
-        elif any(
+        # Between regions every proxy is matched by region; inside one, only two AZs of a
+        # cluster whose inter-AZ paths cross proxies (a baseline WAN there) have a link.
+        inside = self._region_of(a) == self._region_of(b)
+        if inside and not any(
             cr.az_wan(self.topology, c) and {a, b} <= set(c.azs) for c in self.topology.clusters
         ):
-            # Two AZs of a cluster whose inter-AZ paths cross proxies (a baseline WAN there).
-            pair = {a, b}
-
-            def site(s: str) -> str:
-                return s
-        else:
             raise TopologyError(
                 f"link {a}<->{b}: the compose runtime proxies links between regions, and "
                 "between the AZs of a cluster that has a baseline WAN between them "
                 "(topology.wan); otherwise inside a region use az.partition"
             )
+
+        def site(s: str) -> str:
+            return s if inside else self._region_of(s)
+
+        pair = {site(a), site(b)}
         out = []
         for p in self.proxies.values():
             if {site(p.client_site), site(p.server_site)} != pair:
