@@ -167,9 +167,9 @@ _ROWS: tuple[tuple[str, str, tuple[Metric, ...]], ...] = (
     (
         # Active-active: the cluster as a whole keeps taking writes while the lost region's
         # own writers have nowhere to write; this row shows them.
-        "RTO: writes unavailable, worst write cluster (s)",
+        "RTO: writes unavailable, worst writer (s)",
         "rto",
-        (Metric("wuw", "", ("rto", "write_unavailable_worst_cluster_seconds"), "s"),),
+        (Metric("wuw", "", ("rto", "write_unavailable_worst_writer_seconds"), "s"),),
     ),
     (
         "RTO: reads unavailable (s)",

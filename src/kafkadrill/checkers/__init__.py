@@ -117,12 +117,12 @@ def summarize(verdicts: Mapping[str, Verdict]) -> dict[str, dict[str, Any]]:
         "rto": {
             "write_unavailable_seconds": _get(verdicts, "recovery", "write_unavailable_seconds"),
             "read_unavailable_seconds": _get(verdicts, "recovery", "read_unavailable_seconds"),
-            "write_unavailable_per_cluster": _get(
-                verdicts, "recovery", "write_unavailable_per_cluster"
+            "write_unavailable_per_producer": _get(
+                verdicts, "recovery", "write_unavailable_per_producer"
             )
             or {},
-            "write_unavailable_worst_cluster_seconds": _get(
-                verdicts, "recovery", "write_unavailable_worst_cluster_seconds"
+            "write_unavailable_worst_writer_seconds": _get(
+                verdicts, "recovery", "write_unavailable_worst_writer_seconds"
             ),
             "phases": _get(verdicts, "recovery", "phases") or {},
         },

@@ -179,17 +179,21 @@ def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any
     return steps
 
 
-def _writes_per_cluster(frames: HistoryFrames, windows: list[Window]) -> dict[str, float | None]:
-    """Longest write gap of the writers of each cluster (several origins: one region's
-    writers can be down while another's keep the overall figure near zero)."""
+def _writes_per_producer(frames: HistoryFrames, windows: list[Window]) -> dict[str, Any]:
+    """Per producer (writer): the clusters it wrote to and the longest gap between its own
+    acknowledgements. With several write regions one region's writers can be down while
+    another's keep the overall figure near zero; a producer moved by a failover keeps one
+    series across both clusters, so its gap includes the redirect."""
     inv, ok = frames.invoke, frames.ok
-    out: dict[str, float | None] = {}
-    for cluster, rows in inv.groupby("cluster", observed=True, sort=True):
+    out: dict[str, Any] = {}
+    for producer, rows in inv.groupby("producer", observed=True, sort=True):
         t = rows["t"].to_numpy()
-        acks = ok[(ok["cluster"] == cluster).to_numpy()]["t"].to_numpy()
-        out[str(cluster)] = _seconds(
-            longest_gap(acks, windows, start=float(t.min()), end=float(t.max()))
-        )
+        acks = ok[(ok["producer"] == producer).to_numpy()]["t"].to_numpy()
+        gap = longest_gap(acks, windows, start=float(t.min()), end=float(t.max()))
+        out[str(producer)] = {
+            "clusters": [str(c) for c in dict.fromkeys(rows["cluster"].astype(str))],
+            "seconds": _seconds(gap),
+        }
     return out
 
 
@@ -212,8 +216,8 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "write_gap": None,
         "read_gap": None,
         "read_unavailable_per_group": {},
-        "write_unavailable_per_cluster": {},
-        "write_unavailable_worst_cluster_seconds": None,
+        "write_unavailable_per_producer": {},
+        "write_unavailable_worst_writer_seconds": None,
         "writes_recovered": None,
         "reads_recovered": None,
         "per_fault": {},
@@ -261,10 +265,10 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         figures["read_unavailable_per_group"][str(g)] = _seconds(
             longest_gap(rows["t"].to_numpy(), windows, end=r_end)
         )
-    per_cluster = _writes_per_cluster(frames, windows)
-    figures["write_unavailable_per_cluster"] = per_cluster
-    known_gaps = [v for v in per_cluster.values() if v is not None]
-    figures["write_unavailable_worst_cluster_seconds"] = max(known_gaps) if known_gaps else None
+    per_producer = _writes_per_producer(frames, windows)
+    figures["write_unavailable_per_producer"] = per_producer
+    gaps = [p["seconds"] for p in per_producer.values() if p["seconds"] is not None]
+    figures["write_unavailable_worst_writer_seconds"] = max(gaps) if gaps else None
     for f in faults:
         w = [tuple(f["window"])]
         figures["per_fault"][f["fault_id"]] = {

@@ -47,7 +47,7 @@ MILESTONES = (
 def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
     b: list[Block] = []
     rto = r.get("rto") or {}
-    per_cluster: Mapping[str, Any] = rto.get("write_unavailable_per_cluster") or {}
+    writers: Mapping[str, Any] = rto.get("write_unavailable_per_producer") or {}
     b.append(Heading(2, "RTO: recovery by phase", "rto"))
     b.append(
         Table(
@@ -55,12 +55,15 @@ def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
             [
                 ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
                 ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
-                # Several write clusters: one region's writers can be down while another's
-                # keep the overall figure near zero.
+                # Several writers: one region's can be down while another's keep the
+                # overall figure near zero.
                 *(
-                    [f"Writes unavailable on {c}", fmt_s(v)]
-                    for c, v in sorted(per_cluster.items())
-                    if len(per_cluster) > 1
+                    [
+                        f"Writes unavailable for {name} ({' → '.join(w['clusters'])})",
+                        fmt_s(w["seconds"]),
+                    ]
+                    for name, w in sorted(writers.items())
+                    if len(writers) > 1
                 ),
             ],
             numeric={1},
