@@ -467,12 +467,6 @@ class WorkloadSpec(_Model):
     def producer_groups(self) -> list[ProducerSpec]:
         return [self.producers, *self.more_producers]
 
-    def cluster_of(self, index: int) -> str:
-        """The cluster of producer group `index` (resolved by the scenario: never None)."""
-        cluster = self.producer_groups()[index].cluster
-        assert cluster is not None, "Scenario resolves every client's cluster"
-        return cluster
-
 
 # --------------------------------------------------------------------------------------------
 # Runbooks, final read, objectives
