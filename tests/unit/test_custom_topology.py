@@ -248,3 +248,38 @@ def test_missing_that_was_never_replicated_is_told_apart() -> None:
     u = agg.figures["union_groups"]["analytics"]
     assert (u["missing"], u["missing_held"]) == (1, 0)
     assert agg.figures["pairs"]["tokyo->hub"]["missing"] == 1
+
+
+# -- findings -------------------------------------------------------------------------------
+
+
+def test_findings_name_an_incomplete_union_view_and_a_writer_left_without_service() -> None:
+    from kafkadrill.report.findings import derive_findings
+
+    report: dict[str, Any] = {
+        "rpo": {},
+        "rto": {
+            "write_unavailable_seconds": 0.1,
+            "write_unavailable_worst_writer_seconds": 29.4,
+            "write_unavailable_per_producer": {
+                "p0": {"clusters": ["tokyo"], "seconds": 0.1},
+                "p1": {"clusters": ["paris"], "seconds": 29.4},
+            },
+        },
+        "checkers": {
+            "aggregation": {
+                "status": "FAIL",
+                "figures": {
+                    "pairs": {"paris->hub": {"acked": 10, "missing": 2}},
+                    "union_groups": {
+                        "analytics": {"cluster": "hub", "acked": 20, "received": 17,
+                                      "missing": 3, "missing_held": 1},
+                    },
+                },
+            }
+        },
+    }  # fmt: skip
+    texts = [f["text"] for f in derive_findings(report)]
+    assert any("2 of 10" in t and "paris never reached hub" in t for t in texts), texts
+    assert any("Union consumer analytics on hub missed 3 of 20" in t for t in texts), texts
+    assert any("producer p1 (writing to paris) went 29.4" in t for t in texts), texts

@@ -279,6 +279,47 @@ def derive_findings(report: Mapping[str, Any]) -> list[dict[str, str]]:
                 "Check the effective topics / topics.exclude / config.properties.exclude of the "
                 "flow in its mm2.properties.",
             )
+    agg = figures(report, "aggregation")
+    for pair, f in (agg.get("pairs") or {}).items():
+        if isinstance(f, Mapping) and num(f.get("missing")):
+            origin, _, cluster = str(pair).partition("->")
+            add(
+                "high",
+                f"{fmt(f.get('missing'))} of {fmt(f.get('acked'))} acknowledged writes of "
+                f"{origin} never reached {cluster}: its aggregate view is incomplete.",
+                f"Check the flow {origin}->{cluster} (MM2 log, its topics filter, the "
+                "replication lag when the drill ended).",
+            )
+    for group, u in (agg.get("union_groups") or {}).items():
+        if not isinstance(u, Mapping) or not num(u.get("missing")):
+            continue
+        held = num(u.get("missing_held")) or 0
+        add(
+            "high",
+            f"Union consumer {group} on {u.get('cluster')} missed {fmt(u.get('missing'))} of "
+            f"{fmt(u.get('acked'))} acknowledged writes; {fmt(held)} of them were on its "
+            "cluster at the final read.",
+            "Those held but not received point at the group's subscription (topics / "
+            "pattern) or its reading; the rest at replication."
+            if held
+            else "The cluster never held them: check the flows into it.",
+        )
+    writers = rto.get("write_unavailable_per_producer") or {}
+    overall = num(rto.get("write_unavailable_seconds"))
+    worst = num(rto.get("write_unavailable_worst_writer_seconds"))
+    if len(writers) > 1 and worst is not None and overall is not None and worst > overall + 5:
+        name, w = max(
+            ((n, w) for n, w in writers.items() if num(w.get("seconds")) is not None),
+            key=lambda nw: num(nw[1].get("seconds")) or 0.0,
+        )
+        add(
+            "medium",
+            f"Writes as a whole were unavailable {fmt_s(overall)}, but producer {name} "
+            f"(writing to {' → '.join(w.get('clusters') or [])}) went {fmt_s(worst)} without "
+            "an acknowledgement.",
+            "The overall figure counts any writer's acknowledgement as service: judge each "
+            "region's applications by their own writers (RTO section).",
+        )
     for name, c in (report.get("checkers") or {}).items():
         if isinstance(c, Mapping) and c.get("status") == "UNKNOWN":
             notes = "; ".join(str(n) for n in c.get("notes") or []) or "no detail"
