@@ -11,7 +11,14 @@ import pytest
 from kafkadrill.errors import TopologyError
 from kafkadrill.topology import compose_render as cr
 from kafkadrill.topology.compose import ComposeRuntime
-from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Topology, WanLink, two_dc
+from kafkadrill.topology.model import (
+    DEFAULT_PRIMARY_AZS,
+    Cluster,
+    Node,
+    Topology,
+    WanLink,
+    two_dc,
+)
 from kafkadrill.topology.runtime import LinkEffect
 from kafkadrill.topology.toxiproxy import ProxySpec
 
@@ -94,3 +101,12 @@ def test_mm2_writing_into_a_cluster_with_an_inter_az_wan_is_refused(tmp_path: Pa
     inside = Topology("x", both.clusters[:1], (), None, (WanLink("east", "east-a", 5),))
     with pytest.raises(TopologyError, match="not AZs of one multi-AZ cluster"):
         ComposeRuntime(inside, tmp_path)._check_wan()
+
+
+def test_three_regions_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    topo = two_dc(1)
+    third = Cluster("hub", "us", (Node(1, "us"),))
+    three = Topology("hub", (*topo.clusters, third), topo.flows)
+    with pytest.raises(TopologyError, match=r"3 regions \(east, west, us\).*--runtime local"):
+        ComposeRuntime(three, tmp_path)._check_regions()
+    ComposeRuntime(topo, tmp_path)._check_regions()

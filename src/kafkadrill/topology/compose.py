@@ -260,6 +260,7 @@ class ComposeRuntime:
         why = docker_available()
         if why is not None:
             raise TopologyError(f"compose runtime: {why} (as root: bash .ci/docker-setup.sh)")
+        self._check_regions()
         self._check_wan()
         removed = cleanup_stale()
         if removed:
@@ -329,6 +330,19 @@ class ComposeRuntime:
                 self.wait_replicating(flow)
         self.timings["ready_s"] = time.monotonic() - t0
         self.progress("ready")
+
+    def _check_regions(self) -> None:
+        """Cross-region proxies are one per node and listener, shared by every other region
+        (compose_render.proxies): with three regions a link's WAN or cut would reach only
+        some of its paths, so such a topology is refused rather than drilled wrongly."""
+        regions = self.topology.regions
+        if len(regions) > 2:
+            raise TopologyError(
+                f"compose runtime: {len(regions)} regions ({', '.join(regions)}) in "
+                "topology.clusters; its cross-region proxies cannot tell more than two regions' "
+                "links apart. Use --runtime local (a listener per remote region) or place the "
+                "clusters in at most two regions"
+            )
 
     def _check_wan(self) -> None:
         """A WAN inside a region is carried only between the AZs of one multi-AZ cluster (its
