@@ -37,6 +37,10 @@ def test_active_active_region_loss_keeps_both_origins_whole(tmp_path: Path) -> N
     assert cycles["cycle_topics"] == [] and cycles["ids_back_at_origin"] == 0, cycles
     aggregation = checkers["aggregation"]["figures"]
     assert aggregation["applicable"] and aggregation["missing"] == 0, aggregation
+    # Each region's application reads its own topic and the other's copy: both got everything.
+    unions = aggregation["union_groups"]
+    assert set(unions) == {"billing-east", "billing-west"}, unions
+    assert all(u["missing"] == 0 and u["received"] == u["acked"] > 0 for u in unions.values())
     # MM2 is at-least-once, so its copies may repeat a record; an origin topic never does
     # (idempotent producers): every duplicate is on a remote (prefixed) topic.
     per_partition = checkers["duplicates"]["figures"]["per_partition"]
