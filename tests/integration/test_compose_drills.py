@@ -101,6 +101,10 @@ def test_active_active_region_loss_keeps_both_origins_whole(tmp_path: Path) -> N
     assert cycles["cycle_topics"] == [] and cycles["ids_back_at_origin"] == 0, cycles
     aggregation = checkers["aggregation"]["figures"]
     assert aggregation["applicable"] and aggregation["missing"] == 0, aggregation
+    # Each region's union consumer (its `orders` + the other's copy) received everything.
+    unions = aggregation["union_groups"]
+    assert set(unions) == {"billing-east", "billing-west"}, unions
+    assert all(u["missing"] == 0 and u["received"] == u["acked"] > 0 for u in unions.values())
     # At-least-once MM2 may repeat a record on a copy; an origin topic never repeats one.
     per_partition = checkers["duplicates"]["figures"]["per_partition"]
     own = {k: n for k, n in per_partition.items() if "." not in k.split("/")[1]}
