@@ -46,7 +46,7 @@ from kafkadrill.topology.model import Cluster, Flow, Topology
 from kafkadrill.topology.ports import PortLease, allocate
 from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
-from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
 from kafkadrill.topology.wan import apply_wan, describe_wan
 
 Progress = Callable[[str], None]
@@ -770,13 +770,7 @@ class ComposeRuntime:
                 inside_client = False  # the AZ's node serves; the client is outside
             else:
                 continue
-            if direction == "both":
-                streams = ["upstream", "downstream"]
-            elif direction == "isolate-out":  # nothing leaves the AZ
-                streams = ["upstream"] if inside_client else ["downstream"]
-            else:  # isolate-in: nothing enters the AZ
-                streams = ["downstream"] if inside_client else ["upstream"]
-            targets.append((p, streams))
+            targets.append((p, partition_streams(direction, inside_client)))
         return self._apply(
             "cut", targets, {"timeout": 0}, False, f"AZ {az} of {c.name}, {direction}"
         )

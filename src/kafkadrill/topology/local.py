@@ -40,7 +40,7 @@ from kafkadrill.topology.ports import NodePorts, PortLease, allocate
 from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
 from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
 from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
-from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
 from kafkadrill.topology.wan import PREFIX, apply_wan, describe_wan
 from kafkadrill.workload.access import ConfluentClients
 
@@ -346,25 +346,15 @@ class LocalRuntime:
             if cut_clients and p.name.startswith(f"client-{cluster}-") and not site_client:
                 if p.server_site != az:
                     continue
-                if direction == "both":
-                    targets.append((p, ["upstream", "downstream"]))
-                else:  # client->broker bytes enter the AZ (upstream), replies leave it
-                    targets.append(
-                        (p, ["downstream" if direction == "isolate-out" else "upstream"])
-                    )
+                # The shared clients sit outside every AZ: requests enter it, replies leave.
+                targets.append((p, partition_streams(direction, inside_client=False)))
                 continue
             if not (p.name.startswith(f"mesh-{cluster}-") or (cut_clients and site_client)):
                 continue
             inside_client, inside_server = p.client_site == az, p.server_site == az
             if inside_client == inside_server:
                 continue
-            if direction == "both":
-                streams = ["upstream", "downstream"]
-            elif direction == "isolate-out":  # nothing leaves the AZ
-                streams = ["upstream"] if inside_client else ["downstream"]
-            else:  # isolate-in: nothing enters the AZ
-                streams = ["downstream"] if inside_client else ["upstream"]
-            targets.append((p, streams))
+            targets.append((p, partition_streams(direction, inside_client)))
         effect = self._apply(
             "cut", targets, {"timeout": 0}, direction == "both", f"AZ {az} of {cluster}"
         )

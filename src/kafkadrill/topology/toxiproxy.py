@@ -30,6 +30,17 @@ class ProxySpec:
         return None
 
 
+def partition_streams(direction: str, inside_client: bool) -> list[str]:
+    """The streams of a proxy across an AZ partition to cut, given whether its client end is
+    inside the AZ: `both` cuts both; `isolate-out` what leaves the AZ; `isolate-in` what
+    enters it."""
+    if direction == "both":
+        return ["upstream", "downstream"]
+    if direction == "isolate-out":  # nothing leaves the AZ
+        return ["upstream"] if inside_client else ["downstream"]
+    return ["downstream"] if inside_client else ["upstream"]  # isolate-in
+
+
 class ToxiproxyClient:
     def __init__(self, api: str, timeout: float = 5.0) -> None:
         self.base = f"http://{api}"
