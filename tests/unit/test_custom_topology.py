@@ -283,3 +283,31 @@ def test_findings_name_an_incomplete_union_view_and_a_writer_left_without_servic
     assert any("2 of 10" in t and "paris never reached hub" in t for t in texts), texts
     assert any("Union consumer analytics on hub missed 3 of 20" in t for t in texts), texts
     assert any("producer p1 (writing to paris) went 29.4" in t for t in texts), texts
+
+
+def test_the_runner_drills_a_hub_and_spoke_on_the_fake_runtime(tmp_path: Path) -> None:
+    """End to end without Kafka: both spokes write, the hub is the aggregate, the union
+    group's subscription is honoured and judged."""
+    import json
+
+    from kafkadrill.clock import ScaledClock
+    from kafkadrill.runner import run_drill
+
+    clock = ScaledClock(200.0)
+    res = run_drill(
+        load_scenario(HUB),
+        runtime="fake",
+        reports_dir=tmp_path,
+        clock=clock,
+        runtime_options={"clock": clock},
+    )
+    assert res.error is None, res.error
+    events = [json.loads(x) for x in (res.run_dir / "history.jsonl").read_text().splitlines()]
+    start = next(e for e in events if e["type"] == "final_read.start")
+    assert start["authoritative_for"] == {"paris": "paris", "tokyo": "tokyo"}
+    assert start["aggregates"] == ["hub"] and start["union_groups"] == {"analytics": "hub"}
+    read_by_union = {e["topic"] for e in events if e["type"] == "recv" and not e["final"]}
+    assert read_by_union == {"tokyo.orders", "paris.orders"}
+    agg = res.report["checkers"]["aggregation"]
+    assert agg["status"] == "PASS", agg
+    assert agg["figures"]["union_groups"]["analytics"]["received"] > 0
