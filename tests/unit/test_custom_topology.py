@@ -311,3 +311,18 @@ def test_the_runner_drills_a_hub_and_spoke_on_the_fake_runtime(tmp_path: Path) -
     agg = res.report["checkers"]["aggregation"]
     assert agg["status"] == "PASS", agg
     assert agg["figures"]["union_groups"]["analytics"]["received"] > 0
+
+
+def test_a_union_group_moved_by_a_failover_is_judged_where_it_ended() -> None:
+    events = _union_history(1, 0)
+    # The group was redirected to paris, which holds no copy of tokyo's missing write.
+    events.insert(
+        len(events) - 3,
+        {"seq": 0, "t": 10.0, "wall": 1e9 + 10, "type": "redirect", "client": "analytics-0",
+         "role": "consumer", "group": "analytics", "from_cluster": "hub", "to_cluster": "paris"},
+    )  # fmt: skip
+    for i, e in enumerate(events):
+        e["seq"] = i
+    u = run_checkers(load_frames(events))["aggregation"].figures["union_groups"]["analytics"]
+    assert u["cluster"] == "paris"
+    assert (u["missing"], u["missing_held"]) == (1, 0)

@@ -11,7 +11,8 @@ judged; for others ``applicable`` is false and the status PASS.
 Union consumers (``workload.consumers[].union``, named in ``final_read.start.union_groups``)
 are the seeds' union view as an application reads it: per group, the acked ids of every origin
 it never received (``missing``), and how many of those its cluster did hold at the final read
-(``missing_held``: the group's subscription or its reading lost them, not replication).
+(``missing_held``: the group's subscription or its reading lost them, not replication). A
+group moved by a failover is judged on the cluster its last redirect names.
 """
 
 from __future__ import annotations
@@ -84,8 +85,15 @@ def _union_groups(
     """Per union group: acked ids (every origin), how many it received, missing, and of those
     how many its cluster held at the final read."""
     receipts = consumer_receipts(frames)
+    # A group a failover runbook moved is judged on the cluster it ended on.
+    moved = {
+        str(e.get("group")): str(e.get("to_cluster"))
+        for e in frames.of_type("redirect")
+        if e.get("role") == "consumer"
+    }
     out: dict[str, dict[str, Any]] = {}
-    for group, cluster in sorted(fr.union_groups.items()):
+    for group, declared in sorted(fr.union_groups.items()):
+        cluster = moved.get(group, declared)
         got = presence(frames, receipts[(receipts["group"] == group).to_numpy()])
         held = presence(frames, fr.records[(fr.records["cluster"] == cluster).to_numpy()])
         missing = acked & ~got
