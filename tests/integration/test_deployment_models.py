@@ -14,6 +14,8 @@ import pytest
 from kafkadrill.runner import run_drill
 from kafkadrill.scenario import load_scenario
 
+from .model_checks import assert_origins_whole
+
 pytestmark = [pytest.mark.integration]
 
 SCENARIOS = Path(__file__).parent.parent.parent / "scenarios"
@@ -28,24 +30,11 @@ def _drill(name: str, reports: Path) -> dict[str, Any]:
 
 
 def test_active_active_region_loss_keeps_both_origins_whole(tmp_path: Path) -> None:
+    # Each region's application reads its own topic and the other's copy (union views).
     report = _drill("active-active-region-outage", tmp_path)
-    checkers = report["checkers"]
-    loss = checkers["loss"]["figures"]
-    assert set(loss["per_origin"]) == {"primary", "dr"}
-    assert all(o["acked"] > 0 and o["lost"] == 0 for o in loss["per_origin"].values()), loss
-    cycles = checkers["cycles"]["figures"]
-    assert cycles["cycle_topics"] == [] and cycles["ids_back_at_origin"] == 0, cycles
-    aggregation = checkers["aggregation"]["figures"]
-    assert aggregation["applicable"] and aggregation["missing"] == 0, aggregation
-    # Each region's application reads its own topic and the other's copy: both got everything.
-    unions = aggregation["union_groups"]
-    assert set(unions) == {"billing-east", "billing-west"}, unions
-    assert all(u["missing"] == 0 and u["received"] == u["acked"] > 0 for u in unions.values())
-    # MM2 is at-least-once, so its copies may repeat a record; an origin topic never does
-    # (idempotent producers): every duplicate is on a remote (prefixed) topic.
-    per_partition = checkers["duplicates"]["figures"]["per_partition"]
-    own = {k: n for k, n in per_partition.items() if "." not in k.split("/")[1]}
-    assert own == {}, own
+    assert_origins_whole(
+        report, {"primary", "dr"}, {"billing-east", "billing-west"}, origin_topics_exact=True
+    )
 
 
 def test_stretch_site_loss_loses_nothing_and_writes_resume(tmp_path: Path) -> None:
@@ -63,21 +52,13 @@ def test_stretch_site_loss_loses_nothing_and_writes_resume(tmp_path: Path) -> No
 
 def test_hub_and_spoke_union_view_is_complete_after_a_region_loss(tmp_path: Path) -> None:
     report = _drill("hub-and-spoke", tmp_path)
-    checkers = report["checkers"]
-    loss = checkers["loss"]["figures"]
-    assert set(loss["per_origin"]) == {"tokyo", "paris"}
-    assert all(o["acked"] > 0 and o["lost"] == 0 for o in loss["per_origin"].values()), loss
-    aggregation = checkers["aggregation"]["figures"]
-    assert set(aggregation["pairs"]) == {"tokyo->hub", "paris->hub"}, aggregation
-    assert aggregation["missing"] == 0, aggregation
-    union = aggregation["union_groups"]["analytics"]
-    assert union["missing"] == 0 and union["received"] == union["acked"] > 0, union
-    cycles = checkers["cycles"]["figures"]
-    assert cycles["cycle_topics"] == [] and cycles["ids_back_at_origin"] == 0, cycles
-    writers = {
-        w["clusters"][0]: w["seconds"]
-        for w in report["rto"]["write_unavailable_per_producer"].values()
-    }
+    # Paris's writers wait about as long as their delivery timeout (30 s): a retried batch
+    # may repeat, so duplicates on origin topics are measured here, not asserted.
+    assert_origins_whole(report, {"tokyo", "paris"}, {"analytics"}, origin_topics_exact=False)
+    pairs = report["checkers"]["aggregation"]["figures"]["pairs"]
+    assert set(pairs) == {"tokyo->hub", "paris->hub"}, pairs
+    per_producer = report["rto"]["write_unavailable_per_producer"].values()
+    writers = {w["clusters"][0]: w["seconds"] for w in per_producer}
     assert set(writers) == {"tokyo", "paris"}, writers
     # emea (paris) was down for 15 s, apac (tokyo) never: paris's writers saw the outage.
     assert writers["paris"] >= 10 > writers["tokyo"], writers
