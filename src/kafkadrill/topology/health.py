@@ -58,18 +58,25 @@ def wait_cluster_healthy(
             raise TopologyError(f"cluster {cluster} not healthy after {timeout:.0f}s: {last}")
         time.sleep(0.2)
     rf = min(3, size)
-    client = admin()  # kept referenced: a collected client destroys its pending futures
-    fs = client.create_topics(
-        [NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})]
-    )
-    for fut in fs.values():
+    topic = NewTopic(HEALTH_TOPIC, 1, rf, config={"min.insync.replicas": str(min(2, rf))})
+    while True:
+        client = admin()  # kept referenced: a collected client destroys its pending futures
         try:
-            fut.result(timeout=30)
+            client.create_topics([topic])[HEALTH_TOPIC].result(timeout=30)
+            break
         except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            if "TOPIC_ALREADY_EXISTS" in str(exc):  # an earlier attempt got through
+                break
+            # A cluster that just formed can drop the request with it (seen once in CI on
+            # compose: _DESTROY_BROKER, the bootstrap handle replaced by the real broker):
+            # retried with a new client until the deadline; anything else is final.
+            err = exc.args[0] if exc.args else None
+            transient = getattr(err, "retriable", lambda: False)() or "_DESTROY" in str(exc)
+            if not transient or time.monotonic() > deadline:
                 raise TopologyError(
                     f"cluster {cluster}: cannot create {HEALTH_TOPIC}: {exc}"
                 ) from exc
+            time.sleep(0.5)
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,
