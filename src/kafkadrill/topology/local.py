@@ -521,6 +521,11 @@ class LocalRuntime:
                 raise TopologyError("Toxiproxy API did not answer within 15 s")
             time.sleep(0.05)
 
+    def _add_proxy(self, spec: ProxySpec) -> None:
+        assert self.toxiproxy is not None
+        self.toxiproxy.create(spec)
+        self.proxies[spec.name] = spec
+
     def _create_proxies(self) -> None:
         assert self.toxiproxy is not None
         for c in self.topology.clusters:
@@ -536,8 +541,7 @@ class LocalRuntime:
                         client_site=region,
                         server_site=c.region,
                     )
-                    self.toxiproxy.create(spec)
-                    self.proxies[spec.name] = spec
+                    self._add_proxy(spec)
             if not c.multi_az:
                 continue
             for n in c.nodes:
@@ -550,8 +554,7 @@ class LocalRuntime:
                     client_site="clients",
                     server_site=n.site,
                 )
-                self.toxiproxy.create(spec)
-                self.proxies[spec.name] = spec
+                self._add_proxy(spec)
                 # Clients inside a site reach every node through their site's own proxy: the
                 # link between their site and the node's (WAN latency, cuts) is on the path.
                 for i, site in enumerate(c.azs):
@@ -563,8 +566,7 @@ class LocalRuntime:
                         client_site=site,
                         server_site=n.site,
                     )
-                    self.toxiproxy.create(spec)
-                    self.proxies[spec.name] = spec
+                    self._add_proxy(spec)
             for src in c.nodes:
                 for dst in c.nodes:
                     if src.node_id == dst.node_id:
@@ -579,8 +581,7 @@ class LocalRuntime:
                             client_site=src.site,
                             server_site=dst.site,
                         )
-                        self.toxiproxy.create(spec)
-                        self.proxies[spec.name] = spec
+                        self._add_proxy(spec)
 
     # ----- nodes -----------------------------------------------------------------------------
     def _prepare_nodes(self) -> None:
