@@ -125,29 +125,11 @@ def ensure_base(progress: Progress | None = None) -> str:
     cache = cache_dir() / "images"
     cache.mkdir(parents=True, exist_ok=True)
     rootfs = cache / f"rootfs-{tag.split(':')[1]}.tar"
-    if not rootfs.exists():
+    if not rootfs.is_file():
+        _remove(rootfs)  # a directory left by an older kafkadrill would break `docker import`
         mirror = debian_mirror()
         say(f"building a Debian {SUITE} root file system with a JRE (mmdebstrap, {mirror})")
-        part = rootfs.with_suffix(f".part{os.getpid()}")
-        proc = subprocess.run(
-            [
-                mmdebstrap,
-                "--quiet",
-                "--variant=apt",
-                f"--include={','.join(BASE_PACKAGES)}",
-                SUITE,
-                str(part),
-                mirror,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=1800,
-        )
-        if proc.returncode != 0:
-            part.unlink(missing_ok=True)
-            raise ProvisionError(f"mmdebstrap failed:\n{proc.stderr[-2000:]}")
-        part.replace(rootfs)
+        build_rootfs(mmdebstrap, rootfs, mirror)
     say(f"importing {rootfs.name} as {tag}")
     _docker(
         "import",
@@ -160,6 +142,52 @@ def ensure_base(progress: Progress | None = None) -> str:
         timeout=900,
     )
     return tag
+
+
+def partial_rootfs_path(rootfs: Path, pid: int) -> Path:
+    """Where mmdebstrap writes before the atomic rename to `rootfs`.
+
+    mmdebstrap picks its output format from the file name: only a `.tar` suffix gives a tarball;
+    anything else (e.g. `rootfs-x.part123`) makes it write a directory, which `docker import`
+    then refuses. So the partial name keeps `.tar` last.
+    """
+    return rootfs.with_name(f"{rootfs.stem}.part{pid}.tar")
+
+
+def build_rootfs(mmdebstrap: str, rootfs: Path, mirror: str) -> None:
+    """Run mmdebstrap into a partial tarball and rename it to `rootfs` only when complete."""
+    part = partial_rootfs_path(rootfs, os.getpid())
+    proc = subprocess.run(
+        [
+            mmdebstrap,
+            "--quiet",
+            "--variant=apt",
+            f"--include={','.join(BASE_PACKAGES)}",
+            SUITE,
+            str(part),
+            mirror,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    if proc.returncode != 0 or not part.is_file():
+        why = (
+            f"mmdebstrap failed:\n{proc.stderr[-2000:]}"
+            if proc.returncode != 0
+            else f"mmdebstrap wrote {part} as a directory, not a tarball"
+        )
+        _remove(part)
+        raise ProvisionError(why)
+    part.replace(rootfs)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 KAFKA_DOCKERFILE = """FROM {base}
