@@ -19,11 +19,11 @@ from typing import Any
 
 import psutil
 
-from kafkadrill.topology.compose import ComposeRuntime, docker_available
-from kafkadrill.topology.images import build_images
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import two_dc
-from kafkadrill.topology.provision import ensure_all
+from kafkadrill.runtimes.compose.images import build_images
+from kafkadrill.runtimes.compose.runtime import ComposeRuntime, docker_available
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.runtimes.shared.provision import ensure_all
+from kafkadrill.topology import two_dc
 
 
 def one(kind: str, nodes: int, images: Any) -> dict[str, float]:

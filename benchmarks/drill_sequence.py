@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from kafkadrill.runner import run_drill
+from kafkadrill.runtimes.shared.pool import TopologyPool
 from kafkadrill.scenario import load_scenario
-from kafkadrill.topology.pool import TopologyPool
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import psutil
 
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import two_dc
-from kafkadrill.topology.provision import ensure_all
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.runtimes.shared.provision import ensure_all
+from kafkadrill.topology import two_dc
 
 
 def one(nodes: int) -> tuple[float, float, float]:

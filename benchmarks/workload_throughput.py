@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from kafkadrill.history import HistoryWriter, load_frames
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import TopicSpec, two_dc
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.topology import TopicSpec, two_dc
 from kafkadrill.workload.producer import ProducerSpec, WorkloadProducer
 
 

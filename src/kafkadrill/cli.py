@@ -48,7 +48,7 @@ def main() -> None:
 @click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
 def setup(kafka_version: str | None) -> None:
     """Fetch Kafka jars (Maven) and build Toxiproxy (go install) into the cache."""
-    from kafkadrill.topology import provision
+    from kafkadrill.runtimes.shared import provision
 
     try:
         with console.status("fetching Kafka jars with Maven (first time only)"):
@@ -65,7 +65,7 @@ def setup(kafka_version: str | None) -> None:
 @main.command()
 def runtimes() -> None:
     """List the registered runtimes and what each can do (capabilities)."""
-    from kafkadrill.topology.runtime import runtime_names, runtime_type
+    from kafkadrill.runtimes.base import runtime_names, runtime_type
 
     for name in runtime_names():
         rt = runtime_type(name)
@@ -103,8 +103,8 @@ def up(
     runtime: str,
 ) -> None:
     """Bring the default two-DC topology up and keep it running until Ctrl-C."""
-    from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, two_dc
-    from kafkadrill.topology.runtime import create_runtime, user_runtime
+    from kafkadrill.runtimes.base import create_runtime, user_runtime
+    from kafkadrill.topology import DEFAULT_PRIMARY_AZS, two_dc
 
     _sigterm_as_exit()
     try:
@@ -165,7 +165,7 @@ def up(
 def images(kafka_version: str | None) -> None:
     """Build the compose runtime's Kafka and Toxiproxy images with no registry (mmdebstrap,
     docker import, Maven jars, go-built Toxiproxy); cached by content. Prints the names."""
-    from kafkadrill.topology.images import build_images
+    from kafkadrill.runtimes.compose.images import build_images
 
     try:
         with console.status("building images (first time: a Debian rootfs, ~1 min)") as st:
@@ -180,8 +180,8 @@ def images(kafka_version: str | None) -> None:
 @main.command()
 def down() -> None:
     """Kill every process of every topology started on this machine (also stale ones)."""
-    from kafkadrill.topology.local import state_files
-    from kafkadrill.topology.processes import kill_from_state
+    from kafkadrill.runtimes.local.runtime import state_files
+    from kafkadrill.runtimes.shared.processes import kill_from_state
 
     total = 0
     for st in state_files():
@@ -191,7 +191,7 @@ def down() -> None:
     # Compose runtime: containers, networks and volumes of runners that are gone (a live run
     # cleans up after itself; the playground docker-compose.yml carries no runner label and is
     # left to `docker compose down -v`).
-    from kafkadrill.topology.compose import cleanup_stale as compose_cleanup
+    from kafkadrill.runtimes.compose.runtime import cleanup_stale as compose_cleanup
 
     removed = compose_cleanup()
     if removed:
@@ -204,7 +204,7 @@ def status(as_json: bool) -> None:
     """List topologies running on this machine."""
     import psutil
 
-    from kafkadrill.topology.local import state_files
+    from kafkadrill.runtimes.local.runtime import state_files
 
     states = state_files()
     for st in states:
@@ -301,8 +301,8 @@ def run(
 ) -> None:
     """Run a drill (default: scenarios/default.yaml). Exit 0 PASS, 1 FAIL, 2 error/UNKNOWN."""
     from kafkadrill.runner import run_drill
+    from kafkadrill.runtimes.base import user_runtime
     from kafkadrill.scenario import load_scenario
-    from kafkadrill.topology.runtime import user_runtime
 
     _sigterm_as_exit()
     path = scenario or DEFAULT_SCENARIO
@@ -350,8 +350,8 @@ def run(
 def _print_plan(sc: Any, runtime: str | None) -> str:
     """Print the plan of a drill and its SHA-256 (stdout); returns the text. Touches nothing."""
     from kafkadrill.runner import require_capabilities
-    from kafkadrill.topology.external_plan import plan_sha256, render_plan
-    from kafkadrill.topology.runtime import user_runtime
+    from kafkadrill.runtimes.base import user_runtime
+    from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
 
     name = runtime or sc.runtime or "local"
     require_capabilities(sc, user_runtime(name))
@@ -363,7 +363,7 @@ def _print_plan(sc: Any, runtime: str | None) -> str:
 
 def _confirm(sc: Any, runtime: str | None, yes: bool) -> bool:
     """A drill on clusters kafkadrill did not start needs --yes or an interactive yes."""
-    from kafkadrill.topology.runtime import user_runtime
+    from kafkadrill.runtimes.base import user_runtime
 
     name = runtime or sc.runtime or "local"
     if not getattr(user_runtime(name).factory, "needs_confirmation", False):
@@ -703,8 +703,8 @@ def sweep(
     2 any error/UNKNOWN, 130 interrupted (the partial comparison is still written).
     """
     from kafkadrill.report.compare import markdown_table
+    from kafkadrill.runtimes.base import user_runtime
     from kafkadrill.sweep import SweepPoint, SweepRun, parse_sets, run_sweep, varying_keys
-    from kafkadrill.topology.runtime import user_runtime
 
     _sigterm_as_exit()
     try:
@@ -808,7 +808,7 @@ def models(
     """
     from kafkadrill.models import MODELS, claims_table, comparison, run_models
     from kafkadrill.report.compare import write_comparison
-    from kafkadrill.topology.runtime import user_runtime
+    from kafkadrill.runtimes.base import user_runtime
 
     _sigterm_as_exit()
     try:

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kafkadrill.errors import ScenarioError, TopologyError
-from kafkadrill.topology.pool import TopologyPool
+from kafkadrill.runtimes.shared.pool import TopologyPool
 
 if TYPE_CHECKING:
     from kafkadrill.runner import DrillResult
+    from kafkadrill.runtimes.base import Runtime
     from kafkadrill.scenario import Scenario
-    from kafkadrill.topology.model import Topology
-    from kafkadrill.topology.runtime import Runtime
+    from kafkadrill.topology import Topology
 
 __all__ = [
     "DrillFailed",
@@ -280,7 +280,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "drill: runs a real kafkadrill drill (minutes; select with -m drill)"
     )
-    from kafkadrill.topology.runtime import runtime_names
+    from kafkadrill.runtimes.base import runtime_names
 
     runtime = config.getoption("kafkadrill_runtime")
     if runtime is not None and runtime not in runtime_names():
@@ -589,8 +589,8 @@ def kafkadrill_topology(
     must not inherit a previous drill's faults or data). Module scope, not session, so a
     topology does not keep six JVMs busy while later modules run drills on a small machine.
     """
-    from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Topology, two_dc
-    from kafkadrill.topology.runtime import create_runtime
+    from kafkadrill.runtimes.base import create_runtime
+    from kafkadrill.topology import DEFAULT_PRIMARY_AZS, Topology, two_dc
 
     st = _state(request.config)
     running: dict[Any, Runtime] = {}

@@ -3,7 +3,7 @@
 scenario -> topology (any registered runtime) -> workload + fault schedule + runbooks, all
 appending to one history -> final heal-and-read-all -> checkers -> verdict against objectives ->
 report. Each other stage only consumes the stage before it; checkers never touch Kafka. The
-runner uses a runtime only through the `Runtime` protocol (topology/runtime.py) and time only
+runner uses a runtime only through the `Runtime` protocol (runtimes/base.py) and time only
 through a `Clock`, so it runs unchanged on the fake runtime in unit tests.
 """
 
@@ -40,6 +40,9 @@ from kafkadrill.runbooks.failover import (
     run_failover,
     wait_replicated,
 )
+from kafkadrill.runtimes.base import Runtime, RuntimeType, create_runtime, runtime_type
+from kafkadrill.runtimes.shared.pool import Lifecycle, TopologyPool, reusable
+from kafkadrill.runtimes.shared.provision import TOXIPROXY_VERSION
 from kafkadrill.scenario import Scenario
 from kafkadrill.timeline import (
     Heal,
@@ -49,10 +52,7 @@ from kafkadrill.timeline import (
     plan_operations,
     run_operations,
 )
-from kafkadrill.topology.model import Flow
-from kafkadrill.topology.pool import Lifecycle, TopologyPool, reusable
-from kafkadrill.topology.provision import TOXIPROXY_VERSION
-from kafkadrill.topology.runtime import Runtime, RuntimeType, create_runtime, runtime_type
+from kafkadrill.topology import Flow
 from kafkadrill.workload import CLIENT_LOGGER
 from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
 from kafkadrill.workload.producer import ProducerSpec
@@ -503,7 +503,7 @@ def _final_read_phase(drill: Drill) -> None:
 def _versions(rt: Runtime | None) -> dict[str, Any]:
     import confluent_kafka
 
-    from kafkadrill.topology.provision import java_version
+    from kafkadrill.runtimes.shared.provision import java_version
 
     try:
         java = java_version()
@@ -652,7 +652,7 @@ def run_drill(
             field="runtime",
             fix="read `kafkadrill plan`, then run with --yes (or answer yes)",
         )
-    from kafkadrill.topology.external_plan import plan_sha256, render_plan
+    from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
 
     try:
         plan_text = render_plan(scenario, name)

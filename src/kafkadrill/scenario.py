@@ -44,9 +44,10 @@ from kafkadrill.faults.schedule import (
     TimelineEntry,
     plan_timeline,
 )
+from kafkadrill.runtimes.external.config import ExternalSpec
+from kafkadrill.runtimes.shared.ports import MAX_CLUSTERS
 from kafkadrill.secrets import REDACTED, find_secrets, is_secret_key, redact, replace_known
-from kafkadrill.topology.external_config import ExternalSpec
-from kafkadrill.topology.model import (
+from kafkadrill.topology import (
     DEFAULT_STRETCH_SITES,
     Cluster,
     Flow,
@@ -60,7 +61,6 @@ from kafkadrill.topology.model import (
     topic_pattern,
     two_dc,
 )
-from kafkadrill.topology.ports import MAX_CLUSTERS
 
 __all__ = [
     "ANOMALIES",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import two_dc
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.topology import two_dc
 
 
 def _runtime(tmp_path_factory: pytest.TempPathFactory, nodes: int) -> Iterator[LocalRuntime]:

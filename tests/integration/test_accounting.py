@@ -11,8 +11,8 @@ from confluent_kafka.admin import AdminClient
 
 from kafkadrill.history import HistoryWriter, read_history
 from kafkadrill.runner import run_drill
+from kafkadrill.runtimes.local.runtime import LocalRuntime
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology.local import LocalRuntime
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.integration
 RUNNER = """
 import sys, time
 from pathlib import Path
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import two_dc
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.topology import two_dc
 rt = LocalRuntime(two_dc(1), Path(sys.argv[1]))
 rt.start()
 print("READY", rt.supervisor.state_file, flush=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from kafkadrill.topology import compose_render as cr
-from kafkadrill.topology.compose import ComposeRuntime, docker_available
-from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, two_dc
+from kafkadrill.runtimes.compose import render as cr
+from kafkadrill.runtimes.compose.runtime import ComposeRuntime, docker_available
+from kafkadrill.topology import DEFAULT_PRIMARY_AZS, two_dc
 
 _why = docker_available()
 pytestmark = [
@@ -32,7 +32,7 @@ QUIET = {"log_level": 0}
 
 @pytest.fixture(scope="module")
 def images() -> tuple[str, str]:
-    from kafkadrill.topology.images import build_images
+    from kafkadrill.runtimes.compose.images import build_images
 
     built = build_images()
     return built.kafka, built.toxiproxy
@@ -211,8 +211,8 @@ def test_sigkilled_runner_leaves_nothing_after_down(
     runner = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from kafkadrill.topology.compose import ComposeRuntime\n"
-        "from kafkadrill.topology.model import two_dc\n"
+        "from kafkadrill.runtimes.compose.runtime import ComposeRuntime\n"
+        "from kafkadrill.topology import two_dc\n"
         "rt = ComposeRuntime(two_dc(1), Path(sys.argv[1]), kafka_image=sys.argv[2],"
         " toxiproxy_image=sys.argv[3])\n"
         "rt.start()\n"

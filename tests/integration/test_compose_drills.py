@@ -14,9 +14,9 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from kafkadrill.history import HistoryWriter, read_history
 from kafkadrill.runner import DrillResult, Hook, run_drill
+from kafkadrill.runtimes.base import Runtime
+from kafkadrill.runtimes.compose.runtime import ComposeRuntime, docker_available
 from kafkadrill.scenario import load_scenario
-from kafkadrill.topology.compose import ComposeRuntime, docker_available
-from kafkadrill.topology.runtime import Runtime
 
 from .model_checks import assert_origins_whole
 
@@ -30,7 +30,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 @pytest.fixture(scope="module", autouse=True)
 def images() -> None:
-    from kafkadrill.topology.images import build_images
+    from kafkadrill.runtimes.compose.images import build_images
 
     build_images()  # the runtime then prefers these local builds over the official images
 

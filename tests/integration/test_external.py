@@ -34,12 +34,12 @@ import yaml
 
 from kafkadrill.history import read_history
 from kafkadrill.runner import DrillResult, run_drill
+from kafkadrill.runtimes.base import Cap, create_runtime, register_runtime
+from kafkadrill.runtimes.external.runtime import newest_record_age
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.runtimes.shared.health import QUIET
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology.external import newest_record_age
-from kafkadrill.topology.health import QUIET
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import TopicSpec, two_dc
-from kafkadrill.topology.runtime import Cap, create_runtime, register_runtime
+from kafkadrill.topology import TopicSpec, two_dc
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runner import run_drill
+from kafkadrill.runtimes.base import Runtime
 from kafkadrill.scenario import load_scenario
-from kafkadrill.topology.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from kafkadrill.topology.local import LocalRuntime
+from kafkadrill.runtimes.local.runtime import LocalRuntime
 
 from .kafka_util import end_offsets, produce, read_all
 

@@ -13,8 +13,8 @@ import psutil
 import pytest
 
 from kafkadrill.runner import DrillResult, run_drill
+from kafkadrill.runtimes.shared.pool import TopologyPool
 from kafkadrill.scenario import load_scenario
-from kafkadrill.topology.pool import TopologyPool
 
 pytestmark = [pytest.mark.integration]
 

@@ -11,10 +11,10 @@ from kafkadrill.checkers import run_checkers
 from kafkadrill.checkers.cycles import prefixes
 from kafkadrill.errors import ScenarioError
 from kafkadrill.history import load_frames
+from kafkadrill.runtimes.shared.config import mm2_args, render_mm2_properties
+from kafkadrill.runtimes.shared.ports import allocate
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology.config import mm2_args, render_mm2_properties
-from kafkadrill.topology.model import two_dc
-from kafkadrill.topology.ports import allocate
+from kafkadrill.topology import two_dc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,10 +133,15 @@ BASE: dict[str, Any] = {"name": "aa", "description": "x", "duration_seconds": 20
 
 def test_producer_groups_from_a_list() -> None:
     sc = Scenario.from_dict(
-        {**BASE, "workload": {"producers": [
-            {"rate_per_second": 1000, "cluster": "primary", "site": "east"},
-            {"rate_per_second": 1000, "cluster": "dr", "site": "west"},
-        ]}},
+        {
+            **BASE,
+            "workload": {
+                "producers": [
+                    {"rate_per_second": 1000, "cluster": "primary", "site": "east"},
+                    {"rate_per_second": 1000, "cluster": "dr", "site": "west"},
+                ]
+            },
+        },
         source="aa.yaml",
     )
     groups = sc.workload.producer_groups()

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kafkadrill.topology import compose_render as cr
-from kafkadrill.topology.config import broker_defaults
-from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Flow, Topology, WanLink, two_dc
-from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
+from kafkadrill.runtimes.compose import render as cr
+from kafkadrill.runtimes.shared.config import broker_defaults
+from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
+from kafkadrill.topology import DEFAULT_PRIMARY_AZS, Flow, Topology, WanLink, two_dc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_top_level_compose_file_is_the_rendered_default() -> None:
     rendered = cr.playground_yaml(DEFAULT_KAFKA_VERSION)
     assert on_disk == rendered, (
         "docker-compose.yml drifted from the renderer: regenerate it with "
-        "`python3 -m kafkadrill.topology.compose_render > docker-compose.yml`"
+        "`python3 -m kafkadrill.runtimes.compose.render > docker-compose.yml`"
     )
 
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology import compose_render as cr
-from kafkadrill.topology.compose import ComposeRuntime
-from kafkadrill.topology.model import (
+from kafkadrill.runtimes.base import LinkEffect
+from kafkadrill.runtimes.compose import render as cr
+from kafkadrill.runtimes.compose.runtime import ComposeRuntime
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec
+from kafkadrill.topology import (
     DEFAULT_PRIMARY_AZS,
     Cluster,
     Node,
@@ -19,8 +21,6 @@ from kafkadrill.topology.model import (
     WanLink,
     two_dc,
 )
-from kafkadrill.topology.runtime import LinkEffect
-from kafkadrill.topology.toxiproxy import ProxySpec
 
 
 def _stretch(flows: bool = False) -> Topology:

@@ -11,16 +11,16 @@ from kafkadrill.checkers import run_checkers
 from kafkadrill.errors import ScenarioError
 from kafkadrill.history import load_frames
 from kafkadrill.isolation import scope_names
-from kafkadrill.scenario import Scenario, load_scenario, located_problems
-from kafkadrill.topology.config import (
+from kafkadrill.runtimes.shared.config import (
     mm2_args,
     mm2_clusters,
     render_mm2_properties,
     render_server_properties,
     xdc_bootstrap,
 )
-from kafkadrill.topology.model import subscribed
-from kafkadrill.topology.ports import plan_ports
+from kafkadrill.runtimes.shared.ports import plan_ports
+from kafkadrill.scenario import Scenario, load_scenario, located_problems
+from kafkadrill.topology import subscribed
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = ROOT / "scenarios" / "hub-and-spoke.yaml"

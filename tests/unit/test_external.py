@@ -11,23 +11,23 @@ from typing import Any
 import pytest
 import yaml
 
-from kafkadrill.adapters.command import parse_state, run_command
-from kafkadrill.adapters.record import MAX_OUTPUT, Recorder
 from kafkadrill.errors import ScenarioError
 from kafkadrill.runner import require_capabilities, run_drill
-from kafkadrill.scenario import Scenario, load_scenario
-from kafkadrill.secrets import REDACTED
-from kafkadrill.topology.external import DrillAborted, ExternalRuntime, isolate
-from kafkadrill.topology.external_config import (
+from kafkadrill.runtimes.base import Cap, runtime_type
+from kafkadrill.runtimes.external.adapters.command import parse_state, run_command
+from kafkadrill.runtimes.external.adapters.record import MAX_OUTPUT, Recorder
+from kafkadrill.runtimes.external.config import (
     CommandSpec,
     capabilities_of,
     render_template,
     resolve_refs,
     show_command,
 )
-from kafkadrill.topology.external_evidence import evidence_block, verdict_limit
-from kafkadrill.topology.external_plan import plan_sha256, render_plan
-from kafkadrill.topology.runtime import Cap, runtime_type
+from kafkadrill.runtimes.external.evidence import evidence_block, verdict_limit
+from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
+from kafkadrill.runtimes.external.runtime import DrillAborted, ExternalRuntime, isolate
+from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.secrets import REDACTED
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "external-example.yaml"
 

@@ -24,10 +24,10 @@ from kafkadrill.runbooks.failover import (
 )
 from kafkadrill.runbooks.offsets import CheckpointSet
 from kafkadrill.runner import require_capabilities
+from kafkadrill.runtimes.base import runtime_type
+from kafkadrill.runtimes.external.plan import render_plan
+from kafkadrill.runtimes.external.runtime import ExternalRuntime
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology.external import ExternalRuntime
-from kafkadrill.topology.external_plan import render_plan
-from kafkadrill.topology.runtime import runtime_type
 
 # A stand-in for `systemctl stop mirrormaker2` & co: it records its argv and keeps the flow's
 # state in a file, so `flow_state` answers what the last stop/start did.
@@ -296,7 +296,7 @@ def test_flow_alive_asks_the_state_command_sparingly_but_afresh_after_a_stop(
 
 
 def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
-    from kafkadrill.topology.external import isolate
+    from kafkadrill.runtimes.external.runtime import isolate
 
     data = failover_data(tmp_path)
     data["topology"] = {"topics": [{"name": "orders"}, {"name": "payments"}]}

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology import health
+from kafkadrill.runtimes.shared import health
 
 
 class _Future:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kafkadrill.errors import ProvisionError
-from kafkadrill.topology import images
+from kafkadrill.runtimes.compose import images
 
 FAKE_MMDEBSTRAP = """#!/bin/sh
 for last; do :; done

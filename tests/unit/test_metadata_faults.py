@@ -18,9 +18,9 @@ from kafkadrill.faults.base import FaultContext
 from kafkadrill.faults.driver import FaultDriver
 from kafkadrill.history import HistoryWriter, load_frames, read_history
 from kafkadrill.runner import require_capabilities
+from kafkadrill.runtimes.base import Cap, runtime_type
 from kafkadrill.scenario import load_scenario
-from kafkadrill.topology.model import Flow, two_dc
-from kafkadrill.topology.runtime import Cap, runtime_type
+from kafkadrill.topology import Flow, two_dc
 
 BASE = """\
 name: meta
@@ -396,7 +396,7 @@ def test_the_library_scenario_end_to_end_on_the_fake_runtime(
 
     from kafkadrill.clock import ScaledClock
     from kafkadrill.runner import run_drill
-    from kafkadrill.topology import runtime as rtmod
+    from kafkadrill.runtimes import base as rtmod
 
     scenario = load_scenario(Path(__file__).parents[2] / "scenarios" / "topic-config-sync.yaml")
     w = World(scenario.to_topology().flows[0], delay=0.1)

@@ -406,7 +406,7 @@ def test_drill_fixture_bad_override_names_the_field(
 def test_topology_fixture_starts_once_per_module_and_stops(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kafkadrill.topology import runtime
+    from kafkadrill.runtimes import base as runtime
 
     events: list[str] = []
 
@@ -423,9 +423,7 @@ def test_topology_fixture_starts_once_per_module_and_stops(
             events.append("stop")
 
     local = runtime.runtime_type("local")
-    monkeypatch.setitem(
-        runtime.RUNTIMES, "local", dataclasses.replace(local, factory=FakeRuntime)
-    )
+    monkeypatch.setitem(runtime.RUNTIMES, "local", dataclasses.replace(local, factory=FakeRuntime))
     pytester.makepyfile(
         test_topo="""
         def test_a(kafkadrill_topology):

@@ -19,9 +19,9 @@ import pytest
 from kafkadrill.clock import ScaledClock
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.runner import DrillResult, run_drill
+from kafkadrill.runtimes import base as rtmod
+from kafkadrill.runtimes.fake import FakeRuntime
 from kafkadrill.scenario import Scenario, load_scenario
-from kafkadrill.topology import runtime as rtmod
-from kafkadrill.topology.fake import FakeRuntime
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 SPEED = 200.0
@@ -213,7 +213,7 @@ def test_the_fake_runtime_is_refused_for_users() -> None:
 
 
 def test_fake_runtime_satisfies_the_protocol(tmp_path: Path) -> None:
-    from kafkadrill.topology.model import two_dc
+    from kafkadrill.topology import two_dc
 
     assert isinstance(FakeRuntime(two_dc(3), tmp_path), rtmod.Runtime)
 

@@ -25,7 +25,7 @@ from kafkadrill.scenario import (
     load_scenario,
     located_problems,
 )
-from kafkadrill.topology.model import two_dc
+from kafkadrill.topology import two_dc
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
 KILL = "fault: node.kill, target: {cluster: primary, node: 1}"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from kafkadrill.errors import ScenarioError
 from kafkadrill.faults import catalog
 from kafkadrill.faults.schedule import ScheduledFault, expand_timeline
-from kafkadrill.topology.model import two_dc
+from kafkadrill.topology import two_dc
 
 TOPO = two_dc(3, primary_azs=("east-a", "east-b", "east-c"))
 RANDOM: dict[str, Any] = {

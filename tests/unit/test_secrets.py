@@ -16,6 +16,8 @@ from kafkadrill import secrets
 from kafkadrill.errors import ScenarioError
 from kafkadrill.report.build import scenario_secrets
 from kafkadrill.report.redact import declared_secrets, scrub_run_dir
+from kafkadrill.runtimes.shared import config as cfg
+from kafkadrill.runtimes.shared.ports import plan_ports
 from kafkadrill.scenario import Scenario, load_scenario
 from kafkadrill.secrets import (
     REDACTED,
@@ -26,8 +28,6 @@ from kafkadrill.secrets import (
     redact_text,
     scrub,
 )
-from kafkadrill.topology import config as cfg
-from kafkadrill.topology.ports import plan_ports
 
 PEM_BODY = "MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wPlantedPemBody0042"
 PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----\n"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kafkadrill.topology.config import render_server_properties, site_bootstrap
-from kafkadrill.topology.local import LocalRuntime
-from kafkadrill.topology.model import stretch
-from kafkadrill.topology.ports import plan_ports
-from kafkadrill.topology.toxiproxy import ProxySpec
+from kafkadrill.runtimes.local.runtime import LocalRuntime
+from kafkadrill.runtimes.shared.config import render_server_properties, site_bootstrap
+from kafkadrill.runtimes.shared.ports import plan_ports
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec
+from kafkadrill.topology import stretch
 
 
 class _Lease:

@@ -13,10 +13,10 @@ import pytest
 from kafkadrill.clock import ScaledClock
 from kafkadrill.errors import ScenarioError
 from kafkadrill.runner import run_drill
+from kafkadrill.runtimes import base as rtmod
+from kafkadrill.runtimes.fake import FakeRuntime
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology import runtime as rtmod
-from kafkadrill.topology.fake import FakeRuntime
-from kafkadrill.topology.model import RACK_AWARE_SELECTOR
+from kafkadrill.topology import RACK_AWARE_SELECTOR
 
 BASE: dict[str, Any] = {
     "name": "stretch",

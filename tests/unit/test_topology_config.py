@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kafkadrill.topology import config as cfg
-from kafkadrill.topology.model import DEFAULT_PRIMARY_AZS, Flow, two_dc
-from kafkadrill.topology.ports import BLOCK, FIRST_BASE, LAST_BASE, allocate, plan_ports
+from kafkadrill.runtimes.shared import config as cfg
+from kafkadrill.runtimes.shared.ports import BLOCK, FIRST_BASE, LAST_BASE, allocate, plan_ports
+from kafkadrill.topology import DEFAULT_PRIMARY_AZS, Flow, two_dc
 
 
 def _props(text: str) -> dict[str, str]:
@@ -128,7 +128,7 @@ def test_properties_values_keep_hash_characters() -> None:
 
 @pytest.mark.parametrize("version,log4j2", [("4.3.1", True), ("3.9.1", False)])
 def test_pom_has_the_right_logging_binding(version: str, log4j2: bool) -> None:
-    from kafkadrill.topology.provision import render_pom
+    from kafkadrill.runtimes.shared.provision import render_pom
 
     pom = render_pom(version)
     assert f"<kafka.version>{version}</kafka.version>" in pom
@@ -138,7 +138,7 @@ def test_pom_has_the_right_logging_binding(version: str, log4j2: bool) -> None:
 
 def test_missing_tool_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     from kafkadrill.errors import ProvisionError
-    from kafkadrill.topology import provision
+    from kafkadrill.runtimes.shared import provision
 
     monkeypatch.setattr(provision.shutil, "which", lambda _name: None)
     with pytest.raises(ProvisionError, match="apt-get install maven"):
@@ -147,7 +147,7 @@ def test_missing_tool_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_bad_kafka_version_is_rejected_before_maven(monkeypatch: pytest.MonkeyPatch) -> None:
     from kafkadrill.errors import ProvisionError
-    from kafkadrill.topology import provision
+    from kafkadrill.runtimes.shared import provision
 
     monkeypatch.delenv("KAFKA_HOME", raising=False)
     with pytest.raises(ProvisionError, match=r"X\.Y\.Z"):
@@ -155,7 +155,7 @@ def test_bad_kafka_version_is_rejected_before_maven(monkeypatch: pytest.MonkeyPa
 
 
 def test_cluster_ids_never_look_like_options() -> None:
-    from kafkadrill.topology.local import new_cluster_id
+    from kafkadrill.runtimes.local.runtime import new_cluster_id
 
     ids = [new_cluster_id() for _ in range(3000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
@@ -163,7 +163,7 @@ def test_cluster_ids_never_look_like_options() -> None:
 
 
 def test_kafka_home_is_used_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kafkadrill.topology import provision
+    from kafkadrill.runtimes.shared import provision
 
     libs = tmp_path / "libs"
     libs.mkdir()
@@ -179,7 +179,7 @@ def test_kafka_home_without_mirrormaker_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kafkadrill.errors import ProvisionError
-    from kafkadrill.topology import provision
+    from kafkadrill.runtimes.shared import provision
 
     (tmp_path / "libs").mkdir()
     (tmp_path / "libs" / "kafka_2.13-4.3.1.jar").write_bytes(b"")

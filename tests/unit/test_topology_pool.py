@@ -15,11 +15,11 @@ from kafkadrill.clock import ScaledClock
 from kafkadrill.errors import TopologyError
 from kafkadrill.isolation import scope_names
 from kafkadrill.runner import DrillResult, run_drill
+from kafkadrill.runtimes import base as rtmod
+from kafkadrill.runtimes.fake import FakeRuntime
+from kafkadrill.runtimes.shared.pool import TopologyPool
 from kafkadrill.scenario import Scenario, load_scenario
-from kafkadrill.topology import runtime as rtmod
-from kafkadrill.topology.fake import FakeRuntime
-from kafkadrill.topology.model import reuse_key
-from kafkadrill.topology.pool import TopologyPool
+from kafkadrill.topology import reuse_key
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 

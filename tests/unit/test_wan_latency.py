@@ -10,10 +10,10 @@ from kafkadrill.checkers.latency import check_latency
 from kafkadrill.errors import ScenarioError
 from kafkadrill.history import load_frames
 from kafkadrill.report.sections.latency import latency_section
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec
+from kafkadrill.runtimes.shared.wan import apply_wan, describe_wan, wan_toxics
 from kafkadrill.scenario import Scenario
-from kafkadrill.topology.model import WanLink
-from kafkadrill.topology.toxiproxy import ProxySpec
-from kafkadrill.topology.wan import apply_wan, describe_wan, wan_toxics
+from kafkadrill.topology import WanLink
 
 
 def _events(sends: list[tuple[float, float, str]], faults: list[tuple[float, float | None]]):
@@ -94,8 +94,12 @@ def _sc(wan: dict[str, Any], **topo: Any) -> Scenario:
 
 def test_wan_defaults_apply_to_cross_region_links_only() -> None:
     sc = _sc(
-        {"latency_ms": 25, "jitter_ms": 5, "bandwidth_kbps": 10_000,
-         "links": {"east-a <-> east-b": {"latency_ms": 1}}},
+        {
+            "latency_ms": 25,
+            "jitter_ms": 5,
+            "bandwidth_kbps": 10_000,
+            "links": {"east-a <-> east-b": {"latency_ms": 1}},
+        },
         azs={"primary": ["east-a", "east-b", "east-c"]},
     )
     wan = {w.name: w for w in sc.to_topology().wan}

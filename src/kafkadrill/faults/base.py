@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from kafkadrill.faults import catalog
 from kafkadrill.history import HistoryWriter
-from kafkadrill.topology.runtime import Cap, Runtime
+from kafkadrill.runtimes.base import Cap, Runtime
 
 
 class Client(Protocol):

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kafkadrill.topology.model import Cluster, Link, Topology
+from kafkadrill.topology import Cluster, Link, Topology
 
 
 class Problem(NamedTuple):

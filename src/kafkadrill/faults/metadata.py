@@ -33,8 +33,8 @@ from pydantic import Field, field_validator
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.base import FaultContext, fault
 from kafkadrill.faults.catalog import FaultParams, Problem, did_you_mean, known
-from kafkadrill.topology.model import Flow, Topology
-from kafkadrill.topology.runtime import Cap, Runtime
+from kafkadrill.runtimes.base import Cap, Runtime
+from kafkadrill.topology import Flow, Topology
 
 #: How often the watcher asks the target (the resolution of every figure it yields).
 POLL_SECONDS = 0.25

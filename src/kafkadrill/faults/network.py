@@ -17,7 +17,7 @@ from kafkadrill.faults.catalog import (
     LinkLatencyParams,
     LinkResetParams,
 )
-from kafkadrill.topology.runtime import Cap, LinkEffect
+from kafkadrill.runtimes.base import Cap, LinkEffect
 
 
 class LinkFault:

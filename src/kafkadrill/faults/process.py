@@ -7,7 +7,7 @@ from typing import Any
 
 from kafkadrill.faults.base import FaultContext, fault
 from kafkadrill.faults.catalog import LeaderParams, Mm2Params, NodeParams
-from kafkadrill.topology.runtime import Cap
+from kafkadrill.runtimes.base import Cap
 
 
 class NodeFault:

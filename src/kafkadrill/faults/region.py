@@ -8,7 +8,7 @@ from typing import Any
 
 from kafkadrill.faults.base import FaultContext, fault
 from kafkadrill.faults.catalog import RegionParams, SiteParams
-from kafkadrill.topology.runtime import Cap, LinkEffect
+from kafkadrill.runtimes.base import Cap, LinkEffect
 
 
 @fault(
@@ -139,7 +139,9 @@ class SiteOutage:
         return ok, (
             f"{len(self.killed)} node(s) of {self.cluster} down in {', '.join(self.sites)}"
             if ok
-            else f"still up: {up}" if self.killed else "no node was running in those sites"
+            else f"still up: {up}"
+            if self.killed
+            else "no node was running in those sites"
         )
 
     def heal(self) -> str:

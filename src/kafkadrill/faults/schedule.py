@@ -28,7 +28,7 @@ from pydantic import (
 from kafkadrill.errors import ScenarioError
 from kafkadrill.faults import catalog
 from kafkadrill.faults.catalog import Problem
-from kafkadrill.topology.model import Topology
+from kafkadrill.topology import Topology
 
 _MAX_ATTEMPTS = 200  # random placements tried per fault before giving up
 # Times are decimals written by people (1.1 + 2.2 != 3.3 in binary floating point): two faults

@@ -145,7 +145,7 @@ def build_report_frames(
     }
     # Auditors' block (who, which plan, targets vs measured, deviations); a fault that did not
     # verify on the external runtime caps the verdict at UNKNOWN.
-    from kafkadrill.topology.external_evidence import evidence_block, verdict_limit
+    from kafkadrill.runtimes.external.evidence import evidence_block, verdict_limit
 
     limit = verdict_limit(events, report)
     if limit is not None and report["verdict"] == "PASS":

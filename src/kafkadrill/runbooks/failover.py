@@ -17,8 +17,8 @@ from typing import Any
 from kafkadrill.clock import REAL, Clock
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runbooks.offsets import translate
-from kafkadrill.topology.model import Flow
-from kafkadrill.topology.runtime import Cap, Runtime
+from kafkadrill.runtimes.base import Cap, Runtime
+from kafkadrill.topology import Flow
 
 # What each runbook needs of a runtime (checked before a drill starts).
 FAILOVER_NEEDS = frozenset({Cap.FLOW_STOP})

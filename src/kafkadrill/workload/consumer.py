@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from kafkadrill.history import HistoryWriter
-from kafkadrill.topology.model import topic_pattern
+from kafkadrill.topology import topic_pattern
 from kafkadrill.workload import CLIENT_LOGGER, payload
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 

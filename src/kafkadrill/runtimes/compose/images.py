@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kafkadrill.errors import ProvisionError
-from kafkadrill.topology.provision import (
+from kafkadrill.runtimes.shared.provision import (
     TOXIPROXY_VERSION,
     cache_dir,
     ensure_kafka,

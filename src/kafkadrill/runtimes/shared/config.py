@@ -15,8 +15,8 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 
-from kafkadrill.topology.model import Cluster, Flow, Node, Topology
-from kafkadrill.topology.ports import PortPlan
+from kafkadrill.runtimes.shared.ports import PortPlan
+from kafkadrill.topology import Cluster, Flow, Node, Topology
 
 MESH_NET = "127.77"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology.model import Topology
+from kafkadrill.topology import Topology
 
 BLOCK = 400
 FIRST_BASE = 20000

@@ -27,14 +27,15 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kafkadrill.adapters.command import parse_state, run_command
-from kafkadrill.adapters.connect import ConnectAdapter
-from kafkadrill.adapters.record import Exec, Recorder
-from kafkadrill.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.isolation import scope_names, scoped_name
-from kafkadrill.topology.external_config import (
+from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.runtimes.external.adapters.command import parse_state, run_command
+from kafkadrill.runtimes.external.adapters.connect import ConnectAdapter
+from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
+from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
+from kafkadrill.runtimes.external.config import (
     FLOW_STOP_TIMEOUT,
     NODE_STOP_TIMEOUT,
     CommandSpec,
@@ -42,9 +43,8 @@ from kafkadrill.topology.external_config import (
     capabilities_of,
     resolve_config,
 )
-from kafkadrill.topology.health import newest_record_age
-from kafkadrill.topology.model import Flow, Topology
-from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.runtimes.shared.health import newest_record_age
+from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import QUIET, ConfluentClients
 
 if TYPE_CHECKING:

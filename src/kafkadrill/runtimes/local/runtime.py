@@ -28,20 +28,25 @@ import psutil
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
-from kafkadrill.topology import config as cfg
-from kafkadrill.topology.health import (
+from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
+from kafkadrill.runtimes.shared import config as cfg
+from kafkadrill.runtimes.shared.health import (
     HEALTH_TOPIC,
     QUIET,
     newest_record_age,
     wait_cluster_healthy,
 )
-from kafkadrill.topology.model import Cluster, Flow, Node, Topology, reuse_key
-from kafkadrill.topology.ports import NodePorts, PortLease, allocate
-from kafkadrill.topology.processes import Supervisor, kill_from_state, runner_alive
-from kafkadrill.topology.provision import KafkaDist, cache_dir, ensure_kafka, ensure_toxiproxy
-from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
-from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
-from kafkadrill.topology.wan import PREFIX, apply_wan, describe_wan
+from kafkadrill.runtimes.shared.ports import NodePorts, PortLease, allocate
+from kafkadrill.runtimes.shared.processes import Supervisor, kill_from_state, runner_alive
+from kafkadrill.runtimes.shared.provision import (
+    KafkaDist,
+    cache_dir,
+    ensure_kafka,
+    ensure_toxiproxy,
+)
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
+from kafkadrill.runtimes.shared.wan import PREFIX, apply_wan, describe_wan
+from kafkadrill.topology import Cluster, Flow, Node, Topology, reuse_key
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]

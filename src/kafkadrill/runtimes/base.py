@@ -6,8 +6,8 @@ CLI) is typed against `Runtime` and uses nothing else of a runtime. A runtime de
 for something the chosen runtime cannot do is rejected before anything starts.
 
 Runtimes register by name (`register_runtime`); `create_runtime(name, ...)` builds one.
-Implementations: `local` (processes, topology/local.py), `fake` (in memory, for unit tests of
-the runner, topology/fake.py); later `compose` and `external`.
+Implementations: `local` (processes, runtimes/local/), `fake` (in memory, for unit tests of
+the runner, runtimes/fake.py), `compose` (runtimes/compose/) and `external` (runtimes/external/).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
 from kafkadrill.errors import ScenarioError
-from kafkadrill.topology.model import Flow, Topology
+from kafkadrill.topology import Flow, Topology
 
 if TYPE_CHECKING:
     from kafkadrill.workload.access import KafkaClients
@@ -213,7 +213,10 @@ def register_runtime(
 
 def _load_builtin() -> None:
     # Importing registers; the modules import heavy parts lazily.
-    from kafkadrill.topology import compose, external, fake, local  # noqa: F401
+    from kafkadrill.runtimes import fake  # noqa: F401
+    from kafkadrill.runtimes.compose import runtime as _compose  # noqa: F401
+    from kafkadrill.runtimes.external import runtime as _external  # noqa: F401
+    from kafkadrill.runtimes.local import runtime as _local  # noqa: F401
 
 
 def runtime_type(name: str) -> RuntimeType:

@@ -63,7 +63,7 @@ def require_tool(name: str, purpose: str, install_hint: str) -> str:
 
 def render_pom(version: str) -> str:
     """The shipped pom with the Kafka version and the right logging binding for it."""
-    template = resources.files("kafkadrill.topology").joinpath("provision_data/pom.xml")
+    template = resources.files("kafkadrill.runtimes.shared").joinpath("provision_data/pom.xml")
     text = template.read_text()
     text = text.replace("@KAFKA_VERSION@", version)
     # Kafka 4.x logs through Log4j2; 3.x ships its own reload4j binding.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kafkadrill.topology.model import WanLink
-from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.topology import WanLink
 
 #: (proxy, streams) a runtime's link targeting returns for "a<->b, both".
 Targets = Callable[[str, str], list[tuple[ProxySpec, list[str]]]]

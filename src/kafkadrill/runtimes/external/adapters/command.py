@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafkadrill.adapters.record import Exec, Recorder
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology.external_config import (
+from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
+from kafkadrill.runtimes.external.config import (
     CommandSpec,
     render_template,
     resolve_config,

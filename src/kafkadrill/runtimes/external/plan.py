@@ -13,7 +13,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from kafkadrill.runbooks.failover import STOP_MM2_GRACE_SECONDS
-from kafkadrill.topology.external_config import (
+from kafkadrill.runtimes.external.config import (
     FLOW_STOP_TIMEOUT,
     NODE_STOP_TIMEOUT,
     CommandSpec,
@@ -22,7 +22,7 @@ from kafkadrill.topology.external_config import (
     render_template,
     show_command,
 )
-from kafkadrill.topology.wan import describe_link
+from kafkadrill.runtimes.shared.wan import describe_link
 
 if TYPE_CHECKING:
     from kafkadrill.scenario import Scenario

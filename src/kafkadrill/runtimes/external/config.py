@@ -5,7 +5,7 @@ per client site, client security settings), what can be observed of their replic
 (source/target, replication policy, heartbeat and checkpoint topics), and the *adapters* that
 may act on them — `commands` (argv templates run without a shell unless asked), the user's
 Toxiproxy (which proxies carry which link), Kafka Connect REST (MM2 on Connect). The runtime
-(topology/external.py) may only do what an adapter is configured for: capabilities are
+(runtimes/external/runtime.py) may only do what an adapter is configured for: capabilities are
 computed from this section (`capabilities_of`).
 
 Secrets never appear here as values: a secret setting (by its key, e.g. `sasl.password`) must be
@@ -26,9 +26,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from kafkadrill.errors import ScenarioError
+from kafkadrill.runtimes.base import Cap
 from kafkadrill.secrets import REDACTED, is_secret_key
-from kafkadrill.topology.model import Cluster, Flow, Node, TopicSpec, Topology
-from kafkadrill.topology.runtime import Cap
+from kafkadrill.topology import Cluster, Flow, Node, TopicSpec, Topology
 
 REF_RE = re.compile(r"\$\{(ENV|FILE):([^}]+)\}")
 _NAME = r"^[a-z0-9][a-z0-9-]*$"

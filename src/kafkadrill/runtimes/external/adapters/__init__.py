@@ -6,6 +6,6 @@ call is recorded (`Recorder`): what ran, its exit code or HTTP status, its outpu
 secrets replaced), into the drill's history as `adapter.exec` events.
 """
 
-from kafkadrill.adapters.record import Exec, Recorder
+from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
 
 __all__ = ["Exec", "Recorder"]

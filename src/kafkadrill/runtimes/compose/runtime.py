@@ -39,15 +39,15 @@ import psutil
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
-from kafkadrill.topology import compose_render as cr
-from kafkadrill.topology.config import host_name
-from kafkadrill.topology.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
-from kafkadrill.topology.model import Cluster, Flow, Topology
-from kafkadrill.topology.ports import PortLease, allocate
-from kafkadrill.topology.provision import DEFAULT_KAFKA_VERSION
-from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, register_runtime
-from kafkadrill.topology.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
-from kafkadrill.topology.wan import apply_wan, describe_wan
+from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
+from kafkadrill.runtimes.compose import render as cr
+from kafkadrill.runtimes.shared.config import host_name
+from kafkadrill.runtimes.shared.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
+from kafkadrill.runtimes.shared.ports import PortLease, allocate
+from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
+from kafkadrill.runtimes.shared.wan import apply_wan, describe_wan
+from kafkadrill.topology import Cluster, Flow, Topology
 
 Progress = Callable[[str], None]
 
@@ -254,7 +254,7 @@ class ComposeRuntime:
     def start(self) -> None:
         from testcontainers.compose import DockerCompose
 
-        from kafkadrill.topology.images import image_exists, resolve_images
+        from kafkadrill.runtimes.compose.images import image_exists, resolve_images
 
         t0 = time.monotonic()
         why = docker_available()

@@ -14,11 +14,11 @@ import time
 import uuid
 from typing import Any
 
-from kafkadrill.adapters.record import Exec, Recorder
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology.external_config import ProxyRef, ToxiproxySpec
-from kafkadrill.topology.runtime import LinkEffect
-from kafkadrill.topology.toxiproxy import ToxiproxyClient
+from kafkadrill.runtimes.base import LinkEffect
+from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
+from kafkadrill.runtimes.external.config import ProxyRef, ToxiproxySpec
+from kafkadrill.runtimes.shared.toxiproxy import ToxiproxyClient
 
 
 class RecordingToxiproxy(ToxiproxyClient):

@@ -13,9 +13,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from kafkadrill.adapters.record import Exec, Recorder
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology.external_config import ConnectSpec, resolve_config
+from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
+from kafkadrill.runtimes.external.config import ConnectSpec, resolve_config
 
 
 class ConnectAdapter:

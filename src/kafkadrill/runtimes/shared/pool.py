@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology.model import Topology, reuse_key
-from kafkadrill.topology.runtime import Progress, Runtime, create_runtime, runtime_type
+from kafkadrill.runtimes.base import Progress, Runtime, create_runtime, runtime_type
+from kafkadrill.topology import Topology, reuse_key
 
 
 @dataclass

@@ -24,8 +24,8 @@ from kafkadrill.clock import REAL, Clock
 from kafkadrill.errors import TopologyError
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
-from kafkadrill.topology.model import Flow, Topology, subscribed
-from kafkadrill.topology.runtime import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.topology import Flow, Topology, subscribed
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
 from kafkadrill.workload.payload import HDR_ID, HDR_ORIGIN_CLUSTER, HDR_ORIGIN_SITE, message_id

@@ -1,0 +1,1 @@
+"""The `compose` runtime: a topology as Docker Compose containers."""

@@ -1,0 +1,1 @@
+"""The `external` runtime: clusters kafkadrill did not start, acted on through adapters."""

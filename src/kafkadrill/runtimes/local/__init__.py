@@ -1,0 +1,1 @@
+"""The `local` runtime: a topology as processes on this machine."""

@@ -1,0 +1,1 @@
+"""Parts more than one runtime uses."""
