@@ -30,7 +30,14 @@ from typing import TYPE_CHECKING, Any
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.isolation import scope_names, scoped_name
-from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.runtimes.base import (
+    Cap,
+    LinkEffect,
+    NodeState,
+    Progress,
+    RuntimePowers,
+    register_runtime,
+)
 from kafkadrill.runtimes.external.adapters.command import parse_state, run_command
 from kafkadrill.runtimes.external.adapters.connect import ConnectAdapter
 from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
@@ -110,29 +117,32 @@ class _PerClusterClients(ConfluentClients):
         return final_read(history, bootstrap, cluster, topics, timeout, extra=conf)
 
 
+def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]:
+    """(run-scoped scenario, runtime options) for one run (called by run_drill)."""
+    scoped, topics, groups = isolate(scenario, run_id)
+    assert scoped.external is not None
+    return scoped, {
+        "external": scoped.external,
+        "run_id": run_id,
+        "workload_topic": scoped.workload.producers.topic,
+        "producer_cluster": scoped.workload.producers.cluster,
+        "groups": sorted(groups.values()),
+        "topic_renames": topics,
+    }
+
+
 @register_runtime(
     "external",
     Cap.ALL,
     "clusters kafkadrill did not start; faults only through configured adapters",
     capabilities_for=_caps,
+    # run_drill refuses it without an explicit confirmation
+    powers=RuntimePowers(needs_confirmation=True, prepare=_prepare),
 )
 class ExternalRuntime:
-    kind = "external"
-    needs_confirmation = True  # run_drill refuses it without an explicit confirmation
+    """Guarded (`guard`) and RecordsHistory (`attach_history`): see runtimes.base."""
 
-    @classmethod
-    def prepare(cls, scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]:
-        """(run-scoped scenario, runtime options) for one run (called by run_drill)."""
-        scoped, topics, groups = isolate(scenario, run_id)
-        assert scoped.external is not None
-        return scoped, {
-            "external": scoped.external,
-            "run_id": run_id,
-            "workload_topic": scoped.workload.producers.topic,
-            "producer_cluster": scoped.workload.producers.cluster,
-            "groups": sorted(groups.values()),
-            "topic_renames": topics,
-        }
+    kind = "external"
 
     def __init__(
         self,

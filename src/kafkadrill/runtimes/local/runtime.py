@@ -28,7 +28,13 @@ import psutil
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
-from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
+from kafkadrill.runtimes.base import (
+    Cap,
+    LinkEffect,
+    NodeState,
+    RuntimePowers,
+    register_runtime,
+)
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.health import (
     HEALTH_TOPIC,
@@ -105,12 +111,19 @@ class NodeRuntime:
         return f"{self.cluster.name}-n{self.node.node_id}"
 
 
-@register_runtime("local", Cap.ALL, "processes on this machine: KRaft nodes, MM2, Toxiproxy")
+@register_runtime(
+    "local",
+    Cap.ALL,
+    "processes on this machine: KRaft nodes, MM2, Toxiproxy",
+    # run_drill proves replication before faults (overlaps warmup)
+    powers=RuntimePowers(defers_flow_wait=True),
+)
 class LocalRuntime:
-    """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`."""
+    """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`.
+
+    Adoptable: `adopt` keeps the topology between drills (the topology pool)."""
 
     kind = "local"
-    defers_flow_wait = True  # run_drill proves replication before faults (overlaps warmup)
     capabilities = Cap.ALL
 
     def __init__(

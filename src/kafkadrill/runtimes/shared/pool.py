@@ -39,8 +39,8 @@ class Lifecycle:
 
 
 def reusable(runtime: str) -> bool:
-    """Does this runtime type keep a topology between drills (declares `adopt`)?"""
-    return callable(getattr(runtime_type(runtime).factory, "adopt", None))
+    """Does this runtime type keep a topology between drills (is it `Adoptable`)?"""
+    return runtime_type(runtime).keeps_topology()
 
 
 class TopologyPool:
