@@ -42,9 +42,11 @@ from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.runtimes.compose import render as cr
 from kafkadrill.runtimes.shared.config import host_name
-from kafkadrill.runtimes.shared.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
+from kafkadrill.runtimes.shared.health import QUIET, wait_cluster_healthy
+from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
+from kafkadrill.runtimes.shared.replication import wait_mm2_replicating
 from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
 from kafkadrill.runtimes.shared.wan import apply_wan, describe_wan
 from kafkadrill.topology import Cluster, Flow, Topology
@@ -169,7 +171,7 @@ def cleanup_stale(include_alive: bool = False) -> list[str]:
     CAPABILITIES,
     "Docker Compose containers: KRaft nodes, MM2 and Toxiproxy with one network per site",
 )
-class ComposeRuntime:
+class ComposeRuntime(RuntimeLifecycle):
     """Context manager: `with ComposeRuntime(topology, run_dir) as rt: ...`."""
 
     kind = "compose"
@@ -225,17 +227,6 @@ class ComposeRuntime:
         return self._clients
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> ComposeRuntime:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def compose_dir(self) -> Path:
         return self.workdir / "compose"
@@ -902,44 +893,18 @@ class ComposeRuntime:
 
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
-        from confluent_kafka import Consumer, Producer, TopicPartition
-
         f = self.flow(flow)
-        marker = f"replication-probe-{uuid.uuid4()}".encode()
-        t0 = time.monotonic()
-        producer = Producer({"bootstrap.servers": self.bootstrap(f.source), "acks": "all", **QUIET})
-        producer.produce(HEALTH_TOPIC, marker)
-        if producer.flush(30):
-            raise TopologyError(f"cannot write the replication probe to {f.source}")
-        target_topic = cr.remote_topic(f, HEALTH_TOPIC)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap(f.target),
-                "group.id": f"kd-probe-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "topic.metadata.refresh.interval.ms": 1000,
-                **QUIET,
-            }
+
+        def check_alive() -> None:
+            if not self.flow_alive(f):
+                raise TopologyError(
+                    f"MirrorMaker 2 {f.name} container {self._container(cr.mm2_service(f))} "
+                    "is not running (its output: docker logs, or logs/ after the run)"
+                )
+
+        return wait_mm2_replicating(
+            f, self.bootstrap(f.source), self.bootstrap(f.target), check_alive, timeout
         )
-        try:
-            consumer.assign([TopicPartition(target_topic, 0, 0)])
-            deadline = t0 + timeout
-            while time.monotonic() < deadline:
-                if not self.flow_alive(f):
-                    raise TopologyError(
-                        f"MirrorMaker 2 {f.name} container {self._container(cr.mm2_service(f))} "
-                        "is not running (its output: docker logs, or logs/ after the run)"
-                    )
-                msg = consumer.poll(0.5)
-                if msg is not None and msg.error() is None and msg.value() == marker:
-                    return time.monotonic() - t0
-            raise TopologyError(
-                f"MirrorMaker 2 {f.name} did not replicate a probe record "
-                f"to {f.target}:{target_topic} within {timeout:.0f}s"
-            )
-        finally:
-            consumer.close()
 
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

@@ -51,6 +51,12 @@ from kafkadrill.runtimes.external.config import (
     resolve_config,
 )
 from kafkadrill.runtimes.shared.health import newest_record_age
+from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
+from kafkadrill.runtimes.shared.replication import (
+    PROBE_READ,
+    ReplicationProbe,
+    wait_probe_copied,
+)
 from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import QUIET, ConfluentClients
 
@@ -139,7 +145,7 @@ def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]
     # run_drill refuses it without an explicit confirmation
     powers=RuntimePowers(needs_confirmation=True, prepare=_prepare),
 )
-class ExternalRuntime:
+class ExternalRuntime(RuntimeLifecycle):
     """Guarded (`guard`) and RecordsHistory (`attach_history`): see runtimes.base."""
 
     kind = "external"
@@ -239,17 +245,6 @@ class ExternalRuntime:
         }
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> ExternalRuntime:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Nothing is started: create the run's own topics, then the steady-state check."""
         t0 = time.monotonic()
@@ -696,39 +691,23 @@ class ExternalRuntime:
             self.created.append((cluster, name))
 
     def _probe_replication(self, f: Flow, topic: str, timeout: float) -> float:
-        from confluent_kafka import Consumer, Producer, TopicPartition
-
-        marker = f"kd-probe-{uuid.uuid4()}".encode()
-        t0 = time.monotonic()
-        producer = Producer(self._conf(f.source, acks="all"))
-        producer.produce(topic, marker)
-        if producer.flush(min(30.0, timeout)):
-            raise TopologyError(f"cannot write the replication probe to {f.source}:{topic}")
         remote = f.remote_topic(topic)
-        consumer = Consumer(
-            self._conf(
-                f.target,
-                **{
-                    "group.id": f"{self.prefix}probe-{uuid.uuid4().hex[:6]}",
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                    "topic.metadata.refresh.interval.ms": 1000,
-                },
-            )
-        )
-        try:
-            consumer.assign([TopicPartition(remote, 0, 0)])
-            deadline = t0 + timeout
-            while time.monotonic() < deadline:
-                msg = consumer.poll(0.5)
-                if msg is not None and msg.error() is None and msg.value() == marker:
-                    return time.monotonic() - t0
-            raise TopologyError(
+        probe = ReplicationProbe(
+            producer_conf=self._conf(f.source, acks="all"),
+            consumer_conf=self._conf(
+                f.target, **{"group.id": f"{self.prefix}probe-{uuid.uuid4().hex[:6]}", **PROBE_READ}
+            ),
+            topic=topic,
+            remote_topic=remote,
+            marker=f"kd-probe-{uuid.uuid4()}".encode(),
+            flush_timeout=min(30.0, timeout),
+            not_written=f"cannot write the replication probe to {f.source}:{topic}",
+            not_seen=(
                 f"flow {f.name}: a probe record written to {f.source}:{topic} did not show on "
                 f"{f.target}:{remote} within {timeout:g} s"
-            )
-        finally:
-            consumer.close()
+            ),
+        )
+        return wait_probe_copied(probe, timeout)
 
     def _heartbeat_age(self, f: Flow) -> float | None:
         """Seconds since the newest record of the flow's heartbeat topic on its target."""

@@ -37,11 +37,11 @@ from kafkadrill.runtimes.base import (
 )
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.health import (
-    HEALTH_TOPIC,
     QUIET,
     newest_record_age,
     wait_cluster_healthy,
 )
+from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import NodePorts, PortLease, allocate
 from kafkadrill.runtimes.shared.processes import Supervisor, kill_from_state, runner_alive
 from kafkadrill.runtimes.shared.provision import (
@@ -50,6 +50,7 @@ from kafkadrill.runtimes.shared.provision import (
     ensure_kafka,
     ensure_toxiproxy,
 )
+from kafkadrill.runtimes.shared.replication import wait_mm2_replicating
 from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
 from kafkadrill.runtimes.shared.wan import PREFIX, apply_wan, describe_wan
 from kafkadrill.topology import Cluster, Flow, Node, Topology, reuse_key
@@ -118,7 +119,7 @@ class NodeRuntime:
     # run_drill proves replication before faults (overlaps warmup)
     powers=RuntimePowers(defers_flow_wait=True),
 )
-class LocalRuntime:
+class LocalRuntime(RuntimeLifecycle):
     """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`.
 
     Adoptable: `adopt` keeps the topology between drills (the topology pool)."""
@@ -165,17 +166,6 @@ class LocalRuntime:
         self._atexit_registered = False
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> LocalRuntime:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def plan(self) -> Any:
         if self.lease is None:
@@ -912,42 +902,16 @@ class LocalRuntime:
 
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
-        from confluent_kafka import Consumer, Producer, TopicPartition
-
         f = self.flow(flow)
-        marker = f"replication-probe-{uuid.uuid4()}".encode()
-        t0 = time.monotonic()
-        producer = Producer({"bootstrap.servers": self.bootstrap(f.source), "acks": "all", **QUIET})
-        producer.produce(HEALTH_TOPIC, marker)
-        if producer.flush(30):
-            raise TopologyError(f"cannot write the replication probe to {f.source}")
-        target_topic = f.remote_topic(HEALTH_TOPIC)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap(f.target),
-                "group.id": f"kd-probe-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "topic.metadata.refresh.interval.ms": 1000,
-                **QUIET,
-            }
+
+        def check_alive() -> None:
+            if not self.flow_alive(f):
+                log = self.workdir / "logs" / self._mm2_name(f) / "stdout.log"
+                raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
+
+        return wait_mm2_replicating(
+            f, self.bootstrap(f.source), self.bootstrap(f.target), check_alive, timeout
         )
-        try:
-            consumer.assign([TopicPartition(target_topic, 0, 0)])
-            deadline = t0 + timeout
-            while time.monotonic() < deadline:
-                if not self.flow_alive(f):
-                    log = self.workdir / "logs" / self._mm2_name(f) / "stdout.log"
-                    raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
-                msg = consumer.poll(0.5)
-                if msg is not None and msg.error() is None and msg.value() == marker:
-                    return time.monotonic() - t0
-            raise TopologyError(
-                f"MirrorMaker 2 {f.name} did not replicate a probe record "
-                f"to {f.target}:{target_topic} within {timeout:.0f}s"
-            )
-        finally:
-            consumer.close()
 
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
