@@ -41,8 +41,9 @@ from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
 from kafkadrill.runtimes.compose import render as cr
+from kafkadrill.runtimes.shared.admin import admin_client, create_topics
 from kafkadrill.runtimes.shared.config import host_name
-from kafkadrill.runtimes.shared.health import QUIET, wait_cluster_healthy
+from kafkadrill.runtimes.shared.health import wait_cluster_healthy
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
@@ -837,15 +838,7 @@ class ComposeRuntime(RuntimeLifecycle):
 
     # ----- health ----------------------------------------------------------------------------
     def _admin(self, cluster: str) -> Any:
-        from confluent_kafka.admin import AdminClient
-
-        return AdminClient(
-            {
-                "bootstrap.servers": self.bootstrap(cluster),
-                "socket.connection.setup.timeout.ms": 3000,
-                **QUIET,
-            }
-        )
+        return admin_client(self.bootstrap(cluster))
 
     def _check_alive(self, cluster: str) -> None:
         c = self.topology.cluster(cluster)
@@ -873,23 +866,8 @@ class ComposeRuntime(RuntimeLifecycle):
         )
 
     def _create_topics(self, cluster: Cluster) -> None:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import NewTopic
-
-        if not cluster.topics:
-            return
-        admin = self._admin(cluster.name)
-        new = [
-            NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config))
-            for t in cluster.topics
-        ]
-        for name, fut in admin.create_topics(new).items():
-            try:
-                fut.result(timeout=30)
-            except KafkaException as exc:
-                raise TopologyError(
-                    f"cluster {cluster.name}: cannot create topic {name}: {exc}"
-                ) from exc
+        if cluster.topics:  # no admin client (no connection) for a cluster without topics
+            create_topics(self._admin(cluster.name), cluster)
 
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
