@@ -41,21 +41,19 @@ from typing import Any
 import psutil
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.runtimes.base import Cap, NodeState, register_runtime
 from kafkadrill.runtimes.compose import render as cr
 from kafkadrill.runtimes.compose.docker import cleanup_stale, docker_available, docker_cli
 from kafkadrill.runtimes.compose.docker import running_projects as running_projects  # re-export
 from kafkadrill.runtimes.compose.links import ComposeLinks
-from kafkadrill.runtimes.shared.admin import admin_client, create_topics
-from kafkadrill.runtimes.shared.health import wait_cluster_healthy
+from kafkadrill.runtimes.shared.admin import StartedClusters
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
 from kafkadrill.runtimes.shared.replication import wait_mm2_replicating
 from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient
 from kafkadrill.runtimes.shared.wan import describe_wan
-from kafkadrill.topology import Cluster, Flow, Topology
+from kafkadrill.topology import Flow, Topology
 
 Progress = Callable[[str], None]
 
@@ -85,7 +83,7 @@ CAPABILITIES = frozenset(
     CAPABILITIES,
     "Docker Compose containers: KRaft nodes, MM2 and Toxiproxy with one network per site",
 )
-class ComposeRuntime(ComposeLinks, RuntimeLifecycle):
+class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
     """Context manager: `with ComposeRuntime(topology, run_dir) as rt: ...`."""
 
     kind = "compose"
@@ -369,9 +367,6 @@ class ComposeRuntime(ComposeLinks, RuntimeLifecycle):
         remote = not (from_site is None or from_site == c.region or from_site in c.azs)
         return cr.host_bootstrap(self.topology, c, self._base(), remote=remote)
 
-    def ping(self, address: str, timeout: float = 1.0) -> float | None:
-        return kafka_ping(address, timeout)
-
     def kafka_version(self) -> str | None:
         return self.topology.kafka_version or DEFAULT_KAFKA_VERSION
 
@@ -504,9 +499,6 @@ class ComposeRuntime(ComposeLinks, RuntimeLifecycle):
         return done
 
     # ----- health ----------------------------------------------------------------------------
-    def _admin(self, cluster: str) -> Any:
-        return admin_client(self.bootstrap(cluster))
-
     def _check_alive(self, cluster: str) -> None:
         c = self.topology.cluster(cluster)
         for n in c.nodes:
@@ -521,20 +513,6 @@ class ComposeRuntime(ComposeLinks, RuntimeLifecycle):
                 )
                 out = (tail.stdout + tail.stderr)[-1500:]
                 raise TopologyError(f"container {self._container(svc)} exited:\n{out}")
-
-    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
-        """All nodes answer and are registered, and a write with acks=all succeeds."""
-        wait_cluster_healthy(
-            cluster,
-            self.topology.cluster(cluster).size,
-            self.bootstrap(cluster),
-            lambda: self._check_alive(cluster),
-            timeout,
-        )
-
-    def _create_topics(self, cluster: Cluster) -> None:
-        if cluster.topics:  # no admin client (no connection) for a cluster without topics
-            create_topics(self._admin(cluster.name), cluster)
 
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""

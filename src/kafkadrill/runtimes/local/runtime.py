@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.runtimes.base import (
     Cap,
     RuntimePowers,
@@ -35,10 +34,7 @@ from kafkadrill.runtimes.local.mm2 import LocalFlows
 from kafkadrill.runtimes.local.nodes import LocalNodes, NodeRuntime
 from kafkadrill.runtimes.local.nodes import new_cluster_id as new_cluster_id  # re-export
 from kafkadrill.runtimes.shared import config as cfg
-from kafkadrill.runtimes.shared.admin import admin_client, create_topics
-from kafkadrill.runtimes.shared.health import (
-    wait_cluster_healthy,
-)
+from kafkadrill.runtimes.shared.admin import StartedClusters
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.processes import Supervisor, kill_from_state, runner_alive
@@ -49,7 +45,7 @@ from kafkadrill.runtimes.shared.provision import (
 )
 from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient
 from kafkadrill.runtimes.shared.wan import describe_wan
-from kafkadrill.topology import Cluster, Flow, Topology, reuse_key
+from kafkadrill.topology import Flow, Topology, reuse_key
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]
@@ -82,7 +78,7 @@ def cleanup_stale() -> list[int]:
     # run_drill proves replication before faults (overlaps warmup)
     powers=RuntimePowers(defers_flow_wait=True),
 )
-class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, RuntimeLifecycle):
+class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeLifecycle):
     """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`.
 
     Adoptable: `adopt` keeps the topology between drills (the topology pool)."""
@@ -299,31 +295,10 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, RuntimeLifecycle):
         return evidence
 
     # ----- probes ----------------------------------------------------------------------------
-
-    def ping(self, address: str, timeout: float = 1.0) -> float | None:
-        return kafka_ping(address, timeout)
-
     def kafka_version(self) -> str | None:
         return self.kafka.version if self.kafka is not None else None
 
     # ----- health ----------------------------------------------------------------------------
-    def _admin(self, cluster: str) -> Any:
-        return admin_client(self.bootstrap(cluster))
-
-    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
-        """All nodes answer and are registered, and a write with acks=all succeeds."""
-        wait_cluster_healthy(
-            cluster,
-            self.topology.cluster(cluster).size,
-            self.bootstrap(cluster),
-            lambda: self._check_alive(cluster),
-            timeout,
-        )
-
-    def _create_topics(self, cluster: Cluster) -> None:
-        if cluster.topics:  # no admin client (no connection) for a cluster without topics
-            create_topics(self._admin(cluster.name), cluster)
-
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """What is running and how it is configured (for environment.json and `status`)."""

@@ -1,13 +1,16 @@
 """Admin requests of the runtimes that start their clusters (local, compose): the admin client
-they use from this machine and the creation of a topology's topics."""
+they use from this machine, the creation of a topology's topics, and their health wait
+(`StartedClusters`, a mixin of both runtime classes)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.runtimes.shared.health import QUIET
-from kafkadrill.topology import Cluster
+from kafkadrill.faults.probe import kafka_ping
+from kafkadrill.runtimes.shared.health import QUIET, wait_cluster_healthy
+from kafkadrill.topology import Cluster, Topology
 
 
 def admin_client(bootstrap: str) -> Any:
@@ -41,3 +44,31 @@ def create_topics(admin: Any, cluster: Cluster) -> None:
             raise TopologyError(
                 f"cluster {cluster.name}: cannot create topic {name}: {exc}"
             ) from exc
+
+
+class StartedClusters:
+    """Health, admin and topics of clusters the runtime started itself (a mixin)."""
+
+    topology: Topology
+    bootstrap: Callable[..., str]  # the runtime's
+    _check_alive: Callable[[str], None]  # the runtime's: raises if a node has exited
+
+    def _admin(self, cluster: str) -> Any:
+        return admin_client(self.bootstrap(cluster))
+
+    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
+        """All nodes answer and are registered, and a write with acks=all succeeds."""
+        wait_cluster_healthy(
+            cluster,
+            self.topology.cluster(cluster).size,
+            self.bootstrap(cluster),
+            lambda: self._check_alive(cluster),
+            timeout,
+        )
+
+    def _create_topics(self, cluster: Cluster) -> None:
+        if cluster.topics:  # no admin client (no connection) for a cluster without topics
+            create_topics(self._admin(cluster.name), cluster)
+
+    def ping(self, address: str, timeout: float = 1.0) -> float | None:
+        return kafka_ping(address, timeout)
