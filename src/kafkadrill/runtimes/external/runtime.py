@@ -622,8 +622,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
             done.append(f"restarted {cluster}-n{node}")
         return done
 
-    # ----- steady state ----------------------------------------------------------------------
-    # ----- guards ----------------------------------------------------------------------------
+    # ----- guards (the steady-state checks and the cleanup are in checks.py) -----------------
     def _lag_loop(self) -> None:
         g = self.spec.guards
         if g.max_lag_records is None or self.workload_topic is None:
@@ -669,7 +668,6 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
             healed = [f"heal failed: {exc}"]
         raise DrillAborted(f"ABORTED by guard {guard}: {reason}; healed at once: {healed}")
 
-    # ----- cleanup ---------------------------------------------------------------------------
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """What kafkadrill knows of the clusters (no secret: client settings show references)."""

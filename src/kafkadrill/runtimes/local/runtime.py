@@ -298,7 +298,6 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeL
     def kafka_version(self) -> str | None:
         return self.kafka.version if self.kafka is not None else None
 
-    # ----- health ----------------------------------------------------------------------------
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """What is running and how it is configured (for environment.json and `status`)."""
