@@ -366,7 +366,7 @@ def _confirm(sc: Any, runtime: str | None, yes: bool) -> bool:
     from kafkadrill.runtimes.base import user_runtime
 
     name = runtime or sc.runtime or "local"
-    if not getattr(user_runtime(name).factory, "needs_confirmation", False):
+    if not user_runtime(name).powers.needs_confirmation:
         return False
     if yes:
         return True

@@ -40,7 +40,14 @@ from kafkadrill.runbooks.failover import (
     run_failover,
     wait_replicated,
 )
-from kafkadrill.runtimes.base import Runtime, RuntimeType, create_runtime, runtime_type
+from kafkadrill.runtimes.base import (
+    Guarded,
+    RecordsHistory,
+    Runtime,
+    RuntimeType,
+    create_runtime,
+    runtime_type,
+)
 from kafkadrill.runtimes.shared.pool import Lifecycle, TopologyPool, reusable
 from kafkadrill.runtimes.shared.provision import TOXIPROXY_VERSION
 from kafkadrill.scenario import Scenario
@@ -239,9 +246,8 @@ class Drill:
         if errors:
             raise TopologyError(f"workload client crashed: {errors}")
         # Safety guards of runtimes that have them (external): they raise to abort the drill.
-        guard = getattr(self.rt, "guard", None)
-        if guard is not None:
-            guard(self.history.now(), sum(p.acked for p in self.producers))
+        if isinstance(self.rt, Guarded):
+            self.rt.guard(self.history.now(), sum(p.acked for p in self.producers))
 
     # ----- operations of the fault phase -----------------------------------------------------
     def execute(self, op: Operation) -> None:
@@ -608,9 +614,8 @@ def _topology(
             yield got
         return
     rt = create_runtime(name, scenario.to_topology(), run_dir, progress=progress, **(options or {}))
-    attach = getattr(rt, "attach_history", None)
-    if attach is not None:  # adapters record what they run into the history
-        attach(history)
+    if isinstance(rt, RecordsHistory):  # adapters record what they run into the history
+        rt.attach_history(history)
     with rt:
         yield rt, Lifecycle(False, 1, str(run_dir), [], None)
 
@@ -645,7 +650,7 @@ def run_drill(
     name = runtime or getattr(scenario, "runtime", None) or "local"
     rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
     require_capabilities(scenario, rtype)  # validates the timeline too
-    if getattr(rtype.factory, "needs_confirmation", False) and not confirmed:
+    if rtype.powers.needs_confirmation and not confirmed:
         raise ScenarioError(
             f"runtime '{name}' acts on clusters kafkadrill did not start: confirmation needed",
             file=scenario.source,
@@ -660,7 +665,7 @@ def run_drill(
         plan_text = f"plan could not be rendered: {exc!r}\n"
     run_dir = new_run_dir(reports_dir, scenario.name)
     run_id = run_dir.name
-    prepare = getattr(rtype.factory, "prepare", None)
+    prepare = rtype.powers.prepare
     if prepare is not None:
         # Run-scoped topics and groups (isolation) and the runtime's configuration.
         scenario, extra = prepare(scenario, run_id)
@@ -673,7 +678,7 @@ def run_drill(
         from kafkadrill.isolation import scope_names
 
         scenario = scope_names(scenario, "kd", run_id)[0]
-    if getattr(rtype.factory, "defers_flow_wait", False):
+    if rtype.powers.defers_flow_wait:
         runtime_options = {"wait_flows": False, **(runtime_options or {})}
     (run_dir / "scenario.yaml").write_text(scenario.resolved_yaml())
     (run_dir / "plan.txt").write_text(plan_text)

@@ -6,6 +6,10 @@ CLI) is typed against `Runtime` and uses nothing else of a runtime. A runtime de
 for something the chosen runtime cannot do is rejected before anything starts.
 
 Runtimes register by name (`register_runtime`); `create_runtime(name, ...)` builds one.
+Optional powers beyond the protocol are declared, never probed with getattr: what the runner
+must know before a runtime exists (confirmation, scenario preparation, deferred flow wait) in
+the registration's `RuntimePowers`; what a live runtime offers (`adopt`, `guard`,
+`attach_history`) as the small protocols `Adoptable`, `Guarded` and `RecordsHistory`.
 Implementations: `local` (processes, runtimes/local/), `fake` (in memory, for unit tests of
 the runner, runtimes/fake.py), `compose` (runtimes/compose/) and `external` (runtimes/external/).
 """
@@ -161,10 +165,56 @@ class Runtime(Protocol):
 
 
 # --------------------------------------------------------------------------------------------
+# Optional powers of a live runtime (checked with isinstance, not getattr)
+# --------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Adoptable(Protocol):
+    """Keeps its topology between drills (the topology pool): `adopt` proves a reset for the
+    next drill's equal topology and returns the evidence, or raises TopologyError."""
+
+    def adopt(self, topology: Topology, workdir: Path) -> list[str]: ...
+
+
+@runtime_checkable
+class Guarded(Protocol):
+    """Has safety guards (external): the runner calls `guard` as the drill goes; it raises to
+    abort the drill."""
+
+    def guard(self, now: float, acked: int) -> None: ...
+
+
+@runtime_checkable
+class RecordsHistory(Protocol):
+    """Records what its adapters run into the drill's history once attached."""
+
+    def attach_history(self, history: Any) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------
 
 RuntimeFactory = Callable[..., Runtime]
+# (scenario, run_id) -> (the run-scoped scenario, extra runtime options)
+PrepareHook = Callable[[Any, str], tuple[Any, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class RuntimePowers:
+    """What the runner must know of a runtime type before one exists (declared at
+    registration; every default is "not needed")."""
+
+    # Acts on clusters kafkadrill did not start: run_drill and the CLI need a confirmation.
+    needs_confirmation: bool = False
+    # Accepts `wait_flows=False`: run_drill proves replication itself (overlaps the warm-up).
+    defers_flow_wait: bool = False
+    # Scopes the scenario to the run and computes the runtime's options (external).
+    prepare: PrepareHook | None = None
+
+
+NO_POWERS = RuntimePowers()
 
 
 @dataclass(frozen=True)
@@ -179,6 +229,12 @@ class RuntimeType:
     # Runtimes whose capabilities depend on their configuration (external: only what the
     # scenario gives adapters for) compute them from the scenario; None: `capabilities`.
     capabilities_for: Callable[[Any], frozenset[str]] | None = None
+    powers: RuntimePowers = NO_POWERS
+
+    def keeps_topology(self) -> bool:
+        """Can a runtime of this type keep its topology between drills (is it Adoptable)?"""
+        # A class factory declares it by implementing Adoptable; a plain function cannot.
+        return isinstance(self.factory, type) and issubclass(self.factory, Adoptable)
 
     def capabilities_of(self, scenario: Any) -> frozenset[str]:
         if self.capabilities_for is None:
@@ -196,6 +252,7 @@ def register_runtime(
     *,
     testing_only: bool = False,
     capabilities_for: Callable[[Any], frozenset[str]] | None = None,
+    powers: RuntimePowers = NO_POWERS,
 ) -> Callable[[RuntimeFactory], RuntimeFactory]:
     """Class decorator: `@register_runtime("local", Cap.ALL, "processes on this machine")`."""
     unknown = set(capabilities) - Cap.ALL
@@ -204,7 +261,13 @@ def register_runtime(
 
     def deco(factory: RuntimeFactory) -> RuntimeFactory:
         RUNTIMES[name] = RuntimeType(
-            name, factory, frozenset(capabilities), summary, testing_only, capabilities_for
+            name,
+            factory,
+            frozenset(capabilities),
+            summary,
+            testing_only,
+            capabilities_for,
+            powers,
         )
         return factory
 

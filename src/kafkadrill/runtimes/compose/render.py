@@ -440,6 +440,27 @@ def _esc(text: str) -> str:
 # ----- the project ----------------------------------------------------------------------------
 
 
+@dataclass
+class _Project:
+    """The compose project as it is being rendered (insertion order is the file's order)."""
+
+    labels: dict[str, str]
+    configs: dict[str, Any]
+    services: dict[str, Any] = field(default_factory=dict)
+    networks: dict[str, Any] = field(default_factory=dict)
+    volumes: dict[str, Any] = field(default_factory=dict)
+    # Docker's embedded DNS answers the project's names and forwards any other name to the
+    # host's resolvers; pointing containers at 127.0.0.1 makes unknown names (a stopped node,
+    # a typo) fail at once and keeps DNS traffic inside the container (a run showed 5 s API
+    # stalls while Toxiproxy resolved names of killed nodes).
+    dns: dict[str, Any] = field(default_factory=lambda: {"dns": ["127.0.0.1"], "dns_search": ["."]})
+
+    def net(self, site: str) -> str:
+        name = site_network(site)
+        self.networks.setdefault(name, {"labels": dict(self.labels)})
+        return name
+
+
 def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
     """The compose project (a dict ready for YAML) for `topology`."""
     labels: dict[str, str] = {LABEL_RUN: opts.run_id, **opts.extra_labels}
@@ -448,12 +469,6 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
     if opts.runner_start is not None:
         labels[LABEL_RUNNER_START] = f"{opts.runner_start:.2f}"
     ports, api_port = host_ports(topology, opts.host_base)
-    services: dict[str, Any] = {}
-    # Docker's embedded DNS answers the project's names and forwards any other name to the
-    # host's resolvers; pointing containers at 127.0.0.1 makes unknown names (a stopped node,
-    # a typo) fail at once and keeps DNS traffic inside the container (a run showed 5 s API
-    # stalls while Toxiproxy resolved names of killed nodes).
-    dns: dict[str, Any] = {"dns": ["127.0.0.1"], "dns_search": ["."]}
     configs: dict[str, Any] = {
         "log4j2": {"content": LOG4J2_CONSOLE},
         "log4j": {"content": LOG4J1_CONSOLE},
@@ -461,112 +476,122 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
         "mm2-sh": {"content": _esc(MM2_SCRIPT)},
         "toxiproxy-json": {"content": toxiproxy_config(topology, opts.host_base)},
     }
-    networks: dict[str, Any] = {}
-    volumes: dict[str, Any] = {}
+    pr = _Project(labels, configs)
+    _render_toxiproxy(pr, topology, opts, api_port)
+    for c in topology.clusters:
+        cluster_id = stable_id(opts.project, opts.run_id, c.name)
+        for n in c.nodes:
+            _render_node(pr, topology, opts, c, n, cluster_id, ports)
+    for flow in topology.flows if opts.flows is None else opts.flows:
+        _render_mm2(pr, topology, opts, flow)
+    return {
+        "name": opts.project,
+        "services": pr.services,
+        "networks": pr.networks,
+        "volumes": pr.volumes,
+        "configs": pr.configs,
+    }
 
-    def net(site: str) -> str:
-        name = site_network(site)
-        networks.setdefault(name, {"labels": dict(labels)})
-        return name
 
-    tp_nets: dict[str, Any] = {net(r): {"aliases": [TOXIPROXY_HOST]} for r in topology.regions}
+def _render_toxiproxy(
+    pr: _Project, topology: Topology, opts: ComposeOptions, api_port: int
+) -> None:
+    tp_nets: dict[str, Any] = {pr.net(r): {"aliases": [TOXIPROXY_HOST]} for r in topology.regions}
     for c in topology.clusters:
         if az_wan(topology, c):
             # On each AZ's network Toxiproxy answers the names of the other AZs' nodes.
             for az in c.azs:
                 others = [cfg.host_name(c.name, n.node_id) for n in c.nodes if n.site != az]
-                tp_nets[net(az)] = {"aliases": others}
+                tp_nets[pr.net(az)] = {"aliases": others}
     published = [f"127.0.0.1:{api_port}:{TOXIPROXY_API_PORT}"]
     published += [
         f"127.0.0.1:{p.host_port}:{p.listen_port}" for p in proxies(topology, opts.host_base)
     ]
-    services["toxiproxy"] = {
+    pr.services["toxiproxy"] = {
         "image": opts.toxiproxy_image,
-        **dns,
+        **pr.dns,
         "command": ["-host=0.0.0.0", "-config=/toxiproxy.json"],
         "environment": {"LOG_LEVEL": "info"},
         "configs": [{"source": "toxiproxy-json", "target": "/toxiproxy.json"}],
         "ports": published,
         "networks": tp_nets,
-        "labels": {**labels, LABEL_ROLE: "toxiproxy"},
+        "labels": {**pr.labels, LABEL_ROLE: "toxiproxy"},
     }
 
-    for c in topology.clusters:
-        cluster_id = stable_id(opts.project, opts.run_id, c.name)
-        for n in c.nodes:
-            svc = node_service(c.name, n.node_id)
-            alias = cfg.host_name(c.name, n.node_id)
-            conf = f"{svc}-server-properties"
-            configs[conf] = {"content": _esc(server_properties(topology, c, n, opts.host_base))}
-            vol = f"{svc}-data"
-            volumes[vol] = {"labels": dict(labels)}
-            node_nets: dict[str, Any] = {}
-            if not az_wan(topology, c):
-                node_nets[net(c.region)] = {"aliases": [alias]}
-            if c.multi_az:  # an AZ-WAN cluster's nodes sit only here (see the module doc)
-                node_nets[net(n.site)] = {"aliases": [alias]}
-            services[svc] = {
-                "image": opts.kafka_image,
-                "hostname": alias,
-                **dns,
-                "entrypoint": ["/bin/sh", f"{CONF_DIR}/node.sh"],
-                "environment": {
-                    "KD_NODE_ID": str(n.node_id),
-                    "KD_CLUSTER_ID": cluster_id,
-                    "KD_DIRECTORY_ID": stable_id(opts.project, opts.run_id, svc),
-                    "KD_JAVA_OPTS": java_opts(opts.heap_mb),
-                },
-                "configs": [
-                    {"source": "node-sh", "target": f"{CONF_DIR}/node.sh"},
-                    {"source": conf, "target": f"{CONF_DIR}/server.properties"},
-                    {"source": "log4j2", "target": f"{CONF_DIR}/log4j2.properties"},
-                    {"source": "log4j", "target": f"{CONF_DIR}/log4j.properties"},
-                ],
-                "volumes": [f"{vol}:{DATA_DIR}"],
-                "ports": []
-                if c.multi_az
-                else [f"127.0.0.1:{ports[(c.name, n.node_id)].host}:{HOST_PORT}"],
-                "networks": node_nets,
-                "stop_grace_period": "20s",
-                "labels": {
-                    **labels,
-                    LABEL_ROLE: "node",
-                    "io.kafkadrill.cluster": c.name,
-                    "io.kafkadrill.node": str(n.node_id),
-                    "io.kafkadrill.site": n.site,
-                },
-            }
 
-    for flow in topology.flows if opts.flows is None else opts.flows:
-        svc = mm2_service(flow)
-        conf = f"{svc}-properties"
-        configs[conf] = {"content": _esc(mm2_properties(topology, flow))}
-        region = topology.cluster(flow.target).region
-        services[svc] = {
-            "image": opts.kafka_image,
-            **dns,
-            "entrypoint": ["/bin/sh", f"{CONF_DIR}/mm2.sh"],
-            "environment": {
-                "KD_JAVA_OPTS": java_opts(opts.mm2_heap_mb),
-                **({"KD_MM2_ARGS": " ".join(a)} if (a := cfg.mm2_args(topology, flow)) else {}),
-            },
-            "configs": [
-                {"source": "mm2-sh", "target": f"{CONF_DIR}/mm2.sh"},
-                {"source": conf, "target": f"{CONF_DIR}/mm2.properties"},
-                {"source": "log4j2", "target": f"{CONF_DIR}/log4j2.properties"},
-                {"source": "log4j", "target": f"{CONF_DIR}/log4j.properties"},
-            ],
-            "networks": [net(region)],
-            "stop_grace_period": "10s",
-            "labels": {**labels, LABEL_ROLE: "mm2", "io.kafkadrill.flow": flow.name},
-        }
+def _render_node(
+    pr: _Project,
+    topology: Topology,
+    opts: ComposeOptions,
+    c: Cluster,
+    n: Node,
+    cluster_id: str,
+    ports: dict[tuple[str, int], Any],
+) -> None:
+    svc = node_service(c.name, n.node_id)
+    alias = cfg.host_name(c.name, n.node_id)
+    conf = f"{svc}-server-properties"
+    pr.configs[conf] = {"content": _esc(server_properties(topology, c, n, opts.host_base))}
+    vol = f"{svc}-data"
+    pr.volumes[vol] = {"labels": dict(pr.labels)}
+    node_nets: dict[str, Any] = {}
+    if not az_wan(topology, c):
+        node_nets[pr.net(c.region)] = {"aliases": [alias]}
+    if c.multi_az:  # an AZ-WAN cluster's nodes sit only here (see the module doc)
+        node_nets[pr.net(n.site)] = {"aliases": [alias]}
+    pr.services[svc] = {
+        "image": opts.kafka_image,
+        "hostname": alias,
+        **pr.dns,
+        "entrypoint": ["/bin/sh", f"{CONF_DIR}/node.sh"],
+        "environment": {
+            "KD_NODE_ID": str(n.node_id),
+            "KD_CLUSTER_ID": cluster_id,
+            "KD_DIRECTORY_ID": stable_id(opts.project, opts.run_id, svc),
+            "KD_JAVA_OPTS": java_opts(opts.heap_mb),
+        },
+        "configs": [
+            {"source": "node-sh", "target": f"{CONF_DIR}/node.sh"},
+            {"source": conf, "target": f"{CONF_DIR}/server.properties"},
+            {"source": "log4j2", "target": f"{CONF_DIR}/log4j2.properties"},
+            {"source": "log4j", "target": f"{CONF_DIR}/log4j.properties"},
+        ],
+        "volumes": [f"{vol}:{DATA_DIR}"],
+        "ports": [] if c.multi_az else [f"127.0.0.1:{ports[(c.name, n.node_id)].host}:{HOST_PORT}"],
+        "networks": node_nets,
+        "stop_grace_period": "20s",
+        "labels": {
+            **pr.labels,
+            LABEL_ROLE: "node",
+            "io.kafkadrill.cluster": c.name,
+            "io.kafkadrill.node": str(n.node_id),
+            "io.kafkadrill.site": n.site,
+        },
+    }
 
-    return {
-        "name": opts.project,
-        "services": services,
-        "networks": networks,
-        "volumes": volumes,
-        "configs": configs,
+
+def _render_mm2(pr: _Project, topology: Topology, opts: ComposeOptions, flow: Flow) -> None:
+    svc = mm2_service(flow)
+    conf = f"{svc}-properties"
+    pr.configs[conf] = {"content": _esc(mm2_properties(topology, flow))}
+    region = topology.cluster(flow.target).region
+    pr.services[svc] = {
+        "image": opts.kafka_image,
+        **pr.dns,
+        "entrypoint": ["/bin/sh", f"{CONF_DIR}/mm2.sh"],
+        "environment": {
+            "KD_JAVA_OPTS": java_opts(opts.mm2_heap_mb),
+            **({"KD_MM2_ARGS": " ".join(a)} if (a := cfg.mm2_args(topology, flow)) else {}),
+        },
+        "configs": [
+            {"source": "mm2-sh", "target": f"{CONF_DIR}/mm2.sh"},
+            {"source": conf, "target": f"{CONF_DIR}/mm2.properties"},
+            {"source": "log4j2", "target": f"{CONF_DIR}/log4j2.properties"},
+            {"source": "log4j", "target": f"{CONF_DIR}/log4j.properties"},
+        ],
+        "networks": [pr.net(region)],
+        "stop_grace_period": "10s",
+        "labels": {**pr.labels, LABEL_ROLE: "mm2", "io.kafkadrill.flow": flow.name},
     }
 
 

@@ -16,6 +16,10 @@ What a fault does here (compare the local runtime, where nodes are processes):
   proxy already (compose_render.az_proxies), so the cut is a black hole on those proxies, as
   the local runtime does it, and may be one way.
 
+Split by job: docker.py (the docker CLI, leftovers of dead runners), links.py (link faults and
+AZ partitions); this module holds the lifecycle, containers, nodes, flows, health and the
+description.
+
 Cleanup: every container, network and volume carries the run id and the runner's pid and
 start time as labels. `stop()` runs `down --volumes`; when a runner dies without it (SIGKILL),
 the next start or `kafkadrill down` removes every labelled resource whose runner is gone.
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import re
 import subprocess
 import threading
@@ -38,16 +41,19 @@ from typing import Any
 import psutil
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.faults.probe import kafka_ping
-from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
+from kafkadrill.runtimes.base import Cap, NodeState, register_runtime
 from kafkadrill.runtimes.compose import render as cr
-from kafkadrill.runtimes.shared.config import host_name
-from kafkadrill.runtimes.shared.health import HEALTH_TOPIC, QUIET, wait_cluster_healthy
+from kafkadrill.runtimes.compose.docker import cleanup_stale, docker_available, docker_cli
+from kafkadrill.runtimes.compose.docker import running_projects as running_projects  # re-export
+from kafkadrill.runtimes.compose.links import ComposeLinks
+from kafkadrill.runtimes.shared.admin import StartedClusters
+from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
-from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
-from kafkadrill.runtimes.shared.wan import apply_wan, describe_wan
-from kafkadrill.topology import Cluster, Flow, Topology
+from kafkadrill.runtimes.shared.replication import wait_mm2_replicating
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.runtimes.shared.wan import describe_wan
+from kafkadrill.topology import Flow, Topology
 
 Progress = Callable[[str], None]
 
@@ -69,98 +75,6 @@ CAPABILITIES = frozenset(
 )
 
 
-# ----- docker helpers -------------------------------------------------------------------------
-
-
-def _docker(*args: str, timeout: float = 120.0, check: bool = True) -> str:
-    try:
-        proc = subprocess.run(
-            ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except FileNotFoundError as exc:
-        raise TopologyError(
-            "the compose runtime needs the docker CLI and a Docker engine "
-            "(as root: bash .ci/docker-setup.sh)"
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise TopologyError(f"docker {' '.join(args[:3])} timed out after {timeout:.0f}s") from exc
-    if check and proc.returncode != 0:
-        raise TopologyError(f"docker {' '.join(args[:4])} failed: {proc.stderr.strip()[-1500:]}")
-    return proc.stdout
-
-
-def docker_available() -> str | None:
-    """None when a Docker engine answers and `docker compose` exists, else the reason."""
-    try:
-        info = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
-        return f"no docker CLI or no answer: {exc}"
-    if info.returncode != 0:
-        return f"no Docker engine answers: {info.stderr.strip()[-300:]}"
-    comp = subprocess.run(
-        ["docker", "compose", "version"], capture_output=True, text=True, timeout=20, check=False
-    )
-    if comp.returncode != 0:
-        return "`docker compose` (Compose v2) is not installed"
-    return None
-
-
-def _runner_alive(pid: str, start: str) -> bool:
-    try:
-        proc = psutil.Process(int(pid))
-        return abs(proc.create_time() - float(start)) < 1.0
-    except (psutil.Error, ValueError):
-        return False
-
-
-def _labelled(kind: str) -> list[tuple[str, dict[str, str]]]:
-    """(id, labels) of every container/network/volume carrying a kafkadrill runner label."""
-    if kind == "container":
-        ids = _docker("ps", "-aq", "--no-trunc", "--filter", f"label={cr.LABEL_RUNNER_PID}").split()
-        cmd = ["container", "inspect"]
-    else:
-        ids = _docker(kind, "ls", "-q", "--filter", f"label={cr.LABEL_RUNNER_PID}").split()
-        cmd = [kind, "inspect"]
-    if not ids:
-        return []
-    data = json.loads(_docker(*cmd, *ids, check=False) or "[]")
-    out = []
-    for item in data:
-        labels = (item.get("Config") or {}).get("Labels") if kind == "container" else None
-        labels = labels if labels is not None else item.get("Labels") or {}
-        out.append((item.get("Id") or item.get("Name"), labels))
-    return out
-
-
-def cleanup_stale(include_alive: bool = False) -> list[str]:
-    """Remove every labelled container, network and volume whose runner is gone (or all of
-    them with `include_alive`, for `kafkadrill down`). Returns what was removed."""
-    if docker_available() is not None:
-        return []
-    removed: list[str] = []
-    for kind in ("container", "network", "volume"):
-        doomed = []
-        for ident, labels in _labelled(kind):
-            pid = labels.get(cr.LABEL_RUNNER_PID, "")
-            start = labels.get(cr.LABEL_RUNNER_START, "")
-            if include_alive or not _runner_alive(pid, start):
-                doomed.append(ident)
-                removed.append(f"{kind} {labels.get(cr.LABEL_RUN, '?')}/{ident[:12]}")
-        if not doomed:
-            continue
-        if kind == "container":
-            _docker("rm", "-f", "-v", *doomed, check=False, timeout=300)
-        else:
-            _docker(kind, "rm", *doomed, check=False, timeout=120)
-    return removed
-
-
 # ----- the runtime ----------------------------------------------------------------------------
 
 
@@ -169,7 +83,7 @@ def cleanup_stale(include_alive: bool = False) -> list[str]:
     CAPABILITIES,
     "Docker Compose containers: KRaft nodes, MM2 and Toxiproxy with one network per site",
 )
-class ComposeRuntime:
+class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
     """Context manager: `with ComposeRuntime(topology, run_dir) as rt: ...`."""
 
     kind = "compose"
@@ -225,17 +139,6 @@ class ComposeRuntime:
         return self._clients
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> ComposeRuntime:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def compose_dir(self) -> Path:
         return self.workdir / "compose"
@@ -375,29 +278,6 @@ class ComposeRuntime:
                 "compose; drop the WAN between its azs or use --runtime local"
             )
 
-    def _create_az_proxies(self) -> None:
-        """The inter-AZ node paths of AZ-WAN clusters: each proxy listens on Toxiproxy's own
-        address on the client AZ's network (known only now) at the node's port."""
-        wanted = cr.az_proxies(self.topology)
-        if not wanted:
-            return
-        name = self._container("toxiproxy")
-        out = _docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", name)
-        nets = json.loads(out or "{}")
-        tp = self._tp()
-        for ap in wanted:
-            addr = (nets.get(f"{self.project}_{ap.network}") or {}).get("IPAddress")
-            if not addr:
-                raise TopologyError(
-                    f"the Toxiproxy container has no address on network {ap.network} "
-                    f"(it is on {sorted(nets)})"
-                )
-            spec = ProxySpec(
-                ap.name, f"{addr}:{ap.port}", ap.upstream, ap.client_site, ap.server_site
-            )
-            tp.create(spec)
-            self.proxies[spec.name] = spec
-
     def collect_logs(self) -> None:
         """Every container's output into logs/<service>/stdout.log of the run directory."""
         for svc, name in self._containers().items():
@@ -422,7 +302,7 @@ class ComposeRuntime:
             with contextlib.suppress(OSError, subprocess.SubprocessError, TopologyError):
                 self.collect_logs()
             # Containers are disposable: SIGKILL first makes `down` take a second, not 20.
-            _docker("compose", "-f", str(self.compose_file), "kill", check=False, timeout=120)
+            docker_cli("compose", "-f", str(self.compose_file), "kill", check=False, timeout=120)
             if self._compose is not None:
                 with contextlib.suppress(subprocess.CalledProcessError):
                     self._compose.stop(down=True)
@@ -435,20 +315,20 @@ class ComposeRuntime:
 
     def _remove_labelled(self) -> None:
         label = f"label={cr.LABEL_RUN}={self.run_id}"
-        ids = _docker("ps", "-aq", "--filter", label, check=False).split()
+        ids = docker_cli("ps", "-aq", "--filter", label, check=False).split()
         if ids:
-            _docker("rm", "-f", "-v", *ids, check=False, timeout=300)
+            docker_cli("rm", "-f", "-v", *ids, check=False, timeout=300)
         for kind in ("network", "volume"):
-            ids = _docker(kind, "ls", "-q", "--filter", label, check=False).split()
+            ids = docker_cli(kind, "ls", "-q", "--filter", label, check=False).split()
             if ids:
-                _docker(kind, "rm", *ids, check=False)
+                docker_cli(kind, "rm", *ids, check=False)
 
     # ----- containers ------------------------------------------------------------------------
     def _container(self, service: str) -> str:
         return f"{self.project}-{service}-1"
 
     def _containers(self) -> dict[str, str]:
-        out = _docker(
+        out = docker_cli(
             "ps",
             "-a",
             "--filter",
@@ -461,7 +341,7 @@ class ComposeRuntime:
         return {svc: name for name, svc in rows}
 
     def _state(self, service: str) -> NodeState:
-        out = _docker(
+        out = docker_cli(
             "inspect", "-f", "{{.State.Status}}", self._container(service), check=False
         ).strip()
         if out == "paused":
@@ -487,9 +367,6 @@ class ComposeRuntime:
         remote = not (from_site is None or from_site == c.region or from_site in c.azs)
         return cr.host_bootstrap(self.topology, c, self._base(), remote=remote)
 
-    def ping(self, address: str, timeout: float = 1.0) -> float | None:
-        return kafka_ping(address, timeout)
-
     def kafka_version(self) -> str | None:
         return self.topology.kafka_version or DEFAULT_KAFKA_VERSION
 
@@ -503,35 +380,35 @@ class ComposeRuntime:
     def node_kill(self, cluster: str, node_id: int) -> str:
         name = self._container(self._node_service(cluster, node_id))
         if self.node_state(cluster, node_id) == "paused":
-            _docker("unpause", name, check=False)  # a frozen cgroup cannot take the signal
-        _docker("kill", "--signal", "KILL", name, check=False)
+            docker_cli("unpause", name, check=False)  # a frozen cgroup cannot take the signal
+        docker_cli("kill", "--signal", "KILL", name, check=False)
         return f"docker kill -s KILL {name}"
 
     def node_stop(self, cluster: str, node_id: int, timeout: float = 30.0) -> str:
         name = self._container(self._node_service(cluster, node_id))
         if self.node_state(cluster, node_id) == "paused":
-            _docker("unpause", name, check=False)
-        _docker("stop", "-t", str(int(timeout)), name, timeout=timeout + 30)
+            docker_cli("unpause", name, check=False)
+        docker_cli("stop", "-t", str(int(timeout)), name, timeout=timeout + 30)
         return f"docker stop {name} (SIGTERM, SIGKILL after {timeout:.0f}s)"
 
     def node_pause(self, cluster: str, node_id: int) -> str:
         name = self._container(self._node_service(cluster, node_id))
-        _docker("pause", name)
+        docker_cli("pause", name)
         return f"docker pause {name} (cgroup freezer)"
 
     def node_resume(self, cluster: str, node_id: int) -> str:
         name = self._container(self._node_service(cluster, node_id))
         if self.node_state(cluster, node_id) == "paused":
-            _docker("unpause", name)
+            docker_cli("unpause", name)
         return f"docker unpause {name}"
 
     def node_start(self, cluster: str, node_id: int) -> str:
         name = self._container(self._node_service(cluster, node_id))
         state = self.node_state(cluster, node_id)
         if state == "paused":
-            _docker("unpause", name)
+            docker_cli("unpause", name)
         elif state == "down":
-            _docker("start", name)
+            docker_cli("start", name)
         return f"docker start {name} (same volume: the node keeps its data)"
 
     # ----- flows -----------------------------------------------------------------------------
@@ -556,14 +433,14 @@ class ComposeRuntime:
         self._check_flow_target(f)
         if svc in self._containers():
             if self._state(svc) == "down":
-                _docker("start", self._container(svc))
+                docker_cli("start", self._container(svc))
             return f"docker start {self._container(svc)}"
         if f not in self.flows():
             self.extra_flows.append(f)
         if f not in self.rendered_flows:
             self.rendered_flows.append(f)
         self._render()
-        _docker(
+        docker_cli(
             "compose",
             "-f",
             str(self.compose_file),
@@ -578,12 +455,12 @@ class ComposeRuntime:
 
     def flow_kill(self, flow: Flow | str | None = None) -> str:
         name = self._container(cr.mm2_service(self.flow(flow)))
-        _docker("kill", "--signal", "KILL", name, check=False)
+        docker_cli("kill", "--signal", "KILL", name, check=False)
         return f"docker kill -s KILL {name}"
 
     def flow_stop(self, flow: Flow | str | None = None, timeout: float = 20.0) -> str:
         name = self._container(cr.mm2_service(self.flow(flow)))
-        _docker("stop", "-t", str(int(timeout)), name, timeout=timeout + 30, check=False)
+        docker_cli("stop", "-t", str(int(timeout)), name, timeout=timeout + 30, check=False)
         return f"docker stop {name}"
 
     def flow_state(self, flow: Flow | str | None = None) -> NodeState:
@@ -602,233 +479,10 @@ class ComposeRuntime:
             "properties": cr.mm2_properties(self.topology, f),
         }
 
-    # ----- links -----------------------------------------------------------------------------
-    def _tp(self) -> ToxiproxyClient:
-        if self.toxiproxy is None:
-            raise TopologyError("topology is not started")
-        return self.toxiproxy
-
-    def _apply_wan(self) -> None:
-        self.wan_in_force = apply_wan(
-            self._tp(), self.topology.wan, lambda a, b: self._link_targets(a, b, "both")
-        )
-
-    def _region_of(self, site: str) -> str:
-        for c in self.topology.clusters:
-            if site == c.region or site in c.azs:
-                return c.region
-        return site
-
-    def _link_targets(self, a: str, b: str, direction: str) -> list[tuple[ProxySpec, list[str]]]:
-        # Between regions every proxy is matched by region; inside one, only two AZs of a
-        # cluster whose inter-AZ paths cross proxies (a baseline WAN there) have a link.
-        inside = self._region_of(a) == self._region_of(b)
-        if inside and not any(
-            cr.az_wan(self.topology, c) and {a, b} <= set(c.azs) for c in self.topology.clusters
-        ):
-            raise TopologyError(
-                f"link {a}<->{b}: the compose runtime proxies links between regions, and "
-                "between the AZs of a cluster that has a baseline WAN between them "
-                "(topology.wan); otherwise inside a region use az.partition"
-            )
-
-        def site(s: str) -> str:
-            return s if inside else self._region_of(s)
-
-        pair = {site(a), site(b)}
-        out = []
-        for p in self.proxies.values():
-            if {site(p.client_site), site(p.server_site)} != pair:
-                continue
-            if direction == "both":
-                out.append((p, ["upstream", "downstream"]))
-                continue
-            src, _, dst = direction.partition("->")
-            stream = p.stream_for(site(src.strip()), site(dst.strip()))
-            out.append((p, [stream] if stream else []))
-        return out
-
-    def _apply(
-        self,
-        kind: str,
-        targets: list[tuple[ProxySpec, list[str]]],
-        attributes: dict[str, Any],
-        disable: bool,
-        what: str,
-    ) -> LinkEffect:
-        tp = self._tp()
-        toxics: list[tuple[str, str]] = []
-        disabled: list[str] = []
-        name = f"kd-{uuid.uuid4().hex[:8]}"
-        for proxy, streams in targets:
-            if disable:
-                tp.set_enabled(proxy.name, False)
-                disabled.append(proxy.name)
-                continue
-            for stream in streams:
-                tname = f"{name}-{stream}"
-                tp.add_toxic(
-                    proxy.name, tname, "timeout" if kind == "cut" else kind, stream, attributes
-                )
-                toxics.append((proxy.name, tname))
-        done = (
-            f"disabled {len(disabled)} proxies in the Toxiproxy container"
-            if disable
-            else f"{kind} {attributes} on {len(toxics)} proxy stream(s) of {len(targets)} proxies"
-        )
-        hit = [p for p, s in targets if s or disable]
-        # A black-holed probe costs its whole timeout, so faults probe the replication paths
-        # (xdc-*, one per node); the host-client paths (hostx-*) carry the same toxics.
-        probed = [p for p in hit if p.name.startswith("xdc-")] or hit
-        return LinkEffect(
-            kind=kind,
-            paths=tuple(p.name for p in hit),
-            probes=tuple(sorted({p.listen for p in probed})),
-            detail=f"{done} ({what})",
-            handle=("proxy", tuple(toxics), tuple(disabled)),
-        )
-
-    def link_cut(self, a: str, b: str, direction: str = "both") -> LinkEffect:
-        """A black hole on every path of the link: a timeout-0 toxic holds every byte and never
-        closes (what a WAN cut looks like: no reset, no answer). Unlike the local runtime, a
-        both-ways cut does not disable the proxies: stopping a proxy waits for its accept loop,
-        which hangs dialling a killed container (a region-outage drill saw the Toxiproxy API
-        answer 503 after 5 s), while a toxic applies at once, to open connections too."""
-        targets = self._link_targets(a, b, direction)
-        return self._apply(
-            "cut", targets, {"timeout": 0}, False, f"link {a}<->{b}, {direction}, black hole"
-        )
-
-    def link_toxic(
-        self, a: str, b: str, direction: str, toxic: str, attributes: dict[str, Any]
-    ) -> LinkEffect:
-        targets = self._link_targets(a, b, direction)
-        return self._apply(toxic, targets, attributes, False, f"link {a}<->{b}, {direction}")
-
-    def az_partition(self, cluster: str, az: str, direction: str, cut_clients: bool) -> LinkEffect:
-        """Disconnect the AZ's nodes from their region's network: they keep their AZ network
-        (each other) and lose every other node, the region's containers, the cross-region
-        proxies and the host's published ports."""
-        c = self.topology.cluster(cluster)
-        if not c.multi_az or az not in c.azs:
-            raise TopologyError(
-                f"az.partition: cluster {cluster} has no AZ {az!r} (its sites: {list(c.azs)})"
-            )
-        if cr.az_wan(self.topology, c):
-            return self._az_cut_proxies(c, az, direction, cut_clients)
-        if direction != "both":
-            raise TopologyError(
-                f"az.partition direction {direction!r}: the compose runtime cuts an AZ off with "
-                "a network disconnect, which is both ways; use direction: both, or the local "
-                "runtime for one-way partitions"
-            )
-        if not cut_clients:
-            raise TopologyError(
-                "az.partition with a workload client inside the isolated AZ: the compose "
-                "runtime's host-side clients reach nodes through the region network, which the "
-                "cut removes; put the clients outside the AZ or use the local runtime"
-            )
-        net = f"{self.project}_{cr.site_network(c.region)}"
-        cuts: list[tuple[str, str, str]] = []
-        for n in c.nodes:
-            if n.site != az:
-                continue
-            name = self._container(cr.node_service(cluster, n.node_id))
-            alias = host_name(cluster, n.node_id)
-            _docker("network", "disconnect", "--force", net, name)
-            cuts.append((name, net, alias))
-        effect_id = uuid.uuid4().hex[:8]
-        self._cuts[effect_id] = cuts
-        ports, _ = cr.host_ports(self.topology, self._base())
-        probes = tuple(
-            f"127.0.0.1:{ports[(cluster, n.node_id)].host}" for n in c.nodes if n.site == az
-        )
-        return LinkEffect(
-            kind="cut",
-            paths=tuple(f"{name}@{net}" for name, net, _ in cuts),
-            probes=probes,
-            detail=(
-                f"disconnected {len(cuts)} node container(s) of {az} from network {net}: "
-                f"{az} of {cluster} is cut off from the other AZs, the region and its clients"
-            ),
-            handle=("network", effect_id),
-        )
-
-    def _az_cut_proxies(self, c: Cluster, az: str, direction: str, cut_clients: bool) -> LinkEffect:
-        """az.partition in an AZ-WAN cluster: a black hole on every proxy between the AZ and
-        the rest (node-to-node, and with `cut_clients` the host's paths to the AZ's nodes)."""
-        mine = {cr.node_service(c.name, n.node_id) for n in c.nodes if n.site == az}
-        targets: list[tuple[ProxySpec, list[str]]] = []
-        for p in self.proxies.values():
-            if p.name.startswith(f"az-{c.name}-"):
-                inside_client, inside_server = p.client_site == az, p.server_site == az
-                if inside_client == inside_server:
-                    continue
-            elif p.upstream.rsplit(":", 1)[0] in mine and not p.name.startswith("az-"):
-                if not cut_clients and not p.name.startswith("xdc-"):
-                    continue  # client-*/hostx-*: the host's clients keep their path
-                inside_client = False  # the AZ's node serves; the client is outside
-            else:
-                continue
-            targets.append((p, partition_streams(direction, inside_client)))
-        return self._apply(
-            "cut", targets, {"timeout": 0}, False, f"AZ {az} of {c.name}, {direction}"
-        )
-
-    def _on_network(self, container: str, net: str) -> bool:
-        out = _docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", container, check=False)
-        try:
-            return net in json.loads(out or "{}")
-        except ValueError:
-            return False
-
-    def link_in_force(self, effect: LinkEffect) -> tuple[bool, str]:
-        if effect.handle[0] == "network":
-            cuts = self._cuts.get(effect.handle[1], [])
-            back = [name for name, net, _ in cuts if self._on_network(name, net)]
-            if not cuts:
-                return False, "no container was disconnected"
-            return not back, (
-                f"{len(cuts) - len(back)}/{len(cuts)} containers off their region network"
-                + (f"; reconnected: {back}" if back else "")
-            )
-        tp = self._tp()
-        _kind, toxics, disabled = effect.handle
-        missing = [f"{p}/{n}" for p, n in toxics if n not in {t["name"] for t in tp.toxics(p)}]
-        proxies = tp.proxies()
-        enabled = [p for p in disabled if proxies.get(p, {}).get("enabled", True)]
-        total = len(toxics) + len(disabled)
-        if not total:
-            return False, "no path carries this link/direction"
-        return not missing and not enabled, (
-            f"{total - len(missing) - len(enabled)}/{total} paths affected"
-            + (f"; missing toxics {missing}" if missing else "")
-            + (f"; still enabled {enabled}" if enabled else "")
-        )
-
-    def link_restore(self, effect: LinkEffect) -> str:
-        if effect.handle[0] == "network":
-            cuts = self._cuts.pop(effect.handle[1], [])
-            for name, net, alias in cuts:
-                self._reconnect(name, net, alias)
-            return f"reconnected {len(cuts)} container(s) to their region network"
-        tp = self._tp()
-        _kind, toxics, disabled = effect.handle
-        for proxy, name in toxics:
-            tp.remove_toxic(proxy, name)
-        for proxy in disabled:
-            tp.set_enabled(proxy, True)
-        return f"removed {len(toxics)} toxic(s), re-enabled {len(disabled)} proxies"
-
-    def _reconnect(self, name: str, net: str, alias: str) -> None:
-        if not self._on_network(name, net):
-            _docker("network", "connect", "--alias", alias, net, name)
-
+    # ----- reset -----------------------------------------------------------------------------
     def restore_all(self) -> list[str]:
         done: list[str] = []
-        if self.toxiproxy is not None:
-            self.toxiproxy.reset()
-            self._apply_wan()  # the baseline WAN is part of the topology, not a fault
+        self._reset_links()  # every proxy enabled, no toxic, the baseline WAN again
         for effect_id in list(self._cuts):
             for name, net, alias in self._cuts.pop(effect_id):
                 self._reconnect(name, net, alias)
@@ -845,17 +499,6 @@ class ComposeRuntime:
         return done
 
     # ----- health ----------------------------------------------------------------------------
-    def _admin(self, cluster: str) -> Any:
-        from confluent_kafka.admin import AdminClient
-
-        return AdminClient(
-            {
-                "bootstrap.servers": self.bootstrap(cluster),
-                "socket.connection.setup.timeout.ms": 3000,
-                **QUIET,
-            }
-        )
-
     def _check_alive(self, cluster: str) -> None:
         c = self.topology.cluster(cluster)
         for n in c.nodes:
@@ -871,75 +514,20 @@ class ComposeRuntime:
                 out = (tail.stdout + tail.stderr)[-1500:]
                 raise TopologyError(f"container {self._container(svc)} exited:\n{out}")
 
-    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
-        """All nodes answer and are registered, and a write with acks=all succeeds."""
-        wait_cluster_healthy(
-            cluster,
-            self.topology.cluster(cluster).size,
-            self.bootstrap(cluster),
-            lambda: self._check_alive(cluster),
-            timeout,
-        )
-
-    def _create_topics(self, cluster: Cluster) -> None:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import NewTopic
-
-        if not cluster.topics:
-            return
-        admin = self._admin(cluster.name)
-        new = [
-            NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config))
-            for t in cluster.topics
-        ]
-        for name, fut in admin.create_topics(new).items():
-            try:
-                fut.result(timeout=30)
-            except KafkaException as exc:
-                raise TopologyError(
-                    f"cluster {cluster.name}: cannot create topic {name}: {exc}"
-                ) from exc
-
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
-        from confluent_kafka import Consumer, Producer, TopicPartition
-
         f = self.flow(flow)
-        marker = f"replication-probe-{uuid.uuid4()}".encode()
-        t0 = time.monotonic()
-        producer = Producer({"bootstrap.servers": self.bootstrap(f.source), "acks": "all", **QUIET})
-        producer.produce(HEALTH_TOPIC, marker)
-        if producer.flush(30):
-            raise TopologyError(f"cannot write the replication probe to {f.source}")
-        target_topic = cr.remote_topic(f, HEALTH_TOPIC)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap(f.target),
-                "group.id": f"kd-probe-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "topic.metadata.refresh.interval.ms": 1000,
-                **QUIET,
-            }
+
+        def check_alive() -> None:
+            if not self.flow_alive(f):
+                raise TopologyError(
+                    f"MirrorMaker 2 {f.name} container {self._container(cr.mm2_service(f))} "
+                    "is not running (its output: docker logs, or logs/ after the run)"
+                )
+
+        return wait_mm2_replicating(
+            f, self.bootstrap(f.source), self.bootstrap(f.target), check_alive, timeout
         )
-        try:
-            consumer.assign([TopicPartition(target_topic, 0, 0)])
-            deadline = t0 + timeout
-            while time.monotonic() < deadline:
-                if not self.flow_alive(f):
-                    raise TopologyError(
-                        f"MirrorMaker 2 {f.name} container {self._container(cr.mm2_service(f))} "
-                        "is not running (its output: docker logs, or logs/ after the run)"
-                    )
-                msg = consumer.poll(0.5)
-                if msg is not None and msg.error() is None and msg.value() == marker:
-                    return time.monotonic() - t0
-            raise TopologyError(
-                f"MirrorMaker 2 {f.name} did not replicate a probe record "
-                f"to {f.target}:{target_topic} within {timeout:.0f}s"
-            )
-        finally:
-            consumer.close()
 
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -978,23 +566,3 @@ class ComposeRuntime:
     def environment(self) -> dict[str, str]:
         """What a shell needs to talk to this project (`docker compose -p ...`)."""
         return {"COMPOSE_PROJECT_NAME": self.project, "COMPOSE_FILE": str(self.compose_file)}
-
-
-def running_projects() -> list[dict[str, str]]:
-    """Compose runtime projects on this machine with their runner's liveness (for status)."""
-    if docker_available() is not None:
-        return []
-    seen: dict[str, dict[str, str]] = {}
-    for _ident, labels in _labelled("container"):
-        run = labels.get(cr.LABEL_RUN, "?")
-        if run not in seen:
-            alive = _runner_alive(
-                labels.get(cr.LABEL_RUNNER_PID, ""), labels.get(cr.LABEL_RUNNER_START, "")
-            )
-            seen[run] = {
-                "run_id": run,
-                "project": labels.get("com.docker.compose.project", "?"),
-                "runner_pid": labels.get(cr.LABEL_RUNNER_PID, "?"),
-                "runner_alive": "yes" if alive else "no",
-            }
-    return list(seen.values())

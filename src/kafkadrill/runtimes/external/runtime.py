@@ -30,11 +30,19 @@ from typing import TYPE_CHECKING, Any
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.isolation import scope_names, scoped_name
-from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.runtimes.base import (
+    Cap,
+    LinkEffect,
+    NodeState,
+    Progress,
+    RuntimePowers,
+    register_runtime,
+)
 from kafkadrill.runtimes.external.adapters.command import parse_state, run_command
 from kafkadrill.runtimes.external.adapters.connect import ConnectAdapter
-from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
+from kafkadrill.runtimes.external.adapters.record import Recorder
 from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
+from kafkadrill.runtimes.external.checks import ExternalChecks
 from kafkadrill.runtimes.external.config import (
     FLOW_STOP_TIMEOUT,
     NODE_STOP_TIMEOUT,
@@ -43,7 +51,8 @@ from kafkadrill.runtimes.external.config import (
     capabilities_of,
     resolve_config,
 )
-from kafkadrill.runtimes.shared.health import newest_record_age
+from kafkadrill.runtimes.shared.health import newest_record_age as newest_record_age  # re-export
+from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import QUIET, ConfluentClients
 
@@ -110,29 +119,32 @@ class _PerClusterClients(ConfluentClients):
         return final_read(history, bootstrap, cluster, topics, timeout, extra=conf)
 
 
+def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]:
+    """(run-scoped scenario, runtime options) for one run (called by run_drill)."""
+    scoped, topics, groups = isolate(scenario, run_id)
+    assert scoped.external is not None
+    return scoped, {
+        "external": scoped.external,
+        "run_id": run_id,
+        "workload_topic": scoped.workload.producers.topic,
+        "producer_cluster": scoped.workload.producers.cluster,
+        "groups": sorted(groups.values()),
+        "topic_renames": topics,
+    }
+
+
 @register_runtime(
     "external",
     Cap.ALL,
     "clusters kafkadrill did not start; faults only through configured adapters",
     capabilities_for=_caps,
+    # run_drill refuses it without an explicit confirmation
+    powers=RuntimePowers(needs_confirmation=True, prepare=_prepare),
 )
-class ExternalRuntime:
-    kind = "external"
-    needs_confirmation = True  # run_drill refuses it without an explicit confirmation
+class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
+    """Guarded (`guard`) and RecordsHistory (`attach_history`): see runtimes.base."""
 
-    @classmethod
-    def prepare(cls, scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]:
-        """(run-scoped scenario, runtime options) for one run (called by run_drill)."""
-        scoped, topics, groups = isolate(scenario, run_id)
-        assert scoped.external is not None
-        return scoped, {
-            "external": scoped.external,
-            "run_id": run_id,
-            "workload_topic": scoped.workload.producers.topic,
-            "producer_cluster": scoped.workload.producers.cluster,
-            "groups": sorted(groups.values()),
-            "topic_renames": topics,
-        }
+    kind = "external"
 
     def __init__(
         self,
@@ -229,17 +241,6 @@ class ExternalRuntime:
         }
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> ExternalRuntime:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Nothing is started: create the run's own topics, then the steady-state check."""
         t0 = time.monotonic()
@@ -621,168 +622,7 @@ class ExternalRuntime:
             done.append(f"restarted {cluster}-n{node}")
         return done
 
-    # ----- steady state ----------------------------------------------------------------------
-    def _check_reachable(self) -> list[dict[str, Any]]:
-        from confluent_kafka import KafkaException
-
-        out = []
-        timeout = self.spec.steady_state.reachable_timeout_seconds
-        for name in self.spec.clusters:
-            try:
-                admin = self._admin(name)  # kept alive until the answer is in
-                desc = admin.describe_cluster(request_timeout=timeout).result()
-                ids = sorted(n.id for n in desc.nodes)
-                want = [n.id for n in self.spec.clusters[name].nodes]
-                missing = sorted(set(want) - set(ids))
-                ok = not missing
-                detail = f"{len(ids)} broker(s) answer: {ids}" + (
-                    f"; described nodes missing: {missing}" if missing else ""
-                )
-            except KafkaException as exc:
-                ok, detail = False, f"no answer from {self.bootstrap(name)}: {exc}"
-            out.append({"name": f"reachable:{name}", "ok": ok, "detail": detail})
-        return out
-
-    def _check_adapters(self) -> list[dict[str, Any]]:
-        out = []
-        if self.links is not None:
-            ok, detail = self.links.reachable()
-            out.append({"name": "toxiproxy", "ok": ok, "detail": detail})
-        for name, con in self.connect.items():
-            state = con.state(record=True)
-            out.append(
-                {"name": f"connect:{name}", "ok": state == "running", "detail": f"state {state}"}
-            )
-        return out
-
-    def _probe_topic(self) -> str:
-        return f"{self.prefix}probe"
-
-    def _create_topics(self) -> None:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import NewTopic
-
-        wanted: list[tuple[str, str, int, int, dict[str, str]]] = []
-        for c in self.topology.clusters:
-            for t in c.topics:
-                rf = min(t.replication_factor, c.size) if c.size else t.replication_factor
-                wanted.append((c.name, t.name, t.partitions, rf, dict(t.config)))
-        for f in self.topology.flows:
-            src = self.topology.cluster(f.source)
-            rf = min(3, src.size) if src.size else 3
-            if not any(w[0] == f.source and w[1] == self._probe_topic() for w in wanted):
-                wanted.append((f.source, self._probe_topic(), 1, rf, {}))
-        for cluster, name, parts, rf, config in wanted:
-            if not name.startswith(self.prefix):
-                raise TopologyError(f"refusing to create {name}: not a run-scoped name")
-            admin = self._admin(cluster)
-            fut = admin.create_topics([NewTopic(name, parts, rf, config=config)])[name]
-            try:
-                fut.result(timeout=30)
-            except KafkaException as exc:
-                raise TopologyError(
-                    f"cluster {cluster}: cannot create topic {name}: {exc}"
-                ) from exc
-            self.created.append((cluster, name))
-
-    def _probe_replication(self, f: Flow, topic: str, timeout: float) -> float:
-        from confluent_kafka import Consumer, Producer, TopicPartition
-
-        marker = f"kd-probe-{uuid.uuid4()}".encode()
-        t0 = time.monotonic()
-        producer = Producer(self._conf(f.source, acks="all"))
-        producer.produce(topic, marker)
-        if producer.flush(min(30.0, timeout)):
-            raise TopologyError(f"cannot write the replication probe to {f.source}:{topic}")
-        remote = f.remote_topic(topic)
-        consumer = Consumer(
-            self._conf(
-                f.target,
-                **{
-                    "group.id": f"{self.prefix}probe-{uuid.uuid4().hex[:6]}",
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                    "topic.metadata.refresh.interval.ms": 1000,
-                },
-            )
-        )
-        try:
-            consumer.assign([TopicPartition(remote, 0, 0)])
-            deadline = t0 + timeout
-            while time.monotonic() < deadline:
-                msg = consumer.poll(0.5)
-                if msg is not None and msg.error() is None and msg.value() == marker:
-                    return time.monotonic() - t0
-            raise TopologyError(
-                f"flow {f.name}: a probe record written to {f.source}:{topic} did not show on "
-                f"{f.target}:{remote} within {timeout:g} s"
-            )
-        finally:
-            consumer.close()
-
-    def _heartbeat_age(self, f: Flow) -> float | None:
-        """Seconds since the newest record of the flow's heartbeat topic on its target."""
-        fs = self.spec.flow_spec(f.name)
-        topic = fs.heartbeats() if fs else f"{f.source}.heartbeats"
-        conf = self._conf(f.target, **{"group.id": f"{self.prefix}hb", "enable.auto.commit": False})
-        return newest_record_age(conf, topic)
-
-    def _lag(self, f: Flow, topic: str) -> int:
-        src = self.clients_for(f.source).end_total(self.bootstrap(f.source), topic)
-        dst = self.clients_for(f.target).end_total(self.bootstrap(f.target), f.remote_topic(topic))
-        return max(0, src - dst)
-
-    def clients_for(self, cluster: str) -> ConfluentClients:
-        return ConfluentClients(self.client_config.get(cluster, {}))
-
-    def _check_replication(self) -> list[dict[str, Any]]:
-        ss = self.spec.steady_state
-        out: list[dict[str, Any]] = []
-        for f in self.topology.flows:
-            if ss.replication_bound_seconds is not None:
-                try:
-                    secs = self._probe_replication(
-                        f, self._probe_topic(), ss.replication_bound_seconds
-                    )
-                    out.append(
-                        {
-                            "name": f"replicating:{f.name}",
-                            "ok": True,
-                            "detail": f"probe replicated in {secs:.1f} s "
-                            f"(bound {ss.replication_bound_seconds:g} s)",
-                        }
-                    )
-                except Exception as exc:
-                    out.append({"name": f"replicating:{f.name}", "ok": False, "detail": str(exc)})
-            if ss.max_heartbeat_age_seconds is not None:
-                age = self._heartbeat_age(f)
-                fs = self.spec.flow_spec(f.name)
-                topic = fs.heartbeats() if fs else "?"
-                ok = age is not None and age <= ss.max_heartbeat_age_seconds
-                detail = (
-                    f"no heartbeat in {f.target}:{topic}"
-                    if age is None
-                    else f"newest heartbeat in {f.target}:{topic} is {age:.1f} s old"
-                )
-                out.append(
-                    {
-                        "name": f"heartbeat:{f.name}",
-                        "ok": ok,
-                        "detail": f"{detail} (bound {ss.max_heartbeat_age_seconds:g} s)",
-                    }
-                )
-            if ss.max_lag_records is not None:
-                for topic in ss.lag_topics:
-                    try:
-                        lag = self._lag(f, topic)
-                        ok = lag <= ss.max_lag_records
-                        detail = f"{topic}: {lag} records behind (bound {ss.max_lag_records})"
-                    except Exception as exc:
-                        ok, detail = False, f"{topic}: cannot read end offsets: {exc}"
-                    out.append({"name": f"lag:{f.name}", "ok": ok, "detail": detail})
-        return out
-
-    # ----- guards ----------------------------------------------------------------------------
+    # ----- guards (the steady-state checks and the cleanup are in checks.py) -----------------
     def _lag_loop(self) -> None:
         g = self.spec.guards
         if g.max_lag_records is None or self.workload_topic is None:
@@ -827,52 +667,6 @@ class ExternalRuntime:
         except Exception as exc:
             healed = [f"heal failed: {exc}"]
         raise DrillAborted(f"ABORTED by guard {guard}: {reason}; healed at once: {healed}")
-
-    # ----- cleanup ---------------------------------------------------------------------------
-    def _cleanup(self) -> None:
-        """Delete every run-scoped topic (ours and their replicated copies) and group."""
-        from confluent_kafka.admin import AdminClient
-
-        for cluster in self.spec.clusters:
-            admin: AdminClient = self._admin(cluster)
-            try:
-                names = admin.list_topics(timeout=10).topics
-            except Exception as exc:
-                self._note("cleanup", cluster, f"cannot list topics: {exc}", False)
-                continue
-            # Ours: the run-scoped prefix, possibly behind a replication prefix (primary.kd-..).
-            mine = sorted(t for t in names if t.startswith(self.prefix) or f".{self.prefix}" in t)
-            if mine:
-                futs = admin.delete_topics(mine, operation_timeout=30)
-                failed = []
-                for t, fut in futs.items():
-                    try:
-                        fut.result(timeout=30)
-                    except Exception as exc:
-                        failed.append(f"{t}: {exc}")
-                self._note("delete_topics", cluster, f"deleted {mine}; failed {failed}", not failed)
-            groups = [g for g in self.groups]
-            try:
-                listed = admin.list_consumer_groups(request_timeout=10).result()
-                present = {g.group_id for g in listed.valid}
-                groups = sorted(
-                    {g for g in present if g.startswith(self.prefix)} | (set(groups) & present)
-                )
-            except Exception:
-                groups = []
-            if groups:
-                futs = admin.delete_consumer_groups(groups, request_timeout=15)
-                failed = []
-                for g, fut in futs.items():
-                    try:
-                        fut.result(timeout=15)
-                    except Exception as exc:
-                        failed.append(f"{g}: {exc}")
-                self._note("delete_groups", cluster, f"deleted {groups}; failed {failed}", True)
-
-    def _note(self, op: str, target: str, detail: str, ok: bool) -> None:
-        # Admin calls are adapter actions too: the evidence shows what was removed.
-        self.recorder.record(Exec("admin", op, target, f"admin {op}", ok, None, 0.0, detail))
 
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """The `local` runtime: a whole topology as processes on this machine.
 
+Split by job: links.py (Toxiproxy and link faults), nodes.py (KRaft storage and node
+processes), mm2.py (one MirrorMaker 2 per flow); this module holds the lifecycle, addresses,
+reset and reuse, health and the description.
+
 Brings up every KRaft node, Toxiproxy with one proxy per cross-site path (and per broker pair
 inside multi-AZ clusters), and one dedicated MirrorMaker 2 process per flow; waits until each
 cluster is really healthy and MM2 really replicates; offers node/MM2 operations for faults; and
@@ -9,44 +13,39 @@ guarantees that nothing it started outlives it (see processes.py).
 from __future__ import annotations
 
 import atexit
-import base64
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from kafkadrill.errors import TopologyError
-from kafkadrill.faults.probe import kafka_ping
-from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, register_runtime
-from kafkadrill.runtimes.shared import config as cfg
-from kafkadrill.runtimes.shared.health import (
-    HEALTH_TOPIC,
-    QUIET,
-    newest_record_age,
-    wait_cluster_healthy,
+from kafkadrill.runtimes.base import (
+    Cap,
+    RuntimePowers,
+    register_runtime,
 )
-from kafkadrill.runtimes.shared.ports import NodePorts, PortLease, allocate
+from kafkadrill.runtimes.local.links import LocalLinks
+from kafkadrill.runtimes.local.mm2 import LocalFlows
+from kafkadrill.runtimes.local.nodes import LocalNodes, NodeRuntime
+from kafkadrill.runtimes.local.nodes import new_cluster_id as new_cluster_id  # re-export
+from kafkadrill.runtimes.shared import config as cfg
+from kafkadrill.runtimes.shared.admin import StartedClusters
+from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
+from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.processes import Supervisor, kill_from_state, runner_alive
 from kafkadrill.runtimes.shared.provision import (
     KafkaDist,
-    cache_dir,
     ensure_kafka,
     ensure_toxiproxy,
 )
-from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient, partition_streams
-from kafkadrill.runtimes.shared.wan import PREFIX, apply_wan, describe_wan
-from kafkadrill.topology import Cluster, Flow, Node, Topology, reuse_key
+from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient
+from kafkadrill.runtimes.shared.wan import describe_wan
+from kafkadrill.topology import Flow, Topology, reuse_key
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]
@@ -72,45 +71,19 @@ def cleanup_stale() -> list[int]:
     return killed
 
 
-def new_cluster_id() -> str:
-    """URL-safe base64 of 16 random bytes, never starting with '-' (like Kafka's own
-    Uuid.randomUuid): the storage tool would read such an id as an option."""
-    while True:
-        cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
-        if not cid.startswith("-"):
-            return cid
+@register_runtime(
+    "local",
+    Cap.ALL,
+    "processes on this machine: KRaft nodes, MM2, Toxiproxy",
+    # run_drill proves replication before faults (overlaps warmup)
+    powers=RuntimePowers(defers_flow_wait=True),
+)
+class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeLifecycle):
+    """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`.
 
-
-def _process_state(pid: int) -> NodeState:
-    try:
-        status = psutil.Process(pid).status()
-    except psutil.NoSuchProcess:
-        return "down"
-    if status == psutil.STATUS_ZOMBIE:
-        return "down"
-    return "paused" if status == psutil.STATUS_STOPPED else "running"
-
-
-@dataclass
-class NodeRuntime:
-    cluster: Cluster
-    node: Node
-    ports: NodePorts
-    dir: Path  # config + hosts file
-    data_dir: Path
-    log_dir: Path
-
-    @property
-    def name(self) -> str:
-        return f"{self.cluster.name}-n{self.node.node_id}"
-
-
-@register_runtime("local", Cap.ALL, "processes on this machine: KRaft nodes, MM2, Toxiproxy")
-class LocalRuntime:
-    """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`."""
+    Adoptable: `adopt` keeps the topology between drills (the topology pool)."""
 
     kind = "local"
-    defers_flow_wait = True  # run_drill proves replication before faults (overlaps warmup)
     capabilities = Cap.ALL
 
     def __init__(
@@ -152,17 +125,6 @@ class LocalRuntime:
         self._atexit_registered = False
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> LocalRuntime:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def plan(self) -> Any:
         if self.lease is None:
@@ -254,155 +216,11 @@ class LocalRuntime:
             return cfg.client_bootstrap(c, self.plan)
         return cfg.xdc_bootstrap(c, self.plan, self.topology, self._region_of(from_site))
 
-    def _link_proxies(self, site_a: str, site_b: str) -> list[ProxySpec]:
-        """Every proxy carrying bytes between two sites (regions or AZs)."""
-        pair = {site_a, site_b}
-        out = []
-        for spec in self.proxies.values():
-            if {self._region_of(spec.client_site), self._region_of(spec.server_site)} == pair or {
-                spec.client_site,
-                spec.server_site,
-            } == pair:
-                out.append(spec)
-        return out
-
-    def _region_of(self, site: str) -> str:
-        for c in self.topology.clusters:
-            if site == c.region or site in c.azs:
-                return c.region
-        return site
-
-    # ----- links -----------------------------------------------------------------------------
-    def _tp(self) -> ToxiproxyClient:
-        if self.toxiproxy is None:
-            raise TopologyError("topology is not started")
-        return self.toxiproxy
-
-    def _apply(
-        self,
-        kind: str,
-        targets: list[tuple[ProxySpec, list[str]]],
-        attributes: dict[str, Any],
-        disable: bool,
-        what: str,
-    ) -> LinkEffect:
-        """Disable whole proxies (`disable`) or add one toxic per (proxy, stream)."""
-        tp = self._tp()
-        toxics: list[tuple[str, str]] = []
-        disabled: list[str] = []
-        name = f"kd-{uuid.uuid4().hex[:8]}"
-        for proxy, streams in targets:
-            if disable:
-                tp.set_enabled(proxy.name, False)
-                disabled.append(proxy.name)
-                continue
-            for stream in streams:
-                tname = f"{name}-{stream}"
-                toxic = "timeout" if kind == "cut" else kind
-                tp.add_toxic(proxy.name, tname, toxic, stream, attributes)
-                toxics.append((proxy.name, tname))
-        done = (
-            f"disabled {len(disabled)} proxies"
-            if disable
-            else f"{kind} {attributes} on {len(toxics)} proxy stream(s) of {len(targets)} proxies"
-        )
-        return LinkEffect(
-            kind=kind,
-            paths=tuple(p.name for p, s in targets if s or disable),
-            probes=tuple(sorted({p.listen for p, s in targets if s or disable})),
-            detail=f"{done} ({what})",
-            handle=(tuple(toxics), tuple(disabled)),
-        )
-
-    def _link_targets(self, a: str, b: str, direction: str) -> list[tuple[ProxySpec, list[str]]]:
-        out = []
-        for p in self._link_proxies(a, b):
-            if direction == "both":
-                out.append((p, ["upstream", "downstream"]))
-                continue
-            src, _, dst = direction.partition("->")
-            stream = p.stream_for(src.strip(), dst.strip())
-            out.append((p, [stream] if stream else []))
-        return out
-
-    def link_cut(self, a: str, b: str, direction: str = "both") -> LinkEffect:
-        targets = self._link_targets(a, b, direction)
-        # Both directions: disabling a proxy drops its connections and refuses new ones.
-        # One direction: a timeout-0 toxic holds every byte that way and never closes.
-        return self._apply(
-            "cut", targets, {"timeout": 0}, direction == "both", f"link {a}<->{b}, {direction}"
-        )
-
-    def link_toxic(
-        self, a: str, b: str, direction: str, toxic: str, attributes: dict[str, Any]
-    ) -> LinkEffect:
-        targets = self._link_targets(a, b, direction)
-        return self._apply(toxic, targets, attributes, False, f"link {a}<->{b}, {direction}")
-
-    def az_partition(self, cluster: str, az: str, direction: str, cut_clients: bool) -> LinkEffect:
-        """Cut the broker-to-broker and controller paths between one AZ and the rest (and, if
-        `cut_clients`, the client paths to the isolated brokers)."""
-        targets: list[tuple[ProxySpec, list[str]]] = []
-        azs = set(self.topology.cluster(cluster).azs)
-        for p in self.proxies.values():
-            # A client in a site of this cluster: its paths cross the partition like the
-            # brokers' own (below), when clients are cut too.
-            site_client = p.name.startswith(f"client-{cluster}-") and p.client_site in azs
-            if cut_clients and p.name.startswith(f"client-{cluster}-") and not site_client:
-                if p.server_site != az:
-                    continue
-                # The shared clients sit outside every AZ: requests enter it, replies leave.
-                targets.append((p, partition_streams(direction, inside_client=False)))
-                continue
-            if not (p.name.startswith(f"mesh-{cluster}-") or (cut_clients and site_client)):
-                continue
-            inside_client, inside_server = p.client_site == az, p.server_site == az
-            if inside_client == inside_server:
-                continue
-            targets.append((p, partition_streams(direction, inside_client)))
-        effect = self._apply(
-            "cut", targets, {"timeout": 0}, direction == "both", f"AZ {az} of {cluster}"
-        )
-        clients = sum(1 for p, _ in targets if p.name.startswith("client-"))
-        return LinkEffect(
-            effect.kind,
-            effect.paths,
-            effect.probes,
-            f"{effect.detail}: {len(targets) - clients} broker-to-broker and {clients} client "
-            f"paths between {az} and the rest of {cluster}",
-            effect.handle,
-        )
-
-    def link_in_force(self, effect: LinkEffect) -> tuple[bool, str]:
-        tp = self._tp()
-        toxics, disabled = effect.handle
-        missing = [f"{p}/{n}" for p, n in toxics if n not in {t["name"] for t in tp.toxics(p)}]
-        enabled = [p for p in disabled if tp.enabled(p)]
-        total = len(toxics) + len(disabled)
-        if not total:
-            return False, "no path carries this link/direction"
-        ok = not missing and not enabled
-        return ok, (
-            f"{total - len(missing) - len(enabled)}/{total} paths affected"
-            + (f"; missing toxics {missing}" if missing else "")
-            + (f"; still enabled {enabled}" if enabled else "")
-        )
-
-    def link_restore(self, effect: LinkEffect) -> str:
-        tp = self._tp()
-        toxics, disabled = effect.handle
-        for proxy, name in toxics:
-            tp.remove_toxic(proxy, name)
-        for proxy in disabled:
-            tp.set_enabled(proxy, True)
-        return f"removed {len(toxics)} toxic(s), re-enabled {len(disabled)} proxies"
-
+    # ----- reset -----------------------------------------------------------------------------
     def restore_all(self) -> list[str]:
         """Belt and braces after a drill: no toxic, disabled proxy, paused or dead node."""
         done: list[str] = []
-        if self.toxiproxy is not None:
-            self.toxiproxy.reset()
-            self._apply_wan()  # the baseline WAN is part of the topology, not a fault
+        self._reset_links()  # every proxy enabled, no toxic, the baseline WAN again
         for name, nr in self.nodes.items():
             cluster, node_id = nr.cluster.name, nr.node.node_id
             if self.node_state(cluster, node_id) == "paused":
@@ -476,465 +294,9 @@ class LocalRuntime:
             )
         return evidence
 
-    def _render_mm2(self, topology: Topology, flow: Flow) -> str:
-        region = topology.cluster(flow.target).region
-        return cfg.render_mm2_properties(topology, (flow,), self.plan, region, self._generation)
-
-    def _heartbeat_age(self, flow: Flow) -> float | None:
-        """Age of the newest heartbeat copied to the flow's target (None: none readable)."""
-        conf = {
-            "bootstrap.servers": self.bootstrap(flow.target),
-            "group.id": f"kd-probe-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            **QUIET,
-        }
-        return newest_record_age(conf, flow.remote_topic("heartbeats"))
-
-    def _verify_links(self) -> list[str]:
-        """Every proxy enabled and carrying only the baseline WAN's toxics."""
-        tp = self._tp()
-        proxies = tp.proxies()
-        for name in self.proxies:
-            info = proxies.get(name)
-            if info is None or not info.get("enabled"):
-                raise TopologyError(f"reset: proxy {name} is missing or disabled")
-            extra = [t["name"] for t in info.get("toxics", []) if not t["name"].startswith(PREFIX)]
-            if extra:
-                raise TopologyError(f"reset: proxy {name} still has toxics {extra}")
-        return [f"{len(self.proxies)} proxies enabled, no toxic beyond the baseline WAN"]
-
-    # ----- toxiproxy -------------------------------------------------------------------------
-    def _apply_wan(self) -> None:
-        self.wan_in_force = apply_wan(
-            self._tp(), self.topology.wan, lambda a, b: self._link_targets(a, b, "both")
-        )
-
-    def _start_toxiproxy(self) -> None:
-        assert self.supervisor is not None and self.toxiproxy_bin is not None
-        api = self.plan.toxiproxy_api
-        self.supervisor.spawn(
-            "toxiproxy",
-            [str(self.toxiproxy_bin), "-host", "127.0.0.1", "-port", str(api)],
-            self.workdir / "logs" / "toxiproxy" / "stdout.log",
-        )
-        self.toxiproxy = ToxiproxyClient(f"127.0.0.1:{api}")
-        deadline = time.monotonic() + 15
-        while not self.toxiproxy.ping():
-            if not self.supervisor.children["toxiproxy"].alive():
-                raise TopologyError("Toxiproxy exited at start; see logs/toxiproxy/stdout.log")
-            if time.monotonic() > deadline:
-                raise TopologyError("Toxiproxy API did not answer within 15 s")
-            time.sleep(0.05)
-
-    def _add_proxy(self, spec: ProxySpec) -> None:
-        assert self.toxiproxy is not None
-        self.toxiproxy.create(spec)
-        self.proxies[spec.name] = spec
-
-    def _create_proxies(self) -> None:
-        assert self.toxiproxy is not None
-        for c in self.topology.clusters:
-            # One proxy per node and remote region: each region's clients cross their own link.
-            remote = cfg.remote_regions(self.topology, c) or ("remote",)
-            for index, region in enumerate(remote):
-                for n in c.nodes:
-                    p = self.plan.node(c.name, n.node_id)
-                    spec = ProxySpec(
-                        f"xdc-{c.name}-n{n.node_id}" + (f"-{region}" if index else ""),
-                        f"127.0.0.1:{cfg.xdc_proxy_port(self.plan, c, n.node_id, index)}",
-                        f"127.0.0.1:{p.xdc2 if index else p.xdc}",
-                        client_site=region,
-                        server_site=c.region,
-                    )
-                    self._add_proxy(spec)
-            if not c.multi_az:
-                continue
-            for n in c.nodes:
-                # Same-region clients reach each node of a multi-AZ cluster through a proxy.
-                port = self.plan.node(c.name, n.node_id).client
-                spec = ProxySpec(
-                    f"client-{c.name}-n{n.node_id}",
-                    f"{cfg.client_host(c, n.node_id)}:{port}",
-                    f"127.0.0.1:{port}",
-                    client_site="clients",
-                    server_site=n.site,
-                )
-                self._add_proxy(spec)
-                # Clients inside a site reach every node through their site's own proxy: the
-                # link between their site and the node's (WAN latency, cuts) is on the path.
-                for i, site in enumerate(c.azs):
-                    port = self.plan.node(c.name, n.node_id).sites[i]
-                    spec = ProxySpec(
-                        f"client-{c.name}-n{n.node_id}-{site}",
-                        f"{cfg.site_host(i, n.node_id)}:{port}",
-                        f"127.0.0.1:{port}",
-                        client_site=site,
-                        server_site=n.site,
-                    )
-                    self._add_proxy(spec)
-            for src in c.nodes:
-                for dst in c.nodes:
-                    if src.node_id == dst.node_id:
-                        continue
-                    p = self.plan.node(c.name, dst.node_id)
-                    addr = cfg.mesh_address(src.node_id, dst.node_id)
-                    for kind, port in (("int", p.internal), ("ctl", p.controller)):
-                        spec = ProxySpec(
-                            f"mesh-{c.name}-n{src.node_id}-n{dst.node_id}-{kind}",
-                            f"{addr}:{port}",
-                            f"127.0.0.1:{port}",
-                            client_site=src.site,
-                            server_site=dst.site,
-                        )
-                        self._add_proxy(spec)
-
-    # ----- nodes -----------------------------------------------------------------------------
-    def _prepare_nodes(self) -> None:
-        assert self.kafka is not None and self.scratch is not None
-        jobs = []
-        for c in self.topology.clusters:
-            cluster_id = new_cluster_id()
-            for n in c.nodes:
-                nr = NodeRuntime(
-                    c,
-                    n,
-                    self.plan.node(c.name, n.node_id),
-                    self.workdir / "config" / f"{c.name}-n{n.node_id}",
-                    self.scratch / f"{c.name}-n{n.node_id}",
-                    self.workdir / "logs" / f"{c.name}-n{n.node_id}",
-                )
-                nr.dir.mkdir(parents=True, exist_ok=True)
-                nr.log_dir.mkdir(parents=True, exist_ok=True)
-                (nr.dir / "server.properties").write_text(
-                    cfg.render_server_properties(self.topology, c, n, self.plan, str(nr.data_dir))
-                )
-                (nr.dir / "hosts").write_text(cfg.render_hosts_file(c, n, mesh=c.multi_az))
-                log2, log1 = cfg.render_log_configs(str(nr.log_dir / "server.log"))
-                (nr.dir / "log4j2.properties").write_text(log2)
-                (nr.dir / "log4j.properties").write_text(log1)
-                self.nodes[nr.name] = nr
-                jobs.append((nr, cluster_id))
-
-        # What `kafka-storage format` writes, without one JVM per node: the bootstrap
-        # checkpoint (metadata.version and feature levels) depends only on the Kafka version,
-        # so it is made once per version and copied; meta.properties is per node.
-        checkpoint = self._bootstrap_checkpoint()
-        for nr, cluster_id in jobs:
-            nr.data_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(checkpoint, nr.data_dir / "bootstrap.checkpoint")
-            (nr.data_dir / "meta.properties").write_text(
-                "#\n#written by kafkadrill as kafka-storage format would\n"
-                f"node.id={nr.node.node_id}\ndirectory.id={new_cluster_id()}\n"
-                f"version=1\ncluster.id={cluster_id}\n"
-            )
-
-    def _bootstrap_checkpoint(self) -> Path:
-        """bootstrap.checkpoint of this Kafka version, made once with the storage tool."""
-        assert self.kafka is not None
-        target = cache_dir() / "bootstrap" / f"{self.kafka.version}-{self.kafka.source}"
-        checkpoint = target / "bootstrap.checkpoint"
-        if checkpoint.exists():
-            return checkpoint
-        tmp = Path(tempfile.mkdtemp(prefix="kafkadrill-format-"))
-        try:
-            props = tmp / "server.properties"
-            props.write_text(
-                cfg.render_properties(
-                    {
-                        "process.roles": "broker,controller",
-                        "node.id": 1,
-                        "controller.quorum.voters": "1@127.0.0.1:9093",
-                        "listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
-                        "controller.listener.names": "CONTROLLER",
-                        "log.dirs": str(tmp / "data"),
-                    }
-                )
-            )
-            cmd = [
-                *self._java(64),
-                "kafka.tools.StorageTool",
-                "format",
-                f"--cluster-id={new_cluster_id()}",
-                "--config",
-                str(props),
-            ]
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
-            made = tmp / "data" / "bootstrap.checkpoint"
-            if proc.returncode != 0 or not made.exists():
-                raise TopologyError(
-                    f"kafka-storage format failed (Kafka {self.kafka.version}):\n"
-                    + (proc.stdout + proc.stderr)[-1500:]
-                )
-            target.mkdir(parents=True, exist_ok=True)
-            part = target / f".bootstrap.checkpoint.{os.getpid()}"
-            shutil.copyfile(made, part)
-            part.replace(checkpoint)  # atomic: concurrent runs never see half a file
-            return checkpoint
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    def _java(
-        self,
-        heap_mb: int,
-        conf_dir: Path | None = None,
-        log_dir: Path | None = None,
-        hosts: bool = False,
-    ) -> list[str]:
-        """The JVM command line up to the main class; configs are read from `conf_dir`."""
-        assert self.kafka is not None
-        cmd = [
-            "java",
-            f"-Xmx{heap_mb}m",
-            "-Xms32m",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-Djava.awt.headless=true",
-            f"-Dkafkadrill.topology={self.plan.base}",
-        ]
-        if conf_dir is not None:
-            cmd += [
-                f"-Dlog4j2.configurationFile={conf_dir / 'log4j2.properties'}",
-                f"-Dlog4j.configuration=file:{conf_dir / 'log4j.properties'}",
-            ]
-            if hosts:
-                cmd.append(f"-Djdk.net.hosts.file={conf_dir / 'hosts'}")
-        if log_dir is not None:
-            cmd.append(f"-Dkafka.logs.dir={log_dir}")
-        cmd += os.environ.get("KAFKADRILL_JAVA_OPTS", "").split()
-        cmd += ["-cp", self.kafka.classpath]
-        return cmd
-
-    def _spawn_node(self, nr: NodeRuntime) -> None:
-        assert self.supervisor is not None
-        cmd = [
-            *self._java(self.heap_mb, nr.dir, nr.log_dir, hosts=True),
-            "kafka.Kafka",
-            str(nr.dir / "server.properties"),
-        ]
-        self.supervisor.spawn(nr.name, cmd, nr.log_dir / "stdout.log")
-
-    def node_names(self, cluster: str | None = None) -> list[str]:
-        return [n for n, nr in self.nodes.items() if cluster is None or nr.cluster.name == cluster]
-
-    def _node(self, cluster: str, node_id: int) -> NodeRuntime:
-        name = f"{cluster}-n{node_id}"
-        if name not in self.nodes:
-            raise TopologyError(f"no node {node_id} in cluster {cluster}")
-        return self.nodes[name]
-
-    def _sup(self) -> Supervisor:
-        if self.supervisor is None:
-            raise TopologyError("topology is not started")
-        return self.supervisor
-
-    def _pid(self, cluster: str, node_id: int) -> int:
-        return self._sup().children[self._node(cluster, node_id).name].pid
-
-    def node_alive(self, cluster: str, node_id: int) -> bool:
-        return self._sup().children[self._node(cluster, node_id).name].alive()
-
-    def node_state(self, cluster: str, node_id: int) -> NodeState:
-        return _process_state(self._pid(cluster, node_id))
-
-    def node_kill(self, cluster: str, node_id: int) -> str:
-        pid = self._pid(cluster, node_id)
-        self._sup().kill(self._node(cluster, node_id).name)
-        return f"SIGKILL pid {pid}"
-
-    def node_stop(self, cluster: str, node_id: int, timeout: float = 30.0) -> str:
-        pid = self._pid(cluster, node_id)
-        self._sup().stop(self._node(cluster, node_id).name, timeout)
-        return f"SIGTERM pid {pid}"
-
-    def node_start(self, cluster: str, node_id: int) -> str:
-        nr = self._node(cluster, node_id)
-        if not self.node_alive(cluster, node_id):
-            self._spawn_node(nr)
-        return f"pid {self._pid(cluster, node_id)}"
-
-    def node_pause(self, cluster: str, node_id: int) -> str:
-        self._sup().signal(self._node(cluster, node_id).name, signal.SIGSTOP)
-        return f"SIGSTOP pid {self._pid(cluster, node_id)}"
-
-    def node_resume(self, cluster: str, node_id: int) -> str:
-        self._sup().signal(self._node(cluster, node_id).name, signal.SIGCONT)
-        return f"SIGCONT pid {self._pid(cluster, node_id)}"
-
-    def ping(self, address: str, timeout: float = 1.0) -> float | None:
-        return kafka_ping(address, timeout)
-
+    # ----- probes ----------------------------------------------------------------------------
     def kafka_version(self) -> str | None:
         return self.kafka.version if self.kafka is not None else None
-
-    # ----- health ----------------------------------------------------------------------------
-    def _admin(self, cluster: str) -> Any:
-        from confluent_kafka.admin import AdminClient
-
-        return AdminClient(
-            {
-                "bootstrap.servers": self.bootstrap(cluster),
-                "socket.connection.setup.timeout.ms": 3000,
-                **QUIET,
-            }
-        )
-
-    def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
-        """All nodes answer and are registered, and a write with acks=all succeeds."""
-        wait_cluster_healthy(
-            cluster,
-            self.topology.cluster(cluster).size,
-            self.bootstrap(cluster),
-            lambda: self._check_alive(cluster),
-            timeout,
-        )
-
-    def _check_alive(self, cluster: str) -> None:
-        assert self.supervisor is not None
-        for name in self.node_names(cluster):
-            child = self.supervisor.children.get(name)
-            if child is not None and not child.alive():
-                log = self.nodes[name].log_dir / "stdout.log"
-                tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-                raise TopologyError(
-                    f"{name} exited (code {child.popen.returncode}); see {log}\n{tail}"
-                )
-
-    def _create_topics(self, cluster: Cluster) -> None:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import NewTopic
-
-        if not cluster.topics:
-            return
-        admin = self._admin(cluster.name)
-        new = [
-            NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config))
-            for t in cluster.topics
-        ]
-        for name, fut in admin.create_topics(new).items():
-            try:
-                fut.result(timeout=30)
-            except KafkaException as exc:
-                raise TopologyError(
-                    f"cluster {cluster.name}: cannot create topic {name}: {exc}"
-                ) from exc
-
-    # ----- MirrorMaker 2 ---------------------------------------------------------------------
-    @staticmethod
-    def _mm2_name(flow: Flow) -> str:
-        return f"mm2-{flow.source}-{flow.target}"
-
-    def flows(self) -> list[Flow]:
-        out = list(self.topology.flows)
-        out += [f for f in self.flows_running.values() if f not in out]
-        return out
-
-    def flow(self, name: Flow | str | None = None) -> Flow:
-        if isinstance(name, Flow):
-            return name
-        for f in self.flows():
-            if name is None or f.name == name:
-                return f
-        raise TopologyError(f"unknown flow {name!r}")
-
-    def flow_start(self, flow: Flow | str | None = None) -> str:
-        """Start (or restart) the dedicated MM2 process of a flow, in the target's region."""
-        sup = self._sup()
-        f = self.flow(flow)
-        name = self._mm2_name(f)
-        child = sup.children.get(name)
-        if child is not None and child.alive():
-            return f"MirrorMaker 2 {f.name} already running (pid {child.pid})"
-        d = self.workdir / "config" / name
-        d.mkdir(parents=True, exist_ok=True)
-        props = self._render_mm2(self.topology, f)
-        (d / "mm2.properties").write_text(props)
-        self._flow_props[f.name] = props
-        log_dir = self.workdir / "logs" / name
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log2, log1 = cfg.render_log_configs(str(log_dir / "mm2.log"))
-        (d / "log4j2.properties").write_text(log2)
-        (d / "log4j.properties").write_text(log1)
-        cmd = [
-            *self._java(self.mm2_heap_mb, d, log_dir),
-            "org.apache.kafka.connect.mirror.MirrorMaker",
-            str(d / "mm2.properties"),
-            *cfg.mm2_args(self.topology, f),
-        ]
-        child = sup.spawn(name, cmd, log_dir / "stdout.log")
-        self.flows_running[f.name] = f
-        return f"started MirrorMaker 2 {f.name} (pid {child.pid})"
-
-    def flow_kill(self, flow: Flow | str | None = None) -> str:
-        name = self._mm2_name(self.flow(flow))
-        pid = self._sup().children[name].pid
-        self._sup().kill(name)
-        return f"SIGKILL MirrorMaker 2 pid {pid}"
-
-    def flow_stop(self, flow: Flow | str | None = None, timeout: float = 20.0) -> str:
-        name = self._mm2_name(self.flow(flow))
-        self._sup().stop(name, timeout)
-        return f"stopped {name}"
-
-    def flow_alive(self, flow: Flow | str | None = None) -> bool:
-        child = self._sup().children.get(self._mm2_name(self.flow(flow)))
-        return child is not None and child.alive()
-
-    def flow_state(self, flow: Flow | str | None = None) -> NodeState:
-        child = self._sup().children.get(self._mm2_name(self.flow(flow)))
-        return "down" if child is None else _process_state(child.pid)
-
-    def flow_describe(self, flow: Flow | str | None = None) -> dict[str, Any]:
-        f = self.flow(flow)
-        name = self._mm2_name(f)
-        child = self._sup().children.get(name)
-        return {
-            "flow": f.name,
-            "engine": "mirrormaker2",
-            "process": name,
-            "pid": child.pid if child is not None else None,
-            "alive": self.flow_alive(f),
-            "properties": self._flow_props.get(f.name),
-        }
-
-    def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
-        """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
-        from confluent_kafka import Consumer, Producer, TopicPartition
-
-        f = self.flow(flow)
-        marker = f"replication-probe-{uuid.uuid4()}".encode()
-        t0 = time.monotonic()
-        producer = Producer({"bootstrap.servers": self.bootstrap(f.source), "acks": "all", **QUIET})
-        producer.produce(HEALTH_TOPIC, marker)
-        if producer.flush(30):
-            raise TopologyError(f"cannot write the replication probe to {f.source}")
-        target_topic = f.remote_topic(HEALTH_TOPIC)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap(f.target),
-                "group.id": f"kd-probe-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "topic.metadata.refresh.interval.ms": 1000,
-                **QUIET,
-            }
-        )
-        try:
-            consumer.assign([TopicPartition(target_topic, 0, 0)])
-            deadline = t0 + timeout
-            while time.monotonic() < deadline:
-                if not self.flow_alive(f):
-                    log = self.workdir / "logs" / self._mm2_name(f) / "stdout.log"
-                    raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
-                msg = consumer.poll(0.5)
-                if msg is not None and msg.error() is None and msg.value() == marker:
-                    return time.monotonic() - t0
-            raise TopologyError(
-                f"MirrorMaker 2 {f.name} did not replicate a probe record "
-                f"to {f.target}:{target_topic} within {timeout:.0f}s"
-            )
-        finally:
-            consumer.close()
 
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.runtimes.base import Progress, Runtime, create_runtime, runtime_type
+from kafkadrill.runtimes.shared.lifecycle import start_or_stop
 from kafkadrill.topology import Topology, reuse_key
 
 
@@ -39,8 +40,8 @@ class Lifecycle:
 
 
 def reusable(runtime: str) -> bool:
-    """Does this runtime type keep a topology between drills (declares `adopt`)?"""
-    return callable(getattr(runtime_type(runtime).factory, "adopt", None))
+    """Does this runtime type keep a topology between drills (is it `Adoptable`)?"""
+    return runtime_type(runtime).keeps_topology()
 
 
 class TopologyPool:
@@ -100,11 +101,7 @@ class TopologyPool:
                 return self.rt, life
         self.close()
         rt = create_runtime(name, topology, run_dir, progress=progress, **options)
-        try:
-            rt.start()
-        except BaseException:
-            rt.stop()
-            raise
+        start_or_stop(rt)
         self.rt, self.name, self.key = rt, name, key
         self.started_in, self.drills = str(run_dir), 1
         return rt, Lifecycle(False, 1, self.started_in, [], why)
