@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 Status = Literal["PASS", "FAIL", "UNKNOWN"]
 #: Every checker run_checkers runs, in report order.
@@ -236,7 +236,7 @@ def final_read(frames: HistoryFrames) -> FinalRead:
     hit = frames.cache.get("final_read")
     if hit is not None:
         return hit
-    starts = frames.of_type("final_read.start")
+    starts = frames.of_type(Ev.FINAL_READ_START)
     recv = frames.recv
     if not starts:
         empty = recv.iloc[:0]
@@ -245,7 +245,7 @@ def final_read(frames: HistoryFrames) -> FinalRead:
         start = starts[-1]  # a retried final read supersedes earlier attempts
         seq0 = int(start.get("seq", -1))
         complete: dict[str, bool] = {}
-        for e in frames.of_type("final_read.end"):
+        for e in frames.of_type(Ev.FINAL_READ_END):
             if int(e.get("seq", 0)) > seq0:
                 complete[str(e.get("cluster"))] = bool(e.get("complete"))
         mask = recv["final"].to_numpy() & (recv["seq"].to_numpy() > seq0)
@@ -343,7 +343,7 @@ def consumer_rereads(frames: HistoryFrames) -> dict[str, Any]:
 
 
 def fault_events(frames: HistoryFrames) -> list[dict[str, Any]]:
-    return frames.of_type("fault.inject")
+    return frames.of_type(Ev.FAULT_INJECT)
 
 
 def first_fault_t(frames: HistoryFrames) -> float | None:

@@ -28,7 +28,7 @@ from kafkadrill.checkers._common import (
     origin_codes,
     recode,
 )
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "cycles"
 
@@ -49,7 +49,7 @@ def check_cycles(frames: HistoryFrames) -> Verdict:
     figures: dict[str, Any] = {"cycle_topics": None, "ids_back_at_origin": None}
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
-    start = frames.of_type("final_read.start")[-1]
+    start = frames.of_type(Ev.FINAL_READ_START)[-1]
     topics: dict[str, list[str]] = start.get("topics") or {}
     names = set(fr.clusters) | set(topics)
     cycle_topics = sorted(

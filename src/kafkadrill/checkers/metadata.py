@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkadrill.checkers._common import Verdict
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "metadata"
 PROBE = "metadata"  # kafkadrill.faults.metadata.PROBE (no import: checkers never load faults)
@@ -50,11 +50,11 @@ def check_metadata(frames: HistoryFrames) -> Verdict:
     tags: dict[Any, str] = {}
     injects: list[dict[str, Any]] = []
     for e in events:
-        if e.get("type") == "fault.inject":
+        if e.get("type") == Ev.FAULT_INJECT:
             tags.setdefault(e.get("fault_id"), f"F{len(tags) + 1}")
             if e.get("fault") in KINDS:
                 injects.append(e)
-    probes = [e for e in events if e.get("type") == "probe" and e.get("name") == PROBE]
+    probes = [e for e in events if e.get("type") == Ev.PROBE and e.get("name") == PROBE]
     applied = [p for p in probes if p.get("state") == "applied"]
     ends: dict[Any, dict[str, Any]] = {}
     for p in probes:

@@ -47,7 +47,7 @@ from kafkadrill.checkers._common import (
     n_ids,
 )
 from kafkadrill.checkers.metadata import KINDS as METADATA_CHANGES
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "recovery"
 #: Lag allowance of the caught-up definition (acked more than this long ago must be received).
@@ -129,15 +129,15 @@ def caught_up_at(acked_t: np.ndarray, recv_t: np.ndarray, since: float) -> float
 
 def workload_end_t(frames: HistoryFrames) -> float:
     """When the workload ended: the final read's start, else the end of the history."""
-    starts = frames.of_type("final_read.start")
+    starts = frames.of_type(Ev.FINAL_READ_START)
     return float(starts[0]["t"]) if starts else frames.end_t
 
 
 def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, Any]]:
     faults: dict[str, dict[str, Any]] = {}
-    for e in frames.of_type("fault.inject", "fault.verify", "fault.heal"):
+    for e in frames.of_type(Ev.FAULT_INJECT, Ev.FAULT_VERIFY, Ev.FAULT_HEAL):
         fid = str(e.get("fault_id"))
-        if e["type"] == "fault.inject":
+        if e["type"] == Ev.FAULT_INJECT:
             if e.get("fault") in METADATA_CHANGES:
                 continue  # watched for replication, not a failure: no outage window
             faults[fid] = {
@@ -150,7 +150,7 @@ def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, An
                 "verified": None,
                 "heal_ok": None,
             }
-        elif fid in faults and e["type"] == "fault.verify":
+        elif fid in faults and e["type"] == Ev.FAULT_VERIFY:
             faults[fid]["verified"] = bool(e.get("ok"))
         elif fid in faults:
             faults[fid]["healed_at"] = float(e["t"])
@@ -163,7 +163,7 @@ def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, An
 
 def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any]]:
     steps: dict[str, dict[str, Any]] = {}
-    for e in frames.of_type("runbook.step"):
+    for e in frames.of_type(Ev.RUNBOOK_STEP):
         key = f"{e.get('runbook')}/{e.get('step')}"
         t = float(e["t"])
         st = steps.setdefault(
@@ -232,7 +232,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
     figures["first_fault_t"] = first
     notes: list[str] = []
 
-    steps = [e for e in frames.of_type("runbook.step") if float(e["t"]) >= first]
+    steps = [e for e in frames.of_type(Ev.RUNBOOK_STEP) if float(e["t"]) >= first]
     windows: list[Window] = [tuple(f["window"]) for f in faults]  # type: ignore[misc]
     if steps:
         windows.append((first, max(float(e["t"]) for e in steps)))
@@ -280,7 +280,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
 
     # Phases are measured from the fault that triggered the runbook (runbook.trigger), else
     # from the first fault: an earlier unrelated fault must not inflate detection time.
-    trig = next((e for e in frames.of_type("runbook.trigger") if e.get("fault_id")), None)
+    trig = next((e for e in frames.of_type(Ev.RUNBOOK_TRIGGER) if e.get("fault_id")), None)
     if trig is not None:
         first = next((f["injected_at"] for f in faults if f["fault_id"] == trig["fault_id"]), first)
         figures["phases_from_fault"] = trig["fault_id"]
@@ -292,7 +292,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         begins = [s["start_t"] for s in phases["steps"].values() if s["start_t"] >= first]
         if ends and begins:
             phases["runbook_seconds"] = max(ends) - min(begins)
-    redirects = [e for e in frames.of_type("redirect") if float(e["t"]) >= first]
+    redirects = [e for e in frames.of_type(Ev.REDIRECT) if float(e["t"]) >= first]
     prod_r = [e for e in redirects if e.get("role") == "producer"]
     cons_r = [e for e in redirects if e.get("role") == "consumer"]
     if prod_r:

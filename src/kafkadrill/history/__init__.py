@@ -13,6 +13,9 @@ is public API, documented in docs/reference/history-format.md.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from kafkadrill.history.events import (
     EVENTS,
     HOT_TYPES,
@@ -22,9 +25,33 @@ from kafkadrill.history.events import (
     event_table_markdown,
     validate_event,
 )
-from kafkadrill.history.frames import HistoryFrames, load_frames
 from kafkadrill.history.read import HistoryError, read_history
-from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines
+
+if TYPE_CHECKING:
+    from kafkadrill.history.frames import HistoryFrames, load_frames
+    from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines
+
+# The event names and folds are used by light modules (run status, external-runtime evidence,
+# the CLI's paths) that must not pay for pandas / pyarrow / numpy at import: the writer and the
+# frames are loaded on first use of their names (PEP 562), as `from kafkadrill.history import
+# HistoryWriter` does.
+_LAZY = {
+    "HistoryFrames": "frames",
+    "load_frames": "frames",
+    "FLUSH_INTERVAL_S": "writer",
+    "HistoryWriter": "writer",
+    "SendLines": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kafkadrill.history' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"kafkadrill.history.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EVENTS",

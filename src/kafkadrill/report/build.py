@@ -14,7 +14,7 @@ from typing import Any
 
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
-from kafkadrill.history import HistoryFrames, load_frames
+from kafkadrill.history import Ev, HistoryFrames, load_frames
 from kafkadrill.report.findings import group_table
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
@@ -28,19 +28,19 @@ def _iso(ts: float | None) -> str | None:
 def topology_from_history(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """How the drill got its topology (fresh, or kept with a verified reset); None if the
     history predates the `topology` event or the topology never came up."""
-    got = next((e for e in events if e.get("type") == "topology"), None)
+    got = next((e for e in events if e.get("type") == Ev.TOPOLOGY), None)
     if got is None:
         return None
     from kafkadrill.history import EVENTS
 
-    return {f.name: got.get(f.name) for f in EVENTS["topology"].fields}
+    return {f.name: got.get(f.name) for f in EVENTS[Ev.TOPOLOGY].fields}
 
 
 def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for e in events:
         typ = e.get("type")
-        if typ == "fault.inject":
+        if typ == Ev.FAULT_INJECT:
             out[e["fault_id"]] = {
                 "id": e["fault_id"],
                 "type": e["fault"],
@@ -54,10 +54,10 @@ def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "verify_detail": None,
                 "heal_detail": None,
             }
-        elif typ == "fault.verify" and e.get("fault_id") in out:
+        elif typ == Ev.FAULT_VERIFY and e.get("fault_id") in out:
             out[e["fault_id"]]["verified"] = bool(e.get("ok"))
             out[e["fault_id"]]["verify_detail"] = e.get("detail")
-        elif typ == "fault.heal" and e.get("fault_id") in out:
+        elif typ == Ev.FAULT_HEAL and e.get("fault_id") in out:
             f = out[e["fault_id"]]
             f["healed_at"], f["healed_t"] = _iso(e["wall"]), e["t"]
             f["heal_detail"] = e.get("detail")
@@ -107,8 +107,8 @@ def build_report_frames(
     error = run_status(frames.events).error or error
     if error is not None:
         verdict = "UNKNOWN"  # a crashed or interrupted drill never reads as PASS
-    start_ev = next((e for e in events if e.get("type") == "run.start"), {})
-    end_ev = next((e for e in reversed(events) if e.get("type") == "run.end"), {})
+    start_ev = next((e for e in events if e.get("type") == Ev.RUN_START), {})
+    end_ev = next((e for e in reversed(events) if e.get("type") == Ev.RUN_END), {})
     summary = summarize(verdicts)
     report: dict[str, Any] = {
         "scenario": scenario.name,

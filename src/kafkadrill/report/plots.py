@@ -34,7 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from kafkadrill.checkers.series import Series, bin_width, series
-from kafkadrill.history import HistoryFrames, load_frames, read_history
+from kafkadrill.history import Ev, HistoryFrames, load_frames, read_history
 
 __all__ = [
     "PLOT_FILES",
@@ -118,11 +118,11 @@ def fault_bands(history: History) -> list[Band]:
     events, end = _rare(history)
     heals: dict[Any, float] = {}
     for e in events:
-        if e.get("type") == "fault.heal" and (t := _t(e)) is not None:
+        if e.get("type") == Ev.FAULT_HEAL and (t := _t(e)) is not None:
             heals.setdefault(e.get("fault_id"), t)
     bands = []
     for e in events:
-        if e.get("type") != "fault.inject" or (t := _t(e)) is None:
+        if e.get("type") != Ev.FAULT_INJECT or (t := _t(e)) is None:
             continue
         n = len(bands) + 1
         fid = e.get("fault_id")
@@ -149,7 +149,7 @@ def runbook_marks(history: History) -> list[Mark]:
     marks: list[Mark] = []
     index: dict[tuple[Any, Any], Mark] = {}
     for e in events:
-        if e.get("type") != "runbook.step" or (t := _t(e)) is None:
+        if e.get("type") != Ev.RUNBOOK_STEP or (t := _t(e)) is None:
             continue
         key = (e.get("runbook"), e.get("step"))
         status = e.get("status")

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kafkadrill.history import Ev
+
 __all__ = ["COMPLETED", "RunStatus", "run_status"]
 
 COMPLETED = "completed"
@@ -47,9 +49,9 @@ def run_status(events: Iterable[Mapping[str, Any]]) -> RunStatus:
     last_t: Any = None
     for e in events:
         typ = e.get("type")
-        if typ == "run.start":
+        if typ == Ev.RUN_START:
             started = True
-        elif typ == "run.end":
+        elif typ == Ev.RUN_END:
             end = e
         last_t = e.get("t", last_t)
     if not started:

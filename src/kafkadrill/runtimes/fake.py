@@ -22,7 +22,7 @@ from typing import Any
 
 from kafkadrill.clock import REAL, Clock
 from kafkadrill.errors import TopologyError
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
 from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
 from kafkadrill.topology import Flow, Topology, subscribed
@@ -435,9 +435,9 @@ class FakeProducer(ClientThread):
         cluster = self.cluster
         key = f"{spec.name}-{self.seq % spec.keys}"
         base = {"producer": spec.name, "id": msg_id, "cluster": cluster, "topic": spec.topic}
-        self.history.append("send.invoke", **base, key=key, size=spec.message_bytes)
+        self.history.append(Ev.SEND_INVOKE, **base, key=key, size=spec.message_bytes)
         if not rt.writable(cluster, self.site):
-            self.history.append("send.fail", **base, error="NOT_ENOUGH_REPLICAS")
+            self.history.append(Ev.SEND_FAIL, **base, error="NOT_ENOUGH_REPLICAS")
             return
         ts = int(rt.clock.monotonic() * 1000)
         hdr = {HDR_ORIGIN_SITE: self.site, HDR_ORIGIN_CLUSTER: cluster, HDR_ID: msg_id}
@@ -447,7 +447,7 @@ class FakeProducer(ClientThread):
             parts[p].append(Record(msg_id, ts, hdr))
             offset = len(parts[p]) - 1
         self.acked += 1
-        self.history.append("send.ok", **base, partition=p, offset=offset, ts=ts)
+        self.history.append(Ev.SEND_OK, **base, partition=p, offset=offset, ts=ts)
 
 
 class FakeConsumer(ClientThread):
@@ -495,7 +495,7 @@ class FakeConsumer(ClientThread):
 
     def _recv(self, topic: str, p: int, off: int, rec: Record) -> None:
         self.history.append(
-            "recv",
+            Ev.RECV,
             reader=self.spec.name,
             group=self.spec.group,
             final=False,
@@ -515,7 +515,7 @@ class FakeConsumer(ClientThread):
         with self.rt.lock:
             self.rt.data[self.cluster].groups[self.spec.group] = dict(positions)
         self.history.append(
-            "commit",
+            Ev.COMMIT,
             reader=self.spec.name,
             group=self.spec.group,
             cluster=self.cluster,
@@ -586,7 +586,7 @@ class FakeClients:
             for p, recs in enumerate(parts):
                 for off, rec in enumerate(recs):
                     history.append(
-                        "recv",
+                        Ev.RECV,
                         reader="final",
                         group=None,
                         final=True,

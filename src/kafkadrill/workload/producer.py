@@ -15,7 +15,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.workload import CLIENT_LOGGER, payload
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 
@@ -152,7 +152,7 @@ class WorkloadProducer(ClientThread):
         else:
             self.unknown += 1
         self.history.append(
-            "send.fail" if definite else "send.unknown",
+            Ev.SEND_FAIL if definite else Ev.SEND_UNKNOWN,
             producer=self.spec.name,
             id=payload.message_id(self.spec.name, seq),
             cluster=cluster,
@@ -245,7 +245,7 @@ class WorkloadProducer(ClientThread):
             if self.stop_event.is_set():
                 self.failed += 1
                 self.history.append(
-                    "send.fail",
+                    Ev.SEND_FAIL,
                     producer=self.spec.name,
                     id=payload.message_id(self.spec.name, seq),
                     cluster=route.cluster,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkadrill.history import Ev
+
 
 def _first(events: list[dict[str, Any]], typ: str) -> dict[str, Any]:
     return next((e for e in events if e.get("type") == typ), {})
@@ -25,7 +27,7 @@ def verdict_limit(events: list[dict[str, Any]], report: dict[str, Any]) -> str |
 
     On the external runtime a fault whose effect was not verified (e.g. a command with no
     `node_state` check) proves nothing: the drill is UNKNOWN, never PASS."""
-    runtime = _first(events, "run.start").get("runtime")
+    runtime = _first(events, Ev.RUN_START).get("runtime")
     if runtime != "external":
         return None
     bad = unverified_faults(report)
@@ -36,12 +38,12 @@ def verdict_limit(events: list[dict[str, Any]], report: dict[str, Any]) -> str |
 
 
 def evidence_block(events: list[dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
-    start = _first(events, "run.start")
-    approval = _first(events, "run.approval")
-    steady = [e for e in events if e.get("type") == "steady_state"]
-    trips = [e for e in events if e.get("type") == "guard.trip"]
-    execs = [e for e in events if e.get("type") == "adapter.exec"]
-    heals = [e for e in events if e.get("type") == "fault.heal"]
+    start = _first(events, Ev.RUN_START)
+    approval = _first(events, Ev.RUN_APPROVAL)
+    steady = [e for e in events if e.get("type") == Ev.STEADY_STATE]
+    trips = [e for e in events if e.get("type") == Ev.GUARD_TRIP]
+    execs = [e for e in events if e.get("type") == Ev.ADAPTER_EXEC]
+    heals = [e for e in events if e.get("type") == Ev.FAULT_HEAL]
     deviations: list[str] = []
     for f in unverified_faults(report):
         deviations.append(
