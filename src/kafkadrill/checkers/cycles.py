@@ -28,7 +28,8 @@ from kafkadrill.checkers._common import (
     origin_codes,
     recode,
 )
-from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history import HistoryFrames
+from kafkadrill.history.folds import final_read_events
 
 NAME = "cycles"
 
@@ -49,7 +50,8 @@ def check_cycles(frames: HistoryFrames) -> Verdict:
     figures: dict[str, Any] = {"cycle_topics": None, "ids_back_at_origin": None}
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
-    start = frames.of_type(Ev.FINAL_READ_START)[-1]
+    start = final_read_events(frames).start
+    assert start is not None  # fr.present: there is a final_read.start
     topics: dict[str, list[str]] = start.get("topics") or {}
     names = set(fr.clusters) | set(topics)
     cycle_topics = sorted(

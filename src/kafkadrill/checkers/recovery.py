@@ -48,6 +48,7 @@ from kafkadrill.checkers._common import (
 )
 from kafkadrill.checkers.metadata import KINDS as METADATA_CHANGES
 from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.folds import fault_windows, final_read_events, runbook_steps
 
 NAME = "recovery"
 #: Lag allowance of the caught-up definition (acked more than this long ago must be received).
@@ -129,52 +130,49 @@ def caught_up_at(acked_t: np.ndarray, recv_t: np.ndarray, since: float) -> float
 
 def workload_end_t(frames: HistoryFrames) -> float:
     """When the workload ended: the final read's start, else the end of the history."""
-    starts = frames.of_type(Ev.FINAL_READ_START)
-    return float(starts[0]["t"]) if starts else frames.end_t
+    start = final_read_events(frames).first_start
+    return float(start["t"]) if start is not None else frames.end_t
 
 
 def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, Any]]:
-    faults: dict[str, dict[str, Any]] = {}
-    for e in frames.of_type(Ev.FAULT_INJECT, Ev.FAULT_VERIFY, Ev.FAULT_HEAL):
-        fid = str(e.get("fault_id"))
-        if e["type"] == Ev.FAULT_INJECT:
-            if e.get("fault") in METADATA_CHANGES:
-                continue  # watched for replication, not a failure: no outage window
-            faults[fid] = {
-                "fault_id": fid,
-                "type": e.get("fault"),
-                "target": e.get("target"),
-                "params": e.get("params"),
-                "injected_at": float(e["t"]),
-                "healed_at": None,
-                "verified": None,
-                "heal_ok": None,
+    out: list[dict[str, Any]] = []
+    for w in fault_windows(frames):
+        if w.fault in METADATA_CHANGES:
+            continue  # watched for replication, not a failure: no outage window
+        verify, heal = w.verify, w.heal
+        healed_at = float(heal["t"]) if heal is not None else None
+        out.append(
+            {
+                "fault_id": str(w.fault_id),
+                "type": w.fault,
+                "target": w.inject.get("target"),
+                "params": w.inject.get("params"),
+                "injected_at": float(w.inject["t"]),
+                "healed_at": healed_at,
+                "verified": bool(verify.get("ok")) if verify is not None else None,
+                "heal_ok": bool(heal.get("ok")) if heal is not None else None,
+                "window": [float(w.inject["t"]), healed_at if healed_at else workload_end],
             }
-        elif fid in faults and e["type"] == Ev.FAULT_VERIFY:
-            faults[fid]["verified"] = bool(e.get("ok"))
-        elif fid in faults:
-            faults[fid]["healed_at"] = float(e["t"])
-            faults[fid]["heal_ok"] = bool(e.get("ok"))
-    out = list(faults.values())
-    for f in out:
-        f["window"] = [f["injected_at"], f["healed_at"] if f["healed_at"] else workload_end]
+        )
     return out
 
 
 def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any]]:
     steps: dict[str, dict[str, Any]] = {}
-    for e in frames.of_type(Ev.RUNBOOK_STEP):
-        key = f"{e.get('runbook')}/{e.get('step')}"
-        t = float(e["t"])
+    for s in runbook_steps(frames):
         st = steps.setdefault(
-            key, {"status": None, "start_t": t, "end_t": None, "duration_seconds": None}
-        )
-        if e.get("status") == "start":
-            st["start_t"] = t
-        else:
-            st["status"] = e.get("status")
-            st["end_t"] = t
-            st["duration_seconds"] = t - st["start_t"]
+            f"{s.runbook}/{s.step}",
+            {"status": None, "start_t": float(s.events[0]["t"]), "end_t": None,
+             "duration_seconds": None},
+        )  # fmt: skip
+        for e in s.events:
+            t = float(e["t"])
+            if e.get("status") == "start":
+                st["start_t"] = t
+            else:
+                st["status"] = e.get("status")
+                st["end_t"] = t
+                st["duration_seconds"] = t - st["start_t"]
         st["since_fault_seconds"] = st["start_t"] - first_fault
     return steps
 

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.folds import fault_windows
 
 __all__ = ["TIMELINE_LIMIT", "build_timeline", "fault_tags", "lag_at_faults"]
 
@@ -52,9 +53,9 @@ def _secs(v: Any) -> str:
 def fault_tags(events: list[dict[str, Any]]) -> dict[Any, tuple[str, float]]:
     """fault_id -> (tag ``F<n>``, inject t), in injection order (events without a t skipped)."""
     out: dict[Any, tuple[str, float]] = {}
-    for e in events:
-        if e.get("type") == Ev.FAULT_INJECT and (t := _num(e.get("t"))) is not None:
-            out.setdefault(e.get("fault_id"), (f"F{len(out) + 1}", t))
+    for w in fault_windows(events):
+        if (t := _num(w.inject.get("t"))) is not None:
+            out[w.fault_id] = (f"F{len(out) + 1}", t)
     return out
 
 
@@ -69,7 +70,7 @@ def lag_at_faults(frames: HistoryFrames) -> list[dict[str, Any]]:
         and _num(e.get("t")) is not None
     ]
     out: list[dict[str, Any]] = []
-    injects = {e.get("fault_id"): e for e in events if e.get("type") == Ev.FAULT_INJECT}
+    injects = {w.fault_id: w.inject for w in fault_windows(frames)}
     for fid, (tag, t) in fault_tags(events).items():
         last: dict[str, Mapping[str, Any]] = {}
         for p in probes:

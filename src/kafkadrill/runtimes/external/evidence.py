@@ -9,13 +9,19 @@ guards that tripped), and the outcome. Pure: history events + the report in, a d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kafkadrill.history import Ev
+from kafkadrill.history.folds import run_bounds
 
 
 def _first(events: list[dict[str, Any]], typ: str) -> dict[str, Any]:
     return next((e for e in events if e.get("type") == typ), {})
+
+
+def _run_start(events: list[dict[str, Any]]) -> Mapping[str, Any]:
+    return run_bounds(events).start or {}
 
 
 def unverified_faults(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,7 +33,7 @@ def verdict_limit(events: list[dict[str, Any]], report: dict[str, Any]) -> str |
 
     On the external runtime a fault whose effect was not verified (e.g. a command with no
     `node_state` check) proves nothing: the drill is UNKNOWN, never PASS."""
-    runtime = _first(events, Ev.RUN_START).get("runtime")
+    runtime = _run_start(events).get("runtime")
     if runtime != "external":
         return None
     bad = unverified_faults(report)
@@ -38,7 +44,7 @@ def verdict_limit(events: list[dict[str, Any]], report: dict[str, Any]) -> str |
 
 
 def evidence_block(events: list[dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
-    start = _first(events, Ev.RUN_START)
+    start = _run_start(events)
     approval = _first(events, Ev.RUN_APPROVAL)
     steady = [e for e in events if e.get("type") == Ev.STEADY_STATE]
     trips = [e for e in events if e.get("type") == Ev.GUARD_TRIP]
