@@ -181,9 +181,7 @@ def _final_read_events(events: Events) -> FinalReadEvents:
     start = starts[-1]
     seq0 = int(start.get("seq", -1))
     complete = {
-        str(e.get("cluster")): bool(e.get("complete"))
-        for e in ends
-        if int(e.get("seq", 0)) > seq0
+        str(e.get("cluster")): bool(e.get("complete")) for e in ends if int(e.get("seq", 0)) > seq0
     }
     return FinalReadEvents(starts[0], start, complete)
 
