@@ -225,6 +225,10 @@ class SendLines:
     the writer's lock, so file order stays seq order and ``t`` order. Numbers must be ints, as
     the Kafka client gives them; anything else (None where null is not expected) takes the
     generic :meth:`HistoryWriter.append`, which writes it as before.
+
+    Every producer records its sends here (the workload's and the fake runtime's), so the send
+    events of a run have one writer; the rare definite failures (:meth:`fail`) take the generic
+    path with the same fields.
     """
 
     __slots__ = ("_history", "_invoke", "_keys", "_ok", "_ok_null", "cluster", "producer", "topic")
@@ -286,6 +290,18 @@ class SendLines:
                 key=key,
                 size=size,
             )
+
+    def fail(self, seq: int, error: str) -> None:
+        """``send.fail`` (definite: not written) of message ``<producer>:<seq>``. Rare, so it
+        takes the generic :meth:`HistoryWriter.append`."""
+        self._history.append(
+            Ev.SEND_FAIL,
+            producer=self.producer,
+            id=f"{self.producer}:{seq}",
+            cluster=self.cluster,
+            topic=self.topic,
+            error=error,
+        )
 
     def ok(self, seq: int, partition: int, offset: int | None, ts: int) -> None:
         """``send.ok`` of message ``<producer>:<seq>``."""

@@ -244,14 +244,7 @@ class WorkloadProducer(ClientThread):
             client.poll(0.05)  # local queue full: wait for deliveries, then retry
             if self.stop_event.is_set():
                 self.failed += 1
-                self.history.append(
-                    Ev.SEND_FAIL,
-                    producer=self.spec.name,
-                    id=payload.message_id(self.spec.name, seq),
-                    cluster=route.cluster,
-                    topic=self.spec.topic,
-                    error="QUEUE_FULL",
-                )
+                route.lines.fail(seq, "QUEUE_FULL")
                 return False
             try:
                 client.produce(
