@@ -71,3 +71,15 @@ def test_folds_of_frames_are_computed_once() -> None:
     assert fault_windows(frames) is fault_windows(frames)
     assert fault_windows(frames) == fault_windows(EVENTS)
     assert run_bounds(frames) == run_bounds(EVENTS)
+
+
+def test_frames_with_other_events_never_get_a_cached_fold() -> None:
+    """The report's redacted frames share the checkers' cache but not their events."""
+    import dataclasses
+
+    frames = load_frames(EVENTS)
+    assert fault_windows(frames)[0].fault == "node.kill"
+    other = [dict(e, fault="[redacted]") if e["type"] == "fault.inject" else e for e in EVENTS]
+    clean = dataclasses.replace(frames, events=other, cache=frames.cache)
+    assert fault_windows(clean)[0].fault == "[redacted]"
+    assert fault_windows(frames)[0].fault == "node.kill"

@@ -43,14 +43,18 @@ def _memo(source: HistoryFrames | Events, key: str, fold: Callable[[Events], _T]
     """``fold(events)``, kept in ``source.cache`` when ``source`` is a HistoryFrames.
 
     Duck-typed on purpose: importing the frames class would load pandas / pyarrow into the
-    light modules that fold plain event lists (run status, evidence)."""
+    light modules that fold plain event lists (run status, evidence). The entry remembers the
+    events list it was folded from: the report's redacted frames share the cache but carry
+    other (redacted) events, and must never get the folds of the unredacted ones."""
     cache = getattr(source, "cache", None)
     if cache is None:
         return fold(source)  # type: ignore[arg-type]
+    events = source.events  # type: ignore[union-attr]
     key = f"fold:{key}"
-    if key not in cache:
-        cache[key] = fold(source.events)  # type: ignore[union-attr]
-    return cache[key]  # type: ignore[no-any-return]
+    hit = cache.get(key)
+    if hit is None or hit[0] is not events:
+        hit = cache[key] = (events, fold(events))
+    return hit[1]  # type: ignore[no-any-return]
 
 
 # -- fault windows ---------------------------------------------------------------------------
