@@ -29,7 +29,7 @@ from kafkadrill.clock import REAL, Clock
 from kafkadrill.errors import KafkadrillError, ScenarioError, TopologyError
 from kafkadrill.faults.base import FaultContext, fault_type
 from kafkadrill.faults.driver import FaultDriver, Injected
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.runbooks.failover import (
     FAILBACK_NEEDS,
     FAILOVER_NEEDS,
@@ -156,7 +156,7 @@ class Drill:
 
     def set_phase(self, name: str) -> None:
         self.phase = name
-        self.history.append("phase", name=name)
+        self.history.append(Ev.PHASE, name=name)
         self.emit()
 
     def emit(self, **extra: Any) -> None:
@@ -275,7 +275,7 @@ class Drill:
         except TopologyError as exc:
             error = exc
         for name in self.rt.restore_all():
-            self.history.append("heal.restart", node=name)
+            self.history.append(Ev.HEAL_RESTART, node=name)
         if error is not None:
             raise error
 
@@ -298,7 +298,7 @@ class Drill:
         if op.runbook == "failover" and fo is not None:
             # Phases (detection...) are measured from the fault that triggered the runbook.
             self.history.append(
-                "runbook.trigger", runbook="failover", fault_id=op.trigger_fault_id, at=op.at
+                Ev.RUNBOOK_TRIGGER, runbook="failover", fault_id=op.trigger_fault_id, at=op.at
             )
             body = functools.partial(
                 run_failover,
@@ -337,7 +337,7 @@ class Drill:
         except Exception as exc:  # recorded: a crashed runbook is an error, not a result
             self.runbook_errors.append(f"{name}: {exc!r}")
             self.history.append(
-                "runbook.step",
+                Ev.RUNBOOK_STEP,
                 runbook=name,
                 step="crash",
                 status="fail",
@@ -404,7 +404,7 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
                 src = end_total(rt, flow.source, topic)
                 dst = end_total(rt, flow.target, flow.remote_topic(topic))
                 drill.history.append(
-                    "probe",
+                    Ev.PROBE,
                     name="replication_lag",
                     flow=flow.name,
                     source_end=src,
@@ -414,7 +414,7 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
                 )
             except Exception:  # an unreachable cluster is what faults do; skip the sample
                 drill.history.append(
-                    "probe", name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
+                    Ev.PROBE, name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
                 )
         drill.emit()
 
@@ -495,14 +495,14 @@ def _final_read_phase(drill: Drill) -> None:
     if unions:
         extra["union_groups"] = unions
     drill.history.append(
-        "final_read.start", clusters=clusters, authoritative=authoritative, topics=topics, **extra
+        Ev.FINAL_READ_START, clusters=clusters, authoritative=authoritative, topics=topics, **extra
     )
     timeout = drill.scenario.final_read.timeout_seconds
     for c in clusters:
         records, complete = rt.clients.final_read(
             drill.history, rt.bootstrap(c), c, topics[c], timeout
         )
-        drill.history.append("final_read.end", cluster=c, records=records, complete=complete)
+        drill.history.append(Ev.FINAL_READ_END, cluster=c, records=records, complete=complete)
         drill.emit(event=f"final read of {c}: {records} records, complete={complete}")
 
 
@@ -545,7 +545,7 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     environment = rt.describe()
     if environment.get("wan"):
         drill.history.append(
-            "wan", links=environment["wan"], in_force=environment.get("wan_in_force") or []
+            Ev.WAN, links=environment["wan"], in_force=environment.get("wan_in_force") or []
         )
     drill.set_phase("steady")
     monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
@@ -685,10 +685,10 @@ def run_drill(
     started = datetime.now(UTC)
     history = HistoryWriter(run_dir / "history.jsonl", run_id, clock=clock.monotonic)
     history.append(
-        "run.start", run_id=run_id, scenario=scenario.name, seed=scenario.seed, runtime=name
+        Ev.RUN_START, run_id=run_id, scenario=scenario.name, seed=scenario.seed, runtime=name
     )
     history.append(
-        "run.approval",
+        Ev.RUN_APPROVAL,
         operator=operator,
         approved_by=approved_by,
         plan_sha256=plan_sha256(plan_text),
@@ -703,7 +703,7 @@ def run_drill(
     log_handler = _client_log_handler(run_dir)
     timings: dict[str, float] = {}
     try:
-        history.append("phase", name="setup")
+        history.append(Ev.PHASE, name="setup")
         t_start = time.monotonic()
         with _topology(
             name, scenario, run_dir, history, topology_progress, runtime_options, pool
@@ -712,7 +712,7 @@ def run_drill(
             life,
         ):
             timings["topology_start"] = round(time.monotonic() - t_start, 3)
-            history.append("topology", **life.event())
+            history.append(Ev.TOPOLOGY, **life.event())
             drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
             drill.timings = timings
             environment = {**_drill_body(drill, before_final_read), "topology": life.event()}
@@ -742,7 +742,7 @@ def run_drill(
     if runbook_errors and error is None:
         error = "runbook failed: " + "; ".join(runbook_errors)
     status = "completed" if error is None else ("interrupted" if interrupted else "error")
-    history.append("run.end", status=status, error=error)
+    history.append(Ev.RUN_END, status=status, error=error)
     history.close()
     from kafkadrill.report.build import build_and_write
 

@@ -15,6 +15,7 @@ import pytest
 
 from kafkadrill.history import (
     EVENTS,
+    Ev,
     HistoryError,
     HistoryWriter,
     event_table_markdown,
@@ -271,9 +272,19 @@ def test_doc_table_is_generated_from_the_definitions() -> None:
     )
 
 
+def _event_type(node: ast.expr) -> str | None:
+    """The event type a string literal or an ``Ev.NAME`` stands for (None for anything else)."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Attribute) and ast.unparse(node.value) == "Ev":
+        return Ev[node.attr].value
+    return None
+
+
 def _append_calls() -> list[tuple[str, int, list[str], set[str], bool]]:
     """(file, line, event types, keyword names, has **kwargs) of every `<...>history.append(`
-    call in the package whose first argument is a string literal (or a choice of two)."""
+    call in the package whose first argument is a string literal or an ``Ev`` name (or a choice
+    of two)."""
     out = []
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -287,7 +298,7 @@ def _append_calls() -> list[tuple[str, int, list[str], set[str], bool]]:
                 continue
             arg = node.args[0]
             choices = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
-            types = [c.value for c in choices if isinstance(c, ast.Constant)]
+            types = [_event_type(c) for c in choices if _event_type(c) is not None]
             kws = {k.arg for k in node.keywords if k.arg is not None}
             starred = any(k.arg is None for k in node.keywords)
             out.append((str(path.relative_to(SRC)), node.lineno, types, kws, starred))

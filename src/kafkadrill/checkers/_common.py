@@ -13,7 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.folds import fault_windows, final_read_events
 
 Status = Literal["PASS", "FAIL", "UNKNOWN"]
 #: Every checker run_checkers runs, in report order.
@@ -236,18 +237,15 @@ def final_read(frames: HistoryFrames) -> FinalRead:
     hit = frames.cache.get("final_read")
     if hit is not None:
         return hit
-    starts = frames.of_type("final_read.start")
+    attempt = final_read_events(frames)
     recv = frames.recv
-    if not starts:
+    if attempt.start is None:
         empty = recv.iloc[:0]
         fr = FinalRead(False, None, [], {}, empty, empty, np.zeros(n_ids(frames), dtype=bool))
     else:
-        start = starts[-1]  # a retried final read supersedes earlier attempts
+        start = attempt.start  # a retried final read supersedes earlier attempts
         seq0 = int(start.get("seq", -1))
-        complete: dict[str, bool] = {}
-        for e in frames.of_type("final_read.end"):
-            if int(e.get("seq", 0)) > seq0:
-                complete[str(e.get("cluster"))] = bool(e.get("complete"))
+        complete = dict(attempt.complete)
         mask = recv["final"].to_numpy() & (recv["seq"].to_numpy() > seq0)
         records, redelivered = unique_records(recv[mask])
         auth_name = start.get("authoritative")
@@ -343,9 +341,9 @@ def consumer_rereads(frames: HistoryFrames) -> dict[str, Any]:
 
 
 def fault_events(frames: HistoryFrames) -> list[dict[str, Any]]:
-    return frames.of_type("fault.inject")
+    return frames.of_type(Ev.FAULT_INJECT)
 
 
 def first_fault_t(frames: HistoryFrames) -> float | None:
-    f = fault_events(frames)
-    return min(float(e["t"]) for e in f) if f else None
+    f = fault_windows(frames)
+    return min(float(w.inject["t"]) for w in f) if f else None

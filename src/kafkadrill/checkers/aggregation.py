@@ -30,7 +30,7 @@ from kafkadrill.checkers._common import (
     final_read_notes,
     presence,
 )
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "aggregation"
 
@@ -88,7 +88,7 @@ def _union_groups(
     # A group a failover runbook moved is judged on the cluster it ended on.
     moved = {
         str(e.get("group")): str(e.get("to_cluster"))
-        for e in frames.of_type("redirect")
+        for e in frames.of_type(Ev.REDIRECT)
         if e.get("role") == "consumer"
     }
     out: dict[str, dict[str, Any]] = {}

@@ -29,6 +29,7 @@ from kafkadrill.checkers._common import (
     recode,
 )
 from kafkadrill.history import HistoryFrames
+from kafkadrill.history.folds import final_read_events
 
 NAME = "cycles"
 
@@ -49,7 +50,8 @@ def check_cycles(frames: HistoryFrames) -> Verdict:
     figures: dict[str, Any] = {"cycle_topics": None, "ids_back_at_origin": None}
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
-    start = frames.of_type("final_read.start")[-1]
+    start = final_read_events(frames).start
+    assert start is not None  # fr.present: there is a final_read.start
     topics: dict[str, list[str]] = start.get("topics") or {}
     names = set(fr.clusters) | set(topics)
     cycle_topics = sorted(

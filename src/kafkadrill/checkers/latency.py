@@ -25,7 +25,7 @@ import numpy as np
 
 from kafkadrill.checkers._common import Verdict, acked_cluster_codes, by_id
 from kafkadrill.checkers.recovery import fault_table, workload_end_t
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "latency"
 PHASES = ("steady", "under_fault", "after_heal")
@@ -67,7 +67,7 @@ def phase_of(sent: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray
 def check_latency(frames: HistoryFrames) -> Verdict:
     wan = [
         {k: v for k, v in e.items() if k not in ("seq", "t", "wall", "type")}
-        for e in frames.of_type("wan")
+        for e in frames.of_type(Ev.WAN)
     ]
     figures: dict[str, Any] = {"wan": wan[-1] if wan else None}
     sent = by_id(frames, frames.invoke, "t", np.nan)

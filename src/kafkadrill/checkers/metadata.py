@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from kafkadrill.checkers._common import Verdict
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.folds import fault_windows
 
 NAME = "metadata"
 PROBE = "metadata"  # kafkadrill.faults.metadata.PROBE (no import: checkers never load faults)
@@ -47,14 +48,10 @@ def _what(change: str | None, want: Any) -> str:
 
 def check_metadata(frames: HistoryFrames) -> Verdict:
     events = frames.events
-    tags: dict[Any, str] = {}
-    injects: list[dict[str, Any]] = []
-    for e in events:
-        if e.get("type") == "fault.inject":
-            tags.setdefault(e.get("fault_id"), f"F{len(tags) + 1}")
-            if e.get("fault") in KINDS:
-                injects.append(e)
-    probes = [e for e in events if e.get("type") == "probe" and e.get("name") == PROBE]
+    windows = fault_windows(frames)
+    tags: dict[Any, str] = {w.fault_id: f"F{n}" for n, w in enumerate(windows, 1)}
+    injects = [w.inject for w in windows if w.fault in KINDS]
+    probes = [e for e in events if e.get("type") == Ev.PROBE and e.get("name") == PROBE]
     applied = [p for p in probes if p.get("state") == "applied"]
     ends: dict[Any, dict[str, Any]] = {}
     for p in probes:

@@ -47,7 +47,8 @@ from kafkadrill.checkers._common import (
     n_ids,
 )
 from kafkadrill.checkers.metadata import KINDS as METADATA_CHANGES
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.folds import fault_windows, final_read_events, runbook_steps
 
 NAME = "recovery"
 #: Lag allowance of the caught-up definition (acked more than this long ago must be received).
@@ -129,52 +130,49 @@ def caught_up_at(acked_t: np.ndarray, recv_t: np.ndarray, since: float) -> float
 
 def workload_end_t(frames: HistoryFrames) -> float:
     """When the workload ended: the final read's start, else the end of the history."""
-    starts = frames.of_type("final_read.start")
-    return float(starts[0]["t"]) if starts else frames.end_t
+    start = final_read_events(frames).first_start
+    return float(start["t"]) if start is not None else frames.end_t
 
 
 def fault_table(frames: HistoryFrames, workload_end: float) -> list[dict[str, Any]]:
-    faults: dict[str, dict[str, Any]] = {}
-    for e in frames.of_type("fault.inject", "fault.verify", "fault.heal"):
-        fid = str(e.get("fault_id"))
-        if e["type"] == "fault.inject":
-            if e.get("fault") in METADATA_CHANGES:
-                continue  # watched for replication, not a failure: no outage window
-            faults[fid] = {
-                "fault_id": fid,
-                "type": e.get("fault"),
-                "target": e.get("target"),
-                "params": e.get("params"),
-                "injected_at": float(e["t"]),
-                "healed_at": None,
-                "verified": None,
-                "heal_ok": None,
+    out: list[dict[str, Any]] = []
+    for w in fault_windows(frames):
+        if w.fault in METADATA_CHANGES:
+            continue  # watched for replication, not a failure: no outage window
+        verify, heal = w.verify, w.heal
+        healed_at = float(heal["t"]) if heal is not None else None
+        out.append(
+            {
+                "fault_id": str(w.fault_id),
+                "type": w.fault,
+                "target": w.inject.get("target"),
+                "params": w.inject.get("params"),
+                "injected_at": float(w.inject["t"]),
+                "healed_at": healed_at,
+                "verified": bool(verify.get("ok")) if verify is not None else None,
+                "heal_ok": bool(heal.get("ok")) if heal is not None else None,
+                "window": [float(w.inject["t"]), healed_at if healed_at else workload_end],
             }
-        elif fid in faults and e["type"] == "fault.verify":
-            faults[fid]["verified"] = bool(e.get("ok"))
-        elif fid in faults:
-            faults[fid]["healed_at"] = float(e["t"])
-            faults[fid]["heal_ok"] = bool(e.get("ok"))
-    out = list(faults.values())
-    for f in out:
-        f["window"] = [f["injected_at"], f["healed_at"] if f["healed_at"] else workload_end]
+        )
     return out
 
 
 def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any]]:
     steps: dict[str, dict[str, Any]] = {}
-    for e in frames.of_type("runbook.step"):
-        key = f"{e.get('runbook')}/{e.get('step')}"
-        t = float(e["t"])
+    for s in runbook_steps(frames):
         st = steps.setdefault(
-            key, {"status": None, "start_t": t, "end_t": None, "duration_seconds": None}
-        )
-        if e.get("status") == "start":
-            st["start_t"] = t
-        else:
-            st["status"] = e.get("status")
-            st["end_t"] = t
-            st["duration_seconds"] = t - st["start_t"]
+            f"{s.runbook}/{s.step}",
+            {"status": None, "start_t": float(s.events[0]["t"]), "end_t": None,
+             "duration_seconds": None},
+        )  # fmt: skip
+        for e in s.events:
+            t = float(e["t"])
+            if e.get("status") == "start":
+                st["start_t"] = t
+            else:
+                st["status"] = e.get("status")
+                st["end_t"] = t
+                st["duration_seconds"] = t - st["start_t"]
         st["since_fault_seconds"] = st["start_t"] - first_fault
     return steps
 
@@ -232,7 +230,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
     figures["first_fault_t"] = first
     notes: list[str] = []
 
-    steps = [e for e in frames.of_type("runbook.step") if float(e["t"]) >= first]
+    steps = [e for e in frames.of_type(Ev.RUNBOOK_STEP) if float(e["t"]) >= first]
     windows: list[Window] = [tuple(f["window"]) for f in faults]  # type: ignore[misc]
     if steps:
         windows.append((first, max(float(e["t"]) for e in steps)))
@@ -280,7 +278,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
 
     # Phases are measured from the fault that triggered the runbook (runbook.trigger), else
     # from the first fault: an earlier unrelated fault must not inflate detection time.
-    trig = next((e for e in frames.of_type("runbook.trigger") if e.get("fault_id")), None)
+    trig = next((e for e in frames.of_type(Ev.RUNBOOK_TRIGGER) if e.get("fault_id")), None)
     if trig is not None:
         first = next((f["injected_at"] for f in faults if f["fault_id"] == trig["fault_id"]), first)
         figures["phases_from_fault"] = trig["fault_id"]
@@ -292,7 +290,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         begins = [s["start_t"] for s in phases["steps"].values() if s["start_t"] >= first]
         if ends and begins:
             phases["runbook_seconds"] = max(ends) - min(begins)
-    redirects = [e for e in frames.of_type("redirect") if float(e["t"]) >= first]
+    redirects = [e for e in frames.of_type(Ev.REDIRECT) if float(e["t"]) >= first]
     prod_r = [e for e in redirects if e.get("role") == "producer"]
     cons_r = [e for e in redirects if e.get("role") == "consumer"]
     if prod_r:

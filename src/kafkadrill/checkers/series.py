@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from kafkadrill.checkers._common import cat_codes, first_per_id
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
 
 __all__ = ["Series", "bin_width", "series"]
 
@@ -104,7 +104,7 @@ def _consumer_lag(s: Series, frames: HistoryFrames) -> dict[str, np.ndarray]:
 def _replication_lag(frames: HistoryFrames) -> dict[str, dict[str, list[tuple[float, float]]]]:
     out: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for e in frames.events:
-        if e.get("type") != "probe" or e.get("name") != "replication_lag":
+        if e.get("type") != Ev.PROBE or e.get("name") != "replication_lag":
             continue
         t = e.get("t")
         if not isinstance(t, int | float) or not math.isfinite(t):

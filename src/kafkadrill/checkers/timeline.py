@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from kafkadrill.history import HistoryFrames
+from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.folds import fault_windows
 
 __all__ = ["TIMELINE_LIMIT", "build_timeline", "fault_tags", "lag_at_faults"]
 
@@ -52,9 +53,9 @@ def _secs(v: Any) -> str:
 def fault_tags(events: list[dict[str, Any]]) -> dict[Any, tuple[str, float]]:
     """fault_id -> (tag ``F<n>``, inject t), in injection order (events without a t skipped)."""
     out: dict[Any, tuple[str, float]] = {}
-    for e in events:
-        if e.get("type") == "fault.inject" and (t := _num(e.get("t"))) is not None:
-            out.setdefault(e.get("fault_id"), (f"F{len(out) + 1}", t))
+    for w in fault_windows(events):
+        if (t := _num(w.inject.get("t"))) is not None:
+            out[w.fault_id] = (f"F{len(out) + 1}", t)
     return out
 
 
@@ -64,12 +65,12 @@ def lag_at_faults(frames: HistoryFrames) -> list[dict[str, Any]]:
     probes = [
         e
         for e in events
-        if e.get("type") == "probe"
+        if e.get("type") == Ev.PROBE
         and e.get("name") == "replication_lag"
         and _num(e.get("t")) is not None
     ]
     out: list[dict[str, Any]] = []
-    injects = {e.get("fault_id"): e for e in events if e.get("type") == "fault.inject"}
+    injects = {w.fault_id: w.inject for w in fault_windows(frames)}
     for fid, (tag, t) in fault_tags(events).items():
         last: dict[str, Mapping[str, Any]] = {}
         for p in probes:
@@ -112,33 +113,33 @@ def _rare_rows(events: list[dict[str, Any]], alerts: dict[str, list[str]]) -> li
 
     for e in events:
         typ = e.get("type")
-        if typ == "run.start":
+        if typ == Ev.RUN_START:
             add(
                 e,
                 "run",
                 f"run {e.get('run_id')} started (scenario {e.get('scenario')}, "
                 f"seed {e.get('seed')})",
             )
-        elif typ == "run.end":
+        elif typ == Ev.RUN_END:
             err = f": {e.get('error')}" if e.get("error") else ""
             add(e, "run", f"run ended ({e.get('status')}){err}")
-        elif typ == "phase":
+        elif typ == Ev.PHASE:
             add(e, "phase", f"phase {e.get('name')}")
-        elif typ == "fault.inject":
+        elif typ == Ev.FAULT_INJECT:
             tag = tags[e.get("fault_id")] = f"F{len(tags) + 1}"
             params = e.get("params")
             ptxt = f" {_text(params)}" if params else ""
             add(e, "fault", f"{tag} injected: {e.get('fault')} on {e.get('target')}{ptxt}")
             for text in alerts.get(tag, []):
                 add(e, "alert", text)
-        elif typ in ("fault.verify", "fault.heal"):
+        elif typ in (Ev.FAULT_VERIFY, Ev.FAULT_HEAL):
             tag = tags.get(e.get("fault_id"), str(e.get("fault_id")))
-            verb = "verified" if typ == "fault.verify" else "healed"
+            verb = "verified" if typ == Ev.FAULT_VERIFY else "healed"
             if not e.get("ok"):
-                verb = "NOT verified" if typ == "fault.verify" else "heal FAILED"
+                verb = "NOT verified" if typ == Ev.FAULT_VERIFY else "heal FAILED"
             detail = f": {e.get('detail')}" if e.get("detail") else ""
             add(e, "fault", f"{tag} {verb}{detail}")
-        elif typ == "runbook.step":
+        elif typ == Ev.RUNBOOK_STEP:
             key = (e.get("runbook"), e.get("step"))
             name = f"{e.get('runbook')} / {e.get('step')}"
             status = e.get("status")
@@ -152,28 +153,28 @@ def _rare_rows(events: list[dict[str, Any]], alerts: dict[str, list[str]]) -> li
                 detail = f": {e.get('detail')}" if e.get("detail") else ""
                 word = "ok" if status == "ok" else "FAILED"
                 add(e, "runbook", f"{name} {word}{took}{detail}")
-        elif typ == "redirect":
+        elif typ == Ev.REDIRECT:
             who = (
                 f"consumer group {e.get('group')}"
                 if e.get("group")
                 else f"{e.get('role') or 'client'} {e.get('client')}"
             )
             add(e, "redirect", f"{who} redirected {e.get('from_cluster')} → {e.get('to_cluster')}")
-        elif typ == "final_read.start":
+        elif typ == Ev.FINAL_READ_START:
             add(
                 e,
                 "final-read",
                 f"final read of {_text(e.get('clusters'))} started "
                 f"(authoritative: {e.get('authoritative')})",
             )
-        elif typ == "final_read.end":
+        elif typ == Ev.FINAL_READ_END:
             word = "complete" if e.get("complete") else "INCOMPLETE"
             add(
                 e,
                 "final-read",
                 f"final read of {e.get('cluster')} {word}: {_text(e.get('records'))} records",
             )
-        elif typ in ("client.error", "heal.restart"):
+        elif typ in (Ev.CLIENT_ERROR, Ev.HEAL_RESTART):
             fields = {k: v for k, v in e.items() if k not in ("seq", "t", "wall", "type")}
             add(e, "run", f"{typ} {_text(fields)}")
     return rows
@@ -218,7 +219,7 @@ def _reads_after_redirect(frames: HistoryFrames) -> list[tuple]:
     """Each consumer group's first receipt after each of its redirects."""
     redirects: dict[str, list[int]] = defaultdict(list)
     for e in frames.events:
-        if e.get("type") == "redirect" and e.get("group") is not None:
+        if e.get("type") == Ev.REDIRECT and e.get("group") is not None:
             redirects[str(e["group"])].append(int(e.get("seq", -1)))
     if not redirects:
         return []

@@ -13,7 +13,7 @@ from typing import Any
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.base import ActiveFault, FaultContext, create
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 
 
 @dataclass
@@ -57,7 +57,7 @@ class FaultDriver:
         fault_id = fault_id or f"f{len(self.injected)}"
         impl = create(name, self.ctx, dict(params))
         self.history.append(
-            "fault.inject",
+            Ev.FAULT_INJECT,
             fault_id=fault_id,
             fault=name,
             target=target if target is not None else dict(params),
@@ -70,7 +70,7 @@ class FaultDriver:
         rec.detail = impl.inject()
         rec.verified, rec.verify_detail = impl.verify()
         self.history.append(
-            "fault.verify",
+            Ev.FAULT_VERIFY,
             fault_id=fault_id,
             ok=rec.verified,
             detail=f"{rec.detail}; {rec.verify_detail}",
@@ -86,9 +86,9 @@ class FaultDriver:
             rec.heal_detail = rec.impl.heal()
         except Exception as exc:
             rec.heal_detail = repr(exc)
-            self.history.append("fault.heal", fault_id=rec.fault_id, ok=False, detail=repr(exc))
+            self.history.append(Ev.FAULT_HEAL, fault_id=rec.fault_id, ok=False, detail=repr(exc))
             raise TopologyError(f"healing {rec.label} failed: {exc!r}") from exc
-        self.history.append("fault.heal", fault_id=rec.fault_id, ok=True, detail=rec.heal_detail)
+        self.history.append(Ev.FAULT_HEAL, fault_id=rec.fault_id, ok=True, detail=rec.heal_detail)
         self.on_event(f"healed {rec.label}")
 
     def heal_all(self) -> None:

@@ -33,6 +33,7 @@ from pydantic import Field, field_validator
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.base import FaultContext, fault
 from kafkadrill.faults.catalog import FaultParams, Problem, did_you_mean, known
+from kafkadrill.history import Ev
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow, Topology
 
@@ -528,7 +529,7 @@ class MetadataChange:
 
     # ----- the sequence --------------------------------------------------------------------
     def _event(self, state: str, **fields: Any) -> None:
-        self.history.append("probe", name=PROBE, change_id=self.change_id, state=state, **fields)
+        self.history.append(Ev.PROBE, name=PROBE, change_id=self.change_id, state=state, **fields)
 
     def inject(self) -> str:
         expect = str(self.params.get("expect") or self.expectation())

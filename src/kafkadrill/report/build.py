@@ -14,7 +14,8 @@ from typing import Any
 
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
-from kafkadrill.history import HistoryFrames, load_frames
+from kafkadrill.history import Ev, HistoryFrames, load_frames
+from kafkadrill.history.folds import fault_windows, run_bounds
 from kafkadrill.report.findings import group_table
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
@@ -28,40 +29,34 @@ def _iso(ts: float | None) -> str | None:
 def topology_from_history(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """How the drill got its topology (fresh, or kept with a verified reset); None if the
     history predates the `topology` event or the topology never came up."""
-    got = next((e for e in events if e.get("type") == "topology"), None)
+    got = next((e for e in events if e.get("type") == Ev.TOPOLOGY), None)
     if got is None:
         return None
     from kafkadrill.history import EVENTS
 
-    return {f.name: got.get(f.name) for f in EVENTS["topology"].fields}
+    return {f.name: got.get(f.name) for f in EVENTS[Ev.TOPOLOGY].fields}
 
 
 def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for e in events:
-        typ = e.get("type")
-        if typ == "fault.inject":
-            out[e["fault_id"]] = {
+    out: list[dict[str, Any]] = []
+    for w in fault_windows(events):
+        e, verify, heal = w.inject, w.verify, w.heal
+        out.append(
+            {
                 "id": e["fault_id"],
                 "type": e["fault"],
                 "target": e.get("target"),
                 "params": e.get("params"),
                 "injected_at": _iso(e["wall"]),
                 "injected_t": e["t"],
-                "healed_at": None,
-                "healed_t": None,
-                "verified": False,
-                "verify_detail": None,
-                "heal_detail": None,
+                "healed_at": _iso(heal["wall"]) if heal is not None else None,
+                "healed_t": heal["t"] if heal is not None else None,
+                "verified": bool(verify.get("ok")) if verify is not None else False,
+                "verify_detail": verify.get("detail") if verify is not None else None,
+                "heal_detail": heal.get("detail") if heal is not None else None,
             }
-        elif typ == "fault.verify" and e.get("fault_id") in out:
-            out[e["fault_id"]]["verified"] = bool(e.get("ok"))
-            out[e["fault_id"]]["verify_detail"] = e.get("detail")
-        elif typ == "fault.heal" and e.get("fault_id") in out:
-            f = out[e["fault_id"]]
-            f["healed_at"], f["healed_t"] = _iso(e["wall"]), e["t"]
-            f["heal_detail"] = e.get("detail")
-    return list(out.values())
+        )
+    return out
 
 
 def build_report(
@@ -107,8 +102,8 @@ def build_report_frames(
     error = run_status(frames.events).error or error
     if error is not None:
         verdict = "UNKNOWN"  # a crashed or interrupted drill never reads as PASS
-    start_ev = next((e for e in events if e.get("type") == "run.start"), {})
-    end_ev = next((e for e in reversed(events) if e.get("type") == "run.end"), {})
+    bounds = run_bounds(frames)
+    start_ev, end_ev = bounds.start or {}, bounds.end or {}
     summary = summarize(verdicts)
     report: dict[str, Any] = {
         "scenario": scenario.name,

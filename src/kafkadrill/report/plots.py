@@ -35,6 +35,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from kafkadrill.checkers.series import Series, bin_width, series
 from kafkadrill.history import HistoryFrames, load_frames, read_history
+from kafkadrill.history.folds import fault_windows, runbook_steps
 
 __all__ = [
     "PLOT_FILES",
@@ -116,19 +117,16 @@ class Mark:
 def fault_bands(history: History) -> list[Band]:
     """One band per injected fault, from inject to heal (run end if never healed)."""
     events, end = _rare(history)
-    heals: dict[Any, float] = {}
-    for e in events:
-        if e.get("type") == "fault.heal" and (t := _t(e)) is not None:
-            heals.setdefault(e.get("fault_id"), t)
     bands = []
-    for e in events:
-        if e.get("type") != "fault.inject" or (t := _t(e)) is None:
+    for w in fault_windows(history if isinstance(history, HistoryFrames) else events):
+        if (t := _t(w.inject)) is None:
             continue
         n = len(bands) + 1
-        fid = e.get("fault_id")
-        healed = fid in heals
-        stop = heals.get(fid, end)
-        what = " ".join(str(x) for x in (e.get("fault"), e.get("target")) if x)
+        fid = w.fault_id
+        healed_t = next((h_t for h in w.heals if (h_t := _t(h)) is not None), None)
+        healed = healed_t is not None
+        stop = healed_t if healed_t is not None else end
+        what = " ".join(str(x) for x in (w.fault, w.inject.get("target")) if x)
         span = f"{t:.1f}–{stop:.1f} s" if healed else f"{t:.1f} s – never healed"
         bands.append(
             Band(
@@ -147,22 +145,20 @@ def runbook_marks(history: History) -> list[Mark]:
     """One mark per runbook step, at its start (or its outcome when no start was recorded)."""
     events, _ = _rare(history)
     marks: list[Mark] = []
-    index: dict[tuple[Any, Any], Mark] = {}
-    for e in events:
-        if e.get("type") != "runbook.step" or (t := _t(e)) is None:
+    for step in runbook_steps(history if isinstance(history, HistoryFrames) else events):
+        timed = [(e, t) for e in step.events if (t := _t(e)) is not None]
+        if not timed:
             continue
-        key = (e.get("runbook"), e.get("step"))
-        status = e.get("status")
-        if key in index:
-            if status == "fail":
-                index[key].failed = True
-                index[key].label += " — FAILED"
-            continue
+        (first, t), later = timed[0], timed[1:]
+        status = first.get("status")
         n = len(marks) + 1
-        label = f"R{n} {e.get('runbook') or 'runbook'}: {e.get('step')} ({t:.1f} s)"
+        label = f"R{n} {step.runbook or 'runbook'}: {step.step} ({t:.1f} s)"
         m = Mark(f"R{n}", label + (" — FAILED" if status == "fail" else ""), t, status == "fail")
+        for e, _ in later:
+            if e.get("status") == "fail":
+                m.failed = True
+                m.label += " — FAILED"
         marks.append(m)
-        index[key] = m
     return marks
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kafkadrill.history.folds import run_bounds
+
 __all__ = ["COMPLETED", "RunStatus", "run_status"]
 
 COMPLETED = "completed"
@@ -42,17 +44,9 @@ class RunStatus:
 def run_status(events: Iterable[Mapping[str, Any]]) -> RunStatus:
     """The run's status from its ``run.start`` / ``run.end`` events (the last ``run.end`` wins,
     as the runner writes exactly one, last)."""
-    started = False
-    end: Mapping[str, Any] | None = None
-    last_t: Any = None
-    for e in events:
-        typ = e.get("type")
-        if typ == "run.start":
-            started = True
-        elif typ == "run.end":
-            end = e
-        last_t = e.get("t", last_t)
-    if not started:
+    bounds = run_bounds(events)
+    end, last_t = bounds.end, bounds.last_t
+    if bounds.start is None:
         return RunStatus(
             "missing",
             "history has no run.start event: not a complete drill history",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafkadrill.clock import REAL, Clock
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.runbooks.offsets import translate
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow
@@ -49,14 +49,16 @@ class RunbookContext:
 def step(ctx: RunbookContext, runbook: str, name: str) -> Iterator[dict[str, Any]]:
     """Record one timed step; the body may fill `detail`."""
     detail: dict[str, Any] = {}
-    ctx.history.append("runbook.step", runbook=runbook, step=name, status="start", detail=None)
+    ctx.history.append(Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="start", detail=None)
     try:
         yield detail
     except Exception as exc:
         detail["error"] = repr(exc)
-        ctx.history.append("runbook.step", runbook=runbook, step=name, status="fail", detail=detail)
+        ctx.history.append(
+            Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="fail", detail=detail
+        )
         raise RunbookAborted(f"{runbook}/{name}: {exc}") from exc
-    ctx.history.append("runbook.step", runbook=runbook, step=name, status="ok", detail=detail)
+    ctx.history.append(Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="ok", detail=detail)
 
 
 def cluster_answers(rt: Runtime, cluster: str, site: str) -> bool:

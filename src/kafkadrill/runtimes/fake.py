@@ -22,7 +22,7 @@ from typing import Any
 
 from kafkadrill.clock import REAL, Clock
 from kafkadrill.errors import TopologyError
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter, SendLines
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
 from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
 from kafkadrill.topology import Flow, Topology, subscribed
@@ -412,6 +412,7 @@ class FakeProducer(ClientThread):
         self.spec = spec
         self.seq = 0
         self.acked = 0
+        self._lines: dict[str, SendLines] = {}
 
     def work(self) -> None:
         rt, spec = self.rt, self.spec
@@ -430,14 +431,14 @@ class FakeProducer(ClientThread):
 
     def send_one(self) -> None:
         rt, spec = self.rt, self.spec
-        msg_id = message_id(spec.name, self.seq)
+        seq, msg_id = self.seq, message_id(spec.name, self.seq)
         self.seq += 1
         cluster = self.cluster
         key = f"{spec.name}-{self.seq % spec.keys}"
-        base = {"producer": spec.name, "id": msg_id, "cluster": cluster, "topic": spec.topic}
-        self.history.append("send.invoke", **base, key=key, size=spec.message_bytes)
+        lines = self._send_lines(cluster)
+        lines.invoke(seq, key, spec.message_bytes)
         if not rt.writable(cluster, self.site):
-            self.history.append("send.fail", **base, error="NOT_ENOUGH_REPLICAS")
+            lines.fail(seq, "NOT_ENOUGH_REPLICAS")
             return
         ts = int(rt.clock.monotonic() * 1000)
         hdr = {HDR_ORIGIN_SITE: self.site, HDR_ORIGIN_CLUSTER: cluster, HDR_ID: msg_id}
@@ -447,7 +448,18 @@ class FakeProducer(ClientThread):
             parts[p].append(Record(msg_id, ts, hdr))
             offset = len(parts[p]) - 1
         self.acked += 1
-        self.history.append("send.ok", **base, partition=p, offset=offset, ts=ts)
+        lines.ok(seq, p, offset, ts)
+
+    def _send_lines(self, cluster: str) -> SendLines:
+        """The send recorder on ``cluster`` (a redirect moves the producer): the same one the
+        workload's producers write through, so the fake's send events are theirs byte for
+        byte."""
+        lines = self._lines.get(cluster)
+        if lines is None:
+            lines = self._lines[cluster] = self.history.send_lines(
+                self.spec.name, cluster, self.spec.topic
+            )
+        return lines
 
 
 class FakeConsumer(ClientThread):
@@ -495,7 +507,7 @@ class FakeConsumer(ClientThread):
 
     def _recv(self, topic: str, p: int, off: int, rec: Record) -> None:
         self.history.append(
-            "recv",
+            Ev.RECV,
             reader=self.spec.name,
             group=self.spec.group,
             final=False,
@@ -515,7 +527,7 @@ class FakeConsumer(ClientThread):
         with self.rt.lock:
             self.rt.data[self.cluster].groups[self.spec.group] = dict(positions)
         self.history.append(
-            "commit",
+            Ev.COMMIT,
             reader=self.spec.name,
             group=self.spec.group,
             cluster=self.cluster,
@@ -586,7 +598,7 @@ class FakeClients:
             for p, recs in enumerate(parts):
                 for off, rec in enumerate(recs):
                     history.append(
-                        "recv",
+                        Ev.RECV,
                         reader="final",
                         group=None,
                         final=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 
 BootstrapFn = Callable[[str, str], str]  # (cluster, client site) -> bootstrap servers
 
@@ -58,7 +58,7 @@ class ClientThread(threading.Thread):
     def switch(self, cluster: str, site: str, group: str | None = None) -> None:
         """Record and apply a move to `cluster` (call from the client thread)."""
         self.history.append(
-            "redirect",
+            Ev.REDIRECT,
             client=self.client_name,
             role=self.role,
             group=group,
@@ -74,7 +74,7 @@ class ClientThread(threading.Thread):
         except BaseException as exc:  # recorded; the runner turns it into an error verdict
             self.error = exc
             if not self.history.closed:  # a run that already ended keeps its last word
-                self.history.append("client.error", client=self.client_name, error=repr(exc))
+                self.history.append(Ev.CLIENT_ERROR, client=self.client_name, error=repr(exc))
 
     def work(self) -> None:
         raise NotImplementedError

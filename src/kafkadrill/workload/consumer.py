@@ -16,7 +16,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.topology import topic_pattern
 from kafkadrill.workload import CLIENT_LOGGER, payload
 from kafkadrill.workload.client import BootstrapFn, ClientThread
@@ -43,7 +43,7 @@ def record_recv(
 ) -> None:
     decoded = payload.decode(msg.value())
     history.append(
-        "recv",
+        Ev.RECV,
         reader=reader,
         group=group,
         final=final,
@@ -116,7 +116,7 @@ class WorkloadConsumer(ClientThread):
             client.commit(offsets=offsets, asynchronous=False)
         except Exception as exc:  # a failed commit is a fact of the drill, not a crash
             self.history.append(
-                "commit.fail",
+                Ev.COMMIT_FAIL,
                 reader=self.spec.name,
                 group=self.spec.group,
                 cluster=self.cluster,
@@ -124,7 +124,7 @@ class WorkloadConsumer(ClientThread):
             )
             return
         self.history.append(
-            "commit",
+            Ev.COMMIT,
             reader=self.spec.name,
             group=self.spec.group,
             cluster=self.cluster,
@@ -158,7 +158,7 @@ class WorkloadConsumer(ClientThread):
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
                             self.history.append(
-                                "consume.error",
+                                Ev.CONSUME_ERROR,
                                 reader=spec.name,
                                 group=spec.group,
                                 cluster=self.cluster,

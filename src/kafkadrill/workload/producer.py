@@ -15,7 +15,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from kafkadrill.history import HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.workload import CLIENT_LOGGER, payload
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 
@@ -152,7 +152,7 @@ class WorkloadProducer(ClientThread):
         else:
             self.unknown += 1
         self.history.append(
-            "send.fail" if definite else "send.unknown",
+            Ev.SEND_FAIL if definite else Ev.SEND_UNKNOWN,
             producer=self.spec.name,
             id=payload.message_id(self.spec.name, seq),
             cluster=cluster,
@@ -244,14 +244,7 @@ class WorkloadProducer(ClientThread):
             client.poll(0.05)  # local queue full: wait for deliveries, then retry
             if self.stop_event.is_set():
                 self.failed += 1
-                self.history.append(
-                    "send.fail",
-                    producer=self.spec.name,
-                    id=payload.message_id(self.spec.name, seq),
-                    cluster=route.cluster,
-                    topic=self.spec.topic,
-                    error="QUEUE_FULL",
-                )
+                route.lines.fail(seq, "QUEUE_FULL")
                 return False
             try:
                 client.produce(

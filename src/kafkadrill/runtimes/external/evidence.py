@@ -9,11 +9,19 @@ guards that tripped), and the outcome. Pure: history events + the report in, a d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from kafkadrill.history import Ev
+from kafkadrill.history.folds import run_bounds
 
 
 def _first(events: list[dict[str, Any]], typ: str) -> dict[str, Any]:
     return next((e for e in events if e.get("type") == typ), {})
+
+
+def _run_start(events: list[dict[str, Any]]) -> Mapping[str, Any]:
+    return run_bounds(events).start or {}
 
 
 def unverified_faults(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -25,7 +33,7 @@ def verdict_limit(events: list[dict[str, Any]], report: dict[str, Any]) -> str |
 
     On the external runtime a fault whose effect was not verified (e.g. a command with no
     `node_state` check) proves nothing: the drill is UNKNOWN, never PASS."""
-    runtime = _first(events, "run.start").get("runtime")
+    runtime = _run_start(events).get("runtime")
     if runtime != "external":
         return None
     bad = unverified_faults(report)
@@ -36,12 +44,12 @@ def verdict_limit(events: list[dict[str, Any]], report: dict[str, Any]) -> str |
 
 
 def evidence_block(events: list[dict[str, Any]], report: dict[str, Any]) -> dict[str, Any]:
-    start = _first(events, "run.start")
-    approval = _first(events, "run.approval")
-    steady = [e for e in events if e.get("type") == "steady_state"]
-    trips = [e for e in events if e.get("type") == "guard.trip"]
-    execs = [e for e in events if e.get("type") == "adapter.exec"]
-    heals = [e for e in events if e.get("type") == "fault.heal"]
+    start = _run_start(events)
+    approval = _first(events, Ev.RUN_APPROVAL)
+    steady = [e for e in events if e.get("type") == Ev.STEADY_STATE]
+    trips = [e for e in events if e.get("type") == Ev.GUARD_TRIP]
+    execs = [e for e in events if e.get("type") == Ev.ADAPTER_EXEC]
+    heals = [e for e in events if e.get("type") == Ev.FAULT_HEAL]
     deviations: list[str] = []
     for f in unverified_faults(report):
         deviations.append(

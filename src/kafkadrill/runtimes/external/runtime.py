@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
+from kafkadrill.history import Ev
 from kafkadrill.isolation import scope_names, scoped_name
 from kafkadrill.runtimes.base import (
     Cap,
@@ -258,7 +259,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         ok = all(c["ok"] for c in checks)
         h = self._history()
         if h is not None:
-            h.append("steady_state", ok=ok, checks=checks)
+            h.append(Ev.STEADY_STATE, ok=ok, checks=checks)
         self.timings["ready_s"] = time.monotonic() - t0
         if not ok:
             bad = "; ".join(f"{c['name']}: {c['detail']}" for c in checks if not c["ok"])
@@ -659,7 +660,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
     def _trip(self, guard: str, reason: str) -> None:
         h = self._history()
         if h is not None:
-            h.append("guard.trip", guard=guard, reason=reason)
+            h.append(Ev.GUARD_TRIP, guard=guard, reason=reason)
         # Heal now, before the runner winds the workload down (producers may wait for their
         # delivery timeout): the faults' own heals then find nothing left to undo.
         try:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from kafkadrill.history import Ev
 from kafkadrill.secrets import replace_known
 
 MAX_OUTPUT = 4000  # characters of output kept per call (the head and the tail)
@@ -68,5 +69,5 @@ class Recorder:
         with self._lock:
             self.records.append(rec)
             if self.history is not None:
-                self.history.append("adapter.exec", **asdict(rec))
+                self.history.append(Ev.ADAPTER_EXEC, **asdict(rec))
         return rec
