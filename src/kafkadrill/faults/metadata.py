@@ -486,14 +486,14 @@ class MetadataChange:
 
     kind = ""
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    def __init__(self, ctx: FaultContext, params: Any) -> None:
         if ctx.history is None:
             raise TopologyError(f"{self.kind} records what it measures: it needs a history")
         self.ctx = ctx
         self.history = ctx.history
         self.params = params
-        self.flow = ctx.runtime.flow(str(params.get("flow", "primary->dr")))
-        self.topic = str(params["topic"])
+        self.flow = ctx.runtime.flow(params.flow)
+        self.topic = params.topic
         self.remote = self.flow.remote_topic(self.topic)
         self.change_id = uuid.uuid4().hex[:12]
         self.source = ADMIN_FACTORY(ctx.runtime, self.flow.source)
@@ -531,7 +531,8 @@ class MetadataChange:
         self.history.append("probe", name=PROBE, change_id=self.change_id, state=state, **fields)
 
     def inject(self) -> str:
-        expect = str(self.params.get("expect") or self.expectation())
+        # topic.partitions states no expectation: it is always derived from the flow.
+        expect = str(getattr(self.params, "expect", None) or self.expectation())
         try:
             before = self.observe(self.target, self.remote)
             self.apply()
@@ -602,12 +603,14 @@ class MetadataChange:
 class TopicCreate(MetadataChange):
     kind = "topic.create"
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    params: TopicCreateParams
+
+    def __init__(self, ctx: FaultContext, params: TopicCreateParams) -> None:
         super().__init__(ctx, params)
-        self.partitions = int(params.get("partitions", 3))
+        self.partitions = params.partitions
         size = ctx.runtime.topology.cluster(self.flow.source).size
-        rf = params.get("replication_factor")
-        self.rf = int(rf) if rf is not None else min(3, size)
+        rf = params.replication_factor
+        self.rf = rf if rf is not None else min(3, size)
 
     def expectation(self) -> Expect:
         return topic_expectation(self.flow, self.topic)
@@ -636,24 +639,25 @@ class TopicCreate(MetadataChange):
 )
 class TopicPartitions(MetadataChange):
     kind = "topic.partitions"
+    params: TopicPartitionsParams
 
     def expectation(self) -> Expect:
         return topic_expectation(self.flow, self.topic)
 
     def want(self) -> dict[str, Any]:
-        return {"partitions": int(self.params["count"])}
+        return {"partitions": self.params.count}
 
     def apply(self) -> None:
-        self.source.create_partitions(self.topic, int(self.params["count"]))
+        self.source.create_partitions(self.topic, self.params.count)
 
     def observe(self, admin: MetadataAdmin, topic: str) -> Any:
         return admin.partitions(topic)
 
     def shows(self, observed: Any) -> bool:
-        return observed is not None and observed >= int(self.params["count"])
+        return observed is not None and observed >= self.params.count
 
     def describe(self) -> str:
-        return f"raised {self.topic} to {self.params['count']} partitions"
+        return f"raised {self.topic} to {self.params.count} partitions"
 
 
 @fault(
@@ -664,21 +668,22 @@ class TopicPartitions(MetadataChange):
 )
 class TopicConfig(MetadataChange):
     kind = "topic.config"
+    params: TopicConfigParams
 
     def expectation(self) -> Expect:
-        return config_expectation(self.flow, str(self.params["config"]))
+        return config_expectation(self.flow, self.params.config)
 
     def want(self) -> dict[str, Any]:
-        return {"config": str(self.params["config"]), "value": str(self.params["value"])}
+        return {"config": self.params.config, "value": self.params.value}
 
     def apply(self) -> None:
-        self.source.set_config(self.topic, str(self.params["config"]), str(self.params["value"]))
+        self.source.set_config(self.topic, self.params.config, self.params.value)
 
     def observe(self, admin: MetadataAdmin, topic: str) -> Any:
-        return admin.config(topic, str(self.params["config"]))
+        return admin.config(topic, self.params.config)
 
     def shows(self, observed: Any) -> bool:
-        return observed == str(self.params["value"])
+        return observed == self.params.value
 
     def describe(self) -> str:
-        return f"set {self.topic} {self.params['config']}={self.params['value']}"
+        return f"set {self.topic} {self.params.config}={self.params.value}"
