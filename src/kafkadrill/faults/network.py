@@ -188,6 +188,10 @@ class LinkFault:
 
     silences = False  # a cut or a reset: every probe across the effect must fail
 
+    # A link fault's params model: LinkResetParams or a subclass (direction, settings), or
+    # AzParams; subclasses narrow the annotation.
+    params: Any
+
     def __init__(self, ctx: FaultContext, params: Any) -> None:
         self.ctx = ctx
         self.params = params
@@ -259,6 +263,8 @@ class LinkCut(LinkFault):
     plan=link_plan("latency"),
 )
 class LinkLatency(LinkFault):
+    params: LinkLatencyParams
+
     def apply(self) -> LinkEffect:
         attrs = {"latency": self.params.latency_ms, "jitter": self.params.jitter_ms}
         return self.ctx.runtime.link_toxic(*self.sites, self.direction, "latency", attrs)
@@ -285,6 +291,8 @@ class LinkLatency(LinkFault):
     plan=link_plan("bandwidth"),
 )
 class LinkBandwidth(LinkFault):
+    params: LinkBandwidthParams
+
     def apply(self) -> LinkEffect:
         attrs = {"rate": self.params.rate_kbps}
         return self.ctx.runtime.link_toxic(*self.sites, self.direction, "bandwidth", attrs)
@@ -316,6 +324,7 @@ class AzPartition(LinkFault):
     """Cut the broker-to-broker and controller paths between one AZ and the rest."""
 
     silences = True
+    params: AzParams
 
     def apply(self) -> LinkEffect:
         az = self.params.az
