@@ -155,7 +155,9 @@ def create(
     return fault_type(name).factory(ctx, parsed_params(name, params))
 
 
-def plan_text(name: str, params: Mapping[str, Any], ops: PlanOps) -> list[str] | None:
+def plan_text(
+    name: str, params: Mapping[str, Any] | catalog.FaultParams, ops: PlanOps
+) -> list[str] | None:
     """What `kafkadrill plan` prints under fault `name` on the external runtime; None when the
     fault type declares no plan text (no adapter performs it there)."""
     plan = fault_type(name).plan
