@@ -285,8 +285,9 @@ def test_targets_of() -> None:
 
 def test_register_extends_catalog() -> None:
     from kafkadrill.faults.base import fault, unregister
+    from kafkadrill.faults.process import NodeParams
 
-    class DiskParams(catalog.NodeParams):
+    class DiskParams(NodeParams):
         fill_percent: int = 90
 
     @fault("disk.fill", DiskParams, needs={"node.stop"}, summary="fill a broker's disk")

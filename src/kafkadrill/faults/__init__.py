@@ -1,4 +1,6 @@
-"""Faults: parameter models (catalog), implementations and their registry (base), schedule.
+"""Faults: one module per family (process, network, region, metadata), each registering its
+fault types (parameter model, implementation, capabilities, plan text) with base.fault; the
+catalog of parameter models scenarios validate against, and the schedule.
 
 Importing this package registers every built-in fault type (parameters and implementation
 together), so the catalog scenarios validate against is always complete.

@@ -1,13 +1,16 @@
-"""Fault registry: one registration per fault type, its parameters and implementation together.
+"""Fault registry: one registration per fault type, everything about it together.
 
-    @fault("node.kill", NodeParams, needs={Cap.NODE_KILL, Cap.NODE_START}, summary="...")
+    @fault("node.kill", NodeParams, needs={Cap.NODE_KILL, Cap.NODE_START}, summary="...",
+           plan=node_plan("node_kill", "node_start"))
     class NodeKill: ...
 
-registers the parameter model in the catalog (what scenarios validate against) and the
-implementation (what a runtime executes) in one step, so neither half can ship without the
-other. An implementation acts only through the `Runtime` protocol, and declares the runtime
-capabilities it needs: a scenario naming a fault the chosen runtime cannot perform is rejected
-before anything starts (`missing_capabilities`).
+registers the parameter model in the catalog (what scenarios validate against), the
+implementation (what a runtime executes; it is built from the validated parameter model, so
+defaults are written once, on the model), the runtime capabilities it needs and its plan text
+(what `kafkadrill plan` prints for it on the external runtime) in one step, so no part can ship
+without the others. An implementation acts only through the `Runtime` protocol: a scenario
+naming a fault the chosen runtime cannot perform is rejected before anything starts
+(`missing_capabilities`).
 
 A fault proves itself: `verify()` checks that it really took effect (a killed node is down, a
 Kafka request across a cut link fails) and the result goes into the history.
@@ -15,13 +18,14 @@ Kafka request across a cut link fails) and the result goes into the history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from kafkadrill.faults import catalog
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runtimes.base import Cap, Runtime
+from kafkadrill.topology import Topology
 
 
 class Client(Protocol):
@@ -47,7 +51,38 @@ class ActiveFault(Protocol):
     def heal(self) -> str: ...
 
 
-Factory = Callable[[FaultContext, dict[str, Any]], ActiveFault]
+class PlanOps(Protocol):
+    """What a fault's plan text may ask of the external runtime's plan
+    (runtimes/external/plan.py): the exact commands and API calls behind one node, flow or
+    link operation, as the user's adapters configure them."""
+
+    topo: Topology
+
+    def scoped(self, name: str) -> str:
+        """A topic or group name as the run will create it (with the isolation prefix)."""
+        ...
+
+    def node_ops(
+        self, cluster: str, node: Any, inject: str, heal: str, want: str = "down"
+    ) -> list[str]:
+        """inject/verify/heal lines for runtime node operations `inject` and `heal` (e.g.
+        "node_kill", "node_start"); verify reads the node state and expects `want`."""
+        ...
+
+    def flow_ops(self, flow: str, inject: str, heal: str) -> list[str]:
+        """inject/verify/heal lines for runtime flow operations `inject` and `heal`."""
+        ...
+
+    def link_ops(self, link: str, direction: str, kind: str, params: dict[str, Any]) -> list[str]:
+        """inject/verify/heal lines for a Toxiproxy effect `kind` ("cut" or a toxic type)."""
+        ...
+
+
+P = TypeVar("P", bound=catalog.FaultParams)
+# An implementation is built from the validated parameter model of its fault type.
+Factory = Callable[[FaultContext, Any], ActiveFault]
+# The plan text: the lines `kafkadrill plan` prints under the fault on the external runtime.
+PlanText = Callable[[Any, PlanOps], list[str]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -58,6 +93,7 @@ class FaultType:
     factory: Factory
     needs: frozenset[str]
     summary: str
+    plan: PlanText | None = None  # None: the external runtime has no adapter for it
 
 
 FAULTS: dict[str, FaultType] = {}
@@ -65,13 +101,15 @@ FAULTS: dict[str, FaultType] = {}
 
 def fault(
     name: str,
-    params: type[catalog.FaultParams],
+    params: type[P],
     *,
     needs: Iterable[str],
     summary: str,
+    plan: Callable[[P, PlanOps], list[str]] | None = None,
 ) -> Callable[[F], F]:
     """Register fault type `name`: its parameter model, its implementation (the decorated
-    class or factory `(ctx, params) -> ActiveFault`) and the runtime capabilities it needs."""
+    class or factory `(ctx, params: <the model>) -> ActiveFault`), the runtime capabilities it
+    needs and its plan text on the external runtime (`plan(params, ops) -> lines`)."""
     caps = frozenset(needs)
     unknown = caps - Cap.ALL
     if unknown:
@@ -80,7 +118,7 @@ def fault(
         raise ValueError(f"fault {name} is registered twice")
 
     def deco(factory: F) -> F:
-        FAULTS[name] = FaultType(name, params, factory, caps, summary)
+        FAULTS[name] = FaultType(name, params, factory, caps, summary, plan)
         catalog._register(name, params, summary)
         return factory
 
@@ -105,5 +143,22 @@ def missing_capabilities(name: str, capabilities: Iterable[str]) -> set[str]:
     return set(fault_type(name).needs) - set(capabilities)
 
 
-def create(name: str, ctx: FaultContext, params: dict[str, Any]) -> ActiveFault:
-    return fault_type(name).factory(ctx, dict(params))
+def parsed_params(name: str, params: Mapping[str, Any] | catalog.FaultParams) -> Any:
+    """`params` as fault `name`'s validated parameter model (defaults filled in)."""
+    model = fault_type(name).params
+    return params if isinstance(params, model) else model.model_validate(dict(params))
+
+
+def create(
+    name: str, ctx: FaultContext, params: Mapping[str, Any] | catalog.FaultParams
+) -> ActiveFault:
+    return fault_type(name).factory(ctx, parsed_params(name, params))
+
+
+def plan_text(
+    name: str, params: Mapping[str, Any] | catalog.FaultParams, ops: PlanOps
+) -> list[str] | None:
+    """What `kafkadrill plan` prints under fault `name` on the external runtime; None when the
+    fault type declares no plan text (no adapter performs it there)."""
+    plan = fault_type(name).plan
+    return None if plan is None else plan(parsed_params(name, params), ops)

@@ -1,9 +1,10 @@
 """Fault catalog: fault type names, their parameter models and target validation.
 
-No runtime code here. Runtime fault implementations (process.py, network.py, region.py) look a
-fault up by name in `FAULT_TYPES`; scenario validation uses the same registry so a scenario can
-only name faults that exist. Fault types are registered with `faults.base.fault` (model and
-implementation together); importing `kafkadrill.faults` loads the built-in ones.
+No runtime code here. Each fault family module (process.py, network.py, region.py, metadata.py)
+defines its parameter models on `FaultParams` and registers them with `faults.base.fault`
+(model, implementation, capabilities and plan text together); scenario validation and the
+schedule look them up by name in `FAULT_TYPES`, so a scenario can only name faults that exist.
+Importing `kafkadrill.faults` loads the built-in ones.
 
 Each parameter model splits its fields in two: *target* fields say what is hit (cluster, node,
 link...) and are written under `target:` in a scenario; the others are *settings* (latency_ms,
@@ -24,9 +25,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kafkadrill.topology import Cluster, Link, Topology
 
@@ -52,7 +53,7 @@ def known(options: Iterable[object]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Parameter models
+# The base parameter model and the target helpers the families share
 # --------------------------------------------------------------------------------------------
 
 
@@ -63,6 +64,8 @@ class FaultParams(BaseModel):
 
     # Which fields name the target; the rest are settings.
     target_fields: ClassVar[tuple[str, ...]] = ()
+    # Targets that expand against the topology (a region, an AZ) cannot be named without it.
+    needs_topology: ClassVar[bool] = False
 
     def check(self, topology: Topology) -> list[Problem]:
         """Problems with the target in this topology (field names relative, e.g. 'target.node')."""
@@ -87,110 +90,16 @@ class FaultParams(BaseModel):
         return {k: v for k, v in self.model_dump().items() if k not in self.target_fields}
 
 
-def _check_cluster(topology: Topology, name: str, field: str = "target.cluster") -> list[Problem]:
+def check_cluster(topology: Topology, name: str, field: str = "target.cluster") -> list[Problem]:
+    """A problem unless the topology has a cluster called `name` (shared by the families)."""
     names = [c.name for c in topology.clusters]
     if name in names:
         return []
     return [Problem(field, f"unknown cluster '{name}'{did_you_mean(name, names)}; {known(names)}")]
 
 
-def _cluster(topology: Topology, name: str) -> Cluster | None:
+def find_cluster(topology: Topology, name: str) -> Cluster | None:
     return next((c for c in topology.clusters if c.name == name), None)
-
-
-class NodeParams(FaultParams):
-    """node.kill / node.stop / node.pause: one broker process."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "node")
-    cluster: str
-    node: int
-
-    def check(self, topology: Topology) -> list[Problem]:
-        problems = _check_cluster(topology, self.cluster)
-        c = _cluster(topology, self.cluster)
-        if c is not None and self.node not in [n.node_id for n in c.nodes]:
-            ids = [n.node_id for n in c.nodes]
-            problems.append(
-                Problem("target.node", f"cluster '{c.name}' has no node {self.node}; {known(ids)}")
-            )
-        return problems
-
-    def targets(self, topology: Topology) -> set[str]:
-        return {f"node:{self.cluster}/{self.node}"}
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"cluster": c.name, "node": n.node_id} for c in topology.clusters for n in c.nodes]
-
-
-class LeaderParams(FaultParams):
-    """leader.kill: SIGKILL whichever node leads the partition when the fault fires."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "topic", "partition")
-    cluster: str
-    topic: str
-    partition: int = Field(default=0, ge=0)
-
-    def check(self, topology: Topology) -> list[Problem]:
-        problems = _check_cluster(topology, self.cluster)
-        c = _cluster(topology, self.cluster)
-        if c is None:
-            return problems
-        topics = {t.name: t for t in c.topics}
-        t = topics.get(self.topic)
-        if t is None:
-            problems.append(
-                Problem(
-                    "target.topic",
-                    f"cluster '{c.name}' has no topic '{self.topic}'"
-                    f"{did_you_mean(self.topic, topics)}; {known(topics)}",
-                )
-            )
-        elif self.partition >= t.partitions:
-            problems.append(
-                Problem(
-                    "target.partition",
-                    f"topic '{t.name}' has partitions 0..{t.partitions - 1}, not {self.partition}",
-                )
-            )
-        return problems
-
-    def targets(self, topology: Topology) -> set[str]:
-        return {f"leaders:{self.cluster}"}
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [
-            {"cluster": c.name, "topic": t.name, "partition": p}
-            for c in topology.clusters
-            for t in c.topics
-            for p in range(t.partitions)
-        ]
-
-
-class Mm2Params(FaultParams):
-    """mm2.kill: SIGKILL the MirrorMaker 2 process of a flow (it is restarted at heal)."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("flow",)
-    flow: str = "primary->dr"
-
-    def check(self, topology: Topology) -> list[Problem]:
-        names = [f.name for f in topology.flows]
-        if self.flow in names:
-            return []
-        return [
-            Problem(
-                "target.flow",
-                f"unknown flow '{self.flow}'{did_you_mean(self.flow, names)}; {known(names)}",
-            )
-        ]
-
-    def targets(self, topology: Topology) -> set[str]:
-        return {f"flow:{self.flow}"}
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"flow": f.name} for f in topology.flows]
 
 
 def find_link(topology: Topology, name: str) -> Link | None:
@@ -207,243 +116,6 @@ LINK_KINDS = ("cut", "latency", "bandwidth", "reset")
 
 def link_ids(link_name: str, kinds: Iterable[str] = LINK_KINDS) -> set[str]:
     return {f"link:{link_name}/{k}" for k in kinds}
-
-
-class LinkResetParams(FaultParams):
-    """link.reset: reset (RST) every connection on the link while active; both directions."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("link",)
-    # Each link fault kind is its own proxy toxic, so different kinds may overlap on one link
-    # (latency + bandwidth = a degraded WAN); two of the same kind would fight over one toxic.
-    link_kind: ClassVar[str] = "reset"
-    link: str
-
-    def check(self, topology: Topology) -> list[Problem]:
-        if find_link(topology, self.link) is not None:
-            return []
-        names = [lk.name for lk in topology.links]
-        return [
-            Problem(
-                "target.link",
-                f"unknown link '{self.link}'{did_you_mean(self.link, names)}; {known(names)}",
-            )
-        ]
-
-    def normalized(self, topology: Topology) -> FaultParams:
-        link = find_link(topology, self.link)
-        return self if link is None else self.model_copy(update={"link": link.name})
-
-    def targets(self, topology: Topology) -> set[str]:
-        link = find_link(topology, self.link)
-        return link_ids(link.name if link else self.link, [self.link_kind])
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"link": lk.name} for lk in topology.links]
-
-
-class LinkParams(LinkResetParams):
-    """Common to directional link.* faults: a link and a direction (one identity per link and
-    kind, whatever the direction: a proxy toxic is per link)."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("link", "direction")
-    direction: str = "both"  # "both", "<a>-><b>" or "<b>-><a>" (sites of the link)
-
-    def check(self, topology: Topology) -> list[Problem]:
-        problems = super().check(topology)
-        link = find_link(topology, self.link)
-        if link is None:
-            return problems
-        valid = ["both", f"{link.a}->{link.b}", f"{link.b}->{link.a}"]
-        if self.direction not in valid:
-            problems.append(
-                Problem(
-                    "target.direction",
-                    f"invalid direction '{self.direction}' for link '{link.name}'"
-                    f"{did_you_mean(self.direction, valid)}; valid: {', '.join(valid)}",
-                )
-            )
-        return problems
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"link": lk.name, "direction": "both"} for lk in topology.links]
-
-
-class LinkCutParams(LinkParams):
-    """link.cut: drop every byte on the link (per direction)."""
-
-    link_kind: ClassVar[str] = "cut"
-
-
-class LinkLatencyParams(LinkParams):
-    """link.latency: add latency (and jitter) to every byte on the link."""
-
-    link_kind: ClassVar[str] = "latency"
-
-    latency_ms: int = Field(default=100, gt=0)
-    jitter_ms: int = Field(default=0, ge=0)
-
-
-class LinkBandwidthParams(LinkParams):
-    """link.bandwidth: cap the link's throughput."""
-
-    link_kind: ClassVar[str] = "bandwidth"
-
-    rate_kbps: int = Field(default=1024, gt=0)
-
-
-class AzParams(FaultParams):
-    """az.partition: cut one AZ of a multi-AZ cluster off from the others."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "az", "direction")
-    cluster: str
-    az: str
-    direction: Literal["both", "isolate-in", "isolate-out"] = "both"
-
-    def check(self, topology: Topology) -> list[Problem]:
-        problems = _check_cluster(topology, self.cluster)
-        c = _cluster(topology, self.cluster)
-        if c is None:
-            return problems
-        if not c.multi_az:
-            problems.append(
-                Problem(
-                    "target.cluster",
-                    f"cluster '{c.name}' has a single AZ; az.partition needs a multi-AZ cluster",
-                    f"set topology.azs.{c.name} to a list of AZ names",
-                )
-            )
-        elif self.az not in c.azs:
-            problems.append(
-                Problem(
-                    "target.az",
-                    f"cluster '{c.name}' has no AZ '{self.az}'"
-                    f"{did_you_mean(self.az, c.azs)}; {known(c.azs)}",
-                )
-            )
-        return problems
-
-    def targets(self, topology: Topology) -> set[str]:
-        ids = {f"az:{self.cluster}/{self.az}"}
-        for lk in topology.links:
-            if self.az in (lk.a, lk.b):
-                ids |= link_ids(lk.name)
-        return ids
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [
-            {"cluster": c.name, "az": az, "direction": "both"}
-            for c in topology.clusters
-            if c.multi_az
-            for az in c.azs
-        ]
-
-
-class RegionParams(FaultParams):
-    """region.outage: every node, MM2 process and link of a region goes dark at once."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("region",)
-    region: str
-
-    def check(self, topology: Topology) -> list[Problem]:
-        if self.region in topology.regions:
-            return []
-        return [
-            Problem(
-                "target.region",
-                f"unknown region '{self.region}'"
-                f"{did_you_mean(self.region, topology.regions)}; {known(topology.regions)}",
-            )
-        ]
-
-    def targets(self, topology: Topology) -> set[str]:
-        ids = {f"region:{self.region}"}
-        sites = {self.region}
-        clusters = topology.cluster_in(self.region)
-        for c in clusters:
-            ids |= {f"cluster:{c.name}", f"leaders:{c.name}"}
-            ids |= {f"node:{c.name}/{n.node_id}" for n in c.nodes}
-            ids |= {f"az:{c.name}/{az}" for az in c.azs}
-            sites |= set(c.azs)
-        for lk in topology.links:
-            if {lk.a, lk.b} & sites:
-                ids |= link_ids(lk.name)
-        names = {c.name for c in clusters}
-        # MM2 for a flow runs in the target's region and reads from the source: either side down
-        # stops it.
-        ids |= {f"flow:{f.name}" for f in topology.flows if {f.source, f.target} & names}
-        return ids
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"region": r} for r in topology.regions]
-
-
-class SiteParams(FaultParams):
-    """site.outage: every node of one or more sites (AZs / datacenters of a multi-site
-    cluster) dies at once, with the applications running there."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "sites")
-    cluster: str
-    sites: list[str] = Field(min_length=1, max_length=9)
-
-    def check(self, topology: Topology) -> list[Problem]:
-        problems = _check_cluster(topology, self.cluster)
-        c = _cluster(topology, self.cluster)
-        if c is None:
-            return problems
-        if not c.multi_az:
-            problems.append(
-                Problem(
-                    "target.cluster",
-                    f"cluster '{c.name}' sits in one site; site.outage needs a multi-site "
-                    "cluster (use region.outage or node.kill)",
-                    f"set topology.azs.{c.name} to a list of site names",
-                )
-            )
-            return problems
-        for site in self.sites:
-            if site not in c.azs:
-                problems.append(
-                    Problem(
-                        "target.sites",
-                        f"cluster '{c.name}' has no site '{site}'"
-                        f"{did_you_mean(site, c.azs)}; {known(c.azs)}",
-                    )
-                )
-        if len(set(self.sites)) != len(self.sites):
-            problems.append(Problem("target.sites", "a site is listed twice"))
-        elif not problems and set(self.sites) == set(c.azs):
-            problems.append(
-                Problem(
-                    "target.sites",
-                    f"every site of cluster '{c.name}' would be lost: nothing is left to measure",
-                    "leave at least one site, or use region.outage",
-                )
-            )
-        return problems
-
-    def targets(self, topology: Topology) -> set[str]:
-        c = _cluster(topology, self.cluster)
-        nodes = [n for n in (c.nodes if c else ()) if n.site in self.sites]
-        ids = {f"az:{self.cluster}/{s}" for s in self.sites}
-        ids |= {f"node:{self.cluster}/{n.node_id}" for n in nodes}
-        ids.add(f"leaders:{self.cluster}")
-        for lk in topology.links:
-            if {lk.a, lk.b} & set(self.sites):
-                ids |= link_ids(lk.name)
-        return ids
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [
-            {"cluster": c.name, "sites": [az]}
-            for c in topology.clusters
-            if c.multi_az
-            for az in c.azs
-        ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,7 +231,7 @@ def targets_of(
         raise ValueError(unknown_fault_message(fault))
     parsed = params if isinstance(params, FaultParams) else model.model_validate(dict(params or {}))
     if topology is None:
-        if isinstance(parsed, RegionParams | AzParams):
+        if parsed.needs_topology:
             raise ValueError(f"targets_of({fault!r}) needs the topology")
         topology = Topology("none", ())
     return parsed.targets(topology)

@@ -16,8 +16,8 @@ not undone). The history gets `probe` events named `metadata` (state `applied`, 
 or, at the end of the window, `not_seen`); the metadata checker turns them into figures.
 
 Whether MM2 should carry a change is derived from the flow's own settings, the way MM2 decides
-it: a topic is replicated iff it matches `topics` and not `topics.exclude` and is not internal;
-a config iff `sync.topic.configs.enabled` and it does not match `config.properties.exclude`.
+it (faults/mm2_filter.py); the changes reach the clusters through faults/metadata_admin.py.
+This module holds the three fault types: parameter models, implementations, registrations.
 """
 
 from __future__ import annotations
@@ -26,13 +26,23 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.base import FaultContext, fault
 from kafkadrill.faults.catalog import FaultParams, Problem, did_you_mean, known
+from kafkadrill.faults.metadata_admin import MetadataAdmin, confluent_admin
+from kafkadrill.faults.mm2_filter import (
+    MM2_CONFIG_EXCLUDE_DEFAULT,
+    MM2_TOPICS_EXCLUDE_DEFAULT,
+    TOPIC_CONFIGS,
+    Expect,
+    config_expectation,
+    mm2_setting,
+    topic_expectation,
+)
 from kafkadrill.history import Ev
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow, Topology
@@ -40,101 +50,8 @@ from kafkadrill.topology import Flow, Topology
 #: How often the watcher asks the target (the resolution of every figure it yields).
 POLL_SECONDS = 0.25
 PROBE = "metadata"  # the `name` of this module's probe events
-Expect = Literal["replicated", "excluded"]
 
-# MirrorMaker 2's defaults (Kafka 4.x DefaultTopicFilter / DefaultConfigPropertyFilter).
-MM2_TOPICS_DEFAULT = ".*"
-MM2_TOPICS_EXCLUDE_DEFAULT = r"mm2.*\.internal, .*\.replica, __.*"
-MM2_CONFIG_EXCLUDE_DEFAULT = (
-    r"follower\.replication\.throttled\.replicas, leader\.replication\.throttled\.replicas, "
-    r"message\.timestamp\.difference\.max\.ms, log\.message\.timestamp\.before\.max\.ms, "
-    r"log\.message\.timestamp\.after\.max\.ms, message\.timestamp\.type, "
-    r"unclean\.leader\.election\.enable, min\.insync\.replicas"
-)
-
-#: Topic-level configs of Kafka 4.x (TopicConfig); a name outside this list is a typo here.
-TOPIC_CONFIGS = (
-    "cleanup.policy",
-    "compression.gzip.level",
-    "compression.lz4.level",
-    "compression.type",
-    "compression.zstd.level",
-    "delete.retention.ms",
-    "file.delete.delay.ms",
-    "flush.messages",
-    "flush.ms",
-    "follower.replication.throttled.replicas",
-    "index.interval.bytes",
-    "leader.replication.throttled.replicas",
-    "local.retention.bytes",
-    "local.retention.ms",
-    "max.compaction.lag.ms",
-    "max.message.bytes",
-    "message.timestamp.after.max.ms",
-    "message.timestamp.before.max.ms",
-    "message.timestamp.type",
-    "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms",
-    "min.insync.replicas",
-    "preallocate",
-    "remote.log.copy.disable",
-    "remote.log.delete.on.disable",
-    "remote.storage.enable",
-    "retention.bytes",
-    "retention.ms",
-    "segment.bytes",
-    "segment.index.bytes",
-    "segment.jitter.ms",
-    "segment.ms",
-    "unclean.leader.election.enable",
-)
 _TOPIC_RE = r"^[A-Za-z0-9._-]{1,200}$"
-
-
-# --------------------------------------------------------------------------------------------
-# What MM2 carries (pure)
-# --------------------------------------------------------------------------------------------
-
-
-def mm2_setting(flow: Flow, key: str, default: str) -> str:
-    """A flow's MM2 setting as MM2 resolves it: `<source>-><target>.<key>`, else `<key>`."""
-    props = flow.properties
-    return str(props.get(f"{flow.name}.{key}", props.get(key, default)))
-
-
-def _pattern_list(text: str) -> re.Pattern[str]:
-    # MM2 joins the comma-separated list with '|' and requires a whole-name match.
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    return re.compile("|".join(f"(?:{p})" for p in parts) if parts else r"(?!)")
-
-
-def topic_expectation(flow: Flow, topic: str) -> Expect:
-    """Would MM2 replicate `topic` of the flow's source? (re.error for a pattern Python cannot
-    read.) The include list is the flow's `topics` (a `<flow>.topics` property overrides it)."""
-    include = str(flow.properties.get(f"{flow.name}.topics", flow.topics))
-    exclude = mm2_setting(flow, "topics.exclude", MM2_TOPICS_EXCLUDE_DEFAULT)
-    internal = (
-        topic.startswith(("__", "."))
-        or (topic.startswith("mm2") and topic.endswith(".internal"))
-        or topic.endswith(".checkpoints.internal")
-    )
-    # A topic that is already a copy from the target would loop back: MM2 skips it.
-    cycle = flow.remote_topic(topic) != topic and topic.startswith(f"{flow.target}.")
-    ok = (
-        _pattern_list(include).fullmatch(topic) is not None
-        and _pattern_list(exclude).fullmatch(topic) is None
-        and not internal
-        and not cycle
-    )
-    return "replicated" if ok else "excluded"
-
-
-def config_expectation(flow: Flow, config: str) -> Expect:
-    """Would MM2 sync topic config `config` (set explicitly on the source) to the target?"""
-    if mm2_setting(flow, "sync.topic.configs.enabled", "true").strip().lower() != "true":
-        return "excluded"
-    exclude = mm2_setting(flow, "config.properties.exclude", MM2_CONFIG_EXCLUDE_DEFAULT)
-    return "excluded" if _pattern_list(exclude).fullmatch(config) else "replicated"
 
 
 def _flow(topology: Topology, name: str) -> Flow | None:
@@ -382,97 +299,7 @@ class TopicConfigParams(MetadataParams):
         return problems + _expect_problem("params.expect", derived, self.expect, why)
 
 
-# --------------------------------------------------------------------------------------------
-# Admin access (a seam: unit tests pass their own)
-# --------------------------------------------------------------------------------------------
-
-
-class MetadataAdmin(Protocol):
-    """What the changes and the watcher need of one cluster."""
-
-    def partitions(self, topic: str) -> int | None:
-        """The topic's partition count, None if it does not exist."""
-        ...
-
-    def config(self, topic: str, name: str) -> str | None:
-        """The topic's current value of config `name`, None if the topic does not exist."""
-        ...
-
-    def create_topic(self, topic: str, partitions: int, replication_factor: int) -> None: ...
-    def create_partitions(self, topic: str, count: int) -> None: ...
-    def set_config(self, topic: str, name: str, value: str) -> None: ...
-
-
-class ConfluentAdmin:
-    """MetadataAdmin over a confluent-kafka AdminClient (kept for the whole watch)."""
-
-    def __init__(self, bootstrap: str, config: dict[str, Any] | None = None) -> None:
-        from confluent_kafka.admin import AdminClient
-
-        self.admin = AdminClient(
-            {
-                "bootstrap.servers": bootstrap,
-                "socket.connection.setup.timeout.ms": 3000,
-                "log_level": 0,
-                **(config or {}),
-            }
-        )
-
-    def partitions(self, topic: str) -> int | None:
-        md = self.admin.list_topics(timeout=10)
-        t = md.topics.get(topic)
-        if t is None or t.error is not None:
-            return None
-        return len(t.partitions)
-
-    def config(self, topic: str, name: str) -> str | None:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import ConfigResource, ResourceType
-
-        res = ConfigResource(ResourceType.TOPIC, topic)
-        try:
-            entries = self.admin.describe_configs([res])[res].result(timeout=10)
-        except KafkaException as exc:
-            if "UNKNOWN_TOPIC" in str(exc):
-                return None
-            raise
-        entry = entries.get(name)
-        return None if entry is None else entry.value
-
-    def create_topic(self, topic: str, partitions: int, replication_factor: int) -> None:
-        from confluent_kafka.admin import NewTopic
-
-        for fut in self.admin.create_topics(
-            [NewTopic(topic, partitions, replication_factor)]
-        ).values():
-            fut.result(timeout=30)
-
-    def create_partitions(self, topic: str, count: int) -> None:
-        from confluent_kafka.admin import NewPartitions
-
-        for fut in self.admin.create_partitions([NewPartitions(topic, count)]).values():
-            fut.result(timeout=30)
-
-    def set_config(self, topic: str, name: str, value: str) -> None:
-        from confluent_kafka.admin import (
-            AlterConfigOpType,
-            ConfigEntry,
-            ConfigResource,
-            ResourceType,
-        )
-
-        entry = ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
-        res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
-        for fut in self.admin.incremental_alter_configs([res]).values():
-            fut.result(timeout=30)
-
-
-def confluent_admin(runtime: Runtime, cluster: str) -> MetadataAdmin:
-    # The runtime's client settings (security of an external cluster) apply to admin too.
-    config = dict(getattr(runtime.clients, "config", None) or {})
-    return ConfluentAdmin(runtime.bootstrap(cluster), config)
-
-
+# Admin access (faults/metadata_admin.py) is a seam: unit tests replace the factory.
 #: How the changes reach a cluster; unit tests replace it.
 ADMIN_FACTORY: Callable[[Runtime, str], MetadataAdmin] = confluent_admin
 
@@ -487,14 +314,14 @@ class MetadataChange:
 
     kind = ""
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    def __init__(self, ctx: FaultContext, params: Any) -> None:
         if ctx.history is None:
             raise TopologyError(f"{self.kind} records what it measures: it needs a history")
         self.ctx = ctx
         self.history = ctx.history
         self.params = params
-        self.flow = ctx.runtime.flow(str(params.get("flow", "primary->dr")))
-        self.topic = str(params["topic"])
+        self.flow = ctx.runtime.flow(params.flow)
+        self.topic = params.topic
         self.remote = self.flow.remote_topic(self.topic)
         self.change_id = uuid.uuid4().hex[:12]
         self.source = ADMIN_FACTORY(ctx.runtime, self.flow.source)
@@ -532,7 +359,8 @@ class MetadataChange:
         self.history.append(Ev.PROBE, name=PROBE, change_id=self.change_id, state=state, **fields)
 
     def inject(self) -> str:
-        expect = str(self.params.get("expect") or self.expectation())
+        # topic.partitions states no expectation: it is always derived from the flow.
+        expect = str(getattr(self.params, "expect", None) or self.expectation())
         try:
             before = self.observe(self.target, self.remote)
             self.apply()
@@ -603,12 +431,14 @@ class MetadataChange:
 class TopicCreate(MetadataChange):
     kind = "topic.create"
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    params: TopicCreateParams
+
+    def __init__(self, ctx: FaultContext, params: TopicCreateParams) -> None:
         super().__init__(ctx, params)
-        self.partitions = int(params.get("partitions", 3))
+        self.partitions = params.partitions
         size = ctx.runtime.topology.cluster(self.flow.source).size
-        rf = params.get("replication_factor")
-        self.rf = int(rf) if rf is not None else min(3, size)
+        rf = params.replication_factor
+        self.rf = rf if rf is not None else min(3, size)
 
     def expectation(self) -> Expect:
         return topic_expectation(self.flow, self.topic)
@@ -637,24 +467,25 @@ class TopicCreate(MetadataChange):
 )
 class TopicPartitions(MetadataChange):
     kind = "topic.partitions"
+    params: TopicPartitionsParams
 
     def expectation(self) -> Expect:
         return topic_expectation(self.flow, self.topic)
 
     def want(self) -> dict[str, Any]:
-        return {"partitions": int(self.params["count"])}
+        return {"partitions": self.params.count}
 
     def apply(self) -> None:
-        self.source.create_partitions(self.topic, int(self.params["count"]))
+        self.source.create_partitions(self.topic, self.params.count)
 
     def observe(self, admin: MetadataAdmin, topic: str) -> Any:
         return admin.partitions(topic)
 
     def shows(self, observed: Any) -> bool:
-        return observed is not None and observed >= int(self.params["count"])
+        return observed is not None and observed >= self.params.count
 
     def describe(self) -> str:
-        return f"raised {self.topic} to {self.params['count']} partitions"
+        return f"raised {self.topic} to {self.params.count} partitions"
 
 
 @fault(
@@ -665,21 +496,22 @@ class TopicPartitions(MetadataChange):
 )
 class TopicConfig(MetadataChange):
     kind = "topic.config"
+    params: TopicConfigParams
 
     def expectation(self) -> Expect:
-        return config_expectation(self.flow, str(self.params["config"]))
+        return config_expectation(self.flow, self.params.config)
 
     def want(self) -> dict[str, Any]:
-        return {"config": str(self.params["config"]), "value": str(self.params["value"])}
+        return {"config": self.params.config, "value": self.params.value}
 
     def apply(self) -> None:
-        self.source.set_config(self.topic, str(self.params["config"]), str(self.params["value"]))
+        self.source.set_config(self.topic, self.params.config, self.params.value)
 
     def observe(self, admin: MetadataAdmin, topic: str) -> Any:
-        return admin.config(topic, str(self.params["config"]))
+        return admin.config(topic, self.params.config)
 
     def shows(self, observed: Any) -> bool:
-        return observed == str(self.params["value"])
+        return observed == self.params.value
 
     def describe(self) -> str:
-        return f"set {self.topic} {self.params['config']}={self.params['value']}"
+        return f"set {self.topic} {self.params.config}={self.params.value}"

@@ -1,22 +1,153 @@
-"""Process faults: kill / stop / pause a node, kill a partition leader, kill a flow's process."""
+"""Process faults: kill / stop / pause a node, kill a partition leader, kill a flow's process.
+
+Each fault type is registered once, below its implementation: parameter model, capabilities
+and plan text (what `kafkadrill plan` prints for it on the external runtime) together.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
-from kafkadrill.faults.base import FaultContext, fault
-from kafkadrill.faults.catalog import LeaderParams, Mm2Params, NodeParams
+from pydantic import Field
+
+from kafkadrill.faults.base import FaultContext, PlanOps, PlanText, fault
+from kafkadrill.faults.catalog import (
+    FaultParams,
+    Problem,
+    check_cluster,
+    did_you_mean,
+    find_cluster,
+    known,
+)
 from kafkadrill.runtimes.base import Cap
+from kafkadrill.topology import Topology
+
+# --------------------------------------------------------------------------------------------
+# Parameter models
+# --------------------------------------------------------------------------------------------
+
+
+class NodeParams(FaultParams):
+    """node.kill / node.stop / node.pause: one broker process."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "node")
+    cluster: str
+    node: int
+
+    def check(self, topology: Topology) -> list[Problem]:
+        problems = check_cluster(topology, self.cluster)
+        c = find_cluster(topology, self.cluster)
+        if c is not None and self.node not in [n.node_id for n in c.nodes]:
+            ids = [n.node_id for n in c.nodes]
+            problems.append(
+                Problem("target.node", f"cluster '{c.name}' has no node {self.node}; {known(ids)}")
+            )
+        return problems
+
+    def targets(self, topology: Topology) -> set[str]:
+        return {f"node:{self.cluster}/{self.node}"}
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return [{"cluster": c.name, "node": n.node_id} for c in topology.clusters for n in c.nodes]
+
+
+class LeaderParams(FaultParams):
+    """leader.kill: SIGKILL whichever node leads the partition when the fault fires."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "topic", "partition")
+    cluster: str
+    topic: str
+    partition: int = Field(default=0, ge=0)
+
+    def check(self, topology: Topology) -> list[Problem]:
+        problems = check_cluster(topology, self.cluster)
+        c = find_cluster(topology, self.cluster)
+        if c is None:
+            return problems
+        topics = {t.name: t for t in c.topics}
+        t = topics.get(self.topic)
+        if t is None:
+            problems.append(
+                Problem(
+                    "target.topic",
+                    f"cluster '{c.name}' has no topic '{self.topic}'"
+                    f"{did_you_mean(self.topic, topics)}; {known(topics)}",
+                )
+            )
+        elif self.partition >= t.partitions:
+            problems.append(
+                Problem(
+                    "target.partition",
+                    f"topic '{t.name}' has partitions 0..{t.partitions - 1}, not {self.partition}",
+                )
+            )
+        return problems
+
+    def targets(self, topology: Topology) -> set[str]:
+        return {f"leaders:{self.cluster}"}
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return [
+            {"cluster": c.name, "topic": t.name, "partition": p}
+            for c in topology.clusters
+            for t in c.topics
+            for p in range(t.partitions)
+        ]
+
+
+class Mm2Params(FaultParams):
+    """mm2.kill: SIGKILL the MirrorMaker 2 process of a flow (it is restarted at heal)."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("flow",)
+    flow: str = "primary->dr"
+
+    def check(self, topology: Topology) -> list[Problem]:
+        names = [f.name for f in topology.flows]
+        if self.flow in names:
+            return []
+        return [
+            Problem(
+                "target.flow",
+                f"unknown flow '{self.flow}'{did_you_mean(self.flow, names)}; {known(names)}",
+            )
+        ]
+
+    def targets(self, topology: Topology) -> set[str]:
+        return {f"flow:{self.flow}"}
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return [{"flow": f.name} for f in topology.flows]
+
+
+# --------------------------------------------------------------------------------------------
+# Implementations and registrations
+# --------------------------------------------------------------------------------------------
+
+
+def node_plan(inject: str, heal: str, want: str = "down") -> PlanText:
+    """Plan text of a fault on one node: runtime operations `inject` then `heal`; verify
+    expects the node state `want`."""
+
+    def plan(p: NodeParams, ops: PlanOps) -> list[str]:
+        return ops.node_ops(p.cluster, p.node, inject, heal, want)
+
+    return plan
 
 
 class NodeFault:
     mode = "kill"
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    def __init__(self, ctx: FaultContext, params: NodeParams) -> None:
+        self._target(ctx, params.cluster, params.node)
+
+    def _target(self, ctx: FaultContext, cluster: str, node: int) -> None:
         self.ctx = ctx
-        self.cluster = str(params["cluster"])
-        self.node = int(params["node"])
+        self.cluster = str(cluster)
+        self.node = int(node)
 
     def inject(self) -> str:
         rt = self.ctx.runtime
@@ -51,6 +182,7 @@ class NodeFault:
     NodeParams,
     needs={Cap.NODE_KILL, Cap.NODE_START},
     summary="SIGKILL one broker; restarted at heal",
+    plan=node_plan("node_kill", "node_start"),
 )
 class NodeKill(NodeFault):
     mode = "kill"
@@ -61,6 +193,7 @@ class NodeKill(NodeFault):
     NodeParams,
     needs={Cap.NODE_STOP, Cap.NODE_START},
     summary="SIGTERM one broker (clean shutdown); restarted at heal",
+    plan=node_plan("node_stop", "node_start"),
 )
 class NodeStop(NodeFault):
     mode = "stop"
@@ -71,6 +204,7 @@ class NodeStop(NodeFault):
     NodeParams,
     needs={Cap.NODE_PAUSE},
     summary="SIGSTOP one broker (alive but frozen); SIGCONT at heal",
+    plan=node_plan("node_pause", "node_resume", want="paused"),
 )
 class NodePause(NodeFault):
     mode = "pause"
@@ -80,23 +214,34 @@ def partition_leader(ctx: FaultContext, cluster: str, topic: str, partition: int
     return ctx.runtime.clients.leader(ctx.runtime.bootstrap(cluster), topic, partition)
 
 
+def leader_plan(p: LeaderParams, ops: PlanOps) -> list[str]:
+    # The leader is only known when the fault fires.
+    node = f"<leader of {ops.scoped(p.topic)}-{p.partition}>"
+    return ops.node_ops(p.cluster, node, "node_kill", "node_start")
+
+
 @fault(
     "leader.kill",
     LeaderParams,
     needs={Cap.NODE_KILL, Cap.NODE_START},
     summary="SIGKILL the current leader of a partition",
+    plan=leader_plan,
 )
 class LeaderKill(NodeFault):
     mode = "kill"
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
-        self.topic = str(params["topic"])
-        self.partition = int(params.get("partition", 0))
-        leader = partition_leader(ctx, str(params["cluster"]), self.topic, self.partition)
-        super().__init__(ctx, {"cluster": params["cluster"], "node": leader})
+    def __init__(self, ctx: FaultContext, params: LeaderParams) -> None:
+        self.topic = params.topic
+        self.partition = params.partition
+        leader = partition_leader(ctx, params.cluster, self.topic, self.partition)
+        self._target(ctx, params.cluster, leader)
 
     def inject(self) -> str:
         return f"leader of {self.topic}-{self.partition}: " + super().inject()
+
+
+def mm2_plan(p: Mm2Params, ops: PlanOps) -> list[str]:
+    return ops.flow_ops(p.flow, "flow_kill", "flow_start")
 
 
 @fault(
@@ -104,11 +249,12 @@ class LeaderKill(NodeFault):
     Mm2Params,
     needs={Cap.FLOW_KILL, Cap.FLOW_START},
     summary="SIGKILL the MirrorMaker 2 process of a flow",
+    plan=mm2_plan,
 )
 class Mm2Kill:
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    def __init__(self, ctx: FaultContext, params: Mm2Params) -> None:
         self.ctx = ctx
-        self.flow = str(params.get("flow", "primary->dr"))
+        self.flow = params.flow
 
     def inject(self) -> str:
         return f"kill MirrorMaker 2 {self.flow} ({self.ctx.runtime.flow_kill(self.flow)})"

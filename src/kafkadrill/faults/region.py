@@ -1,14 +1,163 @@
 """Region and site outages: every node of a region (or of some sites of a multi-site cluster),
-with the applications running there."""
+with the applications running there.
+
+Each fault type is registered once, below its implementation: parameter model, capabilities
+and plan text (what `kafkadrill plan` prints for it on the external runtime) together.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
-from kafkadrill.faults.base import FaultContext, fault
-from kafkadrill.faults.catalog import RegionParams, SiteParams
+from pydantic import Field
+
+from kafkadrill.faults.base import FaultContext, PlanOps, fault
+from kafkadrill.faults.catalog import (
+    FaultParams,
+    Problem,
+    check_cluster,
+    did_you_mean,
+    find_cluster,
+    known,
+    link_ids,
+)
 from kafkadrill.runtimes.base import Cap, LinkEffect
+from kafkadrill.topology import Topology
+
+# --------------------------------------------------------------------------------------------
+# Parameter models
+# --------------------------------------------------------------------------------------------
+
+
+class RegionParams(FaultParams):
+    """region.outage: every node, MM2 process and link of a region goes dark at once."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("region",)
+    needs_topology: ClassVar[bool] = True  # its identities are everything inside the region
+    region: str
+
+    def check(self, topology: Topology) -> list[Problem]:
+        if self.region in topology.regions:
+            return []
+        return [
+            Problem(
+                "target.region",
+                f"unknown region '{self.region}'"
+                f"{did_you_mean(self.region, topology.regions)}; {known(topology.regions)}",
+            )
+        ]
+
+    def targets(self, topology: Topology) -> set[str]:
+        ids = {f"region:{self.region}"}
+        sites = {self.region}
+        clusters = topology.cluster_in(self.region)
+        for c in clusters:
+            ids |= {f"cluster:{c.name}", f"leaders:{c.name}"}
+            ids |= {f"node:{c.name}/{n.node_id}" for n in c.nodes}
+            ids |= {f"az:{c.name}/{az}" for az in c.azs}
+            sites |= set(c.azs)
+        for lk in topology.links:
+            if {lk.a, lk.b} & sites:
+                ids |= link_ids(lk.name)
+        names = {c.name for c in clusters}
+        # MM2 for a flow runs in the target's region and reads from the source: either side down
+        # stops it.
+        ids |= {f"flow:{f.name}" for f in topology.flows if {f.source, f.target} & names}
+        return ids
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return [{"region": r} for r in topology.regions]
+
+
+class SiteParams(FaultParams):
+    """site.outage: every node of one or more sites (AZs / datacenters of a multi-site
+    cluster) dies at once, with the applications running there."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "sites")
+    cluster: str
+    sites: list[str] = Field(min_length=1, max_length=9)
+
+    def check(self, topology: Topology) -> list[Problem]:
+        problems = check_cluster(topology, self.cluster)
+        c = find_cluster(topology, self.cluster)
+        if c is None:
+            return problems
+        if not c.multi_az:
+            problems.append(
+                Problem(
+                    "target.cluster",
+                    f"cluster '{c.name}' sits in one site; site.outage needs a multi-site "
+                    "cluster (use region.outage or node.kill)",
+                    f"set topology.azs.{c.name} to a list of site names",
+                )
+            )
+            return problems
+        for site in self.sites:
+            if site not in c.azs:
+                problems.append(
+                    Problem(
+                        "target.sites",
+                        f"cluster '{c.name}' has no site '{site}'"
+                        f"{did_you_mean(site, c.azs)}; {known(c.azs)}",
+                    )
+                )
+        if len(set(self.sites)) != len(self.sites):
+            problems.append(Problem("target.sites", "a site is listed twice"))
+        elif not problems and set(self.sites) == set(c.azs):
+            problems.append(
+                Problem(
+                    "target.sites",
+                    f"every site of cluster '{c.name}' would be lost: nothing is left to measure",
+                    "leave at least one site, or use region.outage",
+                )
+            )
+        return problems
+
+    def targets(self, topology: Topology) -> set[str]:
+        c = find_cluster(topology, self.cluster)
+        nodes = [n for n in (c.nodes if c else ()) if n.site in self.sites]
+        ids = {f"az:{self.cluster}/{s}" for s in self.sites}
+        ids |= {f"node:{self.cluster}/{n.node_id}" for n in nodes}
+        ids.add(f"leaders:{self.cluster}")
+        for lk in topology.links:
+            if {lk.a, lk.b} & set(self.sites):
+                ids |= link_ids(lk.name)
+        return ids
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return [
+            {"cluster": c.name, "sites": [az]}
+            for c in topology.clusters
+            if c.multi_az
+            for az in c.azs
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Implementations and registrations
+# --------------------------------------------------------------------------------------------
+
+
+def region_plan(p: RegionParams, ops: PlanOps) -> list[str]:
+    """Every node of the region killed, the flows that run there killed, its links cut."""
+    out = []
+    topo = ops.topo
+    for c in topo.cluster_in(p.region):
+        for n in c.nodes:
+            out += [
+                f"[{c.name}/{n.node_id}] {x}"
+                for x in ops.node_ops(c.name, n.node_id, "node_kill", "node_start")
+            ]
+    for f in topo.flows:
+        if topo.cluster(f.target).region == p.region:
+            out += [f"[{f.name}] {x}" for x in ops.flow_ops(f.name, "flow_kill", "flow_start")]
+    for other in topo.regions:
+        if other != p.region:
+            out += ops.link_ops(f"{p.region}<->{other}", "both", "cut", {})
+    return out
 
 
 @fault(
@@ -16,11 +165,12 @@ from kafkadrill.runtimes.base import Cap, LinkEffect
     RegionParams,
     needs={Cap.NODE_KILL, Cap.NODE_START, Cap.FLOW_KILL, Cap.FLOW_START, Cap.LINK_CUT},
     summary="a whole region (nodes, MM2, links) goes dark",
+    plan=region_plan,
 )
 class RegionOutage:
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    def __init__(self, ctx: FaultContext, params: RegionParams) -> None:
         self.ctx = ctx
-        self.region = str(params["region"])
+        self.region = params.region
         self.killed: list[tuple[str, int]] = []
         self.cuts: list[LinkEffect] = []
         self.flows_killed: list[str] = []
@@ -105,10 +255,10 @@ class SiteOutage:
     their data (the site comes back) and resumes its clients.
     """
 
-    def __init__(self, ctx: FaultContext, params: dict[str, Any]) -> None:
+    def __init__(self, ctx: FaultContext, params: SiteParams) -> None:
         self.ctx = ctx
-        self.cluster = str(params["cluster"])
-        self.sites = [str(s) for s in params["sites"]]
+        self.cluster = params.cluster
+        self.sites = list(params.sites)
         self.killed: list[int] = []
         self.paused: list[Any] = []
 

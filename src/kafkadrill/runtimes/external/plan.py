@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from kafkadrill.faults.base import plan_text
 from kafkadrill.runbooks.failover import STOP_MM2_GRACE_SECONDS
 from kafkadrill.runtimes.external.config import (
     FLOW_STOP_TIMEOUT,
@@ -28,14 +29,6 @@ if TYPE_CHECKING:
     from kafkadrill.scenario import Scenario
 
 RUN_ID = "<run-id>"
-
-# What each fault type does through a runtime: (inject ops, verify ops, heal ops).
-_NODE_FAULTS = {
-    "node.kill": ("node_kill", "node_start"),
-    "node.stop": ("node_stop", "node_start"),
-    "node.pause": ("node_pause", "node_resume"),
-    "leader.kill": ("node_kill", "node_start"),
-}
 
 
 def plan_sha256(text: str) -> str:
@@ -195,10 +188,12 @@ class _Plan:
         )
         self.out("  heal always runs (success, error, abort, Ctrl-C)")
 
-    def _node_ops(self, fault: str, cluster: str, node: Any) -> list[str]:
+    # ----- what faults ask for their plan text (faults.base.PlanOps) --------------------------
+    def node_ops(
+        self, cluster: str, node: Any, inject: str, heal: str, want: str = "down"
+    ) -> list[str]:
         assert self.ext is not None
         cmds = self.ext.commands_for(cluster)
-        inject, heal = _NODE_FAULTS[fault]
         vals: dict[str, Any] = {"cluster": cluster, "node": node, "run_id": RUN_ID}
         vals["timeout"] = f"{NODE_STOP_TIMEOUT:g}"  # only node_stop may use it
         c = self.topo.cluster(cluster)
@@ -212,16 +207,14 @@ class _Plan:
             f"inject: {_cmd(getattr(cmds, inject), vals)}",
             "verify: "
             + (
-                _cmd(state, vals) + " -> must print 'down'"
-                if state is not None and fault != "node.pause"
-                else _cmd(state, vals) + " -> must print 'paused'"
+                _cmd(state, vals) + f" -> must print '{want}'"
                 if state is not None
                 else "NONE configured (node_state): the fault will be UNKNOWN, not verified"
             ),
             f"heal:   {_cmd(getattr(cmds, heal), vals)}",
         ]
 
-    def _flow_ops(
+    def flow_ops(
         self, flow: str, inject: str, heal: str, timeout: float = FLOW_STOP_TIMEOUT
     ) -> list[str]:
         assert self.ext is not None
@@ -262,7 +255,7 @@ class _Plan:
         )
         return out
 
-    def _link_ops(self, link: str, direction: str, kind: str, params: dict[str, Any]) -> list[str]:
+    def link_ops(self, link: str, direction: str, kind: str, params: dict[str, Any]) -> list[str]:
         assert self.ext is not None
         a, _, b = link.partition("<->")
         spec = self.ext.link_spec(a.strip(), b.strip())
@@ -312,37 +305,10 @@ class _Plan:
     def _fault_ops(self, fault: str, p: dict[str, Any]) -> list[str]:
         if self.ext is None:
             return [f"by the {self.runtime} runtime's own process/network control"]
-        if fault in _NODE_FAULTS:
-            node = p.get("node", f"<leader of {p.get('topic')}-{p.get('partition', 0)}>")
-            if fault == "leader.kill":
-                node = f"<leader of {self.scoped(str(p.get('topic')))}-{p.get('partition', 0)}>"
-            return self._node_ops(fault, str(p["cluster"]), node)
-        if fault == "mm2.kill":
-            return self._flow_ops(str(p.get("flow", "primary->dr")), "flow_kill", "flow_start")
-        if fault.startswith("link."):
-            kind = {"link.cut": "cut", "link.latency": "latency", "link.bandwidth": "bandwidth"}
-            k = kind.get(fault, "reset_peer")
-            extra = {k2: v for k2, v in p.items() if k2 not in ("link", "direction")}
-            return self._link_ops(str(p["link"]), str(p.get("direction", "both")), k, extra)
-        if fault == "region.outage":
-            out = []
-            region = str(p["region"])
-            for c in self.topo.cluster_in(region):
-                for n in c.nodes:
-                    out += [
-                        f"[{c.name}/{n.node_id}] {x}"
-                        for x in self._node_ops("node.kill", c.name, n.node_id)
-                    ]
-            for f in self.topo.flows:
-                if self.topo.cluster(f.target).region == region:
-                    out += [
-                        f"[{f.name}] {x}" for x in self._flow_ops(f.name, "flow_kill", "flow_start")
-                    ]
-            for other in self.topo.regions:
-                if other != region:
-                    out += self._link_ops(f"{region}<->{other}", "both", "cut", {})
-            return out
-        return ["(no adapter for this fault type)"]
+        # Each fault type registers its own plan text (faults/<family>.py), asking self for the
+        # commands behind its node, flow and link operations.
+        lines = plan_text(fault, p, self)
+        return ["(no adapter for this fault type)"] if lines is None else lines
 
     def runbooks(self) -> None:
         rb = self.s.runbooks
@@ -381,7 +347,7 @@ class _Plan:
         )
         flow = next((f for f in self.topo.flows if f.source == src and f.target == dst), None)
         if fo.stop_mm2 and flow is not None:
-            ops = self._flow_ops(flow.name, "flow_stop", "flow_start", STOP_MM2_GRACE_SECONDS)
+            ops = self.flow_ops(flow.name, "flow_stop", "flow_start", STOP_MM2_GRACE_SECONDS)
             self.out(f"      stop MM2: {ops[0].partition(': ')[2]}")
             self.out(f"      check:   {ops[1].partition(': ')[2]} (recorded: mm2_alive)")
             self.out(f"      at the end, if still stopped: {ops[2].partition(': ')[2]}")
