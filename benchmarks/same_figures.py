@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="keep the re-checks here")
     args = ap.parse_args(argv)
     base = args.out or Path(tempfile.mkdtemp(prefix="kd-same-"))
-    differ = 0
+    differ = unchecked = 0
     for i, run in enumerate(args.run_dirs):
         name = f"{i:02d}-{run.parent.name}"
         old, new = base / "old" / name, base / "new" / name
@@ -49,10 +49,16 @@ def main(argv: list[str] | None = None) -> int:
         diffs = [f for f in FILES if _read(old / f) != _read(new / f)]
         if rc_old != rc_new:
             diffs.append(f"exit {rc_old} -> {rc_new}")
+        if _read(old / "report.json") is None:
+            # Two versions that both refuse a run agree on nothing: not a "same".
+            unchecked += 1
+            print(f"NOT CHECKED  {run}  (the old version wrote no report.json, exit {rc_old})")
+            continue
         differ += bool(diffs)
         print(f"{'DIFF' if diffs else 'same'}  {run}  {' '.join(diffs)}")
-    print(f"{len(args.run_dirs) - differ} same, {differ} differ (re-checks in {base})")
-    return 1 if differ else 0
+    same = len(args.run_dirs) - differ - unchecked
+    print(f"{same} same, {differ} differ, {unchecked} not checked (re-checks in {base})")
+    return 1 if differ or unchecked else 0
 
 
 def _read(path: Path) -> bytes | None:
