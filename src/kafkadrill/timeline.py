@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kafkadrill.clock import Clock
 from kafkadrill.faults.schedule import ScheduledFault
-from kafkadrill.scenario import Scenario, _trigger_fault
+from kafkadrill.scenario import Scenario, trigger_fault
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def plan_operations(scenario: Scenario) -> list[Operation]:
         trigger_id = None
         at = fo.trigger.at
         if at is None:
-            sf = _trigger_fault(fo.trigger.on_fault, schedule)
+            sf = trigger_fault(fo.trigger.on_fault, schedule)
             if sf is not None:
                 at, trigger_id = sf.at, f"f{schedule.index(sf)}"
         if at is not None:

@@ -1,0 +1,190 @@
+"""`--set` overrides (`kafkadrill sweep --set workload.producers.acks=1`): dotted keys applied
+to raw scenario data before validation, walked along the schema so a typo is named at once."""
+
+from __future__ import annotations
+
+import copy
+import types
+import typing
+from typing import Any, Union
+
+from kafkadrill.errors import ScenarioError
+from kafkadrill.faults import catalog
+from kafkadrill.faults.catalog import did_you_mean
+from kafkadrill.faults.schedule import FixedFault, RandomFaults
+from kafkadrill.scenario.errors import _CONTROL_RE, _printable
+from kafkadrill.scenario.model import Scenario
+from kafkadrill.scenario.paths import (
+    _field_by_key,
+    _field_names,
+    _fmt_path,
+    _is_model,
+    _split_key,
+    _unwrap,
+)
+from kafkadrill.scenario.safe_yaml import _check_data, _LimitError, _parse_yaml
+
+
+def _override_parts(key: Any) -> list[str | int]:
+    if not isinstance(key, str):
+        raise ScenarioError(
+            f"override key must be text, got {type(key).__name__}",
+            fix="use a dotted key such as workload.producers.acks",
+        )
+    shown = _printable(key)
+    if not key.strip():
+        raise ScenarioError(
+            "empty override key",
+            field=repr(key),
+            fix="use a dotted key such as workload.producers.acks=1",
+        )
+    if any(not seg.strip() for seg in key.split(".")):
+        raise ScenarioError(
+            "override key has an empty part (a leading, trailing or doubled '.')",
+            field=shown,
+            fix="write the path as a.b.c, e.g. workload.producers.acks",
+        )
+    if _CONTROL_RE.search(key):
+        raise ScenarioError(
+            "override key holds a control character",
+            field=shown,
+            fix="retype the key",
+        )
+    return _split_key(key)
+
+
+def _override_value(v: Any, key: str) -> Any:
+    if not isinstance(v, str):
+        return v
+    try:
+        data, _ = _parse_yaml(v, None)  # "1" -> 1, "null" -> None, "[a, b]" -> list
+    except _LimitError as e:
+        raise ScenarioError(f"override value: {e.message}", field=key, fix=e.fix) from None
+    except ScenarioError:
+        return v  # not YAML: the text itself (validation says if text is wrong there)
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Apply dotted-key overrides to raw scenario data (before validation); returns a copy.
+
+    Keys follow the scenario schema, so config maps take the rest of the key as one property
+    name: `topology.broker_config.min.insync.replicas=2`. String values are parsed as YAML.
+    Raises ScenarioError (field = the override key) for a path the schema does not have, an
+    empty key, or a path through a value that is not a mapping or list in the data.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario is a mapping of keys, got {type(data).__name__}",
+            fix="start with `name: my-drill`",
+        )
+    _check_data(data, None)
+    out = copy.deepcopy(data)
+    for key, raw in overrides.items():
+        parts = _override_parts(key)
+        _set_path(out, parts, _override_value(raw, key), key)
+    return out
+
+
+def _not_container(key: str, done: list[str | int], node: Any, want: str) -> ScenarioError:
+    where = _fmt_path(tuple(done)) or "the scenario"
+    return ScenarioError(
+        f"override: {where} is {_kind(node)} in the scenario, not {want}",
+        field=_printable(key),
+        fix=f"fix {where} in the file, or override {where} itself",
+    )
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "a boolean"}
+    names |= {int: "a number", float: "a number"}
+    return names.get(type(v), f"a {type(v).__name__}")
+
+
+def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
+    tp: Any = Scenario
+    node = data
+    i = 0
+    shown = _printable(key)
+    while i < len(parts):
+        part = parts[i]
+        last = i == len(parts) - 1
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if _is_model(tp):
+            if not isinstance(part, str) or _field_by_key(tp, part) is None:
+                names = _field_names(tp)
+                raise ScenarioError(
+                    f"override: no field '{_printable(str(part))}' here"
+                    f"{did_you_mean(part, names)}; valid: {', '.join(names)}",
+                    field=shown,
+                )
+            if not isinstance(node, dict):
+                raise _not_container(key, parts[:i], node, "a mapping")
+            sub = _field_by_key(tp, part)
+            if last:
+                node[part] = value
+                return
+            nxt = _unwrap(sub)
+            if not isinstance(node.get(part), dict | list):
+                node[part] = [] if typing.get_origin(nxt) is list else {}
+            node, tp = node[part], sub
+        elif origin is list:
+            if not isinstance(node, list):
+                raise _not_container(key, parts[:i], node, "a list")
+            if not isinstance(part, int) or part > len(node):
+                raise ScenarioError(
+                    f"override: '{_printable(str(part))}' is not an index of "
+                    f"{_fmt_path(tuple(parts[:i]))}, which has {len(node)} entries",
+                    field=shown,
+                    fix=f"use an index 0..{len(node) - 1}, or {len(node)} to append"
+                    if node
+                    else "use index 0 to add the first entry",
+                )
+            if part == len(node):
+                node.append({})
+            if last:
+                node[part] = value
+                return
+            item_tp = typing.get_args(tp)[0]
+            if _unwrap(item_tp) is not item_tp or typing.get_origin(_unwrap(item_tp)) in (
+                Union,
+                types.UnionType,
+            ):
+                # The timeline's union: pick the member from the data, as validation will.
+                item = node[part]
+                item_tp = (
+                    RandomFaults if isinstance(item, dict) and "random" in item else FixedFault
+                )
+            node, tp = node[part], item_tp
+        elif origin is dict:
+            if not isinstance(node, dict):
+                raise _not_container(key, parts[:i], node, "a mapping")
+            val_tp = _unwrap(typing.get_args(tp)[1])
+            if typing.get_origin(val_tp) is dict and not last:
+                # dict of dicts (random params per fault type, whose names hold dots): the
+                # longest prefix that is an existing key or a fault type names the entry.
+                rest = [str(p) for p in parts[i:]]
+                for j in range(len(rest) - 1, 0, -1):
+                    name = ".".join(rest[:j])
+                    if name in node or name in catalog.FAULT_TYPES or j == 1:
+                        if not isinstance(node.setdefault(name, {}), dict):
+                            raise _not_container(key, [*parts[:i], name], node[name], "a mapping")
+                        node = node[name]
+                        tp = val_tp
+                        i += j
+                        break
+                continue
+            # A property map: the rest of the key is one property name ("min.insync.replicas").
+            node[".".join(str(p) for p in parts[i:])] = value
+            return
+        else:
+            raise ScenarioError(
+                f"override: '{_printable(str(part))}' goes below a plain value "
+                f"({_fmt_path(tuple(parts[:i]))} holds a single value)",
+                field=shown,
+                fix=f"override {_fmt_path(tuple(parts[:i]))} itself",
+            )
+        i += 1
