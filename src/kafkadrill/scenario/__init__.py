@@ -9,11 +9,12 @@ unknown keys, so a typo is an error with a "did you mean" suggestion), then the 
 (rules/) check what needs the whole scenario (targets exist in the topology, RF fits the cluster,
 faults do not overlap, runbook times fit the duration...). Modules: limits, paths, errors,
 safe_yaml (bounded YAML + line index), model (schema), derive (topology, schedule, resolved
-YAML), overrides (`--set`), rules, load (the pipeline).
+YAML), overrides (`--set`), rules, load (the pipeline), compile (scenario -> DrillPlan).
 """
 
 from __future__ import annotations
 
+from kafkadrill.scenario.compile import compile_plan
 from kafkadrill.scenario.derive import trigger_fault
 from kafkadrill.scenario.errors import LocatedProblem, ScenarioValidationError, located_problems
 from kafkadrill.scenario.limits import LIMITS
@@ -34,6 +35,7 @@ __all__ = [
     "ScenarioValidationError",
     "apply_overrides",
     "build_scenario",
+    "compile_plan",
     "load_scenario",
     "located_problems",
     "redact",
