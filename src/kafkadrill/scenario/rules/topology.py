@@ -178,9 +178,21 @@ def _az_problems(
 def _custom_topology_problems(s: Scenario) -> list[Problem]:
     """`topology.clusters` / `topology.flows`: names, sizes, flows and where topics go."""
     t = s.topology
-    probs: list[Problem] = []
     if not t.clusters:
         return [Problem("topology.clusters", "model custom lists its clusters", "add clusters")]
+    sizes = {c.name: c.nodes for c in t.clusters}
+    names = [c.name for c in t.clusters]
+    return [
+        *_custom_model_problems(t),
+        *_custom_cluster_problems(t),
+        *_custom_flow_problems(t, sizes, names),
+        *_custom_topic_problems(s, sizes, names),
+    ]
+
+
+def _custom_model_problems(t: TopologySpec) -> list[Problem]:
+    """With topology.clusters, no built-in model and none of the built-in models' keys."""
+    probs: list[Problem] = []
     if "model" in t.model_fields_set and t.model != "custom":
         probs.append(
             Problem(
@@ -204,7 +216,12 @@ def _custom_topology_problems(s: Scenario) -> list[Problem]:
                     f"set it per cluster: topology.clusters[i].{per_cluster}",
                 )
             )
-    sizes = {c.name: c.nodes for c in t.clusters}
+    return probs
+
+
+def _custom_cluster_problems(t: TopologySpec) -> list[Problem]:
+    """Cluster names are unique, AZs valid, counted broker settings fit each cluster."""
+    probs: list[Problem] = []
     regions = {c.region for c in t.clusters}
     names: list[str] = []
     azs_seen: dict[str, str] = {}
@@ -230,6 +247,14 @@ def _custom_topology_problems(s: Scenario) -> list[Problem]:
             if _counted(key):
                 p = _counted_problem(field, key, val, c.nodes, c.name, f"{here}.nodes")
                 probs += [p] if p else []
+    return probs
+
+
+def _custom_flow_problems(
+    t: TopologySpec, sizes: dict[str, int], names: list[str]
+) -> list[Problem]:
+    """Flows join two known, different clusters once, with valid filters and a fitting RF."""
+    probs: list[Problem] = []
     pairs: list[tuple[str, str]] = []
     for i, f in enumerate(t.flows):
         here = f"topology.flows[{i}]"
@@ -263,6 +288,13 @@ def _custom_topology_problems(s: Scenario) -> list[Problem]:
             )
             p = _counted_problem(field, "replication.factor", rf, sizes[f.target], f.target, grow)
             probs += [p] if p else []
+    return probs
+
+
+def _custom_topic_problems(s: Scenario, sizes: dict[str, int], names: list[str]) -> list[Problem]:
+    """Topics are defined once, on known clusters whose size fits their RF and min ISR."""
+    t = s.topology
+    probs: list[Problem] = []
     writers = {g.cluster for g in s.workload.producer_groups()}
     probs += _twice_defined_topics(t.topics)
     for i, topic in enumerate(t.topics):
