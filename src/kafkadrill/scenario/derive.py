@@ -13,7 +13,7 @@ import yaml
 from kafkadrill import __version__
 from kafkadrill.errors import ScenarioError
 from kafkadrill.faults.schedule import ScheduledFault, plan_timeline
-from kafkadrill.scenario.errors import _error
+from kafkadrill.scenario.errors import validation_error
 from kafkadrill.secrets import redact
 from kafkadrill.topology import (
     DEFAULT_STRETCH_SITES,
@@ -109,7 +109,7 @@ def schedule_of(s: Scenario) -> list[ScheduledFault]:
         duration_seconds=s.duration_seconds,
     )
     if problems:
-        raise _error(problems, s.source, {})
+        raise validation_error(problems, s.source, {})
     return faults
 
 
@@ -184,7 +184,7 @@ def _wan_links(
     regions = set(topo.regions)
     for link in topo.links:
         spec: WanLinkSpec | None = next(
-            (v for k, v in wan.links.items() if _link_key(k) == {link.a, link.b}), None
+            (v for k, v in wan.links.items() if link_key(k) == {link.a, link.b}), None
         )
         if spec is None and (stretch or {link.a, link.b} <= regions):
             spec = wan
@@ -195,6 +195,6 @@ def _wan_links(
     return tuple(out)
 
 
-def _link_key(name: str) -> set[str]:
+def link_key(name: str) -> set[str]:
     a, _, b = name.partition("<->")
     return {a.strip(), b.strip()}

@@ -16,12 +16,12 @@ from kafkadrill.faults.catalog import Problem, did_you_mean
 from kafkadrill.faults.schedule import ENTRY_TAGS
 from kafkadrill.scenario.paths import (
     Loc,
-    _field_by_key,
-    _field_names,
-    _fmt_path,
-    _is_model,
-    _parse_field,
-    _unwrap,
+    field_by_key,
+    field_names,
+    fmt_path,
+    is_model,
+    parse_field,
+    unwrap,
 )
 from kafkadrill.secrets import is_secret_key, replace_known
 
@@ -81,20 +81,20 @@ def located_problems(err: ScenarioError) -> list[LocatedProblem]:
     ]
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """`text` with control characters escaped (a BEL or ESC in a key must not reach a terminal
     raw; newlines are kept, error texts use them between problems)."""
-    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _safe_text(text: str | None, secrets: set[str]) -> str | None:
-    return None if text is None else _printable(replace_known(text, secrets))
+    return None if text is None else printable(replace_known(text, secrets))
 
 
-def _redact_error(err: ScenarioError, secrets: set[str]) -> ScenarioError:
+def redact_error(err: ScenarioError, secrets: set[str]) -> ScenarioError:
     """The same error with every secret value and control character taken out of its texts:
     error messages are printed to consoles and CI logs."""
     if isinstance(err, ScenarioValidationError):
@@ -157,12 +157,12 @@ def _model_at(raw_loc: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel
     """The model class at a raw pydantic error location (tags still in), if any."""
     tp: Any = root
     for p in raw_loc:
-        tp = _unwrap(tp)
+        tp = unwrap(tp)
         if typing.get_origin(tp) in (Union, types.UnionType):
             tp = ENTRY_TAGS.get(str(p))  # the timeline union: the tag names the member
             continue
-        if _is_model(tp):
-            tp = _field_by_key(tp, str(p))
+        if is_model(tp):
+            tp = field_by_key(tp, str(p))
         elif typing.get_origin(tp) is list:
             tp = typing.get_args(tp)[0]
         elif typing.get_origin(tp) is dict:
@@ -171,11 +171,11 @@ def _model_at(raw_loc: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel
             return None
         if tp is None:
             return None
-    tp = _unwrap(tp)
-    return tp if _is_model(tp) else None
+    tp = unwrap(tp)
+    return tp if is_model(tp) else None
 
 
-def _pydantic_problems(err: ValidationError, root: type[BaseModel]) -> list[Problem]:
+def pydantic_problems(err: ValidationError, root: type[BaseModel]) -> list[Problem]:
     # `root` is the validated model (Scenario): passed in so this module needs no schema.
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
@@ -186,7 +186,7 @@ def _pydantic_problems(err: ValidationError, root: type[BaseModel]) -> list[Prob
         fix = None
         if e["type"] == "extra_forbidden" and loc:
             parent = _model_at(raw_loc[:-1], root)
-            names = _field_names(parent) if parent else []
+            names = field_names(parent) if parent else []
             msg = f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], names)}"
             if names:
                 msg += f"; valid keys: {', '.join(names)}"
@@ -210,31 +210,31 @@ def _pydantic_problems(err: ValidationError, root: type[BaseModel]) -> list[Prob
             and "unknown fault type" in msg
         ):
             fix = "use one of the fault types above"
-        key = (_fmt_path(loc), msg)
+        key = (fmt_path(loc), msg)
         if key not in seen:
             seen.add(key)
-            problems.append(Problem(_fmt_path(loc), msg, fix))
+            problems.append(Problem(fmt_path(loc), msg, fix))
     return problems
 
 
-def _line_for(field: str, lines: dict[Loc, int]) -> int | None:
-    loc = _parse_field(field)
+def line_for(field: str, lines: dict[Loc, int]) -> int | None:
+    loc = parse_field(field)
     for n in range(len(loc), 0, -1):
         if loc[:n] in lines:
             return lines[loc[:n]]
     return None
 
 
-def _error(
+def validation_error(
     problems: list[Problem], source: str | None, lines: dict[Loc, int]
 ) -> ScenarioValidationError:
     def where(p: Problem) -> str:
-        line = _line_for(p.field, lines)
+        line = line_for(p.field, lines)
         return f" (line {line})" if line else ""
 
     # Report in file order: easier to fix top to bottom.
-    problems = sorted(problems, key=lambda p: _line_for(p.field, lines) or 1 << 30)
-    at = [_line_for(p.field, lines) for p in problems]
+    problems = sorted(problems, key=lambda p: line_for(p.field, lines) or 1 << 30)
+    at = [line_for(p.field, lines) for p in problems]
     if len(problems) == 1:
         p = problems[0]
         return ScenarioValidationError(

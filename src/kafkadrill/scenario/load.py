@@ -10,12 +10,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from kafkadrill.errors import ScenarioError
-from kafkadrill.scenario.errors import _error, _printable, _pydantic_problems, _redact_error
+from kafkadrill.scenario.errors import printable, pydantic_problems, redact_error, validation_error
 from kafkadrill.scenario.model import Scenario, install_validator
 from kafkadrill.scenario.overrides import apply_overrides
-from kafkadrill.scenario.paths import Loc, _split_key
+from kafkadrill.scenario.paths import Loc, split_key
 from kafkadrill.scenario.rules import semantic_problems
-from kafkadrill.scenario.safe_yaml import _check_data, _read_yaml
+from kafkadrill.scenario.safe_yaml import check_data, read_yaml
 from kafkadrill.secrets import find_secrets, is_secret_key
 
 
@@ -26,7 +26,7 @@ def build_scenario(
     secrets: set[str] = set()
     try:
         if isinstance(data, dict | list):
-            _check_data(data, source)
+            check_data(data, source)
             secrets = find_secrets(data)
         if overrides:
             if not isinstance(overrides, dict):
@@ -40,7 +40,7 @@ def build_scenario(
         return _build_checked(data, source=source, overrides=overrides, lines=lines)
     except ScenarioError as e:
         # Error texts reach consoles and CI logs: no secret value, no raw control character.
-        raise _redact_error(e, secrets) from None
+        raise redact_error(e, secrets) from None
 
 
 def _build_checked(
@@ -66,17 +66,17 @@ def _build_checked(
             ) from None
         # Overridden values did not come from the file: drop their line numbers.
         for key in overrides:
-            loc = tuple(_split_key(str(key)))
+            loc = tuple(split_key(str(key)))
             for p in [p for p in lines if p[: len(loc)] == loc]:
                 del lines[p]
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as e:
-        raise _error(_pydantic_problems(e, Scenario), source, lines) from None
+        raise validation_error(pydantic_problems(e, Scenario), source, lines) from None
     scn._source = source
     problems = semantic_problems(scn)
     if problems:
-        raise _error(problems, source, lines)
+        raise validation_error(problems, source, lines)
     return scn
 
 
@@ -91,7 +91,7 @@ def load_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Scenar
     """
     path = Path(path)
     try:
-        data, lines = _read_yaml(path)
+        data, lines = read_yaml(path)
     except ScenarioError as e:
-        raise _redact_error(e, set()) from None
-    return build_scenario(data, source=_printable(str(path)), overrides=overrides, lines=lines)
+        raise redact_error(e, set()) from None
+    return build_scenario(data, source=printable(str(path)), overrides=overrides, lines=lines)

@@ -39,7 +39,7 @@ AnomalyName = Literal["loss", "unknown", "duplicates", "ordering", "timestamps",
 # fmt: on
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
-_NAME_RE = r"^[a-z0-9][a-z0-9-]*$"
+NAME_RE = r"^[a-z0-9][a-z0-9-]*$"
 # The `external:` section is the external runtime's own options model, looked up in the
 # runtime_options registry so this schema imports no runtime (the JSON Schema is unchanged).
 ExternalOptions: Any = options_model("external")
@@ -452,7 +452,7 @@ def _derived_seed(name: str) -> int:
 class Scenario(_Model):
     """A validated drill. Build with `load_scenario` / `Scenario.from_dict`; treat as read-only."""
 
-    name: str = Field(pattern=_NAME_RE, max_length=80, description="used in report paths")
+    name: str = Field(pattern=NAME_RE, max_length=80, description="used in report paths")
     description: str = ""
     seed: Int | None = Field(
         default=None, ge=-_INT63, le=_INT63, description="null = derived from name"

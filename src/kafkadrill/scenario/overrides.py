@@ -12,17 +12,17 @@ from kafkadrill.errors import ScenarioError
 from kafkadrill.faults import catalog
 from kafkadrill.faults.catalog import did_you_mean
 from kafkadrill.faults.schedule import FixedFault, RandomFaults
-from kafkadrill.scenario.errors import _CONTROL_RE, _printable
+from kafkadrill.scenario.errors import CONTROL_RE, printable
 from kafkadrill.scenario.model import Scenario
 from kafkadrill.scenario.paths import (
-    _field_by_key,
-    _field_names,
-    _fmt_path,
-    _is_model,
-    _split_key,
-    _unwrap,
+    field_by_key,
+    field_names,
+    fmt_path,
+    is_model,
+    split_key,
+    unwrap,
 )
-from kafkadrill.scenario.safe_yaml import _check_data, _LimitError, _parse_yaml
+from kafkadrill.scenario.safe_yaml import LimitError, check_data, parse_yaml
 
 
 def _override_parts(key: Any) -> list[str | int]:
@@ -31,7 +31,7 @@ def _override_parts(key: Any) -> list[str | int]:
             f"override key must be text, got {type(key).__name__}",
             fix="use a dotted key such as workload.producers.acks",
         )
-    shown = _printable(key)
+    shown = printable(key)
     if not key.strip():
         raise ScenarioError(
             "empty override key",
@@ -44,21 +44,21 @@ def _override_parts(key: Any) -> list[str | int]:
             field=shown,
             fix="write the path as a.b.c, e.g. workload.producers.acks",
         )
-    if _CONTROL_RE.search(key):
+    if CONTROL_RE.search(key):
         raise ScenarioError(
             "override key holds a control character",
             field=shown,
             fix="retype the key",
         )
-    return _split_key(key)
+    return split_key(key)
 
 
 def _override_value(v: Any, key: str) -> Any:
     if not isinstance(v, str):
         return v
     try:
-        data, _ = _parse_yaml(v, None)  # "1" -> 1, "null" -> None, "[a, b]" -> list
-    except _LimitError as e:
+        data, _ = parse_yaml(v, None)  # "1" -> 1, "null" -> None, "[a, b]" -> list
+    except LimitError as e:
         raise ScenarioError(f"override value: {e.message}", field=key, fix=e.fix) from None
     except ScenarioError:
         return v  # not YAML: the text itself (validation says if text is wrong there)
@@ -78,7 +78,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
             f"a scenario is a mapping of keys, got {type(data).__name__}",
             fix="start with `name: my-drill`",
         )
-    _check_data(data, None)
+    check_data(data, None)
     out = copy.deepcopy(data)
     for key, raw in overrides.items():
         parts = _override_parts(key)
@@ -87,10 +87,10 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
 
 
 def _not_container(key: str, done: list[str | int], node: Any, want: str) -> ScenarioError:
-    where = _fmt_path(tuple(done)) or "the scenario"
+    where = fmt_path(tuple(done)) or "the scenario"
     return ScenarioError(
         f"override: {where} is {_kind(node)} in the scenario, not {want}",
-        field=_printable(key),
+        field=printable(key),
         fix=f"fix {where} in the file, or override {where} itself",
     )
 
@@ -107,27 +107,27 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
     tp: Any = Scenario
     node = data
     i = 0
-    shown = _printable(key)
+    shown = printable(key)
     while i < len(parts):
         part = parts[i]
         last = i == len(parts) - 1
-        tp = _unwrap(tp)
+        tp = unwrap(tp)
         origin = typing.get_origin(tp)
-        if _is_model(tp):
-            if not isinstance(part, str) or _field_by_key(tp, part) is None:
-                names = _field_names(tp)
+        if is_model(tp):
+            if not isinstance(part, str) or field_by_key(tp, part) is None:
+                names = field_names(tp)
                 raise ScenarioError(
-                    f"override: no field '{_printable(str(part))}' here"
+                    f"override: no field '{printable(str(part))}' here"
                     f"{did_you_mean(part, names)}; valid: {', '.join(names)}",
                     field=shown,
                 )
             if not isinstance(node, dict):
                 raise _not_container(key, parts[:i], node, "a mapping")
-            sub = _field_by_key(tp, part)
+            sub = field_by_key(tp, part)
             if last:
                 node[part] = value
                 return
-            nxt = _unwrap(sub)
+            nxt = unwrap(sub)
             if not isinstance(node.get(part), dict | list):
                 node[part] = [] if typing.get_origin(nxt) is list else {}
             node, tp = node[part], sub
@@ -136,8 +136,8 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
                 raise _not_container(key, parts[:i], node, "a list")
             if not isinstance(part, int) or part > len(node):
                 raise ScenarioError(
-                    f"override: '{_printable(str(part))}' is not an index of "
-                    f"{_fmt_path(tuple(parts[:i]))}, which has {len(node)} entries",
+                    f"override: '{printable(str(part))}' is not an index of "
+                    f"{fmt_path(tuple(parts[:i]))}, which has {len(node)} entries",
                     field=shown,
                     fix=f"use an index 0..{len(node) - 1}, or {len(node)} to append"
                     if node
@@ -149,7 +149,7 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
                 node[part] = value
                 return
             item_tp = typing.get_args(tp)[0]
-            if _unwrap(item_tp) is not item_tp or typing.get_origin(_unwrap(item_tp)) in (
+            if unwrap(item_tp) is not item_tp or typing.get_origin(unwrap(item_tp)) in (
                 Union,
                 types.UnionType,
             ):
@@ -162,7 +162,7 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
         elif origin is dict:
             if not isinstance(node, dict):
                 raise _not_container(key, parts[:i], node, "a mapping")
-            val_tp = _unwrap(typing.get_args(tp)[1])
+            val_tp = unwrap(typing.get_args(tp)[1])
             if typing.get_origin(val_tp) is dict and not last:
                 # dict of dicts (random params per fault type, whose names hold dots): the
                 # longest prefix that is an existing key or a fault type names the entry.
@@ -182,9 +182,9 @@ def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
             return
         else:
             raise ScenarioError(
-                f"override: '{_printable(str(part))}' goes below a plain value "
-                f"({_fmt_path(tuple(parts[:i]))} holds a single value)",
+                f"override: '{printable(str(part))}' goes below a plain value "
+                f"({fmt_path(tuple(parts[:i]))} holds a single value)",
                 field=shown,
-                fix=f"override {_fmt_path(tuple(parts[:i]))} itself",
+                fix=f"override {fmt_path(tuple(parts[:i]))} itself",
             )
         i += 1

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 Loc = tuple[str | int, ...]  # a path into the scenario data
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap(tp: Any) -> Any:
     """Strip Annotated / Optional wrappers down to the type that holds data."""
     while True:
         origin = typing.get_origin(tp)
@@ -31,22 +31,22 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _is_model(tp: Any) -> bool:
+def is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _field_names(model: type[BaseModel]) -> list[str]:
+def field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
-def _field_by_key(model: type[BaseModel], key: str) -> Any:
+def field_by_key(model: type[BaseModel], key: str) -> Any:
     for n, f in model.model_fields.items():
         if key in (n, f.alias):
             return f.annotation
     return None
 
 
-def _split_key(key: str) -> list[str | int]:
+def split_key(key: str) -> list[str | int]:
     # "timeline[2].at" and "timeline.2.at" both mean element 2 of timeline.
     parts: list[str | int] = []
     for seg in key.split("."):
@@ -61,11 +61,11 @@ def _split_key(key: str) -> list[str | int]:
     return parts
 
 
-def _parse_field(field: str) -> Loc:
-    return tuple(_split_key(field)) if field else ()
+def parse_field(field: str) -> Loc:
+    return tuple(split_key(field)) if field else ()
 
 
-def _fmt_path(loc: Loc) -> str:
+def fmt_path(loc: Loc) -> str:
     out = ""
     for p in loc:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))

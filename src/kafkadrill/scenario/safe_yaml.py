@@ -11,7 +11,7 @@ import yaml
 
 from kafkadrill.errors import ScenarioError
 from kafkadrill.faults.catalog import did_you_mean
-from kafkadrill.scenario.errors import _printable
+from kafkadrill.scenario.errors import printable
 from kafkadrill.scenario.limits import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -19,21 +19,19 @@ from kafkadrill.scenario.limits import (
     MAX_NODES,
     MAX_SCALAR_DIGITS,
 )
-from kafkadrill.scenario.paths import Loc, _fmt_path
+from kafkadrill.scenario.paths import Loc, fmt_path
 
 # The C loader (libyaml) when installed: the same YAML, parsed several times faster.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAML_LOADER_NAME = _BaseLoader.__name__
 
 
-class _LimitError(ScenarioError):
+class LimitError(ScenarioError):
     """A size/depth/alias/count limit was exceeded (not a syntax error)."""
 
 
-def _limit_error(
-    message: str, source: str | None, fix: str, line: int | None = None
-) -> _LimitError:
-    err = _LimitError(message + (f" (line {line})" if line else ""), file=source, fix=fix)
+def _limit_error(message: str, source: str | None, fix: str, line: int | None = None) -> LimitError:
+    err = LimitError(message + (f" (line {line})" if line else ""), file=source, fix=fix)
     err.line = line  # type: ignore[attr-defined]
     return err
 
@@ -59,8 +57,8 @@ class _ScenarioLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 _ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
-    return _parse_yaml(_read_text(path), str(path))
+def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    return parse_yaml(_read_text(path), str(path))
 
 
 def _read_text(path: Path) -> str:
@@ -69,7 +67,7 @@ def _read_text(path: Path) -> str:
     Never reads more than the limit: a device (/dev/zero), a FIFO or a huge file is refused
     from its metadata, and the read itself is bounded in case the size lied (/proc files).
     """
-    src = _printable(str(path))
+    src = printable(str(path))
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -228,10 +226,10 @@ def _yaml_error(e: yaml.YAMLError, text: str, source: str | None) -> ScenarioErr
         )
         err.line = line  # type: ignore[attr-defined]
         return err
-    return ScenarioError(f"invalid YAML: {_printable(str(e))}", file=source)
+    return ScenarioError(f"invalid YAML: {printable(str(e))}", file=source)
 
 
-def _parse_yaml(text: str, source: str | None) -> tuple[Any, dict[Loc, int]]:
+def parse_yaml(text: str, source: str | None) -> tuple[Any, dict[Loc, int]]:
     if len(text) > MAX_FILE_BYTES:
         raise _limit_error(
             f"more than {MAX_FILE_BYTES // 1024} KiB of YAML",
@@ -266,7 +264,7 @@ def _index_lines(node: yaml.Node, path: Loc, out: dict[Loc, int], source: str | 
                     f"a {'list' if isinstance(knode, yaml.SequenceNode) else 'mapping'} "
                     f"used as a key at line {line}",
                     file=source,
-                    field=_fmt_path(path) or None,
+                    field=fmt_path(path) or None,
                     fix="keys are plain names (`? [a, b]` complex keys are not supported)",
                 )
                 err.line = line  # type: ignore[attr-defined]
@@ -275,9 +273,9 @@ def _index_lines(node: yaml.Node, path: Loc, out: dict[Loc, int], source: str | 
             if key in seen:
                 # PyYAML silently keeps the last duplicate; a repeated key is always a mistake.
                 err = ScenarioError(
-                    f"duplicate key '{_printable(key)}' at line {line} (first at line {seen[key]})",
+                    f"duplicate key '{printable(key)}' at line {line} (first at line {seen[key]})",
                     file=source,
-                    field=_printable(_fmt_path((*path, key))),
+                    field=printable(fmt_path((*path, key))),
                     fix="merge the two entries",
                 )
                 err.line = line  # type: ignore[attr-defined]
@@ -298,10 +296,10 @@ def _not_found(path: Path) -> ScenarioError:
         names = sorted(p.name for p in parent.glob("*.yaml"))
         if names:
             fix += f"{did_you_mean(path.name, names)}; files in {parent}: {', '.join(names)}"
-    return ScenarioError("scenario file not found", file=_printable(str(path)), fix=fix)
+    return ScenarioError("scenario file not found", file=printable(str(path)), fix=fix)
 
 
-def _check_data(data: Any, source: str | None) -> None:
+def check_data(data: Any, source: str | None) -> None:
     """Depth, size and cycle limits on already-parsed data (Scenario.from_dict callers and
     override values bypass the YAML checks); iterative, so deep input cannot overflow."""
     count = 0

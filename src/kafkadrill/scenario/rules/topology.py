@@ -7,10 +7,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from kafkadrill.faults.catalog import Problem, did_you_mean, known
-from kafkadrill.scenario.derive import _link_key
+from kafkadrill.scenario.derive import link_key
 from kafkadrill.scenario.model import (
-    _NAME_RE,
     CLUSTERS,
+    NAME_RE,
     AzMap,
     ClusterConfigs,
     NodeCounts,
@@ -63,7 +63,7 @@ def _wan_problems(s: Scenario, topo: Topology) -> list[Problem]:
     known_links = [link.name for link in topo.links]
     for name, spec in wan.links.items():
         field = f"topology.wan.links.{name}"
-        if not any(_link_key(name) == {link.a, link.b} for link in topo.links):
+        if not any(link_key(name) == {link.a, link.b} for link in topo.links):
             probs.append(
                 Problem(
                     field,
@@ -156,7 +156,7 @@ def _az_problems(
     if not azs:
         probs.append(Problem(field, "empty AZ list", "omit it for a single-site cluster"))
     for az in azs:
-        if not re.fullmatch(_NAME_RE, az) or az in regions:
+        if not re.fullmatch(NAME_RE, az) or az in regions:
             probs.append(
                 Problem(
                     field,
