@@ -103,88 +103,102 @@ def _kind(v: Any) -> str:
     return names.get(type(v), f"a {type(v).__name__}")
 
 
+# One step down the schema: (the next node, its type, how many key parts it used), or None
+# once the value is set.
+_Step = tuple[Any, Any, int] | None
+
+
 def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
+    """Set `value` at `parts` in `data`, walking the schema alongside so a wrong path is named."""
     tp: Any = Scenario
     node = data
     i = 0
-    shown = printable(key)
     while i < len(parts):
-        part = parts[i]
-        last = i == len(parts) - 1
         tp = unwrap(tp)
         origin = typing.get_origin(tp)
         if is_model(tp):
-            if not isinstance(part, str) or field_by_key(tp, part) is None:
-                names = field_names(tp)
-                raise ScenarioError(
-                    f"override: no field '{printable(str(part))}' here"
-                    f"{did_you_mean(part, names)}; valid: {', '.join(names)}",
-                    field=shown,
-                )
-            if not isinstance(node, dict):
-                raise _not_container(key, parts[:i], node, "a mapping")
-            sub = field_by_key(tp, part)
-            if last:
-                node[part] = value
-                return
-            nxt = unwrap(sub)
-            if not isinstance(node.get(part), dict | list):
-                node[part] = [] if typing.get_origin(nxt) is list else {}
-            node, tp = node[part], sub
+            step = _model_step(node, tp, parts, i, value, key)
         elif origin is list:
-            if not isinstance(node, list):
-                raise _not_container(key, parts[:i], node, "a list")
-            if not isinstance(part, int) or part > len(node):
-                raise ScenarioError(
-                    f"override: '{printable(str(part))}' is not an index of "
-                    f"{fmt_path(tuple(parts[:i]))}, which has {len(node)} entries",
-                    field=shown,
-                    fix=f"use an index 0..{len(node) - 1}, or {len(node)} to append"
-                    if node
-                    else "use index 0 to add the first entry",
-                )
-            if part == len(node):
-                node.append({})
-            if last:
-                node[part] = value
-                return
-            item_tp = typing.get_args(tp)[0]
-            if unwrap(item_tp) is not item_tp or typing.get_origin(unwrap(item_tp)) in (
-                Union,
-                types.UnionType,
-            ):
-                # The timeline's union: pick the member from the data, as validation will.
-                item = node[part]
-                item_tp = (
-                    RandomFaults if isinstance(item, dict) and "random" in item else FixedFault
-                )
-            node, tp = node[part], item_tp
+            step = _list_step(node, tp, parts, i, value, key)
         elif origin is dict:
-            if not isinstance(node, dict):
-                raise _not_container(key, parts[:i], node, "a mapping")
-            val_tp = unwrap(typing.get_args(tp)[1])
-            if typing.get_origin(val_tp) is dict and not last:
-                # dict of dicts (random params per fault type, whose names hold dots): the
-                # longest prefix that is an existing key or a fault type names the entry.
-                rest = [str(p) for p in parts[i:]]
-                for j in range(len(rest) - 1, 0, -1):
-                    name = ".".join(rest[:j])
-                    if name in node or name in catalog.FAULT_TYPES or j == 1:
-                        if not isinstance(node.setdefault(name, {}), dict):
-                            raise _not_container(key, [*parts[:i], name], node[name], "a mapping")
-                        node = node[name]
-                        tp = val_tp
-                        i += j
-                        break
-                continue
-            # A property map: the rest of the key is one property name ("min.insync.replicas").
-            node[".".join(str(p) for p in parts[i:])] = value
-            return
+            step = _dict_step(node, tp, parts, i, value, key)
         else:
+            where = fmt_path(tuple(parts[:i]))
             raise ScenarioError(
-                f"override: '{printable(str(part))}' goes below a plain value "
-                f"({fmt_path(tuple(parts[:i]))} holds a single value)",
-                field=shown,
-                fix=f"override {fmt_path(tuple(parts[:i]))} itself",
+                f"override: '{printable(str(parts[i]))}' goes below a plain value "
+                f"({where} holds a single value)",
+                field=printable(key),
+                fix=f"override {where} itself",
             )
-        i += 1
+        if step is None:
+            return
+        node, tp, used = step
+        i += used
+
+
+def _model_step(node: Any, tp: Any, parts: list[str | int], i: int, value: Any, key: str) -> _Step:
+    part = parts[i]
+    if not isinstance(part, str) or field_by_key(tp, part) is None:
+        names = field_names(tp)
+        raise ScenarioError(
+            f"override: no field '{printable(str(part))}' here"
+            f"{did_you_mean(part, names)}; valid: {', '.join(names)}",
+            field=printable(key),
+        )
+    if not isinstance(node, dict):
+        raise _not_container(key, parts[:i], node, "a mapping")
+    sub = field_by_key(tp, part)
+    if i == len(parts) - 1:
+        node[part] = value
+        return None
+    if not isinstance(node.get(part), dict | list):
+        node[part] = [] if typing.get_origin(unwrap(sub)) is list else {}
+    return node[part], sub, 1
+
+
+def _list_step(node: Any, tp: Any, parts: list[str | int], i: int, value: Any, key: str) -> _Step:
+    part = parts[i]
+    if not isinstance(node, list):
+        raise _not_container(key, parts[:i], node, "a list")
+    if not isinstance(part, int) or part > len(node):
+        raise ScenarioError(
+            f"override: '{printable(str(part))}' is not an index of "
+            f"{fmt_path(tuple(parts[:i]))}, which has {len(node)} entries",
+            field=printable(key),
+            fix=f"use an index 0..{len(node) - 1}, or {len(node)} to append"
+            if node
+            else "use index 0 to add the first entry",
+        )
+    if part == len(node):
+        node.append({})
+    if i == len(parts) - 1:
+        node[part] = value
+        return None
+    item_tp = typing.get_args(tp)[0]
+    if unwrap(item_tp) is not item_tp or typing.get_origin(unwrap(item_tp)) in (
+        Union,
+        types.UnionType,
+    ):
+        # The timeline's union: pick the member from the data, as validation will.
+        item = node[part]
+        item_tp = RandomFaults if isinstance(item, dict) and "random" in item else FixedFault
+    return node[part], item_tp, 1
+
+
+def _dict_step(node: Any, tp: Any, parts: list[str | int], i: int, value: Any, key: str) -> _Step:
+    if not isinstance(node, dict):
+        raise _not_container(key, parts[:i], node, "a mapping")
+    val_tp = unwrap(typing.get_args(tp)[1])
+    if typing.get_origin(val_tp) is dict and i < len(parts) - 1:
+        # dict of dicts (random params per fault type, whose names hold dots): the
+        # longest prefix that is an existing key or a fault type names the entry.
+        rest = [str(p) for p in parts[i:]]
+        for j in range(len(rest) - 1, 0, -1):
+            name = ".".join(rest[:j])
+            if name in node or name in catalog.FAULT_TYPES or j == 1:
+                if not isinstance(node.setdefault(name, {}), dict):
+                    raise _not_container(key, [*parts[:i], name], node[name], "a mapping")
+                return node[name], val_tp, j
+    # A property map: the rest of the key is one property name ("min.insync.replicas").
+    node[".".join(str(p) for p in parts[i:])] = value
+    return None
