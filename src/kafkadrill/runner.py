@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from kafkadrill.errors import KafkadrillError, ScenarioError, TopologyError
 from kafkadrill.faults.base import FaultContext, fault_type
 from kafkadrill.faults.driver import FaultDriver, Injected
 from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.plan import DrillPlan
 from kafkadrill.runbooks.failover import (
     FAILBACK_NEEDS,
     FAILOVER_NEEDS,
@@ -50,7 +51,7 @@ from kafkadrill.runtimes.base import (
 )
 from kafkadrill.runtimes.shared.pool import Lifecycle, TopologyPool, reusable
 from kafkadrill.runtimes.shared.provision import TOXIPROXY_VERSION
-from kafkadrill.scenario import Scenario
+from kafkadrill.scenario import Scenario, compile_plan
 from kafkadrill.timeline import (
     Heal,
     Inject,
@@ -59,10 +60,9 @@ from kafkadrill.timeline import (
     plan_operations,
     run_operations,
 )
-from kafkadrill.topology import Flow
+from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload import CLIENT_LOGGER
-from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
-from kafkadrill.workload.producer import ProducerSpec
+from kafkadrill.workload.consumer import topic_pattern
 
 Progress = Callable[[dict[str, Any]], None]
 # Called with the running topology and the history just before the final read (after heal):
@@ -124,7 +124,7 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
 class Drill:
     """State of one running drill (the pieces the phases share)."""
 
-    scenario: Scenario
+    plan: DrillPlan
     run_dir: Path
     history: HistoryWriter
     rt: Runtime
@@ -173,58 +173,26 @@ class Drill:
 
     # ----- workload --------------------------------------------------------------------------
     def start_workload(self) -> None:
-        w = self.scenario.workload
         kafka = self.rt.clients
-        names = iter(range(1000))
-        for ps in w.producer_groups():
-            for _ in range(ps.count):
-                spec = ProducerSpec(
-                    name=f"p{next(names)}",  # unique across groups: ids are <producer>:<seq>
-                    cluster=ps.cluster,
-                    topic=ps.topic,
-                    site=ps.site,
-                    rate_per_second=ps.rate_per_second,
-                    acks=ps.acks,
-                    enable_idempotence=bool(ps.enable_idempotence),
-                    linger_ms=ps.linger_ms,
-                    retries=ps.retries,
-                    delivery_timeout_ms=ps.delivery_timeout_ms,
-                    request_timeout_ms=ps.request_timeout_ms,
-                    message_bytes=ps.message_bytes,
-                    extra=dict(ps.config),
+        for spec in self.plan.producers:
+            self.producers.append(
+                kafka.producer(
+                    spec,
+                    self.history,
+                    self._bootstrap,
+                    self.history.run_id,
+                    self.stop_producers,
                 )
-                self.producers.append(
-                    kafka.producer(
-                        spec,
-                        self.history,
-                        self._bootstrap,
-                        self.history.run_id,
-                        self.stop_producers,
-                    )
-                )
-        for cs in w.consumers:
+            )
+        for cp in self.plan.consumers:
             # A consumer in a site of a multi-site cluster fetches from the replica in its site
             # (KIP-392; the stretch model sets RackAwareReplicaSelector on the brokers).
-            rack = (
-                {"client.rack": cs.site}
-                if cs.site in self.rt.topology.cluster(cs.cluster).azs
-                else {}
+            spec_c = cp.spec
+            if spec_c.site in self.rt.topology.cluster(spec_c.cluster).azs:
+                spec_c = replace(spec_c, extra={"client.rack": spec_c.site, **spec_c.extra})
+            self.consumers.append(
+                kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)
             )
-            for i in range(cs.count):
-                spec_c = ConsumerSpec(
-                    name=f"{cs.group}-{i}",
-                    group=cs.group,
-                    cluster=cs.cluster,
-                    topic=cs.topic,
-                    site=cs.site,
-                    commit_interval_ms=cs.commit_interval_ms,
-                    auto_offset_reset=cs.auto_offset_reset,
-                    extra={**rack, **cs.config},
-                    subscription=tuple(cs.subscription()),
-                )
-                self.consumers.append(
-                    kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)
-                )
         self.clients.extend([*self.producers, *self.consumers])
         for c in self.consumers:
             c.start()
@@ -286,14 +254,14 @@ class Drill:
             self.history,
             list(self.producers),
             list(self.consumers),
-            self.scenario.workload.producers.topic,
+            self.plan.producers[0].topic,
             self.stop_all,
             self.runbook_results,
             self.clock,
         )
 
     def start_runbook(self, op: StartRunbook) -> None:
-        fo, fb = self.scenario.runbooks.failover, self.scenario.runbooks.failback
+        fo, fb = self.plan.runbooks.failover, self.plan.runbooks.failback
         body: Callable[[RunbookContext], None]
         if op.runbook == "failover" and fo is not None:
             # Phases (detection...) are measured from the fault that triggered the runbook.
@@ -302,8 +270,8 @@ class Drill:
             )
             body = functools.partial(
                 run_failover,
-                source=fo.from_cluster,
-                target=fo.to_cluster,
+                source=fo.source,
+                target=fo.target,
                 detect_seconds=fo.detect_failing_seconds,
                 probe_interval=fo.probe_interval_seconds,
                 stop_mm2=fo.stop_mm2,
@@ -312,8 +280,8 @@ class Drill:
         elif op.runbook == "failback" and fb is not None and fo is not None:
             body = functools.partial(
                 run_failback,
-                original=fo.from_cluster,
-                current=fo.to_cluster,
+                original=fo.source,
+                current=fo.target,
                 catch_up_timeout=fb.catch_up_timeout_seconds,
                 translate_offsets=fb.translate_offsets,
             )
@@ -363,12 +331,11 @@ class Drill:
             self.clock.wait(self.stop_all, min(left, 0.5))
 
 
-def flow_topics(scenario: Scenario, flow: Flow) -> list[str]:
+def flow_topics(plan: DrillPlan, flow: Flow) -> list[str]:
     """The workload topics a flow carries: those written on its source (active-passive: the
     producers' topic, also once they are redirected to the target)."""
-    groups = scenario.workload.producer_groups()
-    mine = [g.topic for g in groups if g.cluster == flow.source]
-    return list(dict.fromkeys(mine or [groups[0].topic]))
+    mine = [p.topic for p in plan.producers if p.cluster == flow.source]
+    return list(dict.fromkeys(mine or [plan.producers[0].topic]))
 
 
 def _prove_replication(drill: Drill, timeout: float = 120.0) -> None:
@@ -381,7 +348,7 @@ def _prove_replication(drill: Drill, timeout: float = 120.0) -> None:
             continue
         rt.wait_replicating(flow, timeout=timeout)
         drill.timings.setdefault("steady_probe_copied", round(time.monotonic() - t0, 3))
-        for topic in flow_topics(drill.scenario, flow):
+        for topic in flow_topics(drill.plan, flow):
             source_end = end_total(rt, flow.source, topic)
             deadline = clock.monotonic() + timeout
             while end_total(rt, flow.target, flow.remote_topic(topic)) < source_end:
@@ -398,7 +365,7 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
     """Probe replication lag per flow into the history (what a monitor would have shown)."""
     rt = drill.rt
     while not drill.clock.wait(drill.stop_all, interval):
-        for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.scenario, f)]:
+        for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.plan, f)]:
             alive = rt.flow_alive(flow)
             try:
                 src = end_total(rt, flow.source, topic)
@@ -420,13 +387,13 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
 
 
 def _fault_phase(drill: Drill) -> None:
-    sc = drill.scenario
+    plan = drill.plan
     run_operations(
-        plan_operations(sc),
+        plan_operations(plan),
         drill.execute,
         clock=drill.clock,
         stop=drill.stop_all,
-        duration=sc.duration_seconds,
+        duration=plan.duration_seconds,
         check=drill.check_clients,
     )
     overran = any(th.is_alive() for th in drill.runbook_threads)
@@ -447,7 +414,7 @@ def _unions_behind(drill: Drill) -> bool:
     """Whether a union consumer group has received fewer records than were acknowledged (a
     wait condition only: the aggregation checker judges what each group actually got)."""
     acked = sum(p.acked for p in drill.producers)
-    unions = {cs.group for cs in drill.scenario.workload.consumers if cs.union}
+    unions = set(drill.plan.union_groups)
     return any(
         sum(c.received for c in drill.consumers if c.spec.group == g) < acked for g in unions
     )
@@ -470,17 +437,16 @@ def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -
 
 
 def _final_read_phase(drill: Drill) -> None:
-    sc, rt = drill.scenario, drill.rt
-    authoritative = drill.producers[0].cluster if drill.producers else sc.workload.producers.cluster
+    plan, rt = drill.plan, drill.rt
+    authoritative = drill.producers[0].cluster if drill.producers else plan.producers[0].cluster
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
-    groups = sc.workload.producer_groups()
-    patterns = [re.compile(topic_pattern(t)) for t in dict.fromkeys(g.topic for g in groups)]
+    patterns = [re.compile(topic_pattern(t)) for t in plan.producer_topics]
     topics = {
         c: [t for t in rt.clients.topics(rt.bootstrap(c)) if any(p.match(t) for p in patterns)]
         for c in clusters
     }
     extra: dict[str, Any] = {}
-    origins = sorted({str(g.cluster) for g in groups})
+    origins = sorted({p.cluster for p in plan.producers})
     if len(origins) > 1:
         # Several origins (active-active, fan-in): each origin's acked writes must survive on
         # their own cluster (loss), and every cluster that receives a flow from each other
@@ -491,13 +457,13 @@ def _final_read_phase(drill: Drill) -> None:
             "authoritative_for": {c: c for c in origins},
             "aggregates": [c for c in clusters if set(origins) <= holds[c]],
         }
-    unions = {cs.group: str(cs.cluster) for cs in sc.workload.consumers if cs.union}
+    unions = plan.union_groups
     if unions:
         extra["union_groups"] = unions
     drill.history.append(
         Ev.FINAL_READ_START, clusters=clusters, authoritative=authoritative, topics=topics, **extra
     )
-    timeout = drill.scenario.final_read.timeout_seconds
+    timeout = drill.plan.final_read_timeout_seconds
     for c in clusters:
         records, complete = rt.clients.final_read(
             drill.history, rt.bootstrap(c), c, topics[c], timeout
@@ -541,7 +507,7 @@ def _client_log_handler(run_dir: Path) -> logging.Handler:
 
 def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     """Every phase from a started topology to the final read; returns environment.json."""
-    sc, rt = drill.scenario, drill.rt
+    plan, rt = drill.plan, drill.rt
     environment = rt.describe()
     if environment.get("wan"):
         drill.history.append(
@@ -552,7 +518,7 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     monitor.start()
     with drill.timed("steady"):
         drill.start_workload()
-        drill.sleep(sc.warmup_seconds)
+        drill.sleep(plan.warmup_seconds)
         # MirrorMaker 2 may still be starting (its start overlaps the warmup): faults begin
         # only once every flow copies and has caught up with what the workload wrote.
         _prove_replication(drill)
@@ -573,7 +539,7 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
         if "failed_over_to" not in drill.runbook_results:
             for flow in rt.flows():
                 if rt.flow_alive(flow):
-                    for topic in flow_topics(sc, flow):
+                    for topic in flow_topics(plan, flow):
                         wait_replicated(rt, flow, topic, 60, drill.clock)
     with drill.timed("settle"):
         _settle_consumers(drill)
@@ -599,7 +565,7 @@ def _creates_topics(scenario: Scenario) -> bool:
 @contextlib.contextmanager
 def _topology(
     name: str,
-    scenario: Scenario,
+    topology: Topology,
     run_dir: Path,
     history: HistoryWriter,
     progress: Callable[[str], None] | None,
@@ -608,12 +574,10 @@ def _topology(
 ) -> Iterator[tuple[Runtime, Lifecycle]]:
     """The drill's running topology: kept by the pool, or started and stopped here."""
     if pool is not None:
-        with pool.lease(
-            name, scenario.to_topology(), run_dir, progress=progress, options=options
-        ) as got:
+        with pool.lease(name, topology, run_dir, progress=progress, options=options) as got:
             yield got
         return
-    rt = create_runtime(name, scenario.to_topology(), run_dir, progress=progress, **(options or {}))
+    rt = create_runtime(name, topology, run_dir, progress=progress, **(options or {}))
     if isinstance(rt, RecordsHistory):  # adapters record what they run into the history
         rt.attach_history(history)
     with rt:
@@ -680,12 +644,14 @@ def run_drill(
         scenario = scope_names(scenario, "kd", run_id)[0]
     if rtype.powers.defers_flow_wait:
         runtime_options = {"wait_flows": False, **(runtime_options or {})}
-    (run_dir / "scenario.yaml").write_text(scenario.resolved_yaml())
+    # Compiled once, after the runtime's preparation and scoping: the phases work from the plan.
+    plan = compile_plan(scenario)
+    (run_dir / "scenario.yaml").write_text(plan.resolved_yaml)
     (run_dir / "plan.txt").write_text(plan_text)
     started = datetime.now(UTC)
     history = HistoryWriter(run_dir / "history.jsonl", run_id, clock=clock.monotonic)
     history.append(
-        Ev.RUN_START, run_id=run_id, scenario=scenario.name, seed=scenario.seed, runtime=name
+        Ev.RUN_START, run_id=run_id, scenario=plan.name, seed=plan.seed, runtime=name
     )
     history.append(
         Ev.RUN_APPROVAL,
@@ -706,14 +672,14 @@ def run_drill(
         history.append(Ev.PHASE, name="setup")
         t_start = time.monotonic()
         with _topology(
-            name, scenario, run_dir, history, topology_progress, runtime_options, pool
+            name, plan.topology, run_dir, history, topology_progress, runtime_options, pool
         ) as (
             rt,
             life,
         ):
             timings["topology_start"] = round(time.monotonic() - t_start, 3)
             history.append(Ev.TOPOLOGY, **life.event())
-            drill = Drill(scenario, run_dir, history, rt, progress or (lambda _d: None), clock)
+            drill = Drill(plan, run_dir, history, rt, progress or (lambda _d: None), clock)
             drill.timings = timings
             environment = {**_drill_body(drill, before_final_read), "topology": life.event()}
             t_stop = time.monotonic()

@@ -1,6 +1,6 @@
 """The fault phase as data: a typed, ordered list of operations and one interpreter for it.
 
-`plan_operations(scenario)` turns the scenario's schedule and runbooks into operations
+`plan_operations(plan)` turns the drill plan's schedule and runbooks into operations
 (inject, heal, start a runbook) at seconds into the fault phase; `run_operations` executes them
 at their time on a given clock. Both are free of Kafka, so they are unit-tested on a fast clock.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kafkadrill.clock import Clock
 from kafkadrill.faults.schedule import ScheduledFault
-from kafkadrill.scenario import Scenario, _trigger_fault
+from kafkadrill.plan import DrillPlan
 
 
 @dataclass(frozen=True)
@@ -46,25 +46,19 @@ class StartRunbook:
 Operation = Heal | Inject | StartRunbook
 
 
-def plan_operations(scenario: Scenario) -> list[Operation]:
+def plan_operations(plan: DrillPlan) -> list[Operation]:
     """Every operation of the fault phase, in execution order."""
-    schedule = scenario.schedule()
     ops: list[Operation] = []
-    for i, sf in enumerate(schedule):
+    for i, sf in enumerate(plan.schedule):
         ops.append(Inject(sf.at, i, sf))
         if not sf.open_ended:
             ops.append(Heal(sf.end, i))
-    fo = scenario.runbooks.failover
+    fo = plan.runbooks.failover
     if fo is not None:
-        trigger_id = None
-        at = fo.trigger.at
-        if at is None:
-            sf = _trigger_fault(fo.trigger.on_fault, schedule)
-            if sf is not None:
-                at, trigger_id = sf.at, f"f{schedule.index(sf)}"
-        if at is not None:
-            ops.append(StartRunbook(at, "failover", trigger_id))
-        fb = scenario.runbooks.failback
+        # The trigger was resolved against the schedule when the plan was compiled.
+        if fo.watch_at is not None:
+            ops.append(StartRunbook(fo.watch_at, "failover", fo.trigger_fault_id))
+        fb = plan.runbooks.failback
         if fb is not None:
             ops.append(StartRunbook(fb.at, "failback"))
     return sorted(ops, key=lambda op: (op.at, op.order))

@@ -172,6 +172,9 @@ class Topology:
         return tuple(c for c in self.clusters if c.region == region)
 
 
+# Clusters per topology: every cluster gets its own block of ports (runtimes/shared/ports.py),
+# and the scenario schema bounds topology.clusters by it; kept here so neither imports the other.
+MAX_CLUSTERS = 3
 DEFAULT_PRIMARY_AZS = ("east-a", "east-b", "east-c")
 DEFAULT_DR_AZS = ("west-a", "west-b", "west-c")
 

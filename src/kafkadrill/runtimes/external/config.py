@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from kafkadrill.errors import ScenarioError
+from kafkadrill.runtime_options import register_options
 from kafkadrill.runtimes.base import Cap
 from kafkadrill.secrets import REDACTED, is_secret_key
 from kafkadrill.topology import Cluster, Flow, Node, TopicSpec, Topology
@@ -365,6 +366,7 @@ class Isolation(_M):
     keep_topics: bool = False
 
 
+@register_options("external")  # the scenario's `external:` section (runtime_options)
 class ExternalSpec(_M):
     """Everything kafkadrill knows about clusters it did not start."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.topology import Topology
+from kafkadrill.topology import MAX_CLUSTERS, Topology
 
 BLOCK = 400
 FIRST_BASE = 20000
@@ -23,7 +23,6 @@ PER_CLUSTER = 128
 MAX_SITES = 5  # AZ sites of one multi-site cluster with their own client listener
 PER_NODE = 7 + MAX_SITES
 MAX_NODES = PER_CLUSTER // PER_NODE
-MAX_CLUSTERS = 3
 
 
 @dataclass(frozen=True)

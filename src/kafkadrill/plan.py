@@ -1,0 +1,130 @@
+"""The DrillPlan: what everything below the runner works from.
+
+A scenario (kafkadrill.scenario, the validated input) is compiled once by the runner into a plan
+of plain, frozen, typed parts: the topology, the concrete fault schedule, one runtime spec per
+workload client, the runbooks with their trigger resolved, the objectives, the final read and
+the runtime's options. Modules below the runner take the plan (or the parts they need), so they
+never import the scenario schema or loader. Built by `kafkadrill.scenario.compile.compile_plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kafkadrill.faults.schedule import ScheduledFault
+from kafkadrill.topology import Topology
+from kafkadrill.workload.consumer import ConsumerSpec
+from kafkadrill.workload.producer import ProducerSpec
+
+__all__ = [
+    "ConsumerPlan",
+    "DrillPlan",
+    "FailbackPlan",
+    "FailoverPlan",
+    "ObjectivesPlan",
+    "RunbooksPlan",
+]
+
+
+@dataclass(frozen=True)
+class ConsumerPlan:
+    """One workload reader: its client spec and whether it is a union view (it must receive
+    every acknowledged write of every origin; the aggregation checker judges it)."""
+
+    spec: ConsumerSpec
+    union: bool = False
+
+
+@dataclass(frozen=True)
+class FailoverPlan:
+    """The failover runbook with its ends and trigger resolved against the schedule."""
+
+    source: str | None  # the cluster failed over from (the producers' cluster by default)
+    target: str | None  # the cluster failed over to
+    # Seconds into the fault phase when it starts probing the source; None = its trigger
+    # fault is not in the schedule (it never starts).
+    watch_at: float | None
+    trigger_index: int | None  # schedule index of the fault that triggers it, if any
+    detect_failing_seconds: float
+    probe_interval_seconds: float
+    stop_mm2: bool
+    translate_offsets: bool
+
+    @property
+    def trigger_fault_id(self) -> str | None:
+        """The id the history gives the trigger fault (`f<index>`), if any."""
+        return None if self.trigger_index is None else f"f{self.trigger_index}"
+
+
+@dataclass(frozen=True)
+class FailbackPlan:
+    at: float  # seconds into the fault phase
+    catch_up_timeout_seconds: float
+    translate_offsets: bool
+
+
+@dataclass(frozen=True)
+class RunbooksPlan:
+    failover: FailoverPlan | None = None
+    failback: FailbackPlan | None = None
+
+
+@dataclass(frozen=True)
+class ObjectivesPlan:
+    """What the drill must show; None = measured and reported, not judged. The fields and their
+    order are the scenario's `objectives` (report.json lists them in this order)."""
+
+    max_lost: int | None
+    max_rpo_seconds: float | None
+    max_rto_seconds: float | None
+    max_read_unavailable_seconds: float | None
+    max_duplicates: int | None
+    max_consumer_rereads: int | None
+    max_skipped: int | None
+    max_produce_p99_ms: float | None
+    max_metadata_sync_seconds: float | None
+    require_ordering: bool
+    require_timestamps_preserved: bool
+    expected_anomalies: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The objectives as JSON-ready data (as the scenario's objectives dump)."""
+        out = asdict(self)
+        out["expected_anomalies"] = list(self.expected_anomalies)
+        return out
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    """One drill, compiled: everything below the runner reads this, never the scenario."""
+
+    name: str
+    description: str
+    seed: int
+    source: str | None  # the scenario file, for messages
+    runtime: str | None  # the scenario's runtime (None = the caller's choice, else local)
+    duration_seconds: float
+    warmup_seconds: float
+    topology: Topology
+    schedule: tuple[ScheduledFault, ...]
+    producers: tuple[ProducerSpec, ...]  # one per producer client, in start order
+    consumers: tuple[ConsumerPlan, ...]  # one per consumer client, in start order
+    runbooks: RunbooksPlan
+    objectives: ObjectivesPlan
+    final_read_timeout_seconds: float
+    # The runtime's own options section by scenario key (`external`: its options model).
+    runtime_options: Mapping[str, Any]
+    resolved_yaml: str  # the resolved scenario (secrets redacted), as written to the run dir
+    secrets: frozenset[str]  # secret values the scenario holds: never shown in any output
+
+    @property
+    def producer_topics(self) -> list[str]:
+        """The topics producers write, in order, each once."""
+        return list(dict.fromkeys(p.topic for p in self.producers))
+
+    @property
+    def union_groups(self) -> dict[str, str]:
+        """Union consumer groups -> their cluster."""
+        return {c.spec.group: c.spec.cluster for c in self.consumers if c.union}

@@ -1,0 +1,134 @@
+"""Scenario -> DrillPlan: the validated input compiled once, by the runner, into plain typed parts
+(kafkadrill.plan) that everything below the runner works from."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kafkadrill.plan import (
+    ConsumerPlan,
+    DrillPlan,
+    FailbackPlan,
+    FailoverPlan,
+    ObjectivesPlan,
+    RunbooksPlan,
+)
+from kafkadrill.scenario.derive import trigger_fault
+from kafkadrill.secrets import find_secrets
+from kafkadrill.workload.consumer import ConsumerSpec
+from kafkadrill.workload.producer import ProducerSpec
+
+if TYPE_CHECKING:
+    from kafkadrill.faults.schedule import ScheduledFault
+    from kafkadrill.scenario.model import Scenario, WorkloadSpec
+
+__all__ = ["compile_plan"]
+
+
+def compile_plan(scenario: Scenario) -> DrillPlan:
+    """The plan of a validated scenario (raises ScenarioError if its timeline cannot be planned)."""
+    schedule = scenario.schedule()
+    dumped = scenario.model_dump(mode="json", by_alias=True)
+    return DrillPlan(
+        name=scenario.name,
+        description=scenario.description,
+        seed=scenario.seed or 0,
+        source=scenario.source,
+        runtime=scenario.runtime,
+        duration_seconds=scenario.duration_seconds,
+        warmup_seconds=scenario.warmup_seconds,
+        topology=scenario.to_topology(),
+        schedule=tuple(schedule),
+        producers=producer_specs(scenario.workload),
+        consumers=consumer_plans(scenario.workload),
+        runbooks=runbooks_plan(scenario, schedule),
+        objectives=ObjectivesPlan(**_objectives(scenario)),
+        final_read_timeout_seconds=scenario.final_read.timeout_seconds,
+        runtime_options={} if scenario.external is None else {"external": scenario.external},
+        resolved_yaml=scenario.resolved_yaml(),
+        secrets=frozenset(find_secrets(dumped)),
+    )
+
+
+def producer_specs(w: WorkloadSpec) -> tuple[ProducerSpec, ...]:
+    """One client spec per producer (`count` of each group), named p0, p1... across groups:
+    message ids are <producer>:<seq>, so names must be unique in the run."""
+    out: list[ProducerSpec] = []
+    for ps in w.producer_groups():
+        for _ in range(ps.count):
+            out.append(
+                ProducerSpec(
+                    name=f"p{len(out)}",
+                    cluster=str(ps.cluster),
+                    topic=ps.topic,
+                    site=str(ps.site),
+                    rate_per_second=ps.rate_per_second,
+                    acks=ps.acks,
+                    enable_idempotence=bool(ps.enable_idempotence),
+                    linger_ms=ps.linger_ms,
+                    retries=ps.retries,
+                    delivery_timeout_ms=ps.delivery_timeout_ms,
+                    request_timeout_ms=ps.request_timeout_ms,
+                    message_bytes=ps.message_bytes,
+                    extra=dict(ps.config),
+                )
+            )
+    return tuple(out)
+
+
+def consumer_plans(w: WorkloadSpec) -> tuple[ConsumerPlan, ...]:
+    """One client spec per consumer (`count` members of each group, `<group>-<i>`). The
+    runner adds `client.rack` for the running topology's sites."""
+    return tuple(
+        ConsumerPlan(
+            ConsumerSpec(
+                name=f"{cs.group}-{i}",
+                group=cs.group,
+                cluster=str(cs.cluster),
+                topic=cs.topic,
+                site=str(cs.site),
+                commit_interval_ms=cs.commit_interval_ms,
+                auto_offset_reset=cs.auto_offset_reset,
+                extra=dict(cs.config),
+                subscription=tuple(cs.subscription()),
+            ),
+            union=cs.union,
+        )
+        for cs in w.consumers
+        for i in range(cs.count)
+    )
+
+
+def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
+    """The runbooks with the failover's trigger resolved against the schedule."""
+    fo, fb = s.runbooks.failover, s.runbooks.failback
+    failover = None
+    if fo is not None:
+        index = None
+        at = fo.trigger.at
+        if at is None:
+            sf = trigger_fault(fo.trigger.on_fault, schedule)
+            if sf is not None:
+                at, index = sf.at, schedule.index(sf)
+        failover = FailoverPlan(
+            source=fo.from_cluster,
+            target=fo.to_cluster,
+            watch_at=at,
+            trigger_index=index,
+            detect_failing_seconds=fo.detect_failing_seconds,
+            probe_interval_seconds=fo.probe_interval_seconds,
+            stop_mm2=fo.stop_mm2,
+            translate_offsets=fo.translate_offsets,
+        )
+    failback = (
+        None
+        if fb is None
+        else FailbackPlan(fb.at, fb.catch_up_timeout_seconds, fb.translate_offsets)
+    )
+    return RunbooksPlan(failover, failback)
+
+
+def _objectives(s: Scenario) -> dict[str, Any]:
+    data = s.objectives.model_dump()
+    data["expected_anomalies"] = tuple(data["expected_anomalies"])
+    return data

@@ -1,0 +1,200 @@
+"""Views derived from a validated scenario: its topology, fault schedule, failover watch time and
+resolved YAML. They read the scenario duck-typed (the schema is a type hint only), so the model
+can offer them as methods without an import circle; compile.py builds the DrillPlan from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from kafkadrill import __version__
+from kafkadrill.errors import ScenarioError
+from kafkadrill.faults.schedule import ScheduledFault, plan_timeline
+from kafkadrill.scenario.errors import validation_error
+from kafkadrill.secrets import redact
+from kafkadrill.topology import (
+    DEFAULT_STRETCH_SITES,
+    Cluster,
+    Flow,
+    TopicSpec,
+    Topology,
+    WanLink,
+    nodes_round_robin,
+    stretch,
+    two_dc,
+)
+
+if TYPE_CHECKING:
+    from kafkadrill.scenario.model import Scenario, WanLinkSpec, WanSpec
+
+
+def topology_of(s: Scenario) -> Topology:
+    """The topology a scenario describes (built, or described by `external`)."""
+    t = s.topology
+    if s.external is not None:  # clusters described, not built: names, nodes, flows
+        topics = tuple(
+            TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
+        )
+        return s.external.to_topology(s.name, topics, s.workload.producers.cluster)
+    topics = tuple(
+        TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
+    )
+    if t.clusters:
+        return _custom_topology(s, topics)
+    if t.model == "stretch":
+        built = stretch(
+            t.nodes.primary,
+            name=s.name,
+            sites=tuple(t.azs.primary or DEFAULT_STRETCH_SITES),
+            topics=topics,
+            broker_config={**t.broker_config, **t.cluster_config.primary},
+            kafka_version=t.kafka_version,
+        )
+        return replace(built, wan=_wan_links(t.wan, built, stretch=True))
+    topo = two_dc(
+        t.nodes.primary,
+        t.nodes.dr,
+        name=s.name,
+        primary_azs=tuple(t.azs.primary) if t.azs.primary else None,
+        dr_azs=tuple(t.azs.dr) if t.azs.dr else None,
+        topics=topics,
+        broker_config=dict(t.broker_config),
+        mm2=dict(t.mm2),
+        kafka_version=t.kafka_version,
+        both_ways=t.model == "active-active",
+    )
+    per_cluster = t.cluster_config.model_dump()
+    clusters = tuple(
+        replace(c, broker_config={**c.broker_config, **per_cluster.get(c.name, {})})
+        for c in topo.clusters
+    )
+    topo = replace(topo, clusters=clusters)
+    return replace(topo, wan=_wan_links(t.wan, topo))
+
+
+def _custom_topology(s: Scenario, topics: tuple[TopicSpec, ...]) -> Topology:
+    """`topology.clusters` and `topology.flows` as given; a topic is created where its
+    `clusters` say, else on every cluster a producer group writes to."""
+    t = s.topology
+    writers = {g.cluster for g in s.workload.producer_groups()}
+    where = {x.name: x.clusters for x in t.topics}
+    clusters = tuple(
+        Cluster(
+            c.name,
+            c.region,
+            nodes_round_robin(c.nodes, tuple(c.azs) if c.azs else None, c.region),
+            {**t.broker_config, **c.broker_config},
+            tuple(
+                x
+                for x in topics
+                if (c.name in where[x.name] if where[x.name] is not None else c.name in writers)
+            ),
+        )
+        for c in t.clusters
+    )
+    flows = tuple(Flow(f.source, f.target, {**t.mm2, **f.mm2}, f.topics, f.groups) for f in t.flows)
+    topo = Topology(s.name, clusters, flows, t.kafka_version)
+    return replace(topo, wan=_wan_links(t.wan, topo))
+
+
+def schedule_of(s: Scenario) -> list[ScheduledFault]:
+    """The concrete fault schedule (random entries drawn with `seed`), sorted by `at`."""
+    faults, problems = plan_timeline(
+        s.timeline,
+        seed=s.seed or 0,
+        topology=s.to_topology(),
+        duration_seconds=s.duration_seconds,
+    )
+    if problems:
+        raise validation_error(problems, s.source, {})
+    return faults
+
+
+def failover_watch_at(s: Scenario) -> float | None:
+    """Seconds into the fault phase when the failover runbook starts probing, or None."""
+    fo = s.runbooks.failover
+    if fo is None:
+        return None
+    if fo.trigger.at is not None:
+        return fo.trigger.at
+    sf = trigger_fault(fo.trigger.on_fault, s.schedule())
+    return None if sf is None else sf.at
+
+
+def resolved_yaml(s: Scenario) -> str:
+    """The fully resolved scenario (defaults filled in, secrets redacted) as YAML.
+
+    Loading it again gives the same scenario; the expanded schedule is appended as comments
+    so the run directory shows exactly what was injected.
+    """
+    data = redact(s.model_dump(mode="json", by_alias=True))
+    head = [
+        f"# resolved by kafkadrill {__version__}" + (f" from {s.source}" if s.source else ""),
+        f"# seed {s.seed}; times are seconds after warmup",
+    ]
+    body = yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+    )
+    try:
+        sched = s.schedule()
+    except ScenarioError:
+        sched = []
+    tail = (
+        ["# schedule:"]
+        + [
+            f"#   at {f.at:g}s for {f.duration:g}s: {f.fault} {_inline_params(f.params)}"
+            f"  <- {f.origin}"
+            for f in sched
+        ]
+        if sched
+        else []
+    )
+    return "\n".join(head) + "\n" + body + ("\n".join(tail) + "\n" if tail else "")
+
+
+def _inline_params(params: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in params.items()) + "}"
+
+
+def trigger_fault(
+    on_fault: int | str | None, schedule: list[ScheduledFault]
+) -> ScheduledFault | None:
+    """The scheduled fault a failover trigger (`on_fault`: timeline index or type) names."""
+    for sf in schedule:  # sorted by time: the first match is the earliest
+        if (isinstance(on_fault, int) and sf.index == on_fault) or sf.fault == on_fault:
+            return sf
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Redaction: the product-wide policy lives in kafkadrill.secrets (re-exported here as `redact`)
+
+
+def _wan_links(
+    wan: WanSpec | None, topo: Topology, *, stretch: bool = False
+) -> tuple[WanLink, ...]:
+    """The WAN per link: named links as given, every other cross-region link (stretch: every
+    link between the cluster's sites) the defaults."""
+    if wan is None:
+        return ()
+    out: list[WanLink] = []
+    regions = set(topo.regions)
+    for link in topo.links:
+        spec: WanLinkSpec | None = next(
+            (v for k, v in wan.links.items() if link_key(k) == {link.a, link.b}), None
+        )
+        if spec is None and (stretch or {link.a, link.b} <= regions):
+            spec = wan
+        if spec is not None:
+            out.append(
+                WanLink(link.a, link.b, spec.latency_ms, spec.jitter_ms, spec.bandwidth_kbps)
+            )
+    return tuple(out)
+
+
+def link_key(name: str) -> set[str]:
+    a, _, b = name.partition("<->")
+    return {a.strip(), b.strip()}

@@ -1,0 +1,97 @@
+"""Loading a scenario: read the file safely, apply `--set` overrides, validate the shape
+(pydantic), then the semantic rules; every problem is named by file, field path and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from kafkadrill.errors import ScenarioError
+from kafkadrill.scenario.errors import printable, pydantic_problems, redact_error, validation_error
+from kafkadrill.scenario.model import Scenario, install_validator
+from kafkadrill.scenario.overrides import apply_overrides
+from kafkadrill.scenario.paths import Loc, split_key
+from kafkadrill.scenario.rules import semantic_problems
+from kafkadrill.scenario.safe_yaml import check_data, read_yaml
+from kafkadrill.secrets import find_secrets, is_secret_key
+
+
+def build_scenario(
+    data: Any, *, source: str | None, overrides: dict[str, Any] | None, lines: dict[Loc, int]
+) -> Scenario:
+    """Validate parsed scenario data (overrides, schema, rules); every error text redacted."""
+    secrets: set[str] = set()
+    try:
+        if isinstance(data, dict | list):
+            check_data(data, source)
+            secrets = find_secrets(data)
+        if overrides:
+            if not isinstance(overrides, dict):
+                raise ScenarioError(
+                    "overrides must map dotted keys to values", file=source, fix="use KEY=VALUE"
+                )
+            secrets |= find_secrets({str(k): v for k, v in overrides.items()})
+            for k, v in overrides.items():
+                if is_secret_key(k) and isinstance(v, str) and v.strip():
+                    secrets.add(v)  # a --set secret, even a short one, is never echoed
+        return _build_checked(data, source=source, overrides=overrides, lines=lines)
+    except ScenarioError as e:
+        # Error texts reach consoles and CI logs: no secret value, no raw control character.
+        raise redact_error(e, secrets) from None
+
+
+def _build_checked(
+    data: Any, *, source: str | None, overrides: dict[str, Any] | None, lines: dict[Loc, int]
+) -> Scenario:
+    if data is None:
+        raise ScenarioError("empty scenario", file=source, fix="at least give a name")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario is a mapping of keys, got {type(data).__name__}",
+            file=source,
+            fix="start with `name: my-drill`",
+        )
+    if overrides:
+        try:
+            data = apply_overrides(data, overrides)
+        except ScenarioError as e:
+            raise ScenarioError(
+                e.message,
+                file=source,
+                field=e.field,
+                fix=e.fix or "check the --set key (a dotted path of the scenario format)",
+            ) from None
+        # Overridden values did not come from the file: drop their line numbers.
+        for key in overrides:
+            loc = tuple(split_key(str(key)))
+            for p in [p for p in lines if p[: len(loc)] == loc]:
+                del lines[p]
+    try:
+        scn = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise validation_error(pydantic_problems(e, Scenario), source, lines) from None
+    scn._source = source
+    problems = semantic_problems(scn)
+    if problems:
+        raise validation_error(problems, source, lines)
+    return scn
+
+
+install_validator(build_scenario)  # Scenario.from_dict validates through it
+
+
+def load_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError on any problem.
+
+    `overrides` maps dotted keys to values (`{"workload.producers.acks": "1"}`), applied before
+    validation; string values are parsed as YAML scalars.
+    """
+    path = Path(path)
+    try:
+        data, lines = read_yaml(path)
+    except ScenarioError as e:
+        raise redact_error(e, set()) from None
+    return build_scenario(data, source=printable(str(path)), overrides=overrides, lines=lines)
