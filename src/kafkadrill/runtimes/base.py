@@ -16,6 +16,7 @@ the runner, runtimes/fake.py), `compose` (runtimes/compose/) and `external` (run
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,12 +275,20 @@ def register_runtime(
     return deco
 
 
+# The built-in runtimes are plugins loaded by name, as a third-party runtime would be: this
+# module defines the seam and depends on no implementation (each imports it to register).
+BUILTIN_RUNTIMES = (
+    "kafkadrill.runtimes.fake",
+    "kafkadrill.runtimes.compose.runtime",
+    "kafkadrill.runtimes.external.runtime",
+    "kafkadrill.runtimes.local.runtime",
+)
+
+
 def _load_builtin() -> None:
     # Importing registers; the modules import heavy parts lazily.
-    from kafkadrill.runtimes import fake  # noqa: F401
-    from kafkadrill.runtimes.compose import runtime as _compose  # noqa: F401
-    from kafkadrill.runtimes.external import runtime as _external  # noqa: F401
-    from kafkadrill.runtimes.local import runtime as _local  # noqa: F401
+    for module in BUILTIN_RUNTIMES:
+        importlib.import_module(module)
 
 
 def runtime_type(name: str) -> RuntimeType:
