@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from kafkadrill import __version__
+from kafkadrill.checkers import ANOMALY_NAMES
 from kafkadrill.errors import ScenarioError
 from kafkadrill.faults import catalog
 from kafkadrill.faults.catalog import Problem, did_you_mean, known
@@ -98,12 +99,9 @@ LIMITS = {
 }
 _INT32 = 2**31 - 1  # Kafka's int settings (ms, counts) are Java ints
 _INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
-# expected_anomalies name checkers (kafkadrill.checkers._common.CHECKER_NAMES; a unit test keeps
-# the two in step): a FAIL from a listed checker is reported but allowed.
-# fmt: off
-AnomalyName = Literal["loss", "unknown", "duplicates", "ordering", "timestamps", "offsets",
-                      "recovery", "latency", "cycles", "aggregation", "metadata"]
-# fmt: on
+# expected_anomalies name checkers, as registered (@checker in kafkadrill.checkers): a FAIL
+# from a listed checker is reported but allowed.
+AnomalyName = Literal[ANOMALY_NAMES]  # type: ignore[valid-type]  # built from the registry
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
 _NAME_RE = r"^[a-z0-9][a-z0-9-]*$"

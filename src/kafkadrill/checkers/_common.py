@@ -16,11 +16,6 @@ import pandas as pd
 from kafkadrill.history import HistoryFrames
 
 Status = Literal["PASS", "FAIL", "UNKNOWN"]
-#: Every checker run_checkers runs, in report order.
-# fmt: off
-CHECKER_NAMES = ("loss", "unknown", "duplicates", "ordering", "timestamps", "offsets", "recovery",
-                 "latency", "cycles", "aggregation", "metadata")
-# fmt: on
 SAMPLE = 20  # evidence rows kept per finding: enough to debug, small enough for a report
 
 

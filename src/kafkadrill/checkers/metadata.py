@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkadrill.checkers._common import Verdict
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "metadata"
@@ -45,6 +46,7 @@ def _what(change: str | None, want: Any) -> str:
     return str(change)
 
 
+@checker("metadata", order=110)
 def check_metadata(frames: HistoryFrames) -> Verdict:
     events = frames.events
     tags: dict[Any, str] = {}
