@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
+from kafkadrill.checkers.findings import group_table
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
 from kafkadrill.history import HistoryFrames, load_frames
-from kafkadrill.report.findings import group_table
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
 from kafkadrill.secrets import find_secrets, scrub

@@ -15,14 +15,9 @@ from typing import Any
 
 import orjson
 
+from kafkadrill.checkers.findings import consumer_groups, group_table, merge_findings
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
 from kafkadrill.history import HistoryFrames
-from kafkadrill.report.findings import (
-    SEVERITY_ORDER,
-    consumer_groups,
-    derive_findings,
-    group_table,
-)
 from kafkadrill.report.format import checker, num
 from kafkadrill.report.html_page import render_html
 from kafkadrill.report.json_doc import render_json
@@ -62,12 +57,7 @@ def prepare_report(report: Mapping[str, Any], frames: HistoryFrames) -> dict[str
         rep["replication_lag_at_faults"] = lag_at_faults(frames)
     if "consumer_groups" not in rep:
         rep["consumer_groups"] = group_table(consumer_groups(rep))
-    given = list(rep.get("findings") or [])
-    seen = {f.get("text") for f in given}
-    derived = [f for f in derive_findings(rep) if f["text"] not in seen]
-    rep["findings"] = sorted(
-        given + derived, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 9)
-    )
+    rep["findings"] = merge_findings(rep.get("findings") or [], rep)
     return rep
 
 
