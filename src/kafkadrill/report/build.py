@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
+from kafkadrill.checkers.evidence import evidence_block, verdict_limit
 from kafkadrill.checkers.findings import group_table
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
 from kafkadrill.history import HistoryFrames, load_frames
@@ -145,8 +146,6 @@ def build_report_frames(
     }
     # Auditors' block (who, which plan, targets vs measured, deviations); a fault that did not
     # verify on the external runtime caps the verdict at UNKNOWN.
-    from kafkadrill.runtimes.external.evidence import evidence_block, verdict_limit
-
     limit = verdict_limit(events, report)
     if limit is not None and report["verdict"] == "PASS":
         report["verdict"] = "UNKNOWN"
