@@ -8,61 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
-from kafkadrill.checkers.evidence import evidence_block, verdict_limit
-from kafkadrill.checkers.findings import group_table
-from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
+from kafkadrill.checkers.facts import iso
+from kafkadrill.checkers.judge import judge
 from kafkadrill.history import HistoryFrames, load_frames
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
 from kafkadrill.secrets import find_secrets, scrub
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def topology_from_history(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """How the drill got its topology (fresh, or kept with a verified reset); None if the
-    history predates the `topology` event or the topology never came up."""
-    got = next((e for e in events if e.get("type") == "topology"), None)
-    if got is None:
-        return None
-    from kafkadrill.history import EVENTS
-
-    return {f.name: got.get(f.name) for f in EVENTS["topology"].fields}
-
-
-def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for e in events:
-        typ = e.get("type")
-        if typ == "fault.inject":
-            out[e["fault_id"]] = {
-                "id": e["fault_id"],
-                "type": e["fault"],
-                "target": e.get("target"),
-                "params": e.get("params"),
-                "injected_at": _iso(e["wall"]),
-                "injected_t": e["t"],
-                "healed_at": None,
-                "healed_t": None,
-                "verified": False,
-                "verify_detail": None,
-                "heal_detail": None,
-            }
-        elif typ == "fault.verify" and e.get("fault_id") in out:
-            out[e["fault_id"]]["verified"] = bool(e.get("ok"))
-            out[e["fault_id"]]["verify_detail"] = e.get("detail")
-        elif typ == "fault.heal" and e.get("fault_id") in out:
-            f = out[e["fault_id"]]
-            f["healed_at"], f["healed_t"] = _iso(e["wall"]), e["t"]
-            f["heal_detail"] = e.get("detail")
-    return list(out.values())
 
 
 def build_report(
@@ -100,56 +55,26 @@ def build_report_frames(
     if loaded is not None:
         loaded()
     events = frames.events  # rare events only: run.*, phases, faults, runbook steps, probes
-    verdicts = run_checkers(frames)
-    objectives = scenario.objectives.model_dump(mode="json")
-    results = evaluate(verdicts, objectives)
-    verdict = overall(results, verdicts)
     # How the run ended comes from the history (run.end), not from the caller or an old report.
-    error = run_status(frames.events).error or error
-    if error is not None:
-        verdict = "UNKNOWN"  # a crashed or interrupted drill never reads as PASS
+    error = run_status(events).error or error
+    judged = judge(
+        frames,
+        scenario.objectives.model_dump(mode="json"),
+        error=error,
+        expected_anomalies=scenario.objectives.expected_anomalies,
+    )
     start_ev = next((e for e in events if e.get("type") == "run.start"), {})
     end_ev = next((e for e in reversed(events) if e.get("type") == "run.end"), {})
-    summary = summarize(verdicts)
     report: dict[str, Any] = {
         "scenario": scenario.name,
         "description": scenario.description,
         "run_id": start_ev.get("run_id", run_dir.name),
-        "started_at": started.isoformat() if started else _iso(start_ev.get("wall")),
-        "finished_at": finished.isoformat() if finished else _iso(end_ev.get("wall")),
+        "started_at": started.isoformat() if started else iso(start_ev.get("wall")),
+        "finished_at": finished.isoformat() if finished else iso(end_ev.get("wall")),
         "seed": scenario.seed,
-        "verdict": verdict,
-        "error": error,
-        "objectives": [
-            {"name": r.name, "target": r.target, "observed": r.observed, "verdict": r.verdict}
-            for r in results
-        ],
-        "rpo": summary["rpo"],
-        "rto": summary["rto"],
-        "faults": faults_from_history(events),
-        "topology": topology_from_history(events),
         "versions": versions,
-        "expected_anomalies": list(scenario.objectives.expected_anomalies),
-        "checkers": {
-            name: {
-                "status": v.status,
-                "figures": v.figures,
-                "evidence": v.evidence,
-                "notes": v.notes,
-            }
-            for name, v in verdicts.items()
-        },
-        # Figures of the report's own sections, all computed by checkers from the frames.
-        "consumer_groups": group_table(verdicts["offsets"].figures.get("per_group") or {}),
-        "replication_lag_at_faults": lag_at_faults(frames),
-        "timeline": build_timeline(frames),
+        **judged,
     }
-    # Auditors' block (who, which plan, targets vs measured, deviations); a fault that did not
-    # verify on the external runtime caps the verdict at UNKNOWN.
-    limit = verdict_limit(events, report)
-    if limit is not None and report["verdict"] == "PASS":
-        report["verdict"] = "UNKNOWN"
-    report["evidence"] = {**evidence_block(events, report), "verdict_limited_by": limit}
     return report, frames
 
 
@@ -247,7 +172,10 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
             pending[0].result()  # an unreadable original is the error to report
             raise
         record = pending[0].result()
+    # recheck.json's record sits before the findings in report.json, as it always has.
+    findings = report.pop("findings")
     report["recheck"] = record
+    report["findings"] = findings
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
     secrets = scenario_secrets(scenario)
