@@ -14,11 +14,11 @@ from typing import Any
 from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
 from kafkadrill.checkers.evidence import evidence_block, verdict_limit
 from kafkadrill.checkers.facts import faults_from_history, topology_from_history
-from kafkadrill.checkers.findings import group_table, merge_findings
+from kafkadrill.checkers.findings import consumer_groups, group_table, merge_findings
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
 from kafkadrill.history import HistoryFrames
 
-__all__ = ["judge"]
+__all__ = ["complete", "judge"]
 
 
 def _verdict(results: list[Any], verdicts: Mapping[str, Any], error: str | None) -> str:
@@ -79,3 +79,20 @@ def judge(
     out["evidence"] = {**evidence_block(events, out), "verdict_limited_by": limit}
     out["findings"] = merge_findings((), out)
     return out
+
+
+def complete(report: Mapping[str, Any], frames: HistoryFrames) -> dict[str, Any]:
+    """A copy of a report dict (as :func:`judge` output, a stored report.json, or a partial one
+    from a direct caller) with the checker output it lacks filled in from the same functions
+    :func:`judge` uses: ``timeline`` and ``replication_lag_at_faults`` (checkers.timeline),
+    ``consumer_groups`` (the offsets checker's per-group figures) and ``findings`` (given
+    findings first, derived ones appended)."""
+    rep = dict(report)
+    if "timeline" not in rep:
+        rep["timeline"] = build_timeline(frames)
+    if "replication_lag_at_faults" not in rep:
+        rep["replication_lag_at_faults"] = lag_at_faults(frames)
+    if "consumer_groups" not in rep:
+        rep["consumer_groups"] = group_table(consumer_groups(rep))
+    rep["findings"] = merge_findings(rep.get("findings") or [], rep)
+    return rep
