@@ -87,6 +87,7 @@ def write_outputs(
     frames: HistoryFrames | None = None,
 ) -> None:
     from kafkadrill.report import render
+    from kafkadrill.report.json_doc import render_json
     from kafkadrill.report.manifest import write_manifest
     from kafkadrill.report.redact import redact, scrub_run_dir
     from kafkadrill.report.store import history_path, write_json
@@ -94,7 +95,7 @@ def write_outputs(
     if environment is not None:
         write_json(run_dir / "environment.json", redact(environment))
     # report.json first: whatever happens while rendering, the verdict is on disk.
-    write_json(run_dir / "report.json", redact(report))
+    write_json(run_dir / "report.json", render_json(redact(report)))
     if frames is None:  # parsed once by build_report_frames; here only for direct callers
         hist = history if history is not None else history_path(run_dir)
         frames = load_frames(hist) if hist.exists() else load_frames([])
@@ -172,10 +173,7 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
             pending[0].result()  # an unreadable original is the error to report
             raise
         record = pending[0].result()
-    # recheck.json's record sits before the findings in report.json, as it always has.
-    findings = report.pop("findings")
     report["recheck"] = record
-    report["findings"] = findings
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
     secrets = scenario_secrets(scenario)

@@ -1,7 +1,8 @@
-"""JSON renderer: report.json with the stable keys first, in the contract's order.
+"""JSON renderer: report.json, serialised from the typed Report model (report.model).
 
 The contract (docs/reference/report-layout.md, DESIGN.md "Contracts") fixes the stable keys;
-additional keys follow in the order they were built. Readers must ignore keys they do not know.
+they come first, then the additional keys in the model's order. Readers must ignore keys they
+do not know.
 """
 
 from __future__ import annotations
@@ -9,24 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kafkadrill.report.model import Report, report_document
+
 __all__ = ["STABLE_KEYS", "render_json"]
 
-STABLE_KEYS = (
-    "scenario",
-    "run_id",
-    "started_at",
-    "finished_at",
-    "seed",
-    "verdict",
-    "objectives",
-    "rpo",
-    "rto",
-    "faults",
-    "versions",
-)
+#: The contract's stable keys: the model's first eleven fields.
+STABLE_KEYS: tuple[str, ...] = tuple(Report.model_fields)[:11]
 
 
 def render_json(report: Mapping[str, Any]) -> dict[str, Any]:
     """The report.json document: stable keys first (present ones only), then the rest."""
-    head = {k: report[k] for k in STABLE_KEYS if k in report}
-    return {**head, **{k: v for k, v in report.items() if k not in head}}
+    return report_document(report)
