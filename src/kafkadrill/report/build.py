@@ -130,7 +130,9 @@ def build_and_write(
     secrets = scenario_secrets(scenario)
     write_outputs(run_dir, report, environment, secrets, frames=frames)
     # The caller prints it (error line, objectives): the same policy as the files on disk.
-    return scrub(report, secrets)
+    # The findings stay out of the runner's copy, as before they were computed by the checkers
+    # (only the written documents had them): pytest's failure text does not list them yet.
+    return scrub({k: v for k, v in report.items() if k != "findings"}, secrets)
 
 
 def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
