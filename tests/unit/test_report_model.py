@@ -38,7 +38,7 @@ def test_stable_keys_are_the_contracts() -> None:
     )
 
 
-def test_document_keeps_given_keys_values_and_types_in_model_order() -> None:
+def test_document_keeps_given_keys_values_and_types_stable_keys_first() -> None:
     doc = report_document(
         {
             "zz_extra": {"kept": True},
@@ -47,7 +47,7 @@ def test_document_keeps_given_keys_values_and_types_in_model_order() -> None:
             "scenario": "s",
         }
     )
-    assert list(doc) == ["scenario", "rpo", "findings", "zz_extra"]
+    assert list(doc) == ["scenario", "rpo", "zz_extra", "findings"]
     assert doc["rpo"] == {"lost": 0, "window_seconds": 1.0}  # absent keys stay absent
     assert type(doc["rpo"]["lost"]) is int and type(doc["rpo"]["window_seconds"]) is float
 

@@ -175,7 +175,9 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
             pending[0].result()  # an unreadable original is the error to report
             raise
         record = pending[0].result()
-    report["recheck"] = record
+    # The record goes before the findings: report.json has always had it there.
+    findings = report.pop("findings")
+    report.update(recheck=record, findings=findings)
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
     secrets = scenario_secrets(scenario)

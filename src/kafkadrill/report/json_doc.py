@@ -1,8 +1,8 @@
 """JSON renderer: report.json, serialised from the typed Report model (report.model).
 
 The contract (docs/reference/report-layout.md, DESIGN.md "Contracts") fixes the stable keys;
-they come first, then the additional keys in the model's order. Readers must ignore keys they
-do not know.
+they come first, then the additional keys in the order the report was built (the model's).
+Readers must ignore keys they do not know.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kafkadrill.report.model import Report, report_document
+from kafkadrill.report.model import STABLE_KEYS, report_document
 
 __all__ = ["STABLE_KEYS", "render_json"]
-
-#: The contract's stable keys: the model's first eleven fields.
-STABLE_KEYS: tuple[str, ...] = tuple(Report.model_fields)[:11]
 
 
 def render_json(report: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """The typed Report model report.json is serialised from, and its JSON Schema.
 
 Built from checker output (:func:`kafkadrill.checkers.judge.judge`) plus the run's identity;
-the report code formats it and never recomputes a figure. Field order is report.json's key
-order: the stable keys of the contract first (DESIGN.md "Contracts",
-docs/reference/report-layout.md), then today's additional keys. Keys a caller did not give stay
+the report code formats it and never recomputes a figure. report.json has the stable keys of
+the contract first (DESIGN.md "Contracts", docs/reference/report-layout.md), then the others in
+the order the report was built: judge() builds them in the field order below, a direct caller's
+partial report keeps its own (as report.json always has). Keys a caller did not give stay
 absent (a partial report from a direct caller is written as given, never padded with nulls);
 keys the model does not know are kept after the known ones (readers ignore unknown keys).
 
@@ -20,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
 
 __all__ = [
+    "STABLE_KEYS",
     "CheckerResult",
     "Evidence",
     "Fault",
@@ -138,6 +140,22 @@ class Finding(_Part):
     suggestion: Text = None
 
 
+#: The contract's stable keys, first in report.json (the Report model's first eleven fields).
+STABLE_KEYS = (
+    "scenario",
+    "run_id",
+    "started_at",
+    "finished_at",
+    "seed",
+    "verdict",
+    "objectives",
+    "rpo",
+    "rto",
+    "faults",
+    "versions",
+)
+
+
 class Report(_Part):
     """report.json. The first eleven fields are the contract's stable keys."""
 
@@ -170,7 +188,11 @@ class Report(_Part):
 def report_document(report: Mapping[str, Any]) -> dict[str, Any]:
     """The report.json document of a report dict: validated by :class:`Report`, the keys it
     has in the model's order, unknown keys after them in their own order."""
-    return Report.model_validate(dict(report)).model_dump(mode="python", exclude_unset=True)
+    doc = Report.model_validate(dict(report)).model_dump(mode="python", exclude_unset=True)
+    # Top level: the stable keys first, then the rest in the order the report was built
+    # (judge() builds them in the model's order; a direct caller's partial report keeps its own).
+    head = [k for k in STABLE_KEYS if k in doc]
+    return {k: doc[k] for k in [*head, *(k for k in report if k in doc and k not in head)]}
 
 
 def report_json_schema() -> dict[str, Any]:
@@ -179,3 +201,6 @@ def report_json_schema() -> dict[str, Any]:
     schema["$id"] = "https://kafkadrill.dev/schemas/report.json"
     schema["title"] = "kafkadrill report.json"
     return schema
+
+
+assert tuple(Report.model_fields)[: len(STABLE_KEYS)] == STABLE_KEYS
