@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from kafkadrill.report.json_doc import STABLE_KEYS
-from kafkadrill.report.model import report_document, report_json_schema
+from kafkadrill.report.model import Report, report_document, report_json_schema
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "reference" / "report-schema.json"
 
@@ -57,3 +57,24 @@ def test_a_figure_of_the_wrong_type_is_refused_not_converted() -> None:
         report_document({"rpo": {"lost": "3"}})
     with pytest.raises(ValidationError):
         report_document({"rpo": {"lost": True}})
+
+
+def test_checker_output_is_a_valid_report_in_the_models_order() -> None:
+    from kafkadrill.checkers.judge import judge
+    from kafkadrill.history import load_frames
+
+    judged = judge(load_frames([]), {}, error="history is empty")
+    fields = list(Report.model_fields)
+    assert set(judged) <= set(fields)
+    rest = [k for k in judged if k not in STABLE_KEYS]  # written in the order built
+    assert rest == sorted(rest, key=fields.index)
+    doc = report_document(judged)
+    assert doc["verdict"] == "UNKNOWN" and doc["findings"] == judged["findings"]
+
+
+def test_findings_rules_are_one_registered_tuple() -> None:
+    from kafkadrill.checkers.findings import FINDING_RULES, derive_findings
+
+    assert len({r.__name__ for r in FINDING_RULES}) == len(FINDING_RULES)
+    report = {"verdict": "UNKNOWN", "error": "boom", "rpo": {"unknown": 2}}
+    assert derive_findings(report) == [f for rule in FINDING_RULES for f in rule(report)]
