@@ -650,9 +650,7 @@ def run_drill(
     (run_dir / "plan.txt").write_text(plan_text)
     started = datetime.now(UTC)
     history = HistoryWriter(run_dir / "history.jsonl", run_id, clock=clock.monotonic)
-    history.append(
-        Ev.RUN_START, run_id=run_id, scenario=plan.name, seed=plan.seed, runtime=name
-    )
+    history.append(Ev.RUN_START, run_id=run_id, scenario=plan.name, seed=plan.seed, runtime=name)
     history.append(
         Ev.RUN_APPROVAL,
         operator=operator,

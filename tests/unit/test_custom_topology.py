@@ -254,7 +254,7 @@ def test_missing_that_was_never_replicated_is_told_apart() -> None:
 
 
 def test_findings_name_an_incomplete_union_view_and_a_writer_left_without_service() -> None:
-    from kafkadrill.report.findings import derive_findings
+    from kafkadrill.checkers.findings import derive_findings
 
     report: dict[str, Any] = {
         "rpo": {},

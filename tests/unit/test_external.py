@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kafkadrill.checkers.evidence import evidence_block, verdict_limit
 from kafkadrill.errors import ScenarioError
 from kafkadrill.runner import require_capabilities, run_drill
 from kafkadrill.runtimes.base import Cap, runtime_type
@@ -23,7 +24,6 @@ from kafkadrill.runtimes.external.config import (
     resolve_refs,
     show_command,
 )
-from kafkadrill.runtimes.external.evidence import evidence_block, verdict_limit
 from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
 from kafkadrill.runtimes.external.runtime import DrillAborted, ExternalRuntime, isolate
 from kafkadrill.scenario import Scenario, load_scenario

@@ -159,7 +159,7 @@ def test_report_section_formats_the_checker_figures_only() -> None:
 
 
 def test_a_missing_or_leaked_change_is_a_high_finding() -> None:
-    from kafkadrill.report.findings import derive_findings
+    from kafkadrill.checkers.findings import derive_findings
 
     h = H().change("f1", 1.0, "topic.create", "audit", end="not_seen", end_t=31.0)
     h.change("f2", 1.0, "topic.create", "scratch", expect="excluded", end_t=7.0)

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from kafkadrill.checkers import Verdict, run_checkers
+from kafkadrill.checkers.findings import derive_findings
 from kafkadrill.history import load_frames
-from kafkadrill.report.findings import derive_findings
 from kafkadrill.report.write import write_report
 
 TS0 = 1_732_240_000_000

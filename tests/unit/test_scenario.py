@@ -572,7 +572,7 @@ def test_expected_anomaly_contradicts_zero_limit(tmp_path: Path) -> None:
 
 
 def test_anomaly_names_are_checker_names() -> None:
-    from kafkadrill.checkers._common import CHECKER_NAMES
+    from kafkadrill.checkers import CHECKER_NAMES
 
     assert set(ANOMALIES) == set(CHECKER_NAMES)
 

@@ -14,33 +14,37 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from kafkadrill.checkers._common import CHECKER_NAMES, Verdict, jsonable
-from kafkadrill.checkers.aggregation import check_aggregation
-from kafkadrill.checkers.cycles import check_cycles
-from kafkadrill.checkers.duplicates import check_duplicates
-from kafkadrill.checkers.latency import check_latency
-from kafkadrill.checkers.loss import check_loss
-from kafkadrill.checkers.metadata import check_metadata
+from kafkadrill.checkers._common import Verdict, jsonable
+from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (registers it)
+from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
+from kafkadrill.checkers.duplicates import check_duplicates  # noqa: F401  (registers it)
+from kafkadrill.checkers.latency import check_latency  # noqa: F401  (registers it)
+from kafkadrill.checkers.loss import check_loss  # noqa: F401  (registers it)
+from kafkadrill.checkers.metadata import check_metadata  # noqa: F401  (registers it)
 from kafkadrill.checkers.objectives import (
     CHECKER_CRASHED,
     ObjectiveResult,
     evaluate,
     overall,
 )
-from kafkadrill.checkers.offsets import check_offsets
-from kafkadrill.checkers.ordering import check_ordering
-from kafkadrill.checkers.recovery import check_recovery
-from kafkadrill.checkers.timestamps import check_timestamps
-from kafkadrill.checkers.unknown import check_unknown
+from kafkadrill.checkers.offsets import check_offsets  # noqa: F401  (registers it)
+from kafkadrill.checkers.ordering import check_ordering  # noqa: F401  (registers it)
+from kafkadrill.checkers.recovery import check_recovery  # noqa: F401  (registers it)
+from kafkadrill.checkers.registry import CheckerFn, anomaly_names, registered
+from kafkadrill.checkers.timestamps import check_timestamps  # noqa: F401  (registers it)
+from kafkadrill.checkers.unknown import check_unknown  # noqa: F401  (registers it)
 from kafkadrill.history import HistoryFrames, load_frames
 
+# The checker modules register themselves (@checker) when imported above: the registry, not a
+# hand-kept list, says which checkers run, in which order, and which may be expected anomalies.
 __all__ = [
+    "ANOMALY_NAMES",
     "CHECKERS",
     "CHECKER_NAMES",
     "ObjectiveResult",
@@ -51,23 +55,14 @@ __all__ = [
     "summarize",
 ]
 
-Checker = Callable[[HistoryFrames], Verdict]
+Checker = CheckerFn
 
-#: name -> checker, in report order.
-CHECKERS: dict[str, Checker] = {
-    "loss": check_loss,
-    "unknown": check_unknown,
-    "duplicates": check_duplicates,
-    "ordering": check_ordering,
-    "timestamps": check_timestamps,
-    "offsets": check_offsets,
-    "recovery": check_recovery,
-    "latency": check_latency,
-    "cycles": check_cycles,
-    "aggregation": check_aggregation,
-    "metadata": check_metadata,
-}
-assert tuple(CHECKERS) == CHECKER_NAMES
+#: name -> checker, in report order (from the @checker registrations).
+CHECKERS: dict[str, Checker] = {spec.name: spec.fn for spec in registered()}
+#: Every checker run_checkers runs, in report order.
+CHECKER_NAMES: tuple[str, ...] = tuple(CHECKERS)
+#: The checkers a scenario may list in ``expected_anomalies``.
+ANOMALY_NAMES: tuple[str, ...] = anomaly_names()
 
 
 def _run_one(name: str, fn: Checker, frames: HistoryFrames) -> Verdict:

@@ -17,11 +17,6 @@ from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import fault_windows, final_read_events
 
 Status = Literal["PASS", "FAIL", "UNKNOWN"]
-#: Every checker run_checkers runs, in report order.
-# fmt: off
-CHECKER_NAMES = ("loss", "unknown", "duplicates", "ordering", "timestamps", "offsets", "recovery",
-                 "latency", "cycles", "aggregation", "metadata")
-# fmt: on
 SAMPLE = 20  # evidence rows kept per finding: enough to debug, small enough for a report
 
 

@@ -30,11 +30,13 @@ from kafkadrill.checkers._common import (
     final_read_notes,
     presence,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "aggregation"
 
 
+@checker("aggregation", order=100)
 def check_aggregation(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     notes = final_read_notes(fr)

@@ -28,6 +28,7 @@ from kafkadrill.checkers._common import (
     origin_codes,
     recode,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 from kafkadrill.history.folds import final_read_events
 
@@ -44,6 +45,7 @@ def prefixes(topic: str, clusters: set[str]) -> list[str]:
     return out
 
 
+@checker("cycles", order=90)
 def check_cycles(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     notes = final_read_notes(fr)

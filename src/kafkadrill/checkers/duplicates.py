@@ -22,6 +22,7 @@ from kafkadrill.checkers._common import (
     n_ids,
     per_partition_counts,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "duplicates"
@@ -37,6 +38,7 @@ def _copies(frames: HistoryFrames, records: pd.DataFrame) -> tuple[int, int, pd.
     return int((counts > 1).sum()), int(extra_mask.sum()), records[extra_mask]
 
 
+@checker("duplicates", order=30)
 def check_duplicates(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     rr = consumer_rereads(frames)

@@ -25,6 +25,7 @@ import numpy as np
 
 from kafkadrill.checkers._common import Verdict, acked_cluster_codes, by_id
 from kafkadrill.checkers.recovery import fault_table, workload_end_t
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
 
 NAME = "latency"
@@ -64,6 +65,7 @@ def phase_of(sent: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray
     return out
 
 
+@checker("latency", order=80)
 def check_latency(frames: HistoryFrames) -> Verdict:
     wan = [
         {k: v for k, v in e.items() if k not in ("seq", "t", "wall", "type")}

@@ -19,11 +19,13 @@ from kafkadrill.checkers._common import (
     first_per_id,
     per_partition_counts,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "loss"
 
 
+@checker("loss", order=10)
 def check_loss(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     acked = first_per_id(frames.ok, frames)  # an id acked twice is still one message

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkadrill.checkers._common import Verdict
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import fault_windows
 
@@ -46,6 +47,7 @@ def _what(change: str | None, want: Any) -> str:
     return str(change)
 
 
+@checker("metadata", order=110)
 def check_metadata(frames: HistoryFrames) -> Verdict:
     events = frames.events
     windows = fault_windows(frames)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from kafkadrill.checkers._common import CHECKER_NAMES, Verdict, jsonable
+from kafkadrill.checkers._common import Verdict, jsonable
+from kafkadrill.checkers.registry import registered
 
 ObjectiveVerdict = Literal["PASS", "FAIL", "UNKNOWN", "MEASURED"]
 CHECKER_CRASHED = "checker raised"  # marker note of a crashed checker (see run_checkers)
@@ -107,9 +108,10 @@ def evaluate(
         results.append(ObjectiveResult(name, target, observed, verdict))
     if EXPECTED in objectives:
         expected = list(objectives[EXPECTED] or [])
-        bad = [c for c in expected if c not in CHECKER_NAMES and c not in verdicts]
+        known = [spec.name for spec in registered()]
+        bad = [c for c in expected if c not in known and c not in verdicts]
         if bad:
-            raise ValueError(f"{EXPECTED}: unknown checkers {bad}; known: {list(CHECKER_NAMES)}")
+            raise ValueError(f"{EXPECTED}: unknown checkers {bad}; known: {known}")
         failed = [c for c in expected if c in verdicts and verdicts[c].status == "FAIL"]
         results.append(ObjectiveResult(EXPECTED, expected, failed, "MEASURED"))
     return results

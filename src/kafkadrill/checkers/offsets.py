@@ -34,6 +34,7 @@ from kafkadrill.checkers._common import (
     n_ids,
     pkey,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "offsets"
@@ -60,6 +61,7 @@ def _group_row(
     }
 
 
+@checker("offsets", order=60)
 def check_offsets(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     rr = consumer_rereads(frames)

@@ -18,11 +18,13 @@ from kafkadrill.checkers._common import (
     final_read_notes,
     pkey,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "ordering"
 
 
+@checker("ordering", order=40)
 def check_ordering(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     notes = final_read_notes(fr)

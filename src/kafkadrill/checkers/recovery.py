@@ -47,6 +47,7 @@ from kafkadrill.checkers._common import (
     n_ids,
 )
 from kafkadrill.checkers.metadata import KINDS as METADATA_CHANGES
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import fault_windows, final_read_events, runbook_steps
 
@@ -195,6 +196,7 @@ def _writes_per_producer(frames: HistoryFrames, windows: list[Window]) -> dict[s
     return out
 
 
+@checker("recovery", order=70)
 def check_recovery(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     workload_end = workload_end_t(frames)

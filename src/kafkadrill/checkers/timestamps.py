@@ -30,11 +30,13 @@ from kafkadrill.checkers._common import (
     first_values,
     recode,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "timestamps"
 
 
+@checker("timestamps", order=50)
 def check_timestamps(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     notes = final_read_notes(fr)

@@ -18,11 +18,13 @@ from kafkadrill.checkers._common import (
     final_read_notes,
     presence,
 )
+from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "unknown"
 
 
+@checker("unknown", order=20)
 def check_unknown(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     has_ok = presence(frames, frames.ok)

@@ -8,55 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
-from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
-from kafkadrill.history import Ev, HistoryFrames, load_frames
-from kafkadrill.history.folds import fault_windows, run_bounds
-from kafkadrill.report.findings import group_table
+from kafkadrill.checkers.facts import iso
+from kafkadrill.checkers.judge import judge
+from kafkadrill.history import HistoryFrames, load_frames
+from kafkadrill.history.folds import run_bounds
 from kafkadrill.report.run_status import run_status
 from kafkadrill.scenario import Scenario, load_scenario
 from kafkadrill.secrets import find_secrets, scrub
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def topology_from_history(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """How the drill got its topology (fresh, or kept with a verified reset); None if the
-    history predates the `topology` event or the topology never came up."""
-    got = next((e for e in events if e.get("type") == Ev.TOPOLOGY), None)
-    if got is None:
-        return None
-    from kafkadrill.history import EVENTS
-
-    return {f.name: got.get(f.name) for f in EVENTS[Ev.TOPOLOGY].fields}
-
-
-def faults_from_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for w in fault_windows(events):
-        e, verify, heal = w.inject, w.verify, w.heal
-        out.append(
-            {
-                "id": e["fault_id"],
-                "type": e["fault"],
-                "target": e.get("target"),
-                "params": e.get("params"),
-                "injected_at": _iso(e["wall"]),
-                "injected_t": e["t"],
-                "healed_at": _iso(heal["wall"]) if heal is not None else None,
-                "healed_t": heal["t"] if heal is not None else None,
-                "verified": bool(verify.get("ok")) if verify is not None else False,
-                "verify_detail": verify.get("detail") if verify is not None else None,
-                "heal_detail": heal.get("detail") if heal is not None else None,
-            }
-        )
-    return out
 
 
 def build_report(
@@ -94,58 +56,26 @@ def build_report_frames(
     if loaded is not None:
         loaded()
     events = frames.events  # rare events only: run.*, phases, faults, runbook steps, probes
-    verdicts = run_checkers(frames)
-    objectives = scenario.objectives.model_dump(mode="json")
-    results = evaluate(verdicts, objectives)
-    verdict = overall(results, verdicts)
     # How the run ended comes from the history (run.end), not from the caller or an old report.
-    error = run_status(frames.events).error or error
-    if error is not None:
-        verdict = "UNKNOWN"  # a crashed or interrupted drill never reads as PASS
+    error = run_status(events).error or error
+    judged = judge(
+        frames,
+        scenario.objectives.model_dump(mode="json"),
+        error=error,
+        expected_anomalies=scenario.objectives.expected_anomalies,
+    )
     bounds = run_bounds(frames)
     start_ev, end_ev = bounds.start or {}, bounds.end or {}
-    summary = summarize(verdicts)
     report: dict[str, Any] = {
         "scenario": scenario.name,
         "description": scenario.description,
         "run_id": start_ev.get("run_id", run_dir.name),
-        "started_at": started.isoformat() if started else _iso(start_ev.get("wall")),
-        "finished_at": finished.isoformat() if finished else _iso(end_ev.get("wall")),
+        "started_at": started.isoformat() if started else iso(start_ev.get("wall")),
+        "finished_at": finished.isoformat() if finished else iso(end_ev.get("wall")),
         "seed": scenario.seed,
-        "verdict": verdict,
-        "error": error,
-        "objectives": [
-            {"name": r.name, "target": r.target, "observed": r.observed, "verdict": r.verdict}
-            for r in results
-        ],
-        "rpo": summary["rpo"],
-        "rto": summary["rto"],
-        "faults": faults_from_history(events),
-        "topology": topology_from_history(events),
         "versions": versions,
-        "expected_anomalies": list(scenario.objectives.expected_anomalies),
-        "checkers": {
-            name: {
-                "status": v.status,
-                "figures": v.figures,
-                "evidence": v.evidence,
-                "notes": v.notes,
-            }
-            for name, v in verdicts.items()
-        },
-        # Figures of the report's own sections, all computed by checkers from the frames.
-        "consumer_groups": group_table(verdicts["offsets"].figures.get("per_group") or {}),
-        "replication_lag_at_faults": lag_at_faults(frames),
-        "timeline": build_timeline(frames),
+        **judged,
     }
-    # Auditors' block (who, which plan, targets vs measured, deviations); a fault that did not
-    # verify on the external runtime caps the verdict at UNKNOWN.
-    from kafkadrill.runtimes.external.evidence import evidence_block, verdict_limit
-
-    limit = verdict_limit(events, report)
-    if limit is not None and report["verdict"] == "PASS":
-        report["verdict"] = "UNKNOWN"
-    report["evidence"] = {**evidence_block(events, report), "verdict_limited_by": limit}
     return report, frames
 
 
@@ -158,6 +88,7 @@ def write_outputs(
     frames: HistoryFrames | None = None,
 ) -> None:
     from kafkadrill.report import render
+    from kafkadrill.report.json_doc import render_json
     from kafkadrill.report.manifest import write_manifest
     from kafkadrill.report.redact import redact, scrub_run_dir
     from kafkadrill.report.store import history_path, write_json
@@ -165,7 +96,7 @@ def write_outputs(
     if environment is not None:
         write_json(run_dir / "environment.json", redact(environment))
     # report.json first: whatever happens while rendering, the verdict is on disk.
-    write_json(run_dir / "report.json", redact(report))
+    write_json(run_dir / "report.json", render_json(redact(report)))
     if frames is None:  # parsed once by build_report_frames; here only for direct callers
         hist = history if history is not None else history_path(run_dir)
         frames = load_frames(hist) if hist.exists() else load_frames([])
@@ -200,7 +131,9 @@ def build_and_write(
     secrets = scenario_secrets(scenario)
     write_outputs(run_dir, report, environment, secrets, frames=frames)
     # The caller prints it (error line, objectives): the same policy as the files on disk.
-    return scrub(report, secrets)
+    # The findings stay out of the runner's copy, as before they were computed by the checkers
+    # (only the written documents had them): pytest's failure text does not list them yet.
+    return scrub({k: v for k, v in report.items() if k != "findings"}, secrets)
 
 
 def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
@@ -243,7 +176,9 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
             pending[0].result()  # an unreadable original is the error to report
             raise
         record = pending[0].result()
-    report["recheck"] = record
+    # The record goes before the findings: report.json has always had it there.
+    findings = report.pop("findings")
+    report.update(recheck=record, findings=findings)
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
     secrets = scenario_secrets(scenario)

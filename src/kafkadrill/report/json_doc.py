@@ -1,7 +1,8 @@
-"""JSON renderer: report.json with the stable keys first, in the contract's order.
+"""JSON renderer: report.json, serialised from the typed Report model (report.model).
 
 The contract (docs/reference/report-layout.md, DESIGN.md "Contracts") fixes the stable keys;
-additional keys follow in the order they were built. Readers must ignore keys they do not know.
+they come first, then the additional keys in the order the report was built (the model's).
+Readers must ignore keys they do not know.
 """
 
 from __future__ import annotations
@@ -9,24 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["STABLE_KEYS", "render_json"]
+from kafkadrill.report.model import STABLE_KEYS, report_document
 
-STABLE_KEYS = (
-    "scenario",
-    "run_id",
-    "started_at",
-    "finished_at",
-    "seed",
-    "verdict",
-    "objectives",
-    "rpo",
-    "rto",
-    "faults",
-    "versions",
-)
+__all__ = ["STABLE_KEYS", "render_json"]
 
 
 def render_json(report: Mapping[str, Any]) -> dict[str, Any]:
     """The report.json document: stable keys first (present ones only), then the rest."""
-    head = {k: report[k] for k in STABLE_KEYS if k in report}
-    return {**head, **{k: v for k, v in report.items() if k not in head}}
+    return report_document(report)

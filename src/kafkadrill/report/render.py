@@ -5,7 +5,7 @@ This module is the public entry point; the work is split by concern:
 - :mod:`~kafkadrill.report.format`: text of a figure (``fmt``, ``fmt_s``);
 - :mod:`~kafkadrill.report.blocks`: the block model both documents are rendered from;
 - :mod:`~kafkadrill.report.sections`: one module per report section, report dict -> blocks;
-- :mod:`~kafkadrill.report.findings`: findings and suggested actions from the figures;
+- :mod:`~kafkadrill.checkers.findings`: findings and suggested actions (checker-side rules);
 - :mod:`~kafkadrill.report.markdown`, :mod:`~kafkadrill.report.html_page`,
   :mod:`~kafkadrill.report.json_doc`: one renderer per format;
 - :mod:`~kafkadrill.report.style`: the HTML style shared with the compare and index pages;
@@ -17,8 +17,8 @@ except to hand its frames to the checkers' timeline and plot series.
 
 from __future__ import annotations
 
+from kafkadrill.checkers.findings import consumer_groups, derive_findings
 from kafkadrill.checkers.timeline import build_timeline
-from kafkadrill.report.findings import consumer_groups, derive_findings
 from kafkadrill.report.format import fmt, fmt_s
 from kafkadrill.report.html_page import render_html
 from kafkadrill.report.markdown import render_markdown

@@ -15,14 +15,8 @@ from typing import Any
 
 import orjson
 
-from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
+from kafkadrill.checkers.judge import complete
 from kafkadrill.history import HistoryFrames
-from kafkadrill.report.findings import (
-    SEVERITY_ORDER,
-    consumer_groups,
-    derive_findings,
-    group_table,
-)
 from kafkadrill.report.format import checker, num
 from kafkadrill.report.html_page import render_html
 from kafkadrill.report.json_doc import render_json
@@ -51,24 +45,9 @@ __all__ = ["REPORT_FILE_DESCRIPTIONS", "prepare_report", "write_report"]
 
 
 def prepare_report(report: Mapping[str, Any], frames: HistoryFrames) -> dict[str, Any]:
-    """A copy of ``report`` with the derived keys filled in when absent, all from checker
-    output: ``timeline`` and ``replication_lag_at_faults`` (checkers.timeline),
-    ``consumer_groups`` (the offsets checker's per-group figures) and ``findings`` (given
-    findings first, derived ones appended)."""
-    rep = dict(report)
-    if "timeline" not in rep:
-        rep["timeline"] = build_timeline(frames)
-    if "replication_lag_at_faults" not in rep:
-        rep["replication_lag_at_faults"] = lag_at_faults(frames)
-    if "consumer_groups" not in rep:
-        rep["consumer_groups"] = group_table(consumer_groups(rep))
-    given = list(rep.get("findings") or [])
-    seen = {f.get("text") for f in given}
-    derived = [f for f in derive_findings(rep) if f["text"] not in seen]
-    rep["findings"] = sorted(
-        given + derived, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 9)
-    )
-    return rep
+    """A copy of ``report`` with the checker output it lacks filled in by the checkers
+    (:func:`kafkadrill.checkers.judge.complete`); nothing is derived here."""
+    return complete(report, frames)
 
 
 # -- writing a run directory ---------------------------------------------------------------

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from kafkadrill.checkers import ANOMALY_NAMES
 from kafkadrill.faults import catalog
 from kafkadrill.faults.schedule import ScheduledFault, TimelineEntry
 from kafkadrill.runtime_options import options_model
@@ -31,12 +32,9 @@ from kafkadrill.topology import MAX_CLUSTERS, Topology, full_match_regex, topic_
 
 _INT32 = 2**31 - 1  # Kafka's int settings (ms, counts) are Java ints
 _INT63 = 2**63 - 1  # JSON readers (orjson) and Java longs stop here
-# expected_anomalies name checkers (kafkadrill.checkers._common.CHECKER_NAMES; a unit test keeps
-# the two in step): a FAIL from a listed checker is reported but allowed.
-# fmt: off
-AnomalyName = Literal["loss", "unknown", "duplicates", "ordering", "timestamps", "offsets",
-                      "recovery", "latency", "cycles", "aggregation", "metadata"]
-# fmt: on
+# expected_anomalies name checkers, as registered (@checker in kafkadrill.checkers): a FAIL
+# from a listed checker is reported but allowed.
+AnomalyName = Literal[ANOMALY_NAMES]  # type: ignore[valid-type]  # built from the registry
 ANOMALIES: tuple[str, ...] = typing.get_args(AnomalyName)
 CLUSTERS = ("primary", "dr")  # the built-in two-dc topology
 NAME_RE = r"^[a-z0-9][a-z0-9-]*$"

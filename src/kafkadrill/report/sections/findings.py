@@ -1,4 +1,4 @@
-"""Findings and suggested actions (derived in report.findings, shown first)."""
+"""Findings and suggested actions (derived by the checkers.findings rules, shown first)."""
 
 from __future__ import annotations
 

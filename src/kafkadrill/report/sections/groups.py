@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kafkadrill.checkers.findings import consumer_groups
 from kafkadrill.report.blocks import (
     Block,
     Code,
@@ -15,7 +16,6 @@ from kafkadrill.report.blocks import (
     Para,
     Table,
 )
-from kafkadrill.report.findings import consumer_groups
 from kafkadrill.report.format import fmt
 from kafkadrill.report.sections.common import PLOT_TITLES
 

@@ -44,45 +44,48 @@ MILESTONES = (
 )
 
 
-def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
-    b: list[Block] = []
-    rto = r.get("rto") or {}
+def _unavailability(rto: Mapping[str, Any]) -> Table:
     writers: Mapping[str, Any] = rto.get("write_unavailable_per_producer") or {}
-    b.append(Heading(2, "RTO: recovery by phase", "rto"))
-    b.append(
+    return Table(
+        ["Figure", "Value"],
+        [
+            ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
+            ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
+            # Several writers: one region's can be down while another's keep the
+            # overall figure near zero.
+            *(
+                [
+                    f"Writes unavailable for {name} ({' → '.join(w['clusters'])})",
+                    fmt_s(w["seconds"]),
+                ]
+                for name, w in sorted(writers.items())
+                if len(writers) > 1
+            ),
+        ],
+        numeric={1},
+        compact=True,
+    )
+
+
+def _phase_table(phases: Mapping[str, Any]) -> list[Block]:
+    numeric = {k: v for k, v in phases.items() if num(v) is not None or v is None}
+    if not numeric:
+        return []
+    return [
         Table(
-            ["Figure", "Value"],
+            ["Phase", "Seconds", "What it measures"],
             [
-                ["Writes unavailable", fmt_s(rto.get("write_unavailable_seconds"))],
-                ["Reads unavailable", fmt_s(rto.get("read_unavailable_seconds"))],
-                # Several writers: one region's can be down while another's keep the
-                # overall figure near zero.
-                *(
-                    [
-                        f"Writes unavailable for {name} ({' → '.join(w['clusters'])})",
-                        fmt_s(w["seconds"]),
-                    ]
-                    for name, w in sorted(writers.items())
-                    if len(writers) > 1
-                ),
+                [human(k.removesuffix("_seconds")), fmt_s(v), PHASE_HELP.get(k, "")]
+                for k, v in numeric.items()
             ],
             numeric={1},
-            compact=True,
         )
-    )
-    phases = rto.get("phases") or {}
-    numeric = {k: v for k, v in phases.items() if num(v) is not None or v is None}
-    if numeric:
-        b.append(
-            Table(
-                ["Phase", "Seconds", "What it measures"],
-                [
-                    [human(k.removesuffix("_seconds")), fmt_s(v), PHASE_HELP.get(k, "")]
-                    for k, v in numeric.items()
-                ],
-                numeric={1},
-            )
-        )
+    ]
+
+
+def _chart_and_steps(phases: Mapping[str, Any]) -> list[Block]:
+    """The recovery chart (milestones and runbook steps) and the runbook-step table."""
+    b: list[Block] = []
     steps = phases.get("steps") if isinstance(phases.get("steps"), Mapping) else {}
     gantt = [
         (human(k.removesuffix("_seconds")), 0.0, float(phases[k]), "milestone")
@@ -95,7 +98,7 @@ def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
             continue
         since, dur = num(st.get("since_fault_seconds")), num(st.get("duration_seconds"))
         failed = st.get("status") not in ("ok", None)
-        if since is not None:
+        if since is not None:  # a bar's two ends, for drawing only
             gantt.append((str(name), since, since + (dur or 0.0), "fail" if failed else "step"))
         step_rows.append(
             [
@@ -121,19 +124,30 @@ def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
                 ["Step", "Status", "Started (s after fault)", "Duration"], step_rows, numeric={2, 3}
             )
         )
+    return b
+
+
+def _caught_up(phases: Mapping[str, Any]) -> list[Block]:
     per_group = phases.get("caught_up_per_group")
-    if isinstance(per_group, Mapping) and per_group:
-        b.append(
-            Table(
-                ["Group", "Caught up (s after fault)"],
-                [
-                    [Code(str(g)), fmt_s(v) if v is not None else "never"]
-                    for g, v in per_group.items()
-                ],
-                numeric={1},
-                compact=True,
-            )
+    if not isinstance(per_group, Mapping) or not per_group:
+        return []
+    return [
+        Table(
+            ["Group", "Caught up (s after fault)"],
+            [[Code(str(g)), fmt_s(v) if v is not None else "never"] for g, v in per_group.items()],
+            numeric={1},
+            compact=True,
         )
+    ]
+
+
+def rto_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
+    rto = r.get("rto") or {}
+    phases = rto.get("phases") or {}
+    b: list[Block] = [Heading(2, "RTO: recovery by phase", "rto"), _unavailability(rto)]
+    b += _phase_table(phases)
+    b += _chart_and_steps(phases)
+    b += _caught_up(phases)
     if not phases:
         b.append(Para("No RTO phases were recorded."))
     return b

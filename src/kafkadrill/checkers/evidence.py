@@ -5,6 +5,9 @@ Who started the drill and who approved it, the hash of the plan that was approve
 the steady-state check, targets against measured RTO/RPO (the objectives' own figures, never
 recomputed), the deviations (faults not verified, heals that failed, adapter calls that failed,
 guards that tripped), and the outcome. Pure: history events + the report in, a dict out.
+
+Checker-side (it judges: it caps the verdict) and runtime-free: it needs only the history and
+the figures, so the report reads its output and imports no runtime.
 """
 
 from __future__ import annotations

@@ -1,0 +1,206 @@
+"""The typed Report model report.json is serialised from, and its JSON Schema.
+
+Built from checker output (:func:`kafkadrill.checkers.judge.judge`) plus the run's identity;
+the report code formats it and never recomputes a figure. report.json has the stable keys of
+the contract first (DESIGN.md "Contracts", docs/reference/report-layout.md), then the others in
+the order the report was built: judge() builds them in the field order below, a direct caller's
+partial report keeps its own (as report.json always has). Keys a caller did not give stay
+absent (a partial report from a direct caller is written as given, never padded with nulls);
+keys the model does not know are kept after the known ones (readers ignore unknown keys).
+
+Values are checked, not converted: a figure keeps the exact type and value a checker gave it,
+so the bytes of report.json are what the checkers computed. The schema is checked in as
+docs/reference/report-schema.json (a unit test keeps it equal to :func:`report_json_schema`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+
+__all__ = [
+    "STABLE_KEYS",
+    "CheckerResult",
+    "Evidence",
+    "Fault",
+    "Finding",
+    "LagAtFault",
+    "Objective",
+    "Report",
+    "Rpo",
+    "Rto",
+    "report_document",
+    "report_json_schema",
+]
+
+#: A figure: an integer or a float, never a bool or a string; None where not known.
+Number = StrictInt | StrictFloat | None
+Text = StrictStr | None
+
+
+class _Part(BaseModel):
+    # extra="allow": a key a newer checker adds is kept, after the known ones.
+    model_config = ConfigDict(extra="allow")
+
+
+class Objective(_Part):
+    """One objective of the scenario against what was measured."""
+
+    name: StrictStr | None = None
+    target: Any = None
+    observed: Any = None
+    verdict: Text = None  # PASS | FAIL | UNKNOWN | MEASURED
+
+
+class Rpo(_Part):
+    """Recovery point: acknowledged messages lost, duplicated, unknown, and the window."""
+
+    acked: Number = None
+    lost: Number = None
+    lost_bytes: Number = None
+    window_seconds: Number = None
+    duplicates: Number = None
+    unknown: Number = None
+
+
+class Rto(_Part):
+    """Recovery time: how long writers and readers were without service, phase by phase."""
+
+    write_unavailable_seconds: Number = None
+    read_unavailable_seconds: Number = None
+    write_unavailable_per_producer: dict[str, Any] | None = None
+    write_unavailable_worst_writer_seconds: Number = None
+    phases: dict[str, Any] | None = None
+
+
+class Fault(_Part):
+    """One injected fault, when it was injected and healed, and whether it verified."""
+
+    id: Text = None
+    type: Text = None
+    target: Any = None
+    params: Any = None
+    injected_at: Text = None
+    injected_t: Number = None
+    healed_at: Text = None
+    healed_t: Number = None
+    verified: StrictBool | None = None
+    verify_detail: Any = None
+    heal_detail: Any = None
+
+
+class CheckerResult(_Part):
+    """One checker's verdict: its status, figures, evidence rows and notes."""
+
+    status: Text = None  # PASS | FAIL | UNKNOWN
+    figures: dict[str, Any] | None = None
+    evidence: list[Any] | None = None
+    notes: list[Any] | None = None
+
+
+class LagAtFault(_Part):
+    """The last replication-lag probe of a flow at or before a fault."""
+
+    tag: Text = None
+    fault: Text = None
+    target: Any = None
+    fault_t: Number = None
+    flow: Text = None
+    probe_t: Number = None
+    lag: Any = None
+    heartbeat_age_s: Number = None
+
+
+class Evidence(_Part):
+    """The auditors' block: who, which plan, targets vs measured, deviations, outcome."""
+
+    operator: Any = None
+    approved_by: Any = None
+    confirmed: Any = None
+    plan_sha256: Text = None
+    plan_file: Text = None
+    runtime: Text = None
+    steady_state: dict[str, Any] | None = None
+    targets_vs_measured: list[Objective] | None = None
+    measured: dict[str, Any] | None = None
+    adapter_calls: Number = None
+    deviations: list[StrictStr] | None = None
+    outcome: Text = None
+    verdict: Text = None
+    verdict_limited_by: Text = None
+
+
+class Finding(_Part):
+    """A finding and the action it suggests (checkers.findings rules)."""
+
+    severity: Text = None  # high | medium | low | info
+    text: Text = None
+    suggestion: Text = None
+
+
+#: The contract's stable keys, first in report.json (the Report model's first eleven fields).
+STABLE_KEYS = (
+    "scenario",
+    "run_id",
+    "started_at",
+    "finished_at",
+    "seed",
+    "verdict",
+    "objectives",
+    "rpo",
+    "rto",
+    "faults",
+    "versions",
+)
+
+
+class Report(_Part):
+    """report.json. The first eleven fields are the contract's stable keys."""
+
+    scenario: Text = None
+    run_id: Text = None
+    started_at: Text = None
+    finished_at: Text = None
+    seed: StrictInt | None = None
+    verdict: Text = None  # PASS | FAIL | UNKNOWN
+    objectives: list[Objective] | None = None
+    rpo: Rpo | None = None
+    rto: Rto | None = None
+    faults: list[Fault] | None = None
+    versions: dict[str, Any] | None = None
+    # -- additional keys, in the order report.json has always had them
+    description: Text = None
+    error: Text = None
+    topology: dict[str, Any] | None = None
+    expected_anomalies: list[StrictStr] | None = None
+    checkers: dict[str, CheckerResult] | None = None
+    consumer_groups: dict[str, dict[str, Any]] | None = None
+    replication_lag_at_faults: list[LagAtFault] | None = None
+    timeline: list[dict[str, Any]] | None = None
+    evidence: Evidence | None = None
+    recheck: dict[str, Any] | None = None  # `kafkadrill check` only: the original's state
+    findings: list[Finding] | None = None
+    report_files: dict[str, StrictStr] | None = None
+
+
+def report_document(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report.json document of a report dict: validated by :class:`Report`, the keys it
+    has in the model's order, unknown keys after them in their own order."""
+    doc = Report.model_validate(dict(report)).model_dump(mode="python", exclude_unset=True)
+    # Top level: the stable keys first, then the rest in the order the report was built
+    # (judge() builds them in the model's order; a direct caller's partial report keeps its own).
+    head = [k for k in STABLE_KEYS if k in doc]
+    return {k: doc[k] for k in [*head, *(k for k in report if k in doc and k not in head)]}
+
+
+def report_json_schema() -> dict[str, Any]:
+    """JSON Schema of report.json (docs/reference/report-schema.json)."""
+    schema = Report.model_json_schema()
+    schema["$id"] = "https://kafkadrill.dev/schemas/report.json"
+    schema["title"] = "kafkadrill report.json"
+    return schema
+
+
+assert tuple(Report.model_fields)[: len(STABLE_KEYS)] == STABLE_KEYS
