@@ -15,3 +15,37 @@ if importlib.util.find_spec("kafkadrill") is None:
 
 if "kafkadrill.pytest_plugin" not in sys.modules:
     pytest_plugins = ["kafkadrill.pytest_plugin"]
+
+
+# -- which suite runs: kafkadrill's own tests, split by what each proves (README "Tests") -------
+# landing (default, what CI runs on every landing): every capability proven once, on its own
+#   runtime -- unit and property tests, the drill suite, each runtime's integration tests.
+# release (before a release): whole drills re-run on a second runtime and compared with the
+#   local one (compose drills, the region failover through external commands).
+SUITES = ("landing", "release", "all")
+
+
+def pytest_addoption(parser):  # type: ignore[no-untyped-def]
+    parser.addoption(
+        "--suite",
+        choices=SUITES,
+        default="landing",
+        help="landing (default): what CI runs; release: the cross-runtime drills; all: both",
+    )
+
+
+def pytest_configure(config):  # type: ignore[no-untyped-def]
+    config.addinivalue_line(
+        "markers", "release: cross-runtime whole-drill equivalence, run with --suite release"
+    )
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    suite = config.getoption("--suite")
+    if suite == "all":
+        return
+    want_release = suite == "release"
+    keep = [i for i in items if (i.get_closest_marker("release") is not None) == want_release]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep

@@ -23,6 +23,8 @@ from .model_checks import assert_origins_whole
 _why = docker_available()
 pytestmark = [
     pytest.mark.integration,
+    # The local runtime's drills re-run on containers: the release suite (README "Tests").
+    pytest.mark.release,
     pytest.mark.skipif(_why is not None, reason=f"compose runtime needs Docker: {_why}"),
 ]
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

@@ -572,6 +572,8 @@ def resumed_at_translated_offsets(ev: list[dict[str, Any]]) -> dict[str, tuple[i
     return {k: (first[k], o) for k, o in offsets.items() if k in first}
 
 
+# The whole failover runbook through commands vs the local runtime: the release suite.
+@pytest.mark.release
 def test_region_failover_through_commands_matches_the_local_runtime(
     local: LocalRuntime, agent: str, tmp_path: Path
 ) -> None:
