@@ -215,6 +215,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         self.created: list[tuple[str, str]] = []  # (cluster, topic) created by this run
         self.down: set[tuple[str, int]] = set()  # nodes kafkadrill killed/stopped
         self._down_at: dict[NodeKey, float] = {}  # when kafkadrill took each node down
+        self._rejoin_admins: dict[str, Any] = {}  # cluster -> admin client of rejoin checks
         self.paused: set[tuple[str, int]] = set()
         self.flows_stopped: set[str] = set()
         self.steady: list[dict[str, Any]] = []
@@ -446,8 +447,11 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         """Broker ids the cluster's metadata lists now, or None if it does not answer."""
         from confluent_kafka import KafkaException
 
+        admin = self._rejoin_admins.get(cluster)
+        if admin is None:  # one client per cluster for all the looks (a race makes two: fine)
+            admin = self._rejoin_admins[cluster] = self._admin(cluster)
         try:
-            desc = self._admin(cluster).describe_cluster(request_timeout=5).result()
+            desc = admin.describe_cluster(request_timeout=5).result()
         except KafkaException:
             return None
         return {int(n.id) for n in desc.nodes}
