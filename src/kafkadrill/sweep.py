@@ -315,6 +315,92 @@ def _record(run: SweepRun, sc: Scenario, keys: Sequence[str]) -> RunRecord:
     return rec
 
 
+def _seed_policy(settings: Mapping[str, Sequence[str]], seed: int | None, base_seed: Any) -> str:
+    """How the drills' seeds were chosen, as sweep.json and the comparison notes say it."""
+    if "seed" in settings:
+        return "swept (--set seed=...)"
+    return f"fixed {seed}" if seed is not None else f"scenario seed {base_seed} + repeat index"
+
+
+def _interruption(exc: BaseException) -> str:
+    return "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM"
+
+
+def _run_point(
+    point: SweepPoint,
+    sc: Scenario,
+    reports_dir: Path,
+    drill_kwargs: Callable[[SweepPoint], dict[str, Any]] | None,
+) -> tuple[SweepRun, str | None]:
+    """One drill of the sweep: (its row, "Ctrl-C"/"SIGTERM" if it was interrupted). Never
+    raises for a failing or crashing drill: it becomes an error row."""
+    run = SweepRun(point, sc.name)
+    interrupted: str | None = None
+    before = _run_dirs(reports_dir, sc.name)
+    t0 = time.monotonic()
+    try:
+        result: DrillResult = run_drill(
+            sc, reports_dir=reports_dir, **(drill_kwargs(point) if drill_kwargs else {})
+        )
+        run.run_dir, run.verdict, run.error = result.run_dir, result.verdict, result.error
+    except (KeyboardInterrupt, SystemExit) as exc:
+        interrupted = _interruption(exc)
+        run.verdict, run.error = "ERROR", f"interrupted ({interrupted})"
+    except Exception as exc:  # kept as an error row; the sweep goes on
+        run.verdict, run.error = "ERROR", f"{type(exc).__name__}: {exc}"
+    run.seconds = time.monotonic() - t0
+    if run.run_dir is None:
+        # run_drill re-raises Ctrl-C after writing its run dir; find it by what is new.
+        new = sorted(_run_dirs(reports_dir, sc.name) - before)
+        if len(new) == 1:
+            run.run_dir = new[0]
+            rec = load_run(new[0])
+            if rec.report is not None:
+                run.verdict = rec.verdict
+    return run, interrupted
+
+
+def _sweep_notes(
+    *,
+    path: Path,
+    name: str,
+    settings: Mapping[str, Sequence[str]],
+    repeat: int,
+    seed_policy: str,
+    planned: int,
+    ran: int,
+    interrupted: str | None,
+) -> list[str]:
+    fixed = [f"{k}={_shown(k, vs[0])}" for k, vs in settings.items() if len(vs) == 1]
+    notes = [
+        f"scenario {name} ({path}); {repeat} repeat(s) of "
+        f"{planned // repeat} combination(s); seeds: {seed_policy}",
+    ]
+    if fixed:
+        notes.append("fixed overrides in every drill: " + ", ".join(fixed))
+    if interrupted:
+        notes.append(
+            f"INTERRUPTED ({interrupted}) after {ran} of {planned} drills: partial comparison"
+        )
+    return notes
+
+
+def _plan_points(
+    path: Path, settings: Mapping[str, Sequence[str]], repeat: int, seed: int | None
+) -> tuple[list[SweepPoint], list[Scenario], Any]:
+    """(every drill of the sweep, its validated scenario, the base seed); raises
+    ScenarioError before any drill starts when a combination is invalid."""
+    if not settings:
+        raise ScenarioError("nothing to sweep", fix="give at least one --set key=v1,v2")
+    first = {k: vs[0] for k, vs in settings.items() if vs}
+    label = ", ".join(f"{k}={_shown(k, v)}" for k, v in first.items())
+    base_seed = seed if seed is not None else _load(path, first, label).seed
+    points = expand_matrix(
+        settings, repeat, base_seed=int(base_seed or 0), fixed_seed=seed is not None
+    )
+    return points, validate_points(path, points), base_seed
+
+
 def run_sweep(
     path: Path | str,
     settings: Mapping[str, Sequence[str]],
@@ -334,21 +420,9 @@ def run_sweep(
     partial comparison written.
     """
     path, reports_dir = Path(path), Path(reports_dir)
-    if not settings:
-        raise ScenarioError("nothing to sweep", fix="give at least one --set key=v1,v2")
-    first = {k: vs[0] for k, vs in settings.items() if vs}
-    label = ", ".join(f"{k}={_shown(k, v)}" for k, v in first.items())
-    base_seed = seed if seed is not None else _load(path, first, label).seed
-    points = expand_matrix(
-        settings, repeat, base_seed=int(base_seed or 0), fixed_seed=seed is not None
-    )
-    scenarios = validate_points(path, points)
+    points, scenarios, base_seed = _plan_points(path, settings, repeat, seed)
     name = scenarios[0].name
-    seed_policy = (
-        "swept (--set seed=...)"
-        if "seed" in settings
-        else (f"fixed {seed}" if seed is not None else f"scenario seed {base_seed} + repeat index")
-    )
+    seed_policy = _seed_policy(settings, seed, base_seed)
     out_dir = _new_sweep_dir(reports_dir, name)
     started = datetime.now(UTC).isoformat()
     runs: list[SweepRun] = []
@@ -377,28 +451,7 @@ def run_sweep(
         for point, sc in zip(points, scenarios, strict=True):
             if on_start:
                 on_start(point, len(points))
-            run = SweepRun(point, sc.name)
-            before = _run_dirs(reports_dir, sc.name)
-            t0 = time.monotonic()
-            try:
-                result: DrillResult = run_drill(
-                    sc, reports_dir=reports_dir, **(drill_kwargs(point) if drill_kwargs else {})
-                )
-                run.run_dir, run.verdict, run.error = result.run_dir, result.verdict, result.error
-            except (KeyboardInterrupt, SystemExit) as exc:
-                interrupted = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM"
-                run.verdict, run.error = "ERROR", f"interrupted ({interrupted})"
-            except Exception as exc:  # kept as an error row; the sweep goes on
-                run.verdict, run.error = "ERROR", f"{type(exc).__name__}: {exc}"
-            run.seconds = time.monotonic() - t0
-            if run.run_dir is None:
-                # run_drill re-raises Ctrl-C after writing its run dir; find it by what is new.
-                new = sorted(_run_dirs(reports_dir, sc.name) - before)
-                if len(new) == 1:
-                    run.run_dir = new[0]
-                    rec = load_run(new[0])
-                    if rec.report is not None:
-                        run.verdict = rec.verdict
+            run, interrupted = _run_point(point, sc, reports_dir, drill_kwargs)
             runs.append(run)
             if on_done:
                 on_done(run, len(points))
@@ -407,21 +460,19 @@ def run_sweep(
                 break
 
     except (KeyboardInterrupt, SystemExit) as exc:  # between drills: stop, still compare
-        interrupted = interrupted or ("Ctrl-C" if isinstance(exc, KeyboardInterrupt) else "SIGTERM")
+        interrupted = interrupted or _interruption(exc)
 
     keys = varying_keys(settings)
-    fixed = [f"{k}={_shown(k, vs[0])}" for k, vs in settings.items() if len(vs) == 1]
-    notes = [
-        f"scenario {name} ({path}); {repeat} repeat(s) of "
-        f"{len(points) // repeat} combination(s); seeds: {seed_policy}",
-    ]
-    if fixed:
-        notes.append("fixed overrides in every drill: " + ", ".join(fixed))
-    if interrupted:
-        notes.append(
-            f"INTERRUPTED ({interrupted}) after {len(runs)} of {len(points)} drills: "
-            "partial comparison"
-        )
+    notes = _sweep_notes(
+        path=path,
+        name=name,
+        settings=settings,
+        repeat=repeat,
+        seed_policy=seed_policy,
+        planned=len(points),
+        ran=len(runs),
+        interrupted=interrupted,
+    )
     comp = build_comparison(
         [_record(r, scenarios[r.point.index], keys) for r in runs],
         title=f"Sweep of {name}: " + (", ".join(keys) or "repeats"),

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from kafkadrill.errors import ScenarioError
+from kafkadrill.errors import ScenarioError, TopologyError
+from kafkadrill.faults.base import FaultContext
+from kafkadrill.faults.region import RegionOutage, RegionParams, start_nodes
 from kafkadrill.runbooks.failover import (
     STOP_MM2_GRACE_SECONDS,
     RunbookAborted,
@@ -25,6 +27,7 @@ from kafkadrill.runbooks.failover import (
 from kafkadrill.runbooks.offsets import CheckpointSet
 from kafkadrill.runner import require_capabilities
 from kafkadrill.runtimes.base import runtime_type
+from kafkadrill.runtimes.external import nodestart
 from kafkadrill.runtimes.external.plan import render_plan
 from kafkadrill.runtimes.external.runtime import ExternalRuntime
 from kafkadrill.scenario import Scenario
@@ -308,3 +311,165 @@ def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
     written = [p.topic for p in scoped.workload.producer_groups()]
     assert written == ["kd-r1-orders", "kd-r1-payments"], written
     assert topics == {"orders": "kd-r1-orders", "payments": "kd-r1-payments"}
+
+
+# ----- region heal: nodes started together, each verified back (issue 19) -------------------
+
+# A stand-in for `kubectl wait --for=condition=Ready` on a KRaft node: `start` blocks until
+# every node of its cluster has been started (a lone node has no quorum) and gives up after
+# 5 s; nodes listed in argv[5] fail at once. Start and end times are kept for the overlap check.
+NODE_CTL = (
+    "import sys, time, pathlib\n"
+    "d, op, c, n, failing = pathlib.Path(sys.argv[1]), *sys.argv[2:6]\n"
+    "state = d / f'{c}-{n}.state'\n"
+    "if op == 'kill': state.write_text('down')\n"
+    "elif op == 'state': print(state.read_text() if state.exists() else 'running')\n"
+    "elif op == 'start':\n"
+    "    (d / f'{c}-{n}.began').write_text(repr(time.time()))\n"
+    "    if n in failing.split(','): print(f'node {n}: quorum not reached'); sys.exit(3)\n"
+    "    deadline = time.time() + 5\n"
+    "    while len(list(d.glob(f'{c}-*.began'))) < 3:\n"
+    "        if time.time() > deadline: print('alone: no quorum, exiting'); sys.exit(4)\n"
+    "        time.sleep(0.02)\n"
+    "    state.write_text('running')\n"
+    "    (d / f'{c}-{n}.ended').write_text(repr(time.time()))\n"
+)
+
+
+def node_data(tmp: Path, failing: str = "") -> dict[str, Any]:
+    data = failover_data(tmp)
+    nodes = tmp / "nodes"
+    nodes.mkdir(exist_ok=True)
+    ctl = tmp / "node_ctl.py"  # a file: its braces are Python's, not command placeholders
+    ctl.write_text(NODE_CTL)
+    data["external"]["commands"] = {
+        f"node_{op}": {
+            "argv": [sys.executable, str(ctl), str(nodes), op, "{cluster}", "{node}", failing]
+        }
+        for op in ("kill", "start", "state")
+    }
+    return data
+
+
+def _region_down(rt: ExternalRuntime) -> RegionOutage:
+    outage = RegionOutage(FaultContext(rt), RegionParams(region="east"))
+    for node in (0, 1, 2):
+        rt.node_kill("primary", node)
+        outage.killed.append(("primary", node))
+    return outage
+
+
+def test_region_heal_starts_the_nodes_together_and_verifies_each_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, history = _runtime(node_data(tmp_path))
+    monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 1, 2})
+    outage = _region_down(rt)
+    detail = outage.heal()  # one at a time, the first start would give up alone after 5 s
+    nodes = tmp_path / "nodes"
+    began = [float((nodes / f"primary-{n}.began").read_text()) for n in (0, 1, 2)]
+    ended = [float((nodes / f"primary-{n}.ended").read_text()) for n in (0, 1, 2)]
+    assert max(began) < min(ended)  # every start ran while the others were running
+    assert rt.down == set()
+    for n in (0, 1, 2):
+        assert f"primary/{n}: ran" in detail and "rejoined: running after" in detail
+    assert detail.count("in the cluster metadata after") == 3 and "(planned " in detail
+    ops = [f["operation"] for t, f in history.events if t == "adapter.exec"]
+    assert ops.count("node_start") == 3 and ops.index("node_state") > ops.index("node_start")
+
+
+def test_region_heal_names_every_node_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, _history = _runtime(node_data(tmp_path, failing="0,2"))
+    monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 1, 2})
+    outage = _region_down(rt)
+    with pytest.raises(TopologyError) as exc:
+        outage.heal()
+    text = str(exc.value)
+    assert "2 of 3 node(s) did not start" in text, text
+    assert "primary/0: node_start" in text and "node 0: quorum not reached" in text
+    assert "primary/2: node_start" in text and "node 2: quorum not reached" in text
+    assert "primary/1:" not in text
+    assert rt.down == {("primary", 0), ("primary", 2)}  # still to restart at the end
+
+
+def test_restore_all_starts_the_down_nodes_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, _history = _runtime(node_data(tmp_path))
+    monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 1, 2})
+    _region_down(rt)
+    assert rt.restore_all() == [f"restarted primary-n{n}" for n in (0, 1, 2)]
+    assert rt.down == set()
+
+
+def test_node_start_is_done_only_once_the_node_rejoined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nodestart, "REJOIN_POLL", 0.01)
+    data = failover_data(tmp_path)
+    # Its start command returns at once; the node says `running` only at the third look.
+    looks = tmp_path / "looks"
+    data["external"]["commands"]["node_state"] = {
+        "argv": [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; p = pathlib.Path(sys.argv[1]); "
+            "n = int(p.read_text() or 0) + 1 if p.exists() else 1; p.write_text(str(n)); "
+            "print('running' if n >= 3 else 'down')",
+            str(looks),
+        ]
+    }
+    data["external"]["commands"]["node_kill"] = {"argv": [sys.executable, "-c", "pass"]}
+    data["external"]["commands"]["node_start"] = {"argv": [sys.executable, "-c", "pass"]}
+    rt, _history = _runtime(data)
+    metadata = iter([None, {0, 2}, {0, 1, 2}])
+    monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: next(metadata))
+    rt.node_kill("primary", 1)
+    detail = rt.node_start("primary", 1)
+    assert looks.read_text() == "3"
+    assert "rejoined: running after" in detail and "in the cluster metadata after" in detail
+    assert "; down " in detail and "(planned " in detail
+    with pytest.raises(StopIteration):
+        next(metadata)  # the third answer, with node 1 registered, ended the wait
+
+
+def test_a_node_that_does_not_rejoin_fails_the_heal_with_the_last_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nodestart, "REJOIN_POLL", 0.01)
+    monkeypatch.setattr(nodestart, "REJOIN_TIMEOUT", 0.2)
+    data = failover_data(tmp_path)
+    data["external"]["commands"]["node_start"] = {"argv": [sys.executable, "-c", "pass"]}
+    data["external"]["commands"]["node_state"] = {
+        "argv": [sys.executable, "-c", "print('running')"]
+    }
+    rt, _history = _runtime(data)
+    monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 2})
+    with pytest.raises(
+        TopologyError,
+        match=r"primary/1 rejoining its cluster not verified after "
+        r"0\.2 s: registered brokers \[0, 2\]",
+    ):
+        rt.node_start("primary", 1)
+
+
+def test_start_nodes_on_a_runtime_without_the_power_still_names_every_failure() -> None:
+    class OneAtATime:  # a runtime whose node_start does not wait (local, compose)
+        def __init__(self) -> None:
+            self.started: list[tuple[str, int]] = []
+
+        def node_start(self, cluster: str, node: int) -> str:
+            self.started.append((cluster, node))
+            if node != 1:
+                raise TopologyError(f"no such container {cluster}-{node}")
+            return "ok"
+
+    rt = OneAtATime()
+    with pytest.raises(TopologyError) as exc:
+        start_nodes(rt, [("primary", 0), ("primary", 1), ("primary", 2)])  # type: ignore[arg-type]
+    assert rt.started == [("primary", 0), ("primary", 1), ("primary", 2)]
+    assert "2 of 3 node(s) did not start" in str(exc.value)
+    assert "primary/0: no such container primary-0" in str(exc.value)
+    assert "primary/2: no such container primary-2" in str(exc.value)

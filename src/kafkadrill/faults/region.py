@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from kafkadrill.errors import TopologyError
 from kafkadrill.faults.base import FaultContext, PlanOps, fault
 from kafkadrill.faults.catalog import (
     FaultParams,
@@ -22,7 +23,7 @@ from kafkadrill.faults.catalog import (
     known,
     link_ids,
 )
-from kafkadrill.runtimes.base import Cap, LinkEffect
+from kafkadrill.runtimes.base import Cap, LinkEffect, Runtime, StartsNodesTogether
 from kafkadrill.topology import Topology
 
 # --------------------------------------------------------------------------------------------
@@ -141,6 +142,26 @@ class SiteParams(FaultParams):
 # --------------------------------------------------------------------------------------------
 
 
+def start_nodes(rt: Runtime, nodes: list[tuple[str, int]]) -> str:
+    """Start the nodes of an outage together where the runtime can (a fully-down KRaft
+    cluster needs a majority up: a start that waits for readiness never returns alone);
+    otherwise one after the other (those runtimes' starts do not wait). Either way a failure
+    names every node that failed, not only the last. Returns what the runtime verified."""
+    if isinstance(rt, StartsNodesTogether):
+        return rt.nodes_start(nodes)
+    failed: list[str] = []
+    for cluster, node in nodes:
+        try:
+            rt.node_start(cluster, node)
+        except TopologyError as exc:
+            failed.append(f"{cluster}/{node}: {exc}")
+    if failed:
+        raise TopologyError(
+            f"{len(failed)} of {len(nodes)} node(s) did not start: {'; '.join(failed)}"
+        )
+    return ""  # these runtimes' heal text stays as it was: their starts verify nothing
+
+
 def region_plan(p: RegionParams, ops: PlanOps) -> list[str]:
     """Every node of the region killed, the flows that run there killed, its links cut."""
     out = []
@@ -225,8 +246,7 @@ class RegionOutage:
         rt = self.ctx.runtime
         for cut in self.cuts:
             rt.link_restore(cut)
-        for cluster, node in self.killed:
-            rt.node_start(cluster, node)
+        started = start_nodes(rt, self.killed) if self.killed else ""
         # Clients that were failed over elsewhere stay there; the others come back.
         resumed = 0
         region_clusters = {c.name for c in rt.topology.cluster_in(self.region)}
@@ -239,6 +259,7 @@ class RegionOutage:
         return (
             f"region {self.region}: restarted {len(self.killed)} node(s) with their data, "
             f"restored {len(self.cuts)} link(s), resumed {resumed} client(s)"
+            + (f" ({started})" if started else "")
         )
 
 
@@ -296,11 +317,11 @@ class SiteOutage:
 
     def heal(self) -> str:
         rt = self.ctx.runtime
-        for n in self.killed:
-            rt.node_start(self.cluster, n)
+        nodes = [(self.cluster, n) for n in self.killed]
+        started = start_nodes(rt, nodes) if nodes else ""
         for client in self.paused:
             client.paused.clear()
         return (
             f"sites {', '.join(self.sites)}: restarted node(s) {self.killed} with their data, "
-            f"resumed {len(self.paused)} client(s)"
+            f"resumed {len(self.paused)} client(s)" + (f" ({started})" if started else "")
         )

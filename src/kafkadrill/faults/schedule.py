@@ -261,17 +261,25 @@ def plan_timeline(
     return schedule, problems
 
 
-def _place_random(
-    spec: RandomSpec,
-    i: int,
-    seed: int,
-    topology: Topology,
-    duration_seconds: float,
-    placed: list[_Placed],
-    problems: list[Problem],
-) -> list[_Placed]:
-    here = f"timeline[{i}].random"
-    n_before = len(problems)
+@dataclass(frozen=True)
+class _Grid:
+    """A random entry's window [b0, b1] in seconds (as written, for messages) and, on a 0.1 s
+    integer grid, the window [lo10, hi10] and the durations [d0, d1] the draws use."""
+
+    b0: float
+    b1: float
+    lo10: int
+    hi10: int
+    d0: int
+    d1: int
+
+
+def _grid(
+    spec: RandomSpec, here: str, duration_seconds: float, problems: list[Problem]
+) -> _Grid | None:
+    """The draw window and durations on a 0.1 s integer grid, or None
+    when the window itself is unusable (a problem is then added). A shortest duration that
+    does not fit adds a problem but still returns the grid (the caller stops on problems)."""
     b0, b1 = spec.between if spec.between is not None else (0.0, duration_seconds)
     numbers = (b0, b1, *spec.duration, duration_seconds)
     if not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers):
@@ -284,7 +292,7 @@ def _place_random(
                 "use plain numbers of seconds",
             )
         )
-        return []
+        return None
     if b1 > duration_seconds + EPSILON:
         problems.append(
             Problem(
@@ -293,7 +301,7 @@ def _place_random(
                 f"use an end <= {_fmt(duration_seconds)}",
             )
         )
-        return []
+        return None
     # Work on a 0.1 s integer grid so draws are exact and print identically everywhere.
     # Durations longer than the window cannot be drawn: clamp before scaling (no overflow).
     dmin, dmax = (min(d, b1 - b0 + 1) for d in spec.duration)
@@ -308,9 +316,13 @@ def _place_random(
                 "widen between or shorten duration",
             )
         )
-    d1 = min(d1, hi10 - lo10)
+    return _Grid(b0, b1, lo10, hi10, d0, min(d1, hi10 - lo10))
 
-    # Per fault type: the candidate targets and validated settings.
+
+def _options(
+    spec: RandomSpec, here: str, topology: Topology, problems: list[Problem]
+) -> dict[str, list[catalog.FaultParams]]:
+    """Per fault type: the candidate targets with the entry's validated settings."""
     options: dict[str, list[catalog.FaultParams]] = {}
     for name in spec.params:
         if name not in spec.faults:
@@ -346,9 +358,43 @@ def _place_random(
                 )
             )
         options[name] = cands
+    return options
+
+
+def _place_random(
+    spec: RandomSpec,
+    i: int,
+    seed: int,
+    topology: Topology,
+    duration_seconds: float,
+    placed: list[_Placed],
+    problems: list[Problem],
+) -> list[_Placed]:
+    here = f"timeline[{i}].random"
+    n_before = len(problems)
+    grid = _grid(spec, here, duration_seconds, problems)
+    if grid is None:
+        return []
+    options = _options(spec, here, topology, problems)
     if len(problems) > n_before:
         return []
+    return _draw(spec, i, seed, topology, grid, options, placed, problems)
 
+
+def _draw(
+    spec: RandomSpec,
+    i: int,
+    seed: int,
+    topology: Topology,
+    grid: _Grid,
+    options: dict[str, list[catalog.FaultParams]],
+    placed: list[_Placed],
+    problems: list[Problem],
+) -> list[_Placed]:
+    """The seeded draws: the same (seed, entry index) always draws the same faults, in the
+    same order of rng calls (changing that order changes every stored schedule)."""
+    lo10, hi10, d0, d1 = grid.lo10, grid.hi10, grid.d0, grid.d1
+    here = f"timeline[{i}].random"
     rng = random.Random(f"kafkadrill:{seed}:{i}")  # str seeds hash with SHA-512: stable
     out: list[_Placed] = []
     kinds = list(spec.faults)
@@ -370,7 +416,7 @@ def _place_random(
                 Problem(
                     here,
                     f"could only place {k} of {spec.count} random faults without overlapping "
-                    f"another fault on the same target in [{_fmt(b0)}, {_fmt(b1)}]",
+                    f"another fault on the same target in [{_fmt(grid.b0)}, {_fmt(grid.b1)}]",
                     "lower count, shorten duration, widen between or add fault types",
                 )
             )

@@ -17,7 +17,7 @@ the runner, runtimes/fake.py), `compose` (runtimes/compose/) and `external` (run
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
@@ -184,6 +184,14 @@ class Guarded(Protocol):
     abort the drill."""
 
     def guard(self, now: float, acked: int) -> None: ...
+
+
+@runtime_checkable
+class StartsNodesTogether(Protocol):
+    """Starts several nodes at once and returns when all are back (external: its `node_start`
+    commands may block until a node is ready, which a lone KRaft node never is)."""
+
+    def nodes_start(self, nodes: Sequence[tuple[str, int]]) -> str: ...
 
 
 @runtime_checkable

@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,12 @@ from kafkadrill.runtimes.external.config import (
     ExternalSpec,
     capabilities_of,
     resolve_config,
+)
+from kafkadrill.runtimes.external.nodestart import (
+    NodeKey,
+    Started,
+    start_together,
+    wait_until,
 )
 from kafkadrill.runtimes.shared.health import newest_record_age as newest_record_age  # re-export
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
@@ -207,6 +214,8 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         }
         self.created: list[tuple[str, str]] = []  # (cluster, topic) created by this run
         self.down: set[tuple[str, int]] = set()  # nodes kafkadrill killed/stopped
+        self._down_at: dict[NodeKey, float] = {}  # when kafkadrill took each node down
+        self._rejoin_admins: dict[str, Any] = {}  # cluster -> admin client of rejoin checks
         self.paused: set[tuple[str, int]] = set()
         self.flows_stopped: set[str] = set()
         self.steady: list[dict[str, Any]] = []
@@ -371,18 +380,81 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
     # ----- nodes -----------------------------------------------------------------------------
     def node_kill(self, cluster: str, node: int) -> str:
         how = self._run_node("node_kill", cluster, node)
-        self.down.add((cluster, node))
+        self._went_down(cluster, node)
         return how + self._unverified_note(cluster)
 
     def node_stop(self, cluster: str, node: int, timeout: float = NODE_STOP_TIMEOUT) -> str:
         how = self._run_node("node_stop", cluster, node, timeout)
-        self.down.add((cluster, node))
+        self._went_down(cluster, node)
         return how + self._unverified_note(cluster)
 
+    def _went_down(self, cluster: str, node: int) -> None:
+        self.down.add((cluster, node))
+        self._down_at.setdefault((cluster, node), time.monotonic())
+
     def node_start(self, cluster: str, node: int) -> str:
+        """Start one node and wait until it is back (see `nodes_start`)."""
+        return self.nodes_start([(cluster, node)])
+
+    def nodes_start(self, nodes: Sequence[tuple[str, int]]) -> str:
+        """Start these nodes together and return once each is verified back in its cluster.
+
+        All start commands run at once (a KRaft cluster needs a majority up; a command that
+        waits for readiness would never return if its siblings were started after it); a
+        failure names every node that failed. See nodestart.py."""
+        heal_at = time.monotonic()
+        started = start_together(nodes, lambda c, n: self._start_verified(c, n, heal_at))
+        return "; ".join(s.detail() for s in started)
+
+    def _start_verified(self, cluster: str, node: int, heal_at: float) -> Started:
         how = self._run_node("node_start", cluster, node)
-        self.down.discard((cluster, node))
-        return how
+        self.down.discard((cluster, node))  # started: restore_all must not start it again
+        rejoin = self._wait_rejoined(cluster, node)
+        down_at = self._down_at.pop((cluster, node), None)
+        return Started(
+            cluster,
+            node,
+            how,
+            rejoin,
+            None if down_at is None else time.monotonic() - down_at,
+            None if down_at is None else heal_at - down_at,
+        )
+
+    def _wait_rejoined(self, cluster: str, node: int) -> str:
+        """Wait until the node runs (by `node_state`, when configured) and is registered in
+        its cluster's metadata; TopologyError when it is not within REJOIN_TIMEOUT."""
+        seen: list[str] = []
+        if self.spec.commands_for(cluster).node_state is not None:
+
+            def running() -> tuple[bool, str]:
+                state = self.node_state(cluster, node)
+                return state == "running", f"node_state says {state}"
+
+            waited = wait_until(f"{cluster}/{node} running", running)
+            seen.append(f"running after {waited:.1f} s")
+
+        def registered() -> tuple[bool, str]:
+            ids = self._registered_nodes(cluster)
+            if ids is None:
+                return False, f"cluster {cluster} does not answer"
+            return node in ids, f"registered brokers {sorted(ids)}"
+
+        waited = wait_until(f"{cluster}/{node} rejoining its cluster", registered)
+        seen.append(f"in the cluster metadata after {waited:.1f} s")
+        return "rejoined: " + ", ".join(seen)
+
+    def _registered_nodes(self, cluster: str) -> set[int] | None:
+        """Broker ids the cluster's metadata lists now, or None if it does not answer."""
+        from confluent_kafka import KafkaException
+
+        admin = self._rejoin_admins.get(cluster)
+        if admin is None:  # one client per cluster for all the looks (a race makes two: fine)
+            admin = self._rejoin_admins[cluster] = self._admin(cluster)
+        try:
+            desc = admin.describe_cluster(request_timeout=5).result()
+        except KafkaException:
+            return None
+        return {int(n.id) for n in desc.nodes}
 
     def node_pause(self, cluster: str, node: int) -> str:
         how = self._run_node("node_pause", cluster, node)
@@ -618,9 +690,10 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         for cluster, node in sorted(self.paused):
             self.node_resume(cluster, node)
             done.append(f"resumed {cluster}-n{node}")
-        for cluster, node in sorted(self.down):
-            self.node_start(cluster, node)
-            done.append(f"restarted {cluster}-n{node}")
+        down = sorted(self.down)
+        if down:  # together: a fully-down KRaft cluster needs its majority back at once
+            self.nodes_start(down)
+            done += [f"restarted {cluster}-n{node}" for cluster, node in down]
         return done
 
     # ----- guards (the steady-state checks and the cleanup are in checks.py) -----------------
