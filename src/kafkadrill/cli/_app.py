@@ -51,7 +51,7 @@ def _sigterm_as_exit() -> None:
 
 def _fail(exc: BaseException) -> None:
     kind = "scenario error" if isinstance(exc, ScenarioError) else "error"
-    console.print(f"[bold red]{kind}:[/] {exc}")
+    console.print(f"[bold red]{kind}:[/] {safe(exc)}")
     sys.exit(EXIT_ERROR)
 
 
@@ -87,7 +87,7 @@ def _unreadable(exc: BaseException, debug: bool) -> None:
     if isinstance(exc, OSError) and exc.filename is not None:
         text = f"{exc.filename}: {exc.strerror or text}"
     console.print(
-        f"[bold red]error:[/] {escape(type(exc).__name__)}: {escape(text)} "
+        f"[bold red]error:[/] {safe(type(exc).__name__)}: {safe(text)} "
         "(--debug shows the traceback)",
         highlight=False,
     )

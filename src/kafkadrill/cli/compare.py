@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from kafkadrill.report.compare import Comparison
     from kafkadrill.sweep import SweepPoint, SweepResult, SweepRun
 
 from kafkadrill.cli._app import (
+    _DEBUG,
     _fail,
     _sigterm_as_exit,
     _stamp,
+    _unreadable,
     main,
+    safe,
     say,
     spinner,
 )
@@ -45,41 +49,64 @@ def _compare_default_dir() -> Path:
     multiple=True,
     help="A scenario key never used to tell settings apart (seed, description always are).",
 )
-def compare(run_dirs: tuple[Path, ...], output: Path | None, ignore: tuple[str, ...]) -> None:
+@_DEBUG
+def compare(
+    run_dirs: tuple[Path, ...], output: Path | None, ignore: tuple[str, ...], debug: bool
+) -> None:
     """Compare runs across settings: RUN_DIR is a run, a scenario dir or a sweep dir.
 
     Groups runs by the scenario keys whose values differ and writes compare.md/.html/.csv,
     runs.csv, compare.json and plots/compare.png; prints the Markdown table.
     """
+    from kafkadrill.report.compare import markdown_table, write_comparison
+
+    _require_dirs(run_dirs)
+    try:
+        comp = _build(run_dirs, ignore)
+        paths = write_comparison(comp, output or _compare_default_dir())
+    except Exception as exc:  # an unreadable input or output path: one line, exit 2
+        _unreadable(exc, debug)
+        return
+    click.echo(markdown_table(comp))
+    click.echo(f"comparison: {paths['html']}")
+    click.echo(f"            {paths['md']}")
+    click.echo(f"            {paths['csv']}")
+
+
+def _require_dirs(run_dirs: tuple[Path, ...]) -> None:
+    """A path that names nothing is a typo, and a file is not a run: exit 2 (a run that left
+    no report is different: it is evidence, and becomes an error row)."""
+    missing = [str(p) for p in run_dirs if not p.exists()]
+    if missing:
+        _fail(ScenarioError(f"no such run, scenario or sweep directory: {', '.join(missing)}"))
+    files = [str(p) for p in run_dirs if not p.is_dir()]
+    if files:
+        _fail(
+            ScenarioError(
+                f"not a directory: {', '.join(files)}",
+                fix="name a run directory, a scenario directory or a sweep directory",
+            )
+        )
+
+
+def _build(run_dirs: tuple[Path, ...], ignore: tuple[str, ...]) -> Comparison:
     from kafkadrill.report.compare import (
         DEFAULT_IGNORE,
         build_comparison,
         expand_run_dirs,
         load_run,
-        markdown_table,
-        write_comparison,
     )
 
-    missing = [str(p) for p in run_dirs if not p.exists()]
-    if missing:
-        # A path that names nothing is a typo, not a run that left no report: exit 2.
-        _fail(ScenarioError(f"no such run, scenario or sweep directory: {', '.join(missing)}"))
     dirs = expand_run_dirs(run_dirs)
     if not dirs:
         _fail(ScenarioError("no run directory found in " + ", ".join(map(str, run_dirs))))
     records = [load_run(d) for d in dirs]
     scenarios = sorted({str((r.report or {}).get("scenario") or "?") for r in records})
-    comp = build_comparison(
+    return build_comparison(
         records,
         title="Comparison of " + ", ".join(scenarios),
         ignore=DEFAULT_IGNORE | set(ignore),
     )
-    out = output or _compare_default_dir()
-    paths = write_comparison(comp, out)
-    click.echo(markdown_table(comp))
-    click.echo(f"comparison: {paths['html']}")
-    click.echo(f"            {paths['md']}")
-    click.echo(f"            {paths['csv']}")
 
 
 @main.command()
@@ -157,7 +184,9 @@ class _SweepProgress:
         self.prefix, self.t0 = "", 0.0
 
     def on_start(self, point: SweepPoint, planned: int) -> None:
-        self.prefix = f"[{point.index + 1}/{planned}] {point.label(self.keys)} seed {point.seed}"
+        self.prefix = safe(
+            f"[{point.index + 1}/{planned}] {point.label(self.keys)} seed {point.seed}"
+        )
         self.t0 = time.monotonic()
         say(f"[bold]{self.prefix}[/]: starting")
 
@@ -166,7 +195,7 @@ class _SweepProgress:
         err = f"  ({run.error.splitlines()[0]})" if run.error else ""
         say(
             f"[bold]{self.prefix}[/]: [{colour}]{run.verdict}[/] in {run.seconds or 0:.0f} s"
-            f"  {run.run_dir or ''}{err}"
+            f"  {safe(run.run_dir or '')}{safe(err)}"
         )
 
     def drill_kwargs(self, point: SweepPoint) -> dict[str, Any]:
@@ -179,12 +208,14 @@ class _SweepProgress:
     def progress(self, st: dict[str, Any]) -> None:
         faults = ", ".join(st.get("active_faults") or []) or "none"
         self.status.update(
-            f"{self.prefix}  [{st['t']:6.1f}s] {st['phase']}  acked {st['acked']}  "
-            f"received {st['received']}  faults: {faults}"
+            f"{self.prefix}  [{st['t']:6.1f}s] {safe(st['phase'])}  acked {st['acked']}  "
+            f"received {st['received']}  faults: {safe(faults)}"
         )
 
     def topology(self, msg: str) -> None:
-        self.status.update(f"{self.prefix}  [{time.monotonic() - self.t0:5.1f}s] topology: {msg}")
+        self.status.update(
+            f"{self.prefix}  [{time.monotonic() - self.t0:5.1f}s] topology: {safe(msg)}"
+        )
 
 
 def _print_sweep(result: SweepResult) -> None:
@@ -245,11 +276,12 @@ def models(
         return
 
     def on_start(model: str, i: int) -> None:
-        say(f"[bold][run {i + 1}/{runs}] {model}[/]: starting")
+        say(f"[bold]{safe(f'[run {i + 1}/{runs}] {model}')}[/]: starting")
 
     def on_done(model: str, i: int, result: Any) -> None:
         err = f"  ({result.error.splitlines()[0]})" if result.error else ""
-        say(f"[bold][run {i + 1}/{runs}] {model}[/]: {result.verdict}{err}")
+        label = safe(f"[run {i + 1}/{runs}] {model}")
+        say(f"[bold]{label}[/]: {safe(result.verdict)}{safe(err)}")
 
     done = run_models(
         runs,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from kafkadrill.cli._app import (
     _DEBUG,
@@ -21,6 +20,7 @@ from kafkadrill.cli._app import (
     _stamp,
     _unreadable,
     main,
+    safe,
     say,
     spinner,
 )
@@ -42,14 +42,14 @@ def _progress_printer(live: Any) -> Any:
         if dt >= 0.5 or "t" not in last:
             last.update(t=state["t"], acked=state["acked"], received=state["received"])
         line = (
-            f"[{state['t']:6.1f}s] phase [bold]{state['phase']}[/]  "
+            f"[{state['t']:6.1f}s] phase [bold]{safe(state['phase'])}[/]  "
             f"produce {last.get('ack_rate', 0):6.0f}/s (acked {state['acked']})  "
             f"consume {last.get('recv_rate', 0):6.0f}/s (received {state['received']})  "
-            f"active faults: {faults}"
+            f"active faults: {safe(faults)}"
         )
         live.update(line)
         if state.get("event"):
-            say(f"  [{state['t']:6.1f}s] {state['event']}")
+            say(f"  [{state['t']:6.1f}s] {safe(state['event'])}")
 
     return show
 
@@ -113,14 +113,14 @@ def run(
         return
     t0 = time.monotonic()
     try:
-        with spinner(f"drill {sc.name}: starting topology") as status:
+        with spinner(f"drill {safe(sc.name)}: starting topology") as status:
             result = run_drill(
                 sc,
                 runtime=runtime,
                 reports_dir=reports_dir,
                 progress=_progress_printer(status),
                 topology_progress=lambda m: status.update(
-                    f"[{time.monotonic() - t0:5.1f}s] topology: {m}"
+                    f"[{time.monotonic() - t0:5.1f}s] topology: {safe(m)}"
                 ),
                 operator=operator,
                 approved_by=approved_by,
@@ -205,14 +205,13 @@ def _human(v: Any, unit: str = "") -> str:
 def _print_result(report: dict[str, Any], run_dir: Path) -> None:
     colour = {"PASS": "green", "FAIL": "red"}.get(report["verdict"], "yellow")
     say(
-        f"[bold {colour}]{report['verdict']}[/] {escape(str(report['scenario']))} "
-        f"(seed {report['seed']})",
+        f"[bold {colour}]{report['verdict']}[/] {safe(report['scenario'])} (seed {report['seed']})",
         highlight=False,
     )
     for o in report.get("objectives", []):
         if o["verdict"] in ("PASS", "FAIL", "UNKNOWN"):
             say(
-                f"  {o['verdict']:7} {escape(str(o['name']))}: target {_human(o['target'])}, "
+                f"  {o['verdict']:7} {safe(o['name'])}: target {_human(o['target'])}, "
                 f"observed {_human(o['observed'])}",
                 highlight=False,
             )
@@ -230,7 +229,7 @@ def _print_result(report: dict[str, Any], run_dir: Path) -> None:
     )
     if report.get("error"):
         first = str(report["error"]).strip().splitlines() or [""]
-        say(f"  [red]error:[/] {escape(first[0])}", highlight=False)
+        say(f"  [red]error:[/] {safe(first[0])}", highlight=False)
     click.echo(f"report: {run_dir / 'report.html'}")
     click.echo(f"        {run_dir / 'report.md'}")
 
@@ -268,7 +267,10 @@ def check(run_dir: Path, output: Path | None, debug: bool) -> None:
     _print_result(report, out)
     state = (report.get("recheck") or {}).get("original_state")
     if state != "intact":
-        say(f"  [yellow]original run directory {state}[/] (see `kafkadrill verify {run_dir}`)")
+        say(
+            f"  [yellow]original run directory {safe(state)}[/] "
+            f"(see `kafkadrill verify {safe(run_dir)}`)"
+        )
     sys.exit({"PASS": EXIT_PASS, "FAIL": EXIT_FAIL}.get(report["verdict"], EXIT_ERROR))
 
 
@@ -303,13 +305,13 @@ def verify(run_dir: Path, debug: bool) -> None:
     except Exception as exc:  # e.g. a file that cannot be read: cannot verify, no traceback
         if debug:
             raise
-        say(f"[red]cannot verify[/]: {escape(f'{type(exc).__name__}: {exc}')}")
+        say(f"[red]cannot verify[/]: {safe(f'{type(exc).__name__}: {exc}')}")
         sys.exit(EXIT_UNVERIFIABLE)
     if res.ok:
-        say(f"[green]intact[/]: every file matches {run_dir / 'MANIFEST.sha256'}")
+        say(f"[green]intact[/]: every file matches {safe(run_dir / 'MANIFEST.sha256')}")
         code = EXIT_INTACT
     elif res.error:
-        say(f"[red]cannot verify[/]: {escape(res.error)}")
+        say(f"[red]cannot verify[/]: {safe(res.error)}")
         code = EXIT_UNVERIFIABLE
     else:
         for label, items in (
@@ -318,9 +320,9 @@ def verify(run_dir: Path, debug: bool) -> None:
             ("added", res.added),
         ):
             for item in items:
-                say(f"[red]{label}[/]: {escape(item)}")
+                say(f"[red]{label}[/]: {safe(item)}")
         code = EXIT_ALTERED
     # Re-checks (`kafkadrill check`) sit beside the run, each sealed by its own manifest.
     for d in sorted(p for p in run_dir.glob(f"{RECHECK_PREFIX}*") if p.is_dir()):
-        say(f"  re-check {escape(d.name)} (own manifest): {verify_manifest(d).state}")
+        say(f"  re-check {safe(d.name)} (own manifest): {verify_manifest(d).state}")
     sys.exit(code)

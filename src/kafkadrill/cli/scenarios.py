@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 
 from kafkadrill.cli._app import (
+    _DEBUG,
     EXIT_ERROR,
     EXIT_PASS,
     _parse_sets,
+    _unreadable,
     main,
     say,
 )
@@ -57,12 +59,16 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], debug: bool) ->
 
 @main.command()
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None)
-def schema(output: Path | None) -> None:
+@_DEBUG
+def schema(output: Path | None, debug: bool) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checking)."""
     from kafkadrill.scenario import scenario_json_schema
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if output:
-        output.write_text(text + "\n")
+        try:
+            output.write_text(text + "\n")
+        except OSError as exc:  # a missing directory or no permission: one line, exit 2
+            _unreadable(exc, debug)
     else:
         click.echo(text)

@@ -13,6 +13,7 @@ from kafkadrill.cli._app import (
     _sigterm_as_exit,
     _stamp,
     main,
+    safe,
     say,
     spinner,
 )
@@ -28,11 +29,11 @@ def setup(kafka_version: str | None) -> None:
     try:
         with spinner("fetching Kafka jars with Maven (first time only)"):
             dist = provision.ensure_kafka(kafka_version)
-        say(f"Kafka {dist.version} ({dist.source}): {dist.libs}")
+        say(safe(f"Kafka {dist.version} ({dist.source}): {dist.libs}"))
         with spinner("building Toxiproxy with go install (first time only)"):
             tp = provision.ensure_toxiproxy()
-        say(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}")
-        say(provision.java_version())
+        say(safe(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}"))
+        say(safe(provision.java_version()))
     except KafkadrillError as exc:
         _fail(exc)
 
@@ -98,23 +99,24 @@ def up(
                 runtime,
                 topo,
                 workdir,
-                progress=lambda m: status.update(f"[{time.monotonic() - t0:5.1f}s] {m}"),
+                progress=lambda m: status.update(f"[{time.monotonic() - t0:5.1f}s] {safe(m)}"),
             )
             rt.__enter__()
         try:
             say(
                 f"[green]ready[/] in {rt.timings.get('ready_s', 0.0):.1f}s "
-                f"(Kafka {rt.kafka_version() or '?'}, runtime {rt.kind}); logs in {workdir}"
+                f"(Kafka {safe(rt.kafka_version() or '?')}, runtime {rt.kind}); "
+                f"logs in {safe(workdir)}"
             )
             for c in topo.clusters:
-                say(f"  {c.name} ({c.region}): {rt.bootstrap(c.name)}")
+                say(safe(f"  {c.name} ({c.region}): {rt.bootstrap(c.name)}"))
                 say(
                     f"    from other sites (through Toxiproxy): "
-                    f"{rt.bootstrap(c.name, from_site='elsewhere')}"
+                    f"{safe(rt.bootstrap(c.name, from_site='elsewhere'))}"
                 )
             api = rt.describe().get("toxiproxy_api")
             if api:
-                say(f"  toxiproxy API: {api}")
+                say(f"  toxiproxy API: {safe(api)}")
             say(
                 "Produce to any new topic on primary (created on first use); MirrorMaker 2 "
                 "copies it to dr as primary.<topic>. Ctrl-C to stop."
@@ -189,8 +191,8 @@ def status(as_json: bool) -> None:
         alive = sum(st["alive"].values())
         runner = "alive" if st["runner_alive"] else "DEAD (run `kafkadrill down`)"
         say(
-            f"topology {st['state_file']}: runner pid {st['runner_pid']} {runner}; "
+            f"topology {safe(st['state_file'])}: runner pid {st['runner_pid']} {runner}; "
             f"{alive}/{len(st['alive'])} processes alive"
         )
         for name, addr in st.get("bootstrap", {}).items():
-            say(f"  {name}: {addr}")
+            say(safe(f"  {name}: {addr}"))
