@@ -131,3 +131,52 @@ def test_compare_into_an_unwritable_output_is_one_line_and_exit_2(tmp_path: Path
     res = _invoke("compare", str(run), "-o", str(blocker / "out"))
     assert res.exit_code == 2, res.output
     assert "error:" in res.output and str(blocker) in res.output
+
+
+# -- capabilities: validate refuses what plan and run refuse --------------------------------------
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _external_without_node_commands(tmp_path: Path) -> Path:
+    import yaml
+
+    doc = yaml.safe_load((LIBRARY / "external-example.yaml").read_text())
+    for op in ("node_kill", "node_start"):
+        doc["external"]["commands"].pop(op)
+    p = tmp_path / "ext.yaml"
+    p.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return p
+
+
+def test_validate_refuses_an_external_node_kill_without_its_adapter_commands(
+    tmp_path: Path,
+) -> None:
+    p = _external_without_node_commands(tmp_path)
+    res = _invoke("validate", str(p))
+    assert res.exit_code == 2, res.output
+    assert "node.kill" in res.output and "1 invalid" in res.output
+    # The fix names the adapter commands, not "choose a runtime".
+    assert "external.commands.node_kill" in res.output
+    assert "external.commands.node_start" in res.output
+    assert "choose a runtime" not in res.output
+    plan = _invoke("plan", str(p))
+    assert plan.exit_code == 2 and "external.commands.node_kill" in plan.output
+
+
+def test_a_fixed_set_runtime_still_says_choose_a_runtime(tmp_path: Path) -> None:
+    from kafkadrill.runner import _capability_fix
+    from kafkadrill.runtimes.base import runtime_type
+
+    fix = _capability_fix(runtime_type("local"), frozenset(), {"node.kill"})
+    assert fix.startswith("choose a runtime")
+
+
+def test_runtimes_says_external_capabilities_depend_on_its_adapters() -> None:
+    res = _invoke("runtimes")
+    assert res.exit_code == 0, res.output
+    ext = res.output.split("external:")[1].split("local:")[0]
+    assert "depend on the adapters configured" in ext
+    assert "node.kill: external.commands.node_kill" in ext
+    assert "link.cut: external.toxiproxy" in ext
+    # local keeps its fixed list.
+    assert "capabilities: az.partition" in res.output.split("local:")[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -37,6 +38,7 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], debug: bool) ->
     for path in scenarios:
         try:
             sc = load_scenario(path, overrides or None)
+            _require_capabilities(sc)
             n_faults = len(sc.schedule())
         except ScenarioError as exc:
             bad += 1
@@ -55,6 +57,15 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], debug: bool) ->
         click.echo(f"{path}: ok ({sc.name}: {n_faults} faults, seed {sc.seed})")
     say(f"{len(scenarios)} file(s), {bad} invalid")
     sys.exit(EXIT_ERROR if bad else EXIT_PASS)
+
+
+def _require_capabilities(sc: Any) -> None:
+    """The check `plan` and `run` make: a file valid here must not be refused there (an
+    external scenario whose faults need adapters it does not configure)."""
+    from kafkadrill.runner import require_capabilities
+    from kafkadrill.runtimes.base import user_runtime
+
+    require_capabilities(sc, user_runtime(sc.runtime or "local"))
 
 
 @main.command()

@@ -46,7 +46,13 @@ def runtimes() -> None:
     for name in runtime_names():
         rt = runtime_type(name)
         say(f"[bold]{name}[/]: {rt.summary}")
-        say(f"  capabilities: {', '.join(sorted(rt.capabilities))}")
+        if not rt.adapters:
+            say(f"  capabilities: {', '.join(sorted(rt.capabilities))}")
+            continue
+        # Its real set is what the scenario's adapters give (RuntimeType.capabilities_for).
+        say("  capabilities: depend on the adapters configured in the scenario; each gives:")
+        for cap, setting in rt.adapters:
+            say(f"    {cap}: {safe(setting)}")
 
 
 @main.command()

@@ -454,6 +454,21 @@ class ExternalSpec(_M):
         return next((x for x in self.toxiproxy.links if x.sites == frozenset({a, b})), None)
 
 
+#: Which adapter setting gives which capability, as `capabilities_of` computes it, for people
+#: (a refusal's fix and `kafkadrill runtimes`). az.partition and topic.admin: no adapter.
+ADAPTERS: tuple[tuple[str, str], ...] = (
+    (Cap.NODE_KILL, "external.commands.node_kill (for every cluster)"),
+    (Cap.NODE_STOP, "external.commands.node_stop (for every cluster)"),
+    (Cap.NODE_START, "external.commands.node_start (for every cluster)"),
+    (Cap.NODE_PAUSE, "external.commands.node_pause and node_resume (for every cluster)"),
+    (Cap.FLOW_STOP, "external.flows[].connect or commands.flow_stop (for every flow)"),
+    (Cap.FLOW_START, "external.flows[].connect or commands.flow_start (for every flow)"),
+    (Cap.FLOW_KILL, "external.commands.flow_kill (for every flow)"),
+    (Cap.LINK_CUT, "external.toxiproxy"),
+    (Cap.LINK_TOXIC, "external.toxiproxy"),
+)
+
+
 def capabilities_of(spec: ExternalSpec | None) -> frozenset[str]:
     """Exactly the capabilities some adapter of `spec` provides."""
     if spec is None:

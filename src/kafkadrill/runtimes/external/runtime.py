@@ -45,6 +45,7 @@ from kafkadrill.runtimes.external.adapters.record import Recorder
 from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.runtimes.external.checks import ExternalChecks
 from kafkadrill.runtimes.external.config import (
+    ADAPTERS,
     FLOW_STOP_TIMEOUT,
     NODE_STOP_TIMEOUT,
     CommandSpec,
@@ -139,6 +140,7 @@ def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]
     Cap.ALL,
     "clusters kafkadrill did not start; faults only through configured adapters",
     capabilities_for=_caps,
+    adapters=ADAPTERS,
     # run_drill refuses it without an explicit confirmation
     powers=RuntimePowers(needs_confirmation=True, prepare=_prepare),
 )
