@@ -319,6 +319,11 @@ class ExternalFlow(_M):
         return {}
 
 
+#: A Toxiproxy proxy name goes into the API's URL path (/proxies/<name>/toxics): no '/', no
+#: '..', nothing to encode -- `../../reset` would reach another endpoint.
+PROXY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
 class ProxyRef(_M):
     name: str = Field(min_length=1)
     client_site: str = Field(description="the site whose side connects to the proxy")
@@ -326,6 +331,17 @@ class ProxyRef(_M):
     probe: str | None = Field(
         default=None, description="host:port a Kafka request crossing this proxy goes to"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not PROXY_NAME_RE.match(v) or ".." in v:
+            raise ValueError(
+                f"proxy name {v!r} is not a plain Toxiproxy name (it becomes part of the API's "
+                "URL path); use the name `toxiproxy-cli list` shows: letters, digits, '.', '_' "
+                "and '-', starting with a letter or digit, no '..'"
+            )
+        return v
 
 
 class ToxiproxyLink(_M):
