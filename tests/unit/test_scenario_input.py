@@ -74,3 +74,45 @@ def test_hundreds_of_overlapping_entries_give_a_short_summarised_error(tmp_path:
     assert len(str(err)) < 20_000
     assert "and 19880 more problem(s), not listed" in str(err)
     assert len(located_problems(err)) == 21
+
+
+# -- unquoted numbers where a string is meant -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "field", "became"),
+    [
+        ("topology: {kafka_version: 4.10}", "topology.kafka_version", "4.1"),
+        ("workload: {producers: {config: {client.id: 007}}}", "client.id", "7"),
+        ("topology: {broker_config: {log.retention.ms: 1_000}}", "log.retention.ms", "1000"),
+        ("topology: {broker_config: {log.retention.ms: 1.0e+3}}", "log.retention.ms", "1000.0"),
+    ],
+)
+def test_unquoted_numbers_that_change_meaning_are_refused(
+    tmp_path: Path, text: str, field: str, became: str
+) -> None:
+    err = _err(tmp_path, f"name: x\n{text}\n")
+    assert err.field is not None and err.field.endswith(field)
+    assert f"would become '{became}'" in err.message and "(line 2)" in err.message
+    assert err.fix is not None and err.fix.startswith("quote it")
+    assert err.file is not None and err.file.endswith("s.yaml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "topology: {kafka_version: 4.1}",
+        'topology: {kafka_version: "4.10"}',
+        "topology: {broker_config: {log.retention.ms: 60000}}",
+        "duration_seconds: 40.50",  # a number where a number is meant stays fine
+    ],
+)
+def test_numbers_that_read_back_the_same_or_are_quoted_pass(tmp_path: Path, text: str) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(f"name: x\n{text}\n")
+    assert load_scenario(p).name == "x"
+
+
+def test_a_set_override_drops_the_number_it_replaces(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text("name: x\ntopology: {kafka_version: 4.10}\n")
+    sc = load_scenario(p, {"topology.kafka_version": '"4.1"'})
+    assert sc.topology.kafka_version == "4.1"
