@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from kafkadrill.scenario import Scenario
 
 from kafkadrill.cli._app import (
     _DEBUG,
@@ -59,7 +62,7 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], debug: bool) ->
     sys.exit(EXIT_ERROR if bad else EXIT_PASS)
 
 
-def _require_capabilities(sc: Any) -> None:
+def _require_capabilities(sc: Scenario) -> None:
     """The check `plan` and `run` make: a file valid here must not be refused there (an
     external scenario whose faults need adapters it does not configure)."""
     from kafkadrill.runner import require_capabilities
