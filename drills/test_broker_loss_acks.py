@@ -30,9 +30,15 @@ SCENARIO = Path(__file__).parent.parent / "scenarios" / "broker-loss-acks-1.yaml
 SHORTEN = {"duration_seconds": 35, "timeline[0].at": 10, "timeline[0].duration": 15}
 
 
+def arm(acks: str) -> dict[str, Any]:
+    """The overrides of one arm. The arm carries its own scenario name: a run's report lives
+    under reports/<name>/, and an acks=all run filed as broker-loss-acks-1 reads as the other."""
+    return {**SHORTEN, "workload.producers.acks": acks, "name": f"broker-loss-acks-{acks}"}
+
+
 @pytest.fixture(scope="module", params=["all", "1"], ids=lambda a: f"acks={a}")
 def broker_loss(request: pytest.FixtureRequest, drill: DrillRunner) -> DrillResult:
-    return drill(SCENARIO, **SHORTEN, **{"workload.producers.acks": request.param})
+    return drill(SCENARIO, **arm(request.param))
 
 
 def _acks(request: pytest.FixtureRequest) -> str:

@@ -95,9 +95,11 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
     """ScenarioError (before anything starts) if a fault or runbook of the scenario needs
     something the runtime cannot do."""
     problems = []
+    lacking: set[str] = set()
     caps = rtype.capabilities_of(scenario)
     for i, sf in enumerate(scenario.schedule()):
         lacks = set(fault_type(sf.fault).needs) - caps
+        lacking |= lacks
         if lacks:
             problems.append(f"fault #{i} {sf.fault} ({sf.describe()}) needs {sorted(lacks)}")
     runbooks = [
@@ -108,6 +110,7 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
         lacks = set(needs) - caps if rb is not None else set()
         if name == "failover" and rb is not None and not rb.stop_mm2:
             lacks.discard("flow.stop")
+        lacking |= lacks
         if lacks:
             problems.append(f"runbook {name} needs {sorted(lacks)}")
     if problems:
@@ -115,9 +118,20 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
             f"runtime '{rtype.name}' cannot run this scenario: " + "; ".join(problems),
             file=scenario.source,
             field="timeline",
-            fix=f"choose a runtime that has these capabilities (runtime '{rtype.name}' has "
-            f"{sorted(caps)}), or drop those faults",
+            fix=_capability_fix(rtype, caps, lacking),
         )
+
+
+def _capability_fix(rtype: RuntimeType, caps: frozenset[str], lacking: set[str]) -> str:
+    # A runtime whose powers come from its adapters (external) is fixed by configuring them,
+    # not by choosing another runtime: name the settings that give what is missing.
+    how = rtype.how_to_get(lacking)
+    if how:
+        return f"configure the adapters that give them ({how}), or drop those faults"
+    return (
+        f"choose a runtime that has these capabilities (runtime '{rtype.name}' has "
+        f"{sorted(caps)}), or drop those faults"
+    )
 
 
 @dataclass

@@ -378,6 +378,7 @@ def test_summary_rounds_seconds_and_prints_the_seed_plainly() -> None:
     from rich.console import Console
 
     import kafkadrill.cli as cli
+    from kafkadrill.cli import _app
 
     report = {
         "verdict": "FAIL",
@@ -393,12 +394,13 @@ def test_summary_rounds_seconds_and_prints_the_seed_plainly() -> None:
         "error": None,
     }  # fmt: skip
     narrow = Console(width=40, file=None, soft_wrap=True, record=True, force_terminal=False)
-    old, cli.console = cli.console, narrow
+    # The console lives in cli/_app.py, where every command module reads it.
+    old, _app.console = _app.console, narrow
     try:
         with narrow.capture() as cap:
             cli._print_result(report, Path("/r"))
     finally:
-        cli.console = old
+        _app.console = old
     text = cap.get()
     assert "(seed 933818049)" in text
     assert "observed 8.83" in text and "writes unavailable 8.83 s" in text

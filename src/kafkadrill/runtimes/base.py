@@ -17,7 +17,7 @@ the runner, runtimes/fake.py), `compose` (runtimes/compose/) and `external` (run
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
@@ -239,6 +239,20 @@ class RuntimeType:
     # scenario gives adapters for) compute them from the scenario; None: `capabilities`.
     capabilities_for: Callable[[Any], frozenset[str]] | None = None
     powers: RuntimePowers = NO_POWERS
+    # For such runtimes: (capability, the setting that gives it), so that a refusal and
+    # `kafkadrill runtimes` name what to configure rather than "choose another runtime".
+    adapters: tuple[tuple[str, str], ...] = ()
+
+    def how_to_get(self, lacks: Iterable[str]) -> str:
+        """The settings that would give the capabilities in `lacks` ("" without adapters)."""
+        if not self.adapters:
+            return ""
+        wanted = sorted(set(lacks))
+        given = [f"{cap}: {setting}" for cap, setting in self.adapters if cap in wanted]
+        none = [cap for cap in wanted if cap not in {c for c, _ in self.adapters}]
+        if none:
+            given.append(f"{', '.join(none)}: no adapter of runtime '{self.name}' gives it")
+        return "; ".join(given)
 
     def keeps_topology(self) -> bool:
         """Can a runtime of this type keep its topology between drills (is it Adoptable)?"""
@@ -262,6 +276,7 @@ def register_runtime(
     testing_only: bool = False,
     capabilities_for: Callable[[Any], frozenset[str]] | None = None,
     powers: RuntimePowers = NO_POWERS,
+    adapters: tuple[tuple[str, str], ...] = (),
 ) -> Callable[[RuntimeFactory], RuntimeFactory]:
     """Class decorator: `@register_runtime("local", Cap.ALL, "processes on this machine")`."""
     unknown = set(capabilities) - Cap.ALL
@@ -277,6 +292,7 @@ def register_runtime(
             testing_only,
             capabilities_for,
             powers,
+            adapters,
         )
         return factory
 

@@ -225,6 +225,23 @@ def line_for(field: str, lines: dict[Loc, int]) -> int | None:
     return None
 
 
+#: Problems listed in one error. 200 overlapping timeline entries are ~20,000 pairwise problems
+#: (a 4.8 MB message from a 16 KB file); the first ones and a count say all a person can use.
+MAX_LISTED_PROBLEMS = 20
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    rest = len(problems) - MAX_LISTED_PROBLEMS
+    if rest <= 0:
+        return problems
+    more = Problem(
+        "",
+        f"and {rest} more problem(s), not listed",
+        "fix the problems above and validate again",
+    )
+    return [*problems[:MAX_LISTED_PROBLEMS], more]
+
+
 def validation_error(
     problems: list[Problem], source: str | None, lines: dict[Loc, int]
 ) -> ScenarioValidationError:
@@ -233,7 +250,7 @@ def validation_error(
         return f" (line {line})" if line else ""
 
     # Report in file order: easier to fix top to bottom.
-    problems = sorted(problems, key=lambda p: line_for(p.field, lines) or 1 << 30)
+    problems = _capped(sorted(problems, key=lambda p: line_for(p.field, lines) or 1 << 30))
     at = [line_for(p.field, lines) for p in problems]
     if len(problems) == 1:
         p = problems[0]

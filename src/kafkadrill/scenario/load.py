@@ -10,10 +10,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from kafkadrill.errors import ScenarioError
+from kafkadrill.faults.catalog import Problem
 from kafkadrill.scenario.errors import printable, pydantic_problems, redact_error, validation_error
 from kafkadrill.scenario.model import Scenario, install_validator
 from kafkadrill.scenario.overrides import apply_overrides
-from kafkadrill.scenario.paths import Loc, split_key
+from kafkadrill.scenario.paths import Loc, fmt_path, split_key
 from kafkadrill.scenario.rules import semantic_problems
 from kafkadrill.scenario.safe_yaml import check_data, read_yaml
 from kafkadrill.secrets import find_secrets, is_secret_key
@@ -65,19 +66,54 @@ def _build_checked(
                 fix=e.fix or "check the --set key (a dotted path of the scenario format)",
             ) from None
         # Overridden values did not come from the file: drop their line numbers.
+        numbers: dict[Loc, str] = getattr(lines, "numbers", {})
         for key in overrides:
             loc = tuple(split_key(str(key)))
             for p in [p for p in lines if p[: len(loc)] == loc]:
                 del lines[p]
+            for p in [p for p in numbers if p[: len(loc)] == loc]:
+                del numbers[p]
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as e:
         raise validation_error(pydantic_problems(e, Scenario), source, lines) from None
     scn._source = source
-    problems = semantic_problems(scn)
+    numbers = getattr(lines, "numbers", {})
+    problems = _numbers_read_as_text(scn, data, numbers) or semantic_problems(scn)
     if problems:
         raise validation_error(problems, source, lines)
     return scn
+
+
+def _numbers_read_as_text(scn: Scenario, data: Any, numbers: dict[Loc, str]) -> list[Problem]:
+    """An unquoted number where the schema wants a string is taken as str(number): harmless for
+    `60000`, a silent change for `4.10` (-> '4.1') or `007` (-> '7'). Refuse those. A value a
+    validator maps on purpose (`acks: -1` -> 'all') is not str(number) and stays accepted."""
+    if not numbers:
+        return []
+    dumped = scn.model_dump(by_alias=True)
+    problems = []
+    for loc, text in numbers.items():
+        value, raw = _at(dumped, loc), _at(data, loc)
+        if isinstance(value, str) and value == str(raw) and value != text:
+            problems.append(
+                Problem(
+                    fmt_path(loc),
+                    f"unquoted {text} is read by YAML as a number and would become '{value}'",
+                    f'quote it: "{text}"',
+                )
+            )
+    return problems
+
+
+def _at(doc: Any, loc: Loc) -> Any:
+    for key in loc:
+        in_dict = isinstance(doc, dict) and key in doc
+        in_list = isinstance(doc, list) and isinstance(key, int) and 0 <= key < len(doc)
+        if not (in_dict or in_list):
+            return None
+        doc = doc[key]
+    return doc
 
 
 install_validator(build_scenario)  # Scenario.from_dict validates through it

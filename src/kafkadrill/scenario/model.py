@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    field_validator,
     model_validator,
 )
 
@@ -89,6 +90,7 @@ class _Model(BaseModel):
 
 
 class TopicModel(_Model):
+    # Kafka's own rule (Topic.validate): these characters, at most 249 (200 here), not . or ..
     name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,200}$")
     partitions: Int = Field(default=3, ge=1, le=1000)
     replication_factor: Int = Field(default=3, ge=1, le=9)
@@ -100,6 +102,14 @@ class TopicModel(_Model):
         description="topology.clusters only: where it is created; null = every cluster a "
         "producer group writes to",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_dots(cls, v: str) -> str:
+        # The pattern cannot say it (no look-ahead in pydantic's regex engine).
+        if v in (".", ".."):
+            raise ValueError(f"'{v}' is not a topic name Kafka accepts; give the topic a name")
+        return v
 
 
 class NodeCounts(_Model):

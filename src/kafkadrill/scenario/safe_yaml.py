@@ -50,6 +50,18 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     return yaml.SafeLoader.construct_yaml_int(loader, node)
 
 
+class LineIndex(dict[Loc, int]):
+    """The line of every field path, and the source text of every unquoted number (`numbers`):
+    `4.10` and `007` are read as 4.1 and 7, which is wrong wherever a string is meant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: dict[Loc, str] = {}
+
+
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
 class _ScenarioLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     pass
 
@@ -241,7 +253,7 @@ def parse_yaml(text: str, source: str | None) -> tuple[Any, dict[Loc, int]]:
         loader = _ScenarioLoader(text)
         try:
             node = loader.get_single_node()
-            lines: dict[Loc, int] = {}
+            lines = LineIndex()
             if node is not None:
                 _check_expansion(node, source)
                 _index_lines(node, (), lines, source)
@@ -255,6 +267,10 @@ def parse_yaml(text: str, source: str | None) -> tuple[Any, dict[Loc, int]]:
 
 def _index_lines(node: yaml.Node, path: Loc, out: dict[Loc, int], source: str | None) -> None:
     out.setdefault(path, node.start_mark.line + 1)
+    # A plain (unquoted) scalar has style None (PyYAML) or "" (the C loader).
+    plain = isinstance(node, yaml.ScalarNode) and not node.style
+    if plain and node.tag in _NUMBER_TAGS and isinstance(out, LineIndex):
+        out.numbers[path] = node.value
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for knode, vnode in node.value:

@@ -319,6 +319,11 @@ class ExternalFlow(_M):
         return {}
 
 
+#: A Toxiproxy proxy name goes into the API's URL path (/proxies/<name>/toxics): no '/', no
+#: '..', nothing to encode -- `../../reset` would reach another endpoint.
+PROXY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
 class ProxyRef(_M):
     name: str = Field(min_length=1)
     client_site: str = Field(description="the site whose side connects to the proxy")
@@ -326,6 +331,17 @@ class ProxyRef(_M):
     probe: str | None = Field(
         default=None, description="host:port a Kafka request crossing this proxy goes to"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not PROXY_NAME_RE.match(v) or ".." in v:
+            raise ValueError(
+                f"proxy name {v!r} is not a plain Toxiproxy name (it becomes part of the API's "
+                "URL path); use the name `toxiproxy-cli list` shows: letters, digits, '.', '_' "
+                "and '-', starting with a letter or digit, no '..'"
+            )
+        return v
 
 
 class ToxiproxyLink(_M):
@@ -452,6 +468,21 @@ class ExternalSpec(_M):
         if self.toxiproxy is None:
             return None
         return next((x for x in self.toxiproxy.links if x.sites == frozenset({a, b})), None)
+
+
+#: Which adapter setting gives which capability, as `capabilities_of` computes it, for people
+#: (a refusal's fix and `kafkadrill runtimes`). az.partition and topic.admin: no adapter.
+ADAPTERS: tuple[tuple[str, str], ...] = (
+    (Cap.NODE_KILL, "external.commands.node_kill (for every cluster)"),
+    (Cap.NODE_STOP, "external.commands.node_stop (for every cluster)"),
+    (Cap.NODE_START, "external.commands.node_start (for every cluster)"),
+    (Cap.NODE_PAUSE, "external.commands.node_pause and node_resume (for every cluster)"),
+    (Cap.FLOW_STOP, "external.flows[].connect or commands.flow_stop (for every flow)"),
+    (Cap.FLOW_START, "external.flows[].connect or commands.flow_start (for every flow)"),
+    (Cap.FLOW_KILL, "external.commands.flow_kill (for every flow)"),
+    (Cap.LINK_CUT, "external.toxiproxy"),
+    (Cap.LINK_TOXIC, "external.toxiproxy"),
+)
 
 
 def capabilities_of(spec: ExternalSpec | None) -> frozenset[str]:

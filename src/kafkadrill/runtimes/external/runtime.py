@@ -46,6 +46,7 @@ from kafkadrill.runtimes.external.adapters.record import Recorder
 from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.runtimes.external.checks import ExternalChecks
 from kafkadrill.runtimes.external.config import (
+    ADAPTERS,
     FLOW_STOP_TIMEOUT,
     NODE_STOP_TIMEOUT,
     CommandSpec,
@@ -146,6 +147,7 @@ def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]
     Cap.ALL,
     "clusters kafkadrill did not start; faults only through configured adapters",
     capabilities_for=_caps,
+    adapters=ADAPTERS,
     # run_drill refuses it without an explicit confirmation
     powers=RuntimePowers(needs_confirmation=True, prepare=_prepare),
 )

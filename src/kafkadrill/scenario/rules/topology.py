@@ -324,11 +324,32 @@ def _custom_topic_problems(s: Scenario, sizes: dict[str, int], names: list[str])
 
 def _twice_defined_topics(topics: list[TopicModel]) -> list[Problem]:
     names = [t.name for t in topics]
-    return [
+    probs = [
         Problem(f"topology.topics[{i}].name", f"topic '{n}' is defined twice")
         for i, n in enumerate(names)
         if n in names[:i]
     ]
+    return probs + _colliding_topics(names)
+
+
+def _colliding_topics(names: list[str]) -> list[Problem]:
+    """Kafka refuses a topic whose name equals another's once '.' and '_' are made the same
+    (their metric names would collide): `a.b` beside `a_b` fails at creation, mid-setup."""
+    seen: dict[str, str] = {}
+    probs = []
+    for i, n in enumerate(names):
+        key = n.replace(".", "_")
+        other = seen.setdefault(key, n)
+        if other != n:
+            probs.append(
+                Problem(
+                    f"topology.topics[{i}].name",
+                    f"topic '{n}' collides with topic '{other}': Kafka treats '.' and '_' in "
+                    "topic names as the same and refuses the second",
+                    "rename one of them",
+                )
+            )
+    return probs
 
 
 def _min_isr_problems(here: str, topic: TopicModel, cluster_cfg: dict[str, Any]) -> list[Problem]:

@@ -1,0 +1,204 @@
+"""Topology commands: setup, runtimes, up, images, down, status."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from kafkadrill.cli._app import (
+    _fail,
+    _sigterm_as_exit,
+    _stamp,
+    main,
+    safe,
+    say,
+    spinner,
+)
+from kafkadrill.errors import KafkadrillError
+
+
+@main.command()
+@click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
+def setup(kafka_version: str | None) -> None:
+    """Fetch Kafka jars (Maven) and build Toxiproxy (go install) into the cache."""
+    from kafkadrill.runtimes.shared import provision
+
+    try:
+        with spinner("fetching Kafka jars with Maven (first time only)"):
+            dist = provision.ensure_kafka(kafka_version)
+        say(safe(f"Kafka {dist.version} ({dist.source}): {dist.libs}"))
+        with spinner("building Toxiproxy with go install (first time only)"):
+            tp = provision.ensure_toxiproxy()
+        say(safe(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}"))
+        say(safe(provision.java_version()))
+    except KafkadrillError as exc:
+        _fail(exc)
+
+
+@main.command()
+def runtimes() -> None:
+    """List the registered runtimes and what each can do (capabilities)."""
+    from kafkadrill.runtimes.base import runtime_names, runtime_type
+
+    for name in runtime_names():
+        rt = runtime_type(name)
+        say(f"[bold]{name}[/]: {rt.summary}")
+        if not rt.adapters:
+            say(f"  capabilities: {', '.join(sorted(rt.capabilities))}")
+            continue
+        # Its real set is what the scenario's adapters give (RuntimeType.capabilities_for).
+        say("  capabilities: depend on the adapters configured in the scenario; each gives:")
+        for cap, setting in rt.adapters:
+            say(f"    {cap}: {safe(setting)}")
+
+
+@main.command()
+@click.option("--nodes", default=3, show_default=True, help="Nodes per cluster.")
+@click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
+@click.option("--azs/--no-azs", default=False, help="Spread primary over 3 AZs (cuttable mesh).")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where logs and configs go (default reports/up/<stamp>).",
+)
+@click.option(
+    "--for-seconds",
+    type=float,
+    default=None,
+    help="Stop after this long instead of waiting for Ctrl-C.",
+)
+@click.option("--runtime", default="local", show_default=True, help="What runs the topology.")
+def up(
+    nodes: int,
+    kafka_version: str | None,
+    azs: bool,
+    workdir: Path | None,
+    for_seconds: float | None,
+    runtime: str,
+) -> None:
+    """Bring the default two-DC topology up and keep it running until Ctrl-C."""
+    from kafkadrill.runtimes.base import create_runtime, user_runtime
+    from kafkadrill.topology import DEFAULT_PRIMARY_AZS, two_dc
+
+    _sigterm_as_exit()
+    try:
+        user_runtime(runtime)
+    except KafkadrillError as exc:
+        _fail(exc)
+    # A playground, not a drill: topics are created on first use, as on a stock cluster
+    # (drills keep auto-creation off so that a typo never creates a topic).
+    topo = two_dc(
+        nodes,
+        kafka_version=kafka_version,
+        primary_azs=DEFAULT_PRIMARY_AZS if azs else None,
+        broker_config={"auto.create.topics.enable": "true"},
+    )
+    workdir = workdir or Path("reports") / "up" / _stamp()
+    t0 = time.monotonic()
+    try:
+        with spinner("starting") as status:
+            rt = create_runtime(
+                runtime,
+                topo,
+                workdir,
+                progress=lambda m: status.update(f"[{time.monotonic() - t0:5.1f}s] {safe(m)}"),
+            )
+            rt.__enter__()
+        try:
+            say(
+                f"[green]ready[/] in {rt.timings.get('ready_s', 0.0):.1f}s "
+                f"(Kafka {safe(rt.kafka_version() or '?')}, runtime {rt.kind}); "
+                f"logs in {safe(workdir)}"
+            )
+            for c in topo.clusters:
+                say(safe(f"  {c.name} ({c.region}): {rt.bootstrap(c.name)}"))
+                say(
+                    f"    from other sites (through Toxiproxy): "
+                    f"{safe(rt.bootstrap(c.name, from_site='elsewhere'))}"
+                )
+            api = rt.describe().get("toxiproxy_api")
+            if api:
+                say(f"  toxiproxy API: {safe(api)}")
+            say(
+                "Produce to any new topic on primary (created on first use); MirrorMaker 2 "
+                "copies it to dr as primary.<topic>. Ctrl-C to stop."
+            )
+            deadline = None if for_seconds is None else time.monotonic() + for_seconds
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.5)
+        finally:
+            rt.stop()
+            say("stopped; every process cleaned up")
+    except KeyboardInterrupt:
+        say("interrupted; stopped")
+    except KafkadrillError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
+def images(kafka_version: str | None) -> None:
+    """Build the compose runtime's Kafka and Toxiproxy images with no registry (mmdebstrap,
+    docker import, Maven jars, go-built Toxiproxy); cached by content. Prints the names."""
+    from kafkadrill.runtimes.compose.images import build_images
+
+    try:
+        with spinner("building images (first time: a Debian rootfs, ~1 min)") as st:
+            built = build_images(kafka_version, progress=lambda m: st.update(m))
+    except KafkadrillError as exc:
+        _fail(exc)
+        return
+    click.echo(f"kafka: {built.kafka}")
+    click.echo(f"toxiproxy: {built.toxiproxy}")
+
+
+@main.command()
+def down() -> None:
+    """Kill every process of every topology started on this machine (also stale ones)."""
+    from kafkadrill.runtimes.local.runtime import state_files
+    from kafkadrill.runtimes.shared.processes import kill_from_state
+
+    total = 0
+    for st in state_files():
+        pids = kill_from_state(Path(st["state_file"]))
+        total += len(pids)
+    say(f"killed {total} process(es)")
+    # Compose runtime: containers, networks and volumes of runners that are gone (a live run
+    # cleans up after itself; the playground docker-compose.yml carries no runner label and is
+    # left to `docker compose down -v`).
+    from kafkadrill.runtimes.compose.runtime import cleanup_stale as compose_cleanup
+
+    removed = compose_cleanup()
+    if removed:
+        say(f"removed {len(removed)} compose container(s), network(s), volume(s)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """List topologies running on this machine."""
+    import psutil
+
+    from kafkadrill.runtimes.local.runtime import state_files
+
+    states = state_files()
+    for st in states:
+        st["alive"] = {c["name"]: psutil.pid_exists(c["pid"]) for c in st.get("children", [])}
+    if as_json:
+        click.echo(json.dumps(states, indent=1))
+        return
+    if not states:
+        say("no topology running")
+    for st in states:
+        alive = sum(st["alive"].values())
+        runner = "alive" if st["runner_alive"] else "DEAD (run `kafkadrill down`)"
+        say(
+            f"topology {safe(st['state_file'])}: runner pid {st['runner_pid']} {runner}; "
+            f"{alive}/{len(st['alive'])} processes alive"
+        )
+        for name, addr in st.get("bootstrap", {}).items():
+            say(safe(f"  {name}: {addr}"))
