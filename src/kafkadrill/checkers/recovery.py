@@ -237,6 +237,22 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
     if steps:
         windows.append((first, max(float(e["t"]) for e in steps)))
 
+    _unavailability(frames, faults, windows, figures, notes)
+    _phases(frames, fr, faults, first, steps, figures, notes)
+    failed = [k for k in ("writes_recovered", "reads_recovered") if figures[k] is False]
+    if failed:
+        notes.append(f"service never resumed after the fault: {', '.join(failed)} = false")
+    return Verdict(NAME, "FAIL" if failed else "PASS", figures, [], notes)
+
+
+def _unavailability(
+    frames: HistoryFrames,
+    faults: list[dict[str, Any]],
+    windows: list[Window],
+    figures: dict[str, Any],
+    notes: list[str],
+) -> None:
+    """Write and read unavailability: overall, per group, per producer and per fault."""
     inv_t = frames.invoke["t"].to_numpy()
     ok_t = frames.ok["t"].to_numpy()
     w_args = {
@@ -278,6 +294,18 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
             else None,
         }
 
+
+def _phases(
+    frames: HistoryFrames,
+    fr: Any,
+    faults: list[dict[str, Any]],
+    first: float,
+    steps: list[dict[str, Any]],
+    figures: dict[str, Any],
+    notes: list[str],
+) -> None:
+    """Detection, runbook, first write/read on the target and caught-up times."""
+    phases = figures["phases"]
     # Phases are measured from the fault that triggered the runbook (runbook.trigger), else
     # from the first fault: an earlier unrelated fault must not inflate detection time.
     trig = next((e for e in frames.of_type(Ev.RUNBOOK_TRIGGER) if e.get("fault_id")), None)
@@ -301,16 +329,12 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         t = t[t >= first]
         phases["first_write_on_target_seconds"] = float(t.min()) - first if len(t) else None
     if cons_r:
+        recv = frames.recv[~frames.recv["final"].to_numpy()]
         on = recv[(recv["cluster"] == cons_r[0].get("to_cluster")).to_numpy()]
         t = on["t"].to_numpy()
         t = t[t >= first]
         phases["first_read_on_target_seconds"] = float(t.min()) - first if len(t) else None
         _caught_up(frames, fr, cons_r, first, phases, notes)
-
-    failed = [k for k in ("writes_recovered", "reads_recovered") if figures[k] is False]
-    if failed:
-        notes.append(f"service never resumed after the fault: {', '.join(failed)} = false")
-    return Verdict(NAME, "FAIL" if failed else "PASS", figures, [], notes)
 
 
 def _caught_up(
