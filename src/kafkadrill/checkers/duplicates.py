@@ -19,6 +19,7 @@ from kafkadrill.checkers._common import (
     consumer_rereads,
     final_read,
     final_read_notes,
+    judged_status,
     n_ids,
     per_partition_counts,
 )
@@ -42,7 +43,7 @@ def _copies(frames: HistoryFrames, records: pd.DataFrame) -> tuple[int, int, pd.
 def check_duplicates(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     rr = consumer_rereads(frames)
-    notes = final_read_notes(fr)
+    notes = final_read_notes(fr, every_cluster=True)
     figures: dict = {
         "duplicates": None,
         "duplicated_ids": None,
@@ -98,10 +99,5 @@ def check_duplicates(frames: HistoryFrames) -> Verdict:
         )
     if rr["rereads"]:
         notes.append("consumer re-reads are reported here but judged by the 'offsets' checker")
-    if extra:
-        status = "FAIL"
-    elif not fr.auth_complete:
-        status = "UNKNOWN"  # the unread tail could hold copies
-    else:
-        status = "PASS"
+    status = judged_status(fr, bool(extra))  # an unread tail could hold copies
     return Verdict(NAME, status, figures, evidence, notes)

@@ -28,6 +28,7 @@ from kafkadrill.checkers._common import (
     final_read,
     final_read_notes,
     first_values,
+    judged_status,
     recode,
 )
 from kafkadrill.checkers.registry import checker
@@ -95,7 +96,7 @@ def _evidence(frames: HistoryFrames, rec, masks, refs) -> list[dict]:
 @checker("timestamps", order=50)
 def check_timestamps(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
-    notes = final_read_notes(fr)
+    notes = final_read_notes(fr, every_cluster=True)
     figures: dict = {
         "checked": 0,
         "ts_mismatch": None,
@@ -141,12 +142,7 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     masks = (("ts_mismatch", ts_bad), ("header_missing", missing), ("header_mismatch", mismatch))
     evidence = _evidence(frames, rec, masks, (acked, ok_ts, src_ts, hdr_origin))
     bad = figures["ts_mismatch"] + figures["header_missing"] + figures["header_mismatch"]
-    if bad:
-        status = "FAIL"
-    elif not fr.auth_complete:
-        status = "UNKNOWN"
-    else:
-        status = "PASS"
-        if not figures["checked"]:
-            notes.append("no replicated record in the final read: nothing to compare")
+    status = judged_status(fr, bool(bad))
+    if status == "PASS" and not figures["checked"]:
+        notes.append("no replicated record in the final read: nothing to compare")
     return Verdict(NAME, status, figures, evidence, notes)
