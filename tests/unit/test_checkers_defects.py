@@ -4,7 +4,6 @@ with nothing observed, unexplained FAILs, cause of duplicates), on constructed h
 from __future__ import annotations
 
 import pytest
-
 from tests.unit.test_checkers_unit import H, check
 
 
@@ -45,3 +44,28 @@ def test_complete_reads_still_pass() -> None:
     v = check(_two_cluster_read(H(), dr_end=True))
     for name in ("ordering", "timestamps", "cycles"):
         assert v[name].status == "PASS", name
+
+
+def test_objective_with_nothing_observed_is_unknown() -> None:
+    from kafkadrill.checkers import evaluate, overall
+
+    h = H().send(0, 0.0)  # no consumer group ever received anything
+    h.add("fault.inject", 0.5, fault_id="f1", fault="region_outage", target="east", params={})
+    h.final_read(5.0, [0], cluster="primary", topic="orders")
+    v = check(h)
+    assert v["offsets"].figures["skipped"] is None
+    got = {r.name: (r.observed, r.verdict) for r in evaluate(v, {"max_skipped": 0})}
+    assert got == {"max_skipped": (None, "UNKNOWN")}
+    res = evaluate(v, {"max_read_unavailable_seconds": 5, "max_lost": 0})
+    assert {r.name: r.verdict for r in res} == {
+        "max_lost": "PASS", "max_read_unavailable_seconds": "UNKNOWN"}  # fmt: skip
+    assert overall(res, v) == "UNKNOWN"
+
+
+def test_objective_not_applicable_without_fault_passes() -> None:
+    from kafkadrill.checkers import evaluate
+
+    h = H().send(0, 0.0).final_read(5.0, [0], cluster="primary", topic="orders")
+    v = check(h)
+    res = evaluate(v, {"max_rto_seconds": 5, "max_read_unavailable_seconds": 5})
+    assert [(r.observed, r.verdict) for r in res] == [(None, "PASS"), (None, "PASS")]
