@@ -69,3 +69,33 @@ def test_objective_not_applicable_without_fault_passes() -> None:
     v = check(h)
     res = evaluate(v, {"max_rto_seconds": 5, "max_read_unavailable_seconds": 5})
     assert [(r.observed, r.verdict) for r in res] == [(None, "PASS"), (None, "PASS")]
+
+
+def test_finding_counts_are_integers_and_no_flow_to_itself() -> None:
+    from kafkadrill.checkers.findings.rules import aggregate_views, union_consumers
+
+    report = {
+        "checkers": {
+            "aggregation": {
+                "figures": {
+                    "pairs": {
+                        "primary->primary": {"acked": 10, "missing": 2},
+                        "dr->primary": {"acked": 10, "missing": 3},
+                    },
+                    "union_groups": {
+                        "u1": {
+                            "cluster": "primary",
+                            "acked": 20,
+                            "missing": 12,
+                            "missing_held": 9.0,
+                        },
+                    },
+                }
+            }
+        }
+    }
+    texts = [f["text"] + " " + f["suggestion"] for f in aggregate_views(report)]
+    assert "primary->primary" not in texts[0] and "loss checker" in texts[0]
+    assert "flow dr->primary" in texts[1]
+    (u,) = union_consumers(report)
+    assert "9 of them were on its cluster" in u["text"] and "9.0" not in u["text"]

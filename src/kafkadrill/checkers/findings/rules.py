@@ -395,13 +395,24 @@ def aggregate_views(report: Report) -> list[Finding]:
     for pair, f in (figures(report, "aggregation").get("pairs") or {}).items():
         if isinstance(f, Mapping) and num(f.get("missing")):
             origin, _, cluster = str(pair).partition("->")
+            if origin == cluster:  # no flow: the origin's own acknowledged writes are gone
+                text = f"were not on {cluster} itself at the final read"
+                advice = (
+                    f"These writes were acknowledged by {cluster} and are missing there: see the "
+                    "loss checker (lost messages, RPO) and the producers' acks setting."
+                )
+            else:
+                text = f"never reached {cluster}"
+                advice = (
+                    f"Check the flow {origin}->{cluster} (MM2 log, its topics filter, the "
+                    "replication lag when the drill ended)."
+                )
             out.append(
                 _one(
                     "high",
                     f"{fmt(f.get('missing'))} of {fmt(f.get('acked'))} acknowledged writes of "
-                    f"{origin} never reached {cluster}: its aggregate view is incomplete.",
-                    f"Check the flow {origin}->{cluster} (MM2 log, its topics filter, the "
-                    "replication lag when the drill ended).",
+                    f"{origin} {text}: its aggregate view is incomplete.",
+                    advice,
                 )
             )
     return out
@@ -412,7 +423,7 @@ def union_consumers(report: Report) -> list[Finding]:
     for group, u in (figures(report, "aggregation").get("union_groups") or {}).items():
         if not isinstance(u, Mapping) or not num(u.get("missing")):
             continue
-        held = num(u.get("missing_held")) or 0
+        held = int(num(u.get("missing_held")) or 0)  # a count: printed as one
         out.append(
             _one(
                 "high",
