@@ -99,3 +99,34 @@ def test_finding_counts_are_integers_and_no_flow_to_itself() -> None:
     assert "flow dr->primary" in texts[1]
     (u,) = union_consumers(report)
     assert "9 of them were on its cluster" in u["text"] and "9.0" not in u["text"]
+
+
+def _dup_history() -> H:
+    h = H()
+    for s in range(4):
+        h.send(s, float(s))
+    h.add("final_read.start", 9.0, clusters=["primary", "dr"], authoritative="primary",
+          topics={"primary": ["orders"], "dr": ["primary.orders"]})  # fmt: skip
+    for off, s in enumerate([0, 1, 1, 2, 3]):  # 1 twice on its own topic: producer retry
+        h.recv(s, 9.1, final=True, offset=off)
+    h.recv(2, 9.1, final=True, topic="dr.primary.orders", offset=0)  # back on primary
+    for off, s in enumerate([0, 1, 2, 3, 0, 1]):  # 0 and 1 copied again by MM2
+        h.recv(s, 9.1, cluster="dr", topic="primary.orders", offset=off, final=True)
+    h.add("final_read.end", 9.2, cluster="primary", records=6, complete=True)
+    return h.add("final_read.end", 9.2, cluster="dr", records=6, complete=True)
+
+
+def test_duplicates_attributed_to_their_cause() -> None:
+    from kafkadrill.checkers.findings.rules import duplicates
+
+    d = check(_dup_history())["duplicates"]
+    assert d.status == "FAIL" and d.figures["duplicates"] == 4
+    assert d.figures["duplicates_by_cause"] == {
+        "mm2_recopy": 2, "producer_retry": 1, "failback_remirror": 1}  # fmt: skip
+    report = {"checkers": {"duplicates": {"figures": d.figures}}, "faults": []}
+    found = {f["text"].split(" ", 1)[0]: f for f in duplicates(report)}
+    assert set(found) == {"2", "1"} and len(duplicates(report)) == 3
+    texts = [(f["text"], f["suggestion"]) for f in duplicates(report)]
+    assert "mirrored topics" in texts[0][0] and "idempotence" not in texts[0][1]
+    assert "idempotence" in texts[1][1]  # only the producer retries get that advice
+    assert "mirrored back" in texts[2][0] and "idempotence" not in texts[2][1]

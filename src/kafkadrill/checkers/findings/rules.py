@@ -223,29 +223,62 @@ def weak_acks_with_loss(report: Report) -> list[Finding]:
     ]
 
 
-def duplicates(report: Report) -> list[Finding]:
-    dup_fig = figures(report, "duplicates")
-    repl_dups = num(dup_fig.get("extra_copies", (report.get("rpo") or {}).get("duplicates")))
-    if not repl_dups:
-        return []
-    mm2_restart = any(
+_MM2_RESTART_TEXT = (
+    "replication duplicates after an MM2 restart: MM2 re-copied records since its last "
+    "committed source offset."
+)
+_OFFSET_FLUSH_ADVICE = (
+    "Lower the MM2 worker offset flush interval (<target>.offset.flush.interval.ms,"
+    " default 60000) to shrink the re-copy window; consumers must be idempotent."
+)
+_DUPLICATE_CAUSES = {
+    "mm2_recopy": (
+        "duplicate copies on mirrored topics: MM2 copied records again from its last "
+        "committed source offset (after a region loss, a link cut or a restart).",
+        _OFFSET_FLUSH_ADVICE,
+    ),
+    "producer_retry": (
+        "duplicate copies on the topic the producer wrote, on its own cluster: producer "
+        "retries of sends that had landed.",
+        "Enable producer idempotence (enable.idempotence=true).",
+    ),
+    "failback_remirror": (
+        "copies of one id on two topics of one cluster: records mirrored back to a cluster "
+        "that already held them (a failback re-mirror or a replication cycle).",
+        "Before failing back, stop the reverse flow from copying what was mirrored out "
+        "(topics.exclude of the remote topics; start it from the failover point).",
+    ),
+}
+
+
+def _mm2_restarted(report: Report) -> bool:
+    return any(
         any(
             w in f"{f.get('target')} {f.get('type')}".lower()
             for w in ("mm2", "mirror", "connect", "replicator")
         )
         for f in report.get("faults") or []
     )
-    if mm2_restart:
-        return [
-            _one(
-                "medium",
-                f"{fmt(int(repl_dups))} replication duplicates after an MM2 "
-                "restart: MM2 re-copied records since its last committed source "
-                "offset.",
-                "Lower the MM2 worker offset flush interval (<target>.offset.flush.interval.ms,"
-                " default 60000) to shrink the re-copy window; consumers must be idempotent.",
-            )
-        ]
+
+
+def duplicates(report: Report) -> list[Finding]:
+    dup_fig = figures(report, "duplicates")
+    repl_dups = num(dup_fig.get("extra_copies", (report.get("rpo") or {}).get("duplicates")))
+    if not repl_dups:
+        return []
+    by_cause = dup_fig.get("duplicates_by_cause")
+    mm2_restart = _mm2_restarted(report)
+    if isinstance(by_cause, Mapping) and any(num(v) for v in by_cause.values()):
+        out = []
+        for cause, (text, advice) in _DUPLICATE_CAUSES.items():
+            n = num(by_cause.get(cause))
+            if n:
+                if cause == "mm2_recopy" and mm2_restart:
+                    text = _MM2_RESTART_TEXT
+                out.append(_one("medium", f"{fmt(int(n))} {text}", advice))
+        return out
+    if mm2_restart:  # a report without the split (an older report.json)
+        return [_one("medium", f"{fmt(int(repl_dups))} {_MM2_RESTART_TEXT}", _OFFSET_FLUSH_ADVICE)]
     return [
         _one(
             "medium",
