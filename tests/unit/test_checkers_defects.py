@@ -130,3 +130,39 @@ def test_duplicates_attributed_to_their_cause() -> None:
     assert "mirrored topics" in texts[0][0] and "idempotence" not in texts[0][1]
     assert "idempotence" in texts[1][1]  # only the producer retries get that advice
     assert "mirrored back" in texts[2][0] and "idempotence" not in texts[2][1]
+
+
+def test_banner_shows_the_worst_writer_when_writers_differ() -> None:
+    from kafkadrill.checkers import summarize
+    from kafkadrill.report.sections.common import summary_line
+
+    h = H()
+    for s in range(61):
+        h.send(s, float(s), cluster="dr", p="west")  # west's writers never stopped
+        if s <= 10 or s >= 75:
+            h.send(s, float(s), p="east")
+    for s in range(75, 81):
+        h.send(s, float(s), p="east")
+    h.add("fault.inject", 10.5, fault_id="f1", fault="region_outage", target="east", params={})
+    h.add("fault.heal", 30.0, fault_id="f1", ok=True)
+    rto = summarize(check(h))["rto"]
+    assert rto["write_unavailable_worst_writer"] == "east"
+    assert rto["write_unavailable_worst_writer_seconds"] == pytest.approx(65.0)
+    line = summary_line({"rto": rto})
+    assert line.startswith("writer east down 65.0 s (writers as a whole 1.0 s)")
+
+
+def test_banner_keeps_the_overall_figure_when_writers_agree() -> None:
+    from kafkadrill.checkers import summarize
+    from kafkadrill.report.sections.common import summary_line
+
+    h = H()
+    for s in range(30):
+        if not 10 < s < 20:
+            h.send(s, float(s), p="a")
+            h.send(s, float(s), cluster="dr", p="b")
+    h.add("fault.inject", 10.5, fault_id="f1", fault="region_outage", target="east", params={})
+    h.add("fault.heal", 15.0, fault_id="f1", ok=True)
+    rto = summarize(check(h))["rto"]
+    assert rto["write_unavailable_worst_writer"] is None
+    assert summary_line({"rto": rto}).startswith("writers down 10.0 s")

@@ -54,6 +54,9 @@ from kafkadrill.history.folds import fault_windows, final_read_events, runbook_s
 NAME = "recovery"
 #: Lag allowance of the caught-up definition (acked more than this long ago must be received).
 CAUGHT_UP_LAG_S = 1.0
+# Writers differ when one writer's own longest gap exceeds the overall figure by more than this
+# (the findings' "writer without service" rule uses the same margin).
+WRITERS_DIFFER_S = 5.0
 
 Window = tuple[float, float]
 
@@ -196,6 +199,17 @@ def _writes_per_producer(frames: HistoryFrames, windows: list[Window]) -> dict[s
     return out
 
 
+def _worst_writer(per_producer: dict[str, Any], overall: float | None) -> str | None:
+    """The writer whose own longest gap is the headline: with several writers, the one with
+    the longest gap when it exceeds the overall figure by more than WRITERS_DIFFER_S (one
+    region's writers down while another's keep the overall figure near zero); else None."""
+    timed = [(n, p["seconds"]) for n, p in per_producer.items() if p["seconds"] is not None]
+    if len(per_producer) < 2 or not timed or overall is None:
+        return None
+    name, worst = max(timed, key=lambda nw: nw[1])
+    return name if worst > overall + WRITERS_DIFFER_S else None
+
+
 @checker("recovery", order=70)
 def check_recovery(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
@@ -218,6 +232,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "read_unavailable_per_group": {},
         "write_unavailable_per_producer": {},
         "write_unavailable_worst_writer_seconds": None,
+        "write_unavailable_worst_writer": None,
         "writes_recovered": None,
         "reads_recovered": None,
         "per_fault": {},
@@ -285,6 +300,9 @@ def _unavailability(
     figures["write_unavailable_per_producer"] = per_producer
     gaps = [p["seconds"] for p in per_producer.values() if p["seconds"] is not None]
     figures["write_unavailable_worst_writer_seconds"] = max(gaps) if gaps else None
+    figures["write_unavailable_worst_writer"] = _worst_writer(
+        per_producer, figures["write_unavailable_seconds"]
+    )
     for f in faults:
         w = [tuple(f["window"])]
         figures["per_fault"][f["fault_id"]] = {

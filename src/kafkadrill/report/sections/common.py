@@ -35,7 +35,13 @@ def summary_line(r: Mapping[str, Any]) -> str:
             f"{fmt(rpo.get('lost'))} of {fmt(rpo.get('acked'))} acknowledged "
             f"messages lost (RPO window {fmt_s(rpo.get('window_seconds'))})"
         )
-    if rto.get("write_unavailable_seconds") is not None:
+    worst = rto.get("write_unavailable_worst_writer")
+    if worst is not None:  # the checker says writers differ: the worst writer is the headline
+        parts.append(
+            f"writer {worst} down {fmt_s(rto.get('write_unavailable_worst_writer_seconds'))} "
+            f"(writers as a whole {fmt_s(rto.get('write_unavailable_seconds'))})"
+        )
+    elif rto.get("write_unavailable_seconds") is not None:
         parts.append(f"writers down {fmt_s(rto.get('write_unavailable_seconds'))}")
     if rto.get("read_unavailable_seconds") is not None:
         parts.append(f"readers down {fmt_s(rto.get('read_unavailable_seconds'))}")
