@@ -166,3 +166,33 @@ def test_banner_keeps_the_overall_figure_when_writers_agree() -> None:
     rto = summarize(check(h))["rto"]
     assert rto["write_unavailable_worst_writer"] is None
     assert summary_line({"rto": rto}).startswith("writers down 10.0 s")
+
+
+def test_ungoverned_fail_is_explained_in_summary_and_findings() -> None:
+    from kafkadrill.checkers.judge import judge
+    from kafkadrill.report.sections.common import summary_line
+
+    h = H().send(0, 0.0).send(1, 1.0, outcome="fail")  # the failed send landed
+    h.final_read(5.0, [0, 1], cluster="primary", topic="orders")
+    rep = judge(h.frames(), {"max_lost": 0}, error=None)
+    assert rep["verdict"] == "FAIL"
+    assert [c["checker"] for c in rep["verdict_causes"]] == ["unknown"]
+    assert "failed: unknown (1 sends reported failed landed anyway" in summary_line(rep)
+    texts = [f["text"] for f in rep["findings"]]
+    assert any(t.startswith("Checker unknown FAILed: 1 sends reported failed") for t in texts)
+
+
+def test_replication_cycle_gets_cycle_advice_not_idempotence() -> None:
+    from kafkadrill.checkers.judge import judge
+
+    h = H().send(0, 0.0)
+    h.add("final_read.start", 5.0, clusters=["primary"], authoritative="primary",
+          topics={"primary": ["orders", "dr.primary.orders"]})  # fmt: skip
+    h.recv(0, 5.1, final=True)
+    h.recv(0, 5.1, final=True, topic="dr.primary.orders")  # came back to its origin
+    h.add("final_read.end", 5.2, cluster="primary", records=2, complete=True)
+    rep = judge(h.frames(), {"max_lost": 0, "max_duplicates": None}, error=None)
+    assert [c["checker"] for c in rep["verdict_causes"]] == ["cycles"]
+    (cyc,) = [f for f in rep["findings"] if f["text"].startswith("Checker cycles FAILed")]
+    assert "topics.exclude" in cyc["suggestion"]
+    assert not any("idempotence" in f["suggestion"] for f in rep["findings"])

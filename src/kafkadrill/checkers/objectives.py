@@ -170,3 +170,21 @@ def overall(
     if "UNKNOWN" in statuses:
         return "UNKNOWN"
     return "PASS"
+
+
+def ungoverned_failures(
+    results: Sequence[ObjectiveResult], verdicts: Mapping[str, Verdict]
+) -> list[str]:
+    """Checkers whose strict FAIL counts in the drill verdict: no stated objective governs
+    them and the scenario does not expect their anomaly (see :func:`overall`)."""
+    governed: set[str] = set()
+    expected: set[str] = set()
+    for r in results:
+        governed.update(governed_by(r.name))
+        if r.name == EXPECTED:
+            expected.update(r.target or [])
+    return [
+        name
+        for name, v in verdicts.items()
+        if v.status == "FAIL" and name not in governed and name not in expected
+    ]

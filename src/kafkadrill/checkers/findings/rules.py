@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
+from kafkadrill.checkers.findings.causes import EXPLAINED_ELSEWHERE, fail_cause
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
 __all__ = [
@@ -497,6 +498,19 @@ def writer_without_service(report: Report) -> list[Finding]:
     ]
 
 
+def ungoverned_fail(report: Report) -> list[Finding]:
+    """Explain each FAIL no objective governs (report.json ``verdict_causes``) that no other
+    rule explains: a failed-but-landed send, a replication cycle, an ordering inversion..."""
+    out: list[Finding] = []
+    for c in report.get("verdict_causes") or []:
+        name = str(c.get("checker")) if isinstance(c, Mapping) else ""
+        if not name or name in EXPLAINED_ELSEWHERE:
+            continue
+        cause, advice = fail_cause(name, figures(report, name))
+        out.append(_one("high", f"Checker {name} FAILed: {cause}.", advice))
+    return out
+
+
 def unknown_checkers(report: Report) -> list[Finding]:
     out: list[Finding] = []
     for name, c in (report.get("checkers") or {}).items():
@@ -531,5 +545,6 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     aggregate_views,
     union_consumers,
     writer_without_service,
+    ungoverned_fail,
     unknown_checkers,
 )

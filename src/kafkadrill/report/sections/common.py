@@ -48,6 +48,11 @@ def summary_line(r: Mapping[str, Any]) -> str:
     failed = [o.get("name") for o in r.get("objectives") or [] if o.get("verdict") == "FAIL"]
     if failed:
         parts.append("failed objectives: " + ", ".join(str(n) for n in failed))
+    causes = [c for c in r.get("verdict_causes") or [] if isinstance(c, Mapping)]
+    if causes:
+        parts.append(
+            "failed: " + ", ".join(f"{c.get('checker')} ({c.get('cause')})" for c in causes)
+        )
     return "; ".join(parts) + "." if parts else "No figures were recorded."
 
 
