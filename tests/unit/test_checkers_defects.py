@@ -196,3 +196,17 @@ def test_replication_cycle_gets_cycle_advice_not_idempotence() -> None:
     (cyc,) = [f for f in rep["findings"] if f["text"].startswith("Checker cycles FAILed")]
     assert "topics.exclude" in cyc["suggestion"]
     assert not any("idempotence" in f["suggestion"] for f in rep["findings"])
+
+
+def test_groups_section_shows_the_checker_foreign_total() -> None:
+    from kafkadrill.report.blocks import Note
+    from kafkadrill.report.sections.groups import groups_section
+
+    r = {
+        "consumer_groups": {
+            "g1": {"received": 1, "distinct": 1, "rereads": 0, "skipped": 0, "foreign": 2}
+        },
+        "checkers": {"offsets": {"figures": {"foreign_records": 2}}},
+    }
+    (note,) = [b for b in groups_section(r, {}) if isinstance(b, Note)]
+    assert "2 consumed records carry no kafkadrill id" in str(note)
