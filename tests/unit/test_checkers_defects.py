@@ -4,7 +4,7 @@ with nothing observed, unexplained FAILs, cause of duplicates), on constructed h
 from __future__ import annotations
 
 import pytest
-from tests.unit.test_checkers_unit import H, check
+from tests.unit.test_checkers_unit import TS0, H, check
 
 
 def _two_cluster_read(h: H, *, dr_end: bool | None) -> H:
@@ -49,13 +49,20 @@ def test_complete_reads_still_pass() -> None:
 def test_objective_with_nothing_observed_is_unknown() -> None:
     from kafkadrill.checkers import evaluate, overall
 
-    h = H().send(0, 0.0)  # no consumer group ever received anything
+    h = H().send(0, 0.0)
     h.add("fault.inject", 0.5, fault_id="f1", fault="region_outage", target="east", params={})
+    # A consumer group ran but received no message (only a record without a kafkadrill id):
+    # its skips were never observed.
+    h.add("recv", 1.0, reader="c0", group="g1", final=False, cluster="primary", topic="orders",
+          partition=0, offset=9, ts=TS0, id=None, hdr={})  # fmt: skip
     h.final_read(5.0, [0], cluster="primary", topic="orders")
     v = check(h)
-    assert v["offsets"].figures["skipped"] is None
+    assert v["offsets"].figures["skipped"] is None and v["offsets"].figures["groups"] == 1
     got = {r.name: (r.observed, r.verdict) for r in evaluate(v, {"max_skipped": 0})}
     assert got == {"max_skipped": (None, "UNKNOWN")}
+    h = H().send(0, 0.0)  # a fault, and no reader at all: read unavailability not observed
+    h.add("fault.inject", 0.5, fault_id="f1", fault="region_outage", target="east", params={})
+    v = check(h.final_read(5.0, [0], cluster="primary", topic="orders"))
     res = evaluate(v, {"max_read_unavailable_seconds": 5, "max_lost": 0})
     assert {r.name: r.verdict for r in res} == {
         "max_lost": "PASS", "max_read_unavailable_seconds": "UNKNOWN"}  # fmt: skip
@@ -67,8 +74,8 @@ def test_objective_not_applicable_without_fault_passes() -> None:
 
     h = H().send(0, 0.0).final_read(5.0, [0], cluster="primary", topic="orders")
     v = check(h)
-    res = evaluate(v, {"max_rto_seconds": 5, "max_read_unavailable_seconds": 5})
-    assert [(r.observed, r.verdict) for r in res] == [(None, "PASS"), (None, "PASS")]
+    res = evaluate(v, {"max_rto_seconds": 5, "max_read_unavailable_seconds": 5, "max_skipped": 0})
+    assert [(r.observed, r.verdict) for r in res] == [(None, "PASS")] * 3  # no consumer either
 
 
 def test_finding_counts_are_integers_and_no_flow_to_itself() -> None:

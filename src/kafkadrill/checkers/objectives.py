@@ -78,12 +78,19 @@ def _no_metadata_change(v: Mapping[str, Verdict]) -> bool:
     return not v["metadata"].figures.get("changes")
 
 
+def _no_consumer_group(v: Mapping[str, Verdict]) -> bool:
+    return not v["offsets"].figures.get("groups")
+
+
 # Objectives whose observed value is null because there was nothing for them to judge (the
 # checker says so): with no fault nothing was unavailable, with no metadata change nothing had
-# to sync. Any other null observation is nothing observed: UNKNOWN, never PASS.
+# to sync, with no consumer group at all nothing could be skipped (max_skipped is 0 by default,
+# also in scenarios without consumers). Any other null observation is nothing observed:
+# UNKNOWN, never PASS.
 _NOT_APPLICABLE: dict[str, Callable[[Mapping[str, Verdict]], bool]] = {
     "max_rto_seconds": _no_fault,
     "max_read_unavailable_seconds": _no_fault,
+    "max_skipped": _no_consumer_group,
     "max_metadata_sync_seconds": _no_metadata_change,
 }
 
