@@ -119,6 +119,9 @@ def summarize(verdicts: Mapping[str, Verdict]) -> dict[str, dict[str, Any]]:
             "write_unavailable_worst_writer_seconds": _get(
                 verdicts, "recovery", "write_unavailable_worst_writer_seconds"
             ),
+            "write_unavailable_worst_writer": _get(
+                verdicts, "recovery", "write_unavailable_worst_writer"
+            ),
             "phases": _get(verdicts, "recovery", "phases") or {},
         },
     }

@@ -169,6 +169,13 @@ class FinalRead:
             return self._complete_auth
         return self.authoritative is not None and self.complete.get(self.authoritative, False)
 
+    @property
+    def incomplete(self) -> list[str]:
+        """Clusters of the final read whose read did not complete (no final_read.end, or one
+        with complete=false): an absence of findings on their records proves nothing."""
+        names = dict.fromkeys([*self.clusters, *self.complete])
+        return sorted(c for c in names if not self.complete.get(c, False))
+
 
 def acked_cluster_codes(frames: HistoryFrames) -> tuple[np.ndarray, pd.Index]:
     """(cluster code per id, the category space): the cluster that acknowledged the id (its
@@ -273,7 +280,10 @@ def final_read(frames: HistoryFrames) -> FinalRead:
     return fr
 
 
-def final_read_notes(fr: FinalRead) -> list[str]:
+def final_read_notes(fr: FinalRead, every_cluster: bool = False) -> list[str]:
+    """Notes on what the final read could not see. ``every_cluster``: the checker judges the
+    records of every cluster read (not only the authoritative one), so an incomplete read of
+    any of them is noted."""
     if not fr.present:
         return [
             "no final_read.start in the history: nothing was read after healing, so "
@@ -284,7 +294,23 @@ def final_read_notes(fr: FinalRead) -> list[str]:
             f"final read of the authoritative cluster {fr.authoritative!r} did not reach the "
             "end offsets captured at its start (no final_read.end complete=true)"
         ]
+    if every_cluster and fr.incomplete:
+        return [
+            f"final read of {fr.incomplete} did not reach the end offsets captured at its "
+            "start (no final_read.end complete=true): its unread tail is not judged"
+        ]
     return []
+
+
+def judged_status(fr: FinalRead, bad: bool) -> str:
+    """Status of a checker that judges the final read of every cluster read: FAIL when it
+    found something (more reading cannot undo it), else UNKNOWN when any of those reads is
+    incomplete (the unread tail could hold what it looks for), else PASS."""
+    if bad:
+        return "FAIL"
+    if not fr.auth_complete or fr.incomplete:
+        return "UNKNOWN"
+    return "PASS"
 
 
 def consumer_receipts(frames: HistoryFrames) -> pd.DataFrame:

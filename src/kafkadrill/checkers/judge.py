@@ -15,6 +15,8 @@ from kafkadrill.checkers import evaluate, overall, run_checkers, summarize
 from kafkadrill.checkers.evidence import evidence_block, verdict_limit
 from kafkadrill.checkers.facts import faults_from_history, topology_from_history
 from kafkadrill.checkers.findings import consumer_groups, group_table, merge_findings
+from kafkadrill.checkers.findings.causes import fail_cause
+from kafkadrill.checkers.objectives import ungoverned_failures
 from kafkadrill.checkers.timeline import build_timeline, lag_at_faults
 from kafkadrill.history import HistoryFrames
 
@@ -35,7 +37,8 @@ def judge(
     error: str | None,
     expected_anomalies: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Checker output as report.json's keys: ``verdict``, ``error``, ``objectives``, ``rpo``,
+    """Checker output as report.json's keys: ``verdict``, ``error``, ``objectives``,
+    ``verdict_causes``, ``rpo``,
     ``rto``, ``faults``, ``topology``, ``expected_anomalies``, ``checkers``,
     ``consumer_groups``, ``replication_lag_at_faults``, ``timeline``, ``evidence`` and
     ``findings``.
@@ -52,6 +55,11 @@ def judge(
         "objectives": [
             {"name": r.name, "target": r.target, "observed": r.observed, "verdict": r.verdict}
             for r in results
+        ],
+        # Why the drill FAILed beyond its objectives: each checker FAIL no objective governs.
+        "verdict_causes": [
+            {"checker": name, "cause": fail_cause(name, verdicts[name].figures)[0]}
+            for name in ungoverned_failures(results, verdicts)
         ],
         "rpo": summary["rpo"],
         "rto": summary["rto"],

@@ -47,101 +47,113 @@ def _what(change: str | None, want: Any) -> str:
     return str(change)
 
 
-@checker("metadata", order=110)
-def check_metadata(frames: HistoryFrames) -> Verdict:
-    events = frames.events
+def _entry_of(a: dict[str, Any], injects: list[dict[str, Any]], used: set[Any]) -> Any:
+    """The entry that made applied probe ``a``: the latest topic.* injection of that kind and
+    target before it (the driver appends fault.inject, then runs inject(), which appends
+    `applied`)."""
+    fault_id = None
+    for inj in injects:
+        tgt = inj.get("target") if isinstance(inj.get("target"), dict) else {}
+        if (
+            _num(inj.get("seq")) is not None
+            and _num(a.get("seq")) is not None
+            and inj["seq"] < a["seq"]
+            and inj.get("fault") == a.get("change")
+            and tgt.get("topic") == a.get("topic")
+            and tgt.get("flow", a.get("flow")) == a.get("flow")
+            and inj.get("fault_id") not in used
+        ):
+            fault_id = inj.get("fault_id")
+    return fault_id
+
+
+def _outcome(a: dict[str, Any], end: dict[str, Any] | None) -> str:
+    expect = a.get("expect")
+    if a.get("already"):
+        return "already_on_target"
+    if end is None:
+        return "watching"
+    if end.get("state") == "seen":
+        return "synced" if expect == "replicated" else "appeared"
+    return "not_synced" if expect == "replicated" else "never_appeared"
+
+
+def _change(a: dict[str, Any], end: dict[str, Any] | None, fault_id: Any, tag: Any) -> dict:
+    t0 = _num(a.get("t"))
+    t1 = _num(end.get("t")) if end else None
+    secs = round(t1 - t0, 3) if t0 is not None and t1 is not None else None
+    return {
+        "tag": tag,
+        "fault_id": fault_id,
+        "change": a.get("change"),
+        "what": _what(a.get("change"), a.get("want")),
+        "flow": a.get("flow"),
+        "topic": a.get("topic"),
+        "target": a.get("target"),
+        "remote_topic": a.get("remote_topic"),
+        "expect": a.get("expect"),
+        "outcome": _outcome(a, end),
+        "applied_t": t0,
+        "sync_seconds": secs if end and end.get("state") == "seen" else None,
+        "watched_seconds": secs if end and end.get("state") == "not_seen" else None,
+        "poll_seconds": _num(a.get("poll_seconds")),
+        "last_observed": end.get("last") if end else None,
+        "poll_error": end.get("poll_error") if end else None,
+    }
+
+
+def _not_applied(inj: dict[str, Any], tag: Any) -> dict:
+    """An entry whose change never reached the source (its inject failed): nothing to time."""
+    tgt = inj.get("target") if isinstance(inj.get("target"), dict) else {}
+    return {
+        "tag": tag,
+        "fault_id": inj.get("fault_id"),
+        "change": inj.get("fault"),
+        "what": _what(inj.get("fault"), inj.get("params")),
+        "flow": tgt.get("flow"),
+        "topic": tgt.get("topic"),
+        "outcome": "not_applied",
+        "sync_seconds": None,
+        "watched_seconds": None,
+    }
+
+
+def _changes(frames: HistoryFrames) -> list[dict[str, Any]]:
     windows = fault_windows(frames)
     tags: dict[Any, str] = {w.fault_id: f"F{n}" for n, w in enumerate(windows, 1)}
     injects = [w.inject for w in windows if w.fault in KINDS]
-    probes = [e for e in events if e.get("type") == Ev.PROBE and e.get("name") == PROBE]
-    applied = [p for p in probes if p.get("state") == "applied"]
+    probes = [e for e in frames.events if e.get("type") == Ev.PROBE and e.get("name") == PROBE]
     ends: dict[Any, dict[str, Any]] = {}
     for p in probes:
         if p.get("state") in ("seen", "not_seen"):
             ends.setdefault(p.get("change_id"), p)
-
     changes: list[dict[str, Any]] = []
     used: set[Any] = set()
-    for a in applied:
-        # The entry that made it: the latest topic.* injection of that kind and target before
-        # it (the driver appends fault.inject, then runs inject(), which appends `applied`).
-        fault_id = None
-        for inj in injects:
-            tgt = inj.get("target") if isinstance(inj.get("target"), dict) else {}
-            if (
-                _num(inj.get("seq")) is not None
-                and _num(a.get("seq")) is not None
-                and inj["seq"] < a["seq"]
-                and inj.get("fault") == a.get("change")
-                and tgt.get("topic") == a.get("topic")
-                and tgt.get("flow", a.get("flow")) == a.get("flow")
-                and inj.get("fault_id") not in used
-            ):
-                fault_id = inj.get("fault_id")
+    for a in (p for p in probes if p.get("state") == "applied"):
+        fault_id = _entry_of(a, injects, used)
         used.add(fault_id)
-        end = ends.get(a.get("change_id"))
-        t0 = _num(a.get("t"))
-        t1 = _num(end.get("t")) if end else None
-        secs = round(t1 - t0, 3) if t0 is not None and t1 is not None else None
-        expect = a.get("expect")
-        if a.get("already"):
-            outcome = "already_on_target"
-        elif end is None:
-            outcome = "watching"
-        elif end.get("state") == "seen":
-            outcome = "synced" if expect == "replicated" else "appeared"
-        else:
-            outcome = "not_synced" if expect == "replicated" else "never_appeared"
-        changes.append(
-            {
-                "tag": tags.get(fault_id),
-                "fault_id": fault_id,
-                "change": a.get("change"),
-                "what": _what(a.get("change"), a.get("want")),
-                "flow": a.get("flow"),
-                "topic": a.get("topic"),
-                "target": a.get("target"),
-                "remote_topic": a.get("remote_topic"),
-                "expect": expect,
-                "outcome": outcome,
-                "applied_t": t0,
-                "sync_seconds": secs if end and end.get("state") == "seen" else None,
-                "watched_seconds": secs if end and end.get("state") == "not_seen" else None,
-                "poll_seconds": _num(a.get("poll_seconds")),
-                "last_observed": end.get("last") if end else None,
-                "poll_error": end.get("poll_error") if end else None,
-            }
-        )
-    # An entry whose change never reached the source (its inject failed): nothing to time.
+        changes.append(_change(a, ends.get(a.get("change_id")), fault_id, tags.get(fault_id)))
     for inj in injects:
         if inj.get("fault_id") not in used:
-            tgt = inj.get("target") if isinstance(inj.get("target"), dict) else {}
-            changes.append(
-                {
-                    "tag": tags.get(inj.get("fault_id")),
-                    "fault_id": inj.get("fault_id"),
-                    "change": inj.get("fault"),
-                    "what": _what(inj.get("fault"), inj.get("params")),
-                    "flow": tgt.get("flow"),
-                    "topic": tgt.get("topic"),
-                    "outcome": "not_applied",
-                    "sync_seconds": None,
-                    "watched_seconds": None,
-                }
-            )
+            changes.append(_not_applied(inj, tags.get(inj.get("fault_id"))))
+    return changes
 
-    count = {
-        k: sum(c["outcome"] == k for c in changes)
-        for k in (
-            "synced",
-            "not_synced",
-            "never_appeared",
-            "appeared",
-            "already_on_target",
-            "watching",
-            "not_applied",
-        )
-    }
+
+OUTCOMES = (
+    "synced",
+    "not_synced",
+    "never_appeared",
+    "appeared",
+    "already_on_target",
+    "watching",
+    "not_applied",
+)
+
+
+@checker("metadata", order=110)
+def check_metadata(frames: HistoryFrames) -> Verdict:
+    changes = _changes(frames)
+    count = {k: sum(c["outcome"] == k for c in changes) for k in OUTCOMES}
     synced = [c["sync_seconds"] for c in changes if c["outcome"] == "synced"]
     figures: dict[str, Any] = {
         "changes": changes,

@@ -70,6 +70,31 @@ EXPECTED = "expected_anomalies"
 _NOT_GOVERNING = frozenset({"max_metadata_sync_seconds"})
 
 
+def _no_fault(v: Mapping[str, Verdict]) -> bool:
+    return not v["recovery"].figures.get("faults")
+
+
+def _no_metadata_change(v: Mapping[str, Verdict]) -> bool:
+    return not v["metadata"].figures.get("changes")
+
+
+def _no_consumer_group(v: Mapping[str, Verdict]) -> bool:
+    return not v["offsets"].figures.get("groups")
+
+
+# Objectives whose observed value is null because there was nothing for them to judge (the
+# checker says so): with no fault nothing was unavailable, with no metadata change nothing had
+# to sync, with no consumer group at all nothing could be skipped (max_skipped is 0 by default,
+# also in scenarios without consumers). Any other null observation is nothing observed:
+# UNKNOWN, never PASS.
+_NOT_APPLICABLE: dict[str, Callable[[Mapping[str, Verdict]], bool]] = {
+    "max_rto_seconds": _no_fault,
+    "max_read_unavailable_seconds": _no_fault,
+    "max_skipped": _no_consumer_group,
+    "max_metadata_sync_seconds": _no_metadata_change,
+}
+
+
 def governed_by(name: str) -> tuple[str, ...]:
     """Checkers an objective governs (the ones it depends on, unless _NOT_GOVERNING)."""
     return _OBJECTIVES[name][0] if name in _OBJECTIVES and name not in _NOT_GOVERNING else ()
@@ -101,8 +126,10 @@ def evaluate(
         elif kind == "require":
             verdict = "PASS" if observed else "FAIL"
         elif observed is None:
-            # Not applicable (e.g. no fault -> no unavailability): nothing exceeded the target.
-            verdict = "PASS"
+            # Not applicable (no fault -> no unavailability): nothing exceeded the target.
+            # Otherwise nothing was observed (e.g. no consumer receipts for max_skipped).
+            applicable = name not in _NOT_APPLICABLE or not _NOT_APPLICABLE[name](verdicts)
+            verdict = "UNKNOWN" if applicable else "PASS"
         else:
             verdict = "PASS" if observed <= target else "FAIL"
         results.append(ObjectiveResult(name, target, observed, verdict))
@@ -150,3 +177,21 @@ def overall(
     if "UNKNOWN" in statuses:
         return "UNKNOWN"
     return "PASS"
+
+
+def ungoverned_failures(
+    results: Sequence[ObjectiveResult], verdicts: Mapping[str, Verdict]
+) -> list[str]:
+    """Checkers whose strict FAIL counts in the drill verdict: no stated objective governs
+    them and the scenario does not expect their anomaly (see :func:`overall`)."""
+    governed: set[str] = set()
+    expected: set[str] = set()
+    for r in results:
+        governed.update(governed_by(r.name))
+        if r.name == EXPECTED:
+            expected.update(r.target or [])
+    return [
+        name
+        for name, v in verdicts.items()
+        if v.status == "FAIL" and name not in governed and name not in expected
+    ]

@@ -61,6 +61,127 @@ def _group_row(
     }
 
 
+def _foreign_per_group(frames: HistoryFrames) -> tuple[int, dict[str, int]]:
+    """(non-final receipts without a group, per group: foreign records it consumed)."""
+    nonfinal = ~frames.recv["final"].to_numpy()
+    no_group = int((nonfinal & frames.recv["group"].isna().to_numpy()).sum())
+    foreign_rows = frames.recv[
+        nonfinal & frames.recv["group"].notna().to_numpy() & (frames.recv["id_code"] < 0).to_numpy()
+    ]
+    foreign = {
+        str(g): int(n) for g, n in foreign_rows.groupby("group", observed=True).size().items() if n
+    }
+    return no_group, foreign
+
+
+def _skip_evidence(frames: HistoryFrames, name: str, skipped_rows: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "kind": "skipped",
+            "group": name,
+            "id": frames.id_text(int(code)),
+            "cluster": str(c),
+            "topic": str(t),
+            "partition": int(p),
+            "offset": int(o),
+        }
+        for code, c, t, p, o in zip(
+            skipped_rows["id_code"].head(SAMPLE),
+            skipped_rows["cluster"].head(SAMPLE),
+            skipped_rows["topic"].head(SAMPLE),
+            skipped_rows["partition"].head(SAMPLE),
+            skipped_rows["offset"].head(SAMPLE),
+            strict=True,
+        )
+    ]
+
+
+class _Scan:
+    """What the per-group skip scan accumulates over all groups."""
+
+    def __init__(self) -> None:
+        self.total_skipped = 0
+        self.uncheckable: set[str] = set()
+        self.all_parts: set[str] = set()
+        self.touched_incomplete: set[str] = set()
+        self.evidence: list[dict] = []
+
+
+def _scan_group(
+    frames: HistoryFrames,
+    ctx: dict,
+    gi: int,
+    scan: _Scan,
+) -> tuple[str, dict]:
+    """One group's row of ``per_group``: its partitions, skips and re-reads."""
+    rc, final, n_topics = ctx["rc"], ctx["final"], ctx["n_topics"]
+    clusters, topics = ctx["clusters"], ctx["topics"]
+    name = str(ctx["groups"][gi])
+    sel = ctx["g_codes"] == gi
+    seen = np.zeros(n_ids(frames), dtype=bool)
+    seen[rc["id_code"].to_numpy()[sel]] = True
+    hi = pd.Series(rc["offset"].to_numpy()[sel]).groupby(ctx["r_key"][sel]).max()
+    per_part: dict[str, dict[str, int]] = {}
+    for k in hi.index.to_numpy():
+        c = int(k >> 32) // (n_topics + 1)
+        t = int(k >> 32) % (n_topics + 1)
+        p = int(k & 0xFFFFFFFF)
+        pk = pkey(clusters[c], topics[t], p)
+        scan.all_parts.add(pk)
+        per_part[pk] = {"rereads": 0, "skipped": 0, "max_offset": int(hi[k])}
+        if str(clusters[c]) not in ctx["read_clusters"]:
+            scan.uncheckable.add(pk)
+        elif str(clusters[c]) in ctx["incomplete"]:
+            scan.touched_incomplete.add(str(clusters[c]))
+    f_id = ctx["f_id"]
+    idx = pd.Index(hi.index).get_indexer(ctx["f_key"])
+    cand = idx >= 0
+    skip = np.zeros(len(final), dtype=bool)
+    skip[cand] = (ctx["f_off"][cand] <= hi.to_numpy()[idx[cand]]) & ~seen[f_id[cand]]
+    skipped_rows = final[skip]
+    for (c, t, p), n in (
+        skipped_rows.groupby(["cluster", "topic", "partition"], observed=True).size().items()
+    ):
+        per_part[pkey(c, t, p)]["skipped"] = int(n)
+    rr = ctx["rr"]
+    for pk, n in rr["per_group"].get(name, {}).get("per_partition", {}).items():
+        per_part.setdefault(pk, {"rereads": 0, "skipped": 0, "max_offset": -1})["rereads"] = n
+    scan.total_skipped += len(skipped_rows)
+    g = rr["per_group"].get(name, {})
+    row = _group_row(int(sel.sum()), int(seen.sum()), ctx["foreign"].get(name, 0), None, per_part)
+    row.update(
+        rereads=g.get("rereads", 0),
+        reread_ids=g.get("reread_ids", 0),
+        skipped=len(skipped_rows) if ctx["present"] else None,
+    )
+    scan.evidence.extend(_skip_evidence(frames, name, skipped_rows)[: SAMPLE - len(scan.evidence)])
+    return name, row
+
+
+def _scan_context(frames: HistoryFrames, fr, rc: pd.DataFrame, rr: dict, foreign: dict) -> dict:
+    n_topics = len(frames.recv["topic"].cat.categories)
+    final = fr.records[fr.records["id_code"].to_numpy() >= 0]
+    read_clusters = set(fr.complete) | set(fr.clusters) if fr.present else set()
+    return {
+        "rc": rc,
+        "rr": rr,
+        "foreign": foreign,
+        "present": fr.present,
+        "n_topics": n_topics,
+        "clusters": frames.recv["cluster"].cat.categories,
+        "topics": frames.recv["topic"].cat.categories,
+        "final": final,
+        "f_key": _part_key(final, n_topics),
+        "f_off": final["offset"].to_numpy(),
+        "f_id": final["id_code"].to_numpy(),
+        "read_clusters": read_clusters,
+        "incomplete": {c for c in read_clusters if not fr.complete.get(c, False)},
+        "g_codes": cat_codes(rc["group"]),
+        "groups": rc["group"].cat.categories,
+        "r_key": _part_key(rc, n_topics),
+    }
+
+
 @checker("offsets", order=60)
 def check_offsets(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
@@ -75,14 +196,7 @@ def check_offsets(frames: HistoryFrames) -> Verdict:
         "per_group": {},
         "unchecked_partitions": [],
     }
-    nonfinal = ~frames.recv["final"].to_numpy()
-    no_group = int((nonfinal & frames.recv["group"].isna().to_numpy()).sum())
-    foreign_rows = frames.recv[
-        nonfinal & frames.recv["group"].notna().to_numpy() & (frames.recv["id_code"] < 0).to_numpy()
-    ]
-    foreign = {
-        str(g): int(n) for g, n in foreign_rows.groupby("group", observed=True).size().items() if n
-    }
+    no_group, foreign = _foreign_per_group(frames)
     figures["foreign_records"] = sum(foreign.values())
     if no_group:
         notes.append(f"{no_group} non-final recv events have no group: not part of continuity")
@@ -97,107 +211,38 @@ def check_offsets(frames: HistoryFrames) -> Verdict:
         notes.append("no consumer-group receipts: nothing to check")
         return Verdict(NAME, "PASS", figures, [], notes)
 
-    n_topics = len(frames.recv["topic"].cat.categories)
-    clusters = frames.recv["cluster"].cat.categories
-    topics = frames.recv["topic"].cat.categories
-    final = fr.records[fr.records["id_code"].to_numpy() >= 0]
-    f_key = _part_key(final, n_topics)
-    f_off = final["offset"].to_numpy()
-    f_id = final["id_code"].to_numpy()
-    read_clusters = set(fr.complete) | set(fr.clusters) if fr.present else set()
-    incomplete = {c for c in read_clusters if not fr.complete.get(c, False)}
-
-    g_codes = cat_codes(rc["group"])
-    groups = rc["group"].cat.categories
-    r_key = _part_key(rc, n_topics)
-    total_skipped = 0
-    uncheckable: set[str] = set()
-    all_parts: set[str] = set()
-    touched_incomplete: set[str] = set()
-    evidence: list[dict] = []
-    for gi in np.unique(g_codes).tolist():
-        name = str(groups[gi])
-        sel = g_codes == gi
-        seen = np.zeros(n_ids(frames), dtype=bool)
-        seen[rc["id_code"].to_numpy()[sel]] = True
-        hi = pd.Series(rc["offset"].to_numpy()[sel]).groupby(r_key[sel]).max()
-        per_part: dict[str, dict[str, int]] = {}
-        for k in hi.index.to_numpy():
-            c = int(k >> 32) // (n_topics + 1)
-            t = int(k >> 32) % (n_topics + 1)
-            p = int(k & 0xFFFFFFFF)
-            pk = pkey(clusters[c], topics[t], p)
-            all_parts.add(pk)
-            per_part[pk] = {"rereads": 0, "skipped": 0, "max_offset": int(hi[k])}
-            if str(clusters[c]) not in read_clusters:
-                uncheckable.add(pk)
-            elif str(clusters[c]) in incomplete:
-                touched_incomplete.add(str(clusters[c]))
-        idx = pd.Index(hi.index).get_indexer(f_key)
-        cand = idx >= 0
-        skip = np.zeros(len(final), dtype=bool)
-        skip[cand] = (f_off[cand] <= hi.to_numpy()[idx[cand]]) & ~seen[f_id[cand]]
-        skipped_rows = final[skip]
-        for (c, t, p), n in (
-            skipped_rows.groupby(["cluster", "topic", "partition"], observed=True).size().items()
-        ):
-            per_part[pkey(c, t, p)]["skipped"] = int(n)
-        for pk, n in rr["per_group"].get(name, {}).get("per_partition", {}).items():
-            per_part.setdefault(pk, {"rereads": 0, "skipped": 0, "max_offset": -1})["rereads"] = n
-        total_skipped += len(skipped_rows)
-        g = rr["per_group"].get(name, {})
-        received = int(sel.sum())
-        row = _group_row(received, int(seen.sum()), foreign.get(name, 0), None, per_part)
-        row.update(
-            rereads=g.get("rereads", 0),
-            reread_ids=g.get("reread_ids", 0),
-            skipped=len(skipped_rows) if fr.present else None,
-        )
+    ctx = _scan_context(frames, fr, rc, rr, foreign)
+    scan = _Scan()
+    for gi in np.unique(ctx["g_codes"]).tolist():
+        name, row = _scan_group(frames, ctx, gi, scan)
         figures["per_group"][name] = row
-        for code, c, t, p, o in zip(
-            skipped_rows["id_code"].head(SAMPLE),
-            skipped_rows["cluster"].head(SAMPLE),
-            skipped_rows["topic"].head(SAMPLE),
-            skipped_rows["partition"].head(SAMPLE),
-            skipped_rows["offset"].head(SAMPLE),
-            strict=True,
-        ):
-            if len(evidence) < SAMPLE:
-                evidence.append(
-                    {
-                        "kind": "skipped",
-                        "group": name,
-                        "id": frames.id_text(int(code)),
-                        "cluster": str(c),
-                        "topic": str(t),
-                        "partition": int(p),
-                        "offset": int(o),
-                    }
-                )
     for name, n in foreign.items():  # groups that consumed only foreign records
         figures["per_group"].setdefault(name, _group_row(0, 0, n, 0 if fr.present else None, {}))
     figures["per_group"] = dict(sorted(figures["per_group"].items()))
     figures["groups"] = len(figures["per_group"])
-    checkable = len(all_parts) > len(uncheckable)
-    figures["skipped"] = total_skipped if fr.present else None
-    figures["unchecked_partitions"] = sorted(uncheckable)
-    if not fr.present:
+    figures["skipped"] = scan.total_skipped if fr.present else None
+    figures["unchecked_partitions"] = sorted(scan.uncheckable)
+    status = _status(fr.present, scan, rr["rereads"], notes)
+    return Verdict(NAME, status, figures, scan.evidence, notes)
+
+
+def _status(present: bool, scan: _Scan, rereads: int, notes: list[str]) -> str:
+    checkable = len(scan.all_parts) > len(scan.uncheckable)
+    if not present:
         notes.append("no final read: skips cannot be computed")
-    if uncheckable:
+    if scan.uncheckable:
         notes.append(
-            f"{len(uncheckable)} partitions were consumed on clusters without a final read: "
+            f"{len(scan.uncheckable)} partitions were consumed on clusters without a final read: "
             "skips there cannot be computed"
         )
-    if touched_incomplete:
+    if scan.touched_incomplete:
         notes.append(
-            f"final read incomplete on {sorted(touched_incomplete)}: skips may be undercounted"
+            f"final read incomplete on {sorted(scan.touched_incomplete)}: skips may be undercounted"
         )
-    if total_skipped or rr["rereads"]:
-        status = "FAIL"
-    elif not fr.present or touched_incomplete or not checkable:
+    if scan.total_skipped or rereads:
+        return "FAIL"
+    if not present or scan.touched_incomplete or not checkable:
         # Partitions on clusters without a final read (a lost region) are listed, not judged;
         # only when nothing at all could be checked is the property unknown.
-        status = "UNKNOWN"
-    else:
-        status = "PASS"
-    return Verdict(NAME, status, figures, evidence, notes)
+        return "UNKNOWN"
+    return "PASS"

@@ -16,6 +16,7 @@ from kafkadrill.checkers._common import (
     cat_codes,
     final_read,
     final_read_notes,
+    judged_status,
     pkey,
 )
 from kafkadrill.checkers.registry import checker
@@ -27,7 +28,7 @@ NAME = "ordering"
 @checker("ordering", order=40)
 def check_ordering(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
-    notes = final_read_notes(fr)
+    notes = final_read_notes(fr, every_cluster=True)
     figures: dict = {"checked": 0, "inversions": None, "per_partition": {}}
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
@@ -66,10 +67,5 @@ def check_ordering(frames: HistoryFrames) -> Verdict:
     figures.update(
         checked=len(rec), inversions=len(inv), per_partition=dict(sorted(per_partition.items()))
     )
-    if len(inv):
-        status = "FAIL"
-    elif not fr.auth_complete:
-        status = "UNKNOWN"
-    else:
-        status = "PASS"
+    status = judged_status(fr, bool(len(inv)))
     return Verdict(NAME, status, figures, evidence, notes)

@@ -54,6 +54,9 @@ from kafkadrill.history.folds import fault_windows, final_read_events, runbook_s
 NAME = "recovery"
 #: Lag allowance of the caught-up definition (acked more than this long ago must be received).
 CAUGHT_UP_LAG_S = 1.0
+# Writers differ when one writer's own longest gap exceeds the overall figure by more than this
+# (the findings' "writer without service" rule uses the same margin).
+WRITERS_DIFFER_S = 5.0
 
 Window = tuple[float, float]
 
@@ -196,6 +199,17 @@ def _writes_per_producer(frames: HistoryFrames, windows: list[Window]) -> dict[s
     return out
 
 
+def _worst_writer(per_producer: dict[str, Any], overall: float | None) -> str | None:
+    """The writer whose own longest gap is the headline: with several writers, the one with
+    the longest gap when it exceeds the overall figure by more than WRITERS_DIFFER_S (one
+    region's writers down while another's keep the overall figure near zero); else None."""
+    timed = [(n, p["seconds"]) for n, p in per_producer.items() if p["seconds"] is not None]
+    if len(per_producer) < 2 or not timed or overall is None:
+        return None
+    name, worst = max(timed, key=lambda nw: nw[1])
+    return name if worst > overall + WRITERS_DIFFER_S else None
+
+
 @checker("recovery", order=70)
 def check_recovery(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
@@ -218,6 +232,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "read_unavailable_per_group": {},
         "write_unavailable_per_producer": {},
         "write_unavailable_worst_writer_seconds": None,
+        "write_unavailable_worst_writer": None,
         "writes_recovered": None,
         "reads_recovered": None,
         "per_fault": {},
@@ -237,6 +252,22 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
     if steps:
         windows.append((first, max(float(e["t"]) for e in steps)))
 
+    _unavailability(frames, faults, windows, figures, notes)
+    _phases(frames, fr, faults, first, steps, figures, notes)
+    failed = [k for k in ("writes_recovered", "reads_recovered") if figures[k] is False]
+    if failed:
+        notes.append(f"service never resumed after the fault: {', '.join(failed)} = false")
+    return Verdict(NAME, "FAIL" if failed else "PASS", figures, [], notes)
+
+
+def _unavailability(
+    frames: HistoryFrames,
+    faults: list[dict[str, Any]],
+    windows: list[Window],
+    figures: dict[str, Any],
+    notes: list[str],
+) -> None:
+    """Write and read unavailability: overall, per group, per producer and per fault."""
     inv_t = frames.invoke["t"].to_numpy()
     ok_t = frames.ok["t"].to_numpy()
     w_args = {
@@ -269,6 +300,9 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
     figures["write_unavailable_per_producer"] = per_producer
     gaps = [p["seconds"] for p in per_producer.values() if p["seconds"] is not None]
     figures["write_unavailable_worst_writer_seconds"] = max(gaps) if gaps else None
+    figures["write_unavailable_worst_writer"] = _worst_writer(
+        per_producer, figures["write_unavailable_seconds"]
+    )
     for f in faults:
         w = [tuple(f["window"])]
         figures["per_fault"][f["fault_id"]] = {
@@ -278,6 +312,18 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
             else None,
         }
 
+
+def _phases(
+    frames: HistoryFrames,
+    fr: Any,
+    faults: list[dict[str, Any]],
+    first: float,
+    steps: list[dict[str, Any]],
+    figures: dict[str, Any],
+    notes: list[str],
+) -> None:
+    """Detection, runbook, first write/read on the target and caught-up times."""
+    phases = figures["phases"]
     # Phases are measured from the fault that triggered the runbook (runbook.trigger), else
     # from the first fault: an earlier unrelated fault must not inflate detection time.
     trig = next((e for e in frames.of_type(Ev.RUNBOOK_TRIGGER) if e.get("fault_id")), None)
@@ -301,16 +347,12 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         t = t[t >= first]
         phases["first_write_on_target_seconds"] = float(t.min()) - first if len(t) else None
     if cons_r:
+        recv = frames.recv[~frames.recv["final"].to_numpy()]
         on = recv[(recv["cluster"] == cons_r[0].get("to_cluster")).to_numpy()]
         t = on["t"].to_numpy()
         t = t[t >= first]
         phases["first_read_on_target_seconds"] = float(t.min()) - first if len(t) else None
         _caught_up(frames, fr, cons_r, first, phases, notes)
-
-    failed = [k for k in ("writes_recovered", "reads_recovered") if figures[k] is False]
-    if failed:
-        notes.append(f"service never resumed after the fault: {', '.join(failed)} = false")
-    return Verdict(NAME, "FAIL" if failed else "PASS", figures, [], notes)
 
 
 def _caught_up(

@@ -28,6 +28,7 @@ from kafkadrill.checkers._common import (
     final_read,
     final_read_notes,
     first_values,
+    judged_status,
     recode,
 )
 from kafkadrill.checkers.registry import checker
@@ -36,22 +37,9 @@ from kafkadrill.history import HistoryFrames
 NAME = "timestamps"
 
 
-@checker("timestamps", order=50)
-def check_timestamps(frames: HistoryFrames) -> Verdict:
-    fr = final_read(frames)
-    notes = final_read_notes(fr)
-    figures: dict = {
-        "checked": 0,
-        "ts_mismatch": None,
-        "header_missing": None,
-        "header_mismatch": None,
-        "ack_ts_differs": None,
-        "per_cluster": {},
-    }
-    if not fr.present:
-        return Verdict(NAME, "UNKNOWN", figures, [], notes)
-    rec = fr.records
-    rec = rec[rec["id_code"].to_numpy() >= 0]
+def _origins(frames: HistoryFrames, rec):
+    """Per final-read record: (acked?, origin cluster code, producer-known cluster code, ack ts,
+    ts on the origin cluster) and ``ack_ts_differs`` over all ids."""
     codes = rec["id_code"].to_numpy()
     clusters = rec["cluster"].cat.categories  # table-wide: the same space as ok["cluster"]
     ok, inv = frames.ok, frames.invoke
@@ -68,52 +56,22 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
     origin_of[known_id] = origin_all[rcode[known_id]]
     at_origin = known_id & (recode(allr["cluster"], clusters) == origin_of)
     src_ts_all = first_values(frames, rcode[at_origin], allr["ts"].to_numpy()[at_origin], -1)
-    src_ts = src_ts_all[codes]
     hdr_origin = recode(rec["origin_cluster"], clusters)
     acked = ok_cluster >= 0
     # Where the producer wrote it: the ack's cluster, else the invoke's, else the header's.
     known = np.where(acked, ok_cluster, sent_to)
     origin = np.where(known >= 0, known, hdr_origin)
-    here = cat_codes(rec["cluster"])
-    mirrored = (origin >= 0) & (origin != here)
+    differs = int(((src_ts_all >= 0) & (ok_all >= 0) & (src_ts_all != ok_all)).sum())
+    return acked, origin, known, hdr_origin, ok_ts, src_ts_all[codes], differs
 
+
+def _evidence(frames: HistoryFrames, rec, masks, refs) -> list[dict]:
+    codes = rec["id_code"].to_numpy()
+    clusters = rec["cluster"].cat.categories
     hdr_id = rec["hdr_id_code"].to_numpy()
-    missing = (
-        (hdr_id < 0)
-        | rec["origin_site"].isna().to_numpy()
-        | rec["origin_cluster"].isna().to_numpy()
-    )
-    mismatch = ~missing & ((hdr_id != codes) | ((known >= 0) & (hdr_origin != known)))
-    ref_ts = np.where(src_ts >= 0, src_ts, ok_ts)
-    has_ref = acked  # unacked sends that landed have no producer-side truth to compare with
-    ts_bad = has_ref & (rec["ts"].to_numpy() != ref_ts)
-    ts_bad &= mirrored
-    figures["ack_ts_differs"] = int(
-        ((src_ts_all >= 0) & (ok_all >= 0) & (src_ts_all != ok_all)).sum()
-    )
-    missing &= mirrored
-    mismatch &= mirrored
-
-    sub = rec.assign(ts_bad=ts_bad, missing=missing, mismatch=mismatch)[mirrored]
-    for cluster, g in sub.groupby("cluster", observed=True, sort=True):
-        figures["per_cluster"][str(cluster)] = {
-            "checked": len(g),
-            "ts_mismatch": int(g["ts_bad"].sum()),
-            "header_missing": int(g["missing"].sum()),
-            "header_mismatch": int(g["mismatch"].sum()),
-        }
-    figures.update(
-        checked=int(mirrored.sum()),
-        ts_mismatch=int(ts_bad.sum()),
-        header_missing=int(missing.sum()),
-        header_mismatch=int(mismatch.sum()),
-    )
+    acked, ok_ts, src_ts, hdr_origin = refs
     evidence: list[dict] = []
-    for kind, mask in (
-        ("ts_mismatch", ts_bad),
-        ("header_missing", missing),
-        ("header_mismatch", mismatch),
-    ):
+    for kind, mask in masks:
         for i in np.flatnonzero(mask)[:SAMPLE].tolist():
             evidence.append(
                 {
@@ -132,13 +90,59 @@ def check_timestamps(frames: HistoryFrames) -> Verdict:
                     else str(clusters[hdr_origin[i]]),
                 }
             )
+    return evidence
+
+
+@checker("timestamps", order=50)
+def check_timestamps(frames: HistoryFrames) -> Verdict:
+    fr = final_read(frames)
+    notes = final_read_notes(fr, every_cluster=True)
+    figures: dict = {
+        "checked": 0,
+        "ts_mismatch": None,
+        "header_missing": None,
+        "header_mismatch": None,
+        "ack_ts_differs": None,
+        "per_cluster": {},
+    }
+    if not fr.present:
+        return Verdict(NAME, "UNKNOWN", figures, [], notes)
+    rec = fr.records
+    rec = rec[rec["id_code"].to_numpy() >= 0]
+    codes = rec["id_code"].to_numpy()
+    acked, origin, known, hdr_origin, ok_ts, src_ts, differs = _origins(frames, rec)
+    mirrored = (origin >= 0) & (origin != cat_codes(rec["cluster"]))
+    hdr_id = rec["hdr_id_code"].to_numpy()
+    missing = (
+        (hdr_id < 0)
+        | rec["origin_site"].isna().to_numpy()
+        | rec["origin_cluster"].isna().to_numpy()
+    )
+    mismatch = ~missing & ((hdr_id != codes) | ((known >= 0) & (hdr_origin != known)))
+    ref_ts = np.where(src_ts >= 0, src_ts, ok_ts)
+    # Unacked sends that landed have no producer-side truth to compare with.
+    ts_bad = acked & (rec["ts"].to_numpy() != ref_ts) & mirrored
+    figures["ack_ts_differs"] = differs
+    missing &= mirrored
+    mismatch &= mirrored
+    sub = rec.assign(ts_bad=ts_bad, missing=missing, mismatch=mismatch)[mirrored]
+    for cluster, g in sub.groupby("cluster", observed=True, sort=True):
+        figures["per_cluster"][str(cluster)] = {
+            "checked": len(g),
+            "ts_mismatch": int(g["ts_bad"].sum()),
+            "header_missing": int(g["missing"].sum()),
+            "header_mismatch": int(g["mismatch"].sum()),
+        }
+    figures.update(
+        checked=int(mirrored.sum()),
+        ts_mismatch=int(ts_bad.sum()),
+        header_missing=int(missing.sum()),
+        header_mismatch=int(mismatch.sum()),
+    )
+    masks = (("ts_mismatch", ts_bad), ("header_missing", missing), ("header_mismatch", mismatch))
+    evidence = _evidence(frames, rec, masks, (acked, ok_ts, src_ts, hdr_origin))
     bad = figures["ts_mismatch"] + figures["header_missing"] + figures["header_mismatch"]
-    if bad:
-        status = "FAIL"
-    elif not fr.auth_complete:
-        status = "UNKNOWN"
-    else:
-        status = "PASS"
-        if not figures["checked"]:
-            notes.append("no replicated record in the final read: nothing to compare")
+    status = judged_status(fr, bool(bad))
+    if status == "PASS" and not figures["checked"]:
+        notes.append("no replicated record in the final read: nothing to compare")
     return Verdict(NAME, status, figures, evidence, notes)

@@ -173,6 +173,8 @@ class Report(_Part):
     # -- additional keys, in the order report.json has always had them
     description: Text = None
     error: Text = None
+    # checkers.judge: each checker FAIL no objective governs, with its cause
+    verdict_causes: list[dict[str, Any]] | None = None
     topology: dict[str, Any] | None = None
     expected_anomalies: list[StrictStr] | None = None
     checkers: dict[str, CheckerResult] | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
+from kafkadrill.checkers.findings.causes import EXPLAINED_ELSEWHERE, fail_cause
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
 __all__ = [
@@ -223,29 +224,62 @@ def weak_acks_with_loss(report: Report) -> list[Finding]:
     ]
 
 
-def duplicates(report: Report) -> list[Finding]:
-    dup_fig = figures(report, "duplicates")
-    repl_dups = num(dup_fig.get("extra_copies", (report.get("rpo") or {}).get("duplicates")))
-    if not repl_dups:
-        return []
-    mm2_restart = any(
+_MM2_RESTART_TEXT = (
+    "replication duplicates after an MM2 restart: MM2 re-copied records since its last "
+    "committed source offset."
+)
+_OFFSET_FLUSH_ADVICE = (
+    "Lower the MM2 worker offset flush interval (<target>.offset.flush.interval.ms,"
+    " default 60000) to shrink the re-copy window; consumers must be idempotent."
+)
+_DUPLICATE_CAUSES = {
+    "mm2_recopy": (
+        "duplicate copies on mirrored topics: MM2 copied records again from its last "
+        "committed source offset (after a region loss, a link cut or a restart).",
+        _OFFSET_FLUSH_ADVICE,
+    ),
+    "producer_retry": (
+        "duplicate copies on the topic the producer wrote, on its own cluster: producer "
+        "retries of sends that had landed.",
+        "Enable producer idempotence (enable.idempotence=true).",
+    ),
+    "failback_remirror": (
+        "copies of one id on two topics of one cluster: records mirrored back to a cluster "
+        "that already held them (a failback re-mirror or a replication cycle).",
+        "Before failing back, stop the reverse flow from copying what was mirrored out "
+        "(topics.exclude of the remote topics; start it from the failover point).",
+    ),
+}
+
+
+def _mm2_restarted(report: Report) -> bool:
+    return any(
         any(
             w in f"{f.get('target')} {f.get('type')}".lower()
             for w in ("mm2", "mirror", "connect", "replicator")
         )
         for f in report.get("faults") or []
     )
-    if mm2_restart:
-        return [
-            _one(
-                "medium",
-                f"{fmt(int(repl_dups))} replication duplicates after an MM2 "
-                "restart: MM2 re-copied records since its last committed source "
-                "offset.",
-                "Lower the MM2 worker offset flush interval (<target>.offset.flush.interval.ms,"
-                " default 60000) to shrink the re-copy window; consumers must be idempotent.",
-            )
-        ]
+
+
+def duplicates(report: Report) -> list[Finding]:
+    dup_fig = figures(report, "duplicates")
+    repl_dups = num(dup_fig.get("extra_copies", (report.get("rpo") or {}).get("duplicates")))
+    if not repl_dups:
+        return []
+    by_cause = dup_fig.get("duplicates_by_cause")
+    mm2_restart = _mm2_restarted(report)
+    if isinstance(by_cause, Mapping) and any(num(v) for v in by_cause.values()):
+        out = []
+        for cause, (text, advice) in _DUPLICATE_CAUSES.items():
+            n = num(by_cause.get(cause))
+            if n:
+                if cause == "mm2_recopy" and mm2_restart:
+                    text = _MM2_RESTART_TEXT
+                out.append(_one("medium", f"{fmt(int(n))} {text}", advice))
+        return out
+    if mm2_restart:  # a report without the split (an older report.json)
+        return [_one("medium", f"{fmt(int(repl_dups))} {_MM2_RESTART_TEXT}", _OFFSET_FLUSH_ADVICE)]
     return [
         _one(
             "medium",
@@ -395,13 +429,24 @@ def aggregate_views(report: Report) -> list[Finding]:
     for pair, f in (figures(report, "aggregation").get("pairs") or {}).items():
         if isinstance(f, Mapping) and num(f.get("missing")):
             origin, _, cluster = str(pair).partition("->")
+            if origin == cluster:  # no flow: the origin's own acknowledged writes are gone
+                text = f"were not on {cluster} itself at the final read"
+                advice = (
+                    f"These writes were acknowledged by {cluster} and are missing there: see the "
+                    "loss checker (lost messages, RPO) and the producers' acks setting."
+                )
+            else:
+                text = f"never reached {cluster}"
+                advice = (
+                    f"Check the flow {origin}->{cluster} (MM2 log, its topics filter, the "
+                    "replication lag when the drill ended)."
+                )
             out.append(
                 _one(
                     "high",
                     f"{fmt(f.get('missing'))} of {fmt(f.get('acked'))} acknowledged writes of "
-                    f"{origin} never reached {cluster}: its aggregate view is incomplete.",
-                    f"Check the flow {origin}->{cluster} (MM2 log, its topics filter, the "
-                    "replication lag when the drill ended).",
+                    f"{origin} {text}: its aggregate view is incomplete.",
+                    advice,
                 )
             )
     return out
@@ -412,7 +457,7 @@ def union_consumers(report: Report) -> list[Finding]:
     for group, u in (figures(report, "aggregation").get("union_groups") or {}).items():
         if not isinstance(u, Mapping) or not num(u.get("missing")):
             continue
-        held = num(u.get("missing_held")) or 0
+        held = int(num(u.get("missing_held")) or 0)  # a count: printed as one
         out.append(
             _one(
                 "high",
@@ -453,6 +498,19 @@ def writer_without_service(report: Report) -> list[Finding]:
     ]
 
 
+def ungoverned_fail(report: Report) -> list[Finding]:
+    """Explain each FAIL no objective governs (report.json ``verdict_causes``) that no other
+    rule explains: a failed-but-landed send, a replication cycle, an ordering inversion..."""
+    out: list[Finding] = []
+    for c in report.get("verdict_causes") or []:
+        name = str(c.get("checker")) if isinstance(c, Mapping) else ""
+        if not name or name in EXPLAINED_ELSEWHERE:
+            continue
+        cause, advice = fail_cause(name, figures(report, name))
+        out.append(_one("high", f"Checker {name} FAILed: {cause}.", advice))
+    return out
+
+
 def unknown_checkers(report: Report) -> list[Finding]:
     out: list[Finding] = []
     for name, c in (report.get("checkers") or {}).items():
@@ -487,5 +545,6 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     aggregate_views,
     union_consumers,
     writer_without_service,
+    ungoverned_fail,
     unknown_checkers,
 )

@@ -35,13 +35,24 @@ def summary_line(r: Mapping[str, Any]) -> str:
             f"{fmt(rpo.get('lost'))} of {fmt(rpo.get('acked'))} acknowledged "
             f"messages lost (RPO window {fmt_s(rpo.get('window_seconds'))})"
         )
-    if rto.get("write_unavailable_seconds") is not None:
+    worst = rto.get("write_unavailable_worst_writer")
+    if worst is not None:  # the checker says writers differ: the worst writer is the headline
+        parts.append(
+            f"writer {worst} down {fmt_s(rto.get('write_unavailable_worst_writer_seconds'))} "
+            f"(writers as a whole {fmt_s(rto.get('write_unavailable_seconds'))})"
+        )
+    elif rto.get("write_unavailable_seconds") is not None:
         parts.append(f"writers down {fmt_s(rto.get('write_unavailable_seconds'))}")
     if rto.get("read_unavailable_seconds") is not None:
         parts.append(f"readers down {fmt_s(rto.get('read_unavailable_seconds'))}")
     failed = [o.get("name") for o in r.get("objectives") or [] if o.get("verdict") == "FAIL"]
     if failed:
         parts.append("failed objectives: " + ", ".join(str(n) for n in failed))
+    causes = [c for c in r.get("verdict_causes") or [] if isinstance(c, Mapping)]
+    if causes:
+        parts.append(
+            "failed: " + ", ".join(f"{c.get('checker')} ({c.get('cause')})" for c in causes)
+        )
     return "; ".join(parts) + "." if parts else "No figures were recorded."
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.checkers.findings import consumer_groups
+from kafkadrill.checkers.findings.text import figures
 from kafkadrill.report.blocks import (
     Block,
     Code,
@@ -51,7 +52,8 @@ def groups_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Bloc
                 "small",
             )
         )
-        foreign = sum(int(v.get("foreign") or 0) for v in groups.values())
+        # The offsets checker's total (the sum of its per-group foreign counts).
+        foreign = figures(r, "offsets").get("foreign_records")
         if foreign:
             b.append(
                 Note(
