@@ -91,18 +91,18 @@ class DrillResult:
         return [o for o in self.report.get("objectives", []) if o.get("verdict") == "FAIL"]
 
 
-def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
-    """ScenarioError (before anything starts) if a fault or runbook of the scenario needs
+def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
+    """ScenarioError (before anything starts) if a fault or runbook of the plan needs
     something the runtime cannot do."""
     problems = []
-    caps = rtype.capabilities_of(scenario)
-    for i, sf in enumerate(scenario.schedule()):
+    caps = rtype.capabilities_of(plan)
+    for i, sf in enumerate(plan.schedule):
         lacks = set(fault_type(sf.fault).needs) - caps
         if lacks:
             problems.append(f"fault #{i} {sf.fault} ({sf.describe()}) needs {sorted(lacks)}")
     runbooks = [
-        ("failover", scenario.runbooks.failover, FAILOVER_NEEDS),
-        ("failback", scenario.runbooks.failback, FAILBACK_NEEDS),
+        ("failover", plan.runbooks.failover, FAILOVER_NEEDS),
+        ("failback", plan.runbooks.failback, FAILBACK_NEEDS),
     ]
     for name, rb, needs in runbooks:
         lacks = set(needs) - caps if rb is not None else set()
@@ -113,7 +113,7 @@ def require_capabilities(scenario: Scenario, rtype: RuntimeType) -> None:
     if problems:
         raise ScenarioError(
             f"runtime '{rtype.name}' cannot run this scenario: " + "; ".join(problems),
-            file=scenario.source,
+            file=plan.source,
             field="timeline",
             fix=f"choose a runtime that has these capabilities (runtime '{rtype.name}' has "
             f"{sorted(caps)}), or drop those faults",
@@ -613,7 +613,10 @@ def run_drill(
     t_total = time.monotonic()
     name = runtime or getattr(scenario, "runtime", None) or "local"
     rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
-    require_capabilities(scenario, rtype)  # validates the timeline too
+    # Compiled first for the checks and the plan text (compiling validates the timeline); the
+    # phases use the plan compiled again after the runtime's preparation and scoping below.
+    approved = compile_plan(scenario)
+    require_capabilities(approved, rtype)
     if rtype.powers.needs_confirmation and not confirmed:
         raise ScenarioError(
             f"runtime '{name}' acts on clusters kafkadrill did not start: confirmation needed",
@@ -624,7 +627,7 @@ def run_drill(
     from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
 
     try:
-        plan_text = render_plan(scenario, name)
+        plan_text = render_plan(approved, name)
     except Exception as exc:  # the plan is evidence, not a precondition of local drills
         plan_text = f"plan could not be rendered: {exc!r}\n"
     run_dir = new_run_dir(reports_dir, scenario.name)
@@ -719,7 +722,7 @@ def run_drill(
         }
     report = build_and_write(
         run_dir,
-        scenario,
+        plan.report_subject(),
         started=started,
         finished=datetime.now(UTC),
         error=error,

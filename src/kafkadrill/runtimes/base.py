@@ -228,7 +228,7 @@ class RuntimeType:
     # CLI and the pytest plugin so that no report of it can pass for a drill.
     testing_only: bool = False
     # Runtimes whose capabilities depend on their configuration (external: only what the
-    # scenario gives adapters for) compute them from the scenario; None: `capabilities`.
+    # scenario gives adapters for) compute them from the DrillPlan; None: `capabilities`.
     capabilities_for: Callable[[Any], frozenset[str]] | None = None
     powers: RuntimePowers = NO_POWERS
 
@@ -237,10 +237,11 @@ class RuntimeType:
         # A class factory declares it by implementing Adoptable; a plain function cannot.
         return isinstance(self.factory, type) and issubclass(self.factory, Adoptable)
 
-    def capabilities_of(self, scenario: Any) -> frozenset[str]:
+    def capabilities_of(self, plan: Any) -> frozenset[str]:
+        """What this runtime can do for `plan` (a kafkadrill.plan.DrillPlan)."""
         if self.capabilities_for is None:
             return self.capabilities
-        return self.capabilities_for(scenario)
+        return self.capabilities_for(plan)
 
 
 RUNTIMES: dict[str, RuntimeType] = {}

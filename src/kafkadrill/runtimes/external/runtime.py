@@ -58,6 +58,7 @@ from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import QUIET, ConfluentClients
 
 if TYPE_CHECKING:
+    from kafkadrill.plan import DrillPlan
     from kafkadrill.scenario import Scenario
 
 
@@ -65,12 +66,12 @@ class DrillAborted(TopologyError):
     """The drill was stopped for safety (steady state failed, a guard tripped): never PASS."""
 
 
-def _caps(scenario: Any) -> frozenset[str]:
-    ext = getattr(scenario, "external", None)
+def _caps(plan: DrillPlan) -> frozenset[str]:
+    ext = plan.runtime_options.get("external")
     if ext is None:
         raise ScenarioError(
             "runtime 'external' needs an `external:` section",
-            file=getattr(scenario, "source", None),
+            file=plan.source,
             field="external",
             fix="describe the clusters (bootstrap servers, nodes, flows): see "
             "docs/howto/quarterly-dr-drill.md",
