@@ -52,6 +52,7 @@ from kafkadrill.runtimes.base import (
 from kafkadrill.runtimes.shared.pool import Lifecycle, TopologyPool, reusable
 from kafkadrill.runtimes.shared.provision import TOXIPROXY_VERSION
 from kafkadrill.scenario import Scenario, compile_plan
+from kafkadrill.scenario.scope import scope_scenario
 from kafkadrill.timeline import (
     Heal,
     Inject,
@@ -556,6 +557,22 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     return rt.describe() or environment
 
 
+def _prepare_runtime(
+    scenario: Scenario, approved: DrillPlan, rtype: RuntimeType, run_id: str
+) -> tuple[Scenario, dict[str, Any] | None]:
+    """The scenario with run-scoped topic and group names if the runtime asks for them
+    (isolation), and the runtime's extra options for the run (None: it has no preparation)."""
+    powers = rtype.powers
+    topics: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    if powers.isolation_prefix is not None:
+        prefix = powers.isolation_prefix(approved)
+        scenario, topics, groups = scope_scenario(scenario, prefix, run_id)
+    if powers.prepare is None:
+        return scenario, None
+    return scenario, powers.prepare(approved, run_id, topics, groups)
+
+
 def _creates_topics(scenario: Scenario) -> bool:
     """A drill that creates topics by name (topic.create) leaves them behind and checks MM2's
     filters against those exact names: it runs on a fresh topology, unscoped."""
@@ -632,19 +649,15 @@ def run_drill(
         plan_text = f"plan could not be rendered: {exc!r}\n"
     run_dir = new_run_dir(reports_dir, scenario.name)
     run_id = run_dir.name
-    prepare = rtype.powers.prepare
-    if prepare is not None:
-        # Run-scoped topics and groups (isolation) and the runtime's configuration.
-        scenario, extra = prepare(scenario, run_id)
+    scenario, extra = _prepare_runtime(scenario, approved, rtype, run_id)
+    if extra is not None:
         runtime_options = {**extra, "confirmed": confirmed, **(runtime_options or {})}
     if pool is not None and (not reusable(name) or _creates_topics(scenario)):
         # Not for a kept topology: nothing kept may idle beside the fresh one it gets.
         pool.close()
         pool = None
     if pool is not None:
-        from kafkadrill.isolation import scope_names
-
-        scenario = scope_names(scenario, "kd", run_id)[0]
+        scenario = scope_scenario(scenario, "kd", run_id)[0]
     if rtype.powers.defers_flow_wait:
         runtime_options = {"wait_flows": False, **(runtime_options or {})}
     # Compiled once, after the runtime's preparation and scoping: the phases work from the plan.

@@ -25,9 +25,10 @@ from kafkadrill.runtimes.external.config import (
     show_command,
 )
 from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
-from kafkadrill.runtimes.external.runtime import DrillAborted, ExternalRuntime, isolate
+from kafkadrill.runtimes.external.runtime import DrillAborted, ExternalRuntime
 from kafkadrill.scenario import Scenario, load_scenario
 from kafkadrill.scenario.compile import compile_plan
+from kafkadrill.scenario.scope import scope_scenario
 from kafkadrill.secrets import REDACTED
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "external-example.yaml"
@@ -246,6 +247,12 @@ def test_run_drill_refuses_without_confirmation(tmp_path: Path) -> None:
 
 
 # ----- isolation --------------------------------------------------------------------------
+
+
+def isolate(s: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], dict[str, str]]:
+    """The run-scoped scenario as run_drill makes it for the external runtime."""
+    prefix = runtime_type("external").powers.isolation_prefix(compile_plan(s))
+    return scope_scenario(s, prefix, run_id)
 
 
 def test_isolate_scopes_topics_and_groups_to_the_run() -> None:

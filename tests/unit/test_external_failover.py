@@ -297,7 +297,7 @@ def test_flow_alive_asks_the_state_command_sparingly_but_afresh_after_a_stop(
 
 
 def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
-    from kafkadrill.runtimes.external.runtime import isolate
+    from kafkadrill.scenario.scope import scope_scenario
 
     data = failover_data(tmp_path)
     data["topology"] = {"topics": [{"name": "orders"}, {"name": "payments"}]}
@@ -305,7 +305,9 @@ def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
         {"site": "west", "topic": "orders"},
         {"site": "east", "topic": "payments"},
     ]
-    scoped, topics, _groups = isolate(Scenario.from_dict(data), "R1")
+    s = Scenario.from_dict(data)
+    prefix = runtime_type("external").powers.isolation_prefix(compile_plan(s))
+    scoped, topics, _groups = scope_scenario(s, prefix, "R1")
     written = [p.topic for p in scoped.workload.producer_groups()]
     assert written == ["kd-r1-orders", "kd-r1-payments"], written
     assert topics == {"orders": "kd-r1-orders", "payments": "kd-r1-payments"}

@@ -198,8 +198,10 @@ class RecordsHistory(Protocol):
 # --------------------------------------------------------------------------------------------
 
 RuntimeFactory = Callable[..., Runtime]
-# (scenario, run_id) -> (the run-scoped scenario, extra runtime options)
-PrepareHook = Callable[[Any, str], tuple[Any, dict[str, Any]]]
+# A DrillPlan -> the prefix of the run-scoped topic and group names (kafkadrill.isolation).
+IsolationHook = Callable[[Any], str]
+# (the DrillPlan as approved, run_id, topic renames, group renames) -> extra runtime options.
+PrepareHook = Callable[[Any, str, dict[str, str], dict[str, str]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,11 @@ class RuntimePowers:
     needs_confirmation: bool = False
     # Accepts `wait_flows=False`: run_drill proves replication itself (overlaps the warm-up).
     defers_flow_wait: bool = False
-    # Scopes the scenario to the run and computes the runtime's options (external).
+    # Computes the runtime's options for one run (external).
     prepare: PrepareHook | None = None
+    # The runner renames every topic and group of the drill with this prefix and the run id
+    # before compiling the plan the phases use (external: clusters that outlive the drill).
+    isolation_prefix: IsolationHook | None = None
 
 
 NO_POWERS = RuntimePowers()
