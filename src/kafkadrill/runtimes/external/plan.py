@@ -21,6 +21,7 @@ from kafkadrill.runtimes.external.config import (
     CommandSpec,
     ExternalSpec,
     capabilities_of,
+    is_reference,
     render_template,
     show_command,
 )
@@ -389,4 +390,23 @@ def render_plan(plan: DrillPlan, runtime: str | None = None) -> str:
     `dr.basic.auth.user.info`, and by shape, e.g. the password of a Kafka Connect URL) is
     replaced by the product-wide policy before the text is shown, hashed or stored."""
     name = runtime or plan.runtime or "local"
-    return redact_text(_Plan(plan, name).render(), plan.secrets)
+    return _redacted(_Plan(plan, name).render(), plan.secrets)
+
+
+def _redacted(text: str, secrets: frozenset[str]) -> str:
+    """`text` through the secret policy (`redact_text`), except the `key = ${ENV:..}` /
+    `${FILE:..}` lines: a reference names where a secret comes from and holds none (external
+    refuses literal secrets), and the approver must see which one the drill will read."""
+    out: list[str] = []
+    block: list[str] = []  # lines redacted together: a multi-line value stays one piece
+    for line in text.split("\n"):
+        if not is_reference(line.rpartition(" = ")[2]):
+            block.append(line)
+            continue
+        if block:
+            out.append(redact_text("\n".join(block), secrets))
+            block = []
+        out.append(line)
+    if block:
+        out.append(redact_text("\n".join(block), secrets))
+    return "\n".join(out)
