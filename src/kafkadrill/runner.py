@@ -437,10 +437,14 @@ def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -
         clock.wait(never, 0.5)
 
 
-def _final_read_phase(drill: Drill) -> None:
+def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None) -> None:
+    """Read every acknowledged write back from each cluster (`answers`: only the clusters
+    for which it is true, after a failed heal)."""
     plan, rt = drill.plan, drill.rt
     authoritative = drill.producers[0].cluster if drill.producers else plan.producers[0].cluster
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
+    if answers is not None:
+        clusters = [c for c in clusters if answers(c)]
     patterns = [re.compile(topic_pattern(t)) for t in plan.producer_topics]
     topics = {
         c: [t for t in rt.clients.topics(rt.bootstrap(c)) if any(p.match(t) for p in patterns)]
@@ -527,13 +531,16 @@ def _drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     try:
         with drill.timed("faults"):
             _fault_phase(drill)
-    finally:
-        drill.set_phase("heal")
-        with drill.timed("heal"):
-            drill.stop_producers.set()
-            for p in drill.producers:
-                p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
-            drill.heal_all()
+    except BaseException:
+        _heal_phase(drill)  # heal always runs; its own error, if any, is the one raised
+        raise
+    try:
+        _heal_phase(drill)
+    except TopologyError:
+        # Issue 19: a failed heal must not cancel the final read of the clusters that are up.
+        # The run stays UNKNOWN (infrastructure error), but its report has their figures.
+        _read_what_answers(drill, before_final_read)
+        raise
     with drill.timed("recover"):
         for c in rt.topology.clusters:
             rt.wait_healthy(c.name, timeout=120)
@@ -571,6 +578,39 @@ def _prepare_runtime(
     if powers.prepare is None:
         return scenario, None
     return scenario, powers.prepare(approved, run_id, topics, groups)
+
+
+def _heal_phase(drill: Drill) -> None:
+    """Stop the producers, heal every fault (raises TopologyError if one cannot be healed)."""
+    drill.set_phase("heal")
+    with drill.timed("heal"):
+        drill.stop_producers.set()
+        for p in drill.producers:
+            p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
+        drill.heal_all()
+
+
+def _read_what_answers(drill: Drill, before_final_read: Hook | None, timeout: float = 30.0) -> None:
+    """After a failed heal: stop the consumers and read back from the clusters that answer
+    (no recovery wait, no settling: a cluster that did not come back is skipped)."""
+    rt = drill.rt
+
+    def answers(cluster: str) -> bool:
+        try:
+            rt.wait_healthy(cluster, timeout=timeout)
+        except TopologyError:
+            return False
+        return True
+
+    drill.stop_consumers.set()
+    for c in drill.consumers:
+        c.join(timeout=30)
+    drill.stop_all.set()
+    if before_final_read is not None:
+        before_final_read(rt, drill.history)
+    drill.set_phase("final_read")
+    with drill.timed("final_read"):
+        _final_read_phase(drill, answers)
 
 
 def _creates_topics(scenario: Scenario) -> bool:
