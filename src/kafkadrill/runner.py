@@ -666,27 +666,12 @@ def run_drill(
     With a `pool`, a runtime that can prove a reset keeps its topology for the next drill
     of an equal topology; such drills use run-scoped topic and group names."""
     from kafkadrill.report.store import new_run_dir
+    from kafkadrill.runtimes.external.plan import plan_sha256
 
     t_total = time.monotonic()
     name = runtime or getattr(scenario, "runtime", None) or "local"
-    rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
-    # Compiled first for the checks and the plan text (compiling validates the timeline); the
-    # phases use the plan compiled again after the runtime's preparation and scoping below.
-    approved = compile_plan(scenario)
-    require_capabilities(approved, rtype)
-    if rtype.powers.needs_confirmation and not confirmed:
-        raise ScenarioError(
-            f"runtime '{name}' acts on clusters kafkadrill did not start: confirmation needed",
-            file=scenario.source,
-            field="runtime",
-            fix="read `kafkadrill plan`, then run with --yes (or answer yes)",
-        )
-    from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
-
-    try:
-        plan_text = render_plan(approved, name)
-    except Exception as exc:  # the plan is evidence, not a precondition of local drills
-        plan_text = f"plan could not be rendered: {exc!r}\n"
+    rtype, approved = _checked(scenario, name, confirmed)
+    plan_text = _plan_text(approved, name)
     run_dir = new_run_dir(reports_dir, scenario.name)
     run_id = run_dir.name
     scenario, extra = _prepare_runtime(scenario, approved, rtype, run_id)
@@ -700,7 +685,7 @@ def run_drill(
         scenario = scope_scenario(scenario, "kd", run_id)[0]
     if rtype.powers.defers_flow_wait:
         runtime_options = {"wait_flows": False, **(runtime_options or {})}
-    # Compiled once, after the runtime's preparation and scoping: the phases work from the plan.
+    # Compiled after the runtime's preparation and scoping: the phases work from this plan.
     plan = compile_plan(scenario)
     (run_dir / "scenario.yaml").write_text(plan.resolved_yaml)
     (run_dir / "plan.txt").write_text(plan_text)
@@ -714,59 +699,138 @@ def run_drill(
         plan_sha256=plan_sha256(plan_text),
         confirmed=confirmed,
     )
+    run = _Run(name, plan, run_dir, history, clock, progress, topology_progress)
+    outcome = _execute(run, before_final_read, runtime_options, pool)
+    return _finish(run, outcome, started, t_total)
+
+
+def _checked(scenario: Scenario, name: str, confirmed: bool) -> tuple[RuntimeType, DrillPlan]:
+    """The runtime type and the plan as approved; ScenarioError before anything starts if the
+    runtime is unknown, cannot run the plan, or needs a confirmation not given."""
+    rtype = runtime_type(name)  # unknown runtime: ScenarioError before anything starts
+    # Compiled first for the checks and the plan text (compiling validates the timeline); the
+    # phases use the plan compiled again after the runtime's preparation and scoping.
+    approved = compile_plan(scenario)
+    require_capabilities(approved, rtype)
+    if rtype.powers.needs_confirmation and not confirmed:
+        raise ScenarioError(
+            f"runtime '{name}' acts on clusters kafkadrill did not start: confirmation needed",
+            file=scenario.source,
+            field="runtime",
+            fix="read `kafkadrill plan`, then run with --yes (or answer yes)",
+        )
+    return rtype, approved
+
+
+def _plan_text(approved: DrillPlan, name: str) -> str:
+    """The text `kafkadrill plan` prints for this drill, stored as plan.txt."""
+    from kafkadrill.runtimes.external.plan import render_plan
+
+    try:
+        return render_plan(approved, name)
+    except Exception as exc:  # the plan is evidence, not a precondition of local drills
+        return f"plan could not be rendered: {exc!r}\n"
+
+
+@dataclass
+class _Run:
+    """What the steps of one run share once its run directory and history exist."""
+
+    runtime: str
+    plan: DrillPlan
+    run_dir: Path
+    history: HistoryWriter
+    clock: Clock
+    progress: Progress | None
+    topology_progress: Callable[[str], None] | None
+
+
+@dataclass
+class _Outcome:
+    """How the drill itself ended (before the report)."""
+
     error: str | None = None
-    infra = False
+    infra: bool = False
     interrupted: BaseException | None = None
     rt: Runtime | None = None
-    environment: dict[str, Any] = {}
+    environment: dict[str, Any] = field(default_factory=dict)
     drill: Drill | None = None
-    log_handler = _client_log_handler(run_dir)
+
+
+def _execute(
+    run: _Run,
+    before_final_read: Hook | None,
+    runtime_options: dict[str, Any] | None,
+    pool: TopologyPool | None,
+) -> _Outcome:
+    """Start (or lease) the topology and run every phase; errors become the outcome."""
+    out = _Outcome()
+    history = run.history
+    log_handler = _client_log_handler(run.run_dir)
     timings: dict[str, float] = {}
     try:
         history.append(Ev.PHASE, name="setup")
         t_start = time.monotonic()
         with _topology(
-            name, plan.topology, run_dir, history, topology_progress, runtime_options, pool
-        ) as (
-            rt,
-            life,
-        ):
+            run.runtime,
+            run.plan.topology,
+            run.run_dir,
+            history,
+            run.topology_progress,
+            runtime_options,
+            pool,
+        ) as (rt, life):
+            out.rt = rt
             timings["topology_start"] = round(time.monotonic() - t_start, 3)
             history.append(Ev.TOPOLOGY, **life.event())
-            drill = Drill(plan, run_dir, history, rt, progress or (lambda _d: None), clock)
-            drill.timings = timings
-            environment = {**_drill_body(drill, before_final_read), "topology": life.event()}
+            progress = run.progress or (lambda _d: None)
+            out.drill = Drill(run.plan, run.run_dir, history, rt, progress, run.clock)
+            out.drill.timings = timings
+            body = _drill_body(out.drill, before_final_read)
+            out.environment = {**body, "topology": life.event()}
             t_stop = time.monotonic()
         timings["topology_stop"] = round(time.monotonic() - t_stop, 3)
     except KeyboardInterrupt as exc:
-        interrupted = exc
-        error = "interrupted (Ctrl-C)"
+        out.interrupted = exc
+        out.error = "interrupted (Ctrl-C)"
     except TopologyError as exc:
-        infra = True
-        error = f"infrastructure: {exc}"
+        out.infra = True
+        out.error = f"infrastructure: {exc}"
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        out.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
     finally:
-        if drill is not None:
-            drill.stop_all.set()
-            drill.stop_producers.set()
-            drill.stop_consumers.set()
-            # After an error the clients may still be running: give them a bounded moment to
-            # finish their last events, so nothing is appended after run.end.
-            deadline = time.monotonic() + 10.0
-            for c in [*drill.producers, *drill.consumers]:
-                c.join(timeout=max(0.0, deadline - time.monotonic()))
+        if out.drill is not None:
+            _stop_clients(out.drill)
     CLIENT_LOGGER.removeHandler(log_handler)
     log_handler.close()
+    return out
+
+
+def _stop_clients(drill: Drill) -> None:
+    """After an error the clients may still be running: give them a bounded moment to finish
+    their last events, so nothing is appended after run.end."""
+    drill.stop_all.set()
+    drill.stop_producers.set()
+    drill.stop_consumers.set()
+    deadline = time.monotonic() + 10.0
+    for c in [*drill.producers, *drill.consumers]:
+        c.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _finish(run: _Run, out: _Outcome, started: datetime, t_total: float) -> DrillResult:
+    """Close the history (run.end), write the reports and return the result; re-raises a
+    KeyboardInterrupt once the run directory is written."""
+    from kafkadrill.report.build import build_and_write
+
+    drill, error = out.drill, out.error
     runbook_errors = drill.runbook_errors if drill is not None else []
     if runbook_errors and error is None:
         error = "runbook failed: " + "; ".join(runbook_errors)
-    status = "completed" if error is None else ("interrupted" if interrupted else "error")
-    history.append(Ev.RUN_END, status=status, error=error)
-    history.close()
-    from kafkadrill.report.build import build_and_write
-
+    status = "completed" if error is None else ("interrupted" if out.interrupted else "error")
+    run.history.append(Ev.RUN_END, status=status, error=error)
+    run.history.close()
     t_report = time.monotonic()
+    environment = out.environment
     if drill is not None:
         # Where the wall time went (benchmarks, CI logs); not a figure of the drill.
         environment = {
@@ -774,12 +838,12 @@ def run_drill(
             "stage_seconds": {**drill.timings, "until_report": round(t_report - t_total, 3)},
         }
     report = build_and_write(
-        run_dir,
-        plan.report_subject(),
+        run.run_dir,
+        run.plan.report_subject(),
         started=started,
         finished=datetime.now(UTC),
         error=error,
-        versions=_versions(rt),
+        versions=_versions(out.rt),
         environment=environment,
     )
     timings = dict(drill.timings) if drill is not None else {}
@@ -787,7 +851,9 @@ def run_drill(
     timings["total"] = round(time.monotonic() - t_total, 3)
     # The report's error went through the secret policy; the raw one may hold a credential.
     shown = report.get("error") if error is not None else None
-    result = DrillResult(scenario.name, run_dir, report["verdict"], report, shown, infra, timings)
-    if interrupted is not None:
-        raise interrupted
+    result = DrillResult(
+        run.plan.name, run.run_dir, report["verdict"], report, shown, out.infra, timings
+    )
+    if out.interrupted is not None:
+        raise out.interrupted
     return result
