@@ -1,14 +1,16 @@
 """Run-scoped names: a drill on clusters that outlive it (a team's own clusters, or a topology
 kept for the next drill) writes and reads only topics and groups named after its run, so no
-drill sees another's records and no checkpoint of another's group can be applied to it."""
+drill sees another's records and no checkpoint of another's group can be applied to it.
+
+The renaming works on the scenario as plain JSON data (its dump): the runner, above this module,
+dumps the scenario, scopes it here and validates and compiles the result, so the plan every
+phase works from already has the run-scoped names."""
 
 from __future__ import annotations
 
+import copy
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from kafkadrill.scenario import Scenario
+from typing import Any
 
 
 def scoped_name(prefix: str, run_id: str, name: str) -> str:
@@ -18,13 +20,12 @@ def scoped_name(prefix: str, run_id: str, name: str) -> str:
 
 
 def scope_names(
-    scenario: Scenario, prefix: str, run_id: str
-) -> tuple[Scenario, dict[str, str], dict[str, str]]:
-    """The scenario with every topic (declared or written by a client) and consumer group
-    renamed to run-scoped names. Returns (scenario, topic renames, group renames)."""
-    from kafkadrill.scenario import Scenario as _Scenario
-
-    data = scenario.model_dump(mode="json", by_alias=True)
+    scenario_data: dict[str, Any], prefix: str, run_id: str
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """A copy of the scenario's data (its JSON dump) with every topic (declared or written by
+    a client) and consumer group renamed to run-scoped names. Returns (data, topic renames,
+    group renames)."""
+    data = copy.deepcopy(scenario_data)
     topics = {t["name"]: scoped_name(prefix, run_id, t["name"]) for t in data["topology"]["topics"]}
     groups = {
         c["group"]: scoped_name(prefix, run_id, c["group"]) for c in data["workload"]["consumers"]
@@ -50,8 +51,7 @@ def scope_names(
         for holder in (entry, entry.get("params"), entry.get("target")):
             if isinstance(holder, dict) and holder.get("topic") in topics:
                 holder["topic"] = topics[holder["topic"]]
-    scoped = _Scenario.from_dict(data, source=scenario.source)
-    return scoped, topics, groups
+    return data, topics, groups
 
 
 def _scope_in(text: str, topics: dict[str, str], *, escaped: bool) -> str:

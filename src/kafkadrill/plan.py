@@ -19,11 +19,14 @@ from kafkadrill.workload.consumer import ConsumerSpec
 from kafkadrill.workload.producer import ProducerSpec
 
 __all__ = [
+    "ConsumerGroupPlan",
     "ConsumerPlan",
     "DrillPlan",
     "FailbackPlan",
     "FailoverPlan",
     "ObjectivesPlan",
+    "ProducerGroupPlan",
+    "ReportSubject",
     "RunbooksPlan",
 ]
 
@@ -35,6 +38,33 @@ class ConsumerPlan:
 
     spec: ConsumerSpec
     union: bool = False
+
+
+@dataclass(frozen=True)
+class ProducerGroupPlan:
+    """One producer group as the scenario declares it (`count` clients of these settings): what
+    `kafkadrill plan` shows; the clients themselves are DrillPlan.producers."""
+
+    count: int
+    cluster: str
+    site: str
+    topic: str
+    acks: str
+    rate_per_second: float | None
+
+
+@dataclass(frozen=True)
+class ConsumerGroupPlan:
+    """One consumer group as the scenario declares it (`count` members): what `kafkadrill
+    plan` shows; the members themselves are DrillPlan.consumers."""
+
+    group: str
+    cluster: str
+    topic: str
+    count: int
+    union: bool
+    topics: tuple[str, ...] | None  # exactly these topics instead of `topic`
+    pattern: str | None  # topics matching this instead of `topic`
 
 
 @dataclass(frozen=True)
@@ -97,6 +127,19 @@ class ObjectivesPlan:
 
 
 @dataclass(frozen=True)
+class ReportSubject:
+    """What a report needs of the drill besides its history: who it is, what it must show and
+    which values no output may hold. `kafkadrill check` builds it from the stored scenario."""
+
+    name: str
+    description: str
+    seed: int
+    objectives: dict[str, Any]  # as the scenario's objectives dump (JSON-ready, ordered)
+    expected_anomalies: tuple[str, ...]
+    secrets: frozenset[str]
+
+
+@dataclass(frozen=True)
 class DrillPlan:
     """One drill, compiled: everything below the runner reads this, never the scenario."""
 
@@ -111,6 +154,8 @@ class DrillPlan:
     schedule: tuple[ScheduledFault, ...]
     producers: tuple[ProducerSpec, ...]  # one per producer client, in start order
     consumers: tuple[ConsumerPlan, ...]  # one per consumer client, in start order
+    producer_groups: tuple[ProducerGroupPlan, ...]  # as declared, the first is `producers`
+    consumer_groups: tuple[ConsumerGroupPlan, ...]  # as declared
     runbooks: RunbooksPlan
     objectives: ObjectivesPlan
     final_read_timeout_seconds: float
@@ -128,3 +173,14 @@ class DrillPlan:
     def union_groups(self) -> dict[str, str]:
         """Union consumer groups -> their cluster."""
         return {c.spec.group: c.spec.cluster for c in self.consumers if c.union}
+
+    def report_subject(self) -> ReportSubject:
+        """The parts of the plan the report is built from."""
+        return ReportSubject(
+            name=self.name,
+            description=self.description,
+            seed=self.seed,
+            objectives=self.objectives.as_dict(),
+            expected_anomalies=self.objectives.expected_anomalies,
+            secrets=self.secrets,
+        )

@@ -450,12 +450,17 @@ def test_runner_report_path_uses_the_history_status(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from kafkadrill.report.build import build_report
-    from kafkadrill.scenario import load_scenario
+    from kafkadrill.scenario.compile import stored_report_subject
 
     d = run_dir(tmp_path, {"status": "interrupted", "error": "interrupted (Ctrl-C)"})
     now = datetime.now(UTC)
     rep = build_report(
-        d, load_scenario(d / "scenario.yaml"), started=now, finished=now, error=None, versions={}
+        d,
+        stored_report_subject(d / "scenario.yaml"),
+        started=now,
+        finished=now,
+        error=None,
+        versions={},
     )
     assert rep["verdict"] == "UNKNOWN" and rep["error"] == "interrupted (Ctrl-C)"
 

@@ -10,7 +10,6 @@ import pytest
 from kafkadrill.checkers import run_checkers
 from kafkadrill.errors import ScenarioError
 from kafkadrill.history import load_frames
-from kafkadrill.isolation import scope_names
 from kafkadrill.runtimes.shared.config import (
     mm2_args,
     mm2_clusters,
@@ -20,6 +19,7 @@ from kafkadrill.runtimes.shared.config import (
 )
 from kafkadrill.runtimes.shared.ports import plan_ports
 from kafkadrill.scenario import Scenario, load_scenario, located_problems
+from kafkadrill.scenario.scope import scope_scenario
 from kafkadrill.topology import subscribed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ def test_a_pattern_matches_whole_names_only() -> None:
 
 def test_run_scoping_renames_topics_inside_subscriptions() -> None:
     s = load_scenario(HUB)
-    scoped, topics, _groups = scope_names(s, "kd", "r1")
+    scoped, topics, _groups = scope_scenario(s, "kd", "r1")
     assert topics["orders"] == "kd-r1-orders"
     sub = scoped.workload.consumers[0].subscription()
     assert subscribed(sub, "paris.kd-r1-orders") and not subscribed(sub, "paris.orders")

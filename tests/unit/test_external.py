@@ -25,8 +25,10 @@ from kafkadrill.runtimes.external.config import (
     show_command,
 )
 from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
-from kafkadrill.runtimes.external.runtime import DrillAborted, ExternalRuntime, isolate
+from kafkadrill.runtimes.external.runtime import DrillAborted, ExternalRuntime
 from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.scenario.compile import compile_plan
+from kafkadrill.scenario.scope import scope_scenario
 from kafkadrill.secrets import REDACTED
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "external-example.yaml"
@@ -128,7 +130,7 @@ def test_resolved_scenario_shows_references_never_values(monkeypatch: pytest.Mon
     }
     s = Scenario.from_dict(data)
     assert "s3cret-value" not in s.resolved_yaml()
-    assert "s3cret-value" not in render_plan(s)
+    assert "s3cret-value" not in render_plan(compile_plan(s))
 
 
 # ----- command templating -----------------------------------------------------------------
@@ -224,9 +226,9 @@ def test_cluster_override_counts_only_if_every_cluster_can() -> None:
 def test_a_fault_without_an_adapter_is_refused_before_anything_starts() -> None:
     s = Scenario.from_dict(with_fault(base()))
     with pytest.raises(ScenarioError, match=r"node.kill.*needs"):
-        require_capabilities(s, runtime_type("external"))
+        require_capabilities(compile_plan(s), runtime_type("external"))
     ok = Scenario.from_dict(with_fault(base(commands={"node_kill": KILL, "node_start": START})))
-    require_capabilities(ok, runtime_type("external"))
+    require_capabilities(compile_plan(ok), runtime_type("external"))
 
 
 def test_external_runtime_without_section_is_a_scenario_error() -> None:
@@ -234,7 +236,7 @@ def test_external_runtime_without_section_is_a_scenario_error() -> None:
     del data["external"]
     s = Scenario.from_dict(data)
     with pytest.raises(ScenarioError, match="needs an `external:` section"):
-        require_capabilities(s, runtime_type("external"))
+        require_capabilities(compile_plan(s), runtime_type("external"))
 
 
 def test_run_drill_refuses_without_confirmation(tmp_path: Path) -> None:
@@ -245,6 +247,12 @@ def test_run_drill_refuses_without_confirmation(tmp_path: Path) -> None:
 
 
 # ----- isolation --------------------------------------------------------------------------
+
+
+def isolate(s: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], dict[str, str]]:
+    """The run-scoped scenario as run_drill makes it for the external runtime."""
+    prefix = runtime_type("external").powers.isolation_prefix(compile_plan(s))
+    return scope_scenario(s, prefix, run_id)
 
 
 def test_isolate_scopes_topics_and_groups_to_the_run() -> None:
@@ -262,7 +270,7 @@ def test_isolate_scopes_topics_and_groups_to_the_run() -> None:
 
 def test_plan_lists_every_fault_time_and_exact_command() -> None:
     data = with_fault(base(commands={"node_kill": KILL, "node_start": START, "node_state": STATE}))
-    text = render_plan(Scenario.from_dict(data))
+    text = render_plan(compile_plan(Scenario.from_dict(data)))
     assert "f0 at 5 s, healed at 10 s: node.kill" in text
     assert "inject: kill-node primary 2" in text
     assert "verify: node-state primary 2" in text
@@ -270,12 +278,12 @@ def test_plan_lists_every_fault_time_and_exact_command() -> None:
     assert "topic kd-<run-id>-orders on primary" in text
     assert "consumer group kd-<run-id>-billing" in text
     assert "ABORT before injecting anything" in text
-    assert plan_sha256(text) == plan_sha256(render_plan(Scenario.from_dict(data)))
+    assert plan_sha256(text) == plan_sha256(render_plan(compile_plan(Scenario.from_dict(data))))
 
 
 def test_plan_says_an_unverifiable_fault_is_unknown() -> None:
     data = with_fault(base(commands={"node_kill": KILL, "node_start": START}))
-    assert "will be UNKNOWN, not verified" in render_plan(Scenario.from_dict(data))
+    assert "will be UNKNOWN, not verified" in render_plan(compile_plan(Scenario.from_dict(data)))
 
 
 def test_plan_cli_prints_plan_and_hash(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from kafkadrill.runtimes.external import nodestart
 from kafkadrill.runtimes.external.plan import render_plan
 from kafkadrill.runtimes.external.runtime import ExternalRuntime
 from kafkadrill.scenario import Scenario
+from kafkadrill.scenario.compile import compile_plan
 
 # A stand-in for `systemctl stop mirrormaker2` & co: it records its argv and keeps the flow's
 # state in a file, so `flow_state` answers what the last stop/start did.
@@ -110,7 +111,7 @@ def failover_data(tmp: Path, **flow: Any) -> dict[str, Any]:
 
 
 def test_plan_prints_the_runbooks_exact_commands(tmp_path: Path) -> None:
-    text = render_plan(Scenario.from_dict(failover_data(tmp_path)))
+    text = render_plan(compile_plan(Scenario.from_dict(failover_data(tmp_path))))
     runbook = text[text.index("RUNBOOKS") : text.index("OBJECTIVES")]
     grace = f"--timeout={STOP_MM2_GRACE_SECONDS:g}"
     assert f"stop MM2: {sys.executable} -c" in runbook
@@ -128,7 +129,7 @@ def test_plan_of_a_connect_flow_shows_the_rest_calls(tmp_path: Path) -> None:
     del flow["commands"]["flow_stop"], flow["commands"]["flow_start"]
     del flow["commands"]["flow_state"]
     flow["connect"] = {"url": "http://connect-west:8083", "connectors": ["mm2-src"]}
-    text = render_plan(Scenario.from_dict(data))
+    text = render_plan(compile_plan(Scenario.from_dict(data)))
     assert (
         "stop MM2: Kafka Connect pause: PUT http://connect-west:8083/connectors/mm2-src/pause"
         in (text)
@@ -150,7 +151,7 @@ def test_failover_without_a_way_to_stop_the_flow_is_refused(tmp_path: Path) -> N
     del data["external"]["flows"][0]["commands"]["flow_stop"]
     s = Scenario.from_dict(data)
     with pytest.raises(ScenarioError, match=r"runbook failover needs \['flow.stop'\]"):
-        require_capabilities(s, runtime_type("external"))
+        require_capabilities(compile_plan(s), runtime_type("external"))
 
 
 # ----- the runbook through commands ---------------------------------------------------------
@@ -299,7 +300,7 @@ def test_flow_alive_asks_the_state_command_sparingly_but_afresh_after_a_stop(
 
 
 def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
-    from kafkadrill.runtimes.external.runtime import isolate
+    from kafkadrill.scenario.scope import scope_scenario
 
     data = failover_data(tmp_path)
     data["topology"] = {"topics": [{"name": "orders"}, {"name": "payments"}]}
@@ -307,7 +308,9 @@ def test_isolation_scopes_every_producer_groups_topic(tmp_path: Path) -> None:
         {"site": "west", "topic": "orders"},
         {"site": "east", "topic": "payments"},
     ]
-    scoped, topics, _groups = isolate(Scenario.from_dict(data), "R1")
+    s = Scenario.from_dict(data)
+    prefix = runtime_type("external").powers.isolation_prefix(compile_plan(s))
+    scoped, topics, _groups = scope_scenario(s, prefix, "R1")
     written = [p.topic for p in scoped.workload.producer_groups()]
     assert written == ["kd-r1-orders", "kd-r1-payments"], written
     assert topics == {"orders": "kd-r1-orders", "payments": "kd-r1-payments"}

@@ -20,6 +20,7 @@ from kafkadrill.history import HistoryWriter, load_frames, read_history
 from kafkadrill.runner import require_capabilities
 from kafkadrill.runtimes.base import Cap, runtime_type
 from kafkadrill.scenario import load_scenario
+from kafkadrill.scenario.compile import compile_plan
 from kafkadrill.topology import Flow, two_dc
 
 BASE = """\
@@ -161,11 +162,12 @@ def test_two_configs_of_one_topic_may_change_together_one_config_twice_may_not(
 
 def test_runtimes_without_topic_admin_refuse_before_starting(tmp_path: Path) -> None:
     _p, s = load(tmp_path, "{at: 1, fault: topic.create, target: {topic: a}}")
-    require_capabilities(s, runtime_type("local"))  # has it
-    require_capabilities(s, runtime_type("compose"))  # admin through its published ports
+    plan = compile_plan(s)
+    require_capabilities(plan, runtime_type("local"))  # has it
+    require_capabilities(plan, runtime_type("compose"))  # admin through its published ports
     lacking = replace(runtime_type("local"), capabilities=Cap.ALL - {Cap.TOPIC_ADMIN})
     with pytest.raises(ScenarioError, match=r"topic\.admin"):
-        require_capabilities(s, lacking)
+        require_capabilities(plan, lacking)
 
 
 # -- what MM2 should carry ---------------------------------------------------------------------

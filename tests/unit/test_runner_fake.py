@@ -265,3 +265,21 @@ def test_the_add_a_fault_howto_example_registers_and_runs(
         assert "node.stop" in fake[0].op_names()
     finally:
         unregister("node.slow-start")
+
+
+def test_a_failed_heal_still_reads_the_clusters_that_answer(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    # Issue 19: the east region cannot be brought back; the DR cluster is up and is read, so
+    # the report has its figures; the verdict stays UNKNOWN (infrastructure error).
+    sc = load_scenario(SCENARIOS / "region-outage-failover.yaml")
+    down = TopologyError("east did not come back")
+    result = _run(sc, tmp_path, fail={"node.start": down, "restore_all": down})
+    assert result.infrastructure_error
+    assert result.verdict == "UNKNOWN" and result.exit_code == 2
+    assert "did not come back" in (result.error or "")
+    events = _events(result.run_dir)
+    read = [e["cluster"] for e in events if e["type"] == "final_read.end"]
+    assert read == ["dr"], read
+    assert events[-1]["type"] == "run.end" and events[-1]["status"] == "error"
+    assert fake[0].stopped

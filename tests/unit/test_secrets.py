@@ -14,11 +14,11 @@ import kafkadrill.report.redact as report_redact
 import kafkadrill.scenario as scenario_mod
 from kafkadrill import secrets
 from kafkadrill.errors import ScenarioError
-from kafkadrill.report.build import scenario_secrets
 from kafkadrill.report.redact import declared_secrets, scrub_run_dir
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.ports import plan_ports
 from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.scenario.compile import compile_plan
 from kafkadrill.secrets import (
     REDACTED,
     find_secrets,
@@ -233,7 +233,7 @@ def test_scrub_replaces_known_values_in_any_string() -> None:
 
 def test_every_planted_value_is_found_in_the_scenario() -> None:
     s = Scenario.from_dict(planted_scenario_data())
-    found = scenario_secrets(s)
+    found = set(compile_plan(s).secrets)
     missing = [name for name, value in PLANTED.items() if value not in found]
     assert not missing, missing
 
@@ -377,7 +377,7 @@ def test_scrubbed_run_dir_holds_no_planted_secret(tmp_path: Path) -> None:
     # The fake is realistic: the topology's files and the logs hold raw values before the scrub.
     assert before["config/mm2-primary-dr/mm2.properties"]
     assert before["config/primary-n1/server.properties"] and before["logs/clients.log"]
-    scrub_run_dir(run, scenario_secrets(s))
+    scrub_run_dir(run, set(compile_plan(s).secrets))
     after = {name: leaks(data) for name, data in all_files(run).items()}
     assert not any(after.values()), {k: v for k, v in after.items() if v}
     files = all_files(run)

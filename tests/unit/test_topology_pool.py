@@ -13,12 +13,12 @@ import pytest
 
 from kafkadrill.clock import ScaledClock
 from kafkadrill.errors import TopologyError
-from kafkadrill.isolation import scope_names
 from kafkadrill.runner import DrillResult, run_drill
 from kafkadrill.runtimes import base as rtmod
 from kafkadrill.runtimes.fake import FakeRuntime
 from kafkadrill.runtimes.shared.pool import TopologyPool
 from kafkadrill.scenario import Scenario, load_scenario
+from kafkadrill.scenario.scope import scope_scenario
 from kafkadrill.topology import reuse_key
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
@@ -163,7 +163,7 @@ def test_reuse_key_ignores_topics_and_flows_but_not_clusters_or_wan() -> None:
 
 def test_scoping_renames_topics_named_by_faults() -> None:
     sc = load_scenario(SCENARIOS / "leader-kill.yaml")
-    scoped, topics, groups = scope_names(sc, "kd", "20261130T220224Z")
+    scoped, topics, groups = scope_scenario(sc, "kd", "20261130T220224Z")
     assert topics == {"orders": "kd-20261130t220224z-orders"}
     assert scoped.timeline[0].target["topic"] == "kd-20261130t220224z-orders"
     assert scoped.topology.topics[0].name == topics["orders"]

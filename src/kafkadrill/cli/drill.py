@@ -141,10 +141,12 @@ def _print_plan(sc: Any, runtime: str | None) -> str:
     from kafkadrill.runner import require_capabilities
     from kafkadrill.runtimes.base import user_runtime
     from kafkadrill.runtimes.external.plan import plan_sha256, render_plan
+    from kafkadrill.scenario.compile import compile_plan
 
     name = runtime or sc.runtime or "local"
-    require_capabilities(sc, user_runtime(name))
-    text = render_plan(sc, name)
+    plan = compile_plan(sc)
+    require_capabilities(plan, user_runtime(name))
+    text = render_plan(plan, name)
     click.echo(text, nl=False)
     click.echo(f"plan sha256: {plan_sha256(text)}")
     return text
@@ -253,10 +255,11 @@ def check(run_dir: Path, output: Path | None, debug: bool) -> None:
     MANIFEST.sha256) is written beside it.
     """
     from kafkadrill.report.build import recheck
+    from kafkadrill.scenario.compile import stored_report_subject
 
     out = output or _recheck_dir(run_dir)
     try:
-        report = recheck(run_dir, out)
+        report = recheck(run_dir, out, stored_report_subject)
     except KeyboardInterrupt:
         # Not click's "Aborted!" (exit 1 would read as FAIL): no verdict was reached.
         say("[yellow]interrupted[/]: no verdict")

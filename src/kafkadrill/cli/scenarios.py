@@ -67,8 +67,9 @@ def _require_capabilities(sc: Scenario) -> None:
     external scenario whose faults need adapters it does not configure)."""
     from kafkadrill.runner import require_capabilities
     from kafkadrill.runtimes.base import user_runtime
+    from kafkadrill.scenario.compile import compile_plan
 
-    require_capabilities(sc, user_runtime(sc.runtime or "local"))
+    require_capabilities(compile_plan(sc), user_runtime(sc.runtime or "local"))
 
 
 @main.command()

@@ -312,7 +312,12 @@ EVENTS: dict[str, EventSpec] = {
             (
                 _f("operator", "str", nullable=True),
                 _f("approved_by", "str", nullable=True),
-                _f("plan_sha256", "str", nullable=True, doc="hash of plan.txt in the run dir"),
+                _f(
+                    "plan_sha256",
+                    "str",
+                    nullable=True,
+                    doc="hash of plan.txt in the run dir, the plan text after the secret policy",
+                ),
                 _f("confirmed", "bool", doc="explicit confirmation (--yes or interactive)"),
             ),
             doc="who started the drill and which plan was approved",

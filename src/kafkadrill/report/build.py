@@ -1,7 +1,9 @@
 """Assemble report.json from a stored history (checkers + objectives) and write the run dir.
 
 Used by the runner after a drill and by `kafkadrill check RUN_DIR` to re-judge a stored
-history offline: the history is the only input besides the scenario's objectives.
+history offline: the history is the only input besides the drill's ReportSubject (name,
+objectives, secrets: parts of the compiled plan). The report never reads a scenario file: the
+caller above it (runner, CLI) loads and compiles one.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from kafkadrill.checkers.facts import iso
 from kafkadrill.checkers.judge import judge
 from kafkadrill.history import HistoryFrames, load_frames
 from kafkadrill.history.folds import run_bounds
+from kafkadrill.plan import ReportSubject
 from kafkadrill.report.run_status import run_status
-from kafkadrill.scenario import Scenario, load_scenario
-from kafkadrill.secrets import find_secrets, scrub
+from kafkadrill.secrets import scrub
 
 
 def build_report(
     run_dir: Path,
-    scenario: Scenario,
+    subject: ReportSubject,
     *,
     started: datetime | None,
     finished: datetime | None,
@@ -31,13 +33,13 @@ def build_report(
     versions: dict[str, Any],
 ) -> dict[str, Any]:
     return build_report_frames(
-        run_dir, scenario, started=started, finished=finished, error=error, versions=versions
+        run_dir, subject, started=started, finished=finished, error=error, versions=versions
     )[0]
 
 
 def build_report_frames(
     run_dir: Path,
-    scenario: Scenario,
+    subject: ReportSubject,
     *,
     started: datetime | None,
     finished: datetime | None,
@@ -60,19 +62,19 @@ def build_report_frames(
     error = run_status(events).error or error
     judged = judge(
         frames,
-        scenario.objectives.model_dump(mode="json"),
+        subject.objectives,
         error=error,
-        expected_anomalies=scenario.objectives.expected_anomalies,
+        expected_anomalies=list(subject.expected_anomalies),
     )
     bounds = run_bounds(frames)
     start_ev, end_ev = bounds.start or {}, bounds.end or {}
     report: dict[str, Any] = {
-        "scenario": scenario.name,
-        "description": scenario.description,
+        "scenario": subject.name,
+        "description": subject.description,
         "run_id": start_ev.get("run_id", run_dir.name),
         "started_at": started.isoformat() if started else iso(start_ev.get("wall")),
         "finished_at": finished.isoformat() if finished else iso(end_ev.get("wall")),
-        "seed": scenario.seed,
+        "seed": subject.seed,
         "versions": versions,
         **judged,
     }
@@ -110,13 +112,9 @@ def write_outputs(
         raise
 
 
-def scenario_secrets(scenario: Scenario) -> set[str]:
-    return set(find_secrets(scenario.model_dump(mode="json", by_alias=True)))
-
-
 def build_and_write(
     run_dir: Path,
-    scenario: Scenario,
+    subject: ReportSubject,
     *,
     started: datetime,
     finished: datetime,
@@ -125,10 +123,10 @@ def build_and_write(
     environment: dict[str, Any],
 ) -> dict[str, Any]:
     report, frames = build_report_frames(
-        run_dir, scenario, started=started, finished=finished, error=error, versions=versions
+        run_dir, subject, started=started, finished=finished, error=error, versions=versions
     )
     environment = {**environment, "versions": versions}
-    secrets = scenario_secrets(scenario)
+    secrets = set(subject.secrets)
     write_outputs(run_dir, report, environment, secrets, frames=frames)
     # The caller prints it (error line, objectives): the same policy as the files on disk.
     # The findings stay out of the runner's copy, as before they were computed by the checkers
@@ -136,13 +134,16 @@ def build_and_write(
     return scrub({k: v for k, v in report.items() if k != "findings"}, secrets)
 
 
-def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
+def recheck(
+    run_dir: Path, out_dir: Path, subject_of: Callable[[Path], ReportSubject]
+) -> dict[str, Any]:
     """`kafkadrill check`: re-judge a stored history and write the reports into ``out_dir``.
 
     The run directory is never written to (its files and manifest stay evidence); ``out_dir``
     gets report.json/md/html, plots, recheck.json (the original's state: intact / altered /
     unverifiable, and the sha256 of the history and scenario judged) and its own manifest. The
     verdict depends on the history and the scenario only, never on an old report.json.
+    ``subject_of`` reads the stored scenario file (the caller loads and compiles it).
     """
     from kafkadrill.report.manifest import evidence_record
     from kafkadrill.report.store import SCENARIO_FILE, history_path, write_json
@@ -160,10 +161,10 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
             pending.append(pool.submit(evidence_record, run_dir, (SCENARIO_FILE, hist.name)))
 
         try:
-            scenario = load_scenario(run_dir / SCENARIO_FILE)
+            subject = subject_of(run_dir / SCENARIO_FILE)
             report, frames = build_report_frames(
                 run_dir,
-                scenario,
+                subject,
                 started=None,
                 finished=None,
                 error=None,
@@ -181,6 +182,6 @@ def recheck(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     report.update(recheck=record, findings=findings)
     out_dir.mkdir(parents=True)
     write_json(out_dir / "recheck.json", record)
-    secrets = scenario_secrets(scenario)
+    secrets = set(subject.secrets)
     write_outputs(out_dir, report, None, secrets, history=hist, frames=frames)
     return scrub(report, secrets)

@@ -206,8 +206,10 @@ class RecordsHistory(Protocol):
 # --------------------------------------------------------------------------------------------
 
 RuntimeFactory = Callable[..., Runtime]
-# (scenario, run_id) -> (the run-scoped scenario, extra runtime options)
-PrepareHook = Callable[[Any, str], tuple[Any, dict[str, Any]]]
+# A DrillPlan -> the prefix of the run-scoped topic and group names (kafkadrill.isolation).
+IsolationHook = Callable[[Any], str]
+# (the DrillPlan as approved, run_id, topic renames, group renames) -> extra runtime options.
+PrepareHook = Callable[[Any, str, dict[str, str], dict[str, str]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -219,8 +221,11 @@ class RuntimePowers:
     needs_confirmation: bool = False
     # Accepts `wait_flows=False`: run_drill proves replication itself (overlaps the warm-up).
     defers_flow_wait: bool = False
-    # Scopes the scenario to the run and computes the runtime's options (external).
+    # Computes the runtime's options for one run (external).
     prepare: PrepareHook | None = None
+    # The runner renames every topic and group of the drill with this prefix and the run id
+    # before compiling the plan the phases use (external: clusters that outlive the drill).
+    isolation_prefix: IsolationHook | None = None
 
 
 NO_POWERS = RuntimePowers()
@@ -236,7 +241,7 @@ class RuntimeType:
     # CLI and the pytest plugin so that no report of it can pass for a drill.
     testing_only: bool = False
     # Runtimes whose capabilities depend on their configuration (external: only what the
-    # scenario gives adapters for) compute them from the scenario; None: `capabilities`.
+    # scenario gives adapters for) compute them from the DrillPlan; None: `capabilities`.
     capabilities_for: Callable[[Any], frozenset[str]] | None = None
     powers: RuntimePowers = NO_POWERS
     # For such runtimes: (capability, the setting that gives it), so that a refusal and
@@ -259,10 +264,11 @@ class RuntimeType:
         # A class factory declares it by implementing Adoptable; a plain function cannot.
         return isinstance(self.factory, type) and issubclass(self.factory, Adoptable)
 
-    def capabilities_of(self, scenario: Any) -> frozenset[str]:
+    def capabilities_of(self, plan: Any) -> frozenset[str]:
+        """What this runtime can do for `plan` (a kafkadrill.plan.DrillPlan)."""
         if self.capabilities_for is None:
             return self.capabilities
-        return self.capabilities_for(scenario)
+        return self.capabilities_for(plan)
 
 
 RUNTIMES: dict[str, RuntimeType] = {}

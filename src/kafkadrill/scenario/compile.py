@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kafkadrill.plan import (
+    ConsumerGroupPlan,
     ConsumerPlan,
     DrillPlan,
     FailbackPlan,
     FailoverPlan,
     ObjectivesPlan,
+    ProducerGroupPlan,
+    ReportSubject,
     RunbooksPlan,
 )
 from kafkadrill.scenario.derive import trigger_fault
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
     from kafkadrill.faults.schedule import ScheduledFault
     from kafkadrill.scenario.model import Scenario, WorkloadSpec
 
-__all__ = ["compile_plan"]
+__all__ = ["compile_plan", "stored_report_subject"]
 
 
 def compile_plan(scenario: Scenario) -> DrillPlan:
@@ -41,6 +45,8 @@ def compile_plan(scenario: Scenario) -> DrillPlan:
         schedule=tuple(schedule),
         producers=producer_specs(scenario.workload),
         consumers=consumer_plans(scenario.workload),
+        producer_groups=producer_groups(scenario.workload),
+        consumer_groups=consumer_groups(scenario.workload),
         runbooks=runbooks_plan(scenario, schedule),
         objectives=ObjectivesPlan(**_objectives(scenario)),
         final_read_timeout_seconds=scenario.final_read.timeout_seconds,
@@ -99,6 +105,37 @@ def consumer_plans(w: WorkloadSpec) -> tuple[ConsumerPlan, ...]:
     )
 
 
+def producer_groups(w: WorkloadSpec) -> tuple[ProducerGroupPlan, ...]:
+    """The producer groups as declared (for the plan text)."""
+    return tuple(
+        ProducerGroupPlan(
+            count=p.count,
+            cluster=str(p.cluster),
+            site=str(p.site),
+            topic=p.topic,
+            acks=p.acks,
+            rate_per_second=p.rate_per_second,
+        )
+        for p in w.producer_groups()
+    )
+
+
+def consumer_groups(w: WorkloadSpec) -> tuple[ConsumerGroupPlan, ...]:
+    """The consumer groups as declared (for the plan text)."""
+    return tuple(
+        ConsumerGroupPlan(
+            group=c.group,
+            cluster=str(c.cluster),
+            topic=c.topic,
+            count=c.count,
+            union=c.union,
+            topics=None if c.topics is None else tuple(c.topics),
+            pattern=c.pattern,
+        )
+        for c in w.consumers
+    )
+
+
 def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
     """The runbooks with the failover's trigger resolved against the schedule."""
     fo, fb = s.runbooks.failover, s.runbooks.failback
@@ -132,3 +169,11 @@ def _objectives(s: Scenario) -> dict[str, Any]:
     data = s.objectives.model_dump()
     data["expected_anomalies"] = tuple(data["expected_anomalies"])
     return data
+
+
+def stored_report_subject(path: Path) -> ReportSubject:
+    """The report subject of a stored (resolved) scenario.yaml: what `kafkadrill check` judges
+    a stored history against. Loading and compiling happen here, above the report."""
+    from kafkadrill.scenario.load import load_scenario
+
+    return compile_plan(load_scenario(path)).report_subject()

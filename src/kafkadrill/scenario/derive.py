@@ -1,12 +1,14 @@
 """Views derived from a validated scenario: its topology, fault schedule, failover watch time and
-resolved YAML. They read the scenario duck-typed (the schema is a type hint only), so the model
-can offer them as methods without an import circle; compile.py builds the DrillPlan from them.
+resolved YAML. They read the scenario through `ScenarioParts`, a structural type of what they
+use (the model's Scenario has it), so the model can offer them as methods and this module needs
+no import of the model: no import circle, not even for type checking. compile.py builds the
+DrillPlan from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -27,11 +29,38 @@ from kafkadrill.topology import (
     two_dc,
 )
 
-if TYPE_CHECKING:
-    from kafkadrill.scenario.model import Scenario, WanLinkSpec, WanSpec
+
+class WanParts(Protocol):
+    """A WAN section (`topology.wan`) or one of its named links, as read here."""
+
+    latency_ms: float
+    jitter_ms: float
+    bandwidth_kbps: int | None
 
 
-def topology_of(s: Scenario) -> Topology:
+class ScenarioParts(Protocol):
+    """What these views read of a validated scenario (kafkadrill.scenario.model.Scenario)."""
+
+    name: str
+    seed: int | None
+    duration_seconds: float
+    topology: Any  # TopologySpec
+    external: Any  # ExternalSpec | None
+    workload: Any  # WorkloadSpec
+    timeline: Any  # the timeline entries
+    runbooks: Any  # RunbooksSpec
+
+    @property
+    def source(self) -> str | None: ...
+
+    def to_topology(self) -> Topology: ...
+
+    def schedule(self) -> list[ScheduledFault]: ...
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+def topology_of(s: ScenarioParts) -> Topology:
     """The topology a scenario describes (built, or described by `external`)."""
     t = s.topology
     if s.external is not None:  # clusters described, not built: names, nodes, flows
@@ -75,7 +104,7 @@ def topology_of(s: Scenario) -> Topology:
     return replace(topo, wan=_wan_links(t.wan, topo))
 
 
-def _custom_topology(s: Scenario, topics: tuple[TopicSpec, ...]) -> Topology:
+def _custom_topology(s: ScenarioParts, topics: tuple[TopicSpec, ...]) -> Topology:
     """`topology.clusters` and `topology.flows` as given; a topic is created where its
     `clusters` say, else on every cluster a producer group writes to."""
     t = s.topology
@@ -100,7 +129,7 @@ def _custom_topology(s: Scenario, topics: tuple[TopicSpec, ...]) -> Topology:
     return replace(topo, wan=_wan_links(t.wan, topo))
 
 
-def schedule_of(s: Scenario) -> list[ScheduledFault]:
+def schedule_of(s: ScenarioParts) -> list[ScheduledFault]:
     """The concrete fault schedule (random entries drawn with `seed`), sorted by `at`."""
     faults, problems = plan_timeline(
         s.timeline,
@@ -113,7 +142,7 @@ def schedule_of(s: Scenario) -> list[ScheduledFault]:
     return faults
 
 
-def failover_watch_at(s: Scenario) -> float | None:
+def failover_watch_at(s: ScenarioParts) -> float | None:
     """Seconds into the fault phase when the failover runbook starts probing, or None."""
     fo = s.runbooks.failover
     if fo is None:
@@ -124,7 +153,7 @@ def failover_watch_at(s: Scenario) -> float | None:
     return None if sf is None else sf.at
 
 
-def resolved_yaml(s: Scenario) -> str:
+def resolved_yaml(s: ScenarioParts) -> str:
     """The fully resolved scenario (defaults filled in, secrets redacted) as YAML.
 
     Loading it again gives the same scenario; the expanded schedule is appended as comments
@@ -173,17 +202,16 @@ def trigger_fault(
 # Redaction: the product-wide policy lives in kafkadrill.secrets (re-exported here as `redact`)
 
 
-def _wan_links(
-    wan: WanSpec | None, topo: Topology, *, stretch: bool = False
-) -> tuple[WanLink, ...]:
+def _wan_links(wan: Any, topo: Topology, *, stretch: bool = False) -> tuple[WanLink, ...]:
     """The WAN per link: named links as given, every other cross-region link (stretch: every
-    link between the cluster's sites) the defaults."""
+    link between the cluster's sites) the defaults. `wan`: the WanParts defaults with a
+    `links` mapping of name -> WanParts, or None."""
     if wan is None:
         return ()
     out: list[WanLink] = []
     regions = set(topo.regions)
     for link in topo.links:
-        spec: WanLinkSpec | None = next(
+        spec: WanParts | None = next(
             (v for k, v in wan.links.items() if link_key(k) == {link.a, link.b}), None
         )
         if spec is None and (stretch or {link.a, link.b} <= regions):

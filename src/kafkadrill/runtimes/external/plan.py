@@ -2,9 +2,10 @@
 
 The plan names the topology, every fault with its time and the exact commands / API calls it
 will run (inject, verify, heal), the runbook steps, the objectives, the safety checks, and what
-will be created. It depends only on the scenario (run-scoped names show `<run-id>`), so the text
-an approver read and the `plan.txt` a run stores are the same bytes: their SHA-256 ties the
-evidence to what was approved.
+will be created. It depends only on the compiled DrillPlan (run-scoped names show `<run-id>`),
+so the text an approver read and the `plan.txt` a run stores are the same bytes: their SHA-256
+ties the evidence to what was approved. The text goes through the one secret policy
+(kafkadrill.secrets) before anyone sees it, so the hash is over the redacted text.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from kafkadrill.runtimes.external.config import (
     CommandSpec,
     ExternalSpec,
     capabilities_of,
+    is_reference,
     render_template,
     show_command,
 )
 from kafkadrill.runtimes.shared.wan import describe_link
+from kafkadrill.secrets import redact_text
 
 if TYPE_CHECKING:
-    from kafkadrill.scenario import Scenario
+    from kafkadrill.plan import DrillPlan, FailoverPlan
 
 RUN_ID = "<run-id>"
 
@@ -43,11 +46,12 @@ def _cmd(spec: CommandSpec | None, values: dict[str, Any]) -> str:
 
 
 class _Plan:
-    def __init__(self, scenario: Scenario, runtime: str) -> None:
-        self.s = scenario
+    def __init__(self, plan: DrillPlan, runtime: str) -> None:
+        self.s = plan
         self.runtime = runtime
-        self.ext: ExternalSpec | None = scenario.external if runtime == "external" else None
-        self.topo = scenario.to_topology()
+        ext = plan.runtime_options.get("external") if runtime == "external" else None
+        self.ext: ExternalSpec | None = ext
+        self.topo = plan.topology
         self.lines: list[str] = []
 
     def out(self, text: str = "") -> None:
@@ -66,7 +70,7 @@ class _Plan:
         self.out(
             f"phases: steady-state check, warmup {s.warmup_seconds:g} s, faults for "
             f"{s.duration_seconds:g} s, heal, final read "
-            f"(timeout {s.final_read.timeout_seconds:g} s)"
+            f"(timeout {s.final_read_timeout_seconds:g} s)"
         )
         if self.runtime == "external":
             self.out("this runtime starts and stops NO cluster; it acts only as listed below")
@@ -105,7 +109,6 @@ class _Plan:
     def created(self) -> None:
         self.out()
         self.out("WHAT WILL BE CREATED (and written/read; nothing else is)")
-        w = self.s.workload
         for c in self.topo.clusters:
             for t in c.topics:
                 self.out(
@@ -115,7 +118,7 @@ class _Plan:
         if self.ext is not None:
             for f in self.topo.flows:
                 self.out(f"  topic {self.scoped('probe')} on {f.source} (replication probe)")
-        for c in w.consumers:
+        for c in self.s.consumer_groups:
             if c.topics is not None:
                 reads = f"topics {', '.join(c.topics)}"
             elif c.pattern is not None:
@@ -127,7 +130,7 @@ class _Plan:
                 f"  consumer group {self.scoped(c.group)} on {c.cluster} "
                 f"({c.count} member(s), {reads}{union})"
             )
-        for p in w.producer_groups():
+        for p in self.s.producer_groups:
             self.out(
                 f"  workload: {p.count} producer(s) on {p.cluster} from "
                 f"{p.site}, acks={p.acks}, "
@@ -293,7 +296,7 @@ class _Plan:
     def faults(self) -> None:
         self.out()
         self.out("FAULTS (seconds after warmup)")
-        sched = self.s.schedule()
+        sched = self.s.schedule
         if not sched:
             self.out("  none")
         for i, sf in enumerate(sched):
@@ -319,13 +322,13 @@ class _Plan:
             return
         fo = rb.failover
         if fo is not None:
-            at = self.s.failover_watch_at()
+            at = fo.watch_at
             self.out(
-                f"  failover {fo.from_cluster} -> {fo.to_cluster}, watching from "
+                f"  failover {fo.source} -> {fo.target}, watching from "
                 f"{'?' if at is None else f'{at:g}'} s: detect ({fo.detect_failing_seconds:g} s "
                 "of failed probes), decide"
                 + (", stop MM2" if fo.stop_mm2 else "")
-                + f", create {self.scoped(self.s.workload.producers.topic)} on {fo.to_cluster}"
+                + f", create {self.scoped(self.s.producer_groups[0].topic)} on {fo.target}"
                 + (", translate offsets from checkpoints" if fo.translate_offsets else "")
                 + ", redirect producers, redirect consumers"
             )
@@ -334,10 +337,10 @@ class _Plan:
         if rb.failback is not None:
             self.out(f"  failback at {rb.failback.at:g} s: reverse flow, catch up, switch back")
 
-    def _failover_ops(self, fo: Any) -> None:
+    def _failover_ops(self, fo: FailoverPlan) -> None:
         """What the failover runbook will run against the user's clusters, step by step."""
         assert self.ext is not None
-        src, dst = fo.from_cluster, fo.to_cluster
+        src, dst = fo.source, fo.target
         site = self.topo.cluster(dst).region
         probe = self.ext.clusters[src].bootstrap_from.get(site, self.ext.clusters[src].bootstrap)
         self.out(
@@ -355,7 +358,7 @@ class _Plan:
             self.out(f"      stop MM2: no flow {src}->{dst} is described: nothing to stop")
         dst_boot = self.ext.clusters[dst].bootstrap
         if fo.translate_offsets:
-            groups = ", ".join(self.scoped(c.group) for c in self.s.workload.consumers)
+            groups = ", ".join(self.scoped(c.group) for c in self.s.consumer_groups)
             self.out(
                 f"      translate: read {src}.checkpoints.internal on {dst} ({dst_boot}), "
                 f"commit the translated offsets of {groups} on {dst}"
@@ -365,7 +368,7 @@ class _Plan:
     def objectives(self) -> None:
         self.out()
         self.out("OBJECTIVES")
-        for k, v in self.s.objectives.model_dump(mode="json").items():
+        for k, v in self.s.objectives.as_dict().items():
             if v is not None and v != []:
                 self.out(f"  {k}: {v}")
 
@@ -380,7 +383,30 @@ class _Plan:
         return "\n".join(self.lines) + "\n"
 
 
-def render_plan(scenario: Scenario, runtime: str | None = None) -> str:
-    """The plan of `scenario` on `runtime` (default: the scenario's, else local). Pure."""
-    name = runtime or scenario.runtime or "local"
-    return _Plan(scenario, name).render()
+def render_plan(plan: DrillPlan, runtime: str | None = None) -> str:
+    """The plan of a drill on `runtime` (default: the scenario's, else local). Pure.
+
+    Every secret the scenario holds (by key, e.g. MM2-prefixed `primary.sasl.jaas.config` or
+    `dr.basic.auth.user.info`, and by shape, e.g. the password of a Kafka Connect URL) is
+    replaced by the product-wide policy before the text is shown, hashed or stored."""
+    name = runtime or plan.runtime or "local"
+    return _redacted(_Plan(plan, name).render(), plan.secrets)
+
+
+def _redacted(text: str, secrets: frozenset[str]) -> str:
+    """`text` through the secret policy (`redact_text`), except the `key = ${ENV:..}` /
+    `${FILE:..}` lines: a reference names where a secret comes from and holds none (external
+    refuses literal secrets), and the approver must see which one the drill will read."""
+    out: list[str] = []
+    block: list[str] = []  # lines redacted together: a multi-line value stays one piece
+    for line in text.split("\n"):
+        if not is_reference(line.rpartition(" = ")[2]):
+            block.append(line)
+            continue
+        if block:
+            out.append(redact_text("\n".join(block), secrets))
+            block = []
+        out.append(line)
+    if block:
+        out.append(redact_text("\n".join(block), secrets))
+    return "\n".join(out)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.faults.probe import kafka_ping
 from kafkadrill.history import Ev
-from kafkadrill.isolation import scope_names, scoped_name
+from kafkadrill.isolation import scoped_name
 from kafkadrill.runtimes.base import (
     Cap,
     LinkEffect,
@@ -66,19 +66,19 @@ from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import QUIET, ConfluentClients
 
 if TYPE_CHECKING:
-    from kafkadrill.scenario import Scenario
+    from kafkadrill.plan import DrillPlan
 
 
 class DrillAborted(TopologyError):
     """The drill was stopped for safety (steady state failed, a guard tripped): never PASS."""
 
 
-def _caps(scenario: Any) -> frozenset[str]:
-    ext = getattr(scenario, "external", None)
+def _caps(plan: DrillPlan) -> frozenset[str]:
+    ext = plan.runtime_options.get("external")
     if ext is None:
         raise ScenarioError(
             "runtime 'external' needs an `external:` section",
-            file=getattr(scenario, "source", None),
+            file=plan.source,
             field="external",
             fix="describe the clusters (bootstrap servers, nodes, flows): see "
             "docs/howto/quarterly-dr-drill.md",
@@ -87,23 +87,22 @@ def _caps(scenario: Any) -> frozenset[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Isolation: the run-scoped scenario
+# Isolation: the run-scoped names (the runner renames; this runtime names the prefix)
 # --------------------------------------------------------------------------------------------
 
 
-def isolate(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, str], dict[str, str]]:
-    """The scenario with every topic (declared or written by a client) and consumer group
-    renamed to run-scoped names. Returns (scenario, topic renames, group renames)."""
-    ext = scenario.external
+def _isolation_prefix(plan: DrillPlan) -> str:
+    """The prefix of the run-scoped topic and group names: `external.isolation.prefix`."""
+    ext = plan.runtime_options.get("external")
     if ext is None:
         raise ScenarioError(
             "runtime 'external' needs an `external:` section",
-            file=scenario.source,
+            file=plan.source,
             field="external",
             fix="describe the clusters (bootstrap servers, nodes, flows): see "
             "docs/howto/quarterly-dr-drill.md",
         )
-    return scope_names(scenario, ext.isolation.prefix, run_id)
+    return str(ext.isolation.prefix)
 
 
 class _PerClusterClients(ConfluentClients):
@@ -128,15 +127,17 @@ class _PerClusterClients(ConfluentClients):
         return final_read(history, bootstrap, cluster, topics, timeout, extra=conf)
 
 
-def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]:
-    """(run-scoped scenario, runtime options) for one run (called by run_drill)."""
-    scoped, topics, groups = isolate(scenario, run_id)
-    assert scoped.external is not None
-    return scoped, {
-        "external": scoped.external,
+def _prepare(
+    plan: DrillPlan, run_id: str, topics: dict[str, str], groups: dict[str, str]
+) -> dict[str, Any]:
+    """The runtime options for one run (called by run_drill): `plan` as approved, `topics` and
+    `groups` the run-scoped names the runner gave them (see `_isolation_prefix`)."""
+    first = plan.producer_groups[0]  # the scenario's `producers`: the failover's topic
+    return {
+        "external": plan.runtime_options["external"],
         "run_id": run_id,
-        "workload_topic": scoped.workload.producers.topic,
-        "producer_cluster": scoped.workload.producers.cluster,
+        "workload_topic": topics[first.topic],
+        "producer_cluster": first.cluster,
         "groups": sorted(groups.values()),
         "topic_renames": topics,
     }
@@ -149,7 +150,9 @@ def _prepare(scenario: Scenario, run_id: str) -> tuple[Scenario, dict[str, Any]]
     capabilities_for=_caps,
     adapters=ADAPTERS,
     # run_drill refuses it without an explicit confirmation
-    powers=RuntimePowers(needs_confirmation=True, prepare=_prepare),
+    powers=RuntimePowers(
+        needs_confirmation=True, prepare=_prepare, isolation_prefix=_isolation_prefix
+    ),
 )
 class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
     """Guarded (`guard`) and RecordsHistory (`attach_history`): see runtimes.base."""

@@ -1,0 +1,495 @@
+"""One running drill: its shared state (Drill) and its phases, from a started topology to the
+final read: steady state, faults and runbooks, heal, recovery, settling, final read. The runner
+(kafkadrill.runner) builds the plan, starts the topology, calls `drill_body` and writes the
+report; this module works from the plan only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.clock import REAL, Clock
+from kafkadrill.errors import TopologyError
+from kafkadrill.faults.base import FaultContext
+from kafkadrill.faults.driver import FaultDriver, Injected
+from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.plan import DrillPlan
+from kafkadrill.runbooks.failover import (
+    RunbookAborted,
+    RunbookContext,
+    end_total,
+    run_failback,
+    run_failover,
+    wait_replicated,
+)
+from kafkadrill.runtimes.base import (
+    Guarded,
+    Runtime,
+)
+from kafkadrill.timeline import (
+    Heal,
+    Inject,
+    Operation,
+    StartRunbook,
+    plan_operations,
+    run_operations,
+)
+from kafkadrill.topology import Flow
+from kafkadrill.workload.consumer import topic_pattern
+
+Progress = Callable[[dict[str, Any]], None]
+# Called with the running topology and the history just before the final read (after heal):
+# tests use it to tamper with a cluster and check that the checkers see exactly that.
+Hook = Callable[[Runtime, HistoryWriter], None]
+
+
+@dataclass
+class Drill:
+    """State of one running drill (the pieces the phases share)."""
+
+    plan: DrillPlan
+    run_dir: Path
+    history: HistoryWriter
+    rt: Runtime
+    progress: Progress
+    clock: Clock = REAL
+    producers: list[Any] = field(default_factory=list)
+    consumers: list[Any] = field(default_factory=list)
+    # Shared with the fault context (the same list object): clients are added at start.
+    clients: list[Any] = field(default_factory=list)
+    stop_producers: threading.Event = field(default_factory=threading.Event)
+    stop_consumers: threading.Event = field(default_factory=threading.Event)
+    stop_all: threading.Event = field(default_factory=threading.Event)
+    faults: FaultDriver | None = None
+    by_index: dict[int, Injected] = field(default_factory=dict)
+    runbook_threads: list[threading.Thread] = field(default_factory=list)
+    runbook_results: dict[str, Any] = field(default_factory=dict)
+    runbook_errors: list[str] = field(default_factory=list)
+    phase: str = "setup"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ctx = FaultContext(self.rt, self.history, self.clients)
+        self.faults = FaultDriver(ctx, self.history, lambda text: self.emit(event=text))
+
+    @property
+    def driver(self) -> FaultDriver:
+        assert self.faults is not None
+        return self.faults
+
+    def set_phase(self, name: str) -> None:
+        self.phase = name
+        self.history.append(Ev.PHASE, name=name)
+        self.emit()
+
+    def emit(self, **extra: Any) -> None:
+        self.progress(
+            {
+                "phase": self.phase,
+                "t": self.history.now(),
+                "acked": sum(p.acked for p in self.producers),
+                "received": sum(c.received for c in self.consumers),
+                "active_faults": [r.label for r in self.driver.active()] if self.faults else [],
+                **extra,
+            }
+        )
+
+    # ----- workload --------------------------------------------------------------------------
+    def start_workload(self) -> None:
+        kafka = self.rt.clients
+        for spec in self.plan.producers:
+            self.producers.append(
+                kafka.producer(
+                    spec,
+                    self.history,
+                    self._bootstrap,
+                    self.history.run_id,
+                    self.stop_producers,
+                )
+            )
+        for cp in self.plan.consumers:
+            # A consumer in a site of a multi-site cluster fetches from the replica in its site
+            # (KIP-392; the stretch model sets RackAwareReplicaSelector on the brokers).
+            spec_c = cp.spec
+            if spec_c.site in self.rt.topology.cluster(spec_c.cluster).azs:
+                spec_c = replace(spec_c, extra={"client.rack": spec_c.site, **spec_c.extra})
+            self.consumers.append(
+                kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)
+            )
+        self.clients.extend([*self.producers, *self.consumers])
+        for c in self.consumers:
+            c.start()
+        for p in self.producers:
+            p.start()
+
+    def _bootstrap(self, cluster: str, site: str) -> str:
+        return self.rt.bootstrap(cluster, from_site=site)
+
+    def client_errors(self) -> list[str]:
+        return [
+            f"{c.spec.name}: {c.error!r}"
+            for c in [*self.producers, *self.consumers]
+            if c.error is not None
+        ]
+
+    def check_clients(self) -> None:
+        errors = self.client_errors()
+        if errors:
+            raise TopologyError(f"workload client crashed: {errors}")
+        # Safety guards of runtimes that have them (external): they raise to abort the drill.
+        if isinstance(self.rt, Guarded):
+            self.rt.guard(self.history.now(), sum(p.acked for p in self.producers))
+
+    # ----- operations of the fault phase -----------------------------------------------------
+    def execute(self, op: Operation) -> None:
+        if isinstance(op, Inject):
+            sf = op.fault
+            self.by_index[op.index] = self.driver.inject(
+                sf.fault,
+                dict(sf.params),
+                fault_id=op.fault_id,
+                target=sf.target(),
+                origin=sf.origin,
+                label=sf.describe(),
+            )
+        elif isinstance(op, Heal):
+            if op.index in self.by_index:
+                self.driver.heal(self.by_index[op.index])
+        elif isinstance(op, StartRunbook):
+            self.start_runbook(op)
+
+    def heal_all(self) -> None:
+        """Heal every fault, then make sure nothing survives (toxic, paused or dead node)."""
+        error: TopologyError | None = None
+        try:
+            self.driver.heal_all()
+        except TopologyError as exc:
+            error = exc
+        for name in self.rt.restore_all():
+            self.history.append(Ev.HEAL_RESTART, node=name)
+        if error is not None:
+            raise error
+
+    # ----- runbooks --------------------------------------------------------------------------
+    def runbook_ctx(self) -> RunbookContext:
+        return RunbookContext(
+            self.rt,
+            self.history,
+            list(self.producers),
+            list(self.consumers),
+            self.plan.producers[0].topic,
+            self.stop_all,
+            self.runbook_results,
+            self.clock,
+        )
+
+    def start_runbook(self, op: StartRunbook) -> None:
+        fo, fb = self.plan.runbooks.failover, self.plan.runbooks.failback
+        body: Callable[[RunbookContext], None]
+        if op.runbook == "failover" and fo is not None:
+            # Phases (detection...) are measured from the fault that triggered the runbook.
+            self.history.append(
+                Ev.RUNBOOK_TRIGGER, runbook="failover", fault_id=op.trigger_fault_id, at=op.at
+            )
+            body = functools.partial(
+                run_failover,
+                source=fo.source,
+                target=fo.target,
+                detect_seconds=fo.detect_failing_seconds,
+                probe_interval=fo.probe_interval_seconds,
+                stop_mm2=fo.stop_mm2,
+                translate_offsets=fo.translate_offsets,
+            )
+        elif op.runbook == "failback" and fb is not None and fo is not None:
+            body = functools.partial(
+                run_failback,
+                original=fo.source,
+                current=fo.target,
+                catch_up_timeout=fb.catch_up_timeout_seconds,
+                translate_offsets=fb.translate_offsets,
+            )
+        else:
+            return
+        ctx = self.runbook_ctx()
+        th = threading.Thread(
+            target=self.run_runbook,
+            name=op.runbook,
+            args=(op.runbook, lambda: body(ctx)),
+            daemon=True,
+        )
+        th.start()
+        self.runbook_threads.append(th)
+
+    def run_runbook(self, name: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except RunbookAborted as exc:
+            self.runbook_errors.append(str(exc))
+        except Exception as exc:  # recorded: a crashed runbook is an error, not a result
+            self.runbook_errors.append(f"{name}: {exc!r}")
+            self.history.append(
+                Ev.RUNBOOK_STEP,
+                runbook=name,
+                step="crash",
+                status="fail",
+                detail={"error": traceback.format_exc()},
+            )
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Record the wall seconds a stage takes (real time, whatever the drill's clock)."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(time.monotonic() - t0, 3)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep on the drill's clock; returns early when the drill is stopped."""
+        deadline = self.clock.monotonic() + seconds
+        while not self.stop_all.is_set():
+            left = deadline - self.clock.monotonic()
+            if left <= 0:
+                return
+            self.clock.wait(self.stop_all, min(left, 0.5))
+
+
+def flow_topics(plan: DrillPlan, flow: Flow) -> list[str]:
+    """The workload topics a flow carries: those written on its source (active-passive: the
+    producers' topic, also once they are redirected to the target)."""
+    mine = [p.topic for p in plan.producers if p.cluster == flow.source]
+    return list(dict.fromkeys(mine or [plan.producers[0].topic]))
+
+
+def _prove_replication(drill: Drill, timeout: float = 120.0) -> None:
+    """Steady state before the first fault: each running flow copies a probe record and its
+    target has caught up with every record its source held when the check began."""
+    rt, clock = drill.rt, drill.clock
+    t0 = time.monotonic()
+    for flow in rt.flows():
+        if not rt.flow_alive(flow):
+            continue
+        rt.wait_replicating(flow, timeout=timeout)
+        drill.timings.setdefault("steady_probe_copied", round(time.monotonic() - t0, 3))
+        for topic in flow_topics(drill.plan, flow):
+            source_end = end_total(rt, flow.source, topic)
+            deadline = clock.monotonic() + timeout
+            while end_total(rt, flow.target, flow.remote_topic(topic)) < source_end:
+                if clock.monotonic() > deadline or drill.stop_all.is_set():
+                    raise TopologyError(
+                        f"steady state not reached: {flow.name} did not catch up on {topic} "
+                        f"within {timeout:.0f} s before the first fault"
+                    )
+                clock.wait(drill.stop_all, 0.2)
+    drill.timings["steady_replication_proven"] = round(time.monotonic() - t0, 3)
+
+
+def _monitor(drill: Drill, interval: float = 1.0) -> None:
+    """Probe replication lag per flow into the history (what a monitor would have shown)."""
+    rt = drill.rt
+    while not drill.clock.wait(drill.stop_all, interval):
+        for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.plan, f)]:
+            alive = rt.flow_alive(flow)
+            try:
+                src = end_total(rt, flow.source, topic)
+                dst = end_total(rt, flow.target, flow.remote_topic(topic))
+                drill.history.append(
+                    Ev.PROBE,
+                    name="replication_lag",
+                    flow=flow.name,
+                    source_end=src,
+                    target_end=dst,
+                    lag=max(0, src - dst),
+                    mm2_alive=alive,
+                )
+            except Exception:  # an unreachable cluster is what faults do; skip the sample
+                drill.history.append(
+                    Ev.PROBE, name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
+                )
+        drill.emit()
+
+
+def _fault_phase(drill: Drill) -> None:
+    plan = drill.plan
+    run_operations(
+        plan_operations(plan),
+        drill.execute,
+        clock=drill.clock,
+        stop=drill.stop_all,
+        duration=plan.duration_seconds,
+        check=drill.check_clients,
+    )
+    overran = any(th.is_alive() for th in drill.runbook_threads)
+    for th in drill.runbook_threads:
+        deadline = drill.clock.monotonic() + 120
+        while th.is_alive() and drill.clock.monotonic() < deadline:
+            th.join(timeout=0.05)
+        if th.is_alive():
+            drill.runbook_errors.append(f"runbook {th.name} did not finish in 120 s")
+    if overran:
+        # A runbook finished after the planned end: keep the workload running a little so
+        # that service on the cluster it moved clients to is actually observed.
+        drill.emit(event="runbook finished after the planned end; observing 10 s more")
+        drill.sleep(10.0)
+
+
+def _unions_behind(drill: Drill) -> bool:
+    """Whether a union consumer group has received fewer records than were acknowledged (a
+    wait condition only: the aggregation checker judges what each group actually got)."""
+    acked = sum(p.acked for p in drill.producers)
+    unions = set(drill.plan.union_groups)
+    return any(
+        sum(c.received for c in drill.consumers if c.spec.group == g) < acked for g in unions
+    )
+
+
+def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -> None:
+    """Let consumers read what is left before they stop: idle for `quiet` seconds, and every
+    union group has received as many records as were acknowledged (or `timeout`)."""
+    clock = drill.clock
+    deadline = clock.monotonic() + timeout
+    last, since = -1, clock.monotonic()
+    never = threading.Event()
+    while clock.monotonic() < deadline:
+        now_count = sum(c.received for c in drill.consumers)
+        if now_count != last:
+            last, since = now_count, clock.monotonic()
+        elif clock.monotonic() - since >= quiet and not _unions_behind(drill):
+            return
+        clock.wait(never, 0.5)
+
+
+def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None) -> None:
+    """Read every acknowledged write back from each cluster (`answers`: only the clusters
+    for which it is true, after a failed heal)."""
+    plan, rt = drill.plan, drill.rt
+    authoritative = drill.producers[0].cluster if drill.producers else plan.producers[0].cluster
+    clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
+    if answers is not None:
+        clusters = [c for c in clusters if answers(c)]
+    patterns = [re.compile(topic_pattern(t)) for t in plan.producer_topics]
+    topics = {
+        c: [t for t in rt.clients.topics(rt.bootstrap(c)) if any(p.match(t) for p in patterns)]
+        for c in clusters
+    }
+    extra: dict[str, Any] = {}
+    origins = sorted({p.cluster for p in plan.producers})
+    if len(origins) > 1:
+        # Several origins (active-active, fan-in): each origin's acked writes must survive on
+        # their own cluster (loss), and every cluster that receives a flow from each other
+        # origin must end up holding everyone's (aggregation).
+        flows = rt.topology.flows
+        holds = {c: {c} | {f.source for f in flows if f.target == c} for c in clusters}
+        extra = {
+            "authoritative_for": {c: c for c in origins},
+            "aggregates": [c for c in clusters if set(origins) <= holds[c]],
+        }
+    unions = plan.union_groups
+    if unions:
+        extra["union_groups"] = unions
+    drill.history.append(
+        Ev.FINAL_READ_START, clusters=clusters, authoritative=authoritative, topics=topics, **extra
+    )
+    timeout = drill.plan.final_read_timeout_seconds
+    for c in clusters:
+        records, complete = rt.clients.final_read(
+            drill.history, rt.bootstrap(c), c, topics[c], timeout
+        )
+        drill.history.append(Ev.FINAL_READ_END, cluster=c, records=records, complete=complete)
+        drill.emit(event=f"final read of {c}: {records} records, complete={complete}")
+
+
+def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
+    """Every phase from a started topology to the final read; returns environment.json."""
+    plan, rt = drill.plan, drill.rt
+    environment = rt.describe()
+    if environment.get("wan"):
+        drill.history.append(
+            Ev.WAN, links=environment["wan"], in_force=environment.get("wan_in_force") or []
+        )
+    drill.set_phase("steady")
+    monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
+    monitor.start()
+    with drill.timed("steady"):
+        drill.start_workload()
+        drill.sleep(plan.warmup_seconds)
+        # MirrorMaker 2 may still be starting (its start overlaps the warmup): faults begin
+        # only once every flow copies and has caught up with what the workload wrote.
+        _prove_replication(drill)
+    drill.set_phase("faults")
+    try:
+        with drill.timed("faults"):
+            _fault_phase(drill)
+    except BaseException:
+        _heal_phase(drill)  # heal always runs; its own error, if any, is the one raised
+        raise
+    try:
+        _heal_phase(drill)
+    except TopologyError:
+        # Issue 19: a failed heal must not cancel the final read of the clusters that are up.
+        # The run stays UNKNOWN (infrastructure error), but its report has their figures.
+        _read_what_answers(drill, before_final_read)
+        raise
+    with drill.timed("recover"):
+        for c in rt.topology.clusters:
+            rt.wait_healthy(c.name, timeout=120)
+        if "failed_over_to" not in drill.runbook_results:
+            for flow in rt.flows():
+                if rt.flow_alive(flow):
+                    for topic in flow_topics(plan, flow):
+                        wait_replicated(rt, flow, topic, 60, drill.clock)
+    with drill.timed("settle"):
+        _settle_consumers(drill)
+        drill.stop_consumers.set()
+        for c in drill.consumers:
+            c.join(timeout=30)
+        drill.stop_all.set()
+        monitor.join(timeout=10)
+    if before_final_read is not None:
+        before_final_read(rt, drill.history)
+    drill.set_phase("final_read")
+    with drill.timed("final_read"):
+        _final_read_phase(drill)
+    return rt.describe() or environment
+
+
+def _heal_phase(drill: Drill) -> None:
+    """Stop the producers, heal every fault (raises TopologyError if one cannot be healed)."""
+    drill.set_phase("heal")
+    with drill.timed("heal"):
+        drill.stop_producers.set()
+        for p in drill.producers:
+            p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
+        drill.heal_all()
+
+
+def _read_what_answers(drill: Drill, before_final_read: Hook | None, timeout: float = 30.0) -> None:
+    """After a failed heal: stop the consumers and read back from the clusters that answer
+    (no recovery wait, no settling: a cluster that did not come back is skipped)."""
+    rt = drill.rt
+
+    def answers(cluster: str) -> bool:
+        try:
+            rt.wait_healthy(cluster, timeout=timeout)
+        except TopologyError:
+            return False
+        return True
+
+    drill.stop_consumers.set()
+    for c in drill.consumers:
+        c.join(timeout=30)
+    drill.stop_all.set()
+    if before_final_read is not None:
+        before_final_read(rt, drill.history)
+    drill.set_phase("final_read")
+    with drill.timed("final_read"):
+        _final_read_phase(drill, answers)
