@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import threading
 import time
@@ -50,6 +51,8 @@ Progress = Callable[[dict[str, Any]], None]
 # Called with the running topology and the history just before the final read (after heal):
 # tests use it to tamper with a cluster and check that the checkers see exactly that.
 Hook = Callable[[Runtime, HistoryWriter], None]
+
+_log = logging.getLogger("kafkadrill.monitor")
 
 
 @dataclass
@@ -295,27 +298,38 @@ def _prove_replication(drill: Drill, timeout: float = 120.0) -> None:
 
 def _monitor(drill: Drill, interval: float = 1.0) -> None:
     """Probe replication lag per flow into the history (what a monitor would have shown)."""
-    rt = drill.rt
     while not drill.clock.wait(drill.stop_all, interval):
-        for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.plan, f)]:
-            alive = rt.flow_alive(flow)
-            try:
-                src = end_total(rt, flow.source, topic)
-                dst = end_total(rt, flow.target, flow.remote_topic(topic))
-                drill.history.append(
-                    Ev.PROBE,
-                    name="replication_lag",
-                    flow=flow.name,
-                    source_end=src,
-                    target_end=dst,
-                    lag=max(0, src - dst),
-                    mm2_alive=alive,
-                )
-            except Exception:  # an unreachable cluster is what faults do; skip the sample
-                drill.history.append(
-                    Ev.PROBE, name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
-                )
+        if drill.history.closed:
+            return  # the run ended without stopping us: nothing may be written after its end
+        try:
+            _lag_samples(drill)
+        except Exception as exc:  # a monitor that cannot sample logs it, never a traceback
+            if drill.history.closed:
+                return  # the run closed its history while we sampled
+            _log.warning("replication-lag monitor skipped a sample: %r", exc)
         drill.emit()
+
+
+def _lag_samples(drill: Drill) -> None:
+    rt = drill.rt
+    for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.plan, f)]:
+        alive = rt.flow_alive(flow)
+        try:
+            src = end_total(rt, flow.source, topic)
+            dst = end_total(rt, flow.target, flow.remote_topic(topic))
+            drill.history.append(
+                Ev.PROBE,
+                name="replication_lag",
+                flow=flow.name,
+                source_end=src,
+                target_end=dst,
+                lag=max(0, src - dst),
+                mm2_alive=alive,
+            )
+        except Exception:  # an unreachable cluster is what faults do; skip the sample
+            drill.history.append(
+                Ev.PROBE, name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
+            )
 
 
 def _fault_phase(drill: Drill) -> None:
