@@ -114,6 +114,8 @@ def _capability_fix(rtype: RuntimeType, caps: frozenset[str], lacking: set[str])
 
 
 def _versions(rt: Runtime | None) -> dict[str, Any]:
+    from importlib import metadata
+
     import confluent_kafka
 
     from kafkadrill.runtimes.shared.provision import java_version
@@ -129,7 +131,8 @@ def _versions(rt: Runtime | None) -> dict[str, Any]:
         "kafka": kafka,
         "mirrormaker2": kafka,
         "toxiproxy": TOXIPROXY_VERSION,
-        "confluent_kafka": confluent_kafka.version()[0],
+        # The installed distribution's version: confluent_kafka.version() gave "2" for 2.16.2.
+        "confluent_kafka": metadata.version("confluent-kafka"),
         "librdkafka": confluent_kafka.libversion()[0],
         "python": sys.version.split()[0],
         "java": java,

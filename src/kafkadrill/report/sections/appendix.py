@@ -85,6 +85,13 @@ def appendix_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Bl
                 )
             )
             b.append(Bullets([str(x) for x in topo.get("reset") or []]))
+        elif (r.get("versions") or {}).get("runtime") == "external":
+            b.append(
+                Para(
+                    "Topology: the team's own clusters (external runtime); kafkadrill "
+                    "started and stopped none of it."
+                )
+            )
         else:
             why = topo.get("why_fresh")
             b.append(Para("Topology: started for this drill" + (f" ({why})." if why else ".")))
