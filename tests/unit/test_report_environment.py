@@ -31,3 +31,30 @@ def test_external_clusters_are_not_said_to_be_started_for_the_drill() -> None:
 def test_a_local_topology_still_says_it_was_started() -> None:
     report = {"versions": {"runtime": "local"}, "topology": {"reused": False, "why_fresh": None}}
     assert "started for this drill" in _text(appendix_section(report, {}))
+
+
+def test_markdown_and_html_carry_the_exercise_evidence() -> None:
+    from kafkadrill.report.sections import build_blocks
+
+    report = {
+        "evidence": {
+            "operator": "alice",
+            "approved_by": "bob",
+            "confirmed": True,
+            "plan_sha256": "ab12",
+            "plan_file": "plan.txt",
+            "runtime": "external",
+            "steady_state": {"ok": True, "checks": [{"name": "isr", "ok": True, "detail": "3/3"}]},
+            "targets_vs_measured": [
+                {"name": "max_lost", "target": 0, "observed": 0, "verdict": "PASS"}
+            ],
+            "adapter_calls": 4,
+            "deviations": ["heal of f0 failed: timeout"],
+            "outcome": "PASS",
+            "verdict_limited_by": None,
+        }
+    }
+    blocks = build_blocks(report, {})
+    text = repr(blocks)
+    for needle in ("Exercise evidence", "alice", "bob", "ab12", "isr", "max_lost", "heal of f0"):
+        assert needle in text, needle

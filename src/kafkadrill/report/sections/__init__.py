@@ -13,6 +13,7 @@ from typing import Any
 from kafkadrill.report.blocks import Block
 from kafkadrill.report.sections.appendix import appendix_section
 from kafkadrill.report.sections.duplicates import duplicates_section
+from kafkadrill.report.sections.evidence import evidence_section
 from kafkadrill.report.sections.faults import faults_section
 from kafkadrill.report.sections.findings import findings_section
 from kafkadrill.report.sections.groups import groups_section
@@ -43,6 +44,7 @@ SECTIONS: tuple[Section, ...] = (
     faults_section,
     timeline_section,
     plots_section,
+    evidence_section,
     appendix_section,
 )
 
