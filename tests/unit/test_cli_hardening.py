@@ -180,3 +180,29 @@ def test_runtimes_says_external_capabilities_depend_on_its_adapters() -> None:
     assert "link.cut: external.toxiproxy" in ext
     # local keeps its fixed list.
     assert "capabilities: az.partition" in res.output.split("local:")[1]
+
+
+def test_progress_times_say_run_clock_and_timeline_clock() -> None:
+    # Scenario `at:` times count from the fault phase; the run clock from the start (issue 19).
+    from io import StringIO
+
+    from rich.console import Console
+
+    from kafkadrill.cli import _app
+    from kafkadrill.cli.drill import _progress_printer
+
+    out = StringIO()
+    saved = _app.console
+    _app.console = Console(file=out, width=300, soft_wrap=True)
+    try:
+        lines: list[str] = []
+        live = type("Live", (), {"update": lambda self, line: lines.append(line)})()
+        show = _progress_printer(live)
+        base = {"acked": 0, "received": 0, "active_faults": []}
+        show({**base, "t": 5.0, "phase": "steady"})
+        show({**base, "t": 12.0, "phase": "faults"})
+        show({**base, "t": 33.0, "phase": "faults", "event": "injected node.kill"})
+    finally:
+        _app.console = saved
+    assert "[run    5.0s]" in lines[0]
+    assert "timeline   21.0s" in out.getvalue() and "[run   33.0s" in out.getvalue()

@@ -32,7 +32,16 @@ DEFAULT_SCENARIO = Path("scenarios/default.yaml")
 def _progress_printer(live: Any) -> Any:
     last: dict[str, float] = {}
 
+    def stamp(t: float) -> str:
+        # Scenario times (`at:`) count from the fault phase; the run clock from the start: say
+        # which is which once the fault phase has begun.
+        if "faults_t0" not in last:
+            return f"[run {t:6.1f}s]"
+        return f"[run {t:6.1f}s, timeline {t - last['faults_t0']:6.1f}s]"
+
     def show(state: dict[str, Any]) -> None:
+        if state.get("phase") == "faults" and "faults_t0" not in last:
+            last["faults_t0"] = state["t"]
         faults = ", ".join(state.get("active_faults") or []) or "none"
         # Live rates from the counters' change since the previous update.
         dt = state["t"] - last.get("t", state["t"])
@@ -42,14 +51,14 @@ def _progress_printer(live: Any) -> Any:
         if dt >= 0.5 or "t" not in last:
             last.update(t=state["t"], acked=state["acked"], received=state["received"])
         line = (
-            f"[{state['t']:6.1f}s] phase [bold]{safe(state['phase'])}[/]  "
+            f"{safe(stamp(state['t']))} phase [bold]{safe(state['phase'])}[/]  "
             f"produce {last.get('ack_rate', 0):6.0f}/s (acked {state['acked']})  "
             f"consume {last.get('recv_rate', 0):6.0f}/s (received {state['received']})  "
             f"active faults: {safe(faults)}"
         )
         live.update(line)
         if state.get("event"):
-            say(f"  [{state['t']:6.1f}s] {safe(state['event'])}")
+            say(f"  {safe(stamp(state['t']))} {safe(state['event'])}")
 
     return show
 
