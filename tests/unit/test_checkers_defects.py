@@ -217,3 +217,28 @@ def test_groups_section_shows_the_checker_foreign_total() -> None:
     }
     (note,) = [b for b in groups_section(r, {}) if isinstance(b, Note)]
     assert "2 consumed records carry no kafkadrill id" in str(note)
+
+
+def test_unknown_sends_that_landed_only_on_the_old_primary_are_reported() -> None:
+    # After a failover dr is authoritative; send 2's outcome is unknown and it sits only on
+    # primary (the old primary): neither lost nor delivered, it returns at failback.
+    from kafkadrill.checkers.findings.rules import unknown_sends_elsewhere
+
+    h = H()
+    h.send(0, 0.0)
+    h.send(1, 1.0)
+    h.send(2, 2.0, outcome="unknown")
+    h.add("final_read.start", 9.0, clusters=["primary", "dr"], authoritative="dr",
+          topics={"primary": ["orders"], "dr": ["primary.orders"]})  # fmt: skip
+    for s in range(3):
+        h.recv(s, 9.1, final=True)
+    for s in range(2):
+        h.recv(s, 9.1, cluster="dr", topic="primary.orders", final=True)
+    h.add("final_read.end", 9.2, cluster="primary", records=3, complete=True)
+    h.add("final_read.end", 9.2, cluster="dr", records=2, complete=True)
+    v = check(h)
+    assert v["unknown"].figures["unknown_landed_elsewhere"] == {"primary": 1}
+    assert v["unknown"].figures["unknown_landed"] == 0
+    report = {"checkers": {"unknown": {"figures": v["unknown"].figures}}}
+    [finding] = unknown_sends_elsewhere(report)
+    assert "primary" in finding["text"] and finding["severity"] == "medium"

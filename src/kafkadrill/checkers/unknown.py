@@ -13,6 +13,7 @@ import numpy as np
 
 from kafkadrill.checkers._common import (
     SAMPLE,
+    FinalRead,
     Verdict,
     final_read,
     final_read_notes,
@@ -22,6 +23,22 @@ from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
 
 NAME = "unknown"
+
+
+def _landed_elsewhere(frames: HistoryFrames, fr: FinalRead, ids: np.ndarray) -> dict[str, int]:
+    """Per non-authoritative cluster: indeterminate sends read there and not where they count.
+
+    After a failover they sit on the old primary (sent before the redirect, outcome unknown)
+    and come back with a failback that mirrors it: neither lost nor delivered yet."""
+    out: dict[str, int] = {}
+    for cluster in fr.clusters:
+        if cluster == fr.authoritative or cluster in fr.authoritative_for.values():
+            continue
+        rows = fr.records[(fr.records["cluster"] == cluster).to_numpy()]
+        n = int((presence(frames, rows) & ids).sum())
+        if n:
+            out[cluster] = n
+    return out
 
 
 @checker("unknown", order=20)
@@ -42,6 +59,7 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
         "unknown_not_landed": None,
         "failed": int(has_fail.sum()),
         "failed_but_landed": None,
+        "unknown_landed_elsewhere": None,
     }
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
@@ -52,6 +70,7 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
         # With an incomplete final read, "not landed" may just be "not read yet".
         unknown_not_landed=int((indeterminate & ~seen).sum()) if fr.auth_complete else None,
         failed_but_landed=int(fbl.sum()),
+        unknown_landed_elsewhere=_landed_elsewhere(frames, fr, indeterminate & ~seen),
     )
     evidence = [
         {"id": frames.id_text(int(c)), "anomaly": "failed_but_landed"}

@@ -338,6 +338,23 @@ def unknown_sends(report: Report) -> list[Finding]:
     ]
 
 
+def unknown_sends_elsewhere(report: Report) -> list[Finding]:
+    figures = ((report.get("checkers") or {}).get("unknown") or {}).get("figures") or {}
+    where = figures.get("unknown_landed_elsewhere") or {}
+    return [
+        _one(
+            "medium",
+            f"{fmt(int(n))} sends with an unknown outcome were written to {cluster} only, not "
+            "where reads are judged: they are on no reader's cluster today.",
+            f"They come back if {cluster} is failed back to or mirrored again (duplicates or "
+            "late data then); decide before failback whether to replay, discard or reconcile "
+            "them by id.",
+        )
+        for cluster, n in sorted(where.items())
+        if num(n)
+    ]
+
+
 # -- RTO -------------------------------------------------------------------------------------
 def _phases(report: Report) -> Mapping[str, Any]:
     return (report.get("rto") or {}).get("phases") or {}
@@ -538,6 +555,7 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     consumer_rereads,
     consumer_skips,
     unknown_sends,
+    unknown_sends_elsewhere,
     rto_longest_phase,
     runbook_steps,
     rto_objective_missed,
