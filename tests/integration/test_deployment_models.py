@@ -31,6 +31,11 @@ def _drill(name: str, reports: Path) -> dict[str, Any]:
 
 def test_active_active_region_loss_keeps_both_origins_whole(tmp_path: Path) -> None:
     # Each region's application reads its own topic and the other's copy (union views).
+    # Flip seen once (2026-12-06, load average 11: this suite beside four unit-test runs on 2
+    # cores): 4,302 duplicates on primary/orders/2. No duplicate on an origin topic holds only
+    # while the idempotent producer's requests never outlive its delivery timeout; a CPU-starved
+    # client broke that premise (the same test passed alone minutes later, and on compose in
+    # the same run). Run the suites alone, as .ci/run does.
     report = _drill("active-active-region-outage", tmp_path)
     assert_origins_whole(
         report, {"primary", "dr"}, {"billing-east", "billing-west"}, origin_topics_exact=True
