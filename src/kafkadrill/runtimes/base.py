@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
-from kafkadrill.errors import ScenarioError
+from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.topology import Flow, Topology
 
 if TYPE_CHECKING:
@@ -269,6 +269,17 @@ class RuntimeType:
         if self.capabilities_for is None:
             return self.capabilities
         return self.capabilities_for(plan)
+
+
+def find_flow(flows: Iterable[Flow], name: Flow | str | None, unknown: str = "") -> Flow:
+    """`Runtime.flow()` for every runtime: a Flow as given, else the one named (None: the
+    first); TopologyError naming it (plus `unknown`, a runtime's hint) if there is none."""
+    if isinstance(name, Flow):
+        return name
+    for f in flows:
+        if name is None or f.name == name:
+            return f
+    raise TopologyError(f"unknown flow {name!r}{unknown}")
 
 
 RUNTIMES: dict[str, RuntimeType] = {}

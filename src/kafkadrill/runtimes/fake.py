@@ -24,7 +24,14 @@ from kafkadrill.clock import REAL, Clock
 from kafkadrill.errors import TopologyError
 from kafkadrill.history import Ev, HistoryWriter, SendLines
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
-from kafkadrill.runtimes.base import Cap, LinkEffect, NodeState, Progress, register_runtime
+from kafkadrill.runtimes.base import (
+    Cap,
+    LinkEffect,
+    NodeState,
+    Progress,
+    find_flow,
+    register_runtime,
+)
 from kafkadrill.topology import Flow, Topology, subscribed
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
@@ -252,12 +259,7 @@ class FakeRuntime:
         return out + [f for f in self._flows.values() if f not in out]
 
     def flow(self, name: Flow | str | None = None) -> Flow:
-        if isinstance(name, Flow):
-            return name
-        for f in self.flows():
-            if name is None or f.name == name:
-                return f
-        raise TopologyError(f"unknown flow {name!r}")
+        return find_flow(self.flows(), name)
 
     def flow_start(self, flow: Flow | str | None = None) -> str:
         f = self.flow(flow)

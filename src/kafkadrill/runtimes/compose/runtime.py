@@ -41,7 +41,7 @@ from typing import Any
 import psutil
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.runtimes.base import Cap, NodeState, register_runtime
+from kafkadrill.runtimes.base import Cap, NodeState, find_flow, register_runtime
 from kafkadrill.runtimes.compose import render as cr
 from kafkadrill.runtimes.compose.docker import cleanup_stale, docker_available, docker_cli
 from kafkadrill.runtimes.compose.docker import running_projects as running_projects  # re-export
@@ -418,12 +418,7 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
         return out
 
     def flow(self, name: Flow | str | None = None) -> Flow:
-        if isinstance(name, Flow):
-            return name
-        for f in self.flows():
-            if name is None or f.name == name:
-                return f
-        raise TopologyError(f"unknown flow {name!r}")
+        return find_flow(self.flows(), name)
 
     def flow_start(self, flow: Flow | str | None = None) -> str:
         """Start a flow's MM2 container; a flow not in the project yet (e.g. the reverse flow

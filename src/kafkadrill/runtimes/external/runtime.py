@@ -38,6 +38,7 @@ from kafkadrill.runtimes.base import (
     NodeState,
     Progress,
     RuntimePowers,
+    find_flow,
     register_runtime,
 )
 from kafkadrill.runtimes.external.adapters.command import parse_state, run_command
@@ -504,12 +505,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         return list(self.topology.flows)
 
     def flow(self, name: Flow | str | None = None) -> Flow:
-        if isinstance(name, Flow):
-            return name
-        for f in self.topology.flows:
-            if name is None or f.name == name:
-                return f
-        raise TopologyError(f"unknown flow {name!r} (the external section declares the flows)")
+        return find_flow(self.topology.flows, name, " (the external section declares the flows)")
 
     def _flow_values(self, f: Flow) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.runtimes.base import NodeState
+from kafkadrill.runtimes.base import NodeState, find_flow
 from kafkadrill.runtimes.local.nodes import process_state
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.health import QUIET, newest_record_age
@@ -37,12 +37,7 @@ class LocalFlows:
         return out
 
     def flow(self, name: Flow | str | None = None) -> Flow:
-        if isinstance(name, Flow):
-            return name
-        for f in self.flows():
-            if name is None or f.name == name:
-                return f
-        raise TopologyError(f"unknown flow {name!r}")
+        return find_flow(self.flows(), name)
 
     def flow_start(self, flow: Flow | str | None = None) -> str:
         """Start (or restart) the dedicated MM2 process of a flow, in the target's region."""
