@@ -6,6 +6,7 @@ Images are built here with no registry (`kafkadrill images`; cached, seconds whe
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -205,41 +206,79 @@ def test_az_partition_is_a_network_cut(rt: ComposeRuntime) -> None:
     _wait(lambda: _registered(rt, majority) == 3, 60, "east-c registering again")
 
 
-def test_sigkilled_runner_leaves_nothing_after_down(
+_RUNNER = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from kafkadrill.runtimes.compose.runtime import ComposeRuntime\n"
+    "from kafkadrill.topology import two_dc\n"
+    "rt = ComposeRuntime(two_dc(1), Path(sys.argv[1]), kafka_image=sys.argv[2],"
+    " toxiproxy_image=sys.argv[3])\n"
+    "rt.start()\n"
+    "rt.link_cut('east', 'west')\n"  # killed during a fault, as a CI timeout would
+    "print('READY', rt.run_id, rt._reaper.proc.pid, flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def _start_runner(images: tuple[str, str], tmp: Path) -> tuple[subprocess.Popen[str], str, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RUNNER, str(tmp), *images], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("READY"), f"runner did not start: {line!r}"
+    _, run_id, reaper_pid = line.split()
+    before = _labelled(run_id)
+    assert len(before["container"]) == 4 and before["network"] and before["volume"]
+    return proc, run_id, int(reaper_pid)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from kafkadrill.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_sigkilled_runner_is_reaped_within_30_s(images: tuple[str, str], tmp_path: Path) -> None:
+    """Nothing of a run outlives its runner: no command from anyone (issue 26)."""
+    proc, run_id, _reaper = _start_runner(images, tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        proc.wait(10)
+        empty = {"container": [], "network": [], "volume": []}
+        took = _wait(lambda: _labelled(run_id) == empty, 30, "the reaper removing the run")
+        print(f"SIGKILL to 0 containers, networks and volumes: {time.monotonic() - t0:.1f} s")
+        assert took <= 30
+        log = tmp_path / "logs" / "reaper.log"
+        # It ends after two empty sweeps a second apart.
+        _wait(lambda: f"reaped run {run_id}" in log.read_text(), 15, "the reaper finishing")
+        assert "died without cleaning up" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_leftovers_of_a_dead_reaper_are_listed_and_removed_by_down(
     images: tuple[str, str], tmp_path: Path
 ) -> None:
-    runner = (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from kafkadrill.runtimes.compose.runtime import ComposeRuntime\n"
-        "from kafkadrill.topology import two_dc\n"
-        "rt = ComposeRuntime(two_dc(1), Path(sys.argv[1]), kafka_image=sys.argv[2],"
-        " toxiproxy_image=sys.argv[3])\n"
-        "rt.start()\n"
-        "print('READY', rt.run_id, flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", runner, str(tmp_path), *images], stdout=subprocess.PIPE, text=True
-    )
+    """The reaper's own death (e.g. a CI job killing its whole cgroup) is covered too: status
+    names the dead runner's project and `kafkadrill down` removes it."""
+    proc, run_id, reaper_pid = _start_runner(images, tmp_path)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("READY"), f"runner did not start: {line!r}"
-        run_id = line.split()[1]
-        before = _labelled(run_id)
-        assert len(before["container"]) == 4 and before["network"] and before["volume"]
+        os.kill(reaper_pid, signal.SIGKILL)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        # The runner is gone; its containers are not (docker does not know about it).
-        assert _labelled(run_id)["container"]
-        down = subprocess.run(
-            [sys.executable, "-c", "from kafkadrill.cli import main; main()", "down"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        assert _labelled(run_id)["container"]  # nothing removed them
+        st = _cli("status", "--json")
+        assert st.returncode == 0, st.stderr
+        mine = [p for p in json.loads(st.stdout) if p.get("run_id") == run_id]
+        assert mine and mine[0]["runtime"] == "compose" and mine[0]["runner_alive"] == "no"
+        down = _cli("down")
         assert down.returncode == 0, down.stderr
         after = _labelled(run_id)
         assert after == {"container": [], "network": [], "volume": []}, after

@@ -180,18 +180,21 @@ def down() -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """List topologies running on this machine."""
+    """List topologies running on this machine (local processes and compose projects)."""
     import psutil
 
+    from kafkadrill.runtimes.compose.docker import running_projects
     from kafkadrill.runtimes.local.runtime import state_files
 
     states = state_files()
     for st in states:
+        st["runtime"] = "local"
         st["alive"] = {c["name"]: psutil.pid_exists(c["pid"]) for c in st.get("children", [])}
+    projects = [{"runtime": "compose", **p} for p in running_projects()]
     if as_json:
-        click.echo(json.dumps(states, indent=1))
+        click.echo(json.dumps(states + projects, indent=1))
         return
-    if not states:
+    if not states and not projects:
         say("no topology running")
     for st in states:
         alive = sum(st["alive"].values())
@@ -202,3 +205,15 @@ def status(as_json: bool) -> None:
         )
         for name, addr in st.get("bootstrap", {}).items():
             say(safe(f"  {name}: {addr}"))
+    for pr in projects:
+        runner = (
+            "alive"
+            if pr["runner_alive"] == "yes"
+            else "DEAD (its reaper removes it within seconds; else run `kafkadrill down`)"
+        )
+        say(
+            safe(
+                f"compose project {pr['project']} (run {pr['run_id']}): "
+                f"runner pid {pr['runner_pid']} {runner}"
+            )
+        )

@@ -22,7 +22,8 @@ description.
 
 Cleanup: every container, network and volume carries the run id and the runner's pid and
 start time as labels. `stop()` runs `down --volumes`; when a runner dies without it (SIGKILL),
-the next start or `kafkadrill down` removes every labelled resource whose runner is gone.
+the run's reaper (reaper.py, a watcher outside the runner's session) removes them within
+seconds, and the next start or `kafkadrill down` removes whatever a dead reaper left.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from kafkadrill.runtimes.compose import render as cr
 from kafkadrill.runtimes.compose.docker import cleanup_stale, docker_available, docker_cli
 from kafkadrill.runtimes.compose.docker import running_projects as running_projects  # re-export
 from kafkadrill.runtimes.compose.links import ComposeLinks
+from kafkadrill.runtimes.compose.reaper import Reaper, start_reaper
 from kafkadrill.runtimes.shared.admin import StartedClusters
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
@@ -128,6 +130,7 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
         self._cuts: dict[str, list[tuple[str, str, str]]] = {}  # effect id -> disconnections
         self._lock = threading.Lock()
         self._clients: Any = None
+        self._reaper: Reaper | None = None
 
     @property
     def clients(self) -> Any:
@@ -189,6 +192,10 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
         atexit.register(self.stop)
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         self._render()
+        # Before anything exists: if this runner is killed from here on, the reaper removes it.
+        self._reaper = start_reaper(
+            self.run_id, self.compose_file, self.workdir / "logs" / "reaper.log"
+        )
         base = self.lease.plan.base
         for p in cr.proxies(self.topology, base):
             spec = ProxySpec(
@@ -309,6 +316,9 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
             # Anything compose did not remove (a container added outside it, a half-made
             # network) goes by label.
             self._remove_labelled()
+            # Only a stop that got this far releases the reaper; otherwise it sweeps too.
+            if self._reaper is not None:
+                self._reaper.release()
         finally:
             if self.lease is not None:
                 self.lease.close()
