@@ -32,6 +32,8 @@ from kafkadrill.runbooks.failover import (
     run_failover,
     wait_replicated,
 )
+from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
+from kafkadrill.runbooks.steps import step
 from kafkadrill.runtimes.base import (
     Guarded,
     Runtime,
@@ -75,6 +77,7 @@ class Drill:
     faults: FaultDriver | None = None
     by_index: dict[int, Injected] = field(default_factory=dict)
     runbook_threads: list[threading.Thread] = field(default_factory=list)
+    faults_end: float | None = None  # clock time the fault phase's schedule ends
     runbook_results: dict[str, Any] = field(default_factory=dict)
     runbook_errors: list[str] = field(default_factory=list)
     phase: str = "setup"
@@ -179,8 +182,20 @@ class Drill:
             error = exc
         for name in self.rt.restore_all():
             self.history.append(Ev.HEAL_RESTART, node=name)
+        self.lift_fence()
         if error is not None:
             raise error
+
+    def lift_fence(self) -> None:
+        """A fence the failover left in force is lifted with the faults (recorded as a step)."""
+        if FENCE_KEY not in self.runbook_results:
+            return
+        ctx = self.runbook_ctx()
+        try:
+            with step(ctx, "failover", "unfence") as d:
+                d.update(unfence(ctx) or {})
+        except RunbookAborted as exc:
+            raise TopologyError(f"could not lift the failover's fence: {exc}") from exc
 
     # ----- runbooks --------------------------------------------------------------------------
     def runbook_ctx(self) -> RunbookContext:
@@ -193,6 +208,7 @@ class Drill:
             self.stop_all,
             self.runbook_results,
             self.clock,
+            self.faults_end,
         )
 
     def start_runbook(self, op: StartRunbook) -> None:
@@ -211,6 +227,8 @@ class Drill:
                 probe_interval=fo.probe_interval_seconds,
                 stop_mm2=fo.stop_mm2,
                 translate_offsets=fo.translate_offsets,
+                fence=fo.fence,
+                stragglers=fo.stragglers,
             )
         elif op.runbook == "failback" and fb is not None and fo is not None:
             body = functools.partial(
@@ -334,6 +352,7 @@ def _lag_samples(drill: Drill) -> None:
 
 def _fault_phase(drill: Drill) -> None:
     plan = drill.plan
+    drill.faults_end = drill.clock.monotonic() + plan.duration_seconds
     run_operations(
         plan_operations(plan),
         drill.execute,

@@ -24,10 +24,12 @@ __all__ = [
     "DrillPlan",
     "FailbackPlan",
     "FailoverPlan",
+    "FencePlan",
     "ObjectivesPlan",
     "ProducerGroupPlan",
     "ReportSubject",
     "RunbooksPlan",
+    "StragglerPlan",
 ]
 
 
@@ -68,6 +70,20 @@ class ConsumerGroupPlan:
 
 
 @dataclass(frozen=True)
+class FencePlan:
+    method: str  # "acl"
+    position: str  # "before_redirect" | "after_redirect"
+    from_site: str | None  # None = the old primary's own region
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class StragglerPlan:
+    producers: int  # the last N producers miss the redirect
+    redirect_after_seconds: float | None  # None = they never move
+
+
+@dataclass(frozen=True)
 class FailoverPlan:
     """The failover runbook with its ends and trigger resolved against the schedule."""
 
@@ -81,6 +97,8 @@ class FailoverPlan:
     probe_interval_seconds: float
     stop_mm2: bool
     translate_offsets: bool
+    fence: FencePlan | None = None
+    stragglers: StragglerPlan | None = None
 
     @property
     def trigger_fault_id(self) -> str | None:

@@ -35,6 +35,7 @@ from kafkadrill.runbooks.failover import (
     FAILOVER_NEEDS,
 )
 from kafkadrill.runtimes.base import (
+    Cap,
     RecordsHistory,
     Runtime,
     RuntimeType,
@@ -89,6 +90,8 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
         lacks = set(needs) - caps if rb is not None else set()
         if name == "failover" and rb is not None and not rb.stop_mm2:
             lacks.discard("flow.stop")
+        if name == "failover" and rb is not None and rb.fence is not None:
+            lacks |= {Cap.TOPIC_ADMIN} - caps  # the fence's ACL is an admin request
         lacking |= lacks
         if lacks:
             problems.append(f"runbook {name} needs {sorted(lacks)}")

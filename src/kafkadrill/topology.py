@@ -53,6 +53,8 @@ class Cluster:
     nodes: tuple[Node, ...]
     broker_config: dict[str, str] = field(default_factory=dict)
     topics: tuple[TopicSpec, ...] = ()
+    # An ACL authorizer, so that a runbook can fence writes (runtimes.shared.config).
+    authorizer: bool = False
 
     @property
     def size(self) -> int:

@@ -9,14 +9,14 @@ groups -> redirect producers -> redirect consumers. Every step is a `runbook.ste
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from kafkadrill.clock import REAL, Clock
-from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.plan import FencePlan, StragglerPlan
+from kafkadrill.runbooks.fencing import FENCE_KEY, fence_writes, unfence
 from kafkadrill.runbooks.offsets import translate
+from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow
 
@@ -27,38 +27,6 @@ FAILBACK_NEEDS = frozenset({Cap.FLOW_START, Cap.FLOW_STOP})
 # MM2 shutdown waits on the dead primary for much longer; an operator would not wait either).
 # Also shown by `kafkadrill plan` as the {timeout} of a user's flow_stop command.
 STOP_MM2_GRACE_SECONDS = 5.0
-
-
-class RunbookAborted(Exception):
-    """A step failed; the failure is recorded in the history."""
-
-
-@dataclass
-class RunbookContext:
-    runtime: Runtime
-    history: HistoryWriter
-    producers: list[Any]
-    consumers: list[Any]
-    topic: str  # the workload topic (e.g. "orders")
-    stop: threading.Event
-    results: dict[str, Any] = field(default_factory=dict)
-    clock: Clock = REAL
-
-
-@contextmanager
-def step(ctx: RunbookContext, runbook: str, name: str) -> Iterator[dict[str, Any]]:
-    """Record one timed step; the body may fill `detail`."""
-    detail: dict[str, Any] = {}
-    ctx.history.append(Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="start", detail=None)
-    try:
-        yield detail
-    except Exception as exc:
-        detail["error"] = repr(exc)
-        ctx.history.append(
-            Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="fail", detail=detail
-        )
-        raise RunbookAborted(f"{runbook}/{name}: {exc}") from exc
-    ctx.history.append(Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="ok", detail=detail)
 
 
 def cluster_answers(rt: Runtime, cluster: str, site: str) -> bool:
@@ -124,6 +92,8 @@ def run_failover(
     probe_interval: float,
     stop_mm2: bool,
     translate_offsets: bool,
+    fence: FencePlan | None = None,
+    stragglers: StragglerPlan | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> None:
     rt = ctx.runtime
@@ -136,6 +106,8 @@ def run_failover(
         d["failing_for_s"] = round(ctx.clock.monotonic() - began, 3)
     with step(ctx, rb, "decide") as d:
         d["decision"] = f"fail over {source} -> {target} (automated runbook, no human wait)"
+        d["from"], d["to"] = source, target
+        d["fence"] = None if fence is None else fence.position
     if stop_mm2 and flow is not None:
         with step(ctx, rb, "stop_mm2") as d:
             d["stopped"] = rt.flow_stop(flow, timeout=STOP_MM2_GRACE_SECONDS)
@@ -146,19 +118,52 @@ def run_failover(
         with step(ctx, rb, "translate_offsets") as d:
             d.update(apply_translated_offsets(ctx, cluster=target, source_alias=source))
             ctx.results["translated"] = d["offsets"]
+    if fence is not None and fence.position == "before_redirect":
+        with step(ctx, rb, "fence") as d:
+            d.update(fence_writes(ctx, source, fence))
+    n_late = min(stragglers.producers, len(ctx.producers)) if stragglers else 0
+    movers = ctx.producers[: len(ctx.producers) - n_late]
+    late = ctx.producers[len(movers) :]
     with step(ctx, rb, "redirect_producers") as d:
-        for p in ctx.producers:
+        for p in movers:
             p.paused.clear()
             p.redirect(target, target_site)
-        d["producers"] = [p.spec.name for p in ctx.producers]
+        d["producers"] = [p.spec.name for p in movers]
+        d["stragglers"] = [p.spec.name for p in late]
     with step(ctx, rb, "redirect_consumers") as d:
         for c in ctx.consumers:
             c.paused.clear()
             c.redirect(target, target_site)
         d["consumers"] = [c.spec.name for c in ctx.consumers]
     ctx.results["failed_over_to"] = target
+    if fence is not None and fence.position == "after_redirect":
+        with step(ctx, rb, "fence") as d:
+            d.update(fence_writes(ctx, source, fence))
     if on_done:
         on_done()
+    if late and stragglers is not None and stragglers.redirect_after_seconds is not None:
+        redirect_stragglers(ctx, late, target, target_site, stragglers.redirect_after_seconds)
+
+
+def redirect_stragglers(
+    ctx: RunbookContext, late: list[Any], target: str, site: str, after: float
+) -> None:
+    """The producers that missed the redirect move `after` seconds later, if the fault phase
+    lasts that long (else they never move: the checkers see no redirect for them)."""
+    wait = after
+    if ctx.faults_end is not None:
+        left = ctx.faults_end - ctx.clock.monotonic()
+        if left < after:
+            ctx.clock.wait(ctx.stop, left)
+            return
+    if ctx.clock.wait(ctx.stop, wait):
+        return
+    with step(ctx, "failover", "redirect_stragglers") as d:
+        for p in late:
+            p.paused.clear()
+            p.redirect(target, site)
+        d["producers"] = [p.spec.name for p in late]
+        d["after_s"] = after
 
 
 def run_failback(
@@ -196,6 +201,9 @@ def run_failback(
     if translate_offsets:
         with step(ctx, rb, "translate_offsets") as d:
             d.update(apply_translated_offsets(ctx, cluster=original, source_alias=current))
+    if FENCE_KEY in ctx.results:  # the original takes writes again
+        with step(ctx, rb, "unfence") as d:
+            d.update(unfence(ctx) or {})
     with step(ctx, rb, "redirect_producers") as d:
         for p in ctx.producers:
             p.redirect(original, original_site)

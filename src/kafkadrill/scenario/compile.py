@@ -12,10 +12,12 @@ from kafkadrill.plan import (
     DrillPlan,
     FailbackPlan,
     FailoverPlan,
+    FencePlan,
     ObjectivesPlan,
     ProducerGroupPlan,
     ReportSubject,
     RunbooksPlan,
+    StragglerPlan,
 )
 from kafkadrill.scenario.derive import trigger_fault
 from kafkadrill.secrets import find_secrets
@@ -156,6 +158,17 @@ def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
             probe_interval_seconds=fo.probe_interval_seconds,
             stop_mm2=fo.stop_mm2,
             translate_offsets=fo.translate_offsets,
+            fence=None
+            if fo.fence is None
+            else FencePlan(
+                fo.fence.method,
+                fo.fence.position,
+                fo.fence.from_site,
+                fo.fence.timeout_seconds,
+            ),
+            stragglers=None
+            if fo.stragglers is None
+            else StragglerPlan(fo.stragglers.producers, fo.stragglers.redirect_after_seconds),
         )
     failback = (
         None

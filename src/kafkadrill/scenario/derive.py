@@ -68,6 +68,16 @@ def topology_of(s: ScenarioParts) -> Topology:
             TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
         )
         return s.external.to_topology(s.name, topics, s.workload.producers.cluster)
+    built = _built_topology(s)
+    fo = s.runbooks.failover if s.runbooks is not None else None
+    if fo is not None and fo.fence is not None and fo.fence.method == "acl":
+        # The fence is an ACL: the clusters kafkadrill starts get an authorizer.
+        built = replace(built, clusters=tuple(replace(c, authorizer=True) for c in built.clusters))
+    return built
+
+
+def _built_topology(s: ScenarioParts) -> Topology:
+    t = s.topology
     topics = tuple(
         TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
     )

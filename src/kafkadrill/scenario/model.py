@@ -379,6 +379,42 @@ class FailoverTrigger(_Model):
         return self
 
 
+class FenceSpec(_Model):
+    """Deny writes on the old primary, so that a client that missed the redirect cannot write
+    there (split writes). `acl`: a DENY WRITE ACL on the workload topic for every principal
+    (the clusters get an ACL authorizer); the runbook verifies it with a real write."""
+
+    method: Literal["acl"] = "acl"
+    position: Literal["before_redirect", "after_redirect"] = Field(
+        default="before_redirect",
+        description="fence, then redirect (no split writes once it holds), or redirect first",
+    )
+    from_site: str | None = Field(
+        default=None,
+        description="where the operator reaches the old primary from (null = its own region, "
+        "an out-of-band path such as a bastion there)",
+    )
+    timeout_seconds: Float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="keep trying this long while the old primary does not answer",
+    )
+
+
+class StragglerSpec(_Model):
+    """Producers that miss the redirect and keep writing to the old primary (a stale DNS
+    entry, a client that never got the new bootstrap)."""
+
+    producers: Int = Field(ge=1, le=64, description="the last N producers miss the redirect")
+    redirect_after_seconds: Float | None = Field(
+        default=None,
+        ge=0,
+        le=86400,
+        description="seconds after the others until they move too (null = never)",
+    )
+
+
 class FailoverRunbook(_Model):
     trigger: FailoverTrigger
     detect_failing_seconds: Float = Field(
@@ -395,6 +431,10 @@ class FailoverRunbook(_Model):
     )
     to_cluster: str | None = Field(
         default=None, alias="to", description="null = the target of a flow from `from`"
+    )
+    fence: FenceSpec | None = Field(default=None, description="null = no fence")
+    stragglers: StragglerSpec | None = Field(
+        default=None, description="producers that miss the redirect (null = none)"
     )
 
 

@@ -231,3 +231,70 @@ class ConfluentClients:
         for fut in admin.create_topics([new]).values():
             fut.result(timeout=30)
         return True
+
+    # ----- the failover's fence (runbooks/fencing.py) ----------------------------------------
+    def _fence_bindings(self, topic: str) -> list[Any]:
+        from confluent_kafka.admin import (
+            AclBinding,
+            AclOperation,
+            AclPermissionType,
+            ResourcePatternType,
+            ResourceType,
+        )
+
+        def acl(op: Any, perm: Any) -> Any:
+            return AclBinding(
+                ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, "User:*", "*", op, perm
+            )
+
+        # Any ACL on a resource ends `allow.everyone.if.no.acl.found` for it: allow everything
+        # explicitly (readers, the final read, MM2), then deny writes (a DENY always wins).
+        return [
+            acl(AclOperation.ALL, AclPermissionType.ALLOW),
+            acl(AclOperation.WRITE, AclPermissionType.DENY),
+        ]
+
+    def deny_writes(self, bootstrap: str, topic: str, timeout: float = 10.0) -> None:
+        """Fence `topic` on a cluster with an ACL authorizer: every principal's writes refused."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(self._conf(bootstrap, **{"socket.connection.setup.timeout.ms": 3000}))
+        for fut in admin.create_acls(self._fence_bindings(topic), request_timeout=timeout).values():
+            fut.result()
+
+    def allow_writes(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
+        """Undo `deny_writes`; -> ACLs removed."""
+        from confluent_kafka.admin import AclBindingFilter, AdminClient
+
+        admin = AdminClient(self._conf(bootstrap))
+        filters = [
+            AclBindingFilter(
+                b.restype,
+                b.name,
+                b.resource_pattern_type,
+                b.principal,
+                b.host,
+                b.operation,
+                b.permission_type,
+            )
+            for b in self._fence_bindings(topic)
+        ]
+        removed = 0
+        for fut in admin.delete_acls(filters, request_timeout=timeout).values():
+            removed += len(fut.result())
+        return removed
+
+    def write_refused(self, bootstrap: str, topic: str, timeout: float = 10.0) -> str | None:
+        """Probe a fence with one real write: the broker's refusal, or None if it was written.
+        The probe record carries no kafkadrill id, so checkers never count it."""
+        from confluent_kafka import Producer
+
+        outcome: list[Any] = []
+        p = Producer(
+            self._conf(bootstrap, **{"acks": "all", "message.timeout.ms": int(timeout * 1000)})
+        )
+        p.produce(topic, b"kafkadrill fence probe", on_delivery=lambda e, _m: outcome.append(e))
+        p.flush(timeout + 2)
+        if not outcome:
+            return "no answer"
+        return None if outcome[0] is None else str(outcome[0].name())

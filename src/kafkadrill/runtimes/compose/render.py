@@ -329,6 +329,8 @@ def server_properties(topology: Topology, cluster: Cluster, node: Node, base: in
         "broker.rack": node.site,
     }
     props.update(cfg.broker_defaults(cluster))
+    if cluster.authorizer:
+        props.update(cfg.authorizer_props(str(props["listener.security.protocol.map"])))
     props.update(cluster.broker_config)
     return cfg.render_properties(props)
 

@@ -89,6 +89,42 @@ def broker_defaults(cluster: Cluster) -> dict[str, str]:
     }
 
 
+# The principal of node-to-node traffic when a cluster has an authorizer (a fence must not
+# stop replication or the KRaft quorum). Clients stay anonymous on PLAINTEXT listeners.
+NODE_PRINCIPAL = "kd-node"
+NODE_SECRET = "kd-node-secret"  # loopback or a container network of this machine only
+
+
+def authorizer_props(security_map: str) -> dict[str, str]:
+    """Settings that give a cluster StandardAuthorizer ACLs a runbook can fence writes with.
+
+    KRaft's authorizer refuses everyone but super users until it has loaded the metadata, and
+    on PLAINTEXT every connection is `User:ANONYMOUS`: making ANONYMOUS a super user would
+    also exempt the clients from a deny ACL. So the controller and inter-broker listeners
+    authenticate (SASL/PLAIN) as one super user, clients stay anonymous, and resources
+    without an ACL stay open to everyone (`allow.everyone.if.no.acl.found`)."""
+    secured = ",".join(
+        f"{name}:SASL_PLAINTEXT" if name in ("INTERNAL", "CONTROLLER") else f"{name}:{proto}"
+        for name, proto in (pair.split(":", 1) for pair in security_map.split(","))
+    )
+    jaas = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{NODE_PRINCIPAL}" password="{NODE_SECRET}" '
+        f'user_{NODE_PRINCIPAL}="{NODE_SECRET}";'
+    )
+    return {
+        "listener.security.protocol.map": secured,
+        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "listener.name.internal.plain.sasl.jaas.config": jaas,
+        "listener.name.controller.plain.sasl.jaas.config": jaas,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "true",
+        "super.users": f"User:{NODE_PRINCIPAL}",
+    }
+
+
 def render_server_properties(
     topology: Topology,
     cluster: Cluster,
@@ -153,6 +189,8 @@ def render_server_properties(
         "broker.rack": node.site,
     }
     props.update(broker_defaults(cluster))
+    if cluster.authorizer:
+        props.update(authorizer_props(str(props["listener.security.protocol.map"])))
     props.update(cluster.broker_config)
     return render_properties(props)
 

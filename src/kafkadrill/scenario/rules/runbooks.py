@@ -32,6 +32,7 @@ def _runbook_problems(s: Scenario, topo: Topology, schedule: list[ScheduledFault
     watch: float | None = None
     if fo is not None:
         probs += _failover_end_problems(fo, topo)
+        probs += _fence_and_straggler_problems(s, fo, topo)
         trigger_probs, watch = _trigger_problems(s, fo, schedule)
         probs += trigger_probs
         dur = s.duration_seconds
@@ -46,6 +47,32 @@ def _runbook_problems(s: Scenario, topo: Topology, schedule: list[ScheduledFault
             )
     if fb is not None:
         probs += _failback_problems(s, fb, fo, watch, topo, schedule)
+    return probs
+
+
+def _fence_and_straggler_problems(
+    s: Scenario, fo: FailoverRunbook, topo: Topology
+) -> list[Problem]:
+    """Stragglers are some of the producers; the fence is reached from a known site."""
+    probs: list[Problem] = []
+    total = sum(g.count for g in s.workload.producer_groups())
+    if fo.stragglers is not None and fo.stragglers.producers > total:
+        probs.append(
+            Problem(
+                "runbooks.failover.stragglers.producers",
+                f"{fo.stragglers.producers} stragglers, but the workload has {total} producers",
+                f"set it to at most {total}, or raise workload.producers.count",
+            )
+        )
+    sites = {c.region for c in topo.clusters} | {a for c in topo.clusters for a in c.azs}
+    if fo.fence is not None and fo.fence.from_site is not None and fo.fence.from_site not in sites:
+        probs.append(
+            Problem(
+                "runbooks.failover.fence.from_site",
+                f"unknown site {fo.fence.from_site!r}{did_you_mean(fo.fence.from_site, sites)}",
+                f"use one of {', '.join(sorted(sites))}, or null for the old primary's region",
+            )
+        )
     return probs
 
 

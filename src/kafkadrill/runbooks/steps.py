@@ -1,0 +1,47 @@
+"""What every runbook is made of: its context and its timed, recorded steps."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafkadrill.clock import REAL, Clock
+from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.runtimes.base import Runtime
+
+
+class RunbookAborted(Exception):
+    """A step failed; the failure is recorded in the history."""
+
+
+@dataclass
+class RunbookContext:
+    runtime: Runtime
+    history: HistoryWriter
+    producers: list[Any]
+    consumers: list[Any]
+    topic: str  # the workload topic (e.g. "orders")
+    stop: threading.Event
+    results: dict[str, Any] = field(default_factory=dict)
+    clock: Clock = REAL
+    # Clock time the fault phase ends: a step scheduled later than that never happens.
+    faults_end: float | None = None
+
+
+@contextmanager
+def step(ctx: RunbookContext, runbook: str, name: str) -> Iterator[dict[str, Any]]:
+    """Record one timed step; the body may fill `detail`."""
+    detail: dict[str, Any] = {}
+    ctx.history.append(Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="start", detail=None)
+    try:
+        yield detail
+    except Exception as exc:
+        detail["error"] = repr(exc)
+        ctx.history.append(
+            Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="fail", detail=detail
+        )
+        raise RunbookAborted(f"{runbook}/{name}: {exc}") from exc
+    ctx.history.append(Ev.RUNBOOK_STEP, runbook=runbook, step=name, status="ok", detail=detail)
