@@ -315,6 +315,27 @@ def test_producer_retries_a_full_queue(tmp_path: Path) -> None:
     assert len(client.sent) == 50  # every message produced once, after its retries
 
 
+class RefusingClient(FakeClient):
+    """librdkafka refuses at produce() once a topic is unauthorized (a fence's ACL)."""
+
+    def produce(self, topic: str, **kw: Any) -> None:
+        from confluent_kafka import KafkaException
+
+        if (self.calls + 1) % 3 == 0:
+            self.calls += 1
+            raise KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+        super().produce(topic, **kw)  # counts the call itself
+
+
+def test_a_refused_produce_is_a_definite_failure_not_a_crash(tmp_path: Path) -> None:
+    events = read_history(_run_producer(tmp_path, RefusingClient(), 30), validate=True)
+    fails = [e for e in events if e["type"] == "send.fail"]
+    refused = [e for e in fails if e["error"] == "TOPIC_AUTHORIZATION_FAILED"]
+    assert [e["id"] for e in refused] == [f"p0:{i}" for i in range(2, 30, 3)]
+    ids = {e["id"] for e in events if e["type"] != "send.invoke"}
+    assert ids == {f"p0:{i}" for i in range(30)}  # every send has exactly one outcome
+
+
 def test_redirect_names_the_new_cluster(tmp_path: Path) -> None:
     w = HistoryWriter(tmp_path / "h.jsonl", "r")
     spec = ProducerSpec("p0", "primary", "orders", "east", rate_per_second=None, max_messages=100)

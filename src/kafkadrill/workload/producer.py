@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.workload import CLIENT_LOGGER, payload
@@ -227,7 +227,16 @@ class WorkloadProducer(ClientThread):
                 if not self._produce_when_room(client, route, seq, value, keys_b[k], headers):
                     self.seq = seq + 1
                     return
+            except KafkaException as exc:
+                self._refused(route, seq, exc)
             self.seq = seq + 1
+
+    def _refused(self, route: _Route, seq: int, exc: KafkaException) -> None:
+        """librdkafka refused the message before queueing it (e.g. TOPIC_AUTHORIZATION_FAILED
+        once a fence's ACL is in its metadata): it never left this process, a definite fail."""
+        self.failed += 1
+        err = exc.args[0] if exc.args else None
+        route.lines.fail(seq, err.name() if hasattr(err, "name") else str(exc))
 
     def _produce_when_room(
         self,
@@ -257,3 +266,6 @@ class WorkloadProducer(ClientThread):
                 return True
             except BufferError:
                 continue
+            except KafkaException as exc:
+                self._refused(route, seq, exc)
+                return True
