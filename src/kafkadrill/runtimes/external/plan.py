@@ -330,8 +330,25 @@ class _Plan:
                 + (", stop MM2" if fo.stop_mm2 else "")
                 + f", create {self.scoped(self.s.producer_groups[0].topic)} on {fo.target}"
                 + (", translate offsets from checkpoints" if fo.translate_offsets else "")
+                + (
+                    f", fence {fo.source}"
+                    if fo.fence and fo.fence.position == "before_redirect"
+                    else ""
+                )
                 + ", redirect producers, redirect consumers"
+                + (
+                    f", fence {fo.source}"
+                    if fo.fence and fo.fence.position == "after_redirect"
+                    else ""
+                )
             )
+            if fo.stragglers is not None:
+                after = fo.stragglers.redirect_after_seconds
+                self.out(
+                    f"      stragglers: the last {fo.stragglers.producers} producer(s) stay on "
+                    f"{fo.source} "
+                    + ("until the end" if after is None else f"for {after:g} s more")
+                )
             if self.ext is not None:
                 self._failover_ops(fo)
         if rb.failback is not None:
@@ -362,6 +379,19 @@ class _Plan:
             self.out(
                 f"      translate: read {src}.checkpoints.internal on {dst} ({dst_boot}), "
                 f"commit the translated offsets of {groups} on {dst}"
+            )
+        if fo.fence is not None:
+            fence_site = fo.fence.from_site or self.topo.cluster(src).region
+            fence_boot = self.ext.clusters[src].bootstrap_from.get(
+                fence_site, self.ext.clusters[src].bootstrap
+            )
+            topic = self.scoped(self.s.producer_groups[0].topic)
+            self.out(
+                f"      fence ({fo.fence.position}): CreateAcls on {src} ({fence_boot}): ALLOW ALL "
+                f"and DENY WRITE on topic {topic} for User:*, verified by one probe write that "
+                f"must be refused; retried up to {fo.fence.timeout_seconds:g} s. Needs an ACL "
+                f"authorizer on {src} and ALTER on its cluster for kafkadrill's principal; "
+                "the ACLs are deleted at failback or at the end"
             )
         self.out(f"      redirect: producers and consumers to {dst} ({dst_boot})")
 
