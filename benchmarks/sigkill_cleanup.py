@@ -125,7 +125,8 @@ def main() -> None:
         worst = f"{max(ok):.1f}" if ok else "n/a"
         med = f"{statistics.median(ok):.1f}" if ok else "n/a"
         print(
-            f"{name}: SIGKILL to clean, median {med} s, worst {worst} s, {len(ok)}/{len(took)} clean"
+            f"{name}: SIGKILL to clean, median {med} s, worst {worst} s, "
+            f"{len(ok)}/{len(took)} clean"
         )
 
 
