@@ -24,11 +24,11 @@ from kafkadrill.faults.base import FaultContext
 from kafkadrill.faults.driver import FaultDriver, Injected
 from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.plan import DrillPlan
+from kafkadrill.runbooks.failback import run_failback
 from kafkadrill.runbooks.failover import (
     RunbookAborted,
     RunbookContext,
     end_total,
-    run_failback,
     run_failover,
     wait_replicated,
 )
@@ -237,6 +237,7 @@ class Drill:
                 current=fo.target,
                 catch_up_timeout=fb.catch_up_timeout_seconds,
                 translate_offsets=fb.translate_offsets,
+                strategy=fb.strategy,
             )
         else:
             return

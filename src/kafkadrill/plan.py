@@ -111,6 +111,7 @@ class FailbackPlan:
     at: float  # seconds into the fault phase
     catch_up_timeout_seconds: float
     translate_offsets: bool
+    strategy: str = "reverse"  # reverse | rebuild | truncate (runbooks/failback.py)
 
 
 @dataclass(frozen=True)

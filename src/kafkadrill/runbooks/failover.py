@@ -14,7 +14,7 @@ from typing import Any
 
 from kafkadrill.clock import REAL, Clock
 from kafkadrill.plan import FencePlan, StragglerPlan
-from kafkadrill.runbooks.fencing import FENCE_KEY, fence_writes, unfence
+from kafkadrill.runbooks.fencing import fence_writes
 from kafkadrill.runbooks.offsets import translate
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
 from kafkadrill.runtimes.base import Cap, Runtime
@@ -164,55 +164,6 @@ def redirect_stragglers(
             p.redirect(target, site)
         d["producers"] = [p.spec.name for p in late]
         d["after_s"] = after
-
-
-def run_failback(
-    ctx: RunbookContext,
-    *,
-    original: str,
-    current: str,
-    catch_up_timeout: float,
-    translate_offsets: bool,
-) -> None:
-    """Reverse replication current->original, let it catch up, switch clients back."""
-    rt = ctx.runtime
-    rb = "failback"
-    original_site = rt.topology.cluster(original).region
-    with step(ctx, rb, "wait_original_healthy") as d:
-        rt.wait_healthy(original, timeout=90)
-        d["healthy"] = True
-    reverse = Flow(
-        current, original, dict(rt.topology.flows[0].properties) if rt.topology.flows else {}
-    )
-    with step(ctx, rb, "start_reverse_mm2") as d:
-        d["started"] = rt.flow_start(reverse)
-        d["flow"] = reverse.name
-    with step(ctx, rb, "stop_producers") as d:
-        for p in ctx.producers:
-            p.paused.set()
-        d["producers"] = [p.spec.name for p in ctx.producers]
-    with step(ctx, rb, "wait_caught_up") as d:
-        lag = wait_replicated(rt, reverse, ctx.topic, catch_up_timeout, ctx.clock, ctx.stop)
-        d["remaining_lag"] = lag
-        if lag:
-            raise RunbookAborted(f"reverse replication still {lag} records behind")
-    with step(ctx, rb, "stop_reverse_mm2") as d:
-        d["stopped"] = rt.flow_stop(reverse)
-    if translate_offsets:
-        with step(ctx, rb, "translate_offsets") as d:
-            d.update(apply_translated_offsets(ctx, cluster=original, source_alias=current))
-    if FENCE_KEY in ctx.results:  # the original takes writes again
-        with step(ctx, rb, "unfence") as d:
-            d.update(unfence(ctx) or {})
-    with step(ctx, rb, "redirect_producers") as d:
-        for p in ctx.producers:
-            p.redirect(original, original_site)
-            p.paused.clear()
-    with step(ctx, rb, "redirect_consumers") as d:
-        for c in ctx.consumers:
-            c.redirect(original, original_site)
-        d["consumers"] = [c.spec.name for c in ctx.consumers]
-    ctx.results["failed_back_to"] = original
 
 
 def end_total(rt: Runtime, cluster: str, topic: str) -> int:

@@ -173,7 +173,7 @@ def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
     failback = (
         None
         if fb is None
-        else FailbackPlan(fb.at, fb.catch_up_timeout_seconds, fb.translate_offsets)
+        else FailbackPlan(fb.at, fb.catch_up_timeout_seconds, fb.translate_offsets, fb.strategy)
     )
     return RunbooksPlan(failover, failback)
 

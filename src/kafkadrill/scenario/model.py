@@ -442,6 +442,11 @@ class FailbackRunbook(_Model):
     at: Float = Field(ge=0, description="seconds into the fault phase")
     catch_up_timeout_seconds: Float = Field(default=60, gt=0, le=86400)
     translate_offsets: bool = True
+    strategy: Literal["reverse", "rebuild", "truncate"] = Field(
+        default="reverse",
+        description="what happens to the original's divergent tail: kept (reverse), replaced "
+        "by the DR copy (rebuild), or cut off after what reached DR (truncate)",
+    )
 
 
 class Runbooks(_Model):

@@ -298,3 +298,16 @@ class ConfluentClients:
         if not outcome:
             return "no answer"
         return None if outcome[0] is None else str(outcome[0].name())
+
+    # ----- whole-topic copies (the failback strategies that discard a divergent tail) --------
+    def read_topic(self, bootstrap: str, topic: str) -> dict[int, list[Any]]:
+        from kafkadrill.workload.topic_copy import read_topic
+
+        return read_topic(self._conf(bootstrap), topic)
+
+    def rewrite_topic(self, bootstrap: str, topic: str, records: dict[int, list[Any]]) -> int:
+        """Replace `topic` by `records` (delete, create alike, write in order); -> written."""
+        from kafkadrill.workload.topic_copy import recreate_topic, write_records
+
+        recreate_topic(self._conf(bootstrap), topic)
+        return write_records(self._conf(bootstrap), topic, records)

@@ -1,0 +1,127 @@
+"""Failback: return producers and consumers to the original cluster after a failover.
+
+Every strategy starts the reverse flow (current -> original), waits until it caught up with the
+producers paused, translates offsets back, lifts a fence, and switches the clients back. They
+differ in what happens to the original's own copy of the workload topic, whose *divergent
+tail* (records it acknowledged that never reached the DR cluster) is still there:
+
+- `reverse` (the default): nothing is touched; the tail stays in the original's topic.
+- `rebuild`: the original's topic is deleted and refilled from the DR cluster's copy of it
+  (what the DR side holds of the original's history; seed 002's "delete the topics in the
+  primary cluster and mirror them back"). The tail is discarded; MM2's duplicates in that copy
+  come back with it, and offsets follow the copy.
+- `truncate`: the original keeps, per partition, the prefix of its records that reached the
+  DR cluster and loses the rest (an offset-preserving truncation, like Cluster Linking's
+  truncate-and-restore). The tail is discarded; offsets of what is kept do not move.
+
+The step's evidence says how many records each strategy kept and discarded; the figures in
+the report come from the checkers (divergent tail, loss, duplicates, re-reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkadrill.runbooks.failover import apply_translated_offsets, wait_replicated
+from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
+from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
+from kafkadrill.topology import Flow
+
+STRATEGIES = ("reverse", "rebuild", "truncate")
+
+
+def run_failback(
+    ctx: RunbookContext,
+    *,
+    original: str,
+    current: str,
+    catch_up_timeout: float,
+    translate_offsets: bool,
+    strategy: str = "reverse",
+) -> None:
+    """Reverse replication current->original, let it catch up, switch clients back."""
+    rt = ctx.runtime
+    rb = "failback"
+    original_site = rt.topology.cluster(original).region
+    with step(ctx, rb, "wait_original_healthy") as d:
+        rt.wait_healthy(original, timeout=90)
+        d["healthy"] = True
+        d["strategy"] = strategy
+    reverse = Flow(
+        current, original, dict(rt.topology.flows[0].properties) if rt.topology.flows else {}
+    )
+    with step(ctx, rb, "start_reverse_mm2") as d:
+        d["started"] = rt.flow_start(reverse)
+        d["flow"] = reverse.name
+    with step(ctx, rb, "stop_producers") as d:
+        for p in ctx.producers:
+            p.paused.set()
+        d["producers"] = [p.spec.name for p in ctx.producers]
+    if strategy != "reverse":
+        with step(ctx, rb, f"{strategy}_topic") as d:
+            d.update(discard_tail(ctx, original, current, strategy))
+    with step(ctx, rb, "wait_caught_up") as d:
+        lag = wait_replicated(rt, reverse, ctx.topic, catch_up_timeout, ctx.clock, ctx.stop)
+        d["remaining_lag"] = lag
+        if lag:
+            raise RunbookAborted(f"reverse replication still {lag} records behind")
+    with step(ctx, rb, "stop_reverse_mm2") as d:
+        d["stopped"] = rt.flow_stop(reverse)
+    if translate_offsets:
+        with step(ctx, rb, "translate_offsets") as d:
+            d.update(apply_translated_offsets(ctx, cluster=original, source_alias=current))
+    if FENCE_KEY in ctx.results:  # the original takes writes again
+        with step(ctx, rb, "unfence") as d:
+            d.update(unfence(ctx) or {})
+    with step(ctx, rb, "redirect_producers") as d:
+        for p in ctx.producers:
+            p.redirect(original, original_site)
+            p.paused.clear()
+    with step(ctx, rb, "redirect_consumers") as d:
+        for c in ctx.consumers:
+            c.redirect(original, original_site)
+        d["consumers"] = [c.spec.name for c in ctx.consumers]
+    ctx.results["failed_back_to"] = original
+
+
+def discard_tail(ctx: RunbookContext, original: str, current: str, strategy: str) -> dict[str, Any]:
+    """Rewrite the original's workload topic per `strategy` (see the module doc)."""
+    rt = ctx.runtime
+    forward = next(
+        (f for f in rt.topology.flows if f.source == original and f.target == current), None
+    )
+    if forward is None:
+        raise RunbookAborted(f"no flow {original}->{current}: nothing tells what reached it")
+    copy_name = forward.remote_topic(ctx.topic)
+    mine = rt.clients.read_topic(rt.bootstrap(original), ctx.topic)
+    copy = rt.clients.read_topic(rt.bootstrap(current), copy_name)
+    before = sum(len(v) for v in mine.values())
+    if strategy == "rebuild":
+        keep = {p: copy.get(p, []) for p in mine}
+    else:
+        keep = mirrored_prefix(mine, {r.id for recs in copy.values() for r in recs})
+    kept = sum(len(v) for v in keep.values())
+    written = rt.clients.rewrite_topic(rt.bootstrap(original), ctx.topic, keep)
+    kept_ids = {r.id for recs in keep.values() for r in recs}
+    discarded = {r.id for recs in mine.values() for r in recs if r.id not in kept_ids}
+    return {
+        "records_before": before,
+        "kept": kept,
+        "written": written,
+        "discarded_ids": len(discarded),
+        "from_copy": f"{current}:{copy_name}" if strategy == "rebuild" else None,
+        "per_partition": {str(p): [len(mine[p]), len(keep.get(p, []))] for p in sorted(mine)},
+    }
+
+
+def mirrored_prefix(mine: dict[int, list[Any]], on_target: set[str | None]) -> dict[int, list[Any]]:
+    """Per partition, the records up to the first one the target does not hold (MM2 copies a
+    partition in order, so what reached the target is a prefix; a record without an id, e.g.
+    someone else's, counts as held)."""
+    out: dict[int, list[Any]] = {}
+    for part, recs in mine.items():
+        n = 0
+        while n < len(recs) and (recs[n].id is None or recs[n].id in on_target):
+            n += 1
+        out[part] = recs[:n]
+    return out
