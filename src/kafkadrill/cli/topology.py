@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -179,17 +180,27 @@ def down() -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(as_json: bool) -> None:
-    """List topologies running on this machine."""
+@click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where run directories are searched for drills that died with faults in force.",
+)
+def status(as_json: bool, reports_dir: Path) -> None:
+    """List topologies running on this machine, and drill runs on clusters kafkadrill did not
+    start whose runner died with faults in force (each with its `kafkadrill heal` command)."""
     import psutil
 
+    from kafkadrill.cli.heal import runs_in_force
     from kafkadrill.runtimes.local.runtime import state_files
 
     states = state_files()
     for st in states:
         st["alive"] = {c["name"]: psutil.pid_exists(c["pid"]) for c in st.get("children", [])}
+    dead = [r.summary() for r in runs_in_force(reports_dir)]
     if as_json:
-        click.echo(json.dumps(states, indent=1))
+        click.echo(json.dumps({"topologies": states, "runs_with_faults_in_force": dead}, indent=1))
         return
     if not states:
         say("no topology running")
@@ -202,3 +213,18 @@ def status(as_json: bool) -> None:
         )
         for name, addr in st.get("bootstrap", {}).items():
             say(safe(f"  {name}: {addr}"))
+    _print_dead_runs(dead)
+
+
+def _print_dead_runs(dead: list[dict[str, Any]]) -> None:
+    for run in dead:
+        runner = run["runner"]
+        state = "gone" if runner["alive"] is False else "on another host (cannot tell)"
+        say(
+            f"[bold red]faults in force[/] on {safe(run['scenario'])}, run "
+            f"{safe(run['run_dir'])}: runner pid {runner['pid']} {state}"
+            + (" (last heal failed)" if run["last_heal_failed"] else "")
+        )
+        for what in run["in_force"]:
+            say(f"  - {safe(what)}")
+        say(f"  heal: {safe(run['heal_command'])}")
