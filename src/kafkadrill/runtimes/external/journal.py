@@ -29,7 +29,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,8 +60,9 @@ KEYS = {
 }
 
 
-def entry_id(op: str, **target: Any) -> str:
-    """`node_down:primary/2`: the identity an `undone` entry names."""
+def entry_id(op: str, target: Mapping[str, Any]) -> str:
+    """`node_down:primary/2`: the identity an `undone` entry names (KeyError: a field of the
+    target is missing)."""
     return f"{op}:" + "/".join(str(target[k]) for k in KEYS[op])
 
 
@@ -104,7 +105,7 @@ def in_force(entries: Iterable[dict[str, Any]]) -> list[Pending]:
             live.pop(str(e.get("id")), None)
         elif op in KEYS:
             try:
-                eid = entry_id(op, **e)
+                eid = entry_id(op, e)
             except KeyError:
                 continue  # a malformed change names nothing that could be undone
             live.setdefault(eid, Pending(eid, op, dict(e)))
@@ -211,14 +212,14 @@ class Journal:
 
     def did(self, op: str, **target: Any) -> str:
         """Journal a change before making it; returns its id."""
-        eid = entry_id(op, **target)
+        eid = entry_id(op, target)
         self.append({"op": op, "id": eid, "undo": UNDO[op], **target})
         return eid
 
     def undone(self, op: str, by: str = "runner", **target: Any) -> None:
         """Journal that a change was undone (after the undo succeeded)."""
         if self.path.exists():  # nothing journaled, nothing to mark
-            self.append({"op": "undone", "id": entry_id(op, **target), "by": by})
+            self.append({"op": "undone", "id": entry_id(op, target), "by": by})
 
     def closed(self, by: str = "runner") -> None:
         if self.path.exists():
