@@ -31,6 +31,7 @@ from kafkadrill.runtimes.external.runtime import ExternalRuntime
 from kafkadrill.runtimes.shared import toxiproxy
 from kafkadrill.scenario import Scenario
 from kafkadrill.scenario.compile import compile_plan
+from kafkadrill.scenario.scope import scope_scenario
 
 # Stands for `ssh host systemctl stop kafka` & co: keeps each node's and flow's state in a file.
 CTL = """\
@@ -135,7 +136,9 @@ def no_kafka(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
 
     def cleanup(self: ExternalRuntime) -> None:
         for c, names in topics.items():
-            names -= {t for t in names if t.startswith(self.prefix)}
+            mine = {t for t in names if t.startswith(self.prefix)}
+            names -= mine
+            self._note("delete_topics", c, f"deleted {sorted(mine)}", True)
             self._journal_deleted(c, set())
 
     monkeypatch.setattr(ExternalRuntime, "_cleanup", cleanup)
@@ -369,16 +372,17 @@ def _dead_pid() -> int:
 def run_dir_with(tmp: Path, entries: list[dict[str, Any]], **isolation: Any) -> Path:
     """A run directory as a SIGKILLed runner leaves it: scenario.yaml, a history begun, the
     journal (its runner dead)."""
-    run_dir = tmp / "reports" / "ext-heal" / "20260101T000000Z"
+    run_dir = tmp / "reports" / "ext-heal" / RUN_ID
     run_dir.mkdir(parents=True)
     sc = Scenario.from_dict(ext_data(tmp, **isolation))
-    (run_dir / "scenario.yaml").write_text(compile_plan(sc).resolved_yaml)
+    scoped = scope_scenario(sc, "kd", RUN_ID)[0]  # as the runner stores it: run-scoped names
+    (run_dir / "scenario.yaml").write_text(compile_plan(scoped).resolved_yaml)
     (run_dir / "history.jsonl").write_text(
         json.dumps({"type": "run.start", "runtime": "external"}) + "\n"
     )
     begin = {
         "op": "begin",
-        "run_id": "r1",
+        "run_id": RUN_ID,
         "scenario": "ext-heal",
         "runtime": "external",
         **process_identity(),
@@ -389,6 +393,8 @@ def run_dir_with(tmp: Path, entries: list[dict[str, Any]], **isolation: Any) -> 
     return run_dir
 
 
+RUN_ID = "20260101T000000Z"
+TOPIC = "kd-20260101t000000z-orders"
 KILLED = [
     _did("node_down", cluster="primary", node=2, how="node_kill"),
     _did("flow_stopped", flow="primary->dr", how="flow_stop"),
@@ -455,7 +461,9 @@ def test_status_lists_the_dead_run_and_heal_yes_heals_it(
     tmp_path: Path, tp: FakeToxiproxy, no_kafka: dict[str, set[str]]
 ) -> None:
     tp.proxies["xdc-b"]["enabled"] = False
-    run_dir = run_dir_with(tmp_path, [*KILLED, _did("proxy_disabled", proxy="xdc-b")])
+    no_kafka["primary"].add(TOPIC)
+    topic = _did("topic", cluster="primary", topic=TOPIC)
+    run_dir = run_dir_with(tmp_path, [topic, *KILLED, _did("proxy_disabled", proxy="xdc-b")])
     (tmp_path / "node-primary_2").write_text("down")
     (tmp_path / "flow-primary-_dr").write_text("down")
     reports = str(tmp_path / "reports")
@@ -463,7 +471,7 @@ def test_status_lists_the_dead_run_and_heal_yes_heals_it(
     runs = json.loads(res.stdout)["runs_with_faults_in_force"]
     assert [r["run_dir"] for r in runs] == [str(run_dir)]
     assert runs[0]["heal_command"] == f"kafkadrill heal {run_dir} --yes"
-    assert "node primary/2 down (node_kill)" in runs[0]["in_force"][0]
+    assert "node primary/2 down (node_kill)" in runs[0]["in_force"][1]
     res = _cli("heal", str(run_dir), "--yes", "--operator", "ana")
     assert res.exit_code == 0, res.output
     assert "healed" in res.output
@@ -472,9 +480,10 @@ def test_status_lists_the_dead_run_and_heal_yes_heals_it(
     assert tp.proxies["xdc-b"]["enabled"] is True
     record = json.loads((run_dir / jn.HEAL_FILE).read_text())
     assert record["ok"] is True and record["operator"] == "ana" and record["failed"] == []
-    assert [a["undo"] for a in record["actions"]] == ["enable_proxy", "node_start", "flow_start"]
+    undos = [a["undo"] for a in record["actions"]]
+    assert undos == ["enable_proxy", "node_start", "delete_topics", "flow_start"]
     assert all(a["verified"] and a["commands"] and a["seconds"] >= 0 for a in record["actions"])
-    assert len(record["in_force"]) == 3
+    assert len(record["in_force"]) == 4 and no_kafka["primary"] == set()
     assert read_journal(run_dir / jn.JOURNAL_FILE).entries[-1]["op"] == "closed"
     res = _cli("status", "--json", "--reports-dir", reports)
     assert json.loads(res.stdout)["runs_with_faults_in_force"] == []

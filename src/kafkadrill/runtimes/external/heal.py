@@ -19,6 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kafkadrill.errors import TopologyError
+from kafkadrill.isolation import scoped_name
 from kafkadrill.runtimes.base import LinkEffect
 from kafkadrill.runtimes.external.config import CommandSpec, ExternalSpec, render_template
 from kafkadrill.runtimes.external.config import show_command as _show
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 #: a running MirrorMaker 2 could copy a run topic again between the deletions on each side).
 ORDER = ("toxic", "proxy_disabled", "node_paused", "node_down", "topic", "flow_stopped")
 FLOW_RUNNING_TIMEOUT = 120.0  # seconds for a restarted flow to be seen running
+TOPICS_GONE_TIMEOUT = 30.0  # seconds for deleted run topics to leave the metadata
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def plan_heal(
             steps += [_step(p, spec, topology, run_id) for p in items]
             continue
         names = ", ".join(f"{p.get('cluster')}:{p.get('topic')}" for p in items)
-        prefix = f"{spec.isolation.prefix}-{run_id}-"
+        prefix = scoped_name(spec.isolation.prefix, run_id, "")
         skip = (
             "isolation.keep_topics: the run's topics are kept"
             if spec.isolation.keep_topics
@@ -245,12 +247,23 @@ def _undo_paused(rt: ExternalRuntime, p: Pending) -> tuple[str, bool, str]:
 
 def _undo_topics(rt: ExternalRuntime) -> tuple[str, bool, str]:
     rt._cleanup()
-    left = []
-    for cluster in rt.spec.clusters:
-        names = rt._admin(cluster).list_topics(timeout=10).topics
-        left += [f"{cluster}:{t}" for t in names if t.startswith(rt.prefix)]
-    detail = f"run topics left: {left}" if left else f"no topic named {rt.prefix}* left"
-    return "deleted the run's topics and groups", not left, detail
+    left: list[str] = []
+
+    def none_left() -> tuple[bool, str]:
+        # Deleting is asynchronous on the brokers: look until the metadata no longer lists them.
+        left[:] = [
+            f"{cluster}:{t}"
+            for cluster in rt.spec.clusters
+            for t in rt._admin(cluster).list_topics(timeout=10).topics
+            if t.startswith(rt.prefix)
+        ]
+        return not left, f"run topics left: {left}"
+
+    try:
+        waited = wait_until(f"no topic named {rt.prefix}*", none_left, TOPICS_GONE_TIMEOUT)
+    except TopologyError as exc:
+        return "deleted the run's topics and groups", False, str(exc)
+    return "deleted the run's topics and groups", True, f"none left after {waited:.1f} s"
 
 
 def _undo_flow(rt: ExternalRuntime, p: Pending) -> tuple[str, bool, str]:
