@@ -276,8 +276,9 @@ def test_leftovers_of_a_dead_reaper_are_listed_and_removed_by_down(
         assert _labelled(run_id)["container"]  # nothing removed them
         st = _cli("status", "--json")
         assert st.returncode == 0, st.stderr
-        mine = [p for p in json.loads(st.stdout) if p.get("run_id") == run_id]
-        assert mine and mine[0]["runtime"] == "compose" and mine[0]["runner_alive"] == "no"
+        projects = json.loads(st.stdout)["compose_projects"]
+        mine = [p for p in projects if p.get("run_id") == run_id]
+        assert mine and mine[0]["runner_alive"] == "no", projects
         down = _cli("down")
         assert down.returncode == 0, down.stderr
         after = _labelled(run_id)

@@ -694,3 +694,113 @@ def test_failing_steady_state_aborts_before_any_fault(
     assert all(
         local.node_alive("primary", n.node_id) for n in local.topology.cluster("primary").nodes
     )
+
+
+# A drill runner as CI starts it, to be SIGKILLed mid-fault (a CI timeout, an OOM kill).
+RUNNER = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from kafkadrill.runner import run_drill\n"
+    "from kafkadrill.scenario import load_scenario\n"
+    "run_drill(load_scenario(sys.argv[1]), reports_dir=Path(sys.argv[2]), confirmed=True,\n"
+    "          operator='ci', approved_by='lead')\n"
+)
+
+
+def _kafkadrill(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from kafkadrill.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _listed(reports: Path) -> list[str]:
+    out = _kafkadrill("status", "--json", "--reports-dir", str(reports), timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [r["run_dir"] for r in json.loads(out.stdout)["runs_with_faults_in_force"]]
+
+
+def _faults_in_force(
+    local: LocalRuntime, reports: Path, xdc: list[str]
+) -> tuple[Path, list[str]] | None:
+    """The run directory once its journal shows every fault in force and each took effect."""
+    from kafkadrill.runtimes.external.journal import JOURNAL_FILE, read_journal
+
+    journals = list(reports.glob(f"*/*/{JOURNAL_FILE}"))
+    if not journals:
+        return None
+    ops = sorted({p.op for p in read_journal(journals[0]).pending})
+    assert local.toxiproxy is not None
+    took = (
+        not local.node_alive("primary", 2)
+        and not local.flow_alive("primary->dr")
+        and not any(local.toxiproxy.enabled(n) for n in xdc)
+    )
+    wanted = {"node_down", "flow_stopped", "proxy_disabled"}
+    return (journals[0].parent, ops) if wanted <= set(ops) and took else None
+
+
+def test_sigkilled_runner_is_healed_by_kafkadrill_heal(
+    local: LocalRuntime, agent: str, tmp_path: Path
+) -> None:
+    """Issue 26: the runner is SIGKILLed with a node down, MirrorMaker 2 killed and the link
+    cut on the user's Toxiproxy; `kafkadrill status` lists the run and `kafkadrill heal
+    RUN_DIR --yes` undoes all of it from the run directory's journal."""
+    assert local.toxiproxy is not None
+    xdc = [p["name"] for p in local.describe()["proxies"] if p["name"].startswith("xdc-")]
+    long = {"at": 2, "duration": 60}
+    sc = scenario("ext-sigkill", {**KILL, **long}, duration=90)
+    data = sc.model_dump(mode="json", by_alias=True)
+    data["timeline"] = [
+        {**KILL, **long},
+        {**CUT, **long},
+        {"fault": "mm2.kill", "target": {"flow": "primary->dr"}, **long},
+    ]
+    data["runtime"] = "external"
+    data["external"] = external_section(local, agent, flow_commands=True)
+    path = tmp_path / "ext-sigkill.yaml"
+    path.write_text(yaml.safe_dump(data))
+    reports = tmp_path / "reports"
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER, str(path), str(reports)])
+    try:
+        deadline = time.monotonic() + 240
+        found = _faults_in_force(local, reports, xdc)
+        while found is None and runner.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            found = _faults_in_force(local, reports, xdc)
+        assert found is not None, f"faults not in force (runner exit {runner.poll()})"
+    finally:
+        runner.kill()  # SIGKILL: no stop(), no heal, no report
+        runner.wait(timeout=30)
+    killed_at = time.monotonic()
+    run_dir, ops = found
+    print(f"journal at SIGKILL: {ops}")
+    assert not local.node_alive("primary", 2) and not local.flow_alive("primary->dr")
+    assert not any(local.toxiproxy.enabled(n) for n in xdc)  # the cut is still in force
+    assert not (run_dir / "report.json").exists()
+    assert _listed(reports) == [str(run_dir)]
+
+    dry = _kafkadrill("heal", str(run_dir))
+    assert dry.returncode == 0 and "nothing was changed" in dry.stderr + dry.stdout
+    assert not local.node_alive("primary", 2)  # the dry run touched nothing
+    out = _kafkadrill("heal", str(run_dir), "--yes")
+    healed_s = time.monotonic() - killed_at
+    assert out.returncode == 0, out.stdout + out.stderr
+    print(f"SIGKILL to healed (status, dry run, heal): {healed_s:.1f} s")
+
+    assert all(
+        local.node_alive(c.name, n.node_id) for c in local.topology.clusters for n in c.nodes
+    )
+    assert local.flow_alive("primary->dr")
+    assert all(local.toxiproxy.enabled(n) for n in xdc)
+    left = [t["name"] for n in xdc for t in local.toxiproxy.toxics(n)]
+    assert not [t for t in left if t.startswith("kd-")], left
+    record = json.loads((run_dir / "heal.json").read_text())
+    assert record["ok"] is True and record["failed"] == []
+    undos = {a["undo"] for a in record["actions"]}
+    assert {"node_start", "flow_start", "enable_proxy", "delete_topics"} <= undos
+    assert _listed(reports) == []
+    assert not (run_dir / "report.json").exists()  # the evidence is not rewritten

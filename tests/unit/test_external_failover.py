@@ -193,10 +193,11 @@ class _Client:
         self.moved.append((cluster, site))
 
 
-def _runtime(data: dict[str, Any]) -> tuple[ExternalRuntime, _History]:
+def _runtime(data: dict[str, Any], workdir: Path) -> tuple[ExternalRuntime, _History]:
     s = Scenario.from_dict(data)
     assert s.external is not None
-    rt = ExternalRuntime(s.to_topology(), Path("/nonexistent"), external=s.external, confirmed=True)
+    # The workdir holds the undo journal (written before every change).
+    rt = ExternalRuntime(s.to_topology(), workdir, external=s.external, confirmed=True)
     history = _History()
     rt.attach_history(history)
     rt.clients = _Clients()  # type: ignore[assignment]
@@ -229,7 +230,7 @@ def _failover(rt: ExternalRuntime, ctx: RunbookContext) -> None:
 def test_failover_stops_the_flow_through_its_command_and_checks_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rt, history = _runtime(failover_data(tmp_path))
+    rt, history = _runtime(failover_data(tmp_path), tmp_path)
     probed: list[str] = []
     monkeypatch.setattr(rt, "ping", lambda addr, timeout=1.0: probed.append(addr))  # the outage
     ctx = _ctx(rt, history)
@@ -259,7 +260,7 @@ def test_failover_whose_stop_command_fails_aborts_at_that_step(
     data["external"]["flows"][0]["commands"]["flow_stop"] = {
         "argv": [sys.executable, "-c", "import sys; print('unit not found'); sys.exit(5)"]
     }
-    rt, history = _runtime(data)
+    rt, history = _runtime(data, tmp_path)
     monkeypatch.setattr(rt, "ping", lambda addr, timeout=1.0: None)
     ctx = _ctx(rt, history)
     with pytest.raises(RunbookAborted, match="stop_mm2"):
@@ -275,7 +276,7 @@ def test_node_stop_gives_its_grace_as_timeout(tmp_path: Path) -> None:
     data["external"]["commands"]["node_stop"] = {
         "argv": [sys.executable, "-c", "print('stopped')", "{node}", "--wait={timeout}"]
     }
-    rt, history = _runtime(data)
+    rt, history = _runtime(data, tmp_path)
     rt.node_stop("primary", 1)
     rt.node_stop("primary", 2, timeout=7.5)
     shown = [f["command"] for t, f in history.events if t == "adapter.exec"]
@@ -285,7 +286,7 @@ def test_node_stop_gives_its_grace_as_timeout(tmp_path: Path) -> None:
 def test_flow_alive_asks_the_state_command_sparingly_but_afresh_after_a_stop(
     tmp_path: Path,
 ) -> None:
-    rt, history = _runtime(failover_data(tmp_path))
+    rt, history = _runtime(failover_data(tmp_path), tmp_path)
 
     def states() -> list[str]:
         return [f["operation"] for t, f in history.events if t == "adapter.exec"]
@@ -365,7 +366,7 @@ def _region_down(rt: ExternalRuntime) -> RegionOutage:
 def test_region_heal_starts_the_nodes_together_and_verifies_each_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rt, history = _runtime(node_data(tmp_path))
+    rt, history = _runtime(node_data(tmp_path), tmp_path)
     monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 1, 2})
     outage = _region_down(rt)
     detail = outage.heal()  # one at a time, the first start would give up alone after 5 s
@@ -384,7 +385,7 @@ def test_region_heal_starts_the_nodes_together_and_verifies_each_back(
 def test_region_heal_names_every_node_that_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rt, _history = _runtime(node_data(tmp_path, failing="0,2"))
+    rt, _history = _runtime(node_data(tmp_path, failing="0,2"), tmp_path)
     monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 1, 2})
     outage = _region_down(rt)
     with pytest.raises(TopologyError) as exc:
@@ -400,7 +401,7 @@ def test_region_heal_names_every_node_that_failed(
 def test_restore_all_starts_the_down_nodes_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rt, _history = _runtime(node_data(tmp_path))
+    rt, _history = _runtime(node_data(tmp_path), tmp_path)
     monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 1, 2})
     _region_down(rt)
     assert rt.restore_all() == [f"restarted primary-n{n}" for n in (0, 1, 2)]
@@ -426,7 +427,7 @@ def test_node_start_is_done_only_once_the_node_rejoined(
     }
     data["external"]["commands"]["node_kill"] = {"argv": [sys.executable, "-c", "pass"]}
     data["external"]["commands"]["node_start"] = {"argv": [sys.executable, "-c", "pass"]}
-    rt, _history = _runtime(data)
+    rt, _history = _runtime(data, tmp_path)
     metadata = iter([None, {0, 2}, {0, 1, 2}])
     monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: next(metadata))
     rt.node_kill("primary", 1)
@@ -448,7 +449,7 @@ def test_a_node_that_does_not_rejoin_fails_the_heal_with_the_last_answer(
     data["external"]["commands"]["node_state"] = {
         "argv": [sys.executable, "-c", "print('running')"]
     }
-    rt, _history = _runtime(data)
+    rt, _history = _runtime(data, tmp_path)
     monkeypatch.setattr(rt, "_registered_nodes", lambda cluster: {0, 2})
     with pytest.raises(
         TopologyError,

@@ -6,7 +6,7 @@ lives in its own module and registers its commands on `main` when imported here.
 
 from __future__ import annotations
 
-from kafkadrill.cli import compare, drill, scenarios, topology
+from kafkadrill.cli import compare, drill, heal, scenarios, topology
 from kafkadrill.cli._app import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, console, main
 from kafkadrill.cli.drill import _print_result
 
@@ -18,6 +18,7 @@ __all__ = [
     "compare",
     "console",
     "drill",
+    "heal",
     "main",
     "scenarios",
     "topology",

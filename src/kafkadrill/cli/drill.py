@@ -311,6 +311,7 @@ def verify(run_dir: Path, debug: bool) -> None:
     """
     from kafkadrill.report.manifest import RECHECK_PREFIX
     from kafkadrill.report.manifest import verify as verify_manifest
+    from kafkadrill.report.store import HEAL_FILE
 
     try:
         res = verify_manifest(run_dir)
@@ -337,4 +338,6 @@ def verify(run_dir: Path, debug: bool) -> None:
     # Re-checks (`kafkadrill check`) sit beside the run, each sealed by its own manifest.
     for d in sorted(p for p in run_dir.glob(f"{RECHECK_PREFIX}*") if p.is_dir()):
         say(f"  re-check {safe(d.name)} (own manifest): {verify_manifest(d).state}")
+    if (run_dir / HEAL_FILE).is_file():
+        say(f"  healed after the run (not sealed): {safe(run_dir / HEAL_FILE)}")
     sys.exit(code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -179,20 +180,35 @@ def down() -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(as_json: bool) -> None:
-    """List topologies running on this machine (local processes and compose projects)."""
+@click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Where run directories are searched for drills that died with faults in force.",
+)
+def status(as_json: bool, reports_dir: Path) -> None:
+    """List topologies running on this machine (local processes, compose projects), and drill
+    runs on clusters kafkadrill did not start whose runner died with faults in force (each with
+    its `kafkadrill heal` command)."""
     import psutil
 
+    from kafkadrill.cli.heal import runs_in_force
     from kafkadrill.runtimes.compose.docker import running_projects
     from kafkadrill.runtimes.local.runtime import state_files
 
     states = state_files()
     for st in states:
-        st["runtime"] = "local"
         st["alive"] = {c["name"]: psutil.pid_exists(c["pid"]) for c in st.get("children", [])}
-    projects = [{"runtime": "compose", **p} for p in running_projects()]
+    projects = running_projects()
+    dead = [r.summary() for r in runs_in_force(reports_dir)]
     if as_json:
-        click.echo(json.dumps(states + projects, indent=1))
+        doc = {
+            "topologies": states,
+            "compose_projects": projects,
+            "runs_with_faults_in_force": dead,
+        }
+        click.echo(json.dumps(doc, indent=1))
         return
     if not states and not projects:
         say("no topology running")
@@ -217,3 +233,18 @@ def status(as_json: bool) -> None:
                 f"runner pid {pr['runner_pid']} {runner}"
             )
         )
+    _print_dead_runs(dead)
+
+
+def _print_dead_runs(dead: list[dict[str, Any]]) -> None:
+    for run in dead:
+        runner = run["runner"]
+        state = "gone" if runner["alive"] is False else "on another host (cannot tell)"
+        say(
+            f"[bold red]faults in force[/] on {safe(run['scenario'])}, run "
+            f"{safe(run['run_dir'])}: runner pid {runner['pid']} {state}"
+            + (" (last heal failed)" if run["last_heal_failed"] else "")
+        )
+        for what in run["in_force"]:
+            say(f"  - {safe(what)}")
+        say(f"  heal: {safe(run['heal_command'])}")

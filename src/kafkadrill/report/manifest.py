@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafkadrill.report.store import MANIFEST_FILE, write_text
+from kafkadrill.report.store import HEAL_FILE, JOURNAL_FILE, MANIFEST_FILE, write_text
 
 __all__ = [
     "ALTERED",
@@ -38,6 +38,9 @@ _CHUNK = 1 << 20
 INTACT, ALTERED, UNVERIFIABLE = "intact", "altered", "unverifiable"
 #: Top-level directories holding re-checks of a run; each is sealed by its own manifest.
 RECHECK_PREFIX = "recheck-"
+#: Top-level files that may change after the seal: the external runtime's undo journal grows
+#: when `kafkadrill heal` undoes what a dead runner left, and heal.json records that heal.
+UNSEALED = frozenset({JOURNAL_FILE, HEAL_FILE})
 
 
 @dataclass
@@ -97,6 +100,8 @@ def _files(run_dir: Path) -> list[str]:
             rel = (Path(dirpath) / name).relative_to(run_dir).as_posix()
             # The manifest cannot hash itself; its temp file (atomic write) is not evidence.
             if rel == MANIFEST_FILE or (rel.startswith(f".{MANIFEST_FILE}.")):
+                continue
+            if rel in UNSEALED:
                 continue
             out.append(rel)
     return sorted(out)

@@ -9,6 +9,8 @@ holds everything one run leaves behind (see docs/reference/report-layout.md)::
     report.md            the retrospective, Markdown (links to plots/)
     report.html          the same, one self-contained file (plots embedded)
     environment.json     versions and configs
+    journal.jsonl        external runtime: the undo journal (not sealed: a heal appends)
+    heal.json            external runtime: the heal after a dead runner (not sealed)
     logs/                every process's log
     plots/               PNGs referenced by report.md
     MANIFEST.sha256      sha256 of every other file, ``sha256sum -c`` compatible
@@ -31,8 +33,10 @@ import orjson
 
 __all__ = [
     "ENVIRONMENT_FILE",
+    "HEAL_FILE",
     "HISTORY_FILE",
     "HISTORY_GZ_FILE",
+    "JOURNAL_FILE",
     "LOGS_DIR",
     "MANIFEST_FILE",
     "PLOTS_DIR",
@@ -62,6 +66,10 @@ ENVIRONMENT_FILE = "environment.json"
 LOGS_DIR = "logs"
 PLOTS_DIR = "plots"
 MANIFEST_FILE = "MANIFEST.sha256"
+# Written by the external runtime (runtimes/external/journal.py, same names; the report may not
+# import a runtime): the undo journal, and the record of a heal after the runner died.
+JOURNAL_FILE = "journal.jsonl"
+HEAL_FILE = "heal.json"
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # A stamp, optionally with the "-N" suffix new_run_dir adds when a second run starts in the

@@ -16,6 +16,7 @@ from kafkadrill.runtimes.external.adapters.connect import ConnectAdapter
 from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
 from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.runtimes.external.config import ExternalSpec
+from kafkadrill.runtimes.external.journal import Journal
 from kafkadrill.runtimes.shared.health import newest_record_age
 from kafkadrill.runtimes.shared.replication import (
     PROBE_READ,
@@ -39,6 +40,8 @@ class ExternalChecks:
     links: ToxiproxyLinks | None
     connect: dict[str, ConnectAdapter]
     recorder: Recorder
+    journal: Journal
+    _by: str
     # The runtime's own methods used here.
     bootstrap: Callable[..., str]
     _admin: Callable[[str], Any]
@@ -97,6 +100,7 @@ class ExternalChecks:
         for cluster, name, parts, rf, config in wanted:
             if not name.startswith(self.prefix):
                 raise TopologyError(f"refusing to create {name}: not a run-scoped name")
+            self.journal.did("topic", cluster=cluster, topic=name)
             admin = self._admin(cluster)
             fut = admin.create_topics([NewTopic(name, parts, rf, config=config)])[name]
             try:
@@ -201,15 +205,16 @@ class ExternalChecks:
                 continue
             # Ours: the run-scoped prefix, possibly behind a replication prefix (primary.kd-..).
             mine = sorted(t for t in names if t.startswith(self.prefix) or f".{self.prefix}" in t)
+            failed: list[str] = []
             if mine:
                 futs = admin.delete_topics(mine, operation_timeout=30)
-                failed = []
                 for t, fut in futs.items():
                     try:
                         fut.result(timeout=30)
                     except Exception as exc:
                         failed.append(f"{t}: {exc}")
                 self._note("delete_topics", cluster, f"deleted {mine}; failed {failed}", not failed)
+            self._journal_deleted(cluster, {f.partition(":")[0] for f in failed})
             groups = [g for g in self.groups]
             try:
                 listed = admin.list_consumer_groups(request_timeout=10).result()
@@ -228,6 +233,12 @@ class ExternalChecks:
                     except Exception as exc:
                         failed.append(f"{g}: {exc}")
                 self._note("delete_groups", cluster, f"deleted {groups}; failed {failed}", True)
+
+    def _journal_deleted(self, cluster: str, failed: set[str]) -> None:
+        """Journal the run topics of `cluster` as undone: deleted, or not there to delete."""
+        for c, topic in self.created:
+            if c == cluster and topic not in failed:
+                self.journal.undone("topic", self._by, cluster=cluster, topic=topic)
 
     def _note(self, op: str, target: str, detail: str, ok: bool) -> None:
         # Admin calls are adapter actions too: the evidence shows what was removed.

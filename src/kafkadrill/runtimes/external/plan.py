@@ -423,6 +423,11 @@ def render_plan(plan: DrillPlan, runtime: str | None = None) -> str:
     return _redacted(_Plan(plan, name).render(), plan.secrets)
 
 
+def redact_plan_text(text: str, secrets: frozenset[str]) -> str:
+    """Any text naming the scenario's commands (e.g. `kafkadrill heal`'s), as the plan is."""
+    return _redacted(text, secrets)
+
+
 def _redacted(text: str, secrets: frozenset[str]) -> str:
     """`text` through the secret policy (`redact_text`), except the `key = ${ENV:..}` /
     `${FILE:..}` lines: a reference names where a secret comes from and holds none (external

@@ -16,7 +16,9 @@ Safety, in order:
 - `guard()` runs every tick of the fault phase: writes unavailable too long or replication lag
   too high abort the drill (faults are then healed by the runner);
 - `stop()` always heals what kafkadrill did (link effects, killed/paused nodes, stopped flows)
-  and removes its run-scoped topics and groups; it never stops a cluster.
+  and removes its run-scoped topics and groups; it never stops a cluster;
+- every change is journaled before it is made (journal.py), so what a killed runner left in
+  force is known and `kafkadrill heal RUN_DIR` can undo it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from kafkadrill.runtimes.external.adapters.connect import ConnectAdapter
 from kafkadrill.runtimes.external.adapters.record import Recorder
 from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.runtimes.external.checks import ExternalChecks
+from kafkadrill.runtimes.external.clients import PerClusterClients
 from kafkadrill.runtimes.external.config import (
     ADAPTERS,
     FLOW_STOP_TIMEOUT,
@@ -55,6 +58,7 @@ from kafkadrill.runtimes.external.config import (
     capabilities_of,
     resolve_config,
 )
+from kafkadrill.runtimes.external.journal import JOURNAL_FILE, Journal, process_identity
 from kafkadrill.runtimes.external.nodestart import (
     NodeKey,
     Started,
@@ -64,7 +68,7 @@ from kafkadrill.runtimes.external.nodestart import (
 from kafkadrill.runtimes.shared.health import newest_record_age as newest_record_age  # re-export
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.topology import Flow, Topology
-from kafkadrill.workload.access import QUIET, ConfluentClients
+from kafkadrill.workload.access import QUIET
 
 if TYPE_CHECKING:
     from kafkadrill.plan import DrillPlan
@@ -106,28 +110,6 @@ def _isolation_prefix(plan: DrillPlan) -> str:
     return str(ext.isolation.prefix)
 
 
-class _PerClusterClients(ConfluentClients):
-    """ConfluentClients whose admin calls use the settings of the cluster addressed."""
-
-    def __init__(self, config: dict[str, str], lookup: Any) -> None:
-        super().__init__(config)
-        self._lookup = lookup
-
-    def _conf(self, bootstrap: str, **extra: Any) -> dict[str, Any]:
-        own = self._lookup(bootstrap)
-        conf = own if own is not None else self.config
-        return {"bootstrap.servers": bootstrap, **QUIET, **conf, **extra}
-
-    def final_read(
-        self, history: Any, bootstrap: str, cluster: str, topics: Any, timeout: float
-    ) -> tuple[int, bool]:
-        from kafkadrill.workload.consumer import final_read
-
-        own = self._lookup(bootstrap)
-        conf = own if own is not None else self.config
-        return final_read(history, bootstrap, cluster, topics, timeout, extra=conf)
-
-
 def _prepare(
     plan: DrillPlan, run_id: str, topics: dict[str, str], groups: dict[str, str]
 ) -> dict[str, Any]:
@@ -141,6 +123,7 @@ def _prepare(
         "producer_cluster": first.cluster,
         "groups": sorted(groups.values()),
         "topic_renames": topics,
+        "scenario": plan.name,
     }
 
 
@@ -173,6 +156,8 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         producer_cluster: str | None = None,
         groups: list[str] | None = None,
         topic_renames: dict[str, str] | None = None,
+        scenario: str | None = None,
+        journal: Journal | None = None,
     ) -> None:
         if external is None:
             raise ScenarioError("runtime 'external' needs an `external:` section", field="external")
@@ -196,6 +181,13 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         self.groups = list(groups or [])
         self.topic_renames = dict(topic_renames or {})
         self.recorder = Recorder()
+        # The runner's own journal, or (heal) the journal of the run being healed.
+        self._by = "runner" if journal is None else "heal"
+        self.journal = journal or Journal(
+            self.workdir / JOURNAL_FILE,
+            {"run_id": self.run_id, "scenario": scenario, "runtime": "external"}
+            | process_identity(),
+        )
         self.client_config: dict[str, dict[str, str]] = {}
         self._secret_values: list[str] = []
         for name, c in external.clusters.items():
@@ -209,9 +201,11 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         # clusters in a failover: give both clusters the same client identity); admin reads and
         # writes pick the settings of the cluster whose bootstrap servers they are given.
         first = next(iter(self.client_config.values()), {})
-        self.clients = _PerClusterClients(first, self._config_for_bootstrap)
+        self.clients = PerClusterClients(first, self._config_for_bootstrap)
         self.links = (
-            ToxiproxyLinks(external.toxiproxy, self.recorder) if external.toxiproxy else None
+            ToxiproxyLinks(external.toxiproxy, self.recorder, self.journal, self._by)
+            if external.toxiproxy
+            else None
         )
         self.connect = {
             f.name: ConnectAdapter(f.connect, f.name, self.recorder)
@@ -308,6 +302,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
                 errors.append(f"restart flow {flow}: {exc}")
         if errors:
             raise TopologyError("external runtime stop: " + "; ".join(errors))
+        self.journal.closed()
 
     # ----- addresses and probes --------------------------------------------------------------
     def _region_of(self, site: str) -> str:
@@ -384,12 +379,18 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         return f"ran {res.shown} (exit {res.exit})"
 
     # ----- nodes -----------------------------------------------------------------------------
+    def _journal_node(self, op: str, how: str, cluster: str, node: int) -> None:
+        self._node_cmd(how, cluster, node)  # an unknown node or op is refused unjournaled
+        self.journal.did(op, cluster=cluster, node=node, how=how)
+
     def node_kill(self, cluster: str, node: int) -> str:
+        self._journal_node("node_down", "node_kill", cluster, node)
         how = self._run_node("node_kill", cluster, node)
         self._went_down(cluster, node)
         return how + self._unverified_note(cluster)
 
     def node_stop(self, cluster: str, node: int, timeout: float = NODE_STOP_TIMEOUT) -> str:
+        self._journal_node("node_down", "node_stop", cluster, node)
         how = self._run_node("node_stop", cluster, node, timeout)
         self._went_down(cluster, node)
         return how + self._unverified_note(cluster)
@@ -416,6 +417,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         how = self._run_node("node_start", cluster, node)
         self.down.discard((cluster, node))  # started: restore_all must not start it again
         rejoin = self._wait_rejoined(cluster, node)
+        self.journal.undone("node_down", self._by, cluster=cluster, node=node)
         down_at = self._down_at.pop((cluster, node), None)
         return Started(
             cluster,
@@ -463,6 +465,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         return {int(n.id) for n in desc.nodes}
 
     def node_pause(self, cluster: str, node: int) -> str:
+        self._journal_node("node_paused", "node_pause", cluster, node)
         how = self._run_node("node_pause", cluster, node)
         self.paused.add((cluster, node))
         return how + self._unverified_note(cluster)
@@ -470,6 +473,7 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
     def node_resume(self, cluster: str, node: int) -> str:
         how = self._run_node("node_resume", cluster, node)
         self.paused.discard((cluster, node))
+        self.journal.undone("node_paused", self._by, cluster=cluster, node=node)
         return how
 
     def _unverified_note(self, cluster: str) -> str:
@@ -538,8 +542,13 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         self._state_gen[f.name] = self._state_gen.get(f.name, 0) + 1
         self._state_cache.pop(f.name, None)
 
+    def _journal_flow(self, f: Flow, how: str) -> None:
+        if self._flow_cmd(how, f) is not None or (how == "flow_stop" and f.name in self.connect):
+            self.journal.did("flow_stopped", flow=f.name, how=how)
+
     def flow_stop(self, flow: Flow | str | None = None, timeout: float = FLOW_STOP_TIMEOUT) -> str:
         f = self.flow(flow)
+        self._journal_flow(f, "flow_stop")
         try:
             done = self._flow_run("flow_stop", f, timeout)
             if done is None and f.name in self.connect:
@@ -562,10 +571,12 @@ class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
         if done is None:
             raise TopologyError(f"no way to start flow {f.name} is configured")
         self.flows_stopped.discard(f.name)
+        self.journal.undone("flow_stopped", self._by, flow=f.name)
         return done
 
     def flow_kill(self, flow: Flow | str | None = None) -> str:
         f = self.flow(flow)
+        self._journal_flow(f, "flow_kill")
         try:
             done = self._flow_run("flow_kill", f)
         finally:

@@ -18,6 +18,7 @@ from kafkadrill.errors import TopologyError
 from kafkadrill.runtimes.base import LinkEffect
 from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
 from kafkadrill.runtimes.external.config import ProxyRef, ToxiproxySpec
+from kafkadrill.runtimes.external.journal import Journal
 from kafkadrill.runtimes.shared.toxiproxy import ToxiproxyClient
 
 
@@ -49,10 +50,19 @@ class RecordingToxiproxy(ToxiproxyClient):
 
 
 class ToxiproxyLinks:
-    def __init__(self, spec: ToxiproxySpec, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        spec: ToxiproxySpec,
+        recorder: Recorder,
+        journal: Journal | None = None,
+        by: str = "runner",
+    ) -> None:
         self.spec = spec
         self.tp = RecordingToxiproxy(spec.api, recorder)
         self.effects: list[LinkEffect] = []  # applied and not yet restored
+        # Each toxic added and proxy disabled is journaled before the call (undo journal).
+        self.journal = journal
+        self.by = by
 
     def reachable(self) -> tuple[bool, str]:
         try:
@@ -108,6 +118,8 @@ class ToxiproxyLinks:
         for p in proxies:
             if disable:
                 if self.tp.enabled(p.name):
+                    if self.journal is not None:
+                        self.journal.did("proxy_disabled", proxy=p.name)
                     self.tp.set_enabled(p.name, False)
                     disabled.append(p.name)
                 touched.append(p)
@@ -115,6 +127,8 @@ class ToxiproxyLinks:
             streams = self._stream(p, direction)
             for stream in streams:
                 tname = f"{name}-{stream}"
+                if self.journal is not None:
+                    self.journal.did("toxic", proxy=p.name, toxic=tname)
                 self.tp.add_toxic(
                     p.name, tname, "timeout" if kind == "cut" else kind, stream, attributes
                 )
@@ -156,8 +170,12 @@ class ToxiproxyLinks:
         for proxy, name in toxics:
             if name in {t["name"] for t in self.tp.toxics(proxy)}:
                 self.tp.remove_toxic(proxy, name)
+            if self.journal is not None:  # removed, or found gone
+                self.journal.undone("toxic", self.by, proxy=proxy, toxic=name)
         for proxy in disabled:
             self.tp.set_enabled(proxy, True)
+            if self.journal is not None:
+                self.journal.undone("proxy_disabled", self.by, proxy=proxy)
         self.effects = [e for e in self.effects if e is not effect]
         return f"removed {len(toxics)} toxic(s), re-enabled {len(disabled)} proxies"
 
