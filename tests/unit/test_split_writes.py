@@ -9,6 +9,8 @@ import pytest
 from tests.unit.test_checkers_unit import H, check
 
 from kafkadrill.checkers import evaluate
+from kafkadrill.checkers.findings import derive_findings
+from kafkadrill.checkers.judge import judge
 
 OLD, DR = "primary", "dr"
 DECIDE_T = 6.0  # the decide step's ok event
@@ -198,6 +200,8 @@ def test_fence_that_held_has_nothing_acked_through_it() -> None:
     assert v.status == "PASS"
     assert v.figures["fence"] == {"status": "ok", "t": 6.2, **FENCE}
     assert (s["count"], s["acked_through_fence"], s["sent_through_fence"]) == (1, 0, 0)
+    texts = " ".join(f["text"] for f in derive_findings(judge(h.frames(), {}, error=None)))
+    assert "did not hold" not in texts
 
 
 def test_write_acked_after_the_fence_took_effect_fails() -> None:
@@ -213,6 +217,14 @@ def test_write_acked_after_the_fence_took_effect_fails() -> None:
     s = v.figures["split_writes"]
     assert v.status == "FAIL"
     assert (s["count"], s["acked_through_fence"], s["sent_through_fence"]) == (3, 2, 1)
+    report = judge(h.frames(), {"max_split_writes": None, "max_lost": None}, error=None)
+    assert report["verdict"] == "FAIL"  # the objective measures the count, not the fence
+    assert [c["checker"] for c in report["verdict_causes"]] == ["split_writes"]
+    fence = [f for f in report["findings"] if "did not hold" in f["text"]]
+    assert len(fence) == 1 and fence[0]["severity"] == "high"
+    assert "2 writes" in fence[0]["text"] and "primary" in fence[0]["text"]
+    # the explanation rule speaks of the fence, the generic rule does not repeat it
+    assert not any(f["text"].startswith("Checker split_writes FAILed") for f in report["findings"])
 
 
 def test_only_in_flight_across_the_fence_is_not_a_leak() -> None:
@@ -329,3 +341,40 @@ def test_max_split_writes_objective(target: int | None, verdict: str) -> None:
     v = check(_straggler_history())
     res = {r.name: r for r in evaluate(v, {"max_split_writes": target})}
     assert (res["max_split_writes"].observed, res["max_split_writes"].verdict) == (2, verdict)
+
+
+def test_split_writes_finding_names_count_and_producers() -> None:
+    report = judge(_straggler_history().frames(), {"max_split_writes": 0, "max_lost": None},
+                   error=None)  # fmt: skip
+    assert report["verdict"] == "FAIL"
+    assert report["failover"]["split_writes"]["count"] == 2
+    assert report["failover"] == report["checkers"]["split_writes"]["figures"]
+    split = [f for f in report["findings"] if "split writes" in f["text"]]
+    assert len(split) == 1 and split[0]["severity"] == "high"
+    assert "2 writes" in split[0]["text"] and "p1 (straggler, 2)" in split[0]["text"]
+    assert "max_split_writes" in split[0]["text"] and "fence" in split[0]["suggestion"].lower()
+    measured = judge(_straggler_history().frames(), {"max_split_writes": None}, error=None)
+    split = [f for f in measured["findings"] if "split writes" in f["text"]]
+    assert split[0]["severity"] == "medium"
+
+
+def test_report_section_formats_the_figures_and_is_absent_without_failover() -> None:
+    from kafkadrill.report.blocks import Heading, Table
+    from kafkadrill.report.model import report_document
+    from kafkadrill.report.sections import build_blocks
+
+    report = judge(_straggler_history().frames(), {"max_split_writes": None}, error=None)
+    assert report_document(report)["failover"] == report["failover"]  # the typed model keeps it
+    blocks = build_blocks(report, {})
+    at = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.anchor == "failover")
+    tables = [b for b in blocks[at + 1 :] if isinstance(b, Table)][:3]
+    split, per, tail = ({str(r[0]): r[1:] for r in t.rows} for t in tables)
+    assert split["Split writes (acked by the old primary after the decision)"] == ["2"]
+    assert per["p1"] == ["2", "yes", "never", "2", "0"]
+    assert tail["Divergent tail (acked by the old primary, not on DR)"] == ["2"]
+    h = H().send(0, 0.0).final_read(5.0, [0], cluster=OLD, topic="orders")
+    plain = judge(h.frames(), {}, error=None)
+    assert plain["failover"]["applicable"] is False
+    assert not any(
+        isinstance(b, Heading) and b.anchor == "failover" for b in build_blocks(plain, {})
+    )

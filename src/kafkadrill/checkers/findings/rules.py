@@ -14,6 +14,7 @@ from typing import Any
 from kafkadrill.checkers.findings.base import Finding, FindingRule, Report
 from kafkadrill.checkers.findings.base import one as _one
 from kafkadrill.checkers.findings.causes import EXPLAINED_ELSEWHERE, fail_cause
+from kafkadrill.checkers.findings.failover import fence_did_not_hold, split_writes
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
 __all__ = [
@@ -551,6 +552,8 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     aggregate_views,
     union_consumers,
     writer_without_service,
+    split_writes,
+    fence_did_not_hold,
     ungoverned_fail,
     unknown_checkers,
 )
