@@ -343,6 +343,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "cycles": {},
         "aggregation": {},
         "metadata": {},
+        "split_writes": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

@@ -39,7 +39,7 @@ def judge(
 ) -> dict[str, Any]:
     """Checker output as report.json's keys: ``verdict``, ``error``, ``objectives``,
     ``verdict_causes``, ``rpo``,
-    ``rto``, ``faults``, ``topology``, ``expected_anomalies``, ``checkers``,
+    ``rto``, ``faults``, ``topology``, ``failover``, ``expected_anomalies``, ``checkers``,
     ``consumer_groups``, ``replication_lag_at_faults``, ``timeline``, ``evidence`` and
     ``findings``.
 
@@ -65,6 +65,8 @@ def judge(
         "rto": summary["rto"],
         "faults": faults_from_history(events),
         "topology": topology_from_history(events),
+        # A failover's split writes and divergent tail: the split_writes checker's figures.
+        "failover": verdicts["split_writes"].figures,
         "expected_anomalies": list(expected_anomalies),
         "checkers": {
             name: {

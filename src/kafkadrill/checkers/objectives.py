@@ -61,13 +61,20 @@ _OBJECTIVES: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Verdict]], 
     # Limits the changes that did show; one that never showed (or an excluded one that
     # appeared) fails the metadata checker itself, which this objective does not govern.
     "max_metadata_sync_seconds": (("metadata",), _fig("metadata", "max_sync_seconds"), "max"),
+    # Limits the writes the old primary acknowledged after the failover decision; a fence that
+    # did not hold fails the split_writes checker itself, which this objective does not govern.
+    "max_split_writes": (
+        ("split_writes",),
+        lambda v: (v["split_writes"].figures.get("split_writes") or {}).get("count"),
+        "max",
+    ),
     "require_ordering": (("ordering",), _status("ordering"), "require"),
     "require_timestamps_preserved": (("timestamps",), _status("timestamps"), "require"),
 }
 OBJECTIVE_NAMES = (*_OBJECTIVES, "expected_anomalies")
 EXPECTED = "expected_anomalies"
 # Objectives that depend on a checker without governing it: its strict status still counts.
-_NOT_GOVERNING = frozenset({"max_metadata_sync_seconds"})
+_NOT_GOVERNING = frozenset({"max_metadata_sync_seconds", "max_split_writes"})
 
 
 def _no_fault(v: Mapping[str, Verdict]) -> bool:
@@ -82,16 +89,21 @@ def _no_consumer_group(v: Mapping[str, Verdict]) -> bool:
     return not v["offsets"].figures.get("groups")
 
 
+def _no_failover(v: Mapping[str, Verdict]) -> bool:
+    return not v["split_writes"].figures.get("applicable")
+
+
 # Objectives whose observed value is null because there was nothing for them to judge (the
 # checker says so): with no fault nothing was unavailable, with no metadata change nothing had
 # to sync, with no consumer group at all nothing could be skipped (max_skipped is 0 by default,
-# also in scenarios without consumers). Any other null observation is nothing observed:
-# UNKNOWN, never PASS.
+# also in scenarios without consumers), with no failover nothing was written on both sides. Any
+# other null observation is nothing observed: UNKNOWN, never PASS.
 _NOT_APPLICABLE: dict[str, Callable[[Mapping[str, Verdict]], bool]] = {
     "max_rto_seconds": _no_fault,
     "max_read_unavailable_seconds": _no_fault,
     "max_skipped": _no_consumer_group,
     "max_metadata_sync_seconds": _no_metadata_change,
+    "max_split_writes": _no_failover,
 }
 
 

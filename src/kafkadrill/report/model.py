@@ -24,6 +24,9 @@ __all__ = [
     "STABLE_KEYS",
     "CheckerResult",
     "Evidence",
+    "Failover",
+    "FailoverDivergentTail",
+    "FailoverSplitWrites",
     "Fault",
     "Finding",
     "LagAtFault",
@@ -132,6 +135,55 @@ class Evidence(_Part):
     verdict_limited_by: Text = None
 
 
+class FailoverSplitWrites(_Part):
+    """Writes the old primary acknowledged after the failover decision (checkers.md)."""
+
+    count: Number = None
+    per_producer: dict[str, Any] | None = None
+    producers: list[StrictStr] | None = None
+    stragglers: list[StrictStr] | None = None
+    first_ack_after_decision_s: Number = None
+    last_ack_after_decision_s: Number = None
+    reached_dr: Number = None
+    not_reached_dr: Number = None
+    seen_by_consumer: Number = None
+    acked_through_fence: Number = None
+    sent_through_fence: Number = None
+
+
+class FailoverDivergentTail(_Part):
+    """Writes the old primary acknowledged that DR's final read does not hold (checkers.md)."""
+
+    count: Number = None
+    acked_on_old_primary: Number = None
+    before_decision: Number = None
+    after_decision: Number = None
+    held_on_old_primary: Number = None
+    not_held_on_old_primary: Number = None
+    nowhere: Number = None
+    first_ack_t: Number = None
+    last_ack_t: Number = None
+    first_ack_after_decision_s: Number = None
+    last_ack_after_decision_s: Number = None
+
+
+class Failover(_Part):
+    """A failover's split writes and divergent tail: the split_writes checker's figures."""
+
+    applicable: StrictBool | None = None
+    old_primary: Text = None
+    dr: Text = None
+    decision_t: Number = None
+    decision_from: Text = None  # decide | redirect_producers | redirect
+    clusters_from: Text = None  # decide | redirect
+    redirect_producers_end_t: Number = None
+    window_end_t: Number = None
+    straggler_grace_seconds: Number = None
+    fence: dict[str, Any] | None = None  # status, t, method, cluster, position
+    split_writes: FailoverSplitWrites | None = None
+    divergent_tail: FailoverDivergentTail | None = None
+
+
 class Finding(_Part):
     """A finding and the action it suggests (checkers.findings rules)."""
 
@@ -176,6 +228,7 @@ class Report(_Part):
     # checkers.judge: each checker FAIL no objective governs, with its cause
     verdict_causes: list[dict[str, Any]] | None = None
     topology: dict[str, Any] | None = None
+    failover: Failover | None = None  # checkers.split_writes: split writes, divergent tail
     expected_anomalies: list[StrictStr] | None = None
     checkers: dict[str, CheckerResult] | None = None
     consumer_groups: dict[str, dict[str, Any]] | None = None

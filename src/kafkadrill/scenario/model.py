@@ -474,6 +474,12 @@ class Objectives(_Model):
     max_metadata_sync_seconds: Float | None = Field(
         default=None, ge=0, description="seconds until a topic.* change shows on the target"
     )
+    max_split_writes: Int | None = Field(
+        default=None,
+        ge=0,
+        le=_INT63,
+        description="writes the old primary acknowledged after the failover decision",
+    )
     require_ordering: bool = False
     require_timestamps_preserved: bool = True
     expected_anomalies: list[AnomalyName] = Field(

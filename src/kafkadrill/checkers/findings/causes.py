@@ -18,7 +18,9 @@ __all__ = ["EXPLAINED_ELSEWHERE", "fail_cause"]
 Figures = Mapping[str, Any]
 
 # Checkers whose FAIL another findings rule already explains with its figures.
-EXPLAINED_ELSEWHERE = frozenset({"loss", "duplicates", "offsets", "metadata", "aggregation"})
+EXPLAINED_ELSEWHERE = frozenset(
+    {"loss", "duplicates", "offsets", "metadata", "aggregation", "split_writes"}
+)
 
 
 def _n(f: Figures, key: str) -> str:
@@ -70,6 +72,12 @@ _CAUSES: dict[str, Callable[[Figures], tuple[str, str]]] = {
         f"metadata changes: {_n(f, 'not_synced')} never synced, {_n(f, 'appeared')} "
         "excluded ones appeared",
         "See the metadata findings.",
+    ),
+    "split_writes": lambda f: (
+        "the fence of the old primary did not hold: "
+        f"{fmt((f.get('split_writes') or {}).get('sent_through_fence'))} writes sent after it "
+        "were acknowledged",
+        "See the fence finding.",
     ),
     "aggregation": lambda f: (
         f"{_n(f, 'missing')} acknowledged writes missing from an aggregate view",

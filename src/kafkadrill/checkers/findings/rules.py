@@ -8,10 +8,13 @@ the same severity are listed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any
 
+from kafkadrill.checkers.findings.base import Finding, FindingRule, Report
+from kafkadrill.checkers.findings.base import one as _one
 from kafkadrill.checkers.findings.causes import EXPLAINED_ELSEWHERE, fail_cause
+from kafkadrill.checkers.findings.failover import fence_did_not_hold, split_writes
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
 __all__ = [
@@ -26,20 +29,6 @@ __all__ = [
 #: The checker that judges consumer re-reads and skips, and the objective that governs it.
 REREAD_CHECKER = "offsets"
 REREAD_OBJECTIVE = "max_consumer_rereads"
-
-
-class Finding(TypedDict):
-    severity: str  # high | medium | low | info
-    text: str
-    suggestion: str
-
-
-Report = Mapping[str, Any]
-FindingRule = Callable[[Report], list[Finding]]
-
-
-def _one(severity: str, text: str, suggestion: str) -> Finding:
-    return {"severity": severity, "text": text, "suggestion": suggestion}
 
 
 def consumer_groups(report: Report) -> dict[str, Mapping[str, Any]]:
@@ -563,6 +552,8 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     aggregate_views,
     union_consumers,
     writer_without_service,
+    split_writes,
+    fence_did_not_hold,
     ungoverned_fail,
     unknown_checkers,
 )

@@ -14,6 +14,7 @@ from kafkadrill.report.blocks import Block
 from kafkadrill.report.sections.appendix import appendix_section
 from kafkadrill.report.sections.duplicates import duplicates_section
 from kafkadrill.report.sections.evidence import evidence_section
+from kafkadrill.report.sections.failover import failover_section
 from kafkadrill.report.sections.faults import faults_section
 from kafkadrill.report.sections.findings import findings_section
 from kafkadrill.report.sections.groups import groups_section
@@ -39,6 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     rto_section,
     latency_section,
     duplicates_section,
+    failover_section,
     metadata_section,
     groups_section,
     faults_section,
