@@ -406,7 +406,12 @@ def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None
     """Read every acknowledged write back from each cluster (`answers`: only the clusters
     for which it is true, after a failed heal)."""
     plan, rt = drill.plan, drill.rt
-    authoritative = drill.producers[0].cluster if drill.producers else plan.producers[0].cluster
+    # The cluster the runbooks left the service on; a straggler producer still writing to the
+    # old primary must not make it authoritative.
+    rb = drill.runbook_results
+    authoritative = rb.get("failed_back_to") or rb.get("failed_over_to")
+    if authoritative is None:
+        authoritative = drill.producers[0].cluster if drill.producers else plan.producers[0].cluster
     clusters = [authoritative] + [c.name for c in rt.topology.clusters if c.name != authoritative]
     if answers is not None:
         clusters = [c for c in clusters if answers(c)]

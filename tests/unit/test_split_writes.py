@@ -29,7 +29,8 @@ def _redirect(h: H, t: float, client: str, frm: str = OLD, to: str = DR) -> None
 
 
 def failover(*, fence: dict | None = None, fence_status: str = "ok", fence_t: float = 6.2,
-             straggler_redirect: float | None = None, decide_detail: bool = True) -> H:  # fmt: skip
+             straggler_redirect: float | None = None, decide_detail: bool = True,
+             named: list[str] | None = None) -> H:  # fmt: skip
     """p0 and p1 write seq 0..4 to the old primary at t = 0..4; the region fails at 5.0; the
     runbook decides at 6.0 (fences when asked), moves producers by 7.5: p0 redirects at 7.6,
     p1 at ``straggler_redirect`` (None: never). p0 then writes seq 10..12 to DR. Callers add
@@ -45,7 +46,8 @@ def failover(*, fence: dict | None = None, fence_status: str = "ok", fence_t: fl
     if fence is not None:
         _step(h, "fence", DECIDE_T, fence_t, fence, status=fence_status)
     _step(h, "stop_mm2", 6.3, 6.5)
-    _step(h, "redirect_producers", 7.0, REDIRECT_END_T)
+    _step(h, "redirect_producers", 7.0, REDIRECT_END_T,
+          None if named is None else {"producers": ["p0"], "stragglers": named})  # fmt: skip
     _redirect(h, 7.6, "p0")
     if straggler_redirect is not None:
         _redirect(h, straggler_redirect, "p1")
@@ -378,3 +380,14 @@ def test_report_section_formats_the_figures_and_is_absent_without_failover() -> 
     assert not any(
         isinstance(b, Heading) and b.anchor == "failover" for b in build_blocks(plain, {})
     )
+
+
+def test_the_stragglers_the_runbook_names_are_the_stragglers() -> None:
+    """A straggler the runbook left behind on purpose is one even if it moved within the
+    grace (its redirect time alone would not tell); a producer it moved is not, however late
+    its own redirect event comes."""
+    h = failover(straggler_redirect=7.8, named=["p1"])
+    h.send(20, 8.0, p="p1", offset=10)  # acked on the old primary after the decision
+    v = sw(final_read(h, 20.0, {DR: mirrored() + on_dr(), OLD: on_old([("p1", 20)])}))
+    s = v.figures["split_writes"]
+    assert s["stragglers"] == ["p1"] and s["per_producer"]["p1"]["straggler"] is True

@@ -87,6 +87,9 @@ class Failover:
     redirect_end_t: float | None  # the failover's redirect_producers step ended (ok or fail)
     window_end_t: float | None  # a failback's redirect_producers step started; None: never
     fence: Fence
+    # The producers the runbook left behind on purpose (its redirect_producers step names
+    # them); None in histories before it did: then the redirect times decide.
+    stragglers: frozenset[str] | None = None
 
 
 def _step(steps: tuple[RunbookStep, ...], runbook: str, name: str) -> RunbookStep | None:
@@ -115,6 +118,11 @@ def _fence(steps: tuple[RunbookStep, ...]) -> Fence:
         d = _detail(fail)
         return Fence("fail", None, d.get("method"), d.get("cluster"), d.get("position"))
     return Fence("unfinished" if st is not None else "absent")
+
+
+def _named_stragglers(detail: Mapping[str, Any]) -> frozenset[str] | None:
+    names = detail.get("stragglers")
+    return frozenset(map(str, names)) if isinstance(names, list) else None
 
 
 def failover_of(frames: HistoryFrames) -> tuple[Failover | None, str]:
@@ -152,6 +160,7 @@ def failover_of(frames: HistoryFrames) -> tuple[Failover | None, str]:
             float(end["t"]) if end is not None else None,
             float(back["t"]) if back is not None else None,
             _fence(steps),
+            _named_stragglers(_detail(end)),
         ),
         "",
     )
@@ -253,8 +262,10 @@ def _per_producer(
         out[str(producer)] = {
             "count": len(rows),
             "redirected_t": r_t,
-            # Never moved, or moved well after the runbook moved the others.
-            "straggler": r_t is None or (late_after is not None and r_t > late_after),
+            # Named by the runbook; else: never moved, or moved well after the others.
+            "straggler": str(producer) in fo.stragglers
+            if fo.stragglers is not None
+            else r_t is None or (late_after is not None and r_t > late_after),
             "before_redirect": int((t <= r_t).sum()) if r_t is not None else len(rows),
             "after_redirect": int((t > r_t).sum()) if r_t is not None else 0,
             "first_ack_after_decision_s": _rel(float(t.min()), fo.decision_t),

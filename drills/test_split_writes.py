@@ -1,0 +1,94 @@
+"""Split writes with and without a fence (issue 22): the guarantee a fence makes, and what a
+failover without one costs, on the same drill.
+
+scenarios/split-writes-{unfenced,fenced}.yaml, shortened: the east<->west link is cut, the
+runbook (probing from west) fails over to dr, and one of the two producers misses the redirect
+and stays on primary. When the link heals, primary takes its writes again unless fenced.
+
+- fenced: the fence (a DENY WRITE ACL, verified by a refused probe write) holds: the old primary
+  acknowledges nothing after the decision, the straggler's writes there are refused (failed
+  sends, never acknowledged), and nothing acknowledged is lost.
+- unfenced: the split writes are *reported*: thousands of acknowledged writes on the old
+  primary after the decision (with margins: about 6,000 expected at 500 msg/s for ~12 s), none
+  reached dr (MM2 was stopped by the runbook), no consumer saw them, and the loss figure counts
+  exactly the divergent tail (dr is authoritative after the failover).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafkadrill.history import read_history
+from kafkadrill.pytest_plugin import DrillRunner, failure_text
+from kafkadrill.runner import DrillResult
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+# Shorter than the library files (50 s, a 20 s cut): the link heals at 22 s, the straggler
+# writes to primary until it moves ~15 s after the others (or the end).
+SHORTEN = {
+    "duration_seconds": 40,
+    "timeline[0].duration": 14,
+    "runbooks.failover.stragglers.redirect_after_seconds": 15,
+}
+
+
+@pytest.fixture(scope="module")
+def unfenced(drill: DrillRunner) -> DrillResult:
+    return drill(SCENARIOS / "split-writes-unfenced.yaml", **SHORTEN)
+
+
+@pytest.fixture(scope="module")
+def fenced(drill: DrillRunner) -> DrillResult:
+    return drill(SCENARIOS / "split-writes-fenced.yaml", **SHORTEN)
+
+
+def _failover(result: DrillResult) -> dict[str, Any]:
+    fo = result.report["failover"]
+    assert fo["applicable"], fo
+    return fo
+
+
+@pytest.mark.drill
+def test_fence_holds_no_write_acked_by_the_old_primary(
+    fenced: DrillResult, record_property: Callable[[str, Any], None]
+) -> None:
+    if fenced.verdict != "PASS":
+        pytest.fail(failure_text(fenced), pytrace=False)
+    fo = _failover(fenced)
+    split, tail = fo["split_writes"], fo["divergent_tail"]
+    record_property("split_writes", split["count"])
+    events = list(read_history(fenced.run_dir / "history.jsonl"))
+    fence = [e for e in events if e["type"] == "runbook.step" and e["step"] == "fence"]
+    assert fence and fence[-1]["status"] == "ok", fence
+    assert "refused" in fence[-1]["detail"]["verified"]
+    refused = sum(
+        1 for e in events if e["type"] == "send.fail" and e["error"] == "TOPIC_AUTHORIZATION_FAILED"
+    )
+    record_property("refused_by_the_fence", refused)
+    # Not vacuous: the straggler really wrote to the fenced primary and was refused.
+    assert refused > 100, f"the straggler's writes were not refused by the fence ({refused})"
+    assert split["count"] == 0 and split["acked_through_fence"] == 0, split
+    assert tail["count"] == 0, tail
+    assert fenced.report["rpo"]["lost"] == 0
+
+
+@pytest.mark.drill
+def test_without_a_fence_split_writes_are_reported(
+    unfenced: DrillResult, record_property: Callable[[str, Any], None]
+) -> None:
+    if unfenced.verdict != "PASS":
+        pytest.fail(failure_text(unfenced), pytrace=False)
+    fo = _failover(unfenced)
+    split, tail = fo["split_writes"], fo["divergent_tail"]
+    record_property("split_writes", split["count"])
+    record_property("divergent_tail", tail["count"])
+    assert split["count"] > 1000, split  # ~6,000 expected; a margin for a slow machine
+    assert split["reached_dr"] == 0 and split["seen_by_consumer"] == 0, split
+    assert split["stragglers"] == ["p1"], split["per_producer"]
+    # One definition per figure: the loss counted on dr (authoritative) is the divergent tail.
+    assert tail["count"] >= split["count"]
+    assert unfenced.report["rpo"]["lost"] == tail["count"]
