@@ -352,7 +352,15 @@ class _Plan:
             if self.ext is not None:
                 self._failover_ops(fo)
         if rb.failback is not None:
-            self.out(f"  failback at {rb.failback.at:g} s: reverse flow, catch up, switch back")
+            strategy = {
+                "reverse": "",
+                "rebuild": ", DELETE the original's topic and refill it from the DR copy",
+                "truncate": ", REWRITE the original's topic without what never reached DR",
+            }[rb.failback.strategy]
+            self.out(
+                f"  failback at {rb.failback.at:g} s ({rb.failback.strategy}): reverse flow"
+                f"{strategy}, catch up, switch back"
+            )
 
     def _failover_ops(self, fo: FailoverPlan) -> None:
         """What the failover runbook will run against the user's clusters, step by step."""
