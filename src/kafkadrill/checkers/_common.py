@@ -368,3 +368,33 @@ def fault_events(frames: HistoryFrames) -> list[dict[str, Any]]:
 def first_fault_t(frames: HistoryFrames) -> float | None:
     f = fault_windows(frames)
     return min(float(w.inject["t"]) for w in f) if f else None
+
+
+def ack_rows(frames: HistoryFrames, rows: pd.DataFrame) -> list[tuple[int, dict[str, Any]]]:
+    """(id code, the ack's evidence fields) of the first SAMPLE acks in ``rows`` by time: one
+    shape for every checker that lists acknowledged writes as evidence."""
+    rows = rows.sort_values("t", kind="stable").head(SAMPLE)
+    return [
+        (
+            int(code),
+            {
+                "id": frames.id_text(int(code)),
+                "producer": str(p),
+                "cluster": str(c),
+                "topic": str(tp),
+                "partition": int(pa),
+                "offset": int(o) if pd.notna(o) else None,
+                "ack_t": float(t),
+            },
+        )
+        for code, p, c, tp, pa, o, t in zip(
+            rows["id_code"],
+            rows["producer"],
+            rows["cluster"],
+            rows["topic"],
+            rows["partition"],
+            rows["offset"],
+            rows["t"],
+            strict=True,
+        )
+    ]

@@ -7,11 +7,10 @@ heal-and-read-all; if that read did not complete, such writes are *unseen*, not 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from kafkadrill.checkers._common import (
-    SAMPLE,
     Verdict,
+    ack_rows,
     by_id,
     final_read,
     final_read_notes,
@@ -84,27 +83,8 @@ def check_loss(frames: HistoryFrames) -> Verdict:
 
 
 def _sample(frames: HistoryFrames, rows) -> list[dict]:
-    rows = rows.sort_values("t", kind="stable").head(SAMPLE)
     send_t = by_id(frames, frames.invoke, "t", np.nan)
     return [
-        {
-            "id": frames.id_text(int(code)),
-            "producer": str(p),
-            "cluster": str(c),
-            "topic": str(tp),
-            "partition": int(pa),
-            "offset": int(o) if pd.notna(o) else None,
-            "ack_t": float(t),
-            "send_t": float(send_t[code]) if np.isfinite(send_t[code]) else None,
-        }
-        for code, p, c, tp, pa, o, t in zip(
-            rows["id_code"],
-            rows["producer"],
-            rows["cluster"],
-            rows["topic"],
-            rows["partition"],
-            rows["offset"],
-            rows["t"],
-            strict=True,
-        )
+        {**row, "send_t": float(send_t[code]) if np.isfinite(send_t[code]) else None}
+        for code, row in ack_rows(frames, rows)
     ]

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from kafkadrill.checkers._common import (
-    SAMPLE,
     FinalRead,
     Verdict,
+    ack_rows,
     by_id,
     consumer_receipts,
     final_read,
@@ -369,31 +369,15 @@ def _notes(fo: Failover, reads: _Reads, split: dict[str, Any]) -> list[str]:
 def _evidence(
     frames: HistoryFrames, fo: Failover, reads: _Reads, rows: pd.DataFrame, kind: str
 ) -> list[dict[str, Any]]:
-    rows = rows.sort_values("t", kind="stable").head(SAMPLE)
     return [
         {
             "kind": kind,
-            "id": frames.id_text(int(code)),
-            "producer": str(p),
-            "cluster": str(c),
-            "topic": str(tp),
-            "partition": int(pa),
-            "offset": int(o) if pd.notna(o) else None,
-            "ack_t": float(t),
-            "after_decision_s": _rel(float(t), fo.decision_t),
+            **row,
+            "after_decision_s": _rel(row["ack_t"], fo.decision_t),
             "on_dr": bool(reads.on_dr[code]) if reads.present else None,
             "seen_by_consumer": bool(reads.by_consumer[code]),
         }
-        for code, p, c, tp, pa, o, t in zip(
-            rows["id_code"],
-            rows["producer"],
-            rows["cluster"],
-            rows["topic"],
-            rows["partition"],
-            rows["offset"],
-            rows["t"],
-            strict=True,
-        )
+        for code, row in ack_rows(frames, rows)
     ]
 
 
