@@ -91,7 +91,9 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
         if name == "failover" and rb is not None and not rb.stop_mm2:
             lacks.discard("flow.stop")
         if name == "failover" and rb is not None and rb.fence is not None:
-            lacks |= {Cap.TOPIC_ADMIN} - caps  # the fence's ACL is an admin request
+            lacks |= {Cap.ACL} - caps
+        if name == "failback" and rb is not None and rb.strategy != "reverse":
+            lacks |= {Cap.TOPIC_REWRITE} - caps
         lacking |= lacks
         if lacks:
             problems.append(f"runbook {name} needs {sorted(lacks)}")

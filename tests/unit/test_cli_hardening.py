@@ -179,7 +179,7 @@ def test_runtimes_says_external_capabilities_depend_on_its_adapters() -> None:
     assert "node.kill: external.commands.node_kill" in ext
     assert "link.cut: external.toxiproxy" in ext
     # local keeps its fixed list.
-    assert "capabilities: az.partition" in res.output.split("local:")[1]
+    assert "capabilities: acl, az.partition" in res.output.split("local:")[1]
 
 
 def test_progress_times_say_run_clock_and_timeline_clock() -> None:

@@ -90,3 +90,46 @@ def test_without_a_forward_flow_nothing_tells_what_reached_dr(tmp_path: Any) -> 
     clients = Clients({})
     with pytest.raises(RunbookAborted, match="no flow dr->primary"):
         discard_tail(ctx(clients, tmp_path), "dr", "primary", "truncate")
+
+
+def test_a_runtime_without_acls_or_rewrites_refuses_before_anything_starts() -> None:
+    from pathlib import Path
+
+    from kafkadrill.errors import ScenarioError
+    from kafkadrill.runner import require_capabilities
+    from kafkadrill.runtimes.base import runtime_type
+    from kafkadrill.scenario import load_scenario
+    from kafkadrill.scenario.compile import compile_plan
+
+    lib = Path(__file__).parents[2] / "scenarios"
+    fenced = compile_plan(load_scenario(lib / "split-writes-fenced.yaml"))
+    with pytest.raises(ScenarioError, match=r"runbook failover needs \['acl'\]"):
+        require_capabilities(fenced, runtime_type("fake"))
+    require_capabilities(fenced, runtime_type("local"))
+    tail = load_scenario(
+        lib / "failback-divergent-tail.yaml", overrides={"runbooks.failback.strategy": "truncate"}
+    )
+    with pytest.raises(ScenarioError, match=r"runbook failback needs \['topic.rewrite'\]"):
+        require_capabilities(compile_plan(tail), runtime_type("fake"))
+
+
+def test_stragglers_do_not_move_once_a_failback_began(tmp_path: Any) -> None:
+    from kafkadrill.runbooks.failover import redirect_stragglers
+
+    class Producer:
+        spec = type("Spec", (), {"name": "p1"})
+
+        def __init__(self) -> None:
+            self.moved: list[str] = []
+
+        def redirect(self, cluster: str, site: str) -> None:
+            self.moved.append(cluster)
+
+    c = ctx(Clients({}), tmp_path)
+    c.results["failback_started"] = True
+    p = Producer()
+    redirect_stragglers(c, [p], "dr", "west", 0.0)
+    assert p.moved == []
+    c.results.pop("failback_started")
+    redirect_stragglers(c, [p], "dr", "west", 0.0)
+    assert p.moved == ["dr"]

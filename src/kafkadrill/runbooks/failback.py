@@ -12,7 +12,10 @@ tail* (records it acknowledged that never reached the DR cluster) is still there
   come back with it, and offsets follow the copy.
 - `truncate`: the original keeps, per partition, the prefix of its records that reached the
   DR cluster and loses the rest (an offset-preserving truncation, like Cluster Linking's
-  truncate-and-restore). The tail is discarded; offsets of what is kept do not move.
+  truncate-and-restore). The tail is discarded; offsets of what is kept do not move, and the
+  consumer groups' committed offsets on the topic are put back (capped at the new end: the
+  topic is rewritten here, and a deleted topic takes its committed offsets with it). A
+  `rebuild` does not restore them: its offsets follow the copy, so groups start over.
 
 The step's evidence says how many records each strategy kept and discarded; the figures in
 the report come from the checkers (divergent tail, loss, duplicates, re-reads).
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkadrill.runbooks.failover import apply_translated_offsets, wait_replicated
+from kafkadrill.runbooks.failover import apply_translated_offsets, groups_of, wait_replicated
 from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
 from kafkadrill.topology import Flow
@@ -43,6 +46,7 @@ def run_failback(
     rt = ctx.runtime
     rb = "failback"
     original_site = rt.topology.cluster(original).region
+    ctx.results["failback_started"] = True
     with step(ctx, rb, "wait_original_healthy") as d:
         rt.wait_healthy(original, timeout=90)
         d["healthy"] = True
@@ -101,7 +105,21 @@ def discard_tail(ctx: RunbookContext, original: str, current: str, strategy: str
     else:
         keep = mirrored_prefix(mine, {r.id for recs in copy.values() for r in recs})
     kept = sum(len(v) for v in keep.values())
-    written = rt.clients.rewrite_topic(rt.bootstrap(original), ctx.topic, keep)
+    boot = rt.bootstrap(original)
+    # Deleting a topic deletes the groups' committed offsets on it. An offset-preserving
+    # truncation keeps them (capped at the new end); a rebuild from a copy cannot.
+    saved = {g: rt.clients.group_offsets(boot, g) for g in groups_of(ctx.consumers)}
+    written = rt.clients.rewrite_topic(boot, ctx.topic, keep)
+    restored: dict[str, dict[str, int]] = {}
+    if strategy == "truncate":
+        for group, offsets in saved.items():
+            mine_now = {
+                (t, p): min(o, len(keep.get(p, [])))
+                for (t, p), o in offsets.items()
+                if t == ctx.topic
+            }
+            rt.clients.set_group_offsets(boot, group, mine_now)
+            restored[group] = {f"{t}-{p}": o for (t, p), o in sorted(mine_now.items())}
     kept_ids = {r.id for recs in keep.values() for r in recs}
     discarded = {r.id for recs in mine.values() for r in recs if r.id not in kept_ids}
     return {
@@ -110,6 +128,7 @@ def discard_tail(ctx: RunbookContext, original: str, current: str, strategy: str
         "written": written,
         "discarded_ids": len(discarded),
         "from_copy": f"{current}:{copy_name}" if strategy == "rebuild" else None,
+        "group_offsets_restored": restored if strategy == "truncate" else None,
         "per_partition": {str(p): [len(mine[p]), len(keep.get(p, []))] for p in sorted(mine)},
     }
 

@@ -158,9 +158,10 @@ def redirect_stragglers(
             return
     if ctx.clock.wait(ctx.stop, wait):
         return
+    if ctx.results.get("failback_started"):
+        return  # the failback moves everyone back; a late move to `target` would undo it
     with step(ctx, "failover", "redirect_stragglers") as d:
-        for p in late:
-            p.paused.clear()
+        for p in late:  # never un-paused here: a failback may have paused them
             p.redirect(target, site)
         d["producers"] = [p.spec.name for p in late]
         d["after_s"] = after

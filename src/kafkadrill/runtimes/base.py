@@ -43,6 +43,8 @@ class Cap:
     LINK_TOXIC = "link.toxic"  # latency / bandwidth / reset toxics on a link, per direction
     AZ_PARTITION = "az.partition"  # cut one AZ of a cluster off from the others
     TOPIC_ADMIN = "topic.admin"  # create topics, add partitions, alter configs (metadata drills)
+    ACL = "acl"  # create and delete ACLs (the failover's fence)
+    TOPIC_REWRITE = "topic.rewrite"  # delete, recreate and refill a topic (rebuild/truncate)
 
     ALL: frozenset[str] = frozenset(
         {
@@ -57,6 +59,8 @@ class Cap:
             LINK_TOXIC,
             AZ_PARTITION,
             TOPIC_ADMIN,
+            ACL,
+            TOPIC_REWRITE,
         }
     )
 

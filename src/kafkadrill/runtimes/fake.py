@@ -70,12 +70,20 @@ def _parse(address: str) -> tuple[str, int, str]:
     return cluster, int(node), site
 
 
+# No ACLs and no topic rewrites in memory: a fence or a rebuild/truncate failback is refused
+# before a fake drill starts rather than crashing its runbook.
+FAKE_CAPABILITIES = Cap.ALL - {Cap.ACL, Cap.TOPIC_REWRITE}
+
+
 @register_runtime(
-    "fake", Cap.ALL, "in memory, no Kafka: for unit tests of the runner", testing_only=True
+    "fake",
+    FAKE_CAPABILITIES,
+    "in memory, no Kafka: for unit tests of the runner",
+    testing_only=True,
 )
 class FakeRuntime:
     kind = "fake"
-    capabilities = Cap.ALL
+    capabilities = FAKE_CAPABILITIES
 
     def __init__(
         self,

@@ -200,6 +200,20 @@ class ConfluentClients:
             c.close()
         return latest_checkpoints(records)
 
+    def group_offsets(self, bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets on a cluster (none: an empty dict)."""
+        from confluent_kafka import ConsumerGroupTopicPartitions
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(self._conf(bootstrap))
+        req = [ConsumerGroupTopicPartitions(group)]
+        out: dict[tuple[str, int], int] = {}
+        for fut in admin.list_consumer_group_offsets(req).values():
+            for tp in fut.result(timeout=15).topic_partitions or []:
+                if tp.error is None and tp.offset >= 0:
+                    out[(tp.topic, tp.partition)] = tp.offset
+        return out
+
     def set_group_offsets(
         self, bootstrap: str, group: str, offsets: dict[tuple[str, int], int]
     ) -> None:

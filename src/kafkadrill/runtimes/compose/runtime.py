@@ -71,8 +71,11 @@ CAPABILITIES = frozenset(
         Cap.LINK_CUT,
         Cap.LINK_TOXIC,
         Cap.AZ_PARTITION,
-        # Admin requests from the host through the published HOST listeners (metadata faults).
+        # Admin requests from the host through the published HOST listeners (metadata faults,
+        # the fence's ACLs, the failback's topic rewrites).
         Cap.TOPIC_ADMIN,
+        Cap.ACL,
+        Cap.TOPIC_REWRITE,
     }
 )
 

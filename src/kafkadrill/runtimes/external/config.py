@@ -482,6 +482,8 @@ ADAPTERS: tuple[tuple[str, str], ...] = (
     (Cap.FLOW_KILL, "external.commands.flow_kill (for every flow)"),
     (Cap.LINK_CUT, "external.toxiproxy"),
     (Cap.LINK_TOXIC, "external.toxiproxy"),
+    (Cap.ACL, "always (the clusters' client settings; needs their ACL authorizer)"),
+    (Cap.TOPIC_REWRITE, "always (the clusters' client settings)"),
 )
 
 
@@ -512,4 +514,7 @@ def capabilities_of(spec: ExternalSpec | None) -> frozenset[str]:
             caps.add(Cap.FLOW_KILL)
     if spec.toxiproxy is not None:
         caps |= {Cap.LINK_CUT, Cap.LINK_TOXIC}
+    # Admin requests with the scenario's client settings: whether the clusters have an ACL
+    # authorizer and grant them is found out by the step itself (`kafkadrill plan` says so).
+    caps |= {Cap.ACL, Cap.TOPIC_REWRITE}
     return frozenset(caps)
