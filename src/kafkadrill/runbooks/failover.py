@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kafkadrill.clock import REAL, Clock
@@ -30,10 +31,14 @@ STOP_MM2_GRACE_SECONDS = 5.0
 
 
 def cluster_answers(rt: Runtime, cluster: str, site: str) -> bool:
-    """The health probe: does any node of `cluster` answer a Kafka request from `site`?"""
-    return any(
-        rt.ping(addr, 1.0) is not None for addr in rt.bootstrap(cluster, from_site=site).split(",")
-    )
+    """The health probe: does any node of `cluster` answer a Kafka request from `site`?
+
+    The nodes are asked at once: behind a black hole (a cut link) each probe costs its whole
+    timeout, and asked one after the other a 3-node cluster took 3 s per round, stretching
+    detection far beyond `detect_failing_seconds`."""
+    addrs = rt.bootstrap(cluster, from_site=site).split(",")
+    with ThreadPoolExecutor(max_workers=len(addrs)) as pool:
+        return any(r is not None for r in pool.map(lambda a: rt.ping(a, 1.0), addrs))
 
 
 def wait_failing(
@@ -108,6 +113,11 @@ def run_failover(
         d["decision"] = f"fail over {source} -> {target} (automated runbook, no human wait)"
         d["from"], d["to"] = source, target
         d["fence"] = None if fence is None else fence.position
+    if fence is not None and fence.position == "before_redirect":
+        # First: every step before the fence is a window in which a client that missed the
+        # redirect can still be acknowledged by the old primary.
+        with step(ctx, rb, "fence") as d:
+            d.update(fence_writes(ctx, source, fence))
     if stop_mm2 and flow is not None:
         with step(ctx, rb, "stop_mm2") as d:
             d["stopped"] = rt.flow_stop(flow, timeout=STOP_MM2_GRACE_SECONDS)
@@ -118,9 +128,6 @@ def run_failover(
         with step(ctx, rb, "translate_offsets") as d:
             d.update(apply_translated_offsets(ctx, cluster=target, source_alias=source))
             ctx.results["translated"] = d["offsets"]
-    if fence is not None and fence.position == "before_redirect":
-        with step(ctx, rb, "fence") as d:
-            d.update(fence_writes(ctx, source, fence))
     n_late = min(stragglers.producers, len(ctx.producers)) if stragglers else 0
     movers = ctx.producers[: len(ctx.producers) - n_late]
     late = ctx.producers[len(movers) :]
