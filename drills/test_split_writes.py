@@ -70,6 +70,10 @@ def test_fence_holds_no_write_acked_by_the_old_primary(
         1 for e in events if e["type"] == "send.fail" and e["error"] == "TOPIC_AUTHORIZATION_FAILED"
     )
     record_property("refused_by_the_fence", refused)
+    # Reported, allowed: a write in flight at the cut can land, lose its ack and have its retry
+    # refused by the fence ("failed" to the application, yet written).
+    landed = fenced.report["checkers"]["unknown"]["figures"]["failed_but_landed"]
+    record_property("failed_but_landed", landed)
     # Not vacuous: the straggler really wrote to the fenced primary and was refused.
     assert refused > 100, f"the straggler's writes were not refused by the fence ({refused})"
     assert split["count"] == 0 and split["acked_through_fence"] == 0, split
