@@ -515,3 +515,103 @@ def test_the_manifest_does_not_seal_the_journal_nor_heal_json(tmp_path: Path) ->
     assert verify(run_dir).ok
     (run_dir / "scenario.yaml").write_text("changed")
     assert not verify(run_dir).ok
+
+
+# ----- the failover's fence on clusters kafkadrill did not start (issue 22) ---------------
+
+
+class FakeAcls:
+    """The ACL calls of the external runtime's clients, in memory."""
+
+    def __init__(self) -> None:
+        self.fenced: set[tuple[str, str]] = set()
+
+    def deny_writes(self, bootstrap: str, topic: str, timeout: float = 10.0) -> None:
+        self.fenced.add((bootstrap, topic))
+
+    def allow_writes(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
+        had = (bootstrap, topic) in self.fenced
+        self.fenced.discard((bootstrap, topic))
+        return 2 if had else 0
+
+    def fence_acls(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
+        return 2 if (bootstrap, topic) in self.fenced else 0
+
+
+def test_an_acl_fence_is_journaled_and_a_killed_runners_fence_is_healed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acls = FakeAcls()
+    rt = _runtime(tmp_path)
+    monkeypatch.setattr(rt, "clients", acls)
+    how = rt.fence_writes("primary", "kd-r1-orders", "b:9092")
+    assert "DENY WRITE" in how and acls.fenced == {("b:9092", "kd-r1-orders")}
+    pending = read_journal(tmp_path / jn.JOURNAL_FILE).pending
+    assert [(p.op, p.get("cluster"), p.get("topic")) for p in pending] == [
+        ("fence", "primary", "kd-r1-orders")
+    ]
+    assert "fenced on primary" in pending[0].describe()
+    # The runner dies; heal plans the unfence and verifies no fence ACL is left.
+    s = Scenario.from_dict(ext_data(tmp_path))
+    assert s.external is not None
+    steps = plan_heal(pending, s.external, s.to_topology(), "r1")
+    assert [(st.undo, st.target) for st in steps] == [("unfence", "primary:kd-r1-orders")]
+    assert "DeleteAcls at b:9092" in steps[0].commands[0]
+    fresh = _runtime(tmp_path)
+    monkeypatch.setattr(fresh, "clients", acls)
+    load_pending(fresh, pending)
+    [res] = execute_heal(fresh, steps)
+    assert res.ok and res.verified, res.as_dict()
+    assert acls.fenced == set() and read_journal(tmp_path / jn.JOURNAL_FILE).pending == []
+
+
+def test_a_fence_through_the_users_commands_runs_them_and_heal_runs_unfence(
+    tmp_path: Path,
+) -> None:
+    data = ext_data(tmp_path)
+    data["external"]["commands"]["fence"] = _ctl(tmp_path, "fence", "kill", "{cluster}")
+    data["external"]["commands"]["unfence"] = _ctl(tmp_path, "fence", "start", "{cluster}")
+    s = Scenario.from_dict(data)
+    assert s.external is not None
+    rt = ExternalRuntime(
+        s.to_topology(), tmp_path, external=s.external, confirmed=True, run_id="r1", scenario=s.name
+    )
+    assert "ran " in rt.fence_writes("primary", "kd-r1-orders", "b:9092")
+    assert (tmp_path / "fence-primary").read_text() == "down"
+    pending = read_journal(tmp_path / jn.JOURNAL_FILE).pending
+    steps = plan_heal(pending, s.external, s.to_topology(), "r1")
+    assert steps[0].commands[0].endswith("fence start primary")
+    [res] = execute_heal(rt, steps)
+    assert res.ok and res.verified and "exit code" in res.verification
+    assert (tmp_path / "fence-primary").read_text() == "running"
+
+
+def test_fence_commands_come_in_pairs(tmp_path: Path) -> None:
+    data = ext_data(tmp_path)
+    data["external"]["commands"]["fence"] = _ctl(tmp_path, "fence", "kill", "{cluster}")
+    with pytest.raises(Exception, match="fence and unfence"):
+        Scenario.from_dict(data)
+
+
+def test_plan_shows_the_fence_its_undo_and_that_heal_can_lift_it(tmp_path: Path) -> None:
+    from kafkadrill.runtimes.external.plan import render_plan
+
+    data = ext_data(tmp_path)
+    data["external"]["commands"]["fence"] = _ctl(tmp_path, "fence", "kill", "{cluster}")
+    data["external"]["commands"]["unfence"] = _ctl(tmp_path, "fence", "start", "{cluster}")
+    data["timeline"] = [
+        {"at": 3, "fault": "node.kill", "target": {"cluster": "primary", "node": 2}}
+    ]
+    data["runbooks"] = {
+        "failover": {
+            "trigger": {"on_fault": "node.kill"},
+            "from": "primary",
+            "to": "dr",
+            "fence": {"method": "acl"},
+            "stragglers": {"producers": 1},
+        }
+    }
+    text = render_plan(compile_plan(Scenario.from_dict(data)), "external")
+    assert "fence (before_redirect):" in text and "fence kill primary" in text
+    assert "lifted by" in text and "fence start primary" in text and "kafkadrill heal" in text
+    assert "stragglers: the last 1 producer(s) stay on primary until the end" in text

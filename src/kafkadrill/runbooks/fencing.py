@@ -15,6 +15,7 @@ from typing import Any
 
 from kafkadrill.plan import FencePlan
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext
+from kafkadrill.runtimes.base import FencesWrites
 
 FENCE_KEY = "fence"  # in RunbookContext.results: what to undo at failback or at the end
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -31,8 +32,12 @@ def fence_writes(ctx: RunbookContext, cluster: str, fence: FencePlan) -> dict[st
     while not ctx.stop.is_set():
         attempts += 1
         try:
-            rt.clients.deny_writes(bootstrap, ctx.topic)
             ctx.results[FENCE_KEY] = {"cluster": cluster, "bootstrap": bootstrap}
+            how = (
+                rt.fence_writes(cluster, ctx.topic, bootstrap)
+                if isinstance(rt, FencesWrites)
+                else _deny(rt, bootstrap, ctx.topic)
+            )
             refused = rt.clients.write_refused(bootstrap, ctx.topic, PROBE_TIMEOUT_SECONDS)
         except Exception as exc:  # the old primary does not answer (yet): keep trying
             refused, last = None, f"{type(exc).__name__}: {exc}"
@@ -48,6 +53,7 @@ def fence_writes(ctx: RunbookContext, cluster: str, fence: FencePlan) -> dict[st
                     "cluster": cluster,
                     "position": fence.position,
                     "from_site": site,
+                    "applied": how,
                     "verified": f"a probe write was refused: {refused}",
                     "attempts": attempts,
                     "waited_s": round(ctx.clock.monotonic() - t0, 3),
@@ -67,5 +73,16 @@ def unfence(ctx: RunbookContext) -> dict[str, Any] | None:
     fenced = ctx.results.pop(FENCE_KEY, None)
     if fenced is None:
         return None
-    removed = ctx.runtime.clients.allow_writes(fenced["bootstrap"], ctx.topic)
+    rt = ctx.runtime
+    if isinstance(rt, FencesWrites):
+        return {
+            "cluster": fenced["cluster"],
+            "lifted": rt.unfence_writes(fenced["cluster"], ctx.topic, fenced["bootstrap"]),
+        }
+    removed = rt.clients.allow_writes(fenced["bootstrap"], ctx.topic)
     return {"cluster": fenced["cluster"], "acls_removed": removed}
+
+
+def _deny(rt: Any, bootstrap: str, topic: str) -> str:
+    rt.clients.deny_writes(bootstrap, topic)
+    return f"CreateAcls at {bootstrap}: ALLOW ALL and DENY WRITE on topic {topic} for User:*"

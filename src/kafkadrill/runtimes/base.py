@@ -199,6 +199,15 @@ class StartsNodesTogether(Protocol):
 
 
 @runtime_checkable
+class FencesWrites(Protocol):
+    """Applies and lifts the failover's write fence itself (external: the user's commands, or
+    ACLs journaled so that `kafkadrill heal` can lift them); others: the runbook's ACLs."""
+
+    def fence_writes(self, cluster: str, topic: str, bootstrap: str) -> str: ...
+    def unfence_writes(self, cluster: str, topic: str, bootstrap: str) -> str: ...
+
+
+@runtime_checkable
 class RecordsHistory(Protocol):
     """Records what its adapters run into the drill's history once attached."""
 

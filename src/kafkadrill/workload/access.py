@@ -298,6 +298,20 @@ class ConfluentClients:
             removed += len(fut.result())
         return removed
 
+    def fence_acls(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
+        """How many of `deny_writes`'s ACLs are in force on `topic` (heal's verification)."""
+        from confluent_kafka.admin import AclBindingFilter, AdminClient
+
+        admin = AdminClient(self._conf(bootstrap))
+        found = 0
+        for b in self._fence_bindings(topic):
+            flt = AclBindingFilter(
+                b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
+                b.permission_type,
+            )  # fmt: skip
+            found += len(admin.describe_acls(flt, request_timeout=timeout).result())
+        return found
+
     def write_refused(self, bootstrap: str, topic: str, timeout: float = 10.0) -> str | None:
         """Probe a fence with one real write: the broker's refusal, or None if it was written.
         The probe record carries no kafkadrill id, so checkers never count it."""

@@ -35,7 +35,19 @@ REF_RE = re.compile(r"\$\{(ENV|FILE):([^}]+)\}")
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 # Placeholders a command template may use; anything else in braces is an error at load time.
 PLACEHOLDERS = frozenset(
-    {"cluster", "node", "site", "region", "flow", "source", "target", "run_id", "timeout"}
+    {
+        "cluster",
+        "node",
+        "site",
+        "region",
+        "flow",
+        "source",
+        "target",
+        "run_id",
+        "timeout",
+        "topic",
+        "bootstrap",
+    }
 )
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_OUTPUT = 4000  # characters of a command's output kept in the history
@@ -129,7 +141,7 @@ def resolve_config(config: Mapping[str, str], *, field: str) -> dict[str, str]:
 class CommandSpec(_M):
     """One command template: `argv` (a list, run without a shell) or, with `shell: true`, one
     string given to /bin/sh. Placeholders: {cluster} {node} {site} {region} {flow} {source}
-    {target} {run_id}."""
+    {target} {run_id}; fence/unfence also {topic} {bootstrap}."""
 
     argv: list[str] | str
     shell: bool = False
@@ -182,10 +194,14 @@ class Commands(_M):
     flow_stop: CommandSpec | None = None
     flow_start: CommandSpec | None = None
     flow_state: CommandSpec | None = None
+    # The failover's fence on a cluster (e.g. kafka-acls.sh, a Strimzi KafkaUser applied with
+    # kubectl); unset: kafkadrill creates the deny ACLs itself with the cluster's client settings.
+    fence: CommandSpec | None = None
+    unfence: CommandSpec | None = None
 
     @model_validator(mode="after")
     def _timeout_only_for_stops(self) -> Commands:
-        for op in (*NODE_OPS, *FLOW_OPS):
+        for op in (*NODE_OPS, *FLOW_OPS, "fence", "unfence"):
             spec: CommandSpec | None = getattr(self, op)
             if spec is None or op in TIMED_OPS:
                 continue
@@ -195,6 +211,12 @@ class Commands(_M):
                     f"{op}: {{timeout}} has a value only in node_stop and flow_stop (the grace "
                     "before a kill); use a fixed number here"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _fence_with_its_undo(self) -> Commands:
+        if (self.fence is None) != (self.unfence is None):
+            raise ValueError("give both fence and unfence commands (a fence must be undoable)")
         return self
 
     def merged(self, override: Commands | None) -> Commands:

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 #: The order of the undos, as `stop()` does them (a flow restarts after the topic cleanup:
 #: a running MirrorMaker 2 could copy a run topic again between the deletions on each side).
-ORDER = ("toxic", "proxy_disabled", "node_paused", "node_down", "topic", "flow_stopped")
+# A fence is lifted once its cluster is back (nodes restarted, links restored) and before
+# the run's topics go (its ACLs name one of them).
+ORDER = ("toxic", "proxy_disabled", "node_paused", "node_down", "fence", "topic", "flow_stopped")
 FLOW_RUNNING_TIMEOUT = 120.0  # seconds for a restarted flow to be seen running
 TOPICS_GONE_TIMEOUT = 30.0  # seconds for deleted run topics to leave the metadata
 
@@ -139,6 +141,16 @@ def _step(p: Pending, spec: ExternalSpec, topo: Topology, run_id: str) -> HealSt
     if p.op == "flow_stopped":
         flow = str(p.get("flow"))
         return HealStep("flow_start", flow, (p,), tuple(_flow_commands(spec, topo, run_id, flow)))
+    if p.op == "fence":
+        cluster, topic, boot = str(p.get("cluster")), str(p.get("topic")), str(p.get("bootstrap"))
+        unfence = spec.commands_for(cluster).unfence
+        if unfence is None:
+            how = f"DeleteAcls at {boot}: the fence's ALLOW ALL and DENY WRITE on {topic}"
+        else:
+            vals = {"run_id": run_id, "cluster": cluster, "topic": topic, "bootstrap": boot}
+            vals.update(region=topo.cluster(cluster).region, site=topo.cluster(cluster).region)
+            how = _cmd(unfence, vals)
+        return HealStep("unfence", f"{cluster}:{topic}", (p,), (how,))
     raise ValueError(f"no undo for {p.op}")
 
 
@@ -202,6 +214,8 @@ def load_pending(rt: ExternalRuntime, pending: Sequence[Pending]) -> None:
             rt.flows_stopped.add(str(p.get("flow")))
         elif p.op == "topic":
             rt.created.append((str(p.get("cluster")), str(p.get("topic"))))
+        elif p.op == "fence":
+            continue  # lifted by its own step (`_undo_fence`), nothing to load
         elif rt.links is None:
             raise TopologyError(f"the journal names {p.describe()} but no Toxiproxy is configured")
         else:
@@ -324,4 +338,15 @@ def execute_heal(rt: ExternalRuntime, steps: Sequence[HealStep]) -> list[HealRes
             _timed(r, rt, partial(_undo_topics, rt))
         elif r.step.undo == "flow_start":
             _timed(r, rt, partial(_undo_flow, rt, p))
+        elif r.step.undo == "unfence":
+            _timed(r, rt, partial(_undo_fence, rt, p))
     return results
+
+
+def _undo_fence(rt: ExternalRuntime, p: Pending) -> tuple[str, bool, str]:
+    cluster, topic, boot = str(p.get("cluster")), str(p.get("topic")), str(p.get("bootstrap"))
+    done = rt.unfence_writes(cluster, topic, boot)
+    if rt.spec.commands_for(cluster).unfence is not None:
+        return done, True, "the unfence command succeeded (its exit code is the verification)"
+    left = rt.clients.fence_acls(boot, topic)
+    return done, left == 0, f"{left} fence ACL(s) left on {topic}"

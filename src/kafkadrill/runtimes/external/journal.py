@@ -48,6 +48,7 @@ UNDO = {
     "toxic": "remove_toxic",
     "proxy_disabled": "enable_proxy",
     "topic": "delete_topic",
+    "fence": "unfence",
 }
 #: The fields naming the target of each change: its identity in the fold.
 KEYS = {
@@ -57,6 +58,7 @@ KEYS = {
     "toxic": ("proxy", "toxic"),
     "proxy_disabled": ("proxy",),
     "topic": ("cluster", "topic"),
+    "fence": ("cluster", "topic"),
 }
 
 
@@ -86,6 +88,7 @@ class Pending:
             "toxic": f"toxic {e.get('toxic')} on proxy {e.get('proxy')}",
             "proxy_disabled": f"proxy {e.get('proxy')} disabled",
             "topic": f"run topic {e.get('topic')} on {e.get('cluster')}",
+            "fence": f"writes to {e.get('topic')} fenced on {e.get('cluster')}",
         }[self.op]
         return f"{what} since {e.get('at', '?')}"
 

@@ -394,12 +394,21 @@ class _Plan:
                 fence_site, self.ext.clusters[src].bootstrap
             )
             topic = self.scoped(self.s.producer_groups[0].topic)
+            cmds = self.ext.commands_for(src)
+            vals = {"run_id": "<run id>", "cluster": src, "topic": topic, "bootstrap": fence_boot}
+            vals.update(region=self.topo.cluster(src).region, site=fence_site)
+            how = (
+                f"CreateAcls on {src} ({fence_boot}): ALLOW ALL and DENY WRITE on topic {topic} "
+                f"for User:* (needs an ACL authorizer on {src} and ALTER on its cluster for "
+                "kafkadrill's principal); lifted by DeleteAcls"
+                if cmds.fence is None
+                else f"{_cmd(cmds.fence, vals)}; lifted by {_cmd(cmds.unfence, vals)}"
+            )
             self.out(
-                f"      fence ({fo.fence.position}): CreateAcls on {src} ({fence_boot}): ALLOW ALL "
-                f"and DENY WRITE on topic {topic} for User:*, verified by one probe write that "
-                f"must be refused; retried up to {fo.fence.timeout_seconds:g} s. Needs an ACL "
-                f"authorizer on {src} and ALTER on its cluster for kafkadrill's principal; "
-                "the ACLs are deleted at failback or at the end"
+                f"      fence ({fo.fence.position}): {how}. Verified by one probe write that "
+                f"must be refused; retried up to {fo.fence.timeout_seconds:g} s; journaled "
+                "first (`kafkadrill heal` lifts it if the runner dies); lifted at failback or "
+                "at the end"
             )
         self.out(f"      redirect: producers and consumers to {dst} ({dst_boot})")
 

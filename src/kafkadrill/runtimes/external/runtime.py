@@ -58,6 +58,7 @@ from kafkadrill.runtimes.external.config import (
     capabilities_of,
     resolve_config,
 )
+from kafkadrill.runtimes.external.fence import ExternalFence
 from kafkadrill.runtimes.external.journal import JOURNAL_FILE, Journal, process_identity
 from kafkadrill.runtimes.external.nodestart import (
     NodeKey,
@@ -138,7 +139,7 @@ def _prepare(
         needs_confirmation=True, prepare=_prepare, isolation_prefix=_isolation_prefix
     ),
 )
-class ExternalRuntime(ExternalChecks, RuntimeLifecycle):
+class ExternalRuntime(ExternalFence, ExternalChecks, RuntimeLifecycle):
     """Guarded (`guard`) and RecordsHistory (`attach_history`): see runtimes.base."""
 
     kind = "external"
