@@ -21,37 +21,28 @@ class ExternalFence:
     def _values(self, cluster: str | None = None, node: int | None = None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _fence_values(self, cluster: str, topic: str, bootstrap: str) -> dict[str, Any]:
-        return {**self._values(cluster), "topic": topic, "bootstrap": bootstrap}
+    def _run_fence_command(self, op: str, cluster: str, topic: str, bootstrap: str) -> str | None:
+        """Run the user's `fence` / `unfence` command; None when none is configured."""
+        spec = getattr(self.spec.commands_for(cluster), op)
+        if spec is None:
+            return None
+        values = {**self._values(cluster), "topic": topic, "bootstrap": bootstrap}
+        res = run_command(spec, values, recorder=self.recorder, operation=op, target=cluster)
+        return f"ran {res.shown} (exit {res.exit})"
 
     def fence_writes(self, cluster: str, topic: str, bootstrap: str) -> str:
         """Journaled first, so that `kafkadrill heal` lifts a fence a killed runner left."""
         self.journal.did("fence", cluster=cluster, topic=topic, bootstrap=bootstrap)
-        spec = self.spec.commands_for(cluster).fence
-        if spec is None:
+        done = self._run_fence_command("fence", cluster, topic, bootstrap)
+        if done is None:
             self.clients.deny_writes(bootstrap, topic)
-            return f"CreateAcls on {cluster}: ALLOW ALL, DENY WRITE on {topic} for User:*"
-        res = run_command(
-            spec,
-            self._fence_values(cluster, topic, bootstrap),
-            recorder=self.recorder,
-            operation="fence",
-            target=cluster,
-        )
-        return f"ran {res.shown} (exit {res.exit})"
+            done = f"CreateAcls on {cluster}: ALLOW ALL, DENY WRITE on {topic} for User:*"
+        return done
 
     def unfence_writes(self, cluster: str, topic: str, bootstrap: str) -> str:
-        spec = self.spec.commands_for(cluster).unfence
-        if spec is None:
-            done = f"DeleteAcls on {cluster}: {self.clients.allow_writes(bootstrap, topic)} removed"
-        else:
-            res = run_command(
-                spec,
-                self._fence_values(cluster, topic, bootstrap),
-                recorder=self.recorder,
-                operation="unfence",
-                target=cluster,
-            )
-            done = f"ran {res.shown} (exit {res.exit})"
+        done = self._run_fence_command("unfence", cluster, topic, bootstrap)
+        if done is None:
+            removed = self.clients.allow_writes(bootstrap, topic)
+            done = f"DeleteAcls on {cluster}: {removed} removed"
         self.journal.undone("fence", cluster=cluster, topic=topic)
         return done
