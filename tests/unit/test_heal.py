@@ -615,3 +615,32 @@ def test_plan_shows_the_fence_its_undo_and_that_heal_can_lift_it(tmp_path: Path)
     assert "fence (before_redirect):" in text and "fence kill primary" in text
     assert "lifted by" in text and "fence start primary" in text and "kafkadrill heal" in text
     assert "stragglers: the last 1 producer(s) stay on primary until the end" in text
+
+
+def test_a_failback_truncate_through_the_users_command(tmp_path: Path) -> None:
+    """E.g. a wrapper of Cluster Linking's `kafka-mirrors --truncate-and-restore`: run with the
+    original, the DR cluster and the topic; `kafkadrill plan` shows it."""
+    from kafkadrill.runtimes.external.plan import render_plan
+
+    data = ext_data(tmp_path)
+    data["external"]["commands"]["topic_truncate"] = _ctl(
+        tmp_path, "mirror", "kill", "{target}", "{source}", "{topic}"
+    )
+    data["timeline"] = [
+        {"at": 3, "fault": "node.kill", "target": {"cluster": "primary", "node": 2}, "duration": 5}
+    ]
+    data["runbooks"] = {
+        "failover": {"trigger": {"on_fault": "node.kill"}, "from": "primary", "to": "dr"},
+        "failback": {"at": 10, "strategy": "truncate"},
+    }
+    s = Scenario.from_dict(data)
+    assert s.external is not None
+    text = render_plan(compile_plan(s), "external")
+    assert "truncate: " in text and "mirror kill 'primary/dr/kd-<run-id>-orders'" in text
+    rt = ExternalRuntime(
+        s.to_topology(), tmp_path, external=s.external, confirmed=True, run_id="r1", scenario=s.name
+    )
+    done = rt.rewrite_topic_by_command("truncate", "primary", "dr", "kd-r1-orders")
+    assert done is not None and "exit 0" in done
+    assert (tmp_path / "mirror-primary_dr_kd-r1-orders").read_text() == "down"
+    assert rt.rewrite_topic_by_command("rebuild", "primary", "dr", "kd-r1-orders") is None

@@ -28,6 +28,7 @@ from typing import Any
 from kafkadrill.runbooks.failover import apply_translated_offsets, groups_of, wait_replicated
 from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
+from kafkadrill.runtimes.base import RewritesTopicsByCommand
 from kafkadrill.topology import Flow
 
 STRATEGIES = ("reverse", "rebuild", "truncate")
@@ -63,7 +64,15 @@ def run_failback(
         d["producers"] = [p.spec.name for p in ctx.producers]
     if strategy != "reverse":
         with step(ctx, rb, f"{strategy}_topic") as d:
-            d.update(discard_tail(ctx, original, current, strategy))
+            by_command = (
+                rt.rewrite_topic_by_command(strategy, original, current, ctx.topic)
+                if isinstance(rt, RewritesTopicsByCommand)
+                else None
+            )
+            if by_command is not None:
+                d["command"] = by_command  # the user's own (e.g. truncate-and-restore)
+            else:
+                d.update(discard_tail(ctx, original, current, strategy))
     with step(ctx, rb, "wait_caught_up") as d:
         lag = wait_replicated(rt, reverse, ctx.topic, catch_up_timeout, ctx.clock, ctx.stop)
         d["remaining_lag"] = lag

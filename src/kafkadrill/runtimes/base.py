@@ -208,6 +208,16 @@ class FencesWrites(Protocol):
 
 
 @runtime_checkable
+class RewritesTopicsByCommand(Protocol):
+    """Can run the user's own command for a failback's `rebuild` / `truncate` of a topic
+    (external); None when none is configured (the runbook then rewrites it itself)."""
+
+    def rewrite_topic_by_command(
+        self, strategy: str, original: str, current: str, topic: str
+    ) -> str | None: ...
+
+
+@runtime_checkable
 class RecordsHistory(Protocol):
     """Records what its adapters run into the drill's history once attached."""
 

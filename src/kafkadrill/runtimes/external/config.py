@@ -141,7 +141,8 @@ def resolve_config(config: Mapping[str, str], *, field: str) -> dict[str, str]:
 class CommandSpec(_M):
     """One command template: `argv` (a list, run without a shell) or, with `shell: true`, one
     string given to /bin/sh. Placeholders: {cluster} {node} {site} {region} {flow} {source}
-    {target} {run_id}; fence/unfence also {topic} {bootstrap}."""
+    {target} {run_id}; fence/unfence and topic_rebuild/topic_truncate also {topic} {bootstrap}
+    (the failback's: {source} is the DR cluster the copy comes from, {target} the original)."""
 
     argv: list[str] | str
     shell: bool = False
@@ -198,10 +199,15 @@ class Commands(_M):
     # kubectl); unset: kafkadrill creates the deny ACLs itself with the cluster's client settings.
     fence: CommandSpec | None = None
     unfence: CommandSpec | None = None
+    # The failback's `rebuild` / `truncate` of the original's topic (e.g. a wrapper of Cluster
+    # Linking's `kafka-mirrors --truncate-and-restore`); unset: kafkadrill rewrites the topic
+    # through the admin API with the cluster's client settings.
+    topic_rebuild: CommandSpec | None = None
+    topic_truncate: CommandSpec | None = None
 
     @model_validator(mode="after")
     def _timeout_only_for_stops(self) -> Commands:
-        for op in (*NODE_OPS, *FLOW_OPS, "fence", "unfence"):
+        for op in (*NODE_OPS, *FLOW_OPS, "fence", "unfence", "topic_rebuild", "topic_truncate"):
             spec: CommandSpec | None = getattr(self, op)
             if spec is None or op in TIMED_OPS:
                 continue

@@ -1,7 +1,8 @@
 """The external runtime's side of the failover's fence (runtimes.base.FencesWrites): the
 user's `fence` / `unfence` commands, or deny ACLs created with the cluster's own client
 settings. Journaled before it is applied, so that `kafkadrill heal` lifts a fence a killed
-runner left in force."""
+runner left in force. Also the failback's topic rewrite through the user's command
+(runtimes.base.RewritesTopicsByCommand), e.g. Cluster Linking's truncate-and-restore."""
 
 from __future__ import annotations
 
@@ -46,3 +47,26 @@ class ExternalFence:
             done = f"DeleteAcls on {cluster}: {removed} removed"
         self.journal.undone("fence", cluster=cluster, topic=topic)
         return done
+
+    def rewrite_topic_by_command(
+        self, strategy: str, original: str, current: str, topic: str
+    ) -> str | None:
+        """Run `topic_<strategy>` for the original's topic; None: none configured. Not
+        journaled: a discarded tail cannot be undone, heal has nothing to lift."""
+        spec = getattr(self.spec.commands_for(original), f"topic_{strategy}")
+        if spec is None:
+            return None
+        values = {
+            **self._values(original),
+            "topic": topic,
+            "source": current,
+            "target": original,
+            "bootstrap": self.bootstrap(original),
+        }
+        res = run_command(
+            spec, values, recorder=self.recorder, operation=f"topic_{strategy}", target=original
+        )
+        return f"ran {res.shown} (exit {res.exit})"
+
+    def bootstrap(self, cluster: str, from_site: str | None = None) -> str:
+        raise NotImplementedError

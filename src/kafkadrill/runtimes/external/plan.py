@@ -361,6 +361,28 @@ class _Plan:
                 f"  failback at {rb.failback.at:g} s ({rb.failback.strategy}): reverse flow"
                 f"{strategy}, catch up, switch back"
             )
+            if self.ext is not None and fo is not None and rb.failback.strategy != "reverse":
+                self._rewrite_op(fo, rb.failback.strategy)
+
+    def _rewrite_op(self, fo: FailoverPlan, strategy: str) -> None:
+        """The command (or admin calls) that rebuild / truncate the original's topic."""
+        assert self.ext is not None and fo.source is not None
+        spec = getattr(self.ext.commands_for(fo.source), f"topic_{strategy}")
+        topic = self.scoped(self.s.producer_groups[0].topic)
+        if spec is None:
+            self.out(
+                f"      {strategy}: admin API on {fo.source}: read {topic} and its copy on "
+                f"{fo.target}, DeleteTopics {topic}, CreateTopics alike, write back what is kept"
+            )
+            return
+        vals = {"run_id": "<run id>", "cluster": fo.source, "topic": topic}
+        vals.update(
+            source=fo.target, target=fo.source, bootstrap=self.ext.clusters[fo.source].bootstrap
+        )
+        vals.update(
+            region=self.topo.cluster(fo.source).region, site=self.topo.cluster(fo.source).region
+        )
+        self.out(f"      {strategy}: {_cmd(spec, vals)}")
 
     def _failover_ops(self, fo: FailoverPlan) -> None:
         """What the failover runbook will run against the user's clusters, step by step."""
