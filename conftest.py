@@ -21,7 +21,8 @@ if "kafkadrill.pytest_plugin" not in sys.modules:
 # landing (default, what CI runs on every landing): every capability proven once, on its own
 #   runtime -- unit and property tests, the drill suite, each runtime's integration tests.
 # release (before a release): whole drills re-run on a second runtime and compared with the
-#   local one (compose drills, the region failover through external commands).
+#   local one (compose drills; the broker kill, link cut and region failover through the
+#   external runtime's adapters).
 SUITES = ("landing", "release", "all")
 
 
