@@ -167,17 +167,23 @@ def crashed(v: Verdict) -> bool:
     return v.status == "UNKNOWN" and any(n.startswith(CHECKER_CRASHED) for n in v.notes)
 
 
-def overall(
-    results: Sequence[ObjectiveResult], verdicts: Mapping[str, Verdict]
-) -> Literal["PASS", "FAIL", "UNKNOWN"]:
-    """Drill verdict. FAIL dominates (it cannot turn into PASS with more information), then
-    UNKNOWN, then PASS."""
+def _governed_and_expected(results: Sequence[ObjectiveResult]) -> tuple[set[str], set[str]]:
+    """Checkers a stated objective governs, and the anomalies the scenario expects."""
     governed: set[str] = set()
     expected: set[str] = set()
     for r in results:
         governed.update(governed_by(r.name))
         if r.name == EXPECTED:
             expected.update(r.target or [])
+    return governed, expected
+
+
+def overall(
+    results: Sequence[ObjectiveResult], verdicts: Mapping[str, Verdict]
+) -> Literal["PASS", "FAIL", "UNKNOWN"]:
+    """Drill verdict. FAIL dominates (it cannot turn into PASS with more information), then
+    UNKNOWN, then PASS."""
+    governed, expected = _governed_and_expected(results)
     statuses = [r.verdict for r in results if r.name != EXPECTED]
     for name, v in verdicts.items():
         if crashed(v):
@@ -196,12 +202,7 @@ def ungoverned_failures(
 ) -> list[str]:
     """Checkers whose strict FAIL counts in the drill verdict: no stated objective governs
     them and the scenario does not expect their anomaly (see :func:`overall`)."""
-    governed: set[str] = set()
-    expected: set[str] = set()
-    for r in results:
-        governed.update(governed_by(r.name))
-        if r.name == EXPECTED:
-            expected.update(r.target or [])
+    governed, expected = _governed_and_expected(results)
     return [
         name
         for name, v in verdicts.items()

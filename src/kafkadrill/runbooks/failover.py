@@ -157,13 +157,12 @@ def redirect_stragglers(
 ) -> None:
     """The producers that missed the redirect move `after` seconds later, if the fault phase
     lasts that long (else they never move: the checkers see no redirect for them)."""
-    wait = after
     if ctx.faults_end is not None:
         left = ctx.faults_end - ctx.clock.monotonic()
         if left < after:
             ctx.clock.wait(ctx.stop, left)
             return
-    if ctx.clock.wait(ctx.stop, wait):
+    if ctx.clock.wait(ctx.stop, after):
         return
     if ctx.results.get("failback_started"):
         return  # the failback moves everyone back; a late move to `target` would undo it

@@ -276,12 +276,11 @@ class ConfluentClients:
         for fut in admin.create_acls(self._fence_bindings(topic), request_timeout=timeout).values():
             fut.result()
 
-    def allow_writes(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
-        """Undo `deny_writes`; -> ACLs removed."""
-        from confluent_kafka.admin import AclBindingFilter, AdminClient
+    def _fence_filters(self, topic: str) -> list[Any]:
+        """Filters matching exactly the ACLs `deny_writes` creates."""
+        from confluent_kafka.admin import AclBindingFilter
 
-        admin = AdminClient(self._conf(bootstrap))
-        filters = [
+        return [
             AclBindingFilter(
                 b.restype,
                 b.name,
@@ -293,24 +292,26 @@ class ConfluentClients:
             )
             for b in self._fence_bindings(topic)
         ]
+
+    def allow_writes(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
+        """Undo `deny_writes`; -> ACLs removed."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(self._conf(bootstrap))
         removed = 0
-        for fut in admin.delete_acls(filters, request_timeout=timeout).values():
+        for fut in admin.delete_acls(self._fence_filters(topic), request_timeout=timeout).values():
             removed += len(fut.result())
         return removed
 
     def fence_acls(self, bootstrap: str, topic: str, timeout: float = 10.0) -> int:
         """How many of `deny_writes`'s ACLs are in force on `topic` (heal's verification)."""
-        from confluent_kafka.admin import AclBindingFilter, AdminClient
+        from confluent_kafka.admin import AdminClient
 
         admin = AdminClient(self._conf(bootstrap))
-        found = 0
-        for b in self._fence_bindings(topic):
-            flt = AclBindingFilter(
-                b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
-                b.permission_type,
-            )  # fmt: skip
-            found += len(admin.describe_acls(flt, request_timeout=timeout).result())
-        return found
+        return sum(
+            len(admin.describe_acls(flt, request_timeout=timeout).result())
+            for flt in self._fence_filters(topic)
+        )
 
     def write_refused(self, bootstrap: str, topic: str, timeout: float = 10.0) -> str | None:
         """Probe a fence with one real write: the broker's refusal, or None if it was written.
