@@ -103,6 +103,10 @@ def test_mm2_properties_avoid_the_known_traps() -> None:
     assert p["dr->primary.enabled"] == "false"
     assert p["offset-syncs.topic.location"] == "target"
     assert p["dr.offset.flush.interval.ms"] == "5000"  # worker setting needs the prefix
+    # Both herders (primary->dr on dr, dr->primary on primary) reassign a rejoined worker's
+    # connectors at once: Connect's 5-minute default stalled heartbeats after a link cut.
+    assert p["dr.scheduled.rebalance.max.delay.ms"] == "0"
+    assert p["primary.scheduled.rebalance.max.delay.ms"] == "0"
     assert p["offset.lag.max"] == "10"
     # MM2 runs in west: primary (east) is reached only through its XDC proxies.
     xdc = [str(plan.node("primary", n.node_id).xdc_proxy) for n in topo.cluster("primary").nodes]

@@ -269,6 +269,15 @@ def mm2_defaults(flow: Flow, target: Cluster) -> dict[str, str]:
         "sync.topic.configs.interval.seconds": "10",
         # Worker settings need the target prefix, or MM2 silently ignores them.
         f"{t}.offset.flush.interval.ms": "5000",
+        # A dedicated MM2 is the only worker of each herder's Connect group. When a herder
+        # loses its group coordinator longer than the session timeout (a link cut, for the
+        # herder whose group lives across the WAN) it rejoins under a new member id, and the
+        # incremental cooperative assignor holds the "departed" member's connectors and tasks
+        # for this delay (Connect's default: 5 minutes) in case it returns: its heartbeats
+        # stopped for 135-194 s after a 20 s cut (measured). With one worker nobody else can
+        # return, so reassign at once. A scenario may set Connect's default back to drill it.
+        f"{t}.scheduled.rebalance.max.delay.ms": "0",
+        f"{s}.scheduled.rebalance.max.delay.ms": "0",
         "tasks.max": "2",
         # Every bundled plugin has a ServiceLoader manifest (KIP-898): without this MM2 scans
         # the whole classpath by reflection once for itself and once per herder's worker
