@@ -440,11 +440,26 @@ def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None
     )
     timeout = drill.plan.final_read_timeout_seconds
     for c in clusters:
+        log_start = _log_starts(drill, c, topics[c])
         records, complete = rt.clients.final_read(
             drill.history, rt.bootstrap(c), c, topics[c], timeout
         )
-        drill.history.append(Ev.FINAL_READ_END, cluster=c, records=records, complete=complete)
+        drill.history.append(
+            Ev.FINAL_READ_END, cluster=c, records=records, complete=complete, log_start=log_start
+        )
         drill.emit(event=f"final read of {c}: {records} records, complete={complete}")
+
+
+def _log_starts(drill: Drill, cluster: str, topics: list[str]) -> list[list[Any]] | None:
+    """Where each partition's log begins (above 0 only): records below it were deleted, by
+    retention for instance, which the loss checker tells apart from records never written."""
+    try:
+        bootstrap = drill.rt.bootstrap(cluster)
+        starts = {t: drill.rt.clients.log_starts(bootstrap, t) for t in topics}
+    except Exception as exc:  # a cluster that cannot say: the checker leaves causes open
+        _log.warning("log start offsets of %s not read: %r", cluster, exc)
+        return None
+    return [[t, p, lo] for t, parts in starts.items() for p, lo in sorted(parts.items()) if lo > 0]
 
 
 def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:

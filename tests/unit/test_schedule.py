@@ -257,6 +257,7 @@ def test_catalog_names() -> None:
         "topic.create",
         "topic.partitions",
         "topic.config",
+        "topic.retention",
     ]
     assert all(catalog.FAULT_SUMMARIES[n] for n in catalog.FAULT_TYPES)
 

@@ -13,3 +13,4 @@ from kafkadrill.faults import process  # noqa: F401
 from kafkadrill.faults import network  # noqa: F401
 from kafkadrill.faults import region  # noqa: F401
 from kafkadrill.faults import metadata  # noqa: F401
+from kafkadrill.faults import retention  # noqa: F401

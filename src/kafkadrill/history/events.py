@@ -369,6 +369,14 @@ EVENTS: dict[str, EventSpec] = {
                 _f("cluster", "str"),
                 _f("records", "int"),
                 _f("complete", "bool", doc="reached the end offsets captured at start"),
+                _f(
+                    "log_start",
+                    "list",
+                    nullable=True,
+                    optional=True,
+                    doc="`[topic, partition, offset]` items: log start offsets above 0 when the "
+                    "read began (records below were deleted, e.g. by retention); null: not read",
+                ),
             ),
         ),
     )

@@ -164,11 +164,14 @@ class FinalReadEvents:
     """``first_start``: the first ``final_read.start`` (the workload stopped there);
     ``start``: the last one (a retried final read supersedes earlier attempts);
     ``complete``: cluster -> ``complete`` of the ``final_read.end`` events after ``start``
-    (the last per cluster wins)."""
+    (the last per cluster wins); ``log_start``: cluster -> {(topic, partition): log start
+    offset} from the same events (absent partitions start at 0; a cluster whose event has no
+    log start is left out: where its logs began is unknown)."""
 
     first_start: Event | None
     start: Event | None
     complete: Mapping[str, bool]
+    log_start: Mapping[str, Mapping[tuple[str, int], int]] = field(default_factory=dict)
 
 
 def _final_read_events(events: Events) -> FinalReadEvents:
@@ -184,10 +187,18 @@ def _final_read_events(events: Events) -> FinalReadEvents:
         return FinalReadEvents(None, None, {})
     start = starts[-1]
     seq0 = int(start.get("seq", -1))
-    complete = {
-        str(e.get("cluster")): bool(e.get("complete")) for e in ends if int(e.get("seq", 0)) > seq0
-    }
-    return FinalReadEvents(starts[0], start, complete)
+    after = [e for e in ends if int(e.get("seq", 0)) > seq0]
+    complete = {str(e.get("cluster")): bool(e.get("complete")) for e in after}
+    log_start: dict[str, dict[tuple[str, int], int]] = {}
+    for e in after:
+        items = e.get("log_start")
+        if isinstance(items, list):
+            log_start[str(e.get("cluster"))] = {
+                (str(i[0]), int(i[1])): int(i[2])
+                for i in items
+                if isinstance(i, list) and len(i) == 3
+            }
+    return FinalReadEvents(starts[0], start, complete, log_start)
 
 
 def final_read_events(source: HistoryFrames | Events) -> FinalReadEvents:

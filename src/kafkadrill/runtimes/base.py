@@ -45,6 +45,9 @@ class Cap:
     TOPIC_ADMIN = "topic.admin"  # create topics, add partitions, alter configs (metadata drills)
     ACL = "acl"  # create and delete ACLs (the failover's fence)
     TOPIC_REWRITE = "topic.rewrite"  # delete, recreate and refill a topic (rebuild/truncate)
+    # Shorten a topic's retention for a while (topic.retention). Not offered on external
+    # clusters: a runner killed mid-fault would leave a team's topic expiring its records.
+    TOPIC_RETENTION = "topic.retention"
 
     ALL: frozenset[str] = frozenset(
         {
@@ -61,6 +64,7 @@ class Cap:
             TOPIC_ADMIN,
             ACL,
             TOPIC_REWRITE,
+            TOPIC_RETENTION,
         }
     )
 

@@ -72,7 +72,7 @@ def _parse(address: str) -> tuple[str, int, str]:
 
 # No ACLs and no topic rewrites in memory: a fence or a rebuild/truncate failback is refused
 # before a fake drill starts rather than crashing its runbook.
-FAKE_CAPABILITIES = Cap.ALL - {Cap.ACL, Cap.TOPIC_REWRITE}
+FAKE_CAPABILITIES = Cap.ALL - {Cap.ACL, Cap.TOPIC_REWRITE, Cap.TOPIC_RETENTION}
 
 
 @register_runtime(
@@ -585,6 +585,11 @@ class FakeClients:
         data, _site = self._cluster(bootstrap)
         with self.rt.lock:
             return sum(len(p) for p in data.topics.get(topic, []))
+
+    def log_starts(self, bootstrap: str, topic: str) -> dict[int, int]:
+        data, _site = self._cluster(bootstrap)
+        with self.rt.lock:
+            return {p: 0 for p in range(len(data.topics.get(topic, [])))}  # nothing expires
 
     def leader(self, bootstrap: str, topic: str, partition: int) -> int:
         cluster, _node, _site = _parse(bootstrap.split(",")[0])

@@ -58,6 +58,11 @@ class KafkaClients(Protocol):
 
     def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]: ...
     def end_total(self, bootstrap: str, topic: str) -> int: ...
+    def log_starts(self, bootstrap: str, topic: str) -> dict[int, int]:
+        """Log start offset (low watermark) per partition: where retention or deleted records
+        left the log's beginning."""
+        ...
+
     def leader(self, bootstrap: str, topic: str, partition: int) -> int: ...
     def final_read(
         self,
@@ -139,6 +144,21 @@ class ConfluentClients:
                 c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
                 for p in md.topics[topic].partitions
             )
+        finally:
+            c.close()
+
+    def log_starts(self, bootstrap: str, topic: str) -> dict[int, int]:
+        from confluent_kafka import Consumer, TopicPartition
+
+        c = Consumer(self._conf(bootstrap, **{"group.id": "kafkadrill-lag"}))
+        try:
+            md = c.list_topics(topic, timeout=5)
+            if topic not in md.topics or md.topics[topic].error is not None:
+                return {}
+            return {
+                p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[0]
+                for p in md.topics[topic].partitions
+            }
         finally:
             c.close()
 

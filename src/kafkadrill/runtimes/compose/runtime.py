@@ -72,10 +72,11 @@ CAPABILITIES = frozenset(
         Cap.LINK_TOXIC,
         Cap.AZ_PARTITION,
         # Admin requests from the host through the published HOST listeners (metadata faults,
-        # the fence's ACLs, the failback's topic rewrites).
+        # the fence's ACLs, the failback's topic rewrites, a shortened retention).
         Cap.TOPIC_ADMIN,
         Cap.ACL,
         Cap.TOPIC_REWRITE,
+        Cap.TOPIC_RETENTION,
     }
 )
 
