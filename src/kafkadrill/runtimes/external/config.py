@@ -76,9 +76,17 @@ def _config_str(v: Any) -> Any:
     return v
 
 
+def _version_str(v: Any) -> Any:
+    # `kafka_version: 3.9` is a float in YAML; a version is text. As in the scenario's
+    # topology.kafka_version, the loader refuses a number that reads back differently (3.10).
+    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
 Float = Annotated[float, BeforeValidator(_no_bool)]
 Int = Annotated[int, BeforeValidator(_no_bool)]
 ConfigMap = dict[str, Annotated[str, BeforeValidator(_config_str)]]
+#: A Kafka release as its distribution names it: 3.9.1, 4.0.0, 3.9, 7.6.1-ccs (Confluent).
+KAFKA_VERSION_RE = re.compile(r"[0-9]{1,4}(\.[0-9]{1,4}){1,3}([-+][0-9A-Za-z.+-]{1,40})?")
 
 
 class _M(BaseModel):
@@ -464,12 +472,27 @@ class ExternalSpec(_M):
     """Everything kafkadrill knows about clusters it did not start."""
 
     clusters: dict[str, ExternalCluster] = Field(min_length=1, max_length=16)
+    kafka_version: Annotated[str | None, BeforeValidator(_version_str)] = Field(
+        default=None,
+        description='the clusters\' Kafka release as you know it (e.g. "3.9.1"), for the report; '
+        "Kafka has no client API that returns it, so null = unknown",
+    )
     flows: list[ExternalFlow] = Field(default_factory=list, max_length=16)
     commands: Commands = Field(default_factory=Commands)
     toxiproxy: ToxiproxySpec | None = None
     isolation: Isolation = Field(default_factory=Isolation)
     steady_state: SteadyState = Field(default_factory=SteadyState)
     guards: Guards = Field(default_factory=Guards)
+
+    @field_validator("kafka_version")
+    @classmethod
+    def _release(cls, v: str | None) -> str | None:
+        if v is not None and not KAFKA_VERSION_RE.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a Kafka release; write it as its distribution names it, quoted: "
+                '"3.9.1" (or null when you do not know it)'
+            )
+        return v
 
     @field_validator("clusters")
     @classmethod
