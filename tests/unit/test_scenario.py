@@ -61,7 +61,8 @@ def test_minimal_scenario_gets_defaults(tmp_path: Path) -> None:
     assert s.workload.producers.acks == "all" and s.workload.producers.enable_idempotence is True
     assert [t.name for t in s.topology.topics] == ["orders"]
     assert s.topology.topics[0].config == {"min.insync.replicas": "2"}
-    assert s.objectives.max_lost == 0 and s.objectives.max_skipped == 0
+    # max_skipped is 0 by default, but without a consumer group there is nothing to skip.
+    assert s.objectives.max_lost == 0 and s.objectives.max_skipped is None
     assert s.timeline == [] and s.schedule() == []
     assert s.source == str(tmp_path / "drill.yaml")
 
@@ -707,6 +708,46 @@ def test_override_parses_yaml_where_the_schema_wants_no_text(tmp_path: Path) -> 
     # A list of text (list[str] | None) is a list, not the text "[primary]".
     raw = apply_overrides({"name": "x"}, {"topology.topics[0].clusters": "[primary]"})
     assert raw["topology"]["topics"][0]["clusters"] == ["primary"]
+
+
+# -- objectives a consumer group must observe --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        "max_skipped: 0",
+        "max_skipped: 3",
+        "max_consumer_rereads: 5",
+        "max_read_unavailable_seconds: 10",
+    ],
+)
+def test_a_consumer_objective_without_a_consumer_group_is_refused(
+    tmp_path: Path, objective: str
+) -> None:
+    # Observed n/a used to read as PASS (issue 19): nothing observed must not read as met.
+    err = load_err(tmp_path, BASE + f"objectives: {{{objective}}}\n")
+    name = objective.split(":")[0]
+    assert err.field == f"objectives.{name}"
+    assert "needs a consumer group" in err.message and "workload.consumers is empty" in err.message
+    assert err.fix == f"add a consumer group under workload.consumers, or remove {name}"
+
+
+def test_consumer_objectives_pass_with_a_consumer_group_or_unstated(tmp_path: Path) -> None:
+    from kafkadrill.scenario.compile import compile_plan
+
+    with_group = BASE + "workload:\n  consumers: [{group: g1, topic: orders}]\n"
+    s = load_scenario(write(tmp_path, with_group + "objectives: {max_skipped: 0}\n", "a.yaml"))
+    assert compile_plan(s).report_subject().objectives["max_skipped"] == 0
+    # Without consumers max_skipped (0 by default) is not judged at all, and the resolved
+    # scenario (max_skipped: null) loads again.
+    bare = load_scenario(write(tmp_path, BASE, "b.yaml"))
+    assert bare.objectives.max_skipped is None
+    assert "max_skipped" not in compile_plan(bare).report_subject().objectives
+    again = load_scenario(write(tmp_path, bare.resolved_yaml(), "c.yaml"))
+    assert again.objectives.max_skipped is None
+    nulled = load_scenario(write(tmp_path, BASE + "objectives: {max_skipped: null}\n", "d.yaml"))
+    assert "max_skipped" not in compile_plan(nulled).report_subject().objectives
 
 
 # -- resolved YAML, redaction, schema ------------------------------------------------------------
