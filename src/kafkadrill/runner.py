@@ -130,11 +130,17 @@ def _versions(rt: Runtime | None) -> dict[str, Any]:
     except KafkadrillError:
         java = None
     kafka = rt.kafka_version() if rt is not None else None
+    external = rt is not None and rt.kind == "external"
+    # On clusters kafkadrill did not start the Kafka release is only what the scenario declares
+    # (external.kafka_version: Kafka has no client API that returns it), and their MirrorMaker 2
+    # is the team's own: say where the figure comes from, and claim none for MM2.
+    source = {"kafka_version_source": "declared" if kafka else "unknown"} if external else {}
     return {
         "kafkadrill": __version__,
         "runtime": rt.kind if rt is not None else None,
         "kafka": kafka,
-        "mirrormaker2": kafka,
+        **source,
+        "mirrormaker2": None if external else kafka,
         "toxiproxy": TOXIPROXY_VERSION,
         # The installed distribution's version: confluent_kafka.version() gave "2" for 2.16.2.
         "confluent_kafka": metadata.version("confluent-kafka"),

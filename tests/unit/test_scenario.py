@@ -61,7 +61,8 @@ def test_minimal_scenario_gets_defaults(tmp_path: Path) -> None:
     assert s.workload.producers.acks == "all" and s.workload.producers.enable_idempotence is True
     assert [t.name for t in s.topology.topics] == ["orders"]
     assert s.topology.topics[0].config == {"min.insync.replicas": "2"}
-    assert s.objectives.max_lost == 0 and s.objectives.max_skipped == 0
+    # max_skipped is 0 by default, but without a consumer group there is nothing to skip.
+    assert s.objectives.max_lost == 0 and s.objectives.max_skipped is None
     assert s.timeline == [] and s.schedule() == []
     assert s.source == str(tmp_path / "drill.yaml")
 
@@ -646,6 +647,107 @@ def test_apply_overrides_does_not_mutate() -> None:
     out = apply_overrides(data, {"workload.producers.acks": "0"})
     assert data["workload"]["producers"]["acks"] == "all"
     assert out["workload"]["producers"]["acks"] == 0
+
+
+def test_override_keeps_text_where_the_schema_wants_text(tmp_path: Path) -> None:
+    # YAML would read 4.10 as 4.1 and 007 as 7: the silent change a file is refused for.
+    s = load_scenario(
+        write(tmp_path, BASE + "workload:\n  consumers:\n    - {group: g1, topic: orders}\n"),
+        {
+            "topology.kafka_version": "4.10",
+            "topology.broker_config.log.segment.bytes": "007",
+            "topology.topics[0].config.retention.ms": "1e3",
+            "topology.mm2.sync.topic.configs.interval.seconds": "4.10",
+            "workload.producers.config.client.id": "007",
+            "workload.consumers[0].config.group.instance.id": "true",
+            "description": "  a # not a comment ",
+            "workload.consumers[0].site": "null",  # an optional text field: null clears it
+            "workload.producers.topic": '"orders"',  # a quoted YAML string loses its quotes
+        },
+    )
+    t = s.topology
+    assert t.kafka_version == "4.10"
+    assert t.broker_config == {"log.segment.bytes": "007"}
+    assert t.topics[0].config["retention.ms"] == "1e3"
+    assert t.mm2["sync.topic.configs.interval.seconds"] == "4.10"
+    assert s.workload.producers.config == {"client.id": "007"}
+    assert s.workload.consumers[0].config == {"group.instance.id": "true"}
+    assert s.description == "  a # not a comment "
+    assert s.workload.consumers[0].site == "east"  # null = derived from its cluster
+    assert s.workload.producers.topic == "orders"
+    # The same through apply_overrides alone: the raw text, exactly.
+    out = apply_overrides({"name": "x"}, {"topology.kafka_version": "4.10", "seed": "007"})
+    assert out["topology"]["kafka_version"] == "4.10" and out["seed"] == 7
+
+
+def test_override_parses_yaml_where_the_schema_wants_no_text(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        with_timeline(
+            "{at: 10, fault: node.kill, target: {cluster: primary, node: 2}, duration: 20}"
+        ),
+    )
+    overrides = {
+        "workload.producers.acks": "1",  # a Literal whose validator takes YAML's int
+        "runbooks.failover.trigger.on_fault": "0",  # int | str: the timeline index 0
+        "timeline[0].at": "15",
+        "objectives.expected_anomalies": "[duplicates, ordering]",  # a list, as a sweep value
+        "objectives.max_duplicates": "null",
+        "objectives.require_ordering": "false",
+    }
+    raw = apply_overrides({"name": "x"}, overrides)
+    assert raw["workload"]["producers"]["acks"] == 1
+    assert raw["runbooks"]["failover"]["trigger"]["on_fault"] == 0
+    assert raw["objectives"]["expected_anomalies"] == ["duplicates", "ordering"]
+    s = load_scenario(path, overrides)
+    assert s.workload.producers.acks == "1"
+    assert s.runbooks.failover is not None and s.runbooks.failover.trigger.on_fault == 0
+    assert s.schedule()[0].at == 15
+    assert s.objectives.expected_anomalies == ["duplicates", "ordering"]
+    assert s.objectives.max_duplicates is None and s.objectives.require_ordering is False
+    # A list of text (list[str] | None) is a list, not the text "[primary]".
+    raw = apply_overrides({"name": "x"}, {"topology.topics[0].clusters": "[primary]"})
+    assert raw["topology"]["topics"][0]["clusters"] == ["primary"]
+
+
+# -- objectives a consumer group must observe --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        "max_skipped: 0",
+        "max_skipped: 3",
+        "max_consumer_rereads: 5",
+        "max_read_unavailable_seconds: 10",
+    ],
+)
+def test_a_consumer_objective_without_a_consumer_group_is_refused(
+    tmp_path: Path, objective: str
+) -> None:
+    # Observed n/a used to read as PASS (issue 19): nothing observed must not read as met.
+    err = load_err(tmp_path, BASE + f"objectives: {{{objective}}}\n")
+    name = objective.split(":")[0]
+    assert err.field == f"objectives.{name}"
+    assert "needs a consumer group" in err.message and "workload.consumers is empty" in err.message
+    assert err.fix == f"add a consumer group under workload.consumers, or remove {name}"
+
+
+def test_consumer_objectives_pass_with_a_consumer_group_or_unstated(tmp_path: Path) -> None:
+    from kafkadrill.scenario.compile import compile_plan
+
+    with_group = BASE + "workload:\n  consumers: [{group: g1, topic: orders}]\n"
+    s = load_scenario(write(tmp_path, with_group + "objectives: {max_skipped: 0}\n", "a.yaml"))
+    assert compile_plan(s).report_subject().objectives["max_skipped"] == 0
+    # Without consumers max_skipped (0 by default) is not judged at all, and the resolved
+    # scenario (max_skipped: null) loads again.
+    bare = load_scenario(write(tmp_path, BASE, "b.yaml"))
+    assert bare.objectives.max_skipped is None
+    assert "max_skipped" not in compile_plan(bare).report_subject().objectives
+    again = load_scenario(write(tmp_path, bare.resolved_yaml(), "c.yaml"))
+    assert again.objectives.max_skipped is None
+    nulled = load_scenario(write(tmp_path, BASE + "objectives: {max_skipped: null}\n", "d.yaml"))
+    assert "max_skipped" not in compile_plan(nulled).report_subject().objectives
 
 
 # -- resolved YAML, redaction, schema ------------------------------------------------------------

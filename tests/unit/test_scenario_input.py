@@ -3,13 +3,15 @@ an error stays readable however many problems a file has."""
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from kafkadrill.errors import ScenarioError
-from kafkadrill.scenario import load_scenario, located_problems
+from kafkadrill.scenario import Scenario, load_scenario, located_problems
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -52,7 +54,7 @@ def test_plain_distinct_topic_names_still_pass(tmp_path: Path) -> None:
 
 
 # -- Toxiproxy proxy names become API paths -----------------------------------------------------
-@pytest.mark.parametrize("name", ["../../reset", "a/b", "..", "x..y", " x", "a?b"])
+@pytest.mark.parametrize("name", ["../../reset", "a/b", "..", "x..y", " x", "a?b", "x\n"])
 def test_unsafe_proxy_names_are_refused(tmp_path: Path, name: str) -> None:
     doc = yaml.safe_load((LIBRARY / "external-example.yaml").read_text())
     doc["external"]["toxiproxy"]["links"][0]["proxies"][0]["name"] = name
@@ -64,6 +66,43 @@ def test_unsafe_proxy_names_are_refused(tmp_path: Path, name: str) -> None:
 def test_plain_proxy_names_pass() -> None:
     sc = load_scenario(LIBRARY / "external-example.yaml")
     assert sc.external is not None
+
+
+# -- Kafka Connect connector names become REST paths ----------------------------------------------
+@pytest.mark.parametrize(
+    "name", ["../../x", "..", ".", "a/b", "a?b", "a#b", "a%2Fb", "a\\b", "a\x01b", "", "  ", " a"]
+)
+def test_unsafe_connector_names_are_refused(tmp_path: Path, name: str) -> None:
+    doc = yaml.safe_load((LIBRARY / "external-example.yaml").read_text())
+    doc["external"]["flows"][0]["connect"]["connectors"][1] = name
+    err = _err(tmp_path, yaml.safe_dump(doc, sort_keys=False))
+    assert err.field == "external.flows[0].connect.connectors[1]"
+    assert "Kafka Connect REST URL path" in err.message and "GET /connectors" in err.message
+
+
+@pytest.mark.parametrize("name", ["mm2-src", "primary->dr.MirrorSourceConnector", "my connector"])
+def test_connector_names_connect_accepts_pass_and_are_quoted(name: str) -> None:
+    from kafkadrill.runtimes.external.adapters.connect import ConnectAdapter
+    from kafkadrill.runtimes.external.adapters.record import Recorder
+
+    doc = yaml.safe_load((LIBRARY / "external-example.yaml").read_text())
+    doc["external"]["flows"][0]["connect"]["connectors"] = [name]
+    doc["external"]["flows"][0]["connect"]["headers"] = {}
+    sc = Scenario.from_dict(doc)
+    assert sc.external is not None and sc.external.flows[0].connect is not None
+    adapter = ConnectAdapter(sc.external.flows[0].connect, "primary->dr", Recorder())
+    paths: list[str] = []
+
+    def call(method: str, path: str, operation: str, record: bool = True) -> tuple[int, Any]:
+        paths.append(f"{method} {path}")
+        return 200, {"connector": {"state": "PAUSED"}, "tasks": []}
+
+    adapter.call = call  # type: ignore[method-assign]
+    adapter.pause(timeout=0)
+    one = urllib.parse.quote(name, safe="")
+    assert paths[0] == f"PUT /connectors/{one}/pause"
+    assert paths[1] == f"GET /connectors/{one}/status"
+    assert "/" not in one and " " not in one
 
 
 # -- a bounded error message ----------------------------------------------------------------------

@@ -123,7 +123,7 @@ def load_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Scenar
     """Read, override and validate a scenario file; raise ScenarioError on any problem.
 
     `overrides` maps dotted keys to values (`{"workload.producers.acks": "1"}`), applied before
-    validation; string values are parsed as YAML scalars.
+    validation; string values are parsed as YAML scalars except where the schema wants text.
     """
     path = Path(path)
     try:

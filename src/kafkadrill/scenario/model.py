@@ -539,6 +539,16 @@ class Scenario(_Model):
         return self
 
     @model_validator(mode="after")
+    def _resolve_max_skipped(self) -> Scenario:
+        """max_skipped is 0 by default, but skips exist only for a consumer group: without one
+        the default resolves to null (not judged; the resolved scenario says so). A stated one
+        is refused by the objective rule (nothing observed must not read as PASS)."""
+        o = self.objectives
+        if not self.workload.consumers and "max_skipped" not in o.model_fields_set:
+            o.max_skipped = None
+        return self
+
+    @model_validator(mode="after")
     def _resolve_clusters(self) -> Scenario:
         """Fill in the clients' cluster and site and the failover's ends (null = derived), so
         the resolved scenario names them and everything downstream sees concrete names."""

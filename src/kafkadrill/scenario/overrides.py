@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import types
 import typing
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 from kafkadrill.errors import ScenarioError
 from kafkadrill.faults import catalog
@@ -53,7 +53,15 @@ def _override_parts(key: Any) -> list[str | int]:
     return split_key(key)
 
 
-def _override_value(v: Any, key: str) -> Any:
+def _override_value(v: Any, key: str, tp: Any = None) -> Any:
+    """The value an override sets, for a field of type `tp` (None: not known).
+
+    Where the schema wants text (`str`, a property map's value), the text is kept exactly:
+    YAML would read `4.10` as 4.1 and `007` as 7, the silent change the loader refuses in a
+    file. Only a quoted YAML string (`"a,b"`) loses its quotes, and `null` / an empty value
+    still clears an optional field. Anywhere else (numbers, booleans, lists, mappings, unions
+    of them, Literals, fields of unknown type) the text is parsed as YAML.
+    """
     if not isinstance(v, str):
         return v
     try:
@@ -62,14 +70,32 @@ def _override_value(v: Any, key: str) -> Any:
         raise ScenarioError(f"override value: {e.message}", field=key, fix=e.fix) from None
     except ScenarioError:
         return v  # not YAML: the text itself (validation says if text is wrong there)
-    return data
+    if tp is None or not _wants_text(tp):
+        return data
+    if data is None and _admits_none(tp):
+        return None
+    if isinstance(data, str) and v.strip()[:1] in ("'", '"'):
+        return data  # a quoted YAML string: the text inside the quotes
+    return v
+
+
+def _wants_text(tp: Any) -> bool:
+    """Does the schema want text here (str, possibly Optional or Annotated)?"""
+    return unwrap(tp) is str
+
+
+def _admits_none(tp: Any) -> bool:
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    return typing.get_origin(tp) in (Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Apply dotted-key overrides to raw scenario data (before validation); returns a copy.
 
     Keys follow the scenario schema, so config maps take the rest of the key as one property
-    name: `topology.broker_config.min.insync.replicas=2`. String values are parsed as YAML.
+    name: `topology.broker_config.min.insync.replicas=2`. String values are parsed as YAML,
+    except where the schema wants text: there the text is kept as given (`4.10`, `007`).
     Raises ScenarioError (field = the override key) for a path the schema does not have, an
     empty key, or a path through a value that is not a mapping or list in the data.
     """
@@ -82,7 +108,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     out = copy.deepcopy(data)
     for key, raw in overrides.items():
         parts = _override_parts(key)
-        _set_path(out, parts, _override_value(raw, key), key)
+        _set_path(out, parts, raw, key)
     return out
 
 
@@ -109,7 +135,8 @@ _Step = tuple[Any, Any, int] | None
 
 
 def _set_path(data: Any, parts: list[str | int], value: Any, key: str) -> None:
-    """Set `value` at `parts` in `data`, walking the schema alongside so a wrong path is named."""
+    """Set the override `value` at `parts` in `data`, walking the schema alongside so a wrong
+    path is named; a text value is parsed for the type found at the end (_override_value)."""
     tp: Any = Scenario
     node = data
     i = 0
@@ -149,7 +176,7 @@ def _model_step(node: Any, tp: Any, parts: list[str | int], i: int, value: Any, 
         raise _not_container(key, parts[:i], node, "a mapping")
     sub = field_by_key(tp, part)
     if i == len(parts) - 1:
-        node[part] = value
+        node[part] = _override_value(value, key, sub)
         return None
     if not isinstance(node.get(part), dict | list):
         node[part] = [] if typing.get_origin(unwrap(sub)) is list else {}
@@ -172,7 +199,7 @@ def _list_step(node: Any, tp: Any, parts: list[str | int], i: int, value: Any, k
     if part == len(node):
         node.append({})
     if i == len(parts) - 1:
-        node[part] = value
+        node[part] = _override_value(value, key, typing.get_args(tp)[0])
         return None
     item_tp = typing.get_args(tp)[0]
     if unwrap(item_tp) is not item_tp or typing.get_origin(unwrap(item_tp)) in (
@@ -200,5 +227,5 @@ def _dict_step(node: Any, tp: Any, parts: list[str | int], i: int, value: Any, k
                     raise _not_container(key, [*parts[:i], name], node[name], "a mapping")
                 return node[name], val_tp, j
     # A property map: the rest of the key is one property name ("min.insync.replicas").
-    node[".".join(str(p) for p in parts[i:])] = value
+    node[".".join(str(p) for p in parts[i:])] = _override_value(value, key, val_tp)
     return None

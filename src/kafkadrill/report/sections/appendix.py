@@ -18,7 +18,7 @@ from kafkadrill.report.blocks import (
     Table,
 )
 from kafkadrill.report.format import fmt
-from kafkadrill.report.sections.common import status_of
+from kafkadrill.report.sections.common import status_of, version_rows
 
 EVIDENCE_ROWS = 10
 
@@ -98,7 +98,7 @@ def appendix_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Bl
     b.append(
         Table(
             ["Component", "Version"],
-            [[str(k), Code(str(v))] for k, v in (r.get("versions") or {}).items()],
+            [[k, Code(v)] for k, v in version_rows(r.get("versions") or {})],
             compact=True,
         )
     )

@@ -65,9 +65,38 @@ def duration(r: Mapping[str, Any]) -> str:
     return fmt_s(round((b - a).total_seconds(), 3))
 
 
+# The external runtime's Kafka release is only what the scenario declares (versions.kafka null
+# and kafka_version_source "unknown" when it declares none): say so instead of "None".
+UNKNOWN_KAFKA = (
+    "unknown (not declared in external.kafka_version; Kafka has no client API that returns "
+    "its release)"
+)
+UNKNOWN_MM2 = "unknown (the team's own MirrorMaker 2; kafkadrill did not start it)"
+
+
+def version_rows(versions: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(component, version as shown) for report.json's `versions`; on the external runtime the
+    Kafka figure says where it comes from, and no version reads as a bare None."""
+    if versions.get("runtime") != "external":
+        return [(str(k), str(v)) for k, v in versions.items()]
+    out: list[tuple[str, str]] = []
+    for k, v in versions.items():
+        if k == "kafka_version_source":
+            continue  # said with the Kafka version itself
+        if k == "kafka" and v is None:
+            out.append((k, UNKNOWN_KAFKA))
+        elif k == "kafka" and versions.get("kafka_version_source") == "declared":
+            out.append((k, f"{v} (declared in external.kafka_version)"))
+        elif k == "mirrormaker2" and v is None:
+            out.append((k, UNKNOWN_MM2))
+        else:
+            out.append((str(k), str(v)))
+    return out
+
+
 def meta_rows(r: Mapping[str, Any]) -> list[list[Cell]]:
     versions = r.get("versions") or {}
-    vtext = ", ".join(f"{k} {v}" for k, v in versions.items()) or "n/a"
+    vtext = ", ".join(f"{k} {v}" for k, v in version_rows(versions)) or "n/a"
     return [
         ["Scenario", Code(str(r.get("scenario")))],
         ["Run id", Code(str(r.get("run_id")))],

@@ -19,11 +19,20 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from kafkadrill.errors import ScenarioError
 from kafkadrill.runtime_options import register_options
@@ -67,9 +76,17 @@ def _config_str(v: Any) -> Any:
     return v
 
 
+def _version_str(v: Any) -> Any:
+    # `kafka_version: 3.9` is a float in YAML; a version is text. As in the scenario's
+    # topology.kafka_version, the loader refuses a number that reads back differently (3.10).
+    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
 Float = Annotated[float, BeforeValidator(_no_bool)]
 Int = Annotated[int, BeforeValidator(_no_bool)]
 ConfigMap = dict[str, Annotated[str, BeforeValidator(_config_str)]]
+#: A Kafka release as its distribution names it: 3.9.1, 4.0.0, 3.9, 7.6.1-ccs (Confluent).
+KAFKA_VERSION_RE = re.compile(r"[0-9]{1,4}(\.[0-9]{1,4}){1,3}([-+][0-9A-Za-z.+-]{1,40})?")
 
 
 class _M(BaseModel):
@@ -299,11 +316,50 @@ class ExternalCluster(_M):
         return v
 
 
+# Characters that end or escape one segment of a URL path (or the path itself): '/', '\',
+# '?', '#', '%', and control characters (C0, DEL, C1; Kafka Connect refuses those in names).
+_URL_UNSAFE_RE = re.compile(r"[/\\?#%\x00-\x1f\x7f-\x9f]")
+
+
+def url_segment_problem(name: str) -> str | None:
+    """Why `name` cannot be one segment of a REST API's URL path (a Toxiproxy proxy, a Kafka
+    Connect connector), or None: `../../reset` or `a/b?x` would reach another endpoint."""
+    if not name.strip():
+        return "is empty or only spaces"
+    if name != name.strip():
+        return "has leading or trailing spaces"
+    if name in (".", ".."):
+        return "is a relative path segment"
+    bad = _URL_UNSAFE_RE.search(name)
+    if bad is not None:
+        return f"holds {bad.group()!r}"
+    return None
+
+
+def _connector_name(v: str) -> str:
+    problem = url_segment_problem(v)
+    if problem is not None:
+        raise ValueError(
+            f"connector name {v!r} {problem}: it goes into the Kafka Connect REST URL path "
+            "(/connectors/<name>/pause); use the name `GET /connectors` lists, without '/', "
+            "'\\', '?', '#', '%', control characters or surrounding spaces, and not '.' or '..'"
+        )
+    return v
+
+
+def connector_path(name: str, action: str = "") -> str:
+    """`/connectors/<name>[/<action>]` with the name quoted as one path segment: validation
+    refuses names that could leave it, quoting keeps any other character (a space, Strimzi's
+    `->`) inside it and is the defence should an unchecked name ever get here."""
+    path = f"/connectors/{urllib.parse.quote(name, safe='')}"
+    return f"{path}/{action}" if action else path
+
+
 class ConnectSpec(_M):
     """MirrorMaker 2 running on a Kafka Connect cluster: pause/resume/restart its connectors."""
 
     url: str = Field(pattern=r"^https?://")
-    connectors: list[str] = Field(min_length=1)
+    connectors: list[Annotated[str, AfterValidator(_connector_name)]] = Field(min_length=1)
     headers: ConfigMap = Field(default_factory=dict, description="e.g. Authorization by ref")
     timeout_seconds: Float = Field(default=10, gt=0, le=600)
 
@@ -349,7 +405,7 @@ class ExternalFlow(_M):
 
 #: A Toxiproxy proxy name goes into the API's URL path (/proxies/<name>/toxics): no '/', no
 #: '..', nothing to encode -- `../../reset` would reach another endpoint.
-PROXY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+PROXY_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 class ProxyRef(_M):
@@ -363,7 +419,8 @@ class ProxyRef(_M):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
-        if not PROXY_NAME_RE.match(v) or ".." in v:
+        plain = PROXY_NAME_RE.fullmatch(v) is not None and ".." not in v
+        if url_segment_problem(v) is not None or not plain:
             raise ValueError(
                 f"proxy name {v!r} is not a plain Toxiproxy name (it becomes part of the API's "
                 "URL path); use the name `toxiproxy-cli list` shows: letters, digits, '.', '_' "
@@ -415,12 +472,27 @@ class ExternalSpec(_M):
     """Everything kafkadrill knows about clusters it did not start."""
 
     clusters: dict[str, ExternalCluster] = Field(min_length=1, max_length=16)
+    kafka_version: Annotated[str | None, BeforeValidator(_version_str)] = Field(
+        default=None,
+        description='the clusters\' Kafka release as you know it (e.g. "3.9.1"), for the report; '
+        "Kafka has no client API that returns it, so null = unknown",
+    )
     flows: list[ExternalFlow] = Field(default_factory=list, max_length=16)
     commands: Commands = Field(default_factory=Commands)
     toxiproxy: ToxiproxySpec | None = None
     isolation: Isolation = Field(default_factory=Isolation)
     steady_state: SteadyState = Field(default_factory=SteadyState)
     guards: Guards = Field(default_factory=Guards)
+
+    @field_validator("kafka_version")
+    @classmethod
+    def _release(cls, v: str | None) -> str | None:
+        if v is not None and not KAFKA_VERSION_RE.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a Kafka release; write it as its distribution names it, quoted: "
+                '"3.9.1" (or null when you do not know it)'
+            )
+        return v
 
     @field_validator("clusters")
     @classmethod

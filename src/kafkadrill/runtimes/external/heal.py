@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 from kafkadrill.errors import TopologyError
 from kafkadrill.isolation import scoped_name
 from kafkadrill.runtimes.base import LinkEffect
-from kafkadrill.runtimes.external.config import CommandSpec, ExternalSpec, render_template
+from kafkadrill.runtimes.external.config import (
+    CommandSpec,
+    ExternalSpec,
+    connector_path,
+    render_template,
+)
 from kafkadrill.runtimes.external.config import show_command as _show
 from kafkadrill.runtimes.external.journal import Pending
 from kafkadrill.runtimes.external.nodestart import start_together, wait_until
@@ -105,7 +110,7 @@ def _flow_commands(spec: ExternalSpec, topo: Topology, run_id: str, flow: str) -
     values = {"run_id": run_id, "flow": flow, "source": src, "target": dst, "region": region}
     if cmds.flow_start is None and fs is not None and fs.connect is not None:
         base = fs.connect.url.rstrip("/")
-        return [f"PUT {base}/connectors/{c}/resume" for c in fs.connect.connectors]
+        return [f"PUT {base}{connector_path(c, 'resume')}" for c in fs.connect.connectors]
     verify = "flow_state command" if cmds.flow_state is not None else "connector status"
     return [_cmd(cmds.flow_start, values), f"then wait until the flow runs ({verify})"]
 

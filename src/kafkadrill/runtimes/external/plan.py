@@ -21,6 +21,7 @@ from kafkadrill.runtimes.external.config import (
     CommandSpec,
     ExternalSpec,
     capabilities_of,
+    connector_path,
     is_reference,
     render_template,
     show_command,
@@ -235,8 +236,8 @@ class _Plan:
                 out.append(
                     f"{label}: Kafka Connect {verb}: "
                     + ", ".join(
-                        f"PUT {fs.connect.url.rstrip('/')}/connectors/{c}/"
-                        f"{'pause' if op == 'flow_stop' else 'resume'}"
+                        f"PUT {fs.connect.url.rstrip('/')}"
+                        + connector_path(c, "pause" if op == "flow_stop" else "resume")
                         for c in fs.connect.connectors
                     )
                 )

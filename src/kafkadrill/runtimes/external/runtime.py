@@ -343,7 +343,9 @@ class ExternalRuntime(ExternalFence, ExternalChecks, RuntimeLifecycle):
             return None
 
     def kafka_version(self) -> str | None:
-        return None  # not knowable from the protocol without JMX; describe() has the ApiVersions
+        # Kafka has no client API that returns its release (ApiVersions gives request versions
+        # only): the figure is the one the scenario declares in external.kafka_version, or None.
+        return self.spec.kafka_version
 
     # ----- commands --------------------------------------------------------------------------
     def _values(self, cluster: str | None = None, node: int | None = None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Runbook and objective rules: failover/failback ends, triggers and times fit the topology,
-the schedule and the duration; expected anomalies are not forbidden by an objective."""
+the schedule and the duration; expected anomalies are not forbidden by an objective; an
+objective only a consumer group can observe has one."""
 
 from __future__ import annotations
 
@@ -232,4 +233,25 @@ def _objective_problems(s: Scenario) -> list[Problem]:
                     fix,
                 )
             )
-    return probs
+    return probs + _consumer_objective_problems(s)
+
+
+# Objectives only a workload consumer group can make observable (skips and rereads are counted
+# from a group's commits and receipts, read unavailability from its receipts): without one there
+# is nothing to judge, and an objective with nothing observed must not read as met.
+CONSUMER_OBJECTIVES = ("max_skipped", "max_consumer_rereads", "max_read_unavailable_seconds")
+
+
+def _consumer_objective_problems(s: Scenario) -> list[Problem]:
+    if s.workload.consumers:
+        return []
+    return [
+        Problem(
+            f"objectives.{name}",
+            f"{name} needs a consumer group to be observed, and workload.consumers is empty: "
+            "nothing would be observed",
+            f"add a consumer group under workload.consumers, or remove {name}",
+        )
+        for name in CONSUMER_OBJECTIVES
+        if getattr(s.objectives, name) is not None
+    ]

@@ -15,7 +15,7 @@ from typing import Any
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
-from kafkadrill.runtimes.external.config import ConnectSpec, resolve_config
+from kafkadrill.runtimes.external.config import ConnectSpec, connector_path, resolve_config
 
 
 class ConnectAdapter:
@@ -83,7 +83,7 @@ class ConnectAdapter:
         states: list[str] = []
         for name in self.spec.connectors:
             try:
-                _s, body = self.call("GET", f"/connectors/{name}/status", "flow_state", record)
+                _s, body = self.call("GET", connector_path(name, "status"), "flow_state", record)
             except TopologyError:
                 return "down"
             conn = (body or {}).get("connector", {}).get("state", "UNKNOWN")
@@ -105,17 +105,17 @@ class ConnectAdapter:
 
     def pause(self, timeout: float = 20.0) -> str:
         for name in self.spec.connectors:
-            self.call("PUT", f"/connectors/{name}/pause", "flow_stop")
+            self.call("PUT", connector_path(name, "pause"), "flow_stop")
         state = self._wait("paused", timeout)
         return f"paused {len(self.spec.connectors)} connector(s) on {self.base} (now {state})"
 
     def resume(self, timeout: float = 30.0) -> str:
         for name in self.spec.connectors:
-            self.call("PUT", f"/connectors/{name}/resume", "flow_start")
+            self.call("PUT", connector_path(name, "resume"), "flow_start")
             # Tasks that failed while the flow was cut stay FAILED until restarted.
             self.call(
                 "POST",
-                f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true",
+                connector_path(name, "restart") + "?includeTasks=true&onlyFailed=true",
                 "flow_start",
             )
         state = self._wait("running", timeout)
