@@ -136,17 +136,44 @@ def _lost(report: Report) -> float | None:
     return num((report.get("rpo") or {}).get("lost"))
 
 
+#: What each cause of loss (the loss checker's ``by_cause``) says, and what to do about it.
+_LOSS_CAUSES = {
+    "expired_at_source": (
+        "expired at the source before replication",
+        "The source's retention deleted records MirrorMaker 2 had not copied: keep retention.ms "
+        "of replicated topics above the longest replication outage you must survive, and alert "
+        "on replication lag and heartbeat age long before it.",
+    ),
+    "never_replicated": (
+        "never replicated (still on the old primary)",
+        "Replication was behind when the service moved: that backlog is the RPO (see the lag "
+        "at the fault); those records return only if reconciled from the old primary.",
+    ),
+    "lost_at_origin": (
+        "lost at the origin",
+        "The origin cluster itself lost acknowledged writes: use acks=all, "
+        "min.insync.replicas >= 2 and unclean.leader.election.enable=false.",
+    ),
+    "unattributed": ("of unknown cause", ""),
+}
+
+
 def acked_loss(report: Report) -> list[Finding]:
     rpo = report.get("rpo") or {}
     lost = _lost(report)
     if not lost:
         return []
+    causes = figures(report, "loss").get("by_cause") or {}
+    named = [(k, int(n)) for k, n in causes.items() if k in _LOSS_CAUSES and num(n)]
+    split = "; ".join(f"{fmt(n)} {_LOSS_CAUSES[k][0]}" for k, n in named)
+    advice = " ".join(_LOSS_CAUSES[k][1] for k, _ in named if _LOSS_CAUSES[k][1])
     return [
         _one(
             "high",
             f"{fmt(int(lost))} acknowledged messages ({fmt(rpo.get('lost_bytes'))} "
-            f"bytes) were lost; RPO window {fmt_s(num(rpo.get('window_seconds')))}.",
-            "See the lost-message samples and the per-partition counts below.",
+            f"bytes) were lost; RPO window {fmt_s(num(rpo.get('window_seconds')))}"
+            + (f": {split}." if split else "."),
+            advice or "See the lost-message samples and the per-partition counts below.",
         )
     ]
 

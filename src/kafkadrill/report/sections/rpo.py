@@ -19,6 +19,12 @@ from kafkadrill.report.format import checker, figures, fmt, fmt_s
 from kafkadrill.report.sections.common import PLOT_TITLES
 
 LOST_SAMPLE_ROWS = 20
+CAUSE_TITLES = {
+    "never_replicated": "Never replicated: still on the origin, never on the cluster served",
+    "expired_at_source": "Expired at the source: below the origin's log start (retention)",
+    "lost_at_origin": "Lost at the origin: gone there, above its log start",
+    "unattributed": "Unattributed: the origin's read cannot tell",
+}
 
 
 def rpo_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
@@ -44,6 +50,17 @@ def rpo_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Block]:
         )
     )
     loss = checker(r, "loss")
+    by_cause = figures(r, "loss").get("by_cause") or {}
+    if any(by_cause.values()):
+        b.append(Para("Lost messages by cause (from each origin's own final read):"))
+        b.append(
+            Table(
+                ["Cause", "Lost"],
+                [[CAUSE_TITLES.get(k, k), fmt(v)] for k, v in by_cause.items()],
+                numeric={1},
+                compact=True,
+            )
+        )
     per_part = figures(r, "loss").get("per_partition") or {}
     if per_part:
         b.append(Para("Lost messages per partition:"))
