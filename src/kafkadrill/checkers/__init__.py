@@ -22,6 +22,7 @@ import orjson
 
 from kafkadrill.checkers._common import Verdict, jsonable
 from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (registers it)
+from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
 from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
 from kafkadrill.checkers.duplicates import check_duplicates  # noqa: F401  (registers it)
 from kafkadrill.checkers.latency import check_latency  # noqa: F401  (registers it)

@@ -81,11 +81,24 @@ def apply_translated_offsets(
     rt = ctx.runtime
     cps = rt.clients.read_checkpoints(rt.bootstrap(cluster), source_alias)
     applied: dict[str, dict[str, int]] = {}
+    used: dict[str, list[list[Any]]] = {}
     for group in groups_of(ctx.consumers):
         offsets = translate(cps, group)
         rt.clients.set_group_offsets(rt.bootstrap(cluster), group, offsets)
         applied[group] = {f"{t}-{p}": o for (t, p), o in sorted(offsets.items())}
-    return {"checkpoints": len(cps), "malformed": cps.malformed, "offsets": applied}
+        # What the translation rested on, for the checkpoints checker: per partition the
+        # upstream offset the checkpoint covers, its downstream offset and when MM2 wrote it.
+        used[group] = [
+            [cp.topic, cp.partition, cp.upstream_offset, cp.downstream_offset, cp.emitted_ms]
+            for key, cp in sorted(cps.items())
+            if key[0] == group
+        ]
+    return {
+        "checkpoints": len(cps),
+        "malformed": cps.malformed,
+        "offsets": applied,
+        "used": used,
+    }
 
 
 def run_failover(

@@ -18,6 +18,7 @@ nullable-string convention), which we read as "" for metadata and reject for gro
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class Checkpoint:
     upstream_offset: int
     downstream_offset: int
     metadata: str = ""
+    # When MM2 wrote the checkpoint (record timestamp, ms); not part of the encoding.
+    emitted_ms: int | None = None
 
     @property
     def key(self) -> CheckpointKey:
@@ -169,15 +172,19 @@ def encode_checkpoint(cp: Checkpoint) -> tuple[bytes, bytes]:
     )
 
 
-def latest_checkpoints(records: Iterable[tuple[bytes | None, bytes | None]]) -> CheckpointSet:
+def latest_checkpoints(
+    records: Iterable[tuple[bytes | None, bytes | None] | tuple[bytes | None, bytes | None, int]],
+) -> CheckpointSet:
     """Replay the checkpoints topic in order: the last record per (group, topic, partition) wins.
+    A record may carry its timestamp (ms) third: the checkpoint's `emitted_ms`.
 
     Tombstones (null value) and undecodable records are skipped, not fatal: a compacted topic
     may hold both, and one bad record must not hide every other group's checkpoint. Counts and
     the first few error texts are kept on the result as evidence.
     """
     out = CheckpointSet()
-    for key, value in records:
+    for rec in records:
+        key, value = rec[0], rec[1]
         if value is None:
             out.tombstones += 1
             continue
@@ -185,6 +192,8 @@ def latest_checkpoints(records: Iterable[tuple[bytes | None, bytes | None]]) -> 
             if key is None:
                 raise ValueError("checkpoint key: null key")
             cp = decode_checkpoint(key, value)
+            if len(rec) > 2:
+                cp = dataclasses.replace(cp, emitted_ms=int(rec[2]))  # type: ignore[misc]
         except ValueError as e:
             out.malformed += 1
             if len(out.errors) < 10:

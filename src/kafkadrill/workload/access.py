@@ -198,7 +198,7 @@ class ConfluentClients:
                 },
             )
         )
-        records: list[tuple[bytes | None, bytes | None]] = []
+        records: list[tuple[bytes | None, bytes | None, int]] = []
         try:
             md = c.list_topics(timeout=10)
             if topic not in md.topics:
@@ -212,7 +212,7 @@ class ConfluentClients:
             while last < hi - 1 and time.monotonic() < deadline:
                 for m in c.consume(500, 0.5):
                     if m.error() is None:
-                        records.append((m.key(), m.value()))
+                        records.append((m.key(), m.value(), m.timestamp()[1]))
                         last = m.offset()
                     elif m.error().code() == -191:  # _PARTITION_EOF
                         last = max(last, hi - 1)

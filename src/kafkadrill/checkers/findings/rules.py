@@ -314,16 +314,43 @@ def consumer_rereads(report: Report) -> list[Finding]:
         return []
     expected = rereads_expected(report)
     detail = ", ".join(f"{g} {fmt(n)}" for g, n in rereads.items() if n)
+    causes = figures(report, "checkpoints").get("rereads_by_cause") or {}
+    named = [(k, int(n)) for k, n in causes.items() if k in _REREAD_CAUSES and num(n)]
+    split = "; ".join(f"{fmt(n)} {_REREAD_CAUSES[k][0]}" for k, n in named)
+    advice = " ".join(_REREAD_CAUSES[k][1] for k, _ in named if _REREAD_CAUSES[k][1])
     return [
         _one(
             "info" if expected else "low",
             f"Consumer groups re-read {fmt(sum(rereads.values()))} messages after the "
-            f"failover ({detail})" + (" — expected by the scenario." if expected else "."),
-            "Expected with MM2 offset translation (conservative since Kafka 3.5: up to "
+            f"failover ({detail})"
+            + (f": {split}" if split else "")
+            + (" — expected by the scenario." if expected else "."),
+            (advice + " Keep consumers idempotent.")
+            if advice
+            else "Expected with MM2 offset translation (conservative since Kafka 3.5: up to "
             "offset.lag.max records behind). Keep consumers idempotent; lower offset.lag.max "
             "to shrink re-reads.",
         )
     ]
+
+
+#: Causes of failover re-reads (the checkpoints checker's ``rereads_by_cause``) and advice.
+_REREAD_CAUSES = {
+    "uncommitted_at_failover": (
+        "read but not committed when the service moved",
+        "Commit more often (a shorter commit interval) to shrink the outage's share.",
+    ),
+    "stale_checkpoint": (
+        "committed after the newest MM2 checkpoint",
+        "Keep checkpoints fresh (emit.checkpoints.interval.seconds) and alert when the "
+        "checkpoint connector stops or lags.",
+    ),
+    "conservative_translation": (
+        "placed behind by MM2's conservative translation",
+        "Lower offset.lag.max to shrink what MM2's translation gives back.",
+    ),
+    "unattributed": ("of unknown cause", ""),
+}
 
 
 def consumer_skips(report: Report) -> list[Finding]:

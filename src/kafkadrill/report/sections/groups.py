@@ -64,6 +64,54 @@ def groups_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Bloc
             )
     else:
         b.append(Para("No consumer-group receipts were recorded."))
+    b.extend(_translation(r))
     if "consumer_lag" in plots:
         b.append(Image("consumer_lag", PLOT_TITLES["consumer_lag"]))
     return b
+
+
+def _translation(r: Mapping[str, Any]) -> list[Block]:
+    """The checkpoints checker's figures: what the failover's offset translation rested on."""
+    per_group = figures(r, "checkpoints").get("per_group") or {}
+    if not per_group:
+        return []
+    rows = []
+    for g, v in per_group.items():
+        causes = v.get("rereads_by_cause") or {}
+        rows.append(
+            [
+                Code(str(g)),
+                fmt(v.get("max_checkpoint_age_s")),
+                fmt(v.get("translation_distance")),
+                fmt(causes.get("uncommitted_at_failover")),
+                fmt(causes.get("stale_checkpoint")),
+                fmt(causes.get("conservative_translation")),
+                fmt(causes.get("unattributed")),
+            ]
+        )
+    return [
+        Heading(3, "Offset translation at the failover", "translation"),
+        Table(
+            [
+                "Group",
+                "Checkpoint age at decision (s)",
+                "Committed, not covered",
+                "Re-reads: uncommitted",
+                "stale checkpoint",
+                "conservative translation",
+                "unattributed",
+            ],
+            rows,
+            numeric={1, 2, 3, 4, 5, 6},
+        ),
+        Para(
+            "Checkpoint age: the decision's time minus when MirrorMaker 2 wrote the oldest "
+            "checkpoint the translation used. Committed, not covered: offsets the group had "
+            "committed on the source beyond what the checkpoints cover. Each re-read after the "
+            "translation is judged by the message's source offset: read but not committed when "
+            "the service moved, committed after the newest checkpoint, or covered by the "
+            "checkpoint yet placed behind by MM2's conservative translation (offset.lag.max). "
+            "Figures from the checkpoints checker.",
+            "small",
+        ),
+    ]
