@@ -33,6 +33,7 @@ def test_each_failover_reread_gets_its_cause() -> None:
         "uncommitted_at_failover": 4,
         "stale_checkpoint": 3,
         "conservative_translation": 1,
+        "no_checkpoint": 0,
         "unattributed": 0,
     }
     assert g["max_checkpoint_age_s"] == 6.0  # decided at wall 1e9+11, written at 1e9+5
@@ -42,10 +43,10 @@ def test_each_failover_reread_gets_its_cause() -> None:
     assert offsets["rereads"] == sum(g["rereads_by_cause"].values())
 
 
-def test_without_recorded_checkpoints_rereads_are_unattributed() -> None:
+def test_a_group_without_a_checkpoint_is_named_so() -> None:
     v = check(_failover(used=False))["checkpoints"]
-    assert v.figures["rereads_by_cause"]["unattributed"] == 8
-    assert any("no checkpoints used" in n for n in v.notes)
+    assert v.figures["rereads_by_cause"]["no_checkpoint"] == 8
+    assert any("no checkpoint for any workload group" in n for n in v.notes)
 
 
 def test_no_failover_is_not_applicable() -> None:

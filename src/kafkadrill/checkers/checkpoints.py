@@ -18,7 +18,10 @@ offset it set on the target (D) and when MM2 wrote it (`emitted_ms`). From that 
     (emit.checkpoints.interval.seconds, a stopped or lagging checkpoint connector);
   - `conservative_translation`: o < U — the checkpoint covered it, yet MM2's translation
     placed the group before it (since Kafka 3.5 it lands up to about offset.lag.max behind);
-  - `unattributed`: no checkpoint for the partition, no commit, or no acknowledgement found.
+  - `no_checkpoint`: the translation had no checkpoint for the group's partition (never
+    emitted: a new or idle group, checkpoints disabled or not yet written), so the group
+    started where auto.offset.reset put it;
+  - `unattributed`: no commit on the source, or no acknowledgement found for the message.
   Re-reads before the translation or on another cluster are not the failover's and are left
   out (`other_rereads`).
 
@@ -44,7 +47,13 @@ from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import runbook_steps
 
 NAME = "checkpoints"
-CAUSES = ("uncommitted_at_failover", "stale_checkpoint", "conservative_translation", "unattributed")
+CAUSES = (
+    "uncommitted_at_failover",
+    "stale_checkpoint",
+    "conservative_translation",
+    "no_checkpoint",
+    "unattributed",
+)
 
 
 def _step_event(frames: HistoryFrames, step: str) -> dict[str, Any] | None:
@@ -114,8 +123,11 @@ def check_checkpoints(frames: HistoryFrames) -> Verdict:
     source = str((decided or {}).get("detail", {}).get("from") or "")
     target = str((decided or {}).get("detail", {}).get("to") or "")
     notes: list[str] = []
-    if not used_all:
-        notes.append("the translate_offsets step recorded no checkpoints used (older history)")
+    recorded = "used" in detail  # older histories did not record what the translation used
+    if not recorded:
+        notes.append("the translate_offsets step did not record its checkpoints (older history)")
+    elif not used_all:
+        notes.append("the translation found no checkpoint for any workload group")
     decided_wall = float(decided["wall"]) if decided and "wall" in decided else None
     committed = _committed(frames, source, int(translated.get("seq", 0)))
     topic, part, off = _acks_on(frames, source)
@@ -135,7 +147,9 @@ def check_checkpoints(frames: HistoryFrames) -> Verdict:
         for code in rows["id_code"].to_numpy():
             t, p, o = topic[code], int(part[code]), int(off[code])
             u, c = cover.get((t, p)), commits.get((t, p))
-            if t is None or o < 0 or u is None or c is None:
+            if recorded and t is not None and u is None:
+                causes["no_checkpoint"] += 1
+            elif t is None or o < 0 or c is None:
                 causes["unattributed"] += 1
             elif o >= c:
                 causes["uncommitted_at_failover"] += 1

@@ -154,6 +154,12 @@ _LOSS_CAUSES = {
         "The origin cluster itself lost acknowledged writes: use acks=all, "
         "min.insync.replicas >= 2 and unclean.leader.election.enable=false.",
     ),
+    "no_checkpoint": (
+        "on partitions MM2 had written no checkpoint for",
+        "The group had no checkpoint to translate (new or idle group, checkpoints not yet "
+        "written or disabled): check emit.checkpoints.enabled and groups.exclude, and gate the "
+        "failover on every group having a fresh checkpoint.",
+    ),
     "unattributed": ("of unknown cause", ""),
 }
 
@@ -348,6 +354,12 @@ _REREAD_CAUSES = {
     "conservative_translation": (
         "placed behind by MM2's conservative translation",
         "Lower offset.lag.max to shrink what MM2's translation gives back.",
+    ),
+    "no_checkpoint": (
+        "on partitions MM2 had written no checkpoint for",
+        "The group had no checkpoint to translate (new or idle group, checkpoints not yet "
+        "written or disabled): check emit.checkpoints.enabled and groups.exclude, and gate the "
+        "failover on every group having a fresh checkpoint.",
     ),
     "unattributed": ("of unknown cause", ""),
 }

@@ -86,6 +86,7 @@ def _translation(r: Mapping[str, Any]) -> list[Block]:
                 fmt(causes.get("uncommitted_at_failover")),
                 fmt(causes.get("stale_checkpoint")),
                 fmt(causes.get("conservative_translation")),
+                fmt(causes.get("no_checkpoint")),
                 fmt(causes.get("unattributed")),
             ]
         )
@@ -99,10 +100,11 @@ def _translation(r: Mapping[str, Any]) -> list[Block]:
                 "Re-reads: uncommitted",
                 "stale checkpoint",
                 "conservative translation",
+                "no checkpoint",
                 "unattributed",
             ],
             rows,
-            numeric={1, 2, 3, 4, 5, 6},
+            numeric={1, 2, 3, 4, 5, 6, 7},
         ),
         Para(
             "Checkpoint age: the decision's time minus when MirrorMaker 2 wrote the oldest "
