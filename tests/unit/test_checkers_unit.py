@@ -344,6 +344,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "aggregation": {},
         "metadata": {},
         "split_writes": {},
+        "replication": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 
