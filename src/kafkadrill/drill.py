@@ -315,40 +315,71 @@ def _prove_replication(drill: Drill, timeout: float = 120.0) -> None:
     drill.timings["steady_replication_proven"] = round(time.monotonic() - t0, 3)
 
 
+#: Monitor samples per heartbeat read (about every 2 s at 1 s samples): each read is a consumer
+#: round trip to the flow's target, the lag sample two end-offset reads per topic.
+HEARTBEAT_EVERY = 2
+
+
 def _monitor(drill: Drill, interval: float = 1.0) -> None:
-    """Probe replication lag per flow into the history (what a monitor would have shown)."""
+    """Probe replication per flow into the history (what a monitor would have shown): the lag
+    of each topic every `interval`, the age of the newest heartbeat on the target every
+    HEARTBEAT_EVERY samples."""
+    n = 0
     while not drill.clock.wait(drill.stop_all, interval):
         if drill.history.closed:
             return  # the run ended without stopping us: nothing may be written after its end
         try:
-            _lag_samples(drill)
+            _lag_samples(drill, heartbeats=n % HEARTBEAT_EVERY == 0)
         except Exception as exc:  # a monitor that cannot sample logs it, never a traceback
             if drill.history.closed:
                 return  # the run closed its history while we sampled
             _log.warning("replication-lag monitor skipped a sample: %r", exc)
+        n += 1
         drill.emit()
 
 
-def _lag_samples(drill: Drill) -> None:
+def _heartbeat_age(rt: Runtime, flow: Flow) -> float | None:
+    """Seconds since the newest heartbeat that reached the flow's target (`<source>.heartbeats`
+    under the default policy); None when it cannot be read (never raises)."""
+    try:
+        age = rt.clients.newest_record_age(
+            rt.bootstrap(flow.target), flow.remote_topic("heartbeats")
+        )
+    except Exception:  # an unreachable target is what faults do
+        return None
+    return None if age is None else round(age, 3)
+
+
+def _lag_samples(drill: Drill, heartbeats: bool = False) -> None:
+    """One `replication_lag` probe per flow and topic; with `heartbeats`, the flow's first probe
+    also carries `heartbeat_age_s` (null: sampled, unreadable)."""
     rt = drill.rt
-    for flow, topic in [(f, t) for f in rt.flows() for t in flow_topics(drill.plan, f)]:
+    for flow in rt.flows():
         alive = rt.flow_alive(flow)
-        try:
-            src = end_total(rt, flow.source, topic)
-            dst = end_total(rt, flow.target, flow.remote_topic(topic))
+        extra: dict[str, Any] = {}
+        if heartbeats:
+            extra["heartbeat_age_s"] = _heartbeat_age(rt, flow)
+        for topic in flow_topics(drill.plan, flow):
+            try:
+                src = end_total(rt, flow.source, topic)
+                dst = end_total(rt, flow.target, flow.remote_topic(topic))
+                fields: dict[str, Any] = {
+                    "source_end": src,
+                    "target_end": dst,
+                    "lag": max(0, src - dst),
+                }
+            except Exception:  # an unreachable cluster is what faults do; skip the sample
+                fields = {"lag": None}
             drill.history.append(
                 Ev.PROBE,
                 name="replication_lag",
                 flow=flow.name,
-                source_end=src,
-                target_end=dst,
-                lag=max(0, src - dst),
+                topic=topic,
+                **fields,
                 mm2_alive=alive,
+                **extra,
             )
-        except Exception:  # an unreachable cluster is what faults do; skip the sample
-            drill.history.append(
-                Ev.PROBE, name="replication_lag", flow=flow.name, lag=None, mm2_alive=alive
-            )
+            extra = {}
 
 
 def _fault_phase(drill: Drill) -> None:

@@ -345,6 +345,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "metadata": {},
         "split_writes": {},
         "checkpoints": {},
+        "replication": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

@@ -57,3 +57,74 @@ def test_a_sample_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureFixtu
         _monitor(_drill(history, _BrokenRuntime()))  # type: ignore[arg-type]
     assert "admin client gone" in caplog.text
     assert history.events == []
+
+
+class _Clients:
+    def __init__(self, age: float | Exception | None) -> None:
+        self.age = age
+        self.asked: list[tuple[str, str]] = []
+
+    def end_total(self, bootstrap: str, topic: str) -> int:
+        if bootstrap == "primary" and isinstance(self.age, Exception):
+            raise ConnectionError("primary is gone")
+        return {"primary": 10, "dr": 7}[bootstrap]
+
+    def newest_record_age(self, bootstrap: str, topic: str) -> float | None:
+        self.asked.append((bootstrap, topic))
+        if isinstance(self.age, Exception):
+            raise self.age
+        return self.age
+
+
+class _Runtime:
+    def __init__(self, clients: _Clients) -> None:
+        from kafkadrill.topology import Flow
+
+        self.clients = clients
+        self._flow = Flow("primary", "dr")
+
+    def flows(self) -> list[Any]:
+        return [self._flow]
+
+    def flow_alive(self, _flow: Any) -> bool:
+        return True
+
+    def bootstrap(self, cluster: str, from_site: str | None = None) -> str:
+        return cluster
+
+
+def _two_topics() -> SimpleNamespace:
+    return SimpleNamespace(
+        producers=[SimpleNamespace(topic=t, cluster="primary") for t in ("orders", "payments")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "want"), [(1.23456, 1.235), (None, None), (RuntimeError("no such topic"), None)]
+)
+def test_heartbeat_age_rides_on_the_flows_first_probe(age: Any, want: float | None) -> None:
+    from kafkadrill.drill import _lag_samples
+
+    history, clients = _History(closed=False), _Clients(age)
+    drill = SimpleNamespace(history=history, rt=_Runtime(clients), plan=_two_topics())
+    _lag_samples(drill, heartbeats=True)  # type: ignore[arg-type]
+    first, second = (fields for _typ, fields in history.events)
+    assert clients.asked == [("dr", "primary.heartbeats")]  # once per flow, on its target
+    assert first["topic"] == "orders" and first["heartbeat_age_s"] == want
+    assert second["topic"] == "payments" and "heartbeat_age_s" not in second
+    if isinstance(age, Exception):  # the source did not answer either: lag null, no raise
+        assert first["lag"] is None
+    else:
+        assert (first["source_end"], first["target_end"], first["lag"]) == (10, 7, 3)
+    _lag_samples(drill, heartbeats=False)  # type: ignore[arg-type]
+    assert len(clients.asked) == 1 and all(
+        "heartbeat_age_s" not in f for _t, f in history.events[2:]
+    )
+
+
+def test_the_monitor_reads_heartbeats_every_other_sample() -> None:
+    history, clients = _History(closed=False), _Clients(2.0)
+    drill = _drill(history, _Runtime(clients), rounds=5)
+    drill.plan = _two_topics()
+    _monitor(drill)  # type: ignore[arg-type]
+    assert len(history.events) == 10 and len(clients.asked) == 3  # samples 0, 2, 4

@@ -283,3 +283,28 @@ def test_a_failed_heal_still_reads_the_clusters_that_answer(
     assert read == ["dr"], read
     assert events[-1]["type"] == "run.end" and events[-1]["status"] == "error"
     assert fake[0].stopped
+
+
+def test_the_monitor_samples_heartbeats_and_the_replication_checker_judges_the_cut(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    """link-cut: the fake MM2 stops copying and its heartbeats stop for the 20 s cut; both come
+    back at the heal (the fake has no Connect rebalance to wait for)."""
+    result = _run(load_scenario(SCENARIOS / "link-cut.yaml"), tmp_path, speed=20.0)
+    assert result.error is None
+    probes = [e for e in _events(result.run_dir) if e["type"] == "probe"]
+    ages = [e["heartbeat_age_s"] for e in probes if e.get("heartbeat_age_s") is not None]
+    assert ages and all(e["topic"] == "orders" for e in probes)
+    # Every 2nd sample, on the flow's (one) probe.
+    assert len(probes) / 3 < len([e for e in probes if "heartbeat_age_s" in e]) < len(probes)
+    report = json.loads((result.run_dir / "report.json").read_text())
+    flow = report["replication"]["flows"]["primary->dr"]
+    (pf,) = flow["per_fault"].values()
+    assert pf["type"] == "link.cut" and pf["data_stalled"] and pf["heartbeats_stalled"]
+    assert pf["visible_after_s"] is not None and pf["visible_after_s"] < 15
+    assert pf["data_resumed_after_heal_s"] is not None
+    assert pf["heartbeats_resumed_after_heal_s"] is not None
+    assert pf["heartbeats_resumed_after_heal_s"] < 10
+    assert flow["heartbeats_stale_at_end"] is False
+    assert not [f for f in report["findings"] if "heartbeats" in f["text"]]
+    assert "## Replication health" in (result.run_dir / "report.md").read_text()

@@ -38,6 +38,7 @@ from kafkadrill.checkers.offsets import check_offsets  # noqa: F401  (registers 
 from kafkadrill.checkers.ordering import check_ordering  # noqa: F401  (registers it)
 from kafkadrill.checkers.recovery import check_recovery  # noqa: F401  (registers it)
 from kafkadrill.checkers.registry import CheckerFn, anomaly_names, registered
+from kafkadrill.checkers.replication import check_replication  # noqa: F401  (registers it)
 from kafkadrill.checkers.split_writes import check_split_writes  # noqa: F401  (registers it)
 from kafkadrill.checkers.timestamps import check_timestamps  # noqa: F401  (registers it)
 from kafkadrill.checkers.unknown import check_unknown  # noqa: F401  (registers it)

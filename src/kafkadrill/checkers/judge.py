@@ -39,7 +39,8 @@ def judge(
 ) -> dict[str, Any]:
     """Checker output as report.json's keys: ``verdict``, ``error``, ``objectives``,
     ``verdict_causes``, ``rpo``,
-    ``rto``, ``faults``, ``topology``, ``failover``, ``expected_anomalies``, ``checkers``,
+    ``rto``, ``faults``, ``topology``, ``failover``, ``replication``, ``expected_anomalies``,
+    ``checkers``,
     ``consumer_groups``, ``replication_lag_at_faults``, ``timeline``, ``evidence`` and
     ``findings``.
 
@@ -67,6 +68,8 @@ def judge(
         "topology": topology_from_history(events),
         # A failover's split writes and divergent tail: the split_writes checker's figures.
         "failover": verdicts["split_writes"].figures,
+        # Replication stalls per flow and fault, heartbeats: the replication checker's figures.
+        "replication": verdicts["replication"].figures,
         "expected_anomalies": list(expected_anomalies),
         "checkers": {
             name: {

@@ -60,7 +60,9 @@ def fault_tags(events: list[dict[str, Any]]) -> dict[Any, tuple[str, float]]:
 
 
 def lag_at_faults(frames: HistoryFrames) -> list[dict[str, Any]]:
-    """Per injected fault, the last ``replication_lag`` probe of each flow at or before it."""
+    """Per injected fault, the last ``replication_lag`` probe of each flow at or before it; its
+    ``heartbeat_age_s`` from the last probe of the flow that carried one (the monitor reads the
+    heartbeats every other sample)."""
     events = frames.events
     probes = [
         e
@@ -73,9 +75,13 @@ def lag_at_faults(frames: HistoryFrames) -> list[dict[str, Any]]:
     injects = {w.fault_id: w.inject for w in fault_windows(frames)}
     for fid, (tag, t) in fault_tags(events).items():
         last: dict[str, Mapping[str, Any]] = {}
+        beat: dict[str, Any] = {}
         for p in probes:
             if float(p["t"]) <= t:
-                last[str(p.get("flow") or "flow")] = p
+                flow = str(p.get("flow") or "flow")
+                last[flow] = p
+                if "heartbeat_age_s" in p:
+                    beat[flow] = p["heartbeat_age_s"]
         inj = injects.get(fid, {})
         for flow, p in sorted(last.items()):
             out.append(
@@ -87,7 +93,7 @@ def lag_at_faults(frames: HistoryFrames) -> list[dict[str, Any]]:
                     "flow": flow,
                     "probe_t": p.get("t"),
                     "lag": p.get("lag"),
-                    "heartbeat_age_s": p.get("heartbeat_age_s"),
+                    "heartbeat_age_s": beat.get(flow),
                 }
             )
     return out

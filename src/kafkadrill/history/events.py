@@ -290,8 +290,10 @@ EVENTS: dict[str, EventSpec] = {
             Ev.PROBE,
             (_f("name", "str", doc="e.g. `replication_lag`"),),
             extra=True,
-            extra_doc="plus measurement fields (`flow`, `source_end`, `target_end`, `lag`, "
-            "`mm2_alive`, ...)",
+            extra_doc="plus measurement fields (`replication_lag`: `flow`, `topic`, "
+            "`source_end`, `target_end`, `lag` (null: a cluster did not answer), `mm2_alive`, "
+            "and about every 2 s on the flow's first probe `heartbeat_age_s`: seconds since the "
+            "newest record of the flow's `heartbeats` topic on its target, null if unreadable)",
         ),
         EventSpec(
             Ev.ADAPTER_EXEC,

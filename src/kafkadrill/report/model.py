@@ -31,6 +31,8 @@ __all__ = [
     "Finding",
     "LagAtFault",
     "Objective",
+    "Replication",
+    "ReplicationFlow",
     "Report",
     "Rpo",
     "Rto",
@@ -184,6 +186,33 @@ class Failover(_Part):
     divergent_tail: FailoverDivergentTail | None = None
 
 
+class ReplicationFlow(_Part):
+    """One flow's replication health: stalls, and per fault how replication stopped and came
+    back (the replication checker's figures, docs/explanation/checkers.md)."""
+
+    samples: Number = None
+    unreadable_samples: Number = None
+    heartbeat_samples: Number = None
+    heartbeat_unreadable_samples: Number = None
+    steady_lag: Number = None
+    stalls: list[dict[str, Any]] | None = None  # kind, topic, start_t, end_t, seconds, faults...
+    per_fault: dict[str, dict[str, Any]] | None = None  # fault_id -> visible_after_s, ...
+    last_heartbeat_t: Number = None
+    last_heartbeat_age_s: Number = None
+    heartbeats_stale_at_end: StrictBool | None = None
+
+
+class Replication(_Part):
+    """Replication stalls and MM2 heartbeats per flow: the replication checker's figures."""
+
+    applicable: StrictBool | None = None
+    data_stall_seconds: Number = None
+    heartbeat_stale_seconds: Number = None
+    monitor_end_t: Number = None
+    flows: dict[str, ReplicationFlow] | None = None
+    heartbeats_stale_at_end: list[StrictStr] | None = None
+
+
 class Finding(_Part):
     """A finding and the action it suggests (checkers.findings rules)."""
 
@@ -229,6 +258,7 @@ class Report(_Part):
     verdict_causes: list[dict[str, Any]] | None = None
     topology: dict[str, Any] | None = None
     failover: Failover | None = None  # checkers.split_writes: split writes, divergent tail
+    replication: Replication | None = None  # checkers.replication: stalls, heartbeats
     expected_anomalies: list[StrictStr] | None = None
     checkers: dict[str, CheckerResult] | None = None
     consumer_groups: dict[str, dict[str, Any]] | None = None

@@ -1,10 +1,11 @@
 """The `fake` runtime: a topology in memory, for unit tests of everything above the seam.
 
 No process, no socket, no Kafka. Nodes are states, links are sets of cuts, clusters are lists of
-records, MirrorMaker 2 is a pump that copies records while its flow is alive and its link is up,
-and workload clients are threads that write the same history events as the real ones. It keeps
-a log of every operation (`ops`) so tests can check what the runner did and when, and it can be
-told to misbehave (`fail`, `ineffective`) to test error paths.
+records, MirrorMaker 2 is a pump that copies records while its flow is alive and its link is up
+(and writes a heartbeat to the flow's source every second, as MM2 does to `heartbeats`), and
+workload clients are threads that write the same history events as the real ones. It keeps a log
+of every operation (`ops`) so tests can check what the runner did and when, and it can be told to
+misbehave (`fail`, `ineffective`) to test error paths.
 
 It models availability coarsely (a cluster takes writes while a majority of its nodes run and
 are reachable) and is not a Kafka simulator: figures from it test the orchestration, never
@@ -37,6 +38,9 @@ from kafkadrill.workload.client import BootstrapFn, ClientThread
 from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
 from kafkadrill.workload.payload import HDR_ID, HDR_ORIGIN_CLUSTER, HDR_ORIGIN_SITE, message_id
 from kafkadrill.workload.producer import ProducerSpec
+
+HEARTBEATS = "heartbeats"  # MM2's heartbeat topic (copied as `<source>.heartbeats`)
+HEARTBEAT_INTERVAL_S = 1.0  # emit.heartbeats.interval.seconds of the real runtimes' MM2
 
 
 @dataclass
@@ -121,6 +125,7 @@ class FakeRuntime:
         self._stop = threading.Event()
         self._pump: threading.Thread | None = None
         self._next_effect = 0
+        self._heartbeat_at: dict[str, float] = {}  # flow -> clock time of its last heartbeat
         self.clients = FakeClients(self)
 
     # ----- bookkeeping -----------------------------------------------------------------------
@@ -301,7 +306,20 @@ class FakeRuntime:
         while not self.clock.wait(self._stop, self.pump_interval):
             for f in self.flows():
                 if self.flow_up.get(f.name):
+                    self.heartbeat(f)
                     self.replicate(f)
+
+    def heartbeat(self, f: Flow) -> None:
+        """MM2's heartbeat, at most one per clock second: written to the source's `heartbeats`
+        topic from the target's region (the copy to the target is the flow's, as any topic)."""
+        now = self.clock.monotonic()
+        if now - self._heartbeat_at.get(f.name, -HEARTBEAT_INTERVAL_S) < HEARTBEAT_INTERVAL_S:
+            return
+        if not self.writable(f.source, self.topology.cluster(f.target).region):
+            return
+        with self.lock:
+            self.data[f.source].topic(HEARTBEATS, 1)[0].append(Record(None, int(now * 1000), {}))
+        self._heartbeat_at[f.name] = now
 
     def replicate(self, f: Flow) -> None:
         """Copy what the flow can reach (MM2 runs in the target's region)."""
@@ -590,6 +608,15 @@ class FakeClients:
         data, _site = self._cluster(bootstrap)
         with self.rt.lock:
             return {p: 0 for p in range(len(data.topics.get(topic, [])))}  # nothing expires
+
+    def newest_record_age(self, bootstrap: str, topic: str) -> float | None:
+        try:
+            data, _site = self._cluster(bootstrap)
+        except TopologyError:
+            return None
+        with self.rt.lock:
+            newest = max((p[-1].ts for p in data.topics.get(topic, []) if p), default=None)
+        return None if newest is None else max(0.0, self.rt.clock.monotonic() - newest / 1000.0)
 
     def leader(self, bootstrap: str, topic: str, partition: int) -> int:
         cluster, _node, _site = _parse(bootstrap.split(",")[0])

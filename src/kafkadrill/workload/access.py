@@ -63,6 +63,11 @@ class KafkaClients(Protocol):
         left the log's beginning."""
         ...
 
+    def newest_record_age(self, bootstrap: str, topic: str) -> float | None:
+        """Seconds since the timestamp of the newest record of `topic`; None if the topic is
+        missing, empty or unreadable (never raises)."""
+        ...
+
     def leader(self, bootstrap: str, topic: str, partition: int) -> int: ...
     def final_read(
         self,
@@ -90,9 +95,46 @@ class KafkaClients(Protocol):
         ...
 
 
+def newest_record_age(
+    consumer_conf: dict[str, Any], topic: str, timeout: float = 5.0
+) -> float | None:
+    """Seconds since the timestamp of the newest record of `topic`; None if none can be read.
+
+    MM2 keeps the original timestamp of a record it copies, so on a replicated heartbeat topic
+    this is how long ago the newest heartbeat that made it across was emitted. Each broker
+    round trip waits at most `timeout` seconds.
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(consumer_conf)
+    try:
+        md = c.list_topics(topic, timeout=timeout)
+        if topic not in md.topics or md.topics[topic].error is not None:
+            return None
+        newest = None
+        for p in md.topics[topic].partitions:
+            _lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            if hi <= 0:
+                continue
+            c.assign([TopicPartition(topic, p, hi - 1)])
+            msg = c.poll(timeout)
+            if msg is not None and msg.error() is None:
+                ts = msg.timestamp()[1] / 1000.0
+                newest = ts if newest is None else max(newest, ts)
+        return None if newest is None else max(0.0, time.time() - newest)
+    except Exception:
+        return None
+    finally:
+        c.close()
+
+
 class ConfluentClients:
     """The real thing: confluent-kafka clients, with `config` (e.g. security settings of an
     external runtime) added to every client."""
+
+    #: group.id of the assign-only probe reads (nothing is committed); a runtime on a user's
+    #: clusters sets its run-scoped name.
+    probe_group = "kafkadrill-probe"
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config = dict(config or {})
@@ -161,6 +203,10 @@ class ConfluentClients:
             }
         finally:
             c.close()
+
+    def newest_record_age(self, bootstrap: str, topic: str) -> float | None:
+        conf = self._conf(bootstrap, **{"group.id": self.probe_group, "enable.auto.commit": False})
+        return newest_record_age(conf, topic)
 
     def leader(self, bootstrap: str, topic: str, partition: int) -> int:
         from confluent_kafka.admin import AdminClient

@@ -15,6 +15,7 @@ from kafkadrill.checkers.findings.base import Finding, FindingRule, Report
 from kafkadrill.checkers.findings.base import one as _one
 from kafkadrill.checkers.findings.causes import EXPLAINED_ELSEWHERE, fail_cause
 from kafkadrill.checkers.findings.failover import fence_did_not_hold, split_writes
+from kafkadrill.checkers.findings.replication import heartbeats_behind_data
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
 __all__ = [
@@ -606,6 +607,7 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     acked_loss,
     loss_is_replication_backlog,
     weak_acks_with_loss,
+    heartbeats_behind_data,
     duplicates,
     consumer_rereads,
     consumer_skips,

@@ -22,6 +22,7 @@ from kafkadrill.report.sections.latency import latency_section
 from kafkadrill.report.sections.metadata import metadata_section
 from kafkadrill.report.sections.objectives import objectives_section
 from kafkadrill.report.sections.plots import plots_section
+from kafkadrill.report.sections.replication import replication_section
 from kafkadrill.report.sections.rpo import rpo_section
 from kafkadrill.report.sections.rto import rto_section
 from kafkadrill.report.sections.summary import key_figures
@@ -41,6 +42,7 @@ SECTIONS: tuple[Section, ...] = (
     latency_section,
     duplicates_section,
     failover_section,
+    replication_section,
     metadata_section,
     groups_section,
     faults_section,

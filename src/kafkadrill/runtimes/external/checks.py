@@ -17,14 +17,13 @@ from kafkadrill.runtimes.external.adapters.record import Exec, Recorder
 from kafkadrill.runtimes.external.adapters.toxiproxy import ToxiproxyLinks
 from kafkadrill.runtimes.external.config import ExternalSpec
 from kafkadrill.runtimes.external.journal import Journal
-from kafkadrill.runtimes.shared.health import newest_record_age
 from kafkadrill.runtimes.shared.replication import (
     PROBE_READ,
     ReplicationProbe,
     wait_probe_copied,
 )
 from kafkadrill.topology import Flow, Topology
-from kafkadrill.workload.access import ConfluentClients
+from kafkadrill.workload.access import ConfluentClients, newest_record_age
 
 
 class ExternalChecks:

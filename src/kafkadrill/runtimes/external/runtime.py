@@ -66,10 +66,10 @@ from kafkadrill.runtimes.external.nodestart import (
     start_together,
     wait_until,
 )
-from kafkadrill.runtimes.shared.health import newest_record_age as newest_record_age  # re-export
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import QUIET
+from kafkadrill.workload.access import newest_record_age as newest_record_age  # re-export
 
 if TYPE_CHECKING:
     from kafkadrill.plan import DrillPlan
@@ -203,6 +203,7 @@ class ExternalRuntime(ExternalFence, ExternalChecks, RuntimeLifecycle):
         # writes pick the settings of the cluster whose bootstrap servers they are given.
         first = next(iter(self.client_config.values()), {})
         self.clients = PerClusterClients(first, self._config_for_bootstrap)
+        self.clients.probe_group = f"{self.prefix}hb"  # the run-scoped name its probes use
         self.links = (
             ToxiproxyLinks(external.toxiproxy, self.recorder, self.journal, self._by)
             if external.toxiproxy

@@ -3,7 +3,6 @@ region, its operations for faults and runbooks, and the proof that it replicates
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,9 @@ from kafkadrill.errors import TopologyError
 from kafkadrill.runtimes.base import NodeState, find_flow
 from kafkadrill.runtimes.local.nodes import process_state
 from kafkadrill.runtimes.shared import config as cfg
-from kafkadrill.runtimes.shared.health import QUIET, newest_record_age
 from kafkadrill.runtimes.shared.replication import wait_mm2_replicating
 from kafkadrill.topology import Flow, Topology
+from kafkadrill.workload.access import KafkaClients
 
 
 class LocalFlows:
@@ -23,6 +22,7 @@ class LocalFlows:
     workdir: Path
     plan: Any
     mm2_heap_mb: int
+    clients: KafkaClients
     flows_running: dict[str, Flow]
     _flow_props: dict[str, str]
     _generation: int
@@ -118,10 +118,6 @@ class LocalFlows:
 
     def _heartbeat_age(self, flow: Flow) -> float | None:
         """Age of the newest heartbeat copied to the flow's target (None: none readable)."""
-        conf = {
-            "bootstrap.servers": self.bootstrap(flow.target),
-            "group.id": f"kd-probe-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            **QUIET,
-        }
-        return newest_record_age(conf, flow.remote_topic("heartbeats"))
+        return self.clients.newest_record_age(
+            self.bootstrap(flow.target), flow.remote_topic("heartbeats")
+        )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
@@ -90,33 +89,3 @@ def wait_cluster_healthy(
     left = producer.flush(max(5.0, deadline - time.monotonic()))
     if left or errors:
         raise TopologyError(f"cluster {cluster}: acks=all write failed: {errors or 'timeout'}")
-
-
-def newest_record_age(consumer_conf: dict[str, Any], topic: str) -> float | None:
-    """Seconds since the timestamp of the newest record of `topic`; None if none can be read.
-
-    MM2 keeps the original timestamp of a record it copies, so on a replicated heartbeat topic
-    this is how long ago the newest heartbeat that made it across was emitted.
-    """
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer(consumer_conf)
-    try:
-        md = c.list_topics(topic, timeout=5)
-        if topic not in md.topics or md.topics[topic].error is not None:
-            return None
-        newest = None
-        for p in md.topics[topic].partitions:
-            _lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
-            if hi <= 0:
-                continue
-            c.assign([TopicPartition(topic, p, hi - 1)])
-            msg = c.poll(5.0)
-            if msg is not None and msg.error() is None:
-                ts = msg.timestamp()[1] / 1000.0
-                newest = ts if newest is None else max(newest, ts)
-        return None if newest is None else max(0.0, time.time() - newest)
-    except Exception:
-        return None
-    finally:
-        c.close()
