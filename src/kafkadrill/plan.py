@@ -135,6 +135,7 @@ class ObjectivesPlan:
     max_produce_p99_ms: float | None
     max_metadata_sync_seconds: float | None
     max_split_writes: int | None
+    max_replication_recovery_seconds: float | None
     require_ordering: bool
     require_timestamps_preserved: bool
     expected_anomalies: tuple[str, ...]

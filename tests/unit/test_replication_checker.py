@@ -257,3 +257,46 @@ def test_lag_at_a_fault_takes_the_last_heartbeat_sample() -> None:
     h = _sorted(_fault(_probes(H(), 30, _steady, lambda t: t / 10), 21.5, 25.0))
     (row,) = lag_at_faults(h.frames())
     assert (row["probe_t"], row["lag"], row["heartbeat_age_s"]) == (21.0, STEADY_LAG, 2.0)
+
+
+# -- the max_replication_recovery_seconds objective ------------------------------------------
+def _recovery_verdicts(seconds: float | None, lower_bound: bool = False) -> dict:
+    from kafkadrill.checkers import Verdict
+
+    figs = {"max_recovery_after_heal_s": seconds, "max_recovery_is_lower_bound": lower_bound}
+    return {"replication": Verdict("replication", "PASS", figs, [], [])}
+
+
+def _judge(seconds: float | None, lower_bound: bool = False, target: float = 30) -> str:
+    from kafkadrill.checkers.objectives import evaluate
+
+    (r,) = evaluate(
+        _recovery_verdicts(seconds, lower_bound), {"max_replication_recovery_seconds": target}
+    )
+    return r.verdict
+
+
+def test_recovery_objective_judges_data_and_heartbeats_together() -> None:
+    assert _judge(5.2) == "PASS"
+    assert _judge(52.9) == "FAIL"
+    # Still stale when the monitor stopped: a lower bound fails above the target and proves
+    # nothing under it.
+    assert _judge(52.9, lower_bound=True) == "FAIL"
+    assert _judge(12.0, lower_bound=True) == "UNKNOWN"
+    assert _judge(None) == "PASS"  # no fault stalled a flow: nothing had to recover
+
+
+def test_recovery_figure_is_the_slowest_of_data_and_heartbeats() -> None:
+    from kafkadrill.checkers.replication import _recovery
+
+    per_fault = {
+        "f0": {"healed_t": 10.0, "data_stalled": True, "heartbeats_stalled": True,
+               "caught_up_after_heal_s": 5.0, "heartbeats_resumed_after_heal_s": 7.5},
+        "f1": {"healed_t": 40.0, "data_stalled": True, "heartbeats_stalled": False,
+               "caught_up_after_heal_s": 3.0, "heartbeats_resumed_after_heal_s": None,
+               "heartbeats_stale_after_heal_at_least_s": None},
+        "f2": {"healed_t": None, "data_stalled": True, "caught_up_after_heal_s": None},
+    }  # fmt: skip
+    assert _recovery(per_fault) == (7.5, False)
+    per_fault["f1"]["heartbeats_stale_after_heal_at_least_s"] = 52.0
+    assert _recovery(per_fault) == (52.0, True)

@@ -68,13 +68,21 @@ _OBJECTIVES: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Verdict]], 
         lambda v: (v["split_writes"].figures.get("split_writes") or {}).get("count"),
         "max",
     ),
+    # Replication healthy again after every heal: data caught up and heartbeats fresh.
+    "max_replication_recovery_seconds": (
+        ("replication",),
+        _fig("replication", "max_recovery_after_heal_s"),
+        "max",
+    ),
     "require_ordering": (("ordering",), _status("ordering"), "require"),
     "require_timestamps_preserved": (("timestamps",), _status("timestamps"), "require"),
 }
 OBJECTIVE_NAMES = (*_OBJECTIVES, "expected_anomalies")
 EXPECTED = "expected_anomalies"
 # Objectives that depend on a checker without governing it: its strict status still counts.
-_NOT_GOVERNING = frozenset({"max_metadata_sync_seconds", "max_split_writes"})
+_NOT_GOVERNING = frozenset(
+    {"max_metadata_sync_seconds", "max_split_writes", "max_replication_recovery_seconds"}
+)
 
 
 def _no_fault(v: Mapping[str, Verdict]) -> bool:
@@ -89,6 +97,11 @@ def _no_failover(v: Mapping[str, Verdict]) -> bool:
     return not v["split_writes"].figures.get("applicable")
 
 
+def _no_replication_stall(v: Mapping[str, Verdict]) -> bool:
+    # No flow, or no healed fault stalled one: nothing had to recover.
+    return v["replication"].figures.get("max_recovery_after_heal_s") is None
+
+
 # Objectives whose observed value is null because there was nothing for them to judge (the
 # checker says so): with no fault nothing was unavailable, with no metadata change nothing had
 # to sync, with no failover nothing was written on both sides. Any other null observation is
@@ -101,6 +114,7 @@ _NOT_APPLICABLE: dict[str, Callable[[Mapping[str, Verdict]], bool]] = {
     "max_read_unavailable_seconds": _no_fault,
     "max_metadata_sync_seconds": _no_metadata_change,
     "max_split_writes": _no_failover,
+    "max_replication_recovery_seconds": _no_replication_stall,
 }
 
 
@@ -139,8 +153,12 @@ def evaluate(
             # Otherwise nothing was observed (e.g. no consumer receipts for max_skipped).
             applicable = name not in _NOT_APPLICABLE or not _NOT_APPLICABLE[name](verdicts)
             verdict = "UNKNOWN" if applicable else "PASS"
+        elif observed > target:
+            verdict = "FAIL"
         else:
-            verdict = "PASS" if observed <= target else "FAIL"
+            # A lower bound under the target (still recovering when measuring stopped) says
+            # nothing about the target.
+            verdict = "UNKNOWN" if _lower_bound(name, verdicts) else "PASS"
         results.append(ObjectiveResult(name, target, observed, verdict))
     if EXPECTED in objectives:
         expected = list(objectives[EXPECTED] or [])
@@ -151,6 +169,12 @@ def evaluate(
         failed = [c for c in expected if c in verdicts and verdicts[c].status == "FAIL"]
         results.append(ObjectiveResult(EXPECTED, expected, failed, "MEASURED"))
     return results
+
+
+def _lower_bound(name: str, verdicts: Mapping[str, Verdict]) -> bool:
+    return name == "max_replication_recovery_seconds" and bool(
+        verdicts["replication"].figures.get("max_recovery_is_lower_bound")
+    )
 
 
 def _safe(observe: Callable[[Mapping[str, Verdict]], Any], verdicts: Mapping[str, Verdict]) -> Any:

@@ -275,6 +275,32 @@ def _per_fault(
     return out
 
 
+def _recovery(per_fault: Mapping[str, Mapping[str, Any]]) -> tuple[float | None, bool]:
+    """The slowest full recovery after a heal among the faults that stalled the flow: data
+    caught up *and* heartbeats fresh again. (seconds, is a lower bound): heartbeats still
+    stale when the monitor ended give only a lower bound."""
+    worst: float | None = None
+    bound = False
+    for x in per_fault.values():
+        if x.get("healed_t") is None or not (x.get("data_stalled") or x.get("heartbeats_stalled")):
+            continue
+        data = x.get("caught_up_after_heal_s")
+        beats = x.get("heartbeats_resumed_after_heal_s")
+        lower = x.get("heartbeats_stale_after_heal_at_least_s")
+        parts = [v for v in (data, beats) if v is not None]
+        if beats is None and lower is not None:
+            parts.append(lower)
+            is_bound = True
+        else:
+            is_bound = False
+        if not parts:
+            continue
+        value = max(parts)
+        if worst is None or value > worst or (value == worst and is_bound):
+            worst, bound = value, is_bound
+    return worst, bound
+
+
 def _stall_row(s: _Stall, f: _Flow, faults: list[dict[str, Any]]) -> dict[str, Any]:
     upto = s.end_t if s.end_t is not None else s.last_t
     return {
@@ -331,6 +357,8 @@ def check_replication(frames: HistoryFrames) -> Verdict:
         "monitor_end_t": last,
         "flows": {},
         "heartbeats_stale_at_end": [],
+        "max_recovery_after_heal_s": None,
+        "max_recovery_is_lower_bound": False,
     }
     if not flows:
         why = "no replication_lag probes (no flow, or a history from before the monitor)"
@@ -356,4 +384,9 @@ def check_replication(frames: HistoryFrames) -> Verdict:
             )
         if not f.lags:
             notes.append(f"{name}: no readable lag probe ({f.unreadable}): data figures null")
+        worst, bound = _recovery(figs["per_fault"])
+        prev = figures["max_recovery_after_heal_s"]
+        if worst is not None and (prev is None or worst > prev):
+            figures["max_recovery_after_heal_s"] = worst
+            figures["max_recovery_is_lower_bound"] = bound
     return Verdict(NAME, "PASS", figures, [], notes)

@@ -480,6 +480,12 @@ class Objectives(_Model):
         le=_INT63,
         description="writes the old primary acknowledged after the failover decision",
     )
+    max_replication_recovery_seconds: Float | None = Field(
+        default=None,
+        ge=0,
+        description="after every heal of a fault that stalled a flow: seconds until its data "
+        "caught up and MM2 heartbeats were fresh again",
+    )
     require_ordering: bool = False
     require_timestamps_preserved: bool = True
     expected_anomalies: list[AnomalyName] = Field(
