@@ -76,7 +76,12 @@ def _parse(address: str) -> tuple[str, int, str]:
 
 # No ACLs and no topic rewrites in memory: a fence or a rebuild/truncate failback is refused
 # before a fake drill starts rather than crashing its runbook.
-FAKE_CAPABILITIES = Cap.ALL - {Cap.ACL, Cap.TOPIC_REWRITE, Cap.TOPIC_RETENTION}
+FAKE_CAPABILITIES = Cap.ALL - {
+    Cap.ACL,
+    Cap.TOPIC_REWRITE,
+    Cap.TOPIC_RETENTION,
+    Cap.MM2_STATE,
+}
 
 
 @register_runtime(

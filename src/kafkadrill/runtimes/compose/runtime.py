@@ -77,6 +77,7 @@ CAPABILITIES = frozenset(
         Cap.ACL,
         Cap.TOPIC_REWRITE,
         Cap.TOPIC_RETENTION,
+        Cap.MM2_STATE,
     }
 )
 
