@@ -4,7 +4,7 @@
 patterns, relative to this file) becomes a drill item named after the scenario. Other YAML files
 in the repository are never collected; `pytest scenarios/<name>.yaml` runs any one of them.
 
-Ten drills at 1,000 msg/s, each proving one guarantee with margins (never an exact figure):
+Eleven drills at 1,000 msg/s, each proving one guarantee with margins (never an exact figure):
 the four scenarios below, the acks=all / acks=1 broker loss pair (test_broker_loss_acks.py,
 whose acks=all arm makes the claim of scenarios/default.yaml), active-passive region failover
 with offset translation over a 20 ms WAN (test_region_failover.py), an AZ partition
