@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from kafkadrill.faults.base import FaultContext, fault
-from kafkadrill.faults.catalog import FaultParams, Problem, known
+from kafkadrill.faults.process import Mm2Params
 from kafkadrill.runtimes.base import Cap, Runtime
-from kafkadrill.topology import Flow, Topology
+from kafkadrill.topology import Flow
 
 
 def offsets_topic(flow: Flow) -> str:
@@ -36,24 +36,9 @@ def offsets_topic(flow: Flow) -> str:
     return str(props.get(key) or f"mm2-offsets.{flow.source}.internal")
 
 
-class Mm2StateParams(FaultParams):
-    """mm2.offsets_loss: one flow's MirrorMaker 2 loses its committed source offsets."""
-
-    target_fields: ClassVar[tuple[str, ...]] = ("flow",)
-    flow: str = "primary->dr"
-
-    def check(self, topology: Topology) -> list[Problem]:
-        names = [f.name for f in topology.flows]
-        if self.flow in names:
-            return []
-        return [Problem("target.flow", f"unknown flow '{self.flow}'; {known(names)}")]
-
-    def targets(self, topology: Topology) -> set[str]:
-        return {f"flow:{self.flow}"}
-
-    @classmethod
-    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
-        return [{"flow": f.name} for f in topology.flows]
+class Mm2StateParams(Mm2Params):
+    """mm2.offsets_loss: one flow's MirrorMaker 2 loses its committed source offsets (the
+    target is a flow, as for mm2.kill)."""
 
 
 class TopicAdmin:

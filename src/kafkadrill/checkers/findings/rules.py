@@ -155,14 +155,17 @@ _LOSS_CAUSES = {
         "The origin cluster itself lost acknowledged writes: use acks=all, "
         "min.insync.replicas >= 2 and unclean.leader.election.enable=false.",
     ),
-    "no_checkpoint": (
-        "on partitions MM2 had written no checkpoint for",
-        "The group had no checkpoint to translate (new or idle group, checkpoints not yet "
-        "written or disabled): check emit.checkpoints.enabled and groups.exclude, and gate the "
-        "failover on every group having a fresh checkpoint.",
-    ),
     "unattributed": ("of unknown cause", ""),
 }
+
+
+def _by_cause(
+    causes: Mapping[str, Any] | None, table: Mapping[str, tuple[str, str]]
+) -> tuple[str, str]:
+    """("N what; M what", the advice of each cause present) for a checker's counts by cause."""
+    named = [(k, int(n)) for k, n in (causes or {}).items() if k in table and num(n)]
+    split = "; ".join(f"{fmt(n)} {table[k][0]}" for k, n in named)
+    return split, " ".join(table[k][1] for k, _ in named if table[k][1])
 
 
 def acked_loss(report: Report) -> list[Finding]:
@@ -170,10 +173,7 @@ def acked_loss(report: Report) -> list[Finding]:
     lost = _lost(report)
     if not lost:
         return []
-    causes = figures(report, "loss").get("by_cause") or {}
-    named = [(k, int(n)) for k, n in causes.items() if k in _LOSS_CAUSES and num(n)]
-    split = "; ".join(f"{fmt(n)} {_LOSS_CAUSES[k][0]}" for k, n in named)
-    advice = " ".join(_LOSS_CAUSES[k][1] for k, _ in named if _LOSS_CAUSES[k][1])
+    split, advice = _by_cause(figures(report, "loss").get("by_cause"), _LOSS_CAUSES)
     return [
         _one(
             "high",
@@ -321,10 +321,9 @@ def consumer_rereads(report: Report) -> list[Finding]:
         return []
     expected = rereads_expected(report)
     detail = ", ".join(f"{g} {fmt(n)}" for g, n in rereads.items() if n)
-    causes = figures(report, "checkpoints").get("rereads_by_cause") or {}
-    named = [(k, int(n)) for k, n in causes.items() if k in _REREAD_CAUSES and num(n)]
-    split = "; ".join(f"{fmt(n)} {_REREAD_CAUSES[k][0]}" for k, n in named)
-    advice = " ".join(_REREAD_CAUSES[k][1] for k, _ in named if _REREAD_CAUSES[k][1])
+    split, advice = _by_cause(
+        figures(report, "checkpoints").get("rereads_by_cause"), _REREAD_CAUSES
+    )
     return [
         _one(
             "info" if expected else "low",
