@@ -28,6 +28,7 @@ from kafkadrill.runbooks.failback import run_failback
 from kafkadrill.runbooks.failover import (
     RunbookAborted,
     RunbookContext,
+    RunbookRefused,
     end_total,
     run_failover,
     wait_replicated,
@@ -229,6 +230,7 @@ class Drill:
                 translate_offsets=fo.translate_offsets,
                 fence=fo.fence,
                 stragglers=fo.stragglers,
+                max_checkpoint_age=fo.max_checkpoint_age_seconds,
             )
         elif op.runbook == "failback" and fb is not None and fo is not None:
             body = functools.partial(
@@ -255,7 +257,13 @@ class Drill:
         try:
             fn()
         except RunbookAborted as exc:
-            self.runbook_errors.append(str(exc))
+            if isinstance(exc.__cause__, RunbookRefused):
+                # The scenario's own gate said no: clients stay where they are, and the
+                # checkers measure what that cost (service not restored).
+                self.runbook_results[f"{name}_refused"] = str(exc.__cause__)
+                self.emit(event=f"runbook {name} refused: {exc.__cause__}")
+            else:
+                self.runbook_errors.append(str(exc))
         except Exception as exc:  # recorded: a crashed runbook is an error, not a result
             self.runbook_errors.append(f"{name}: {exc!r}")
             self.history.append(

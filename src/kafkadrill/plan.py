@@ -99,6 +99,7 @@ class FailoverPlan:
     translate_offsets: bool
     fence: FencePlan | None = None
     stragglers: StragglerPlan | None = None
+    max_checkpoint_age_seconds: float | None = None  # the readiness gate (None: record only)
 
     @property
     def trigger_fault_id(self) -> str | None:

@@ -143,7 +143,7 @@ def test_failover_runbook_runs_after_detection(tmp_path: Path, fake: list[FakeRu
     trigger = next(e for e in events if e["type"] == "runbook.trigger")
     assert trigger["fault_id"] == "f0"
     done = [e["step"] for e in events if e["type"] == "runbook.step" and e["status"] == "ok"]
-    assert done[:2] == ["detect", "decide"] and done[-1] == "redirect_consumers"
+    assert done[:3] == ["detect", "readiness", "decide"] and done[-1] == "redirect_consumers"
     redirects = [e for e in events if e["type"] == "redirect"]
     assert redirects and all(e["to_cluster"] == "dr" for e in redirects)
 
@@ -308,3 +308,22 @@ def test_the_monitor_samples_heartbeats_and_the_replication_checker_judges_the_c
     assert flow["heartbeats_stale_at_end"] is False
     assert not [f for f in report["findings"] if "heartbeats" in f["text"]]
     assert "## Replication health" in (result.run_dir / "report.md").read_text()
+
+
+def test_a_readiness_gate_that_says_no_is_a_result_not_an_error(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    # The fake MM2 writes no checkpoints: a gate on checkpoint age refuses the failover. The
+    # clients stay on the lost region, so service is not restored: a FAIL, not an error.
+    sc = load_scenario(
+        SCENARIOS / "region-outage-failover.yaml",
+        overrides={"runbooks.failover.max_checkpoint_age_seconds": 30},
+    )
+    result = _run(sc, tmp_path)
+    assert result.error is None, result.error
+    assert result.verdict == "FAIL"
+    events = _events(result.run_dir)
+    (gate,) = [e for e in events if e["type"] == "runbook.step" and e["step"] == "readiness"
+               and e["status"] == "fail"]  # fmt: skip
+    assert "no checkpoint for" in " ".join(gate["detail"]["not_ready"])
+    assert not [e for e in events if e["type"] == "redirect"]

@@ -9,6 +9,7 @@ groups -> redirect producers -> redirect consumers. Every step is a `runbook.ste
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,8 +17,8 @@ from typing import Any
 from kafkadrill.clock import REAL, Clock
 from kafkadrill.plan import FencePlan, StragglerPlan
 from kafkadrill.runbooks.fencing import fence_writes
-from kafkadrill.runbooks.offsets import translate
-from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
+from kafkadrill.runbooks.offsets import not_ready, readiness, translate
+from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, RunbookRefused, step
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow
 
@@ -101,6 +102,31 @@ def apply_translated_offsets(
     }
 
 
+def check_readiness(
+    ctx: RunbookContext, flow: Flow, max_age_s: float | None
+) -> tuple[dict[str, Any], list[str]]:
+    """Per workload group, the MM2 checkpoints the translation would rest on: one for every
+    partition of the workload topic's copy, and how old the oldest is. Returns the evidence
+    and, with a gate (`max_age_s`), why the failover must not go on ([] = ready). Readiness
+    that cannot be read is recorded; it stops the failover only under a gate."""
+    rt = ctx.runtime
+    out: dict[str, Any] = {"gate_seconds": max_age_s}
+    try:
+        bootstrap = rt.bootstrap(flow.target)
+        remote = flow.remote_topic(ctx.topic)
+        cps = rt.clients.read_checkpoints(bootstrap, flow.source)
+        parts = [(remote, p) for p in sorted(rt.clients.log_starts(bootstrap, remote))]
+    except Exception as exc:  # the DR side not answering is itself the answer, under a gate
+        out["error"] = repr(exc)
+        return out, ([f"readiness unknown ({exc!r})"] if max_age_s is not None else [])
+    state = readiness(cps, groups_of(ctx.consumers), parts, int(time.time() * 1000))
+    out["groups"] = state
+    why = not_ready(state, max_age_s) if max_age_s is not None else []
+    if why:
+        out["not_ready"] = why
+    return out, why
+
+
 def run_failover(
     ctx: RunbookContext,
     *,
@@ -113,6 +139,7 @@ def run_failover(
     fence: FencePlan | None = None,
     stragglers: StragglerPlan | None = None,
     on_done: Callable[[], None] | None = None,
+    max_checkpoint_age: float | None = None,
 ) -> None:
     rt = ctx.runtime
     rb = "failover"
@@ -122,6 +149,12 @@ def run_failover(
         began = wait_failing(ctx, source, target_site, detect_seconds, probe_interval)
         d["probe"] = f"no node of {source} answered from {target_site}"
         d["failing_for_s"] = round(ctx.clock.monotonic() - began, 3)
+    if translate_offsets and flow is not None:
+        with step(ctx, rb, "readiness") as d:
+            evidence, why = check_readiness(ctx, flow, max_checkpoint_age)
+            d.update(evidence)
+            if why:
+                raise RunbookRefused("not ready to fail over: " + "; ".join(why))
     with step(ctx, rb, "decide") as d:
         d["decision"] = f"fail over {source} -> {target} (automated runbook, no human wait)"
         d["from"], d["to"] = source, target

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CHECKPOINT_VERSION = 0
 
@@ -217,3 +218,41 @@ def translate(
         for (g, _topic, _partition), cp in sorted(checkpoints.items())
         if g == group
     }
+
+
+def readiness(
+    checkpoints: Mapping[CheckpointKey, Checkpoint],
+    groups: Iterable[str],
+    partitions: Iterable[tuple[str, int]],
+    now_ms: int,
+) -> dict[str, dict[str, Any]]:
+    """Per group: is there a checkpoint for each of `partitions` (target topic names), and
+    how old is the oldest one at `now_ms` (seconds; None when none carries a timestamp)."""
+    wanted = sorted(set(partitions))
+    out: dict[str, dict[str, Any]] = {}
+    for g in groups:
+        have = {(cp.topic, cp.partition): cp for key, cp in checkpoints.items() if key[0] == g}
+        ages = [
+            max(0.0, (now_ms - cp.emitted_ms) / 1000.0)
+            for cp in have.values()
+            if cp.emitted_ms is not None
+        ]
+        out[g] = {
+            "checkpoints": len(have),
+            "missing": [f"{t}-{p}" for t, p in wanted if (t, p) not in have],
+            "max_age_s": round(max(ages), 3) if ages else None,
+        }
+    return out
+
+
+def not_ready(state: Mapping[str, Mapping[str, Any]], max_age_s: float) -> list[str]:
+    """Why the groups in `state` (see :func:`readiness`) fail a `max_age_s` gate ([] = ready)."""
+    why: list[str] = []
+    for g, s in sorted(state.items()):
+        if s["missing"]:
+            why.append(f"{g}: no checkpoint for {', '.join(s['missing'])}")
+        elif s["max_age_s"] is None:
+            why.append(f"{g}: checkpoint age unknown (no record timestamp; gate {max_age_s:g} s)")
+        elif s["max_age_s"] > max_age_s:
+            why.append(f"{g}: oldest checkpoint {s['max_age_s']:g} s old (gate {max_age_s:g} s)")
+    return why

@@ -17,6 +17,12 @@ class RunbookAborted(Exception):
     """A step failed; the failure is recorded in the history."""
 
 
+class RunbookRefused(Exception):
+    """The runbook's own policy refused to go on (a readiness gate): the step is recorded as
+    failed and the drill goes on without it; what that cost is the drill's result, not an
+    error of the drill."""
+
+
 @dataclass
 class RunbookContext:
     runtime: Runtime

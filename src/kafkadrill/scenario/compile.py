@@ -169,6 +169,7 @@ def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
             stragglers=None
             if fo.stragglers is None
             else StragglerPlan(fo.stragglers.producers, fo.stragglers.redirect_after_seconds),
+            max_checkpoint_age_seconds=fo.max_checkpoint_age_seconds,
         )
     failback = (
         None

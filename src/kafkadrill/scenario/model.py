@@ -436,6 +436,15 @@ class FailoverRunbook(_Model):
     stragglers: StragglerSpec | None = Field(
         default=None, description="producers that miss the redirect (null = none)"
     )
+    max_checkpoint_age_seconds: Float | None = Field(
+        default=None,
+        gt=0,
+        le=86400,
+        description="readiness gate: refuse to fail over (the runbook stops before moving "
+        "any client) when a workload group has no MM2 checkpoint for a partition of the "
+        "workload topic, or its oldest is older than this; null = no gate (readiness is "
+        "recorded either way)",
+    )
 
 
 class FailbackRunbook(_Model):
