@@ -327,3 +327,5 @@ def test_a_readiness_gate_that_says_no_is_a_result_not_an_error(
                and e["status"] == "fail"]  # fmt: skip
     assert "no checkpoint for" in " ".join(gate["detail"]["not_ready"])
     assert not [e for e in events if e["type"] == "redirect"]
+    texts = [str(f.get("text")) for f in result.report["findings"]]
+    assert any("readiness gate refused to fail over" in t for t in texts), texts

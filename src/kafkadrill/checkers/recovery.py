@@ -177,6 +177,10 @@ def _steps(frames: HistoryFrames, first_fault: float) -> dict[str, dict[str, Any
                 st["status"] = e.get("status")
                 st["end_t"] = t
                 st["duration_seconds"] = t - st["start_t"]
+                detail = e.get("detail")
+                if e.get("status") == "fail" and isinstance(detail, dict):
+                    # Why it failed: a gate's reasons, else the error (for the findings).
+                    st["why"] = detail.get("not_ready") or detail.get("error")
         st["since_fault_seconds"] = st["start_t"] - first_fault
     return steps
 

@@ -443,15 +443,33 @@ def rto_longest_phase(report: Report) -> list[Finding]:
 def runbook_steps(report: Report) -> list[Finding]:
     phases = _phases(report)
     steps = phases.get("steps") if isinstance(phases.get("steps"), Mapping) else {}
-    return [
-        _one(
-            "high",
-            f"Runbook step {name} ended {st.get('status')}.",
-            "Read its detail in the timeline and the logs; fix the runbook and re-run.",
+    out: list[Finding] = []
+    for name, st in steps.items():
+        if not isinstance(st, Mapping) or st.get("status") in ("ok", None):
+            continue
+        why = st.get("why")
+        if name.endswith("/readiness") and isinstance(why, list):
+            out.append(
+                _one(
+                    "high",
+                    "The failover's readiness gate refused to fail over: "
+                    + "; ".join(str(w) for w in why)
+                    + ". No client moved; service came back only if the lost side did.",
+                    "Keep MM2 checkpoints fresh for every group (emit.checkpoints.interval."
+                    "seconds, a checkpoint connector that runs), or decide what the gate "
+                    "allows: a stale checkpoint costs re-reads, a refused failover costs RTO.",
+                )
+            )
+            continue
+        out.append(
+            _one(
+                "high",
+                f"Runbook step {name} ended {st.get('status')}"
+                + (f": {why}." if isinstance(why, str) and why else "."),
+                "Read its detail in the timeline and the logs; fix the runbook and re-run.",
+            )
         )
-        for name, st in steps.items()
-        if isinstance(st, Mapping) and st.get("status") not in ("ok", None)
-    ]
+    return out
 
 
 def rto_objective_missed(report: Report) -> list[Finding]:
