@@ -327,5 +327,6 @@ def test_a_readiness_gate_that_says_no_is_a_result_not_an_error(
                and e["status"] == "fail"]  # fmt: skip
     assert "no checkpoint for" in " ".join(gate["detail"]["not_ready"])
     assert not [e for e in events if e["type"] == "redirect"]
-    texts = [str(f.get("text")) for f in result.report["findings"]]
+    report = json.loads((result.run_dir / "report.json").read_text())
+    texts = [str(f.get("text")) for f in report["findings"]]
     assert any("readiness gate refused to fail over" in t for t in texts), texts
