@@ -3,7 +3,8 @@
     python benchmarks/verdict_stability.py --runs 10 [--out DIR] [-- extra pytest args]
 
 Each round is one `python -m pytest drills -p no:randomly` in a fresh interpreter, with its own
---reports-dir and JUnit file. Per drill test: PASS/FAIL/ERROR counts over the rounds; per drill
+--reports-dir and JUnit file. Rounds already in --out (their JUnit file and wall time) are
+counted, not re-run: rounds run in several sessions add up. Per drill test: PASS/FAIL/ERROR counts over the rounds; per drill
 report (one per scenario run): verdict counts and the spread (min / median / max) of its key
 figures (acked, lost, duplicates, unknown, writes and reads unavailable). Prints a Markdown table
 and writes stability.md and stability.json into --out. Run nothing else on the machine meanwhile:
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -69,6 +71,24 @@ def _spread(values: list[float]) -> str:
     return f"{min(values):g} / {statistics.median(values):g} / {max(values):g}"
 
 
+def _tally(
+    rdir: Path,
+    junit: Path,
+    tests: dict[str, Counter[str]],
+    verdicts: dict[str, Counter[str]],
+    figures: dict[str, dict[str, list[float]]],
+) -> None:
+    for name, outcome in _outcomes(junit).items():
+        tests[name][outcome] += 1
+    for rep in _reports(rdir):
+        scen = str(rep.get("scenario"))
+        verdicts[scen][str(rep.get("verdict"))] += 1
+        for label, path in FIGURES:
+            v = _dig(rep, path)
+            if isinstance(v, int | float):
+                figures[scen][label].append(float(v))
+
+
 def run_rounds(runs: int, out: Path, extra: list[str]) -> dict[str, Any]:
     tests: dict[str, Counter[str]] = defaultdict(Counter)
     verdicts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -76,6 +96,15 @@ def run_rounds(runs: int, out: Path, extra: list[str]) -> dict[str, Any]:
     walls = []
     for i in range(runs):
         rdir, junit = out / f"round-{i:02d}", out / f"round-{i:02d}.xml"
+        wall_file = out / f"round-{i:02d}.wall"
+        if junit.exists() and wall_file.exists():
+            # A round an earlier invocation finished: counted again, not re-run (the rounds
+            # of several sessions add up in one --out).
+            _tally(rdir, junit, tests, verdicts, figures)
+            walls.append(float(wall_file.read_text()))
+            print(f"round {i + 1}/{runs}: kept ({walls[-1]} s)", flush=True)
+            continue
+        load = os.getloadavg()[0]
         t0 = time.monotonic()
         subprocess.run(
             [
@@ -94,16 +123,9 @@ def run_rounds(runs: int, out: Path, extra: list[str]) -> dict[str, Any]:
             check=False,
         )
         walls.append(round(time.monotonic() - t0, 1))
-        for name, outcome in _outcomes(junit).items():
-            tests[name][outcome] += 1
-        for rep in _reports(rdir):
-            scen = str(rep.get("scenario"))
-            verdicts[scen][str(rep.get("verdict"))] += 1
-            for label, path in FIGURES:
-                v = _dig(rep, path)
-                if isinstance(v, int | float):
-                    figures[scen][label].append(float(v))
-        print(f"round {i + 1}/{runs}: {walls[-1]} s", flush=True)
+        wall_file.write_text(str(walls[-1]))
+        _tally(rdir, junit, tests, verdicts, figures)
+        print(f"round {i + 1}/{runs}: {walls[-1]} s (load average at start {load:.1f})", flush=True)
     return {"runs": runs, "walls": walls, "tests": tests, "verdicts": verdicts, "figures": figures}
 
 
