@@ -4,11 +4,12 @@
 
 Each round is one `python -m pytest drills -p no:randomly` in a fresh interpreter, with its own
 --reports-dir and JUnit file. Rounds already in --out (their JUnit file and wall time) are
-counted, not re-run: rounds run in several sessions add up. Per drill test: PASS/FAIL/ERROR counts over the rounds; per drill
-report (one per scenario run): verdict counts and the spread (min / median / max) of its key
-figures (acked, lost, duplicates, unknown, writes and reads unavailable). Prints a Markdown table
-and writes stability.md and stability.json into --out. Run nothing else on the machine meanwhile:
-a starved CPU is a flip this benchmark would wrongly charge to the drill.
+counted, not re-run: rounds run in several sessions add up. Per drill test: PASS/FAIL/ERROR
+counts over the rounds; per drill report (one per scenario run): verdict counts and the spread
+(min / median / max) of its key figures (acked, lost, duplicates, unknown, writes and reads
+unavailable). Prints a Markdown table and writes stability.md and stability.json into --out.
+Run nothing else on the machine meanwhile: a starved CPU is a flip this benchmark would wrongly
+charge to the drill.
 """
 
 from __future__ import annotations
