@@ -41,10 +41,10 @@ class Admin:
         self.rt = rt
         self.topics = {"my-offsets"}
 
-    def exists(self, topic: str) -> bool:
-        return topic in self.topics
+    def partitions(self, topic: str) -> int | None:
+        return 1 if topic in self.topics else None
 
-    def delete(self, topic: str) -> None:
+    def delete_topic(self, topic: str) -> None:
         assert not self.rt.alive, "a live MM2 would recreate its offsets topic"
         self.rt.calls.append(f"delete {topic}")
         self.topics.discard(topic)
@@ -75,7 +75,7 @@ def test_kill_delete_verify_restart(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_topic_that_stays_fails_verification(monkeypatch: pytest.MonkeyPatch) -> None:
     rt = Rt()
     admin = Admin(rt)
-    admin.delete = lambda topic: None  # type: ignore[method-assign]
+    admin.delete_topic = lambda topic: None  # type: ignore[method-assign]
     monkeypatch.setattr(mm2_state, "ADMIN_FACTORY", lambda runtime, cluster: admin)
     params: Any
     params, _ = parse_fault("mm2.offsets_loss", {"flow": "primary->dr"}, {})

@@ -56,10 +56,10 @@ class Recorder:
         self.starts = {0: 0, 1: 5}
         self.calls: list[dict[str, str | None]] = []
 
-    def explicit(self, topic: str, names: tuple[str, ...]) -> dict[str, str | None]:
+    def topic_level_configs(self, topic: str, names: tuple[str, ...]) -> dict[str, str | None]:
         return {n: self.values[n] for n in names}
 
-    def alter(self, topic: str, values: dict[str, str | None]) -> None:
+    def alter_configs(self, topic: str, values: dict[str, str | None]) -> None:
         self.calls.append(dict(values))
         self.values.update(values)
 
@@ -87,7 +87,7 @@ def test_inject_verify_heal_restore_what_was_there(monkeypatch: pytest.MonkeyPat
 
 def test_verify_fails_when_the_broker_kept_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
     rec = Recorder()
-    rec.alter = lambda topic, values: None  # type: ignore[method-assign]
+    rec.alter_configs = lambda topic, values: None  # type: ignore[method-assign]
     monkeypatch.setattr(retention, "CONFIGS_FACTORY", lambda rt, cluster: rec)
     params, _ = parse_fault(
         "topic.retention", {"cluster": "primary", "topic": "orders"}, {"retention_ms": 10000}

@@ -137,11 +137,15 @@ def check_checkpoints(frames: HistoryFrames) -> Verdict:
     after = (extra["seq"].to_numpy() > int(translated.get("seq", 0))) & (
         extra["cluster"] == target
     ).to_numpy()
+    # Per group: (source topic, partition) -> the upstream offset its checkpoint covers.
+    covers = {
+        g: {(_source_topic(str(t), source), int(p)): int(u) for t, p, u, _d, _e in used}
+        for g, used in used_all.items()
+    }
     totals = dict.fromkeys(CAUSES, 0)
     for group, rows in extra[after].groupby("group", observed=True):
         group = str(group)
-        used = used_all.get(group, [])
-        cover = {(_source_topic(str(t), source), int(p)): int(u) for t, p, u, _d, _e in used}
+        cover = covers.get(group, {})
         commits = committed.get(group, {})
         causes = dict.fromkeys(CAUSES, 0)
         for code in rows["id_code"].to_numpy():
@@ -163,9 +167,8 @@ def check_checkpoints(frames: HistoryFrames) -> Verdict:
     for group, used in used_all.items():
         ages = _ages(used, decided_wall)
         known = [a for a in ages.values() if a is not None]
-        cover = {(_source_topic(str(t), source), int(p)): int(u) for t, p, u, _d, _e in used}
         commits = committed.get(group, {})
-        distance = sum(max(0, commits[k] - u) for k, u in cover.items() if k in commits)
+        distance = sum(max(0, commits[k] - u) for k, u in covers[group].items() if k in commits)
         row = figures["per_group"].setdefault(group, {})
         row.update(
             checkpoint_age_s=ages,

@@ -78,6 +78,25 @@ class ConfluentAdmin:
             fut.result(timeout=30)
 
     def set_config(self, topic: str, name: str, value: str) -> None:
+        self.alter_configs(topic, {name: value})
+
+    def topic_level_configs(self, topic: str, names: tuple[str, ...]) -> dict[str, str | None]:
+        """The values set on the topic itself (None: not set there, a default applies)."""
+        from confluent_kafka.admin import ConfigResource, ConfigSource, ResourceType
+
+        res = ConfigResource(ResourceType.TOPIC, topic)
+        entries = self.admin.describe_configs([res])[res].result(timeout=15)
+        out: dict[str, str | None] = {}
+        for n in names:
+            e = entries.get(n)
+            source = getattr(e, "source", None)
+            source = getattr(source, "value", source)  # an enum or its int, by version
+            topic_level = e is not None and source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+            out[n] = e.value if topic_level and e is not None else None
+        return out
+
+    def alter_configs(self, topic: str, values: dict[str, str | None]) -> None:
+        """Set each value; None deletes the topic-level value (back to the default)."""
         from confluent_kafka.admin import (
             AlterConfigOpType,
             ConfigEntry,
@@ -85,9 +104,18 @@ class ConfluentAdmin:
             ResourceType,
         )
 
-        entry = ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
-        res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
+        entries = [
+            ConfigEntry(n, v, incremental_operation=AlterConfigOpType.SET)
+            if v is not None
+            else ConfigEntry(n, None, incremental_operation=AlterConfigOpType.DELETE)
+            for n, v in values.items()
+        ]
+        res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
         for fut in self.admin.incremental_alter_configs([res]).values():
+            fut.result(timeout=30)
+
+    def delete_topic(self, topic: str) -> None:
+        for fut in self.admin.delete_topics([topic], operation_timeout=30).values():
             fut.result(timeout=30)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafkadrill.faults.base import FaultContext, fault
+from kafkadrill.faults.metadata_admin import confluent_admin
 from kafkadrill.faults.process import Mm2Params
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow
@@ -41,27 +42,8 @@ class Mm2StateParams(Mm2Params):
     target is a flow, as for mm2.kill)."""
 
 
-class TopicAdmin:
-    """Delete / list topics on one cluster (a seam for unit tests)."""
-
-    def __init__(self, runtime: Runtime, cluster: str) -> None:
-        from confluent_kafka.admin import AdminClient
-
-        config = dict(getattr(runtime.clients, "config", None) or {})
-        self.admin = AdminClient(
-            {"bootstrap.servers": runtime.bootstrap(cluster), "log_level": 0, **config}
-        )
-
-    def exists(self, topic: str) -> bool:
-        return topic in self.admin.list_topics(timeout=15).topics
-
-    def delete(self, topic: str) -> None:
-        for fut in self.admin.delete_topics([topic], operation_timeout=30).values():
-            fut.result(timeout=30)
-
-
 #: Builds the admin seam for (runtime, cluster); unit tests replace it.
-ADMIN_FACTORY: Callable[[Runtime, str], Any] = TopicAdmin
+ADMIN_FACTORY: Callable[[Runtime, str], Any] = confluent_admin
 
 
 @fault(
@@ -77,11 +59,14 @@ class Mm2OffsetsLoss:
         self.topic = offsets_topic(self.flow)
         self.admin = ADMIN_FACTORY(self.rt, self.flow.target)
 
+    def _exists(self) -> bool:
+        return self.admin.partitions(self.topic) is not None
+
     def inject(self) -> str:
         killed = self.rt.flow_kill(self.flow)
-        existed = self.admin.exists(self.topic)
+        existed = self._exists()
         if existed:
-            self.admin.delete(self.topic)
+            self.admin.delete_topic(self.topic)
         gone = "deleted" if existed else "was already absent"
         where = f"{self.flow.target}:{self.topic}"
         return f"killed MirrorMaker 2 {self.flow.name} ({killed}); {where} {gone}"
@@ -89,9 +74,9 @@ class Mm2OffsetsLoss:
     def verify(self, timeout: float = 15.0) -> tuple[bool, str]:
         # Topic deletion completes asynchronously on the controller: give it a moment.
         deadline = time.monotonic() + timeout
-        while self.admin.exists(self.topic) and time.monotonic() < deadline:
+        while self._exists() and time.monotonic() < deadline:
             time.sleep(0.5)
-        exists = self.admin.exists(self.topic)
+        exists = self._exists()
         alive = self.rt.flow_alive(self.flow)
         ok = not exists and not alive
         return ok, (

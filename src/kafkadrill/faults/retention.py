@@ -36,6 +36,7 @@ from kafkadrill.faults.catalog import (
     find_cluster,
     known,
 )
+from kafkadrill.faults.metadata_admin import ConfluentAdmin
 from kafkadrill.faults.mm2_filter import config_expectation
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Topology
@@ -105,52 +106,16 @@ class RetentionParams(FaultParams):
         return {f"topic:{self.cluster}/{self.topic}"}
 
 
-class TopicConfigs:
-    """What the fault needs of one cluster's admin API (a seam for unit tests)."""
+class TopicConfigs(ConfluentAdmin):
+    """What the fault needs of one cluster: its topic configs (the metadata faults' admin) and
+    where each partition's log begins (a seam for unit tests)."""
 
     def __init__(self, runtime: Runtime, cluster: str) -> None:
-        from confluent_kafka.admin import AdminClient
-
-        config = dict(getattr(runtime.clients, "config", None) or {})
-        self.admin = AdminClient(
-            {"bootstrap.servers": runtime.bootstrap(cluster), "log_level": 0, **config}
+        super().__init__(
+            runtime.bootstrap(cluster), dict(getattr(runtime.clients, "config", None) or {})
         )
         self.clients = runtime.clients
         self.bootstrap = runtime.bootstrap(cluster)
-
-    def explicit(self, topic: str, names: tuple[str, ...]) -> dict[str, str | None]:
-        """The values set on the topic itself (None: not set there, a default applies)."""
-        from confluent_kafka.admin import ConfigResource, ConfigSource, ResourceType
-
-        res = ConfigResource(ResourceType.TOPIC, topic)
-        entries = self.admin.describe_configs([res])[res].result(timeout=15)
-        out: dict[str, str | None] = {}
-        for n in names:
-            e = entries.get(n)
-            source = getattr(e, "source", None)
-            source = getattr(source, "value", source)  # an enum or its int, by version
-            topic_level = e is not None and source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-            out[n] = e.value if topic_level and e is not None else None
-        return out
-
-    def alter(self, topic: str, values: dict[str, str | None]) -> None:
-        """Set each value; None deletes the topic-level value (back to the default)."""
-        from confluent_kafka.admin import (
-            AlterConfigOpType,
-            ConfigEntry,
-            ConfigResource,
-            ResourceType,
-        )
-
-        entries = [
-            ConfigEntry(n, v, incremental_operation=AlterConfigOpType.SET)
-            if v is not None
-            else ConfigEntry(n, None, incremental_operation=AlterConfigOpType.DELETE)
-            for n, v in values.items()
-        ]
-        res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
-        for fut in self.admin.incremental_alter_configs([res]).values():
-            fut.result(timeout=30)
 
     def log_starts(self, topic: str) -> dict[int, int]:
         """Log start offset (low watermark) per partition."""
@@ -182,22 +147,22 @@ class TopicRetention:
         return f"{self.params.cluster}:{self.params.topic}"
 
     def inject(self) -> str:
-        self.before = self.admin.explicit(self.params.topic, CONFIGS)
+        self.before = self.admin.topic_level_configs(self.params.topic, CONFIGS)
         self.starts = self.admin.log_starts(self.params.topic)
-        self.admin.alter(self.params.topic, dict(self.wanted))
+        self.admin.alter_configs(self.params.topic, dict(self.wanted))
         was = ", ".join(f"{k}={v or 'default'}" for k, v in self.before.items())
         now = ", ".join(f"{k}={v}" for k, v in self.wanted.items())
         return f"{self._where()}: {now} (was {was})"
 
     def verify(self) -> tuple[bool, str]:
-        seen = self.admin.explicit(self.params.topic, CONFIGS)
+        seen = self.admin.topic_level_configs(self.params.topic, CONFIGS)
         ok = all(seen.get(k) == v for k, v in self.wanted.items())
         shown = ", ".join(f"{k}={seen.get(k)}" for k in CONFIGS)
         return ok, f"{self._where()} reads back {shown}"
 
     def heal(self) -> str:
         starts = self.admin.log_starts(self.params.topic)
-        self.admin.alter(self.params.topic, dict(self.before))
+        self.admin.alter_configs(self.params.topic, dict(self.before))
         deleted = sum(max(0, lo - self.starts.get(p, 0)) for p, lo in starts.items())
         restored = ", ".join(f"{k}={v or 'default'}" for k, v in self.before.items())
         effect = (
