@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -44,8 +45,15 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         c.close()
 
 
-def read_all(bootstrap: str, topic: str, expect: int, timeout: float = 60.0) -> list[Any]:
-    """Read `topic` from the beginning until `expect` records arrived or `timeout` passed."""
+def read_all(
+    bootstrap: str,
+    topic: str,
+    expect: int,
+    timeout: float = 60.0,
+    keep: Callable[[Any], bool] = lambda _m: True,
+) -> list[Any]:
+    """Read `topic` from the beginning until `expect` records that `keep` accepts arrived, or
+    `timeout` passed (the caller asserts on what came: a timeout is not an error here)."""
     c = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -62,7 +70,7 @@ def read_all(bootstrap: str, topic: str, expect: int, timeout: float = 60.0) -> 
         deadline = time.monotonic() + timeout
         while len(out) < expect and time.monotonic() < deadline:
             m = c.poll(0.5)
-            if m is not None and m.error() is None:
+            if m is not None and m.error() is None and keep(m):
                 out.append(m)
     finally:
         c.close()

@@ -39,6 +39,8 @@ class Ev(StrEnum):
     SEND_FAIL = "send.fail"
     SEND_UNKNOWN = "send.unknown"
     RECV = "recv"
+    POLL = "poll"
+    ASSIGN = "assign"
     COMMIT = "commit"
     REDIRECT = "redirect"
     FAULT_INJECT = "fault.inject"
@@ -215,8 +217,37 @@ EVENTS: dict[str, EventSpec] = {
             ),
         ),
         EventSpec(
+            Ev.POLL,
+            (
+                _f("reader", "str"),
+                _f("cluster", "str"),
+                _f("instance", "int", doc="the reader's client, 1 up; a redirect starts the next"),
+                _f(
+                    "ranges",
+                    "list",
+                    doc="`[topic, partition, first_offset, last_offset, records]` items",
+                ),
+            ),
+            doc="one batch a group consumer's poll returned; its `recv` events follow it",
+        ),
+        EventSpec(
+            Ev.ASSIGN,
+            (
+                *_READER,
+                _f("instance", "int"),
+                _f("change", "str", values=("assign", "revoke", "lost")),
+                _f("partitions", "list", doc="`[topic, partition]` items the callback named"),
+            ),
+            doc="a rebalance callback of a group consumer (incremental with cooperative "
+            "protocols, the whole assignment with eager ones)",
+        ),
+        EventSpec(
             Ev.COMMIT,
-            (*_READER, _f("offsets", "list", doc="`[topic, partition, offset]` items")),
+            (
+                *_READER,
+                _f("offsets", "list", doc="`[topic, partition, offset]` items"),
+                _f("mode", "str", values=("sync", "async"), optional=True),
+            ),
         ),
         EventSpec(
             Ev.REDIRECT,

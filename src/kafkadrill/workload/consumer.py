@@ -1,6 +1,7 @@
 """Workload consumers (groups under test) and the final reader.
 
-Every polled record is a `recv` event; every commit a `commit` event. The final reader is not a
+Every polled record is a `recv` event, preceded by one `poll` event per batch; every rebalance
+callback an `assign` event; every commit a `commit` event. The final reader is not a
 group under test: it reads every target topic from the beginning after everything is healed, so
 that "lost" means lost and not merely "not yet read".
 """
@@ -116,9 +117,30 @@ class WorkloadConsumer(ClientThread):
         c = Consumer(
             {**self.spec.client_config(self.bootstrap(self.cluster, self.site)), "on_commit": bound}
         )
-        c.subscribe(list(self.spec.subscription) or [topic_pattern(self.spec.topic)])
+        gen, cluster = self._generation, self.cluster
+        c.subscribe(
+            list(self.spec.subscription) or [topic_pattern(self.spec.topic)],
+            on_assign=functools.partial(self._on_rebalance, gen, cluster, "assign"),
+            on_revoke=functools.partial(self._on_rebalance, gen, cluster, "revoke"),
+            on_lost=functools.partial(self._on_rebalance, gen, cluster, "lost"),
+        )
         self._in_flight = False
         return c
+
+    def _on_rebalance(
+        self, instance: int, cluster: str, change: str, _c: Consumer, parts: list[TopicPartition]
+    ) -> None:
+        # confluent-kafka applies the (incremental) assignment itself after the callback; this
+        # only records it, so poll checks can tell a rewind after a rebalance from a bug.
+        self.history.append(
+            Ev.ASSIGN,
+            reader=self.spec.name,
+            group=self.spec.group,
+            cluster=cluster,
+            instance=instance,
+            change=change,
+            partitions=[[tp.topic, tp.partition] for tp in parts],
+        )
 
     def _commit_async(self, client: Consumer) -> None:
         """Commit what was read since the last acknowledged commit, without waiting.
@@ -151,6 +173,7 @@ class WorkloadConsumer(ClientThread):
                 group=self.spec.group,
                 cluster=cluster,
                 offsets=[[tp.topic, tp.partition, tp.offset] for tp in done],
+                mode="async",
             )
         if failed is not None:
             self._record_commit_fail(cluster, str(failed))
@@ -188,8 +211,27 @@ class WorkloadConsumer(ClientThread):
             group=self.spec.group,
             cluster=self.cluster,
             offsets=[[t, p, o + 1] for (t, p), o in self._pending.items()],
+            mode="sync",
         )
         self._pending.clear()
+
+    def _record_poll(self, batch: list[Message]) -> None:
+        """One `poll` event per batch, before its `recv` events: the batch boundary and the
+        client instance that polled it (one event per batch, not per record)."""
+        ranges: dict[tuple[str, int], list[int]] = {}
+        for msg in batch:
+            if msg.error() is not None:
+                continue
+            r = ranges.setdefault((msg.topic(), msg.partition()), [msg.offset(), msg.offset(), 0])
+            r[0], r[1], r[2] = min(r[0], msg.offset()), max(r[1], msg.offset()), r[2] + 1
+        if ranges:
+            self.history.append(
+                Ev.POLL,
+                reader=self.spec.name,
+                cluster=self.cluster,
+                instance=self._generation,
+                ranges=[[t, p, *r] for (t, p), r in ranges.items()],
+            )
 
     def _record(self, msg: Message) -> None:
         err = msg.error()
@@ -232,7 +274,10 @@ class WorkloadConsumer(ClientThread):
                 if self.paused.is_set():
                     time.sleep(0.05)
                     continue
-                for msg in client.consume(500, 0.2):  # also serves commit callbacks
+                batch = client.consume(500, 0.2)  # also serves commit/rebalance callbacks
+                if batch:
+                    self._record_poll(batch)
+                for msg in batch:
                     self._record(msg)
                 if time.monotonic() >= next_commit:
                     self._commit_async(client)
