@@ -88,3 +88,25 @@ def test_the_scenario_package_imports_no_runtime() -> None:
 def test_below_the_runner_no_scenario_schema(module: str) -> None:
     bad = {m for m in _imports(SRC / module) if m.startswith("kafkadrill.scenario")}
     assert not bad, f"{module} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "check readiness (MM2 checkpoints per group: recorded, no gate)"),
+        (
+            {"runbooks.failover.max_checkpoint_age_seconds": 7.5},
+            "check readiness (gate: REFUSE the failover unless every group has a checkpoint "
+            "for every partition, the oldest at most 7.5 s old)",
+        ),
+        ({"runbooks.failover.translate_offsets": False}, "no readiness check"),
+    ],
+)
+def test_plan_states_the_failover_readiness_check(
+    overrides: dict[str, object], expected: str
+) -> None:
+    from kafkadrill.runtimes.external.plan import render_plan
+
+    sc = load_scenario(ROOT / "scenarios" / "stale-checkpoints-failover.yaml", overrides or None)
+    text = render_plan(compile_plan(sc), "local")
+    assert expected in text, text

@@ -327,7 +327,7 @@ class _Plan:
             self.out(
                 f"  failover {fo.source} -> {fo.target}, watching from "
                 f"{'?' if at is None else f'{at:g}'} s: detect ({fo.detect_failing_seconds:g} s "
-                "of failed probes), decide"
+                f"of failed probes), {_readiness_text(fo)}, decide"
                 + (", stop MM2" if fo.stop_mm2 else "")
                 + f", create {self.scoped(self.s.producer_groups[0].topic)} on {fo.target}"
                 + (", translate offsets from checkpoints" if fo.translate_offsets else "")
@@ -451,6 +451,19 @@ class _Plan:
         self.runbooks()
         self.objectives()
         return "\n".join(self.lines) + "\n"
+
+
+def _readiness_text(fo: FailoverPlan) -> str:
+    """The readiness step of a failover: what it reads and whether it may stop the failover."""
+    if not fo.translate_offsets:
+        return "no readiness check (no offsets to translate)"
+    gate = fo.max_checkpoint_age_seconds
+    if gate is None:
+        return "check readiness (MM2 checkpoints per group: recorded, no gate)"
+    return (
+        f"check readiness (gate: REFUSE the failover unless every group has a checkpoint for "
+        f"every partition, the oldest at most {gate:g} s old)"
+    )
 
 
 def render_plan(plan: DrillPlan, runtime: str | None = None) -> str:
