@@ -41,3 +41,85 @@ def test_an_age_that_cannot_be_told_does_not_pass_a_gate() -> None:
     state = readiness(_cps(("g", 0, None), ("g", 1, None)), ["g"], PARTS, NOW)
     assert state["g"]["max_age_s"] is None
     assert not_ready(state, 30) == ["g: checkpoint age unknown (no record timestamp; gate 30 s)"]
+
+
+# -- live readiness (`kafkadrill status --readiness`), over a stand-in for the Kafka clients --
+
+
+class _Clients:
+    """Two clusters: dr holds primary's checkpoints; primary holds the groups' commits."""
+
+    def __init__(self, cps: dict, committed: dict, dead: set[str] = frozenset()) -> None:
+        self.cps, self.committed, self.dead = cps, committed, dead
+
+    def _alive(self, boot: str) -> None:
+        if boot in self.dead:
+            raise ConnectionError(f"{boot} does not answer")
+
+    def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]:
+        self._alive(bootstrap)
+        return ["primary.checkpoints.internal", "primary.orders"] if bootstrap == "dr:1" else []
+
+    def log_starts(self, bootstrap: str, topic: str) -> dict[int, int]:
+        return {0: 0, 1: 0}
+
+    def read_checkpoints(self, bootstrap: str, source_alias: str, timeout: float = 15.0) -> dict:
+        return self.cps
+
+    def group_offsets(self, bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+        self._alive(bootstrap)
+        return self.committed.get(group, {})
+
+
+def test_live_readiness_reads_every_flow_and_how_far_behind_each_group_is() -> None:
+    from kafkadrill.runbooks.readiness import live_readiness
+
+    # upstream offset 10 in both checkpoints; the group committed 25 and 10 on primary.
+    cps = _cps(("g", 0, NOW - 3000), ("g", 1, NOW - 1000), ("h", 0, NOW - 500))
+    committed = {"g": {("orders", 0): 25, ("orders", 1): 10}, "h": {("orders", 0): 12}}
+    flows = live_readiness(_Clients(cps, committed), {"primary": "p:1", "dr": "dr:1"}, NOW)
+    assert [f["flow"] for f in flows] == ["primary->dr"]
+    g, h = flows[0]["groups"]["g"], flows[0]["groups"]["h"]
+    assert g == {"checkpoints": 2, "missing": [], "max_age_s": 3.0, "behind_records": 15,
+                 "compared": 2}  # fmt: skip
+    assert h["missing"] == ["primary.orders-1"] and h["behind_records"] == 2
+
+
+def test_live_readiness_with_the_source_down_still_reports_the_checkpoints() -> None:
+    from kafkadrill.runbooks.readiness import live_readiness
+
+    cps = _cps(("g", 0, NOW - 3000), ("g", 1, NOW - 1000))
+    flows = live_readiness(_Clients(cps, {}, dead={"p:1"}), {"primary": "p:1", "dr": "dr:1"}, NOW)
+    assert "does not answer" in flows[0]["source_error"]
+    assert flows[0]["groups"]["g"]["behind_records"] is None
+    assert flows[0]["groups"]["g"]["max_age_s"] == 3.0
+    dead_dr = live_readiness(_Clients(cps, {}, dead={"dr:1"}), {"dr": "dr:1"}, NOW)
+    assert dead_dr[0]["flow"] == "?->dr" and "does not answer" in dead_dr[0]["error"]
+
+
+def test_source_topic_undoes_the_default_replication_policy_only() -> None:
+    from kafkadrill.runbooks.readiness import source_topic
+
+    assert source_topic("primary.orders", "primary") == "orders"
+    assert source_topic("orders", "primary") == "orders"  # IdentityReplicationPolicy
+
+
+def test_the_state_file_keeps_its_bootstraps_when_a_child_restarts(tmp_path: object) -> None:
+    import json
+    import sys
+    from pathlib import Path
+
+    from kafkadrill.runtimes.shared.processes import Supervisor
+
+    root = Path(str(tmp_path))
+    sup = Supervisor(root / "state.json")
+    try:
+        argv = [sys.executable, "-c", "import time; time.sleep(30)"]
+        sup.spawn("a", argv, root / "a.log")
+        sup.write_extra(bootstrap={"primary": "127.0.0.1:1"})
+        sup.spawn("b", argv, root / "b.log")  # e.g. a drill restarting MirrorMaker 2
+        state = json.loads((root / "state.json").read_text())
+        assert state["bootstrap"] == {"primary": "127.0.0.1:1"}
+        assert [c["name"] for c in state["children"]] == ["a", "b"]
+    finally:
+        sup.stop_all(timeout=1.0)

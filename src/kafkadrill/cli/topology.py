@@ -187,10 +187,25 @@ def down() -> None:
     show_default=True,
     help="Where run directories are searched for drills that died with faults in force.",
 )
-def status(as_json: bool, reports_dir: Path) -> None:
+@click.option(
+    "--readiness",
+    is_flag=True,
+    help="Also read failover readiness now: per MM2 flow and consumer group, checkpoint "
+    "coverage, the oldest checkpoint's age, and records behind the group's committed position.",
+)
+@click.option(
+    "--bootstrap",
+    "bootstraps",
+    multiple=True,
+    metavar="CLUSTER=HOST:PORT",
+    help="With --readiness: clusters to read besides this machine's topologies (plaintext "
+    "listeners; name each cluster as MM2 aliases it). Repeatable.",
+)
+def status(as_json: bool, reports_dir: Path, readiness: bool, bootstraps: tuple[str, ...]) -> None:
     """List topologies running on this machine (local processes, compose projects), and drill
     runs on clusters kafkadrill did not start whose runner died with faults in force (each with
-    its `kafkadrill heal` command)."""
+    its `kafkadrill heal` command). With --readiness, how ready each MM2 flow is for a failover
+    now."""
     import psutil
 
     from kafkadrill.cli.heal import runs_in_force
@@ -202,12 +217,15 @@ def status(as_json: bool, reports_dir: Path) -> None:
         st["alive"] = {c["name"]: psutil.pid_exists(c["pid"]) for c in st.get("children", [])}
     projects = running_projects()
     dead = [r.summary() for r in runs_in_force(reports_dir)]
+    ready = _readiness(states, bootstraps) if readiness else None
     if as_json:
         doc = {
             "topologies": states,
             "compose_projects": projects,
             "runs_with_faults_in_force": dead,
         }
+        if ready is not None:
+            doc["readiness"] = ready
         click.echo(json.dumps(doc, indent=1))
         return
     if not states and not projects:
@@ -234,6 +252,58 @@ def status(as_json: bool, reports_dir: Path) -> None:
             )
         )
     _print_dead_runs(dead)
+    if ready is not None:
+        _print_readiness(ready)
+
+
+def _readiness(states: list[dict[str, Any]], given: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Live readiness per topology of this machine and for the --bootstrap clusters."""
+    from kafkadrill.runbooks.readiness import live_readiness
+    from kafkadrill.workload.access import ConfluentClients
+
+    sets: list[tuple[str, dict[str, str]]] = [
+        (str(st["state_file"]), dict(st.get("bootstrap", {}))) for st in states
+    ]
+    if given:
+        named: dict[str, str] = {}
+        for item in given:
+            name, sep, addr = item.partition("=")
+            if not sep or not name or not addr:
+                raise click.BadParameter(
+                    f"{item!r}: expected CLUSTER=HOST:PORT, e.g. dr=127.0.0.1:9092",
+                    param_hint="--bootstrap",
+                )
+            named[name] = addr
+        sets.append(("--bootstrap", named))
+    clients = ConfluentClients()
+    return [{"clusters": where, "flows": live_readiness(clients, boots)} for where, boots in sets]
+
+
+def _print_readiness(ready: list[dict[str, Any]]) -> None:
+    for entry in ready:
+        say(safe(f"readiness ({entry['clusters']}):"))
+        if not entry["flows"]:
+            say("  no MirrorMaker 2 checkpoints found")
+        for flow in entry["flows"]:
+            if "error" in flow:
+                say(safe(f"  {flow['flow']}: cannot read ({flow['error']})"))
+                continue
+            if not flow["groups"]:
+                say(safe(f"  {flow['flow']}: no group checkpointed"))
+            for group, g in flow["groups"].items():
+                age = "n/a" if g["max_age_s"] is None else f"{g['max_age_s']:g} s"
+                behind = g["behind_records"]
+                say(
+                    safe(
+                        f"  {flow['flow']} {group}: {g['checkpoints']} checkpoint(s), oldest "
+                        f"{age}, "
+                        + ("behind: n/a" if behind is None else f"{behind} record(s) behind")
+                        + " its committed position"
+                        + (f"; MISSING {', '.join(g['missing'])}" if g["missing"] else "")
+                    )
+                )
+            if "source_error" in flow:
+                say(safe(f"    source not read: {flow['source_error']}"))
 
 
 def _print_dead_runs(dead: list[dict[str, Any]]) -> None:

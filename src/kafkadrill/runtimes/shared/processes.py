@@ -105,6 +105,7 @@ class Supervisor:
         self.state_file = state_file
         self.children: dict[str, Child] = {}
         self._lock = threading.Lock()
+        self._extra: dict[str, Any] = {}  # descriptive fields kept across rewrites
 
     def spawn(
         self,
@@ -197,6 +198,7 @@ class Supervisor:
     def _write_state(self) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         data = {
+            **self._extra,
             "runner_pid": os.getpid(),
             "children": [
                 {"name": c.name, "pid": c.pid, "create_time": c.create_time}
@@ -208,12 +210,12 @@ class Supervisor:
         tmp.replace(self.state_file)
 
     def write_extra(self, **extra: Any) -> None:
-        """Add descriptive fields (bootstrap addresses, run dir) to the state file."""
+        """Add descriptive fields (bootstrap addresses, run dir) to the state file. Kept for
+        every later rewrite: a restarted child (a drill's MM2, a healed node) rewrites the file,
+        and `kafkadrill status` lost the bootstraps after the first one."""
         with self._lock:
+            self._extra.update(extra)
             self._write_state()
-            data = json.loads(self.state_file.read_text())
-            data.update(extra)
-            self.state_file.write_text(json.dumps(data, indent=1))
 
 
 def kill_from_state(state_file: Path) -> list[int]:
