@@ -68,7 +68,7 @@ def test_kill_delete_verify_restart(monkeypatch: pytest.MonkeyPatch) -> None:
     f = mm2_state.Mm2OffsetsLoss(FaultContext(runtime=rt), params)  # type: ignore[arg-type]
     assert "dr:my-offsets deleted" in f.inject()
     assert f.verify(timeout=0)[0]
-    assert "without its offsets" in f.heal()
+    assert "without my-offsets" in f.heal()
     assert rt.calls == ["kill", "delete my-offsets", "start"]
 
 
@@ -83,3 +83,32 @@ def test_a_topic_that_stays_fails_verification(monkeypatch: pytest.MonkeyPatch) 
     f.inject()
     ok, detail = f.verify(timeout=0)
     assert not ok and "still exists" in detail
+
+
+def test_state_loss_deletes_every_internal_topic_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = Rt()
+    admin = Admin(rt)
+    admin.topics = {"my-offsets", "mm2-configs.primary.internal"}  # status already gone
+    monkeypatch.setattr(mm2_state, "ADMIN_FACTORY", lambda runtime, cluster: admin)
+    params: Any
+    params, problems = parse_fault("mm2.state_loss", {"flow": "primary->dr"}, {})
+    assert not problems and params.topics == ["offsets", "configs", "status"]
+    f = mm2_state.Mm2StateLoss(FaultContext(runtime=rt), params)  # type: ignore[arg-type]
+    said = f.inject()
+    assert "dr:my-offsets deleted" in said and "dr:mm2-configs.primary.internal deleted" in said
+    assert "dr:mm2-status.primary.internal was already absent" in said
+    ok, detail = f.verify(timeout=0)
+    assert ok, detail
+    f.heal()
+    assert rt.calls == ["kill", "delete my-offsets", "delete mm2-configs.primary.internal", "start"]
+
+
+def test_state_loss_refuses_a_topic_kind_mm2_does_not_have() -> None:
+    _, problems = parse_fault("mm2.state_loss", {"flow": "primary->dr"}, {"topics": ["logs"]})
+    assert problems and "topics" in problems[0].field
+
+
+def test_internal_topic_names_follow_mm2_and_its_overrides() -> None:
+    flow = Flow("east", "west", properties={"west.status.storage.topic": "st"})
+    assert mm2_state.state_topic(flow, "configs") == "mm2-configs.east.internal"
+    assert mm2_state.state_topic(flow, "status") == "st"

@@ -258,6 +258,7 @@ def test_catalog_names() -> None:
         "topic.partitions",
         "topic.config",
         "topic.retention",
+        "mm2.state_loss",
         "mm2.offsets_loss",
     ]
     assert all(catalog.FAULT_SUMMARIES[n] for n in catalog.FAULT_TYPES)
