@@ -48,7 +48,8 @@ class Cap:
     # Shorten a topic's retention for a while (topic.retention). Not offered on external
     # clusters: a runner killed mid-fault would leave a team's topic expiring its records.
     TOPIC_RETENTION = "topic.retention"
-    # Delete MirrorMaker 2's internal topics (mm2.state_loss, mm2.offsets_loss). Not on external clusters.
+    # Delete MirrorMaker 2's internal topics (mm2.state_loss, mm2.offsets_loss). Not on
+    # external clusters.
     MM2_STATE = "mm2.state"
 
     ALL: frozenset[str] = frozenset(
