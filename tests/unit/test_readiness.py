@@ -94,7 +94,7 @@ def test_live_readiness_with_the_source_down_still_reports_the_checkpoints() -> 
     assert flows[0]["groups"]["g"]["behind_records"] is None
     assert flows[0]["groups"]["g"]["max_age_s"] == 3.0
     dead_dr = live_readiness(_Clients(cps, {}, dead={"dr:1"}), {"dr": "dr:1"}, NOW)
-    assert dead_dr[0]["flow"] == "?->dr" and "does not answer" in dead_dr[0]["error"]
+    assert dead_dr[0]["cluster"] == "dr" and "does not answer" in dead_dr[0]["error"]
 
 
 def test_source_topic_undoes_the_default_replication_policy_only() -> None:

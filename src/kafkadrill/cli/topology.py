@@ -286,7 +286,8 @@ def _print_readiness(ready: list[dict[str, Any]]) -> None:
             say("  no MirrorMaker 2 checkpoints found")
         for flow in entry["flows"]:
             if "error" in flow:
-                say(safe(f"  {flow['flow']}: cannot read ({flow['error']})"))
+                what = flow["flow"] or f"cluster {flow['cluster']}"
+                say(safe(f"  {what}: cannot read ({flow['error']})"))
                 continue
             if not flow["groups"]:
                 say(safe(f"  {flow['flow']}: no group checkpointed"))
@@ -297,8 +298,11 @@ def _print_readiness(ready: list[dict[str, Any]]) -> None:
                     safe(
                         f"  {flow['flow']} {group}: {g['checkpoints']} checkpoint(s), oldest "
                         f"{age}, "
-                        + ("behind: n/a" if behind is None else f"{behind} record(s) behind")
-                        + " its committed position"
+                        + (
+                            "distance to its committed position n/a"
+                            if behind is None
+                            else f"{behind} record(s) behind its committed position"
+                        )
                         + (f"; MISSING {', '.join(g['missing'])}" if g["missing"] else "")
                     )
                 )

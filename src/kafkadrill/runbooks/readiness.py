@@ -76,7 +76,7 @@ def live_readiness(
                 t[: -len(_SUFFIX)] for t in clients.topics(boot) if t.endswith(_SUFFIX)
             )
         except Exception as exc:  # a dead cluster is an answer here
-            flows.append({"flow": f"?->{target}", "error": repr(exc)})
+            flows.append({"flow": None, "cluster": target, "error": repr(exc)})
             continue
         for source in sources:
             flows.append(_flow(clients, source, target, bootstraps, now))
