@@ -24,8 +24,9 @@ from kafkadrill.errors import KafkadrillError
 @main.command()
 @click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
 def setup(kafka_version: str | None) -> None:
-    """Fetch Kafka jars (Maven) and build Toxiproxy (go install) into the cache."""
-    from kafkadrill.runtimes.shared import provision
+    """Fetch Kafka jars (Maven) and build Toxiproxy (go install) into the cache, then the JVM
+    class-data sharing archive of those jars (faster node starts; optional)."""
+    from kafkadrill.runtimes.shared import cds, provision
 
     try:
         with spinner("fetching Kafka jars with Maven (first time only)"):
@@ -35,6 +36,9 @@ def setup(kafka_version: str | None) -> None:
             tp = provision.ensure_toxiproxy()
         say(safe(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}"))
         say(safe(provision.java_version()))
+        with spinner("building the JVM class-data sharing archive (first time only)"):
+            _archive, note = cds.ensure_archive(dist)
+        say(safe(note))
     except KafkadrillError as exc:
         _fail(exc)
 

@@ -68,6 +68,7 @@ class LocalNodes:
     scratch: Path | None
     supervisor: Supervisor | None
     nodes: dict[str, NodeRuntime]
+    cds_opts: list[str]  # class-data sharing (runtimes/shared/cds.py); [] without an archive
 
     def _prepare_nodes(self) -> None:
         assert self.kafka is not None and self.scratch is not None
@@ -181,6 +182,7 @@ class LocalNodes:
                 cmd.append(f"-Djdk.net.hosts.file={conf_dir / 'hosts'}")
         if log_dir is not None:
             cmd.append(f"-Dkafka.logs.dir={log_dir}")
+        cmd += self.cds_opts
         cmd += os.environ.get("KAFKADRILL_JAVA_OPTS", "").split()
         cmd += ["-cp", self.kafka.classpath]
         return cmd

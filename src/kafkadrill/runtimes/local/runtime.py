@@ -33,6 +33,7 @@ from kafkadrill.runtimes.local.links import LocalLinks
 from kafkadrill.runtimes.local.mm2 import LocalFlows
 from kafkadrill.runtimes.local.nodes import LocalNodes, NodeRuntime
 from kafkadrill.runtimes.local.nodes import new_cluster_id as new_cluster_id  # re-export
+from kafkadrill.runtimes.shared import cds
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.admin import StartedClusters
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
@@ -120,6 +121,8 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeL
         self._generation = 0  # MM2 restarts on a kept topology (render_mm2_properties)
         self.scratch: Path | None = None
         self.timings: dict[str, float] = {}
+        self.cds_opts: list[str] = []
+        self.cds_note = "not started"
         self.clients = ConfluentClients()
         self._started = False
         self._atexit_registered = False
@@ -137,6 +140,10 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeL
             self.progress("provisioning Kafka jars")
             self.kafka = ensure_kafka(self.topology.kafka_version)
         self.toxiproxy_bin = ensure_toxiproxy()
+        if cds.enabled() and not cds.archive_path(self.kafka).exists():
+            self.progress("building the JVM class-data sharing archive (first time only)")
+        _archive, self.cds_note = cds.ensure_archive(self.kafka)
+        self.cds_opts = cds.jvm_options(self.kafka)
         cleanup_stale()
         self.lease = allocate(self.topology)
         self.supervisor = Supervisor(state_root() / f"{self.lease.plan.base}.json")
@@ -307,6 +314,7 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeL
             "kafka_version": self.kafka.version,
             "kafka_source": self.kafka.source,
             "toxiproxy_api": f"127.0.0.1:{self.plan.toxiproxy_api}",
+            "jvm_class_data_sharing": self.cds_note,
             "bootstrap": {c.name: self.bootstrap(c.name) for c in self.topology.clusters},
             "xdc_bootstrap": {
                 c.name: cfg.xdc_bootstrap(c, self.plan) for c in self.topology.clusters
