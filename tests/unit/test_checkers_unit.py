@@ -346,6 +346,9 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "split_writes": {},
         "checkpoints": {},
         "replication": {},
+        "lost_writes": {},
+        "inconsistent_offsets": {},
+        "send_order": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 
