@@ -267,3 +267,161 @@ def test_acks_without_offset_have_no_order() -> None:
           partition=0, offset=None, ts=TS0)  # fmt: skip
     v = run(h, "send_order")
     assert v.status == "PASS" and v.figures["checked"] == 1
+
+
+# -- poll_order ----------------------------------------------------------------------------------
+def test_no_consumer_group_is_not_applicable() -> None:
+    h = _acked(2).final_read(5.0, [0, 1], cluster="primary", topic="orders")
+    v = run(h, "poll_order")
+    assert v.status == "PASS" and v.figures["checked"] == 0
+    assert "not applicable" in v.notes[0]
+
+
+def test_history_without_poll_events_is_unknown() -> None:
+    h = _acked(2)
+    rd(h, 0, 1.0, 0)
+    rd(h, 1, 1.1, 1)
+    v = run(h, "poll_order")
+    assert v.status == "UNKNOWN" and v.figures["unattributed"] == 2
+    assert "predates poll recording" in v.notes[0]
+
+
+def test_polls_that_continue_pass() -> None:
+    h = _acked(6)
+    polled(h, [0, 1, 2], 1.0)
+    polled(h, [3, 4, 5], 2.0)
+    v = run(h, "poll_order")
+    assert v.status == "PASS", v.evidence
+    assert (v.figures["checked"], v.figures["instances"]) == (6, 1)
+    assert all(v.figures[k] == 0 for k in ("nonmonotonic_polls", "poll_skips"))
+
+
+def test_going_back_without_a_rebalance_is_nonmonotonic() -> None:
+    h = _acked(4)
+    polled(h, [0, 1, 2], 1.0)
+    polled(h, [1, 2, 3], 2.0)  # back to 1
+    polled(h, [3], 3.0)  # the same offset again counts too
+    v = run(h, "poll_order")
+    assert v.status == "FAIL"
+    assert v.figures["nonmonotonic_polls"] == 2
+    assert v.figures["per_partition"] == {"primary/orders/0": {"nonmonotonic_polls": 2}}
+    assert v.figures["per_reader"] == {"c0": {"nonmonotonic_polls": 2}}
+    e = v.evidence[0]
+    assert (e["kind"], e["reader"], e["instance"], e["offset"], e["next_offset"]) == (
+        "nonmonotonic_polls", "c0", 1, 2, 1)  # fmt: skip
+
+
+def test_rewind_after_a_rebalance_is_reported_not_failed() -> None:
+    h = _acked(4)
+    polled(h, [0, 1, 2], 1.0)
+    rebalance(h, 1.5, "revoke")
+    rebalance(h, 1.6, "assign")
+    polled(h, [1, 2, 3], 2.0)  # restarted from the committed offset
+    v = run(h, "poll_order")
+    assert v.status == "PASS"
+    assert (v.figures["rewinds_after_rebalance"], v.figures["nonmonotonic_polls"]) == (1, 0)
+
+
+def test_another_instances_rebalance_does_not_excuse_a_rewind() -> None:
+    # The old client, closing on a thread after a redirect, reports its revoke late.
+    h = _acked(4)
+    polled(h, [0, 1, 2], 1.0, instance=2)
+    rebalance(h, 1.5, "revoke", instance=1)
+    polled(h, [1], 2.0, instance=2)
+    assert run(h, "poll_order").figures["nonmonotonic_polls"] == 1
+
+
+def test_jumping_over_known_records_is_a_poll_skip() -> None:
+    h = _acked(5)
+    polled(h, [0, 1], 1.0)
+    polled(h, [4], 2.0)  # 2 and 3 were acknowledged there
+    v = run(h, "poll_order")
+    assert v.status == "FAIL"
+    assert (v.figures["poll_skips"], v.figures["skipped_records"]) == (1, 2)
+    assert v.evidence[0]["skipped_records"] == 2
+
+
+def test_a_gap_nobody_saw_a_record_in_is_no_skip() -> None:
+    # Offsets 2 and 3 hold no record anyone acked or read: transaction markers, compaction.
+    h = H().send(0, 0.0, offset=0).send(1, 0.1, offset=1).send(2, 0.2, offset=4)
+    poll(h, 1.0)
+    rd(h, 0, 1.0, 0)
+    rd(h, 1, 1.0, 1)
+    rd(h, 2, 1.0, 4)
+    assert run(h, "poll_order").status == "PASS"
+
+
+def test_known_records_include_other_readers_and_the_final_read() -> None:
+    h = H()
+    polled(h, [0], 1.0)
+    polled(h, [2], 2.0)  # nothing acked (foreign records), but the final read saw offset 1
+    rd(h, None, 5.0, 1, group=None)
+    v = run(h, "poll_order")
+    assert (v.status, v.figures["poll_skips"], v.figures["skipped_records"]) == ("FAIL", 1, 1)
+
+
+def test_skip_across_a_rebalance_is_reported_not_failed() -> None:
+    h = _acked(6)
+    polled(h, [0, 1], 1.0)
+    rebalance(h, 1.5, "revoke")
+    polled(h, [2, 3], 1.7, reader="c1")  # another member had the partition meanwhile
+    rebalance(h, 1.9, "assign")
+    polled(h, [4, 5], 2.0)
+    v = run(h, "poll_order")
+    assert v.status == "PASS"
+    assert (v.figures["skips_across_rebalance"], v.figures["poll_skips"]) == (1, 0)
+    assert v.figures["skipped_records"] == 0
+    assert v.figures["instances"] == 2
+
+
+def test_a_redirect_starts_a_new_instance() -> None:
+    h = _acked(6)
+    polled(h, [0, 1, 2, 3, 4, 5], 1.0)
+    h.add("redirect", 2.0, client="c0", role="consumer", group="g1", from_cluster="primary",
+          to_cluster="dr")  # fmt: skip
+    polled(h, [0, 1], 3.0, instance=2, cluster="dr")
+    h.add("redirect", 4.0, client="c0", role="consumer", group="g1", from_cluster="dr",
+          to_cluster="primary")  # fmt: skip
+    polled(h, [3, 4], 5.0, instance=3)  # back on primary: starts where its group's offset is
+    v = run(h, "poll_order")
+    assert v.status == "PASS", v.evidence
+    assert v.figures["instances"] == 3 and v.figures["checked"] == 10
+
+
+def test_partitions_are_checked_apart_and_final_reads_ignored() -> None:
+    h = H()
+    for s in range(4):
+        h.send(s, s / 10, partition=s % 2, offset=s // 2)
+    poll(h, 1.0)
+    for s in range(4):
+        rd(h, s, 1.0, s // 2, partition=s % 2)
+    h.final_read(5.0, [0, 2], cluster="primary", topic="orders")  # re-reads 0..1: not a group
+    v = run(h, "poll_order")
+    assert v.status == "PASS" and v.figures["checked"] == 4
+
+
+def test_receipts_before_any_poll_of_their_reader_are_unknown() -> None:
+    h = _acked(3)
+    rd(h, 0, 1.0, 0, reader="c1")  # c1 recorded no poll
+    polled(h, [1, 2], 1.5)
+    v = run(h, "poll_order")
+    assert v.status == "UNKNOWN" and v.figures["unattributed"] == 1
+    assert v.figures["checked"] == 2
+
+
+def test_writes_retention_deleted_under_a_consumer_are_expired_not_lost() -> None:
+    h = _acked(5)
+    polled(h, [0, 1], 1.0)
+    polled(h, [4], 2.0)  # its position fell below the log start: reset to the earliest left
+    h.add("final_read.start", 9.0, clusters=["primary"], authoritative="primary",
+          topics={"primary": ["orders"]})  # fmt: skip
+    for s in (3, 4):
+        rd(h, s, 9.1, s, group=None)
+    h.add("final_read.end", 9.2, cluster="primary", records=2, complete=True,
+          log_start=[["orders", 0, 3]])  # fmt: skip
+    v = check(h)
+    lw = v["lost_writes"]
+    assert lw.status == "PASS" and (lw.figures["lost"], lw.figures["expired"]) == (0, 1)
+    assert "log start" in lw.notes[0]
+    # The consumer still skipped records it was assigned: poll_order says so.
+    assert v["poll_order"].figures["poll_skips"] == 1

@@ -40,6 +40,7 @@ from kafkadrill.checkers.objectives import (
 )
 from kafkadrill.checkers.offsets import check_offsets  # noqa: F401  (registers it)
 from kafkadrill.checkers.ordering import check_ordering  # noqa: F401  (registers it)
+from kafkadrill.checkers.poll_order import check_poll_order  # noqa: F401  (registers it)
 from kafkadrill.checkers.recovery import check_recovery  # noqa: F401  (registers it)
 from kafkadrill.checkers.registry import CheckerFn, anomaly_names, registered
 from kafkadrill.checkers.replication import check_replication  # noqa: F401  (registers it)
