@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tests.unit.test_checkers_unit import TS0, H, check
 
 from kafkadrill.checkers import Verdict
+from kafkadrill.checkers.judge import judge
 
 
 def rd(h: H, seq: int | None, t: float, offset: int, *, reader: str = "c0",
@@ -425,3 +427,33 @@ def test_writes_retention_deleted_under_a_consumer_are_expired_not_lost() -> Non
     assert "log start" in lw.notes[0]
     # The consumer still skipped records it was assigned: poll_order says so.
     assert v["poll_order"].figures["poll_skips"] == 1
+
+
+# -- findings ------------------------------------------------------------------------------------
+def _failing(name: str) -> H:
+    """A history on which checker ``name`` FAILs."""
+    if name == "send_order":
+        return H().send(0, 0.0, offset=1).send(1, 1.0, offset=0)
+    if name == "poll_order":
+        return polled(polled(_acked(3), [0], 1.0), [2], 2.0)
+    h = H().send(0, 0.0).send(1, 1.0)  # p0:1's offset now holds another record
+    return rd(rd(h, 0, 2.0, 0), 7, 2.1, 1, p="p1")
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("lost_writes", "unclean.leader.election.enable=false"),
+        ("inconsistent_offsets", "offsets reused"),
+        ("send_order", "enable.idempotence=true"),
+        ("poll_order", "auto.offset.reset and retention"),
+    ],
+)
+def test_an_unexpected_fail_is_named_with_advice(name: str, advice: str) -> None:
+    rep = judge(_failing(name).frames(), {}, error=None)
+    assert name in [c["checker"] for c in rep["verdict_causes"]]
+    (f,) = [f for f in rep["findings"] if f["text"].startswith(f"Checker {name} FAILed: ")]
+    assert advice in f["suggestion"] and f["severity"] == "high"
+    # Expected (listed in expected_anomalies): reported, no longer a cause of the verdict.
+    rep = judge(_failing(name).frames(), {"expected_anomalies": [name]}, error=None)
+    assert name not in [c["checker"] for c in rep["verdict_causes"]]
