@@ -10,8 +10,9 @@ Generates synthetic failover histories of the requested sizes (events), then tim
 The synthetic drill: 4 producers write ``orders`` (6 partitions) on ``primary``; MM2 mirrors to
 ``dr`` as ``primary.orders``; at 60% of the run the primary region fails, the runbook fails over,
 producers and the consumer group move to ``dr``. 0.1% of the messages in flight at the fault are
-lost, 0.05% duplicated, 0.05% unknown. Each message costs ~4 events (invoke, ok, group
-receipt, final read, plus a mirror receipt before the fault).
+lost, 0.05% duplicated (MM2 re-copies before the fault), 0.05% unknown. Each message costs ~4
+events (invoke, ok, group receipt, final read, plus a mirror receipt before the fault); the
+group consumer records a poll event every 200 receipts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from kafkadrill.history import HistoryWriter, load_frames
 PRODUCERS = 4
 PARTITIONS = 6
 RATE = 20_000.0  # messages per second of simulated time
+POLL_BATCH = 200  # group receipts per poll event
 HDR = b'{"kd-origin-site":"%s","kd-origin-cluster":"%s","kd-id":"%s"}'
 
 
@@ -53,6 +55,7 @@ def generate(path: Path, target_events: int, seed: int = 7) -> int:
     off = {}  # (cluster, topic, partition) -> next offset
     final_dr: list[bytes] = []  # final-read events on dr, emitted at the end
     dup_every, lost_every, unk_every = 2000, 1000, 2000
+    polled_after = False  # the consumer polled on dr (its second client) already
     for i in range(n_msgs):
         t = i / RATE
         p = i % PRODUCERS
@@ -103,7 +106,7 @@ def generate(path: Path, target_events: int, seed: int = 7) -> int:
                 b'"topic":"orders","error":"timed out"' % (p, mid, cluster),
             )
             continue
-        k = (cluster, part)
+        k = (cluster, b"orders", part)
         o = off.get(k, 0)
         off[k] = o + 1
         ts = int((1.7e9 + t) * 1000)
@@ -113,6 +116,14 @@ def generate(path: Path, target_events: int, seed: int = 7) -> int:
             b'"topic":"orders","partition":%d,"offset":%d,"ts":%d' % (p, mid, cluster, part, o, ts),
         )
         hdr = HDR % (b"west" if after else b"east", cluster, mid)
+        if i % POLL_BATCH == 0 or i == fault_at or (after and not polled_after):
+            # A poll batch before its receipts; the redirect at the fault starts client 2.
+            polled_after = after
+            emit(
+                t + 0.004,
+                b'"type":"poll","reader":"c0","cluster":"%s","instance":%d,"ranges":[]'
+                % (cluster, 2 if after else 1),
+            )
         emit(
             t + 0.004,
             b'"type":"recv","reader":"c0","group":"g1","final":false,"cluster":"%s",'
@@ -134,11 +145,13 @@ def generate(path: Path, target_events: int, seed: int = 7) -> int:
         if lost:
             continue
         topic = b"orders" if after else b"primary.orders"
-        copies = 2 if i % dup_every == 5 else 1
+        # Duplicates are MM2's re-copies into primary.orders. After the fault the final read
+        # sees dr's own log, each record at the offset its ack and the group's receipt name.
+        copies = 2 if i % dup_every == 5 and not after else 1
         for _ in range(copies):
             k2 = (b"dr", topic, part)
-            o2 = off.get(k2, 0)
-            off[k2] = o2 + 1
+            o2 = o if after else off.get(k2, 0)
+            off[k2] = max(off.get(k2, 0), o2 + 1)
             final_dr.append(
                 b'"type":"recv","reader":"final","group":null,"final":true,"cluster":"dr",'
                 b'"topic":"%s","partition":%d,"offset":%d,"ts":%d,"id":"%s","hdr":%s'

@@ -227,6 +227,7 @@ def _failover_history(*, writes_resume: bool = True) -> H:
     h = H().add("run.start", 0.0, run_id="r", scenario="s", seed=1)
     for s in range(6):  # acked on primary at t = 0..5; g1 is behind: has read 0..2 only
         h.send(s, float(s))
+    h.add("poll", 0.2, reader="c0", cluster="primary", instance=1, ranges=[["orders", 0, 0, 2, 3]])
     for s in range(3):
         h.recv(s, s + 0.2)
     h.add("fault.inject", 5.5, fault_id="f1", fault="region_outage", target="east", params={})
@@ -246,7 +247,8 @@ def _failover_history(*, writes_resume: bool = True) -> H:
     else:
         for s in range(10, 21):
             h.send(s, s + 0.5, "unknown", cluster="dr")
-    # mirrored 3, 4, 5 read at 13.0..13.2, then new ones
+    # mirrored 3, 4, 5 read at 13.0..13.2, then new ones (the redirect started client 2)
+    h.add("poll", 13.0, reader="c0", cluster="dr", instance=2, ranges=[])
     for i, s in enumerate((3, 4, 5)):
         h.recv(s, 13.0 + i / 10, cluster="dr", topic="primary.orders")
     if writes_resume:
@@ -346,6 +348,10 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "split_writes": {},
         "checkpoints": {},
         "replication": {},
+        "lost_writes": {},
+        "inconsistent_offsets": {},
+        "send_order": {},
+        "poll_order": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

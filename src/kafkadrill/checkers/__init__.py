@@ -25,8 +25,12 @@ from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (re
 from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
 from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
 from kafkadrill.checkers.duplicates import check_duplicates  # noqa: F401  (registers it)
+from kafkadrill.checkers.inconsistent_offsets import (  # noqa: F401  (registers it)
+    check_inconsistent_offsets,
+)
 from kafkadrill.checkers.latency import check_latency  # noqa: F401  (registers it)
 from kafkadrill.checkers.loss import check_loss  # noqa: F401  (registers it)
+from kafkadrill.checkers.lost_writes import check_lost_writes  # noqa: F401  (registers it)
 from kafkadrill.checkers.metadata import check_metadata  # noqa: F401  (registers it)
 from kafkadrill.checkers.objectives import (
     CHECKER_CRASHED,
@@ -36,9 +40,11 @@ from kafkadrill.checkers.objectives import (
 )
 from kafkadrill.checkers.offsets import check_offsets  # noqa: F401  (registers it)
 from kafkadrill.checkers.ordering import check_ordering  # noqa: F401  (registers it)
+from kafkadrill.checkers.poll_order import check_poll_order  # noqa: F401  (registers it)
 from kafkadrill.checkers.recovery import check_recovery  # noqa: F401  (registers it)
 from kafkadrill.checkers.registry import CheckerFn, anomaly_names, registered
 from kafkadrill.checkers.replication import check_replication  # noqa: F401  (registers it)
+from kafkadrill.checkers.send_order import check_send_order  # noqa: F401  (registers it)
 from kafkadrill.checkers.split_writes import check_split_writes  # noqa: F401  (registers it)
 from kafkadrill.checkers.timestamps import check_timestamps  # noqa: F401  (registers it)
 from kafkadrill.checkers.unknown import check_unknown  # noqa: F401  (registers it)

@@ -510,6 +510,7 @@ class FakeConsumer(ClientThread):
         self.rt = rt
         self.spec = spec
         self.received = 0
+        self.instance = 1  # the client, as the real consumer counts them: a redirect starts one
 
     def work(self) -> None:
         rt, spec = self.rt, self.spec
@@ -520,6 +521,7 @@ class FakeConsumer(ClientThread):
             move = self.take_redirect()
             if move is not None:
                 self.switch(*move, group=spec.group)
+                self.instance += 1
                 positions = dict(rt.data[self.cluster].groups.get(spec.group, {}))
             if not self.paused.is_set() and rt.readable(self.cluster, self.site):
                 with rt.lock:
@@ -529,6 +531,8 @@ class FakeConsumer(ClientThread):
                         continue
                     for p, recs in enumerate(parts):
                         start = positions.get((topic, p), 0)
+                        if start < len(recs):  # a batch: its poll event first, as for real
+                            self._poll(topic, p, start, len(recs))
                         for off in range(start, len(recs)):
                             self._recv(topic, p, off, recs[off])
                         positions[(topic, p)] = max(start, len(recs))
@@ -537,6 +541,15 @@ class FakeConsumer(ClientThread):
                     next_commit = rt.clock.monotonic() + spec.commit_interval_ms / 1000.0
             rt.clock.wait(self.stop_event, 0.1)
         self._commit(positions)
+
+    def _poll(self, topic: str, p: int, start: int, end: int) -> None:
+        self.history.append(
+            Ev.POLL,
+            reader=self.spec.name,
+            cluster=self.cluster,
+            instance=self.instance,
+            ranges=[[topic, p, start, end - 1, end - start]],
+        )
 
     def _recv(self, topic: str, p: int, off: int, rec: Record) -> None:
         self.history.append(

@@ -79,6 +79,31 @@ _CAUSES: dict[str, Callable[[Figures], tuple[str, str]]] = {
         "were acknowledged",
         "See the fence finding.",
     ),
+    "lost_writes": lambda f: (
+        f"{_n(f, 'lost')} acknowledged writes missing below offsets readers reached on the "
+        "cluster that acknowledged them",
+        "An acknowledged record vanished from its partition (truncated after a leader change): "
+        "use acks=all with min.insync.replicas >= 2 and unclean.leader.election.enable=false.",
+    ),
+    "inconsistent_offsets": lambda f: (
+        f"{_n(f, 'inconsistent')} offsets held two different messages",
+        "The log changed under its readers or writers: acknowledged records were truncated and "
+        "their offsets reused (acks=1 with a lost leader, an unclean leader election). Use "
+        "acks=all, min.insync.replicas >= 2 and unclean.leader.election.enable=false.",
+    ),
+    "send_order": lambda f: (
+        f"{_n(f, 'inversions')} sends acknowledged out of the order they were sent",
+        "Keep per-partition order: enable.idempotence=true (or max.in.flight.requests"
+        ".per.connection=1); an acks=1 leader loss also reorders (acknowledged records "
+        "truncated and their offsets reused).",
+    ),
+    "poll_order": lambda f: (
+        f"consumer instances went back {_n(f, 'nonmonotonic_polls')} times and skipped "
+        f"{_n(f, 'skipped_records')} records ({_n(f, 'poll_skips')} skips) without a rebalance",
+        "A consumer instance skipped records it was assigned or re-read without a rebalance: "
+        "check auto.offset.reset and retention (a position deleted under a lagging consumer "
+        "resets it) and unclean leader elections (a truncated log rewinds it).",
+    ),
     "aggregation": lambda f: (
         f"{_n(f, 'missing')} acknowledged writes missing from an aggregate view",
         "See the aggregation findings.",

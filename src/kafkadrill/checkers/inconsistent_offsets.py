@@ -1,0 +1,118 @@
+"""Inconsistent offsets: one record position (cluster, topic, partition, offset) observed with
+two different message ids, across every acknowledgement that carried an offset (`send.ok`) and
+every read (group consumers and the final reader).
+
+Jepsen's Kafka workload checks that all sends and polls agree on the value at each offset
+("Jepsen: Redpanda 21.10.1", 2022; "Jepsen: Bufstream 0.1.0", 2024). A disagreement means the
+log changed under its readers or lied to its writers: an acknowledged record truncated and its
+offset handed to another (acks=1 with a lost leader, an unclean election), or a broker bug.
+
+Only non-null ids are compared: a record kafkadrill did not write (id null) has no identity to
+disagree with. Positions are keyed by cluster (MirrorMaker 2's copies sit at other offsets on
+another cluster) and by incarnation of the topic (a failback that rewrites the old primary's
+topic gives old offsets to other records on purpose; see `_positions`). The same id at two
+offsets is a duplicate, not an inconsistency (the duplicates checker's business).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kafkadrill.checkers._common import SAMPLE, Verdict
+from kafkadrill.checkers._positions import PartitionSpace, hot_partitions, position_keys
+from kafkadrill.checkers.registry import checker
+from kafkadrill.history import HistoryFrames
+
+NAME = "inconsistent_offsets"
+
+
+def _observer(kind: str, who: Any, group: Any) -> str:
+    """Who saw an id at a position, for the evidence: the producer's ack, a group's reader, the
+    final reader."""
+    if kind == "ack":
+        return f"ack:{who}"
+    return "final" if group is None or pd.isna(group) else f"{who} (group {group})"
+
+
+@checker(NAME, order=35)
+def check_inconsistent_offsets(frames: HistoryFrames) -> Verdict:
+    ok, recv = frames.ok, frames.recv
+    space = hot_partitions(frames)
+    ack_m = (ok["offset"].to_numpy() >= 0) & (ok["id_code"].to_numpy() >= 0)
+    read_m = (recv["offset"].to_numpy() >= 0) & (recv["id_code"].to_numpy() >= 0)
+    acks, reads = ok[ack_m], recv[read_m]
+    parts = [space.codes[0][ack_m], space.codes[1][read_m]]
+    keys = position_keys(parts, [acks["offset"].to_numpy(), reads["offset"].to_numpy()])
+    key = np.concatenate(keys)
+    ids = np.concatenate([acks["id_code"].to_numpy(), reads["id_code"].to_numpy()])
+    part = np.concatenate(parts)
+    pos, uniq = pd.factorize(key)
+    first_row = np.flatnonzero(~pd.Series(pos).duplicated().to_numpy())  # one row per position
+    first_id = np.empty(len(uniq), dtype=np.int64)
+    first_id[pos[first_row]] = ids[first_row]
+    # A position is inconsistent when any observation of it names another id than its first.
+    bad = np.unique(pos[ids != first_id[pos]])
+    seen = np.bincount(pos, minlength=len(uniq)) if len(pos) else np.zeros(0, np.int64)
+    per_partition: dict[str, int] = {}
+    bad_part = np.empty(len(uniq), dtype=np.int64)
+    bad_part[pos[first_row]] = part[first_row]
+    for code in bad_part[bad].tolist():
+        k = space.key(code)
+        per_partition[k] = per_partition.get(k, 0) + 1
+    figures: dict[str, Any] = {
+        "checked": len(uniq),
+        "compared": int((seen > 1).sum()),
+        "inconsistent": len(bad),
+        "per_partition": dict(sorted(per_partition.items())),
+    }
+    evidence = _evidence(frames, acks, reads, pos, bad[:SAMPLE], space, bad_part)
+    notes = [] if len(uniq) else ["no acknowledged offset and no read: nothing to compare"]
+    return Verdict(NAME, "FAIL" if len(bad) else "PASS", figures, evidence, notes)
+
+
+def _evidence(
+    frames: HistoryFrames,
+    acks: pd.DataFrame,
+    reads: pd.DataFrame,
+    pos: np.ndarray,
+    sample: np.ndarray,
+    space: PartitionSpace,
+    part_of: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Per sampled inconsistent position: its place, the ids seen there and who saw each."""
+    if not len(sample):
+        return []
+    n_acks = len(acks)
+    rows = np.flatnonzero(np.isin(pos, sample))
+    seen: dict[int, dict[str, list[str]]] = {int(p): {} for p in sample}
+    offsets: dict[int, int] = {}
+    for r in rows.tolist():
+        if r < n_acks:
+            row = acks.iloc[r]
+            who = _observer("ack", row["producer"], None)
+        else:
+            row = reads.iloc[r - n_acks]
+            who = _observer("read", row["reader"], row["group"])
+        text = frames.id_text(int(row["id_code"])) or ""
+        observers = seen[int(pos[r])].setdefault(text, [])
+        if who not in observers:
+            observers.append(who)
+        offsets[int(pos[r])] = int(row["offset"])
+    out = []
+    for p in sample.tolist():
+        code = int(part_of[p])
+        out.append(
+            {
+                "cluster": str(space.cluster[code]),
+                "topic": str(space.topic[code]),
+                "partition": int(space.partition[code]),
+                "offset": offsets[p],
+                "incarnation": int(space.incarnation[code]),
+                "ids": sorted(seen[p]),
+                "seen_by": {i: sorted(w) for i, w in sorted(seen[p].items())},
+            }
+        )
+    return out
