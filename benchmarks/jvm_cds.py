@@ -13,48 +13,30 @@ Run nothing else meanwhile. The archive is built first if missing (runtimes/shar
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psutil
 from confluent_kafka.admin import AdminClient
 
 from kafkadrill.runtimes.shared import cds
+from kafkadrill.runtimes.shared.config import new_cluster_id
 from kafkadrill.runtimes.shared.provision import ensure_kafka
 
 FLAGS = ["-Xmx256m", "-Xms32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
-
-
-def _props(work: Path) -> Path:
-    port, cport = cds._free_port(), cds._free_port()
-    conf = work / "server.properties"
-    conf.write_text(
-        "process.roles=broker,controller\nnode.id=1\n"
-        f"controller.quorum.voters=1@127.0.0.1:{cport}\n"
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n"
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n"
-        "controller.listener.names=CONTROLLER\n"
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
-        f"log.dirs={work / 'data'}\noffsets.topic.replication.factor=1\n"
-        f"# port={port}\n"
-    )
-    return conf
 
 
 def start_once(classpath: str, extra: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one node start up to its first metadata answer."""
     work = Path(tempfile.mkdtemp(prefix="kafkadrill-cds-bench-"))
     try:
-        conf = _props(work)
-        port = conf.read_text().rsplit("port=", 1)[1].strip()
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        conf, port = cds.one_node_config(work)
+        cid = new_cluster_id()
         base = ["java", *FLAGS, *extra, "-cp", classpath]
         fmt = [*base, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(conf)]
         subprocess.run(fmt, check=True, capture_output=True)

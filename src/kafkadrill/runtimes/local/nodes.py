@@ -3,7 +3,6 @@ node under the Supervisor, and the node operations of faults (signals to the pro
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
@@ -22,15 +21,6 @@ from kafkadrill.runtimes.shared.ports import NodePorts
 from kafkadrill.runtimes.shared.processes import Supervisor
 from kafkadrill.runtimes.shared.provision import KafkaDist, cache_dir
 from kafkadrill.topology import Cluster, Node, Topology
-
-
-def new_cluster_id() -> str:
-    """URL-safe base64 of 16 random bytes, never starting with '-' (like Kafka's own
-    Uuid.randomUuid): the storage tool would read such an id as an option."""
-    while True:
-        cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
-        if not cid.startswith("-"):
-            return cid
 
 
 def process_state(pid: int) -> NodeState:
@@ -74,7 +64,7 @@ class LocalNodes:
         assert self.kafka is not None and self.scratch is not None
         jobs = []
         for c in self.topology.clusters:
-            cluster_id = new_cluster_id()
+            cluster_id = cfg.new_cluster_id()
             for n in c.nodes:
                 nr = NodeRuntime(
                     c,
@@ -105,7 +95,7 @@ class LocalNodes:
             shutil.copyfile(checkpoint, nr.data_dir / "bootstrap.checkpoint")
             (nr.data_dir / "meta.properties").write_text(
                 "#\n#written by kafkadrill as kafka-storage format would\n"
-                f"node.id={nr.node.node_id}\ndirectory.id={new_cluster_id()}\n"
+                f"node.id={nr.node.node_id}\ndirectory.id={cfg.new_cluster_id()}\n"
                 f"version=1\ncluster.id={cluster_id}\n"
             )
 
@@ -135,7 +125,7 @@ class LocalNodes:
                 *self._java(64),
                 "kafka.tools.StorageTool",
                 "format",
-                f"--cluster-id={new_cluster_id()}",
+                f"--cluster-id={cfg.new_cluster_id()}",
                 "--config",
                 str(props),
             ]

@@ -32,10 +32,10 @@ from kafkadrill.runtimes.base import (
 from kafkadrill.runtimes.local.links import LocalLinks
 from kafkadrill.runtimes.local.mm2 import LocalFlows
 from kafkadrill.runtimes.local.nodes import LocalNodes, NodeRuntime
-from kafkadrill.runtimes.local.nodes import new_cluster_id as new_cluster_id  # re-export
 from kafkadrill.runtimes.shared import cds
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.admin import StartedClusters
+from kafkadrill.runtimes.shared.config import new_cluster_id as new_cluster_id  # re-export
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.processes import Supervisor, kill_from_state, runner_alive

@@ -15,7 +15,6 @@ never fails a drill: any problem leaves no archive and a note. `KAFKADRILL_CDS=0
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import hashlib
@@ -25,9 +24,9 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+from kafkadrill.runtimes.shared.config import new_cluster_id
 from kafkadrill.runtimes.shared.provision import KafkaDist, cache_dir, java_version
 
 __all__ = ["archive_path", "enabled", "ensure_archive", "jvm_options"]
@@ -88,7 +87,8 @@ def _java(kafka: KafkaDist, *opts: str) -> list[str]:
     return ["java", "-Xmx256m", "-XX:+UseSerialGC", *opts, "-cp", kafka.classpath]
 
 
-def _build(kafka: KafkaDist, work: Path, out: Path) -> None:
+def one_node_config(work: Path) -> tuple[Path, int]:
+    """server.properties of a throwaway one-node KRaft cluster in `work`, and its client port."""
     port, cport = _free_port(), _free_port()
     conf = work / "server.properties"
     conf.write_text(
@@ -101,7 +101,12 @@ def _build(kafka: KafkaDist, work: Path, out: Path) -> None:
         f"log.dirs={work / 'data'}\noffsets.topic.replication.factor=1\n"
         "offsets.topic.num.partitions=1\ngroup.initial.rebalance.delay.ms=0\n"
     )
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return conf, port
+
+
+def _build(kafka: KafkaDist, work: Path, out: Path) -> None:
+    conf, port = one_node_config(work)
+    cluster_id = new_cluster_id()
     fmt_list, node_list = work / "format.classlist", work / "node.classlist"
     subprocess.run(
         [

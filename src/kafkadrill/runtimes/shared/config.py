@@ -12,6 +12,8 @@ Network layout (why it looks like this):
 
 from __future__ import annotations
 
+import base64
+import os
 import socket
 from collections.abc import Mapping
 
@@ -383,3 +385,12 @@ log4j.logger.kafka.request.logger=WARN
 def render_log_configs(log_file: str) -> tuple[str, str]:
     """(log4j2.properties for Kafka 4.x, log4j.properties for Kafka 3.x)."""
     return LOG4J2_TEMPLATE.format(log=log_file), LOG4J1_TEMPLATE.format(log=log_file)
+
+
+def new_cluster_id() -> str:
+    """URL-safe base64 of 16 random bytes, never starting with '-' (like Kafka's own
+    Uuid.randomUuid): the storage tool would read such an id as an option."""
+    while True:
+        cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
