@@ -74,14 +74,24 @@ class ConsumerSpec:
     extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
 
     def client_config(self, bootstrap: str) -> dict[str, Any]:
+        # KIP-848's consumer protocol refuses client-side session and heartbeat settings (the
+        # group's broker-side group.consumer.* configs decide them): set them for classic only.
+        classic = str(self.extra.get("group.protocol", "classic")).lower() == "classic"
+        session = (
+            {
+                "session.timeout.ms": self.session_timeout_ms,
+                "heartbeat.interval.ms": min(3000, self.session_timeout_ms // 3),
+            }
+            if classic
+            else {}
+        )
         return {
             "bootstrap.servers": bootstrap,
             "group.id": self.group,
             "client.id": f"kafkadrill-{self.name}",
             "enable.auto.commit": False,
             "auto.offset.reset": self.auto_offset_reset,
-            "session.timeout.ms": self.session_timeout_ms,
-            "heartbeat.interval.ms": min(3000, self.session_timeout_ms // 3),
+            **session,
             "topic.metadata.refresh.interval.ms": 2000,
             "log_level": 6,
             "logger": CLIENT_LOGGER,

@@ -109,6 +109,10 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                     f"{p.linger_ms + p.request_timeout_ms}",
                 )
             )
+    for i, c in enumerate(s.workload.consumers):
+        probs += _group_protocol_problems(
+            f"workload.consumers[{i}].config", c.config, s.topology.kafka_version
+        )
     groups = [c.group for c in s.workload.consumers]
     for i, g in enumerate(groups):
         if g in groups[:i]:
@@ -120,3 +124,47 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                 )
             )
     return probs
+
+
+#: Client settings KIP-848's consumer group protocol refuses (the broker decides them).
+CLASSIC_ONLY = ("session.timeout.ms", "heartbeat.interval.ms", "partition.assignment.strategy")
+
+
+def _group_protocol_problems(
+    here: str, config: dict[str, Any], kafka_version: str | None
+) -> list[Problem]:
+    """`group.protocol` is classic or consumer; the consumer protocol needs Kafka 4.0+ brokers
+    and refuses the classic protocol's client-side session and assignment settings (the client
+    would refuse to start mid-drill; said here, before anything starts)."""
+    protocol = str(config.get("group.protocol", "classic")).lower()
+    if protocol not in ("classic", "consumer"):
+        return [
+            Problem(
+                f"{here}.group.protocol",
+                f"unknown group protocol '{config['group.protocol']}'",
+                "use classic (the default) or consumer (KIP-848, Kafka 4.0+)",
+            )
+        ]
+    if protocol == "classic":
+        return []
+    major = int(kafka_version.split(".")[0]) if kafka_version else None
+    if major is not None and major < 4:
+        return [
+            Problem(
+                f"{here}.group.protocol",
+                f"the consumer group protocol (KIP-848) is GA from Kafka 4.0; "
+                f"topology.kafka_version is {kafka_version}",
+                "use group.protocol: classic, or Kafka 4.0 or later",
+            )
+        ]
+    return [
+        Problem(
+            f"{here}.{key}",
+            f"{key} cannot be set with group.protocol=consumer (the broker decides it: "
+            "group.consumer.* settings)",
+            "remove it, or set group.consumer.session.timeout.ms / "
+            "group.consumer.heartbeat.interval.ms in topology.broker_config",
+        )
+        for key in CLASSIC_ONLY
+        if key in config
+    ]
