@@ -295,6 +295,33 @@ def test_recovery_figures_on_a_failover() -> None:
     assert s["rto"]["phases"]["detection_seconds"] == pytest.approx(0.5)
 
 
+def test_a_session_lost_inside_the_read_gap_is_named_with_the_read_rto() -> None:
+    from kafkadrill.checkers.findings import derive_findings
+
+    h = _failover_history()
+    h.add("assign", 8.0, reader="c0", group="g1", cluster="primary", instance=1, change="lost",
+          partitions=[["orders", 0]])  # fmt: skip
+    h.add(
+        "assign",
+        20.0,
+        reader="c0",
+        group="g1",
+        cluster="dr",
+        instance=2,
+        change="assign",
+        partitions=[["orders", 0]],
+    )  # fmt: skip (after the gap: not listed)
+    v = check(h)
+    assert v["recovery"].figures["read_gap_rebalances"] == [
+        {"t": 8.0, "reader": "c0", "group": "g1", "change": "lost"}
+    ]
+    report = {"checkers": {k: x.to_dict() for k, x in v.items()}}
+    said = [f for f in derive_findings(report) if "lost its partition assignment" in f["text"]]
+    assert len(said) == 1, said
+    assert "c0" in said[0]["text"] and "8.0 s into the run" in said[0]["text"], said
+    assert check(_failover_history())["recovery"].figures["read_gap_rebalances"] == []
+
+
 def test_writes_that_never_resume_fail_recovery() -> None:
     r = check(_failover_history(writes_resume=False))["recovery"]
     assert r.status == "FAIL" and r.figures["writes_recovered"] is False

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from kafkadrill.checkers._common import (
+    SAMPLE,
     Verdict,
     by_id,
     cat_codes,
@@ -233,6 +234,7 @@ def check_recovery(frames: HistoryFrames) -> Verdict:
         "read_unavailable_seconds": None,
         "write_gap": None,
         "read_gap": None,
+        "read_gap_rebalances": [],
         "read_unavailable_per_group": {},
         "write_unavailable_per_producer": {},
         "write_unavailable_worst_writer_seconds": None,
@@ -296,6 +298,7 @@ def _unavailability(
         notes.append("no sends in the history: write unavailability not applicable")
     if rg is None:
         notes.append("no non-final receipts: read unavailability not applicable")
+    figures["read_gap_rebalances"] = _rebalances_in(frames, rg)
     for g, rows in recv.groupby("group", observed=True, sort=True):
         figures["read_unavailable_per_group"][str(g)] = _seconds(
             longest_gap(rows["t"].to_numpy(), windows, end=r_end)
@@ -315,6 +318,20 @@ def _unavailability(
             if len(rd_t)
             else None,
         }
+
+
+def _rebalances_in(frames: HistoryFrames, gap: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The group consumers' rebalance callbacks inside the longest read gap: a `lost` one is a
+    session that timed out (the member had to rejoin before it read again), which is why the
+    same broker loss can stop reads for seconds more in one run than in another."""
+    if not gap or gap["from"] is None:
+        return []
+    lo, hi = float(gap["from"]), float(gap["to"])
+    return [
+        {"t": float(e["t"]), "reader": e["reader"], "group": e["group"], "change": e["change"]}
+        for e in frames.of_type(Ev.ASSIGN)
+        if lo <= float(e["t"]) <= hi
+    ][:SAMPLE]
 
 
 def _phases(

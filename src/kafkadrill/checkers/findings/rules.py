@@ -588,6 +588,28 @@ def writer_without_service(report: Report) -> list[Finding]:
     ]
 
 
+def session_lost_in_read_gap(report: Report) -> list[Finding]:
+    """A consumer whose session timed out inside the longest read gap: the read RTO then
+    includes a rejoin, and the same fault costs more in the runs where it happens."""
+    rec = figures(report, "recovery")
+    lost = [r for r in rec.get("read_gap_rebalances") or [] if r.get("change") == "lost"]
+    gap = num(rec.get("read_unavailable_seconds"))
+    if not lost or gap is None:
+        return []
+    who = ", ".join(sorted({str(r.get("reader")) for r in lost}))
+    return [
+        _one(
+            "medium",
+            f"Reads were unavailable {fmt_s(gap)}; inside that gap {who} lost its partition "
+            f"assignment {fmt_s(lost[0].get('t'))} into the run (its group session timed out "
+            "before the group coordinator answered) and read again only after rejoining.",
+            "Read RTO after a broker loss depends on whether that broker was the group's "
+            "coordinator: expect runs to differ by up to the consumers' session.timeout.ms. "
+            "Judge read RTO over several runs, or lower the session timeout.",
+        )
+    ]
+
+
 def ungoverned_fail(report: Report) -> list[Finding]:
     """Explain each FAIL no objective governs (report.json ``verdict_causes``) that no other
     rule explains: a failed-but-landed send, a replication cycle, an ordering inversion..."""
@@ -637,6 +659,7 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     aggregate_views,
     union_consumers,
     writer_without_service,
+    session_lost_in_read_gap,
     split_writes,
     fence_did_not_hold,
     ungoverned_fail,
