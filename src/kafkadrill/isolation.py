@@ -45,12 +45,14 @@ def scope_names(
             c["topics"] = [_scope_in(t, topics, escaped=False) for t in c["topics"]]
         if c.get("pattern"):
             c["pattern"] = _scope_in(c["pattern"], topics, escaped=True)
-    for entry in data["timeline"]:  # e.g. leader.kill names a topic (target.topic)
+    for entry in data["timeline"]:  # leader.kill names a topic, coordinator.kill a group
         if not isinstance(entry, dict):
             continue
         for holder in (entry, entry.get("params"), entry.get("target")):
             if isinstance(holder, dict) and holder.get("topic") in topics:
                 holder["topic"] = topics[holder["topic"]]
+            if isinstance(holder, dict) and holder.get("group") in groups:
+                holder["group"] = groups[holder["group"]]
     return data, topics, groups
 
 

@@ -70,3 +70,24 @@ def test_what_the_consumer_protocol_refuses_is_refused_first(
         _scenario(config, version)
     text = str(err.value)
     assert f"workload.consumers[0].{field}" in text and says in text, text
+
+
+def test_run_scoping_renames_the_group_a_coordinator_kill_names() -> None:
+    from kafkadrill.isolation import scope_names
+
+    data = {
+        "topology": {"topics": [{"name": "orders"}]},
+        "workload": {
+            "producers": {"topic": "orders"},
+            "consumers": [{"group": "billing", "topic": "orders"}],
+        },
+        "timeline": [
+            {"fault": "coordinator.kill", "target": {"cluster": "primary", "group": "billing"}},
+            {"fault": "leader.kill", "target": {"cluster": "primary", "topic": "orders"}},
+        ],
+    }
+    scoped, _topics, groups = scope_names(data, "kd", "R1")
+    assert groups == {"billing": "kd-r1-billing"}
+    assert scoped["timeline"][0]["target"]["group"] == "kd-r1-billing"
+    assert scoped["timeline"][1]["target"]["topic"] == "kd-r1-orders"
+    assert scoped["workload"]["consumers"][0]["group"] == "kd-r1-billing"

@@ -20,7 +20,7 @@ from kafkadrill.clock import ScaledClock
 from kafkadrill.errors import ScenarioError, TopologyError
 from kafkadrill.runner import DrillResult, run_drill
 from kafkadrill.runtimes import base as rtmod
-from kafkadrill.runtimes.fake import FakeRuntime
+from kafkadrill.runtimes.fake import FakeClients, FakeRuntime
 from kafkadrill.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
@@ -330,3 +330,36 @@ def test_a_readiness_gate_that_says_no_is_a_result_not_an_error(
     report = json.loads((result.run_dir / "report.json").read_text())
     texts = [str(f.get("text")) for f in report["findings"]]
     assert any("readiness gate refused to fail over" in t for t in texts), texts
+
+
+def test_coordinator_kill_hits_the_node_coordinating_the_run_scoped_group(
+    tmp_path: Path, fake: list[FakeRuntime]
+) -> None:
+    sc = load_scenario(
+        SCENARIOS / "default.yaml",
+        {"timeline[0]": {"at": 5, "fault": "coordinator.kill", "duration": 5,
+                         "target": {"cluster": "primary", "group": "billing"}}},
+    )  # fmt: skip
+    result = _run(sc, tmp_path)
+    assert result.error is None and result.verdict == "PASS", result.report["objectives"]
+    events = _events(result.run_dir)
+    inject = next(e for e in events if e["type"] == "fault.inject")
+    group = next(e["group"] for e in events if e["type"] == "commit")
+    assert group.endswith("billing") and inject["target"]["group"] == group  # scoped or not
+    (rt,) = fake
+    expected = FakeClients(rt).coordinator(rt.bootstrap("primary"), group)
+    verify = next(e for e in events if e["type"] == "fault.verify")
+    assert verify["ok"] and f"primary node {expected} is down" in verify["detail"], verify
+
+
+def test_coordinator_kill_of_a_group_the_workload_lacks_is_refused() -> None:
+    from kafkadrill.scenario.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(
+            SCENARIOS / "default.yaml",
+            {"timeline[0]": {"at": 5, "fault": "coordinator.kill",
+                             "target": {"cluster": "primary", "group": "biling"}}},
+        )  # fmt: skip
+    text = str(err.value)
+    assert "timeline[0].target.group" in text and "billing" in text, text

@@ -246,6 +246,7 @@ def test_catalog_names() -> None:
         "node.stop",
         "node.pause",
         "leader.kill",
+        "coordinator.kill",
         "mm2.kill",
         "link.cut",
         "link.latency",

@@ -240,6 +240,56 @@ class LeaderKill(NodeFault):
         return f"leader of {self.topic}-{self.partition}: " + super().inject()
 
 
+class CoordinatorParams(FaultParams):
+    """coordinator.kill: SIGKILL whichever node coordinates a consumer group when the fault
+    fires (the leader of the group's `__consumer_offsets` partition)."""
+
+    target_fields: ClassVar[tuple[str, ...]] = ("cluster", "group")
+    cluster: str
+    group: str = Field(min_length=1, description="a workload consumer group")
+
+    def check(self, topology: Topology) -> list[Problem]:
+        # That the group is one of the workload's is a scenario rule (rules/clients.py).
+        return check_cluster(topology, self.cluster)
+
+    def targets(self, topology: Topology) -> set[str]:
+        return {f"leaders:{self.cluster}"}
+
+    @classmethod
+    def candidates(cls, topology: Topology) -> list[dict[str, Any]]:
+        return []  # a group is the workload's: not drawn at random
+
+
+def coordinator_plan(p: CoordinatorParams, ops: PlanOps) -> list[str]:
+    # The coordinator is only known when the fault fires.
+    return ops.node_ops(p.cluster, f"<coordinator of group {p.group}>", "node_kill", "node_start")
+
+
+@fault(
+    "coordinator.kill",
+    CoordinatorParams,
+    needs={Cap.NODE_KILL, Cap.NODE_START},
+    summary="SIGKILL the node coordinating a consumer group",
+    plan=coordinator_plan,
+)
+class CoordinatorKill(NodeFault):
+    """The broker loss that costs a consumer group the most: its members' heartbeats and
+    commits go to the coordinator, so the group waits for a new one (and, with the classic
+    protocol, its sessions may time out first). Which broker that is depends on the group's
+    name, so a plain node.kill hits it in some runs and not in others."""
+
+    mode = "kill"
+
+    def __init__(self, ctx: FaultContext, params: CoordinatorParams) -> None:
+        self.group = params.group
+        rt = ctx.runtime
+        node = rt.clients.coordinator(rt.bootstrap(params.cluster), self.group)
+        self._target(ctx, params.cluster, node)
+
+    def inject(self) -> str:
+        return f"coordinator of group {self.group}: " + super().inject()
+
+
 def mm2_plan(p: Mm2Params, ops: PlanOps) -> list[str]:
     return ops.flow_ops(p.flow, "flow_kill", "flow_start")
 

@@ -642,6 +642,11 @@ class FakeClients:
         up = [n.node_id for n in c.nodes if self.rt.node_state(cluster, n.node_id) == "running"]
         return up[partition % len(up)]
 
+    def coordinator(self, bootstrap: str, group: str) -> int:
+        # Kafka places a group on the __consumer_offsets partition its name hashes to; any
+        # stable choice among the running nodes will do here.
+        return self.leader(bootstrap, "__consumer_offsets", sum(group.encode()))
+
     def final_read(
         self,
         history: HistoryWriter,

@@ -69,6 +69,11 @@ class KafkaClients(Protocol):
         ...
 
     def leader(self, bootstrap: str, topic: str, partition: int) -> int: ...
+    def coordinator(self, bootstrap: str, group: str) -> int:
+        """Node id of the group's coordinator (the group must exist: it has members or
+        committed offsets)."""
+        ...
+
     def final_read(
         self,
         history: HistoryWriter,
@@ -214,6 +219,13 @@ class ConfluentClients:
         md = AdminClient(self._conf(bootstrap)).list_topics(topic, timeout=10)
         leader: int = md.topics[topic].partitions[partition].leader
         return leader
+
+    def coordinator(self, bootstrap: str, group: str) -> int:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(self._conf(bootstrap))
+        desc = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+        return int(desc.coordinator.id)
 
     def final_read(
         self,

@@ -114,6 +114,17 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
             f"workload.consumers[{i}].config", c.config, s.topology.kafka_version
         )
     groups = [c.group for c in s.workload.consumers]
+    for i, entry in enumerate(s.timeline):
+        named = getattr(entry, "target", None) or {}
+        if getattr(entry, "fault", None) == "coordinator.kill" and named.get("group") not in groups:
+            probs.append(
+                Problem(
+                    f"timeline[{i}].target.group",
+                    f"coordinator.kill needs a workload consumer group, got "
+                    f"{named.get('group')!r}{did_you_mean(str(named.get('group')), groups)}; "
+                    f"{known(groups)}",
+                )
+            )
     for i, g in enumerate(groups):
         if g in groups[:i]:
             probs.append(
