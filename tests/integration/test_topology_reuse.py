@@ -70,3 +70,12 @@ def test_a_kept_topology_is_reset_and_isolates_the_next_drill(tmp_path: Path) ->
         groups = {e["group"] for e in events if e["type"] == "recv" and e.get("group")}
         assert all(g.startswith(scope) for g in groups), groups
     assert second.report["rpo"]["lost"] == 0
+
+    # The kept topology logged in a home of its own: both sealed run directories are intact
+    # after it served the second drill, and each holds the node logs as they were at its end.
+    from kafkadrill.report.manifest import verify
+
+    for result in (first, second):
+        state = verify(result.run_dir)
+        assert state.ok, state.summary()
+        assert (result.run_dir / "logs" / "primary-n1" / "server.log").stat().st_size > 0

@@ -185,3 +185,48 @@ def test_a_drill_that_creates_topics_gets_a_fresh_unscoped_topology(
     assert pool.rt is None
     ran = load_scenario(result.run_dir / "scenario.yaml")
     assert ran.workload.producers.topic == sync.workload.producers.topic  # not run-scoped
+
+
+class LoggingFake(ReusableFake):
+    """A kept topology whose processes go on logging between drills, as real nodes do."""
+
+    def _log(self, line: str) -> None:
+        d = Path(self.workdir) / "logs" / "primary-n1"
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / "server.log", "a") as f:
+            f.write(line + "\n")
+
+    def start(self) -> None:
+        super().start()
+        self._log("started")
+
+    def adopt(self, topology: Any, workdir: Path) -> list[str]:
+        evidence = super().adopt(topology, workdir)
+        self._log(f"drill {self.adopted + 1}")
+        return evidence
+
+
+def test_a_kept_topology_never_writes_into_a_sealed_run_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafkadrill.report.manifest import verify
+
+    base = rtmod.runtime_type("fake")
+    ReusableFake.made, ReusableFake.refuse = [], None
+    monkeypatch.setitem(
+        rtmod.RUNTIMES, "fake-r", dataclasses.replace(base, name="fake-r", factory=LoggingFake)
+    )
+    pool = TopologyPool()
+    try:
+        first = _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+        home = pool.home
+        assert home is not None and tmp_path not in home.parents  # outside every run dir
+        second = _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
+        ReusableFake.made[0]._log("after the second drill")  # still running, still logging
+    finally:
+        pool.close()
+    assert not home.exists()  # removed with the topology
+    for result, lines in ((first, ["started"]), (second, ["started", "drill 2"])):
+        assert verify(result.run_dir).ok, verify(result.run_dir).summary()
+        log = result.run_dir / "logs" / "primary-n1" / "server.log"
+        assert log.read_text().splitlines() == lines  # its copy, as it was when it ended

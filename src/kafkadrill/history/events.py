@@ -169,7 +169,12 @@ EVENTS: dict[str, EventSpec] = {
             (
                 _f("reused", "bool", doc="a topology kept from an earlier drill served this one"),
                 _f("drill", "int", doc="1 for the drill that started the topology"),
-                _f("started_in", "str", doc="run directory of that drill (node logs are there)"),
+                _f(
+                    "started_in",
+                    "str",
+                    doc="run directory of that drill (every drill has its own copy of the "
+                    "topology's logs in logs/)",
+                ),
                 _f("reset", "list", doc="evidence of the verified reset (reused only)"),
                 _f("why_fresh", "str", nullable=True, doc="why a fresh topology was started"),
                 _f("reset_seconds", "float", nullable=True),

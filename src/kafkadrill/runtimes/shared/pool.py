@@ -7,10 +7,18 @@ next drill whose topology is equal
 (`reuse_key`); a drill that cannot prove the reset gets a fresh topology. Drills on a kept
 topology use run-scoped topic and group names (kafkadrill.isolation), so none sees another's
 records. Only one topology is kept: two idle topologies would still share the 2 cores.
+
+A kept topology's processes write their logs (and read their configs) in a home of its own,
+never in a run directory: a run directory is sealed (MANIFEST.sha256) when its drill ends, and
+nodes, MirrorMaker 2 and Toxiproxy that go on logging for the next drills made every sealed run
+that had started them read as altered. Each drill gets a copy of the home's logs/ and config/
+as they are when it ends (:meth:`TopologyPool.snapshot`), sealed with it.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +38,7 @@ class Lifecycle:
 
     reused: bool
     drill: int  # 1 for the drill that started it
-    started_in: str  # run directory of the drill that started it (its node logs are there)
+    started_in: str  # run directory of the drill that started it
     reset: list[str] = field(default_factory=list)  # evidence of the verified reset
     why_fresh: str | None = None
     reset_seconds: float | None = None
@@ -51,6 +59,7 @@ class TopologyPool:
         self.key: Topology | None = None
         self.started_in = ""
         self.drills = 0
+        self.home: Path | None = None  # where the kept topology's processes write
 
     @contextmanager
     def lease(
@@ -63,15 +72,22 @@ class TopologyPool:
         options: dict[str, Any] | None = None,
     ) -> Iterator[tuple[Runtime, Lifecycle]]:
         """The runtime for one drill. If the drill raises (or is interrupted), the topology
-        is stopped rather than kept: nothing unproven carries over."""
-        rt, life = self._acquire(name, topology, run_dir, progress, options or {})
+        is stopped rather than kept: nothing unproven carries over. Either way the drill's run
+        directory gets its copy of the topology's logs and configs when it ends."""
+        try:
+            rt, life = self._acquire(name, topology, run_dir, progress, options or {})
+        except BaseException:
+            self.close(snapshot_to=run_dir)  # a start that failed: its logs say why
+            raise
         ok = False
         try:
             yield rt, life
             ok = True
         finally:
-            if not ok:
-                self.close()
+            if ok:
+                self.snapshot(run_dir)
+            else:
+                self.close(snapshot_to=run_dir)
 
     def _acquire(
         self,
@@ -89,7 +105,7 @@ class TopologyPool:
         else:
             t0 = time.monotonic()
             try:
-                evidence = self.rt.adopt(topology, run_dir)
+                evidence = self.rt.adopt(topology, self.home or run_dir)
             except TopologyError as exc:
                 why = f"the reset of the kept topology was not proven: {exc}"
             else:
@@ -100,14 +116,33 @@ class TopologyPool:
                 )  # fmt: skip
                 return self.rt, life
         self.close()
-        rt = create_runtime(name, topology, run_dir, progress=progress, **options)
+        self.home = Path(tempfile.mkdtemp(prefix="kafkadrill-kept-"))
+        rt = create_runtime(name, topology, self.home, progress=progress, **options)
         start_or_stop(rt)
         self.rt, self.name, self.key = rt, name, key
         self.started_in, self.drills = str(run_dir), 1
         return rt, Lifecycle(False, 1, self.started_in, [], why)
 
-    def close(self) -> None:
-        """Stop the kept topology (end of the session, or a drill that failed to finish)."""
+    def snapshot(self, run_dir: Path) -> None:
+        """Copy the kept topology's logs/ and config/ as they are now into `run_dir` (sealed
+        with it); the processes go on writing in the home."""
+        if self.home is None:
+            return
+        for sub in ("logs", "config"):
+            src = self.home / sub
+            if src.is_dir():
+                shutil.copytree(src, Path(run_dir) / sub, dirs_exist_ok=True)
+
+    def close(self, snapshot_to: Path | None = None) -> None:
+        """Stop the kept topology (end of the session, or a drill that failed to finish);
+        with `snapshot_to`, copy its logs there once the processes are stopped."""
         rt, self.rt, self.key = self.rt, None, None
-        if rt is not None:
-            rt.stop()
+        try:
+            if rt is not None:
+                rt.stop()
+        finally:
+            if snapshot_to is not None:
+                self.snapshot(snapshot_to)
+            home, self.home = self.home, None
+            if home is not None:
+                shutil.rmtree(home, ignore_errors=True)
