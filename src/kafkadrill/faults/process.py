@@ -262,7 +262,8 @@ class CoordinatorParams(FaultParams):
 
 def coordinator_plan(p: CoordinatorParams, ops: PlanOps) -> list[str]:
     # The coordinator is only known when the fault fires.
-    return ops.node_ops(p.cluster, f"<coordinator of group {p.group}>", "node_kill", "node_start")
+    node = f"<coordinator of group {ops.scoped(p.group)}>"
+    return ops.node_ops(p.cluster, node, "node_kill", "node_start")
 
 
 @fault(
