@@ -68,3 +68,17 @@ def test_a_failed_build_leaves_no_archive_and_says_why(
     assert path is None and "the one-node broker exited (1)" in note
     assert not cds.archive_path(kafka).exists()
     assert cds.jvm_options(kafka) == []
+
+
+def test_guarded_runs_report_failure_and_overrun() -> None:
+    import subprocess
+    import sys
+
+    from kafkadrill.runtimes.shared.processes import run_guarded
+
+    run_guarded([sys.executable, "-c", "print('ok')"], 30)
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        run_guarded([sys.executable, "-c", "print('bad'); raise SystemExit(3)"], 30)
+    assert err.value.returncode == 3 and b"bad" in err.value.output
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_guarded([sys.executable, "-c", "import time; time.sleep(30)"], 0.5)

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from kafkadrill.runtimes.shared.config import new_cluster_id
+from kafkadrill.runtimes.shared.processes import run_guarded, spawn_guarded
 from kafkadrill.runtimes.shared.provision import KafkaDist, cache_dir, java_version
 
 __all__ = ["archive_path", "enabled", "ensure_archive", "jvm_options"]
@@ -108,7 +109,8 @@ def _build(kafka: KafkaDist, work: Path, out: Path) -> None:
     conf, port = one_node_config(work)
     cluster_id = new_cluster_id()
     fmt_list, node_list = work / "format.classlist", work / "node.classlist"
-    subprocess.run(
+    # Every JVM here is a guarded child: a runner killed mid-build leaves none behind.
+    run_guarded(
         [
             *_java(kafka, f"-XX:DumpLoadedClassList={fmt_list}"),
             "kafka.tools.StorageTool",
@@ -118,12 +120,10 @@ def _build(kafka: KafkaDist, work: Path, out: Path) -> None:
             "-c",
             str(conf),
         ],
-        check=True,
-        capture_output=True,
-        timeout=_BUILD_TIMEOUT_S,
+        _BUILD_TIMEOUT_S,
     )
     with open(work / "node.log", "wb") as log:
-        node = subprocess.Popen(
+        node = spawn_guarded(
             [*_java(kafka, f"-XX:DumpLoadedClassList={node_list}"), "kafka.Kafka", str(conf)],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -142,12 +142,7 @@ def _build(kafka: KafkaDist, work: Path, out: Path) -> None:
     classes.write_text(fmt_list.read_text() + node_list.read_text())
     part = out.with_suffix(f".part{os.getpid()}")
     dump = ("-Xshare:dump", f"-XX:SharedClassListFile={classes}", f"-XX:SharedArchiveFile={part}")
-    subprocess.run(
-        _java(kafka, *dump),
-        check=True,
-        capture_output=True,
-        timeout=_BUILD_TIMEOUT_S,
-    )
+    run_guarded(_java(kafka, *dump), _BUILD_TIMEOUT_S)
     part.replace(out)
 
 

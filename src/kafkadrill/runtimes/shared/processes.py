@@ -75,6 +75,29 @@ def _get_spawner() -> _Spawner:
         return _spawner
 
 
+def spawn_guarded(argv: Sequence[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """A child outside any topology with the same no-leak guarantee as the supervised ones
+    (PR_SET_PDEATHSIG from the spawner thread, its own process group): e.g. the one-node
+    broker that builds the class-data sharing archive dies with the runner, even by SIGKILL."""
+    return _get_spawner().call(
+        lambda: subprocess.Popen(list(argv), preexec_fn=_child_setup, close_fds=True, **popen)
+    )
+
+
+def run_guarded(argv: Sequence[str], timeout: float) -> None:
+    """Run `argv` to completion as a guarded child; CalledProcessError (with its output) if it
+    fails, TimeoutExpired (after killing it) if it overruns."""
+    child = spawn_guarded(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, list(argv), out)
+
+
 @dataclass
 class Child:
     name: str
