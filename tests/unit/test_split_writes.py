@@ -170,6 +170,19 @@ def test_split_write_that_reached_dr() -> None:
     assert (t["count"], t["after_decision"]) == (1, 1)
 
 
+def test_an_ack_that_came_late_for_a_record_read_before_the_decision_is_not_a_split_write() -> None:
+    # Seen in a stability round: a straggler's record was written (and read, and copied) just
+    # before the link cut; its ack crossed only after the heal, after the decision.
+    h = failover(straggler_redirect=None)
+    h.recv(5, 5.05, cluster=OLD, topic="orders", offset=10, p="p1")  # in the log before 6.0
+    h.send(5, 9.0, p="p1", offset=10)  # the ack, after the decision
+    h.send(6, 9.1, p="p1", offset=11)  # a real split write
+    dr = [*mirrored(), ("p1", 5, "primary.orders"), *on_dr()]
+    h = final_read(h, 20.0, {DR: dr, OLD: on_old([("p1", 5), ("p1", 6)])})
+    s = sw(h).figures["split_writes"]
+    assert (s["count"], s["acked_late"], s["reached_dr"], s["seen_by_consumer"]) == (1, 1, 0, 0)
+
+
 def test_split_write_found_on_dr_under_the_original_topic_name() -> None:
     h = failover(straggler_redirect=None)
     h.send(5, 8.0, p="p1", offset=10)

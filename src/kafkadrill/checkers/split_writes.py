@@ -7,6 +7,9 @@ writes that never reached the DR cluster. Two figure groups, both from the histo
 - ``split_writes``: ids whose ``send.ok`` came from the old primary with an ack time after the
   failover decision: per producer (a straggler or not), how many reached DR, how many a consumer
   saw, and how many were acknowledged after the fence took effect (a fence that did not hold).
+  An id some reader had already received (on any cluster) before the decision was in the log
+  before it: only its acknowledgement came late (lost in a cut and delivered after the heal),
+  so it is not a split write; those are counted as ``acked_late`` instead.
 - ``divergent_tail``: ids the old primary acknowledged that DR's final read does not hold, split
   at the decision (never replicated before it / split writes not replicated), and whether the old
   primary's own final read still holds them (recoverable by id) or nothing does (discarded).
@@ -289,6 +292,15 @@ def _through_fence(
     return len(rows), int((send_t > f.t).sum())
 
 
+def _read_before(frames: HistoryFrames, t: float) -> np.ndarray:
+    """Per id code: did any reader receive it (any cluster) at or before ``t``?"""
+    seen = np.zeros(len(frames.ids), dtype=bool)
+    recv = frames.recv
+    codes = recv["id_code"].to_numpy()[(recv["t"].to_numpy() <= t)]
+    seen[codes[codes >= 0]] = True
+    return seen
+
+
 def _split_figures(
     frames: HistoryFrames, fo: Failover, reads: _Reads, split: pd.DataFrame
 ) -> dict[str, Any]:
@@ -393,8 +405,10 @@ def check_split_writes(frames: HistoryFrames) -> Verdict:
     if fo.window_end_t is not None:
         in_window = in_window & (t < fo.window_end_t)  # the mask from pandas is read-only
     on_old = acked[in_window]
-    split = on_old[(on_old["t"] > fo.decision_t).to_numpy()]
-    split_fig = _split_figures(frames, fo, reads, split)
+    after = on_old[(on_old["t"] > fo.decision_t).to_numpy()]
+    late = _read_before(frames, fo.decision_t)[after["id_code"].to_numpy()]
+    split = after[~late]
+    split_fig = {**_split_figures(frames, fo, reads, split), "acked_late": int(late.sum())}
     tail = _tail_figures(fo, reads, on_old)
     figures = {**_context(fo), "split_writes": split_fig, "divergent_tail": tail}
     evidence = _evidence(frames, fo, reads, split, "split_write")
