@@ -6,6 +6,7 @@ every step is idempotent and a second run does no network access at all.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -161,7 +162,10 @@ def ensure_toxiproxy() -> Path:
     return binary
 
 
+@functools.cache
 def java_version() -> str:
+    # One `java -version` per process: a JVM start each time, and the CDS archive key, the
+    # local start and the environment record all ask (the java on PATH does not change).
     java = require_tool("java", "to run Kafka", "apt-get install openjdk-17-jre")
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
     return out.splitlines()[0] if out else "unknown"
