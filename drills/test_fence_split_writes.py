@@ -18,9 +18,13 @@ The two flips in ten stability rounds (2026-12-06, rounds 5 and 10 of
 `benchmarks/verdict_stability.py`): 12 and 3 "split writes" had reached dr and been seen by the
 consumer. They were records the straggler sent just before the cut: written to primary, read
 there and copied by MM2 before the cut, their acknowledgement lost in it and delivered after the
-heal, after the decision. The checker counted them by ack time; it now leaves out records a
-reader received before the decision (`acked_late`). Re-judged, all ten histories hold what this
-test asserts (round 5: 13,278 split writes, 0 on dr, 12 late; round 10: 13,249, 0, 3).
+heal, after the decision. The checker counted them by ack time; it then left out records a
+reader received before the decision. Re-judged, all ten histories held what this test asserts
+(round 5: 13,278 split writes, 0 on dr, 12 late; round 10: 13,249, 0, 3). CI then showed the
+same cause without a reader: 4 records copied by MM2 before the cut, read by no consumer before
+the decision. `acked_late` now also takes a record sent before the decision that dr holds (the
+ten rounds re-judged: unchanged; 2,850-2,950 per run were sent before the decision, queued in
+the straggler during the cut, and landed after the heal: split writes, rightly).
 """
 
 from __future__ import annotations

@@ -285,6 +285,11 @@ def scenario(
         "final_read": {"timeout_seconds": 45},
         "objectives": {"max_lost": 0, "max_skipped": 0},
     }
+    if idempotence is False:
+        # A producer without idempotence that retries across a broker kill may write a batch
+        # twice and out of order (Kafka's documented behaviour; CI 2026-12-06: 8 duplicates).
+        # Reported, allowed: these tests are about the adapters and loss, not the producer.
+        data["objectives"]["expected_anomalies"] = ["duplicates", "ordering", "send_order"]
     if external is not None:
         data["runtime"] = "external"
         data["external"] = external

@@ -7,9 +7,11 @@ writes that never reached the DR cluster. Two figure groups, both from the histo
 - ``split_writes``: ids whose ``send.ok`` came from the old primary with an ack time after the
   failover decision: per producer (a straggler or not), how many reached DR, how many a consumer
   saw, and how many were acknowledged after the fence took effect (a fence that did not hold).
-  An id some reader had already received (on any cluster) before the decision was in the log
-  before it: only its acknowledgement came late (lost in a cut and delivered after the heal),
-  so it is not a split write; those are counted as ``acked_late`` instead.
+  An id *sent* before the decision and acknowledged after it that some reader received before
+  the decision, or that DR holds, was in the log in time: only its acknowledgement came late
+  (lost in a cut and delivered after the heal), so it is not a split write; those are counted
+  as ``acked_late`` instead. One sent before the decision that neither shows is still a split
+  write (queued in the client during a cut, it landed after the heal).
 - ``divergent_tail``: ids the old primary acknowledged that DR's final read does not hold, split
   at the decision (never replicated before it / split writes not replicated), and whether the old
   primary's own final read still holds them (recoverable by id) or nothing does (discarded).
@@ -292,6 +294,25 @@ def _through_fence(
     return len(rows), int((send_t > f.t).sum())
 
 
+def _acked_late(
+    frames: HistoryFrames, fo: Failover, reads: _Reads, after: pd.DataFrame
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Which of ``after`` (acked on the old primary after the decision) were in the log in time:
+    sent before the decision (``send.invoke``) and received by a reader before it or held by
+    DR. Seen in the stability rounds (read before the decision) and in CI (copied by MM2, read
+    by nobody): records written just before a link cut, their acks delivered after the heal."""
+    codes = after["id_code"].to_numpy()
+    read = _read_before(frames, fo.decision_t)[codes]
+    sent_t = by_id(frames, frames.invoke, "t", np.nan)[codes]
+    on_dr = reads.on_dr[codes] & (sent_t <= fo.decision_t)  # NaN (no invoke) compares False
+    late = read | on_dr  # a read before the decision implies a send before it
+    return late, {
+        "count": int(late.sum()),
+        "read_before_decision": int(read.sum()),
+        "on_dr": int(on_dr.sum()),
+    }
+
+
 def _read_before(frames: HistoryFrames, t: float) -> np.ndarray:
     """Per id code: did any reader receive it (any cluster) at or before ``t``?"""
     seen = np.zeros(len(frames.ids), dtype=bool)
@@ -406,9 +427,9 @@ def check_split_writes(frames: HistoryFrames) -> Verdict:
         in_window = in_window & (t < fo.window_end_t)  # the mask from pandas is read-only
     on_old = acked[in_window]
     after = on_old[(on_old["t"] > fo.decision_t).to_numpy()]
-    late = _read_before(frames, fo.decision_t)[after["id_code"].to_numpy()]
+    late, late_fig = _acked_late(frames, fo, reads, after)
     split = after[~late]
-    split_fig = {**_split_figures(frames, fo, reads, split), "acked_late": int(late.sum())}
+    split_fig = {**_split_figures(frames, fo, reads, split), "acked_late": late_fig}
     tail = _tail_figures(fo, reads, on_old)
     figures = {**_context(fo), "split_writes": split_fig, "divergent_tail": tail}
     evidence = _evidence(frames, fo, reads, split, "split_write")
