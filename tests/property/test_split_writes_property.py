@@ -1,6 +1,7 @@
 """Property: on generated failover histories, the split_writes checker's figures equal what the
-generator put there: split writes per producer, stragglers, what reached DR, what a consumer
-saw, what was acked (and sent) through the fence, and the divergent tail held or discarded.
+generator put there: split writes per producer (less those acked late: sent before the decision
+and held by DR), stragglers, what reached DR, what a consumer saw, what was acked (and sent)
+through the fence, and the divergent tail held or discarded.
 
 The model: producers write ``orders`` on ``primary``; the failover decides at ``DECIDE``,
 optionally fences ``primary`` at ``FENCE``, and moves producers at ``REDIRECT``. On-time producers
@@ -137,8 +138,15 @@ def _final_read(m: Model) -> list[dict[str, Any]]:
     return out
 
 
+def _acked_late(m: Model, w: Write) -> bool:
+    """Sent before the decision, acked after it, and held by DR's final read: in the log in
+    time (the model's consumers read a write only after its ack, so never before the decision)."""
+    return w.sent <= DECIDE < w.t and w.replicated and m.dr_read != "absent"
+
+
 def _expected_split(m: Model) -> dict[str, Any]:
-    split = [w for w in m.writes if w.cluster == "primary" and w.t > DECIDE]
+    after = [w for w in m.writes if w.cluster == "primary" and w.t > DECIDE]
+    split = [w for w in after if not _acked_late(m, w)]
     fenced = [w for w in split if w.t > FENCE] if m.fenced else None
     reached = sum(w.replicated for w in split)
     per: dict[str, int] = {}
@@ -156,6 +164,11 @@ def _expected_split(m: Model) -> dict[str, Any]:
         "seen_by_consumer": sum(w.seen for w in split),
         "acked_through_fence": None if fenced is None else len(fenced),
         "sent_through_fence": None if fenced is None else sum(w.sent > FENCE for w in fenced),
+        "acked_late": {
+            "count": len(after) - len(split),
+            "read_before_decision": 0,
+            "on_dr": len(after) - len(split),
+        },
     }
 
 
