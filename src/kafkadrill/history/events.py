@@ -38,7 +38,9 @@ class Ev(StrEnum):
     SEND_OK = "send.ok"
     SEND_FAIL = "send.fail"
     SEND_UNKNOWN = "send.unknown"
+    TXN = "txn"
     RECV = "recv"
+    READER = "reader"
     POLL = "poll"
     ASSIGN = "assign"
     COMMIT = "commit"
@@ -207,6 +209,28 @@ EVENTS: dict[str, EventSpec] = {
             doc="timeout / connection lost: outcome unknown",
         ),
         EventSpec(
+            Ev.TXN,
+            (
+                _f("producer", "str"),
+                _f("cluster", "str"),
+                _f("topic", "str"),
+                _f("txn", "int", doc="the producer's transaction number, 0 up"),
+                _f("first", "int", doc="seq of its first message (ids `<producer>:<seq>`)"),
+                _f("last", "int", doc="seq of its last message, inclusive (first - 1: empty)"),
+                _f("decision", "str", values=("commit", "abort")),
+                _f(
+                    "outcome",
+                    "str",
+                    values=("ok", "fail", "unknown"),
+                    doc="of the commit or abort call: unknown when it timed out",
+                ),
+                _f("error", "str", nullable=True),
+            ),
+            doc="a transactional producer ended a transaction; its messages' `send.*` events "
+            "came before it. Committed (commit, ok): acknowledged; commit unknown: unknown; "
+            "otherwise aborted (never acknowledged, see history-format.md)",
+        ),
+        EventSpec(
             Ev.RECV,
             (
                 _f("reader", "str"),
@@ -220,6 +244,15 @@ EVENTS: dict[str, EventSpec] = {
                 _f("id", "str", nullable=True, doc="null for records not written by kafkadrill"),
                 _f("hdr", "object", nullable=True, doc="the `kd-*` headers, str -> str"),
             ),
+        ),
+        EventSpec(
+            Ev.READER,
+            (
+                *_READER,
+                _f("isolation", "str", values=("read_committed", "read_uncommitted")),
+            ),
+            doc="a group consumer started (and after each redirect); absent: read_committed, "
+            "librdkafka's default",
         ),
         EventSpec(
             Ev.POLL,
@@ -379,6 +412,13 @@ EVENTS: dict[str, EventSpec] = {
                 _f("clusters", "list"),
                 _f("authoritative", "str", doc="the cluster clients end up on"),
                 _f("topics", "object", doc="cluster -> list of topics"),
+                _f(
+                    "isolation",
+                    "str",
+                    values=("read_committed", "read_uncommitted"),
+                    optional=True,
+                    doc="the final reader's (absent: read_committed)",
+                ),
                 _f(
                     "authoritative_for",
                     "object",

@@ -31,6 +31,7 @@ from kafkadrill.history.read import (
     _parse_lines,
     _read_bytes,
 )
+from kafkadrill.history.transactions import apply_transactions
 
 __all__ = ["HistoryFrames", "load_frames"]
 
@@ -165,7 +166,9 @@ def _split_ids(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     if len(arr) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.array([], dtype=object)
     parts = pc.split_pattern(arr, ":", max_splits=1, reverse=True)
-    ok = pc.equal(pc.list_value_length(parts), 2)
+    ok = pc.fill_null(pc.equal(pc.list_value_length(parts), 2), False)
+    # list_element evaluates every row: an id without ":" gets a placeholder pair first.
+    parts = pc.if_else(ok, parts, pa.scalar(["", ""], type=parts.type))
     prod = pc.if_else(ok, pc.list_element(parts, 0), pa.scalar(None, pa.string()))
     seq_txt = pc.if_else(ok, pc.list_element(parts, 1), pa.scalar(None, pa.string()))
     numeric = pc.fill_null(pc.utf8_is_digit(seq_txt), False)
@@ -430,14 +433,17 @@ def _frames_from_table(
         # copy=False: the columns are fresh arrays; no copy and no consolidation into 2-D
         # blocks (which copies every column once more).
         frames[family] = pd.DataFrame(data, copy=False)
-    return HistoryFrames(
-        invoke=frames[Ev.SEND_INVOKE],
-        ok=frames[Ev.SEND_OK],
-        fail=frames[Ev.SEND_FAIL],
-        unknown=frames[Ev.SEND_UNKNOWN],
-        recv=frames[Ev.RECV],
-        events=rare,
-        ids=ids,
+    # A transaction's aborted and unknown messages are not acknowledged (history/transactions).
+    return apply_transactions(
+        HistoryFrames(
+            invoke=frames[Ev.SEND_INVOKE],
+            ok=frames[Ev.SEND_OK],
+            fail=frames[Ev.SEND_FAIL],
+            unknown=frames[Ev.SEND_UNKNOWN],
+            recv=frames[Ev.RECV],
+            events=rare,
+            ids=ids,
+        )
     )
 
 
