@@ -475,7 +475,12 @@ def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None
     if unions:
         extra["union_groups"] = unions
     drill.history.append(
-        Ev.FINAL_READ_START, clusters=clusters, authoritative=authoritative, topics=topics, **extra
+        Ev.FINAL_READ_START,
+        clusters=clusters,
+        authoritative=authoritative,
+        topics=topics,
+        isolation="read_committed",
+        **extra,
     )
     timeout = drill.plan.final_read_timeout_seconds
     for c in clusters:

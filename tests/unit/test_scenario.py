@@ -548,6 +548,23 @@ def test_idempotence_with_acks_1_rejected(tmp_path: Path) -> None:
     assert "enable_idempotence: false" in str(err)
 
 
+def test_transactions_need_acks_all_and_idempotence(tmp_path: Path) -> None:
+    s = load_scenario(
+        write(tmp_path, "name: x\nworkload:\n  producers: {transactions: {size: 5}}\n")
+    )
+    t = s.workload.producers.transactions
+    assert t is not None and (t.size, t.abort_ratio, t.timeout_ms) == (5, 0.0, 10000)
+    err = load_err(tmp_path, "name: x\nworkload:\n  producers: {acks: 1, transactions: {}}\n")
+    assert "workload.producers" in str(err) and "acks: all" in str(err)
+    err = load_err(
+        tmp_path,
+        "name: x\nworkload:\n  producers: {enable_idempotence: false, transactions: {}}\n",
+    )
+    assert "idempotence" in str(err)
+    err = load_err(tmp_path, "name: x\nworkload:\n  producers: {transactions: {abort_ratio: 2}}\n")
+    assert "workload.producers.transactions.abort_ratio" in str(err)
+
+
 def test_bad_acks_lists_valid(tmp_path: Path) -> None:
     err = load_err(tmp_path, "name: x\nworkload:\n  producers: {acks: 2}\n")
     assert "workload.producers.acks" in str(err) and "'all', '1' or '0'" in str(err)

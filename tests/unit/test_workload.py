@@ -65,3 +65,23 @@ def test_topic_pattern_matches_a_topic_and_its_mirrored_copies_only() -> None:
     assert not pat.match("orders2")
     assert not pat.match("kd-health")
     assert not pat.match("primary.checkpoints.internal")
+
+
+def test_aborts_are_evenly_spread_and_deterministic() -> None:
+    from kafkadrill.workload.txn_producer import aborts
+
+    assert [n for n in range(12) if aborts(n, 0.25)] == [3, 7, 11]
+    assert sum(aborts(n, 0.2) for n in range(1000)) == 200
+    assert not any(aborts(n, 0.0) for n in range(100))
+    assert all(aborts(n, 1.0) for n in range(100))
+
+
+def test_consumer_isolation_is_stated_and_config_wins() -> None:
+    base = ConsumerSpec("g-0", "g", "primary", "orders", "east")
+    assert base.client_config("b")["isolation.level"] == "read_committed"
+    assert base.isolation == "read_committed"
+    ru = ConsumerSpec("g-0", "g", "primary", "orders", "east", isolation_level="read_uncommitted")
+    assert ru.client_config("b")["isolation.level"] == ru.isolation == "read_uncommitted"
+    over = ConsumerSpec("g-0", "g", "primary", "orders", "east",
+                        extra={"isolation.level": "read_uncommitted"})  # fmt: skip
+    assert over.client_config("b")["isolation.level"] == over.isolation == "read_uncommitted"

@@ -5,6 +5,9 @@ We report how many landed (found in the final read of the authoritative cluster)
 failure (send.fail) that landed anyway is an anomaly: the client lied.
 
 Outcome per id, by precedence: ok > unknown > fail > no outcome (invoked, nothing recorded).
+A message of an aborted transaction is in the log by design (read_committed readers skip it):
+it is counted as `txn_aborted`, never as a failure that landed (the `aborted_read` checker
+judges who saw it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from kafkadrill.checkers._common import (
 )
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
+from kafkadrill.history.transactions import TxnState, txn_state
 
 NAME = "unknown"
 
@@ -46,7 +50,8 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     has_ok = presence(frames, frames.ok)
     has_unk = presence(frames, frames.unknown) & ~has_ok
-    has_fail = presence(frames, frames.fail) & ~has_ok & ~has_unk
+    aborted = txn_state(frames) == TxnState.ABORTED
+    has_fail = presence(frames, frames.fail) & ~has_ok & ~has_unk & ~aborted
     no_outcome = presence(frames, frames.invoke) & ~has_ok & ~has_unk & ~has_fail
     indeterminate = has_unk | no_outcome
     seen = fr.auth_seen
@@ -58,6 +63,7 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
         "unknown_landed": None,
         "unknown_not_landed": None,
         "failed": int(has_fail.sum()),
+        "txn_aborted": int((aborted & ~has_ok & ~has_unk).sum()),
         "failed_but_landed": None,
         "unknown_landed_elsewhere": None,
     }

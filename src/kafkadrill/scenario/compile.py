@@ -26,6 +26,7 @@ from kafkadrill.workload.producer import ProducerSpec
 
 if TYPE_CHECKING:
     from kafkadrill.faults.schedule import ScheduledFault
+    from kafkadrill.scenario.model import ProducerSpec as ScenarioProducerSpec
     from kafkadrill.scenario.model import Scenario, WorkloadSpec
 
 __all__ = ["compile_plan", "stored_report_subject"]
@@ -79,9 +80,17 @@ def producer_specs(w: WorkloadSpec) -> tuple[ProducerSpec, ...]:
                     request_timeout_ms=ps.request_timeout_ms,
                     message_bytes=ps.message_bytes,
                     extra=dict(ps.config),
+                    **_txn(ps),
                 )
             )
     return tuple(out)
+
+
+def _txn(ps: ScenarioProducerSpec) -> dict[str, Any]:
+    t = ps.transactions
+    if t is None:
+        return {}
+    return {"txn_size": t.size, "txn_abort_ratio": t.abort_ratio, "txn_timeout_ms": t.timeout_ms}
 
 
 def consumer_plans(w: WorkloadSpec) -> tuple[ConsumerPlan, ...]:
@@ -97,6 +106,7 @@ def consumer_plans(w: WorkloadSpec) -> tuple[ConsumerPlan, ...]:
                 site=str(cs.site),
                 commit_interval_ms=cs.commit_interval_ms,
                 auto_offset_reset=cs.auto_offset_reset,
+                isolation_level=cs.isolation_level,
                 extra=dict(cs.config),
                 subscription=tuple(cs.subscription()),
             ),

@@ -250,6 +250,19 @@ def _acks(v: Any) -> Any:
     return {"-1": "all", "all": "all", "1": "1", "0": "0"}.get(s, v)
 
 
+class TransactionsSpec(_Model):
+    size: Int = Field(default=10, ge=1, le=100_000, description="messages per transaction")
+    abort_ratio: Float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of transactions aborted on purpose, evenly spread",
+    )
+    timeout_ms: Int = Field(
+        default=10000, ge=1000, le=900_000, description="the producer's transaction.timeout.ms"
+    )
+
+
 class ProducerSpec(_Model):
     count: Int = Field(default=1, ge=1, le=32)
     rate_per_second: Float | None = Field(
@@ -268,9 +281,20 @@ class ProducerSpec(_Model):
         default=None, description="null = the first cluster (built-in models: primary)"
     )
     config: ConfigMap = Field(default_factory=dict, description="extra client properties")
+    transactions: TransactionsSpec | None = Field(
+        default=None,
+        description="write in transactions (transactional.id per producer and run); "
+        "needs acks: all and idempotence",
+    )
 
     @model_validator(mode="after")
     def _resolve_idempotence(self) -> ProducerSpec:
+        if self.transactions is not None:
+            # A transactional producer is idempotent by definition (librdkafka refuses else).
+            if self.acks != "all":
+                raise ValueError("transactions need acks: all (set acks: all or drop transactions)")
+            if self.enable_idempotence is False:
+                raise ValueError("transactions need idempotence (drop enable_idempotence: false)")
         if self.enable_idempotence is None:
             self.enable_idempotence = self.acks == "all"
         return self
@@ -300,6 +324,10 @@ class ConsumerSpec(_Model):
         default=1000, ge=0, le=_INT32, description="0 = commit after each poll"
     )
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    isolation_level: Literal["read_committed", "read_uncommitted"] = Field(
+        default="read_committed",
+        description="read_committed skips records of aborted and open transactions",
+    )
     site: str | None = Field(default=None, description="null = the region of its cluster")
     cluster: str | None = Field(
         default=None, description="null = the first cluster (built-in models: primary)"

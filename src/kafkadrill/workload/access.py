@@ -156,10 +156,12 @@ class ConfluentClients:
         stop: threading.Event,
     ) -> Any:
         from kafkadrill.workload.producer import WorkloadProducer
+        from kafkadrill.workload.txn_producer import TransactionalProducer
 
         if self.config:
             spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
-        return WorkloadProducer(spec, history, bootstrap, run_id, stop)
+        cls = WorkloadProducer if spec.txn_size is None else TransactionalProducer
+        return cls(spec, history, bootstrap, run_id, stop)
 
     def consumer(
         self,

@@ -71,7 +71,13 @@ class ConsumerSpec:
     subscription: tuple[str, ...] = ()
     auto_offset_reset: str = "earliest"
     session_timeout_ms: int = 10000
+    isolation_level: str = "read_committed"  # librdkafka's default, stated
     extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
+
+    @property
+    def isolation(self) -> str:
+        """What the client really uses (a `config:` entry wins, as in client_config)."""
+        return str(self.extra.get("isolation.level", self.isolation_level))
 
     def client_config(self, bootstrap: str) -> dict[str, Any]:
         # KIP-848's consumer protocol refuses client-side session and heartbeat settings (the
@@ -91,6 +97,7 @@ class ConsumerSpec:
             "client.id": f"kafkadrill-{self.name}",
             "enable.auto.commit": False,
             "auto.offset.reset": self.auto_offset_reset,
+            "isolation.level": self.isolation_level,
             **session,
             "topic.metadata.refresh.interval.ms": 2000,
             "log_level": 6,
@@ -128,6 +135,14 @@ class WorkloadConsumer(ClientThread):
             {**self.spec.client_config(self.bootstrap(self.cluster, self.site)), "on_commit": bound}
         )
         gen, cluster = self._generation, self.cluster
+        # Which records it may see: the aborted-read checker judges read_committed readers.
+        self.history.append(
+            Ev.READER,
+            reader=self.spec.name,
+            group=self.spec.group,
+            cluster=cluster,
+            isolation=self.spec.isolation,
+        )
         c.subscribe(
             list(self.spec.subscription) or [topic_pattern(self.spec.topic)],
             on_assign=functools.partial(self._on_rebalance, gen, cluster, "assign"),
@@ -317,6 +332,7 @@ def final_read(
         "log_level": 6,
         "logger": CLIENT_LOGGER,
         "enable.partition.eof": False,
+        "isolation.level": "read_committed",  # final_read.start says so
         **(extra or {}),
     }
     client = Consumer(conf)

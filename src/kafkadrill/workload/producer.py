@@ -61,6 +61,11 @@ class ProducerSpec:
     message_bytes: int = 200
     keys: int = 64
     max_messages: int | None = None  # a hard bound on the load loop
+    # Transactions (workload/txn_producer.py): messages per transaction, None = not
+    # transactional; the share aborted on purpose; transaction.timeout.ms.
+    txn_size: int | None = None
+    txn_abort_ratio: float = 0.0
+    txn_timeout_ms: int = 10000
     extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
 
     def client_config(self, bootstrap: str) -> dict[str, Any]:
