@@ -57,9 +57,9 @@ class TransactionalProducer(WorkloadProducer):
         return client
 
     def _connect(self) -> Producer | None:
-        """A client with its transactions initialised; None when the run stops first (the
-        coordinator may be unreachable for as long as a fault lasts: retried)."""
-        while not self.stop_event.is_set():
+        """A client with its transactions initialised; None when the run stops or a redirect
+        comes first (the coordinator may be unreachable for as long as a fault lasts)."""
+        while not self.stop_event.is_set() and not self._redirect_pending():
             try:
                 return self._new_client()
             except KafkaException:
@@ -70,14 +70,17 @@ class TransactionalProducer(WorkloadProducer):
         spec = self.spec
         size = int(spec.txn_size or 1)
         interval = 1.0 / spec.rate_per_second if spec.rate_per_second else 0.0
-        client = self._connect()
-        while client is not None and not self.stop_event.is_set():
+        client: Producer | None = None
+        while not self.stop_event.is_set():
             if spec.max_messages is not None and self.seq >= spec.max_messages:
                 break
             move = self.take_redirect()
             if move is not None:
-                self._close(client)
+                if client is not None:
+                    self._close(client)
+                    client = None
                 self.switch(*move)
+            if client is None:
                 client = self._connect()
                 continue
             if self.paused.is_set():
@@ -94,7 +97,7 @@ class TransactionalProducer(WorkloadProducer):
             client.begin_transaction()
         except KafkaException:
             self._close(client)
-            return self._connect()
+            return None
         next_send = time.monotonic()
         for _ in range(size):
             if self.stop_event.is_set() or self._redirect_pending():
@@ -107,10 +110,16 @@ class TransactionalProducer(WorkloadProducer):
             self._send(client, route, 1)
             client.poll(0)
         last = self.seq - 1
-        stopping = self.stop_event.is_set() or self._redirect_pending()
-        # A transaction cut short by the stop or a redirect is aborted, never committed half.
-        decision = "abort" if stopping or aborts(self.txn, self.spec.txn_abort_ratio) else "commit"
-        outcome, error, client_ok = self._end(client, decision)
+        if self._redirect_pending():
+            # Leaving the cluster (it may be down): no abort call that could block the move;
+            # a transaction never asked to commit can only end aborted (by the coordinator's
+            # transaction.timeout.ms).
+            decision, (outcome, error, client_ok) = "abort", ("fail", "ABANDONED", False)
+        else:
+            # Cut short by the stop: aborted, never committed half.
+            cut = self.stop_event.is_set()
+            decision = "abort" if cut or aborts(self.txn, self.spec.txn_abort_ratio) else "commit"
+            outcome, error, client_ok = self._end(client, decision)
         self.history.append(
             Ev.TXN,
             producer=self.spec.name,
@@ -132,7 +141,7 @@ class TransactionalProducer(WorkloadProducer):
         if client_ok:
             return client
         self._close(client)
-        return None if self.stop_event.is_set() else self._connect()
+        return None  # the work loop connects again (or takes the redirect first)
 
     def _end(self, client: Producer, decision: str) -> tuple[str, str | None, bool]:
         """(outcome, error, the client is still usable) of committing or aborting."""
