@@ -20,7 +20,9 @@ and excuses both when the consumer's assignment changed in between ("Jepsen: Red
   acknowledged offset, or an offset any reader, the final reader too, received on that
   partition): `poll_skips` without a rebalance between, `skips_across_rebalance` with one
   (another member may have read them meanwhile). Offsets nobody ever saw a record at
-  (transaction markers, compacted or aborted records) are not skips. `skipped_records`
+  (transaction markers, compacted or aborted records) are not skips, nor are records of
+  aborted or unfinished transactions (history/transactions.py) that only a read_uncommitted
+  reader returned. `skipped_records`
   counts the known records the poll skips jumped over.
 
 Final-reader receipts are not checked (it assigns partitions itself, outside any group).
@@ -38,6 +40,7 @@ from kafkadrill.checkers._common import SAMPLE, Verdict, cat_codes
 from kafkadrill.checkers._positions import PartitionSpace, hot_partitions, position_keys
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
+from kafkadrill.history.transactions import TxnState, txn_state
 
 NAME = "poll_order"
 KINDS = ("nonmonotonic_polls", "poll_skips", "rewinds_after_rebalance", "skips_across_rebalance")
@@ -184,10 +187,17 @@ def check_poll_order(frames: HistoryFrames) -> Verdict:
     mine = inst > 0
     p = _pairs(reader[mine], inst[mine], read_part[group][mine],
                rows["offset"].to_numpy()[mine], seq[mine])  # fmt: skip
-    # Known records: every acknowledged offset and every offset any reader received.
+    # Known records: every acknowledged offset and every offset any reader received, but a
+    # record of an aborted or unfinished transaction (a read_uncommitted reader's receipt) is
+    # not one a read_committed reader must return: jumping over it is no skip.
+    codes = reads["id_code"].to_numpy()
+    state = txn_state(frames)[np.maximum(codes, 0)]
+    visible = (codes < 0) | (state == TxnState.NONE) | (state == TxnState.COMMITTED)
     known = (
-        np.concatenate([ack_part, read_part]),
-        np.concatenate([frames.ok["offset"].to_numpy()[ack_m], reads["offset"].to_numpy()]),
+        np.concatenate([ack_part, read_part[visible]]),
+        np.concatenate(
+            [frames.ok["offset"].to_numpy()[ack_m], reads["offset"].to_numpy()[visible]]
+        ),
     )
     kinds, skipped = _classify(p, _rebalanced(p, assigns, span), known)
     figures.update(
