@@ -379,6 +379,8 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "inconsistent_offsets": {},
         "send_order": {},
         "poll_order": {},
+        "aborted_read": {},
+        "torn_transaction": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 
