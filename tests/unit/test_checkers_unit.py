@@ -120,7 +120,7 @@ def test_unknown_sends_landed_or_not_and_failed_but_landed() -> None:
     assert u.status == "FAIL"
     assert u.figures == {"unknown": 3, "send_unknown": 2, "no_outcome": 1, "unknown_landed": 1,
                          "unknown_not_landed": 2, "failed": 2, "failed_but_landed": 1,
-                         "unknown_landed_elsewhere": {}}  # fmt: skip
+                         "aborted_landed": 0, "unknown_landed_elsewhere": {}}  # fmt: skip
     assert u.evidence == [{"id": "p0:3", "anomaly": "failed_but_landed"}]
     assert v["loss"].figures["lost"] == 0  # unknowns are never losses
     assert v["duplicates"].figures["duplicates"] == 0

@@ -248,3 +248,19 @@ def test_both_checkers_in_a_full_run_reach_report_json() -> None:
     h = four_txns().read("c0", [3], 6.0).final(9.0, {OLD: [0, 1, 2], DR: [0, 1]})
     v: dict[str, Any] = {k: x.to_dict() for k, x in check(h).items()}
     assert v["aborted_read"]["status"] == "FAIL" and v["torn_transaction"]["status"] == "FAIL"
+
+
+def test_aborted_records_in_the_final_read_are_not_failed_sends_that_landed() -> None:
+    # A read_uncommitted final read (or MM2's copy) returns aborted records: by design, not a
+    # client that reported a failure for a write that happened.
+    h = four_txns().final(9.0, {OLD: list(range(10))}, isolation="read_uncommitted")
+    u = run_checkers(load_frames(h.events))["unknown"]
+    assert u.status == "PASS", u.evidence
+    assert (u.figures["failed"], u.figures["failed_but_landed"]) == (4, 0)
+    assert u.figures["aborted_landed"] == 4
+    h = four_txns().send(10, 5.5, "fail").final(9.0, {OLD: [0, 1, 2, 10]}, incomplete=[OLD])
+    u = run_checkers(load_frames(h.events))["unknown"]
+    assert (u.status, u.figures["failed_but_landed"], u.figures["aborted_landed"]) == ("FAIL", 1, 0)
+    # An incomplete read leaves only real failures undecided: aborted ones never land "wrongly".
+    h = four_txns().final(9.0, {OLD: [0, 1, 2]}, incomplete=[OLD])
+    assert run_checkers(load_frames(h.events))["unknown"].status == "PASS"
