@@ -119,8 +119,8 @@ def test_unknown_sends_landed_or_not_and_failed_but_landed() -> None:
     u = v["unknown"]
     assert u.status == "FAIL"
     assert u.figures == {"unknown": 3, "send_unknown": 2, "no_outcome": 1, "unknown_landed": 1,
-                         "unknown_not_landed": 2, "failed": 2, "txn_aborted": 0,
-                         "failed_but_landed": 1, "unknown_landed_elsewhere": {}}  # fmt: skip
+                         "unknown_not_landed": 2, "failed": 2, "failed_but_landed": 1,
+                         "aborted_landed": 0, "unknown_landed_elsewhere": {}}  # fmt: skip
     assert u.evidence == [{"id": "p0:3", "anomaly": "failed_but_landed"}]
     assert v["loss"].figures["lost"] == 0  # unknowns are never losses
     assert v["duplicates"].figures["duplicates"] == 0
@@ -379,6 +379,8 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "inconsistent_offsets": {},
         "send_order": {},
         "poll_order": {},
+        "aborted_read": {},
+        "torn_transaction": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

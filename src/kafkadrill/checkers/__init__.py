@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from kafkadrill.checkers._common import Verdict, jsonable
+from kafkadrill.checkers.aborted_read import check_aborted_read  # noqa: F401  (registers it)
 from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (registers it)
 from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
 from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
@@ -47,6 +48,9 @@ from kafkadrill.checkers.replication import check_replication  # noqa: F401  (re
 from kafkadrill.checkers.send_order import check_send_order  # noqa: F401  (registers it)
 from kafkadrill.checkers.split_writes import check_split_writes  # noqa: F401  (registers it)
 from kafkadrill.checkers.timestamps import check_timestamps  # noqa: F401  (registers it)
+from kafkadrill.checkers.torn_transaction import (  # noqa: F401  (registers it)
+    check_torn_transaction,
+)
 from kafkadrill.checkers.unknown import check_unknown  # noqa: F401  (registers it)
 from kafkadrill.history import HistoryFrames, load_frames
 

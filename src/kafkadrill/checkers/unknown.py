@@ -5,9 +5,11 @@ We report how many landed (found in the final read of the authoritative cluster)
 failure (send.fail) that landed anyway is an anomaly: the client lied.
 
 Outcome per id, by precedence: ok > unknown > fail > no outcome (invoked, nothing recorded).
-A message of an aborted transaction is in the log by design (read_committed readers skip it):
-it is counted as `txn_aborted`, never as a failure that landed (the `aborted_read` checker
-judges who saw it).
+
+A message of an aborted transaction is a definite failure too (``history/transactions``), but
+its record is in the log by design, marked aborted: a read_uncommitted read returns it, and
+MirrorMaker 2 copies it. Found in the final read it is ``aborted_landed``, not a failed send
+that landed; whether a reader should have seen it is the aborted_read checker's question.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
     fr = final_read(frames)
     has_ok = presence(frames, frames.ok)
     has_unk = presence(frames, frames.unknown) & ~has_ok
-    aborted = txn_state(frames) == TxnState.ABORTED
-    has_fail = presence(frames, frames.fail) & ~has_ok & ~has_unk & ~aborted
+    has_fail = presence(frames, frames.fail) & ~has_ok & ~has_unk
+    aborted = has_fail & (txn_state(frames) == TxnState.ABORTED)
     no_outcome = presence(frames, frames.invoke) & ~has_ok & ~has_unk & ~has_fail
     indeterminate = has_unk | no_outcome
     seen = fr.auth_seen
@@ -63,19 +65,20 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
         "unknown_landed": None,
         "unknown_not_landed": None,
         "failed": int(has_fail.sum()),
-        "txn_aborted": int((aborted & ~has_ok & ~has_unk).sum()),
         "failed_but_landed": None,
+        "aborted_landed": None,
         "unknown_landed_elsewhere": None,
     }
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
     landed = indeterminate & seen
-    fbl = has_fail & seen
+    fbl = has_fail & ~aborted & seen
     figures.update(
         unknown_landed=int(landed.sum()),
         # With an incomplete final read, "not landed" may just be "not read yet".
         unknown_not_landed=int((indeterminate & ~seen).sum()) if fr.auth_complete else None,
         failed_but_landed=int(fbl.sum()),
+        aborted_landed=int((aborted & seen).sum()),
         unknown_landed_elsewhere=_landed_elsewhere(frames, fr, indeterminate & ~seen),
     )
     evidence = [
@@ -84,7 +87,7 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
     ]
     if fbl.any():
         status = "FAIL"
-    elif not fr.auth_complete and has_fail.any():
+    elif not fr.auth_complete and (has_fail & ~aborted).any():
         status = "UNKNOWN"
     else:
         status = "PASS"

@@ -104,6 +104,20 @@ _CAUSES: dict[str, Callable[[Figures], tuple[str, str]]] = {
         "check auto.offset.reset and retention (a position deleted under a lagging consumer "
         "resets it) and unclean leader elections (a truncated log rewinds it).",
     ),
+    "aborted_read": lambda f: (
+        f"{_n(f, 'count')} records of aborted transactions returned to read_committed readers "
+        f"({_n(f, 'elsewhere')} on another cluster than the transaction's)",
+        "Read on the transaction's own cluster, the broker or client broke isolation. Read "
+        "elsewhere, replication copied aborted records as ordinary ones: run MirrorMaker 2's "
+        "source consumer with isolation.level=read_committed (KAFKA-14021).",
+    ),
+    "torn_transaction": lambda f: (
+        f"{_n(f, 'torn_transactions')} transactions only partly held by a cluster "
+        f"({_n(f, 'torn')} transaction-cluster pairs)",
+        "Replication copies a transaction record by record, so a failover that stops it mid-"
+        "transaction leaves part of it on the target: consumers there act on half a "
+        "transaction. See which clusters in the evidence; reconcile by id after failover.",
+    ),
     "aggregation": lambda f: (
         f"{_n(f, 'missing')} acknowledged writes missing from an aggregate view",
         "See the aggregation findings.",
