@@ -136,6 +136,8 @@ class ObjectivesPlan:
     max_produce_p99_ms: float | None
     max_metadata_sync_seconds: float | None
     max_split_writes: int | None
+    max_aborted_reads_on_copies: int | None
+    max_torn_transactions_on_copies: int | None
     max_replication_recovery_seconds: float | None
     require_ordering: bool
     require_timestamps_preserved: bool

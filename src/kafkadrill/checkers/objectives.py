@@ -68,6 +68,20 @@ _OBJECTIVES: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Verdict]], 
         lambda v: (v["split_writes"].figures.get("split_writes") or {}).get("count"),
         "max",
     ),
+    # Aborted records a read_committed reader returned on a copy (MM2 copies them as ordinary
+    # records unless its source consumer reads committed); on the origin the checker fails.
+    "max_aborted_reads_on_copies": (
+        ("aborted_read",),
+        _fig("aborted_read", "elsewhere"),
+        "max",
+    ),
+    # Transactions only partly present on a copy (MM2 copies record by record); torn on the
+    # origin fails the torn_transaction checker itself.
+    "max_torn_transactions_on_copies": (
+        ("torn_transaction",),
+        _fig("torn_transaction", "elsewhere"),
+        "max",
+    ),
     # Replication healthy again after every heal: data caught up and heartbeats fresh.
     "max_replication_recovery_seconds": (
         ("replication",),
@@ -81,7 +95,13 @@ OBJECTIVE_NAMES = (*_OBJECTIVES, "expected_anomalies")
 EXPECTED = "expected_anomalies"
 # Objectives that depend on a checker without governing it: its strict status still counts.
 _NOT_GOVERNING = frozenset(
-    {"max_metadata_sync_seconds", "max_split_writes", "max_replication_recovery_seconds"}
+    {
+        "max_metadata_sync_seconds",
+        "max_split_writes",
+        "max_aborted_reads_on_copies",
+        "max_torn_transactions_on_copies",
+        "max_replication_recovery_seconds",
+    }
 )
 
 
@@ -95,6 +115,10 @@ def _no_metadata_change(v: Mapping[str, Verdict]) -> bool:
 
 def _no_failover(v: Mapping[str, Verdict]) -> bool:
     return not v["split_writes"].figures.get("applicable")
+
+
+def _no_transactions(v: Mapping[str, Verdict]) -> bool:
+    return not v["aborted_read"].figures.get("applicable")
 
 
 def _no_replication_stall(v: Mapping[str, Verdict]) -> bool:
@@ -114,6 +138,8 @@ _NOT_APPLICABLE: dict[str, Callable[[Mapping[str, Verdict]], bool]] = {
     "max_read_unavailable_seconds": _no_fault,
     "max_metadata_sync_seconds": _no_metadata_change,
     "max_split_writes": _no_failover,
+    "max_aborted_reads_on_copies": _no_transactions,
+    "max_torn_transactions_on_copies": _no_transactions,
     "max_replication_recovery_seconds": _no_replication_stall,
 }
 

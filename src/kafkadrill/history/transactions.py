@@ -23,15 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from kafkadrill.history.events import Ev
-
-if TYPE_CHECKING:
-    from kafkadrill.history.frames import HistoryFrames
 
 __all__ = [
     "ABORTED_ERROR",
@@ -46,6 +43,23 @@ __all__ = [
 
 ABORTED_ERROR = "TXN_ABORTED"
 UNKNOWN_ERROR = "TXN_UNKNOWN"
+
+
+class HistoryFrames(Protocol):
+    """What this module needs of :class:`kafkadrill.history.frames.HistoryFrames` (which
+    imports this module: a Protocol, not an import, keeps the two out of a cycle)."""
+
+    ok: pd.DataFrame
+    fail: pd.DataFrame
+    unknown: pd.DataFrame
+    cache: dict[str, Any]
+
+    def of_type(self, *types: str) -> list[dict[str, Any]]: ...
+
+    def id_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+F = TypeVar("F", bound=HistoryFrames)
 
 
 class TxnState(IntEnum):
@@ -170,7 +184,7 @@ def _moved(rows: pd.DataFrame, error: str, into: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("seq", kind="stable", ignore_index=True)
 
 
-def apply_transactions(frames: HistoryFrames) -> HistoryFrames:
+def apply_transactions(frames: F) -> F:
     """The frames with aborted and unknown transactional messages out of ``ok`` (see the module
     docstring); the same object when the history has no ``txn`` event."""
     if not frames.of_type(Ev.TXN):

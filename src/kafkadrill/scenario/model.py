@@ -517,6 +517,20 @@ class Objectives(_Model):
         le=_INT63,
         description="writes the old primary acknowledged after the failover decision",
     )
+    max_aborted_reads_on_copies: Int | None = Field(
+        default=None,
+        ge=0,
+        le=_INT63,
+        description="records of aborted transactions read_committed readers returned on a "
+        "cluster other than the transaction's (replicated as ordinary records)",
+    )
+    max_torn_transactions_on_copies: Int | None = Field(
+        default=None,
+        ge=0,
+        le=_INT63,
+        description="committed transactions only partly present on a cluster other than "
+        "the transaction's (replication stopped mid-transaction)",
+    )
     max_replication_recovery_seconds: Float | None = Field(
         default=None,
         ge=0,
