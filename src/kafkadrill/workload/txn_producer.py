@@ -41,6 +41,7 @@ class TransactionalProducer(WorkloadProducer):
         self.txn = 0
         self.committed = 0
         self.aborted = 0
+        self._next_send = time.monotonic()
 
     def _new_client(self) -> Producer:
         spec = self.spec
@@ -98,15 +99,16 @@ class TransactionalProducer(WorkloadProducer):
         except KafkaException:
             self._close(client)
             return None
-        next_send = time.monotonic()
         for _ in range(size):
             if self.stop_event.is_set() or self._redirect_pending():
                 break
             if interval:
-                delay = next_send - time.monotonic()
+                # The schedule runs across transactions: a commit's round trip is caught up
+                # on (up to 1 s behind), so the rate is the scenario's, not rate minus commits.
+                delay = self._next_send - time.monotonic()
                 if delay > 0:
                     client.poll(delay)
-                next_send = max(next_send + interval, time.monotonic() - 1.0)
+                self._next_send = max(self._next_send + interval, time.monotonic() - 1.0)
             self._send(client, route, 1)
             client.poll(0)
         last = self.seq - 1
