@@ -601,6 +601,12 @@ class FakeClients:
         run_id: str,
         stop: threading.Event,
     ) -> FakeProducer:
+        if spec.txn_size is not None:
+            # A stand-in would write history without txn events: refused, never faked.
+            raise TopologyError(
+                f"producer {spec.name}: the fake runtime does not model transactions "
+                "(workload.producers.transactions): run on local, compose or external"
+            )
         return FakeProducer(self.rt, spec, history, bootstrap, stop)
 
     def consumer(
