@@ -510,6 +510,7 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     """Every phase from a started topology to the final read; returns environment.json."""
     plan, rt = drill.plan, drill.rt
     environment = rt.describe()
+    features = {c.name: dict(c.features) for c in rt.topology.clusters if c.features}
     if environment.get("wan"):
         drill.history.append(
             Ev.WAN, links=environment["wan"], in_force=environment.get("wan_in_force") or []
@@ -557,7 +558,9 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     drill.set_phase("final_read")
     with drill.timed("final_read"):
         _final_read_phase(drill)
-    return rt.describe() or environment
+    out = rt.describe() or environment
+    # The levels the clusters were formatted with (topology.features); absent: the defaults.
+    return {**out, "features": features} if features else out
 
 
 def _heal_phase(drill: Drill) -> None:

@@ -55,6 +55,9 @@ class Cluster:
     topics: tuple[TopicSpec, ...] = ()
     # An ACL authorizer, so that a runbook can fence writes (runtimes.shared.config).
     authorizer: bool = False
+    # Feature levels set when the cluster's storage is formatted (`kafka-storage format
+    # --feature name=level`), e.g. (("transaction.version", 1),); () = the version's defaults.
+    features: tuple[tuple[str, int], ...] = ()
 
     @property
     def size(self) -> int:

@@ -424,3 +424,11 @@ def test_admin_calls_use_the_settings_of_the_cluster_addressed(
     assert rt.clients._conf("127.0.0.1:2")["sasl.password"] == "west-secret"
     assert rt.clients._conf("127.0.0.1:9")["sasl.password"] == "east-secret"
     assert "west-secret" not in (rt.recorder.clean("pw is west-secret") or "")
+
+
+def test_feature_levels_are_refused_on_clusters_kafkadrill_did_not_format() -> None:
+    data = base()
+    data.setdefault("topology", {})["features"] = {"transaction.version": 1}
+    with pytest.raises(ScenarioError) as exc:
+        Scenario.from_dict(data, source="x.yaml")
+    assert "topology.features" in str(exc.value) and "kafka-features.sh" in str(exc.value)

@@ -565,6 +565,19 @@ def test_transactions_need_acks_all_and_idempotence(tmp_path: Path) -> None:
     assert "workload.producers.transactions.abort_ratio" in str(err)
 
 
+def test_feature_levels_reach_every_cluster_and_unknown_names_are_refused(tmp_path: Path) -> None:
+    s = load_scenario(
+        write(
+            tmp_path,
+            "name: x\ntopology:\n  features: {transaction.version: 1, group.version: 0}\n",
+        )
+    )
+    want = (("group.version", 0), ("transaction.version", 1))
+    assert [c.features for c in s.to_topology().clusters] == [want, want]
+    err = load_err(tmp_path, "name: x\ntopology:\n  features: {metadata.version: 20}\n")
+    assert "topology.features" in str(err) and "transaction.version" in str(err)
+
+
 def test_bad_acks_lists_valid(tmp_path: Path) -> None:
     err = load_err(tmp_path, "name: x\nworkload:\n  producers: {acks: 2}\n")
     assert "workload.producers.acks" in str(err) and "'all', '1' or '0'" in str(err)

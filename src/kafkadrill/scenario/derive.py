@@ -73,6 +73,9 @@ def topology_of(s: ScenarioParts) -> Topology:
     if fo is not None and fo.fence is not None and fo.fence.method == "acl":
         # The fence is an ACL: the clusters kafkadrill starts get an authorizer.
         built = replace(built, clusters=tuple(replace(c, authorizer=True) for c in built.clusters))
+    if t.features:
+        levels = tuple(sorted(t.features.items()))
+        built = replace(built, clusters=tuple(replace(c, features=levels) for c in built.clusters))
     return built
 
 

@@ -182,6 +182,19 @@ class FlowSpec(_Model):
 BUILTIN_MODELS = ("active-passive", "active-active", "stretch")
 
 
+#: Feature levels a scenario may set at format time (metadata.version and kraft.version follow
+#: the Kafka version and the quorum; they are not a drill's setting).
+FEATURES = ("transaction.version", "group.version", "eligible.leader.replicas.version",
+            "share.version", "streams.version")  # fmt: skip
+FeatureName = Literal[
+    "transaction.version",
+    "group.version",
+    "eligible.leader.replicas.version",
+    "share.version",
+    "streams.version",
+]
+
+
 class TopologySpec(_Model):
     builtin: Literal["two-dc"] = "two-dc"
     model: Literal["active-passive", "active-active", "stretch", "custom"] = Field(
@@ -211,6 +224,12 @@ class TopologySpec(_Model):
         description="created on primary; empty = one 'orders' topic",
     )
     mm2: ConfigMap = Field(default_factory=dict, description="MM2 properties, primary->dr flow")
+    features: dict[FeatureName, Annotated[int, Field(ge=0, le=99)]] = Field(
+        default_factory=dict,
+        description="feature levels every cluster is formatted with (kafka-storage format "
+        "--feature), e.g. {transaction.version: 1, group.version: 0}; kafkadrill-started "
+        "runtimes only",
+    )
     wan: WanSpec | None = Field(
         default=None, description="baseline latency/jitter/bandwidth per link for the whole run"
     )

@@ -399,18 +399,19 @@ log4j.logger.kafka.request.logger=WARN
 
 # The node entry script works on kafkadrill's images and on the official apache/kafka image:
 # formats storage on first start (from the image's prepared bootstrap checkpoint when there is
-# one, else with the storage tool), then runs the broker with the rendered server.properties.
+# one and no feature level is set, else with the storage tool), then runs the broker with the
+# rendered server.properties.
 NODE_SCRIPT = f"""set -e
 d={DATA_DIR}
 c={CONF_DIR}
 if [ ! -f "$d/meta.properties" ]; then
-  if [ -f /opt/kafkadrill/bootstrap.checkpoint ]; then
+  if [ -z "$KD_FEATURES" ] && [ -f /opt/kafkadrill/bootstrap.checkpoint ]; then
     cp /opt/kafkadrill/bootstrap.checkpoint "$d/bootstrap.checkpoint"
     printf 'node.id=%s\\ndirectory.id=%s\\nversion=1\\ncluster.id=%s\\n' \\
       "$KD_NODE_ID" "$KD_DIRECTORY_ID" "$KD_CLUSTER_ID" > "$d/meta.properties"
   else
     java -cp '{LIBS}' kafka.tools.StorageTool format --cluster-id="$KD_CLUSTER_ID" \\
-      --config "$c/server.properties" --ignore-formatted
+      --config "$c/server.properties" --ignore-formatted $KD_FEATURES
   fi
 fi
 exec java $KD_JAVA_OPTS -Dlog4j2.configurationFile="$c/log4j2.properties" \\
@@ -551,6 +552,12 @@ def _render_node(
             "KD_CLUSTER_ID": cluster_id,
             "KD_DIRECTORY_ID": stable_id(opts.project, opts.run_id, svc),
             "KD_JAVA_OPTS": java_opts(opts.heap_mb),
+            # topology.features: formatted by the storage tool, not from the image's checkpoint.
+            **(
+                {"KD_FEATURES": " ".join(f"--feature={k}={v}" for k, v in c.features)}
+                if c.features
+                else {}
+            ),
         },
         "configs": [
             {"source": "node-sh", "target": f"{CONF_DIR}/node.sh"},

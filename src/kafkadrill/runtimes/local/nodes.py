@@ -89,8 +89,8 @@ class LocalNodes:
         # What `kafka-storage format` writes, without one JVM per node: the bootstrap
         # checkpoint (metadata.version and feature levels) depends only on the Kafka version,
         # so it is made once per version and copied; meta.properties is per node.
-        checkpoint = self._bootstrap_checkpoint()
         for nr, cluster_id in jobs:
+            checkpoint = self._bootstrap_checkpoint(nr.cluster.features)
             nr.data_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(checkpoint, nr.data_dir / "bootstrap.checkpoint")
             (nr.data_dir / "meta.properties").write_text(
@@ -99,10 +99,13 @@ class LocalNodes:
                 f"version=1\ncluster.id={cluster_id}\n"
             )
 
-    def _bootstrap_checkpoint(self) -> Path:
-        """bootstrap.checkpoint of this Kafka version, made once with the storage tool."""
+    def _bootstrap_checkpoint(self, features: tuple[tuple[str, int], ...] = ()) -> Path:
+        """bootstrap.checkpoint of this Kafka version and feature levels, made once with the
+        storage tool (which refuses a level the version does not know: a TopologyError)."""
         assert self.kafka is not None
-        target = cache_dir() / "bootstrap" / f"{self.kafka.version}-{self.kafka.source}"
+        key = f"{self.kafka.version}-{self.kafka.source}"
+        key += "".join(f"-{name}={level}" for name, level in features)
+        target = cache_dir() / "bootstrap" / key
         checkpoint = target / "bootstrap.checkpoint"
         if checkpoint.exists():
             return checkpoint
@@ -128,12 +131,15 @@ class LocalNodes:
                 f"--cluster-id={cfg.new_cluster_id()}",
                 "--config",
                 str(props),
+                *(f"--feature={name}={level}" for name, level in features),
             ]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
             made = tmp / "data" / "bootstrap.checkpoint"
             if proc.returncode != 0 or not made.exists():
                 raise TopologyError(
-                    f"kafka-storage format failed (Kafka {self.kafka.version}):\n"
+                    f"kafka-storage format failed (Kafka {self.kafka.version}"
+                    + (f", topology.features {dict(features)}" if features else "")
+                    + "):\n"
                     + (proc.stdout + proc.stderr)[-1500:]
                 )
             target.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,22 @@ def wan_rule(ctx: RuleContext) -> list[Problem]:
     return _wan_problems(ctx.scenario, ctx.topology)
 
 
+@rule(21, needs_topology=False)
+def features_rule(ctx: RuleContext) -> list[Problem]:
+    s = ctx.scenario
+    if not s.topology.features or s.external is None:
+        return []
+    return [
+        Problem(
+            "topology.features",
+            "feature levels are set when kafkadrill formats the clusters it starts; the "
+            "external runtime drills clusters you formatted",
+            "remove topology.features (set them on your clusters with kafka-features.sh "
+            "before the drill)",
+        )
+    ]
+
+
 def _short(v: object) -> str:
     text = repr(v)
     return text if len(text) <= 80 else text[:77] + "..."
