@@ -553,7 +553,14 @@ def test_transactions_need_acks_all_and_idempotence(tmp_path: Path) -> None:
         write(tmp_path, "name: x\nworkload:\n  producers: {transactions: {size: 5}}\n")
     )
     t = s.workload.producers.transactions
-    assert t is not None and (t.size, t.abort_ratio, t.timeout_ms) == (5, 0.0, 10000)
+    assert t is not None and (t.size, t.abort_ratio, t.timeout_ms) == (5, 0.0, 15000)
+    # librdkafka refuses a message timeout above the transaction timeout: the default follows
+    assert s.workload.producers.delivery_timeout_ms == 15000
+    err = load_err(
+        tmp_path,
+        "name: x\nworkload:\n  producers: {delivery_timeout_ms: 30000, transactions: {}}\n",
+    )
+    assert "workload.producers.delivery_timeout_ms" in str(err) and "<=" in str(err)
     err = load_err(tmp_path, "name: x\nworkload:\n  producers: {acks: 1, transactions: {}}\n")
     assert "workload.producers" in str(err) and "acks: all" in str(err)
     err = load_err(

@@ -278,7 +278,7 @@ class TransactionsSpec(_Model):
         description="share of transactions aborted on purpose, evenly spread",
     )
     timeout_ms: Int = Field(
-        default=10000, ge=1000, le=900_000, description="the producer's transaction.timeout.ms"
+        default=15000, ge=1000, le=900_000, description="the producer's transaction.timeout.ms"
     )
 
 
@@ -309,6 +309,12 @@ class ProducerSpec(_Model):
     @model_validator(mode="after")
     def _resolve_idempotence(self) -> ProducerSpec:
         if self.transactions is not None:
+            # librdkafka refuses a message timeout above the transaction timeout: an unset
+            # delivery_timeout_ms follows it down.
+            if "delivery_timeout_ms" not in self.model_fields_set:
+                self.delivery_timeout_ms = min(
+                    self.delivery_timeout_ms, self.transactions.timeout_ms
+                )
             # A transactional producer is idempotent by definition (librdkafka refuses else).
             if self.acks != "all":
                 raise ValueError("transactions need acks: all (set acks: all or drop transactions)")

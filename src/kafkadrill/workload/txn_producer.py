@@ -59,11 +59,17 @@ class TransactionalProducer(WorkloadProducer):
 
     def _connect(self) -> Producer | None:
         """A client with its transactions initialised; None when the run stops or a redirect
-        comes first (the coordinator may be unreachable for as long as a fault lasts)."""
+        comes first (the coordinator may be unreachable for as long as a fault lasts: a
+        retriable error or a timeout is retried; anything else is raised, a client error)."""
         while not self.stop_event.is_set() and not self._redirect_pending():
             try:
                 return self._new_client()
-            except KafkaException:
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                if not isinstance(err, KafkaError) or not (
+                    err.retriable() or err.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT)
+                ):
+                    raise
                 time.sleep(0.5)
         return None
 
@@ -121,6 +127,10 @@ class TransactionalProducer(WorkloadProducer):
             # Cut short by the stop: aborted, never committed half.
             cut = self.stop_event.is_set()
             decision = "abort" if cut or aborts(self.txn, self.spec.txn_abort_ratio) else "commit"
+            if decision == "abort" and not cut:
+                # An application aborts after writing: the records reach the log first (else
+                # the abort purges them unsent and no reader ever meets an aborted record).
+                client.flush(CALL_TIMEOUT_S)
             outcome, error, client_ok = self._end(client, decision)
         self.history.append(
             Ev.TXN,

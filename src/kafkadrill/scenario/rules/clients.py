@@ -100,6 +100,18 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                     "set enable_idempotence: false or acks: all",
                 )
             )
+        t = p.transactions
+        if t is not None and p.delivery_timeout_ms > t.timeout_ms:
+            probs.append(
+                Problem(
+                    f"{here}.delivery_timeout_ms",
+                    "a transactional producer's delivery timeout must be <= its "
+                    f"transactions.timeout_ms (the client refuses otherwise): "
+                    f"{p.delivery_timeout_ms} > {t.timeout_ms}",
+                    f"set delivery_timeout_ms: {t.timeout_ms} (or less) or raise "
+                    "transactions.timeout_ms",
+                )
+            )
         if p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms:
             probs.append(
                 Problem(
