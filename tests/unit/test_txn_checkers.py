@@ -266,3 +266,19 @@ def test_aborted_records_in_the_final_read_are_not_failed_sends_that_landed() ->
     # An incomplete read leaves only real failures undecided: aborted ones never land "wrongly".
     h = four_txns().final(9.0, {OLD: [0, 1, 2]}, incomplete=[OLD])
     assert run_checkers(load_frames(h.events))["unknown"].status == "PASS"
+
+
+def test_a_read_committed_group_passing_over_copied_aborted_records_skips_nothing() -> None:
+    # Seen in a transactional region failover: MM2 copied aborted txn 1 (seq 3..4) to DR as
+    # ordinary records; billing had skipped them on primary by design, then resumed on DR
+    # past them. They are not writes the group owed anyone: no skip.
+    h = T().add("run.start", 0.0, run_id="r", scenario="s", seed=1)
+    h.txn(0, 0, 2, 1.0).txn(1, 3, 4, 2.0, "abort").txn(2, 5, 6, 3.0)
+    h.read("c0", [0, 1, 2], 6.0)
+    # resumed on DR past the copies: seq 5 and 6 at DR offsets 5 and 6
+    h.read("c0", [0, 1, 2, 3, 4, 5, 6][5:], 7.0, cluster=DR, topic="primary.orders")
+    for e in h.events[-2:]:
+        e["offset"] += 5
+    h.final(9.0, {OLD: [0, 1, 2, 5, 6], DR: [0, 1, 2, 3, 4, 5, 6]}, authoritative=DR)
+    v = run_checkers(load_frames(h.events))["offsets"]
+    assert v.figures["skipped"] == 0, v.evidence

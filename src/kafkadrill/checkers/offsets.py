@@ -15,6 +15,9 @@ records G read on the primary before a failover are not skips on the DR cluster.
 
 Hence a lost message (in no final read) is never a skip, and neither is lag: records past the
 highest offset G reached on a partition (a stalled partition) are not yet consumed, not skipped.
+Nor is a record of an aborted or unfinished transaction (history/transactions.py): a
+read_committed group skips it by design, even on a cluster where MM2 copied it as an ordinary
+record (aborted_read counts the readers that returned it).
 This checker is the only definition of these figures: the report's consumer-group table shows
 ``per_group`` as it is.
 """
@@ -36,6 +39,7 @@ from kafkadrill.checkers._common import (
 )
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
+from kafkadrill.history.transactions import TxnState, txn_state
 
 NAME = "offsets"
 
@@ -160,7 +164,13 @@ def _scan_group(
 
 def _scan_context(frames: HistoryFrames, fr, rc: pd.DataFrame, rr: dict, foreign: dict) -> dict:
     n_topics = len(frames.recv["topic"].cat.categories)
-    final = fr.records[fr.records["id_code"].to_numpy() >= 0]
+    codes = fr.records["id_code"].to_numpy()
+    # A record of an aborted or unfinished transaction is no write a consumer owes anyone:
+    # a read_committed group skips it by design, also where replication made it an ordinary
+    # record (MM2 copies aborted records; the aborted_read checker counts who read them).
+    state = txn_state(frames)[np.maximum(codes, 0)]
+    owed = (state == TxnState.NONE) | (state == TxnState.COMMITTED)
+    final = fr.records[(codes >= 0) & owed]
     read_clusters = set(fr.complete) | set(fr.clusters) if fr.present else set()
     return {
         "rc": rc,

@@ -130,7 +130,7 @@ class TransactionalProducer(WorkloadProducer):
             if decision == "abort" and not cut:
                 # An application aborts after writing: the records reach the log first (else
                 # the abort purges them unsent and no reader ever meets an aborted record).
-                client.flush(CALL_TIMEOUT_S)
+                client.flush(1.0)  # bounded: the cluster may be going away
             outcome, error, client_ok = self._end(client, decision)
         self.history.append(
             Ev.TXN,
@@ -155,13 +155,27 @@ class TransactionalProducer(WorkloadProducer):
         self._close(client)
         return None  # the work loop connects again (or takes the redirect first)
 
+    def _call(self, client: Producer, decision: str) -> None:
+        """Commit or abort in slices of 1 s (librdkafka lets a timed-out call be repeated), so
+        that a redirect is taken within a second even while the coordinator is unreachable:
+        else a region outage would hold the producer in its call for CALL_TIMEOUT_S, and the
+        failover's write RTO would measure this client, not the DR setup."""
+        call = client.commit_transaction if decision == "commit" else client.abort_transaction
+        deadline = time.monotonic() + CALL_TIMEOUT_S
+        while True:
+            try:
+                call(min(1.0, max(deadline - time.monotonic(), 0.1)))
+                return
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                again = isinstance(err, KafkaError) and err.retriable() and not err.fatal()
+                if not again or time.monotonic() >= deadline or self._redirect_pending():
+                    raise
+
     def _end(self, client: Producer, decision: str) -> tuple[str, str | None, bool]:
         """(outcome, error, the client is still usable) of committing or aborting."""
         try:
-            if decision == "commit":
-                client.commit_transaction(CALL_TIMEOUT_S)
-            else:
-                client.abort_transaction(CALL_TIMEOUT_S)
+            self._call(client, decision)
             return "ok", None, True
         except KafkaException as exc:
             err: KafkaError = exc.args[0]
