@@ -53,24 +53,30 @@ class TransactionalProducer(WorkloadProducer):
                 "enable.idempotence": True,
             }
         )
-        client = Producer(conf)
-        client.init_transactions(CALL_TIMEOUT_S)
-        return client
+        return Producer(conf)
 
     def _connect(self) -> Producer | None:
         """A client with its transactions initialised; None when the run stops or a redirect
-        comes first (the coordinator may be unreachable for as long as a fault lasts: a
-        retriable error or a timeout is retried; anything else is raised, a client error)."""
+        comes first. init_transactions is called in 1 s slices (a timed-out call may be
+        repeated): the coordinator may be unreachable for as long as a fault lasts, and a
+        redirect must not wait for it. A retriable error is retried; anything else (a config
+        the client refuses) is raised: a client error, never a silent stall."""
+        client: Producer | None = None
         while not self.stop_event.is_set() and not self._redirect_pending():
             try:
-                return self._new_client()
+                if client is None:
+                    client = self._new_client()
+                client.init_transactions(1.0)
+                return client
             except KafkaException as exc:
                 err = exc.args[0] if exc.args else None
                 if not isinstance(err, KafkaError) or not (
                     err.retriable() or err.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT)
                 ):
                     raise
-                time.sleep(0.5)
+                if err.fatal():
+                    client = None
+                time.sleep(0.1)
         return None
 
     def work(self) -> None:
