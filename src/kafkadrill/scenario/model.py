@@ -520,6 +520,11 @@ class FinalRead(_Model):
     timeout_seconds: Float = Field(default=60, gt=0, le=86400)
 
 
+def _max_count(description: str) -> Any:
+    """An optional upper bound on a count (null: measured and reported only)."""
+    return Field(default=None, ge=0, le=_INT63, description=description)
+
+
 class Objectives(_Model):
     """What the drill must show; null = measured and reported, not judged."""
 
@@ -536,25 +541,16 @@ class Objectives(_Model):
     max_metadata_sync_seconds: Float | None = Field(
         default=None, ge=0, description="seconds until a topic.* change shows on the target"
     )
-    max_split_writes: Int | None = Field(
-        default=None,
-        ge=0,
-        le=_INT63,
-        description="writes the old primary acknowledged after the failover decision",
+    max_split_writes: Int | None = _max_count(
+        "writes the old primary acknowledged after the failover decision"
     )
-    max_aborted_reads_on_copies: Int | None = Field(
-        default=None,
-        ge=0,
-        le=_INT63,
-        description="records of aborted transactions read_committed readers returned on a "
-        "cluster other than the transaction's (replicated as ordinary records)",
+    max_aborted_reads_on_copies: Int | None = _max_count(
+        "records of aborted transactions read_committed readers returned on a "
+        "cluster other than the transaction's (replicated as ordinary records)"
     )
-    max_torn_transactions_on_copies: Int | None = Field(
-        default=None,
-        ge=0,
-        le=_INT63,
-        description="committed transactions only partly present on a cluster other than "
-        "the transaction's (replication stopped mid-transaction)",
+    max_torn_transactions_on_copies: Int | None = _max_count(
+        "committed transactions only partly present on a cluster other than "
+        "the transaction's (replication stopped mid-transaction)"
     )
     max_replication_recovery_seconds: Float | None = Field(
         default=None,
