@@ -866,3 +866,17 @@ def test_from_dict() -> None:
             },
             source="inline",
         )
+
+
+def test_an_override_of_an_unquoted_number_in_a_property_map_is_no_text_change(
+    tmp_path: Path,
+) -> None:
+    # A sweep over an MM2 setting written unquoted in the file was refused: the override's
+    # dotted key (a property map's key holds dots) did not clear the file's line for it.
+    path = write(tmp_path, "name: x\ntopology:\n  mm2: {emit.checkpoints.interval.seconds: 20}\n")
+    s = load_scenario(path, {"topology.mm2.emit.checkpoints.interval.seconds": 1})
+    assert s.topology.mm2["emit.checkpoints.interval.seconds"] == "1"
+    # The file's own unquoted 4.10 is still refused (it would silently become '4.1').
+    bad = write(tmp_path, "name: x\ntopology:\n  mm2: {x.y: 4.10}\n")
+    with pytest.raises(ScenarioError, match="quote it"):
+        load_scenario(bad, {"topology.mm2.emit.checkpoints.interval.seconds": 1})

@@ -69,9 +69,9 @@ def _build_checked(
         numbers: dict[Loc, str] = getattr(lines, "numbers", {})
         for key in overrides:
             loc = tuple(split_key(str(key)))
-            for p in [p for p in lines if p[: len(loc)] == loc]:
+            for p in [p for p in lines if _under(p, loc)]:
                 del lines[p]
-            for p in [p for p in numbers if p[: len(loc)] == loc]:
+            for p in [p for p in numbers if _under(p, loc)]:
                 del numbers[p]
     try:
         scn = Scenario.model_validate(data)
@@ -83,6 +83,17 @@ def _build_checked(
     if problems:
         raise validation_error(problems, source, lines)
     return scn
+
+
+def _under(p: Loc, loc: Loc) -> bool:
+    """Is ``p`` (a path in the file) at or below the override's ``loc``? Compared as dotted
+    text too: a property map's key holds dots (`topology.mm2.emit.checkpoints.interval.seconds`
+    is the key `emit.checkpoints.interval.seconds` of `topology.mm2`), which split_key cannot
+    tell from nesting (a sweep over an unquoted MM2 number was refused as a text change)."""
+    if p[: len(loc)] == loc:
+        return True
+    dotted, key = ".".join(map(str, p)), ".".join(map(str, loc))
+    return dotted == key or dotted.startswith(key + ".")
 
 
 def _numbers_read_as_text(scn: Scenario, data: Any, numbers: dict[Loc, str]) -> list[Problem]:
