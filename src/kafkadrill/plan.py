@@ -53,6 +53,8 @@ class ProducerGroupPlan:
     topic: str
     acks: str
     rate_per_second: float | None
+    # "transactions of 50, 20% aborted on purpose, timeout 15000 ms"; None: not transactional
+    transactions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ConsumerGroupPlan:
     union: bool
     topics: tuple[str, ...] | None  # exactly these topics instead of `topic`
     pattern: str | None  # topics matching this instead of `topic`
+    isolation: str = "read_committed"
 
 
 @dataclass(frozen=True)

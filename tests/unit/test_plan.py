@@ -110,3 +110,15 @@ def test_plan_states_the_failover_readiness_check(
     sc = load_scenario(ROOT / "scenarios" / "stale-checkpoints-failover.yaml", overrides or None)
     text = render_plan(compile_plan(sc), "local")
     assert expected in text, text
+
+
+def test_plan_text_states_transactions_and_isolation() -> None:
+    from kafkadrill.runtimes.external.plan import render_plan
+
+    plan = compile_plan(load_scenario(ROOT / "scenarios" / "transactions-leader-kill.yaml"))
+    text = render_plan(plan)
+    assert "transactions of 50, 20% aborted on purpose, timeout 15000 ms" in text
+    audit = next(line for line in text.splitlines() if "consumer group audit" in line)
+    assert "read_uncommitted" in audit
+    billing = next(line for line in text.splitlines() if "consumer group billing" in line)
+    assert "read_" not in billing  # read_committed, the default, is not repeated

@@ -127,6 +127,11 @@ def producer_groups(w: WorkloadSpec) -> tuple[ProducerGroupPlan, ...]:
             topic=p.topic,
             acks=p.acks,
             rate_per_second=p.rate_per_second,
+            transactions=None
+            if p.transactions is None
+            else f"transactions of {p.transactions.size}, "
+            f"{p.transactions.abort_ratio:.0%} aborted on purpose, "
+            f"timeout {p.transactions.timeout_ms} ms",
         )
         for p in w.producer_groups()
     )
@@ -143,6 +148,7 @@ def consumer_groups(w: WorkloadSpec) -> tuple[ConsumerGroupPlan, ...]:
             union=c.union,
             topics=None if c.topics is None else tuple(c.topics),
             pattern=c.pattern,
+            isolation=str(c.config.get("isolation.level", c.isolation_level)),
         )
         for c in w.consumers
     )

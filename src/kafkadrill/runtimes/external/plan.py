@@ -127,16 +127,17 @@ class _Plan:
             else:
                 reads = f"topic {self.scoped(c.topic)} and its MM2 copies"
             union = "; union: must receive every acked write of every origin" if c.union else ""
+            iso = "" if c.isolation == "read_committed" else f", {c.isolation}"
             self.out(
                 f"  consumer group {self.scoped(c.group)} on {c.cluster} "
-                f"({c.count} member(s), {reads}{union})"
+                f"({c.count} member(s), {reads}{iso}{union})"
             )
         for p in self.s.producer_groups:
             self.out(
                 f"  workload: {p.count} producer(s) on {p.cluster} from "
                 f"{p.site}, acks={p.acks}, "
                 f"{p.rate_per_second or 'unbounded'}/s, topic "
-                f"{self.scoped(p.topic)}"
+                f"{self.scoped(p.topic)}" + (f", {p.transactions}" if p.transactions else "")
             )
         if self.ext is not None:
             keep = self.ext.isolation.keep_topics
