@@ -39,7 +39,7 @@ from kafkadrill.checkers._common import (
 )
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import HistoryFrames
-from kafkadrill.history.transactions import TxnState, txn_state
+from kafkadrill.history.transactions import owed
 
 NAME = "offsets"
 
@@ -168,9 +168,7 @@ def _scan_context(frames: HistoryFrames, fr, rc: pd.DataFrame, rr: dict, foreign
     # A record of an aborted or unfinished transaction is no write a consumer owes anyone:
     # a read_committed group skips it by design, also where replication made it an ordinary
     # record (MM2 copies aborted records; the aborted_read checker counts who read them).
-    state = txn_state(frames)[np.maximum(codes, 0)]
-    owed = (state == TxnState.NONE) | (state == TxnState.COMMITTED)
-    final = fr.records[(codes >= 0) & owed]
+    final = fr.records[(codes >= 0) & owed(frames)[np.maximum(codes, 0)]]
     read_clusters = set(fr.complete) | set(fr.clusters) if fr.present else set()
     return {
         "rc": rc,

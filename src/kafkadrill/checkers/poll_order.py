@@ -40,7 +40,7 @@ from kafkadrill.checkers._common import SAMPLE, Verdict, cat_codes
 from kafkadrill.checkers._positions import PartitionSpace, hot_partitions, position_keys
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
-from kafkadrill.history.transactions import TxnState, txn_state
+from kafkadrill.history.transactions import owed
 
 NAME = "poll_order"
 KINDS = ("nonmonotonic_polls", "poll_skips", "rewinds_after_rebalance", "skips_across_rebalance")
@@ -191,8 +191,7 @@ def check_poll_order(frames: HistoryFrames) -> Verdict:
     # record of an aborted or unfinished transaction (a read_uncommitted reader's receipt) is
     # not one a read_committed reader must return: jumping over it is no skip.
     codes = reads["id_code"].to_numpy()
-    state = txn_state(frames)[np.maximum(codes, 0)]
-    visible = (codes < 0) | (state == TxnState.NONE) | (state == TxnState.COMMITTED)
+    visible = (codes < 0) | owed(frames)[np.maximum(codes, 0)]
     known = (
         np.concatenate([ack_part, read_part[visible]]),
         np.concatenate(

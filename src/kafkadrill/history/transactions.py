@@ -36,6 +36,7 @@ __all__ = [
     "Txn",
     "TxnState",
     "apply_transactions",
+    "owed",
     "transactions",
     "txn_index",
     "txn_state",
@@ -173,6 +174,14 @@ def txn_state(frames: HistoryFrames) -> np.ndarray:
         out[open_] = TxnState.UNKNOWN
     frames.cache["txn_state"] = out
     return out
+
+
+def owed(frames: HistoryFrames) -> np.ndarray:
+    """Per id code: is it a write readers owe anyone (not transactional, or committed)? A
+    record of an aborted or unfinished transaction is skipped by a read_committed reader by
+    design, also where replication copied it as an ordinary record."""
+    state = txn_state(frames)
+    return (state == TxnState.NONE) | (state == TxnState.COMMITTED)
 
 
 def _moved(rows: pd.DataFrame, error: str, into: pd.DataFrame) -> pd.DataFrame:

@@ -39,8 +39,6 @@ class TransactionalProducer(WorkloadProducer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.txn = 0
-        self.committed = 0
-        self.aborted = 0
         self._next_send = time.monotonic()
 
     def _new_client(self) -> Producer:
@@ -151,11 +149,6 @@ class TransactionalProducer(WorkloadProducer):
             error=error,
         )
         self.txn += 1
-        if outcome == "ok":
-            if decision == "commit":
-                self.committed += 1
-            else:
-                self.aborted += 1
         if client_ok:
             return client
         self._close(client)
