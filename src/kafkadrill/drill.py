@@ -26,12 +26,14 @@ from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.plan import DrillPlan
 from kafkadrill.runbooks.failback import run_failback
 from kafkadrill.runbooks.failover import (
+    STILL_SECONDS,
     RunbookAborted,
     RunbookContext,
     RunbookRefused,
     end_total,
     run_failover,
     wait_replicated,
+    written_in_transactions,
 )
 from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
 from kafkadrill.runbooks.steps import step
@@ -545,7 +547,9 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
             for flow in rt.flows():
                 if rt.flow_alive(flow):
                     for topic in flow_topics(plan, flow):
-                        wait_replicated(rt, flow, topic, 60, drill.clock)
+                        txn = written_in_transactions(plan.producers, topic)
+                        still = STILL_SECONDS if txn else None
+                        wait_replicated(rt, flow, topic, 60, drill.clock, still_for=still)
     with drill.timed("settle"):
         _settle_consumers(drill)
         drill.stop_consumers.set()

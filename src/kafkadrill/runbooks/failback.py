@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkadrill.runbooks.failover import apply_translated_offsets, groups_of, wait_replicated
+from kafkadrill.runbooks.failover import (
+    STILL_SECONDS,
+    apply_translated_offsets,
+    groups_of,
+    wait_replicated,
+    written_in_transactions,
+)
 from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, step
 from kafkadrill.runtimes.base import RewritesTopicsByCommand
@@ -77,8 +83,14 @@ def run_failback(
             else:
                 d.update(discard_tail(ctx, original, current, strategy))
     with step(ctx, rb, "wait_caught_up") as d:
-        lag = wait_replicated(rt, reverse, ctx.topic, catch_up_timeout, ctx.clock, ctx.stop)
+        # Transactional: the copy never reaches the source's end offsets (control records).
+        still = STILL_SECONDS if written_in_transactions(ctx.producers, ctx.topic) else None
+        lag = wait_replicated(
+            rt, reverse, ctx.topic, catch_up_timeout, ctx.clock, ctx.stop, still_for=still
+        )
         d["remaining_lag"] = lag
+        if still is not None:
+            d["caught_up_when"] = f"both ends unchanged for {still:g} s (transactional topic)"
         if lag:
             raise RunbookAborted(f"reverse replication still {lag} records behind")
     with step(ctx, rb, "stop_reverse_mm2") as d:

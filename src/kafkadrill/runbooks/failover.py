@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -219,6 +219,18 @@ def redirect_stragglers(
         d["after_s"] = after
 
 
+#: How long a transactional topic's ends must stand still to count as copied (see
+#: wait_replicated): longer than MM2's usual pauses between polls and offset flushes.
+STILL_SECONDS = 10.0
+
+
+def written_in_transactions(producers: Iterable[Any], topic: str) -> bool:
+    """Whether a producer (a ProducerSpec, or a client with a `spec`) writes `topic` in
+    transactions: its copy then never reaches the source's end offsets."""
+    specs = (getattr(p, "spec", p) for p in producers)
+    return any(s.topic == topic and s.txn_size for s in specs)
+
+
 def end_total(rt: Runtime, cluster: str, topic: str) -> int:
     return rt.clients.end_total(rt.bootstrap(cluster), topic)
 
@@ -230,17 +242,30 @@ def wait_replicated(
     timeout: float,
     clock: Clock = REAL,
     stop: threading.Event | None = None,
+    still_for: float | None = None,
 ) -> int:
-    """Wait until the flow's target holds as many records of `topic` as its source; -> lag."""
+    """Wait until the flow's target holds as many records of `topic` as its source; -> lag.
+
+    `still_for`: for a topic written in transactions, whose copy never reaches its source's
+    end offsets (each commit or abort writes a control record per partition that MM2 does
+    not copy): both ends unchanged for that many seconds also ends the wait, returning 0
+    when the source has stopped moving and the copy has stopped catching up."""
     remote = flow.remote_topic(topic)
     deadline = clock.monotonic() + timeout
     stop = stop or threading.Event()
     lag = 0
+    ends: tuple[int, int] | None = None
+    since = clock.monotonic()
     while True:
         try:
-            lag = max(0, end_total(rt, flow.source, topic) - end_total(rt, flow.target, remote))
+            now_ends = (end_total(rt, flow.source, topic), end_total(rt, flow.target, remote))
+            lag = max(0, now_ends[0] - now_ends[1])
         except Exception:  # a cluster still recovering answers slowly; keep waiting
-            lag = -1
+            now_ends, lag = None, -1
+        if now_ends is None or now_ends != ends:
+            ends, since = now_ends, clock.monotonic()
+        elif still_for is not None and clock.monotonic() - since >= still_for:
+            return 0
         if lag == 0 or clock.monotonic() > deadline or stop.is_set():
             return lag
         clock.wait(stop, 1.0)
