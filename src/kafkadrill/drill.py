@@ -340,6 +340,8 @@ def _monitor(drill: Drill, interval: float = 1.0) -> None:
             return  # the run ended without stopping us: nothing may be written after its end
         try:
             _lag_samples(drill, heartbeats=n % HEARTBEAT_EVERY == 0)
+            if n % HEARTBEAT_EVERY == 0:
+                _lso_samples(drill)
         except Exception as exc:  # a monitor that cannot sample logs it, never a traceback
             if drill.history.closed:
                 return  # the run closed its history while we sampled
@@ -390,6 +392,45 @@ def _lag_samples(drill: Drill, heartbeats: bool = False) -> None:
                 **extra,
             )
             extra = {}
+
+
+def _lso_watch(drill: Drill) -> list[tuple[str, str]]:
+    """(cluster, topic) pairs whose last stable offset is watched: every topic written in
+    transactions, on every cluster (producers move on failover), and its copies (MM2 in
+    exactly-once mode writes transactions too)."""
+    topics = list(dict.fromkeys(p.topic for p in drill.plan.producers if p.txn_size))
+    pairs = [(c.name, t) for c in drill.rt.topology.clusters for t in topics]
+    pairs += [(f.target, f.remote_topic(t)) for f in drill.rt.flows() for t in topics]
+    return list(dict.fromkeys(pairs))
+
+
+def _lso_samples(drill: Drill) -> None:
+    """One `lso` probe per watched (cluster, topic) that exists: partitions whose LSO is below
+    the high watermark (an open transaction), and the transaction timeout, past which the
+    coordinator aborts an open transaction (hanging_transaction judges them)."""
+    pairs = _lso_watch(drill)
+    if not pairs:
+        return
+    rt = drill.rt
+    timeout_ms = max(p.txn_timeout_ms for p in drill.plan.producers if p.txn_size)
+    for cluster, topic in pairs:
+        try:
+            offsets = rt.clients.stable_offsets(rt.bootstrap(cluster), topic)
+        except Exception:  # an unreachable cluster is what faults do
+            fields: dict[str, Any] = {"gap": None, "open": None}
+        else:
+            if not offsets:
+                continue  # not created there (yet)
+            open_ = [[p, lso, hw] for p, (lso, hw) in offsets.items() if lso < hw]
+            fields = {"gap": sum(hw - lso for _, lso, hw in open_), "open": open_}
+        drill.history.append(
+            Ev.PROBE,
+            name="lso",
+            cluster=cluster,
+            topic=topic,
+            txn_timeout_ms=timeout_ms,
+            **fields,
+        )
 
 
 def _fault_phase(drill: Drill) -> None:

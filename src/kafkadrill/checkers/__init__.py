@@ -26,6 +26,9 @@ from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (re
 from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
 from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
 from kafkadrill.checkers.duplicates import check_duplicates  # noqa: F401  (registers it)
+from kafkadrill.checkers.hanging_transaction import (  # noqa: F401  (registers it)
+    check_hanging_transaction,
+)
 from kafkadrill.checkers.inconsistent_offsets import (  # noqa: F401  (registers it)
     check_inconsistent_offsets,
 )

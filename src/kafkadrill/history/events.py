@@ -362,7 +362,12 @@ EVENTS: dict[str, EventSpec] = {
             extra_doc="plus measurement fields (`replication_lag`: `flow`, `topic`, "
             "`source_end`, `target_end`, `lag` (null: a cluster did not answer), `mm2_alive`, "
             "and about every 2 s on the flow's first probe `heartbeat_age_s`: seconds since the "
-            "newest record of the flow's `heartbeats` topic on its target, null if unreadable)",
+            "newest record of the flow's `heartbeats` topic on its target, null if unreadable; "
+            "`lso`, about every 2 s per cluster and topic written in transactions (or its copy): "
+            "`cluster`, `topic`, `open`: `[partition, last_stable_offset, high_watermark]` "
+            "items of the partitions an open transaction holds back, `gap`: their summed "
+            "distance (both null: the cluster did not answer), `txn_timeout_ms`: the "
+            "producers' transaction timeout)",
         ),
         EventSpec(
             Ev.ADAPTER_EXEC,

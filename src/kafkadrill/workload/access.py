@@ -68,6 +68,12 @@ class KafkaClients(Protocol):
         missing, empty or unreadable (never raises)."""
         ...
 
+    def stable_offsets(self, bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
+        """Per partition (last stable offset, high watermark): an open transaction holds the
+        LSO below the HW, and read_committed readers cannot pass it. {} if the topic is
+        missing."""
+        ...
+
     def leader(self, bootstrap: str, topic: str, partition: int) -> int: ...
     def coordinator(self, bootstrap: str, group: str) -> int:
         """Node id of the group's coordinator (the group must exist: it has members or
@@ -214,6 +220,29 @@ class ConfluentClients:
     def newest_record_age(self, bootstrap: str, topic: str) -> float | None:
         conf = self._conf(bootstrap, **{"group.id": self.probe_group, "enable.auto.commit": False})
         return newest_record_age(conf, topic)
+
+    def stable_offsets(self, bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
+        from confluent_kafka import IsolationLevel, TopicPartition
+        from confluent_kafka.admin import AdminClient, OffsetSpec
+
+        admin = AdminClient(self._conf(bootstrap))
+        md = admin.list_topics(topic, timeout=5)
+        if topic not in md.topics or md.topics[topic].error is not None:
+            return {}
+        parts = [TopicPartition(topic, p) for p in md.topics[topic].partitions]
+
+        def ends(level: IsolationLevel) -> dict[int, int]:
+            futures = admin.list_offsets(
+                {tp: OffsetSpec.latest() for tp in parts},
+                isolation_level=level,
+                request_timeout=5,
+            )
+            return {tp.partition: f.result().offset for tp, f in futures.items()}
+
+        # LSO first: read after it, the HW can only be higher, never a false "open" gap.
+        lso = ends(IsolationLevel.READ_COMMITTED)
+        hw = ends(IsolationLevel.READ_UNCOMMITTED)
+        return {p: (lso[p], hw[p]) for p in sorted(lso)}
 
     def leader(self, bootstrap: str, topic: str, partition: int) -> int:
         from confluent_kafka.admin import AdminClient
