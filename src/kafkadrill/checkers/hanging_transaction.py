@@ -97,7 +97,7 @@ def check_hanging_transaction(frames: HistoryFrames) -> Verdict:
         row["unanswered"] += e.get("open") is None
     for s in found:
         row = per[s.cluster][s.topic]
-        if s.seconds >= row["longest_stall_s"]:
+        if s.seconds > row["longest_stall_s"]:
             row.update(longest_stall_s=s.seconds, partition=s.partition, from_t=s.start_t)
         if s.open_at_end and s.seconds > 0:  # seen by one probe only: a transaction in flight
             row.setdefault("open_at_end", []).append([s.partition, s.lso, s.seconds])
