@@ -381,6 +381,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "poll_order": {},
         "aborted_read": {},
         "torn_transaction": {},
+        "copier": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

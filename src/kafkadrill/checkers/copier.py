@@ -193,7 +193,7 @@ def _own(
     if complete:
         evidence += _sample(frames, "missing", cp.group, cluster, missing_rows)
         evidence += _sample(frames, "phantom", cp.group, cluster, phantom_rows)
-    dup_rows = outputs[np.isin(out_codes, dup_ids[:SAMPLE])]
+    dup_rows = outputs[np.isin(out_codes, dup_ids[:SAMPLE])].drop_duplicates("id_code")
     evidence += _sample(frames, "duplicated", cp.group, cluster, dup_rows)
     return fig, evidence
 
