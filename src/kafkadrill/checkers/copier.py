@@ -198,6 +198,16 @@ def _own(
     return fig, evidence
 
 
+def _copies_of(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """Per row: its topic is ``name`` or an MM2 copy of it (decided once per distinct topic,
+    not per row: final reads hold millions of rows and a handful of topics)."""
+    if rows.empty:
+        return np.zeros(0, dtype=bool)
+    topics = rows["topic"].astype(str)
+    hits = [t for t in topics.unique() if is_copy_of(t, name)]
+    return topics.isin(hits).to_numpy()
+
+
 def _copies(cp: _Copier, derived: pd.DataFrame, n: int) -> dict[str, Any]:
     """Per cluster: MM2's copies of the output there (measured, not judged)."""
     out: dict[str, Any] = {}
@@ -205,10 +215,10 @@ def _copies(cp: _Copier, derived: pd.DataFrame, n: int) -> dict[str, Any]:
     clusters = derived["cluster"].astype(str).to_numpy()
     for c in sorted(set(clusters.tolist())):
         here = clusters == c
-        copy = here & np.array([t != cp.to_topic and is_copy_of(t, cp.to_topic) for t in topics])
+        every = here & _copies_of(derived, cp.to_topic)
+        copy = every & (topics != cp.to_topic)
         if not copy.any():
             continue
-        every = here & np.array([is_copy_of(t, cp.to_topic) for t in topics])
         count = np.bincount(derived["id_code"].to_numpy()[every], minlength=n)
         out[c] = {
             "topics": sorted(set(topics[copy].tolist())),
@@ -230,7 +240,6 @@ def check_copier(frames: HistoryFrames) -> Verdict:
     derived = _derived_rows(frames)
     d_complete = _derived_complete(frames)
     records = fr.records[fr.records["id_code"].to_numpy() >= 0]
-    r_topic = records["topic"].astype(str).to_numpy()
     r_cluster = records["cluster"].astype(str).to_numpy()
     d_topic = derived["topic"].astype(str).to_numpy()
     d_cluster = derived["cluster"].astype(str).to_numpy()
@@ -245,9 +254,7 @@ def check_copier(frames: HistoryFrames) -> Verdict:
             if not cp.spans.get(c):
                 continue  # no committed transaction there: nothing it promised
             complete = fr.complete.get(c, False) and d_complete.get(c, False)
-            in_rows = records[
-                (r_cluster == c) & np.array([is_copy_of(t, cp.from_topic) for t in r_topic])
-            ]
+            in_rows = records[(r_cluster == c) & _copies_of(records, cp.from_topic)]
             out_rows = derived[(d_cluster == c) & (d_topic == cp.to_topic)]
             fig, ev = _own(frames, cp, c, in_rows, out_rows, complete, c == cp.clusters[-1])
             clusters[c] = fig
