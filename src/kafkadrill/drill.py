@@ -72,6 +72,7 @@ class Drill:
     clock: Clock = REAL
     producers: list[Any] = field(default_factory=list)
     consumers: list[Any] = field(default_factory=list)
+    copiers: list[Any] = field(default_factory=list)  # read-process-write members
     # Shared with the fault context (the same list object): clients are added at start.
     clients: list[Any] = field(default_factory=list)
     stop_producers: threading.Event = field(default_factory=threading.Event)
@@ -134,8 +135,15 @@ class Drill:
             self.consumers.append(
                 kafka.consumer(spec_c, self.history, self._bootstrap, self.stop_consumers)
             )
-        self.clients.extend([*self.producers, *self.consumers])
-        for c in self.consumers:
+        for cs in self.plan.copiers:
+            # They stop with the consumers: they read, and catch up in the settle phase.
+            self.copiers.append(
+                kafka.copier(
+                    cs, self.history, self._bootstrap, self.history.run_id, self.stop_consumers
+                )
+            )
+        self.clients.extend([*self.producers, *self.consumers, *self.copiers])
+        for c in [*self.consumers, *self.copiers]:
             c.start()
         for p in self.producers:
             p.start()
@@ -146,7 +154,7 @@ class Drill:
     def client_errors(self) -> list[str]:
         return [
             f"{c.spec.name}: {c.error!r}"
-            for c in [*self.producers, *self.consumers]
+            for c in [*self.producers, *self.consumers, *self.copiers]
             if c.error is not None
         ]
 
@@ -206,12 +214,15 @@ class Drill:
             self.rt,
             self.history,
             list(self.producers),
-            list(self.consumers),
+            # A copier is a group consumer to the runbooks: redirected, its group's offsets
+            # translated, as an operator fails over any consuming application.
+            [*self.consumers, *self.copiers],
             self.plan.producers[0].topic,
             self.stop_all,
             self.runbook_results,
             self.clock,
             self.faults_end,
+            tuple(self.plan.derived_topics),
         )
 
     def start_runbook(self, op: StartRunbook) -> None:
@@ -468,18 +479,32 @@ def _unions_behind(drill: Drill) -> bool:
     )
 
 
+def _copiers_behind(drill: Drill, quiet: float) -> bool:
+    """Whether a copier member may still have input to copy: it has not been connected,
+    assigned and without new records for `quiet` seconds (a wait condition only: the copier
+    checker judges from the history what was copied)."""
+    now = time.monotonic()  # idle_since is the member's own (real) monotonic time
+    return any(c.idle_since is None or now - c.idle_since < quiet for c in drill.copiers)
+
+
 def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -> None:
-    """Let consumers read what is left before they stop: idle for `quiet` seconds, and every
-    union group has received as many records as were acknowledged (or `timeout`)."""
+    """Let consumers and copiers read what is left before they stop: idle for `quiet`
+    seconds, every union group has received as many records as were acknowledged and every
+    copier is idle on its input (or `timeout`)."""
     clock = drill.clock
     deadline = clock.monotonic() + timeout
     last, since = -1, clock.monotonic()
     never = threading.Event()
     while clock.monotonic() < deadline:
         now_count = sum(c.received for c in drill.consumers)
+        now_count += sum(c.copied for c in drill.copiers)
         if now_count != last:
             last, since = now_count, clock.monotonic()
-        elif clock.monotonic() - since >= quiet and not _unions_behind(drill):
+        elif (
+            clock.monotonic() - since >= quiet
+            and not _unions_behind(drill)
+            and not _copiers_behind(drill, quiet)
+        ):
             return
         clock.wait(never, 0.5)
 
@@ -517,6 +542,9 @@ def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None
     unions = plan.union_groups
     if unions:
         extra["union_groups"] = unions
+    derived = _derived_topics(drill, clusters)
+    if derived:
+        extra["derived"] = derived
     drill.history.append(
         Ev.FINAL_READ_START,
         clusters=clusters,
@@ -531,10 +559,42 @@ def _final_read_phase(drill: Drill, answers: Callable[[str], bool] | None = None
         records, complete = rt.clients.final_read(
             drill.history, rt.bootstrap(c), c, topics[c], timeout
         )
+        more: dict[str, Any] = {}
+        if derived.get(c):
+            # A read of its own: `records` and `complete` keep meaning the workload's topics.
+            n, done = rt.clients.final_read(drill.history, rt.bootstrap(c), c, derived[c], timeout)
+            more["derived"] = {"records": n, "complete": done}
         drill.history.append(
-            Ev.FINAL_READ_END, cluster=c, records=records, complete=complete, log_start=log_start
+            Ev.FINAL_READ_END,
+            cluster=c,
+            records=records,
+            complete=complete,
+            log_start=log_start,
+            **more,
         )
         drill.emit(event=f"final read of {c}: {records} records, complete={complete}")
+
+
+def _derived_topics(drill: Drill, clusters: list[str]) -> dict[str, list[str]]:
+    """Per cluster, the copiers' output topics it holds, and MM2's copies of them (a flow's
+    topic filter is `.*` unless the scenario narrows it: the copy on the target is read too and
+    judged apart, as copies of the workload are)."""
+    names = drill.plan.derived_topics
+    if not names:
+        return {}
+    rt = drill.rt
+    patterns = [re.compile(topic_pattern(t)) for t in names]
+    out: dict[str, list[str]] = {}
+    for c in clusters:
+        try:
+            held = rt.clients.topics(rt.bootstrap(c))
+        except Exception as exc:  # the workload read of this cluster says whether it answers
+            _log.warning("topics of %s not listed for the copiers' output: %r", c, exc)
+            continue
+        mine = [t for t in held if any(p.match(t) for p in patterns)]
+        if mine:
+            out[c] = mine
+    return out
 
 
 def _log_starts(drill: Drill, cluster: str, topics: list[str]) -> list[list[Any]] | None:
@@ -594,7 +654,7 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     with drill.timed("settle"):
         _settle_consumers(drill)
         drill.stop_consumers.set()
-        for c in drill.consumers:
+        for c in [*drill.consumers, *drill.copiers]:
             c.join(timeout=30)
         drill.stop_all.set()
         monitor.join(timeout=10)
@@ -631,7 +691,7 @@ def _read_what_answers(drill: Drill, before_final_read: Hook | None, timeout: fl
         return True
 
     drill.stop_consumers.set()
-    for c in drill.consumers:
+    for c in [*drill.consumers, *drill.copiers]:
         c.join(timeout=30)
     drill.stop_all.set()
     if before_final_read is not None:

@@ -16,11 +16,13 @@ from typing import Any
 from kafkadrill.faults.schedule import ScheduledFault
 from kafkadrill.topology import Topology
 from kafkadrill.workload.consumer import ConsumerSpec
+from kafkadrill.workload.copier import CopierSpec
 from kafkadrill.workload.producer import ProducerSpec
 
 __all__ = [
     "ConsumerGroupPlan",
     "ConsumerPlan",
+    "CopierGroupPlan",
     "DrillPlan",
     "FailbackPlan",
     "FailoverPlan",
@@ -70,6 +72,20 @@ class ConsumerGroupPlan:
     topics: tuple[str, ...] | None  # exactly these topics instead of `topic`
     pattern: str | None  # topics matching this instead of `topic`
     isolation: str = "read_committed"
+
+
+@dataclass(frozen=True)
+class CopierGroupPlan:
+    """One copier as the scenario declares it (`count` members): what `kafkadrill plan`
+    shows; the members themselves are DrillPlan.copiers."""
+
+    group: str
+    cluster: str
+    from_topic: str
+    to_topic: str
+    count: int
+    transaction_timeout_ms: int
+    max_batch: int
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,16 @@ class DrillPlan:
     runtime_options: Mapping[str, Any]
     resolved_yaml: str  # the resolved scenario (secrets redacted), as written to the run dir
     secrets: frozenset[str]  # secret values the scenario holds: never shown in any output
+    # Read-process-write copiers (workload/copier.py): one spec per member, in start order,
+    # and the copiers as declared (for the plan text).
+    copiers: tuple[CopierSpec, ...] = ()
+    copier_groups: tuple[CopierGroupPlan, ...] = ()
+
+    @property
+    def derived_topics(self) -> list[str]:
+        """The topics copiers write (each once): read by the final read apart from the
+        workload's (final_read.start `derived`)."""
+        return list(dict.fromkeys(c.to_topic for c in self.copiers))
 
     @property
     def producer_topics(self) -> list[str]:

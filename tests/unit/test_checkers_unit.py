@@ -382,6 +382,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "aborted_read": {},
         "torn_transaction": {},
         "hanging_transaction": {},
+        "copier": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

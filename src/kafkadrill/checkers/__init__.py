@@ -24,6 +24,7 @@ from kafkadrill.checkers._common import Verdict, jsonable
 from kafkadrill.checkers.aborted_read import check_aborted_read  # noqa: F401  (registers it)
 from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (registers it)
 from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
+from kafkadrill.checkers.copier import check_copier  # noqa: F401  (registers it)
 from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
 from kafkadrill.checkers.duplicates import check_duplicates  # noqa: F401  (registers it)
 from kafkadrill.checkers.hanging_transaction import (  # noqa: F401  (registers it)

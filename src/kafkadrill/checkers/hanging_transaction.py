@@ -78,7 +78,7 @@ def stalls(probes: list[dict[str, Any]]) -> list[Stall]:
     return out
 
 
-@checker(NAME, order=56)
+@checker(NAME, order=55)
 def check_hanging_transaction(frames: HistoryFrames) -> Verdict:
     probes = [e for e in frames.of_type(Ev.PROBE) if e.get("name") == PROBE]
     if not probes:

@@ -39,6 +39,7 @@ class Ev(StrEnum):
     SEND_FAIL = "send.fail"
     SEND_UNKNOWN = "send.unknown"
     TXN = "txn"
+    COPY_TXN = "copy.txn"
     RECV = "recv"
     READER = "reader"
     POLL = "poll"
@@ -231,6 +232,34 @@ EVENTS: dict[str, EventSpec] = {
             "otherwise aborted (never acknowledged, see history-format.md)",
         ),
         EventSpec(
+            Ev.COPY_TXN,
+            (
+                _f("copier", "str", doc="the member, `<group>-<i>`"),
+                _f("group", "str", doc="its consumer group"),
+                _f("cluster", "str", doc="where it read and wrote"),
+                _f("from_topic", "str", doc="the configured input (read with its MM2 copies)"),
+                _f("to_topic", "str"),
+                _f("txn", "int", doc="the member's transaction number, 0 up"),
+                _f(
+                    "ranges",
+                    "list",
+                    doc="`[topic, partition, first_offset, last_offset]` items: the input "
+                    "records the transaction copied",
+                ),
+                _f("records", "int"),
+                _f(
+                    "outcome",
+                    "str",
+                    values=("ok", "fail", "unknown"),
+                    doc="ok: committed with its input offsets; fail: aborted; unknown: the "
+                    "commit call timed out or hit a fatal error",
+                ),
+                _f("error", "str", nullable=True),
+            ),
+            doc="a read-process-write copier ended one transaction (its output records and "
+            "its consumer offsets commit or abort together)",
+        ),
+        EventSpec(
             Ev.RECV,
             (
                 _f("reader", "str"),
@@ -291,7 +320,7 @@ EVENTS: dict[str, EventSpec] = {
             Ev.REDIRECT,
             (
                 _f("client", "str"),
-                _f("role", "str", values=("producer", "consumer")),
+                _f("role", "str", values=("producer", "consumer", "copier")),
                 _f("group", "str", nullable=True, doc="null for producers"),
                 _f("from_cluster", "str"),
                 _f("to_cluster", "str"),
@@ -444,6 +473,13 @@ EVENTS: dict[str, EventSpec] = {
                     doc="union consumer group -> its cluster: each must have received every "
                     "acked id of every origin",
                 ),
+                _f(
+                    "derived",
+                    "object",
+                    optional=True,
+                    doc="cluster -> list of topics written by copiers (and MM2's copies of "
+                    "them): read too, kept apart from the workload's records (`derived` frame)",
+                ),
             ),
         ),
         EventSpec(
@@ -459,6 +495,13 @@ EVENTS: dict[str, EventSpec] = {
                     optional=True,
                     doc="`[topic, partition, offset]` items: log start offsets above 0 when the "
                     "read began (records below were deleted, e.g. by retention); null: not read",
+                ),
+                _f(
+                    "derived",
+                    "object",
+                    optional=True,
+                    doc="`{records, complete}` of the read of this cluster's derived topics "
+                    "(not counted in `records`)",
                 ),
             ),
         ),

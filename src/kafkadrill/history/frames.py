@@ -104,6 +104,11 @@ class HistoryFrames:
     the header is missing). Strings are categoricals; ``cluster`` and ``topic`` share their
     categories across all frames. Missing ints are -1 (not expected in a well-formed history).
     Every other event is kept as a dict in ``events`` (file order); :meth:`of_type` filters them.
+
+    ``derived``: the final reader's ``recv`` rows of derived topics (``final_read.start``'s
+    ``derived``: what copiers wrote, and MM2's copies of it), moved out of ``recv`` (same
+    columns): the same ids on a second topic are a copy by design, not a duplicate, loss or
+    ordering fact about the workload, so only the copier checker reads them.
     """
 
     invoke: pd.DataFrame
@@ -114,6 +119,7 @@ class HistoryFrames:
     events: list[dict[str, Any]]
     ids: pa.StringArray  # id text, indexed by id_code
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # checkers' shared work
+    derived: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def of_type(self, *types: str) -> list[dict[str, Any]]:
         """Non-hot events of the given types, in file order."""
@@ -139,13 +145,15 @@ class HistoryFrames:
             + len(self.fail)
             + len(self.unknown)
             + len(self.recv)
+            + len(self.derived)
             + len(self.events)
         )
 
     @property
     def end_t(self) -> float:
         """``t`` of the last event (0.0 for an empty history)."""
-        ts = [float(f["t"].max()) for f in (self.invoke, self.ok, self.fail, self.recv) if len(f)]
+        hot = (self.invoke, self.ok, self.fail, self.recv, self.derived)
+        ts = [float(f["t"].max()) for f in hot if len(f)]
         ts += [float(e["t"]) for e in self.events[-1:]]
         ts += [float(self.unknown["t"].max())] if len(self.unknown) else []
         return max(ts, default=0.0)
@@ -433,6 +441,7 @@ def _frames_from_table(
         # copy=False: the columns are fresh arrays; no copy and no consolidation into 2-D
         # blocks (which copies every column once more).
         frames[family] = pd.DataFrame(data, copy=False)
+    recv, derived = _split_derived(frames[Ev.RECV], rare)
     # A transaction's aborted and unknown messages are not acknowledged (history/transactions).
     return apply_transactions(
         HistoryFrames(
@@ -440,11 +449,39 @@ def _frames_from_table(
             ok=frames[Ev.SEND_OK],
             fail=frames[Ev.SEND_FAIL],
             unknown=frames[Ev.SEND_UNKNOWN],
-            recv=frames[Ev.RECV],
+            recv=recv,
             events=rare,
             ids=ids,
+            derived=derived,
         )
     )
+
+
+def _split_derived(
+    recv: pd.DataFrame, rare: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(workload rows, derived rows) of ``recv``: final rows of a (cluster, topic) that a
+    ``final_read.start`` names under ``derived`` are derived. Without any: the same frame and
+    an empty one, so a history without copiers loads exactly as before."""
+    pairs = {
+        (str(c), str(t))
+        for e in rare
+        if e.get("type") == Ev.FINAL_READ_START and isinstance(e.get("derived"), Mapping)
+        for c, topics in e["derived"].items()
+        if isinstance(topics, list)
+        for t in topics
+    }
+    if not pairs or recv.empty:
+        return recv, recv.iloc[:0]
+    mask = np.zeros(len(recv), dtype=bool)
+    final = recv["final"].to_numpy().astype(bool)
+    cluster = recv["cluster"].astype(object).to_numpy()
+    topic = recv["topic"].astype(object).to_numpy()
+    for c, t in pairs:
+        mask |= final & (cluster == c) & (topic == t)
+    if not mask.any():
+        return recv, recv.iloc[:0]
+    return recv[~mask].reset_index(drop=True), recv[mask].reset_index(drop=True)
 
 
 def _hdr_id_codes(

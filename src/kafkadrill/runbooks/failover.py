@@ -170,6 +170,10 @@ def run_failover(
             d["mm2_alive"] = rt.flow_alive(flow)
     with step(ctx, rb, "prepare_topics") as d:
         d["created"] = ensure_topic_like(rt, source, target, ctx.topic)
+        if ctx.derived_topics:
+            d["created_derived"] = {
+                t: ensure_topic_like(rt, source, target, t) for t in ctx.derived_topics
+            }
     if translate_offsets:
         with step(ctx, rb, "translate_offsets") as d:
             d.update(apply_translated_offsets(ctx, cluster=target, source_alias=source))

@@ -35,6 +35,9 @@ class RunbookContext:
     clock: Clock = REAL
     # Clock time the fault phase ends: a step scheduled later than that never happens.
     faults_end: float | None = None
+    # Copiers' output topics: created on the failover target with the workload topic (the
+    # copiers are among `consumers`: redirected, and their groups' offsets translated).
+    derived_topics: tuple[str, ...] = ()
 
 
 @contextmanager

@@ -36,6 +36,7 @@ from kafkadrill.runtimes.base import (
 from kafkadrill.topology import Flow, Topology, subscribed
 from kafkadrill.workload.client import BootstrapFn, ClientThread
 from kafkadrill.workload.consumer import ConsumerSpec, topic_pattern
+from kafkadrill.workload.copier import CopierSpec
 from kafkadrill.workload.payload import HDR_ID, HDR_ORIGIN_CLUSTER, HDR_ORIGIN_SITE, message_id
 from kafkadrill.workload.producer import ProducerSpec
 
@@ -617,6 +618,20 @@ class FakeClients:
         stop: threading.Event,
     ) -> FakeConsumer:
         return FakeConsumer(self.rt, spec, history, bootstrap, stop)
+
+    def copier(
+        self,
+        spec: CopierSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_id: str,
+        stop: threading.Event,
+    ) -> Any:
+        # A stand-in would write history without copy.txn events: refused, never faked.
+        raise TopologyError(
+            f"copier {spec.name}: the fake runtime does not model transactions "
+            "(workload.copiers): run on local or compose"
+        )
 
     def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]:
         data, _site = self._cluster(bootstrap)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from kafkadrill.plan import (
     ConsumerGroupPlan,
     ConsumerPlan,
+    CopierGroupPlan,
     DrillPlan,
     FailbackPlan,
     FailoverPlan,
@@ -22,6 +23,7 @@ from kafkadrill.plan import (
 from kafkadrill.scenario.derive import trigger_fault
 from kafkadrill.secrets import find_secrets
 from kafkadrill.workload.consumer import ConsumerSpec
+from kafkadrill.workload.copier import CopierSpec
 from kafkadrill.workload.producer import ProducerSpec
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ def compile_plan(scenario: Scenario) -> DrillPlan:
         runtime_options={} if scenario.external is None else {"external": scenario.external},
         resolved_yaml=scenario.resolved_yaml(),
         secrets=frozenset(find_secrets(dumped)),
+        copiers=copier_specs(scenario.workload),
+        copier_groups=copier_groups(scenario.workload),
     )
 
 
@@ -114,6 +118,41 @@ def consumer_plans(w: WorkloadSpec) -> tuple[ConsumerPlan, ...]:
         )
         for cs in w.consumers
         for i in range(cs.count)
+    )
+
+
+def copier_specs(w: WorkloadSpec) -> tuple[CopierSpec, ...]:
+    """One client spec per copier member (`count` of each copier, `<group>-<i>`)."""
+    return tuple(
+        CopierSpec(
+            name=f"{cp.group}-{i}",
+            group=cp.group,
+            cluster=str(cp.cluster),
+            site=str(cp.site),
+            from_topic=str(cp.from_topic),
+            to_topic=cp.to_topic,
+            transaction_timeout_ms=cp.transaction_timeout_ms,
+            max_batch=cp.max_batch,
+            extra=dict(cp.config),
+        )
+        for cp in w.copiers
+        for i in range(cp.count)
+    )
+
+
+def copier_groups(w: WorkloadSpec) -> tuple[CopierGroupPlan, ...]:
+    """The copiers as declared (for the plan text)."""
+    return tuple(
+        CopierGroupPlan(
+            group=cp.group,
+            cluster=str(cp.cluster),
+            from_topic=str(cp.from_topic),
+            to_topic=cp.to_topic,
+            count=cp.count,
+            transaction_timeout_ms=cp.transaction_timeout_ms,
+            max_batch=cp.max_batch,
+        )
+        for cp in w.copiers
     )
 
 

@@ -68,7 +68,7 @@ def topology_of(s: ScenarioParts) -> Topology:
             TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
         )
         return s.external.to_topology(s.name, topics, s.workload.producers.cluster)
-    built = _built_topology(s)
+    built = _with_copier_topics(_built_topology(s), s)
     fo = s.runbooks.failover if s.runbooks is not None else None
     if fo is not None and fo.fence is not None and fo.fence.method == "acl":
         # The fence is an ACL: the clusters kafkadrill starts get an authorizer.
@@ -77,6 +77,30 @@ def topology_of(s: ScenarioParts) -> Topology:
         levels = tuple(sorted(t.features.items()))
         built = replace(built, clusters=tuple(replace(c, features=levels) for c in built.clusters))
     return built
+
+
+def _with_copier_topics(topo: Topology, s: ScenarioParts) -> Topology:
+    """Each copier's output topic on its cluster, created as the workload topics are (the
+    runtime creates a cluster's `topics`), like its input: same partitions, rf and configs
+    (a topic declared under topology.topics is kept as declared)."""
+    copiers = getattr(s.workload, "copiers", None) or []
+    if not copiers:
+        return topo
+    clusters = list(topo.clusters)
+    for cp in copiers:
+        at = next((i for i, c in enumerate(clusters) if c.name == cp.cluster), None)
+        if at is None:
+            continue  # an unknown cluster: the copier rule says so
+        c = clusters[at]
+        if any(t.name == cp.to_topic for t in c.topics):
+            continue
+        like = next((t for t in c.topics if t.name == cp.from_topic), None)
+        like = like or next(
+            (t for x in clusters for t in x.topics if t.name == cp.from_topic), TopicSpec("")
+        )
+        out = TopicSpec(cp.to_topic, like.partitions, like.replication_factor, dict(like.config))
+        clusters[at] = replace(c, topics=(*c.topics, out))
+    return replace(topo, clusters=tuple(clusters))
 
 
 def _built_topology(s: ScenarioParts) -> Topology:

@@ -380,6 +380,31 @@ class ConsumerSpec(_Model):
         return [topic_pattern(self.topic)]
 
 
+class CopierSpec(_Model):
+    """A read-process-write copier (issue 23): consumes `from_topic`, produces each record to
+    `to_topic` and commits its offsets in one transaction (exactly once, KIP-98/KIP-447)."""
+
+    group: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="the copier's consumer group")
+    to_topic: str = Field(
+        pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="the output topic; created like the input (partitions, rf, configs) "
+        "unless declared under topology.topics",
+    )
+    from_topic: str | None = Field(
+        default=None, description="null = the workload topic (workload.producers.topic)"
+    )
+    cluster: str | None = Field(default=None, description="null = the producers' cluster")
+    site: str | None = Field(default=None, description="null = the region of its cluster")
+    count: Int = Field(default=1, ge=1, le=32, description="members of the group")
+    transaction_timeout_ms: Int = Field(
+        default=15000, ge=1000, le=900_000, description="its producer's transaction.timeout.ms"
+    )
+    max_batch: Int = Field(default=500, ge=1, le=100_000, description="records per transaction")
+    config: ConfigMap = Field(
+        default_factory=dict, description="extra client properties (consumer and producer)"
+    )
+
+
 class WorkloadSpec(_Model):
     producers: ProducerSpec = Field(
         default_factory=ProducerSpec,
@@ -393,6 +418,11 @@ class WorkloadSpec(_Model):
         "(active-active: writers in both regions at once)",
     )
     consumers: list[ConsumerSpec] = Field(default_factory=list, max_length=32)
+    copiers: list[CopierSpec] = Field(
+        default_factory=list,
+        max_length=8,
+        description="read-process-write copiers with exactly-once transactions",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -638,6 +668,13 @@ class Scenario(_Model):
                 client.cluster = first
             if client.site is None and client.cluster in regions:
                 client.site = regions[client.cluster]
+        for cp in w.copiers:
+            if cp.cluster is None:
+                cp.cluster = w.producers.cluster
+            if cp.site is None and cp.cluster in regions:
+                cp.site = regions[cp.cluster]
+            if cp.from_topic is None:
+                cp.from_topic = w.producers.topic
         fo = self.runbooks.failover
         if fo is not None:
             if fo.from_cluster is None:

@@ -18,6 +18,7 @@ from kafkadrill.history import HistoryWriter
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
 from kafkadrill.workload.client import BootstrapFn
 from kafkadrill.workload.consumer import ConsumerSpec
+from kafkadrill.workload.copier import CopierSpec
 from kafkadrill.workload.producer import ProducerSpec
 
 # librdkafka logs every refused connection while a cluster is down; admin probes expect that.
@@ -55,6 +56,17 @@ class KafkaClients(Protocol):
         bootstrap: BootstrapFn,
         stop: threading.Event,
     ) -> Any: ...
+
+    def copier(
+        self,
+        spec: CopierSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_id: str,
+        stop: threading.Event,
+    ) -> Any:
+        """A read-process-write copier member (workload/copier.py)."""
+        ...
 
     def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]: ...
     def end_total(self, bootstrap: str, topic: str) -> int: ...
@@ -181,6 +193,20 @@ class ConfluentClients:
         if self.config:
             spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
         return WorkloadConsumer(spec, history, bootstrap, stop)
+
+    def copier(
+        self,
+        spec: CopierSpec,
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_id: str,
+        stop: threading.Event,
+    ) -> Any:
+        from kafkadrill.workload.copier import Copier
+
+        if self.config:
+            spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
+        return Copier(spec, history, bootstrap, run_id, stop)
 
     def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]:
         from confluent_kafka.admin import AdminClient

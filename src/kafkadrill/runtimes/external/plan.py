@@ -139,6 +139,13 @@ class _Plan:
                 f"{p.rate_per_second or 'unbounded'}/s, topic "
                 f"{self.scoped(p.topic)}" + (f", {p.transactions}" if p.transactions else "")
             )
+        for cp in self.s.copier_groups:
+            self.out(
+                f"  copier {cp.group} on {cp.cluster}: {cp.count} member(s) copy "
+                f"{cp.from_topic} (and its MM2 copies) to {cp.to_topic} exactly once, "
+                f"transactions of up to {cp.max_batch} records with their input offsets, "
+                f"timeout {cp.transaction_timeout_ms} ms"
+            )
         if self.ext is not None:
             keep = self.ext.isolation.keep_topics
             self.out(

@@ -116,6 +116,16 @@ def _prepare(
 ) -> dict[str, Any]:
     """The runtime options for one run (called by run_drill): `plan` as approved, `topics` and
     `groups` the run-scoped names the runner gave them (see `_isolation_prefix`)."""
+    if plan.copiers:
+        # Run-scoped names (isolation) do not yet cover a copier's topics and group: refused
+        # before anything starts rather than run against unscoped names on a user's cluster.
+        raise ScenarioError(
+            "runtime 'external' does not run copiers yet (their topics and group are not "
+            "run-scoped)",
+            file=plan.source,
+            field="workload.copiers",
+            fix="run the copier drill on the local or compose runtime, or drop workload.copiers",
+        )
     first = plan.producer_groups[0]  # the scenario's `producers`: the failover's topic
     return {
         "external": plan.runtime_options["external"],
