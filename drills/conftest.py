@@ -6,8 +6,9 @@ in the repository are never collected; `pytest scenarios/<name>.yaml` runs any o
 
 Twelve drills, each proving one guarantee with margins (never an exact figure): the four
 scenarios below, the acks=all / acks=1 broker loss pair (test_broker_loss_acks.py, whose
-acks=all arm makes the claim of scenarios/default.yaml), transactions and KIP-848's consumer
-group protocol through a leader kill (test_broker_loss_transactions.py), active-passive region
+acks=all arm makes the claim of scenarios/default.yaml), transactions, an exactly-once copier
+and KIP-848's consumer group protocol through a leader kill (test_broker_loss_transactions.py),
+active-passive region
 failover with offset translation over a 20 ms WAN (test_region_failover.py), an AZ partition
 (test_az_partition.py), a failover with a straggler producer with and without a fence on the
 old primary (test_fence_split_writes.py), and retention outrunning a stopped MirrorMaker 2 before

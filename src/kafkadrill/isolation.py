@@ -45,6 +45,12 @@ def scope_names(
             c["topics"] = [_scope_in(t, topics, escaped=False) for t in c["topics"]]
         if c.get("pattern"):
             c["pattern"] = _scope_in(c["pattern"], topics, escaped=True)
+    for cp in data["workload"].get("copiers") or []:  # a copier is a group and two topics
+        groups[cp["group"]] = scoped_name(prefix, run_id, cp["group"])
+        cp["group"] = groups[cp["group"]]
+        if cp.get("from_topic"):
+            cp["from_topic"] = scope(cp["from_topic"])
+        cp["to_topic"] = scope(cp["to_topic"])
     for entry in data["timeline"]:  # leader.kill names a topic, coordinator.kill a group
         if not isinstance(entry, dict):
             continue

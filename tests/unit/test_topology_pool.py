@@ -230,3 +230,12 @@ def test_a_kept_topology_never_writes_into_a_sealed_run_directory(
         assert verify(result.run_dir).ok, verify(result.run_dir).summary()
         log = result.run_dir / "logs" / "primary-n1" / "server.log"
         assert log.read_text().splitlines() == lines  # its copy, as it was when it ended
+
+
+def test_a_copier_s_group_and_topics_are_run_scoped() -> None:
+    sc = load_scenario(SCENARIOS / "transactions-copier-leader-kill.yaml")
+    scoped, topics, groups = scope_scenario(sc, "kd", "20261206T210728Z")
+    (cp,) = scoped.workload.copiers
+    assert cp.to_topic == topics["orders-copy"] == "kd-20261206t210728z-orders-copy"
+    assert cp.group == groups["copier"] == "kd-20261206t210728z-copier"
+    assert cp.from_topic in (None, topics["orders"])
