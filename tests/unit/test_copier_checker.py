@@ -95,8 +95,10 @@ def test_a_record_copied_twice_fails_as_duplicated() -> None:
 
 def test_an_output_record_from_no_input_is_a_phantom() -> None:
     # p0:12 was sent but is not in the input (its transaction aborted, say).
-    h = exact().produced([12]).final(
-        5.0, {P: ("orders", list(range(10)))}, {P: [(OUT, s) for s in [*range(10), 12]]}
+    h = (
+        exact()
+        .produced([12])
+        .final(5.0, {P: ("orders", list(range(10)))}, {P: [(OUT, s) for s in [*range(10), 12]]})
     )
     v = copier(h)
     assert (v.status, v.figures["phantom"]) == ("FAIL", 1)
