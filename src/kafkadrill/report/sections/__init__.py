@@ -27,6 +27,7 @@ from kafkadrill.report.sections.rpo import rpo_section
 from kafkadrill.report.sections.rto import rto_section
 from kafkadrill.report.sections.summary import key_figures
 from kafkadrill.report.sections.timeline import timeline_section
+from kafkadrill.report.sections.transactions import transactions_section
 
 __all__ = ["SECTIONS", "build_blocks"]
 
@@ -41,6 +42,7 @@ SECTIONS: tuple[Section, ...] = (
     rto_section,
     latency_section,
     duplicates_section,
+    transactions_section,
     failover_section,
     replication_section,
     metadata_section,
