@@ -17,7 +17,7 @@ from kafkadrill.runtimes.external.plan import render_plan
 from kafkadrill.runtimes.external.runtime import _prepare
 from kafkadrill.runtimes.fake import FakeClients
 from kafkadrill.scenario import Scenario, compile_plan
-from kafkadrill.workload import copier as copier_mod
+from kafkadrill.workload import txn_calls
 from kafkadrill.workload.copier import Copier, CopierSpec, _Member
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,7 +268,7 @@ def test_an_abortable_error_aborts_and_rewinds_to_the_committed_offsets() -> Non
 def test_a_commit_that_times_out_is_unknown_and_the_member_is_recreated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(copier_mod, "CALL_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(txn_calls, "CALL_TIMEOUT_S", 0.05)
     p = StubProducer({"commit": timing_out()})
     _c, hist, _consumer, kept = member_run(p)
     assert kept is None

@@ -41,7 +41,6 @@ from typing import Any
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
     Producer,
@@ -52,12 +51,17 @@ from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.topology import topic_pattern
 from kafkadrill.workload import CLIENT_LOGGER
 from kafkadrill.workload.client import BootstrapFn, ClientThread
+from kafkadrill.workload.txn_calls import (
+    error_name,
+    init_may_retry,
+    kafka_error,
+    sliced,
+)
 
-__all__ = ["CALL_TIMEOUT_S", "Copier", "CopierSpec"]
+__all__ = ["Copier", "CopierSpec"]
 
 #: How long one transactional call may take in all (in 1 s slices): bounded, as the
 #: transactional producer's (a stop or redirect is still taken between slices).
-CALL_TIMEOUT_S = 10.0
 #: How long a rewind may wait for the group's committed offsets before the member is recreated.
 REWIND_TIMEOUT_S = 5.0
 
@@ -120,16 +124,6 @@ class _Member:
     def __init__(self, consumer: Consumer, producer: Producer) -> None:
         self.consumer = consumer
         self.producer = producer
-
-
-def _error(exc: KafkaException) -> KafkaError | None:
-    err = exc.args[0] if exc.args else None
-    return err if isinstance(err, KafkaError) else None
-
-
-def _name(exc: KafkaException) -> str:
-    err = _error(exc)
-    return err.name() if err is not None else repr(exc)
 
 
 class Copier(ClientThread):
@@ -198,10 +192,8 @@ class Copier(ClientThread):
                 producer.init_transactions(1.0)
                 break
             except KafkaException as exc:
-                err = _error(exc)
-                if err is None or not (
-                    err.retriable() or err.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT)
-                ):
+                err = kafka_error(exc)
+                if err is None or not init_may_retry(err):
                     raise
                 if err.fatal():
                     producer = None
@@ -304,16 +296,16 @@ class Copier(ClientThread):
             self._sliced(producer.commit_transaction)
             return "ok", None, True
         except KafkaException as exc:
-            err = _error(exc)
+            err = kafka_error(exc)
             if err is not None and err.txn_requires_abort():
-                return self._abort(producer, _name(exc))
+                return self._abort(producer, error_name(exc))
             if not committing and (err is None or not err.fatal()):
                 # The offsets did not go in (timed out): the commit was never asked for.
-                return self._abort(producer, _name(exc))
+                return self._abort(producer, error_name(exc))
             if not committing:
-                return "fail", _name(exc), False  # fatal (fenced): the transaction is dead
+                return "fail", error_name(exc), False  # fatal (fenced): the transaction is dead
             # The commit call timed out or hit a fatal error: the coordinator may have it.
-            return "unknown", _name(exc), False
+            return "unknown", error_name(exc), False
 
     def _abort(self, producer: Producer, error: str) -> tuple[str, str | None, bool]:
         try:
@@ -325,19 +317,7 @@ class Copier(ClientThread):
             return "fail", error, False
 
     def _sliced(self, call: Callable[[float], Any]) -> None:
-        """Repeat a transactional call in 1 s slices until it succeeds, fails for good, the
-        overall CALL_TIMEOUT_S passes, or the run stops / a redirect comes (the last error is
-        raised then)."""
-        deadline = time.monotonic() + CALL_TIMEOUT_S
-        while True:
-            try:
-                call(min(1.0, max(deadline - time.monotonic(), 0.1)))
-                return
-            except KafkaException as exc:
-                err = _error(exc)
-                again = err is not None and err.retriable() and not err.fatal()
-                if not again or time.monotonic() >= deadline or self._leaving():
-                    raise
+        sliced(call, self._leaving)
 
     def _rewind(self, member: _Member) -> bool:
         """After an abort: back to the group's committed offsets (False: not known in time;

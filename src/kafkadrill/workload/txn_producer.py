@@ -18,12 +18,12 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from kafkadrill.history import Ev
 from kafkadrill.workload.producer import WorkloadProducer, _Route
+from kafkadrill.workload.txn_calls import CALL_TIMEOUT_S, init_may_retry, kafka_error, sliced
 
 __all__ = ["TransactionalProducer", "aborts"]
 
 #: How long one commit / abort / init call may block: bounded, so a stop or a redirect is taken
 #: within it even while the coordinator is unreachable.
-CALL_TIMEOUT_S = 10.0
 
 
 def aborts(txn: int, ratio: float) -> bool:
@@ -67,10 +67,8 @@ class TransactionalProducer(WorkloadProducer):
                 client.init_transactions(1.0)
                 return client
             except KafkaException as exc:
-                err = exc.args[0] if exc.args else None
-                if not isinstance(err, KafkaError) or not (
-                    err.retriable() or err.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT)
-                ):
+                err = kafka_error(exc)
+                if err is None or not init_may_retry(err):
                     raise
                 if err.fatal():
                     client = None
@@ -155,21 +153,10 @@ class TransactionalProducer(WorkloadProducer):
         return None  # the work loop connects again (or takes the redirect first)
 
     def _call(self, client: Producer, decision: str) -> None:
-        """Commit or abort in slices of 1 s (librdkafka lets a timed-out call be repeated), so
-        that a redirect is taken within a second even while the coordinator is unreachable:
-        else a region outage would hold the producer in its call for CALL_TIMEOUT_S, and the
-        failover's write RTO would measure this client, not the DR setup."""
+        """Commit or abort, in 1 s slices (txn_calls.sliced): a redirect is taken within a
+        second even while the coordinator is unreachable."""
         call = client.commit_transaction if decision == "commit" else client.abort_transaction
-        deadline = time.monotonic() + CALL_TIMEOUT_S
-        while True:
-            try:
-                call(min(1.0, max(deadline - time.monotonic(), 0.1)))
-                return
-            except KafkaException as exc:
-                err = exc.args[0] if exc.args else None
-                again = isinstance(err, KafkaError) and err.retriable() and not err.fatal()
-                if not again or time.monotonic() >= deadline or self._redirect_pending():
-                    raise
+        sliced(call, self._redirect_pending)
 
     def _end(self, client: Producer, decision: str) -> tuple[str, str | None, bool]:
         """(outcome, error, the client is still usable) of committing or aborting."""
