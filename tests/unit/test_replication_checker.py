@@ -300,3 +300,31 @@ def test_recovery_figure_is_the_slowest_of_data_and_heartbeats() -> None:
     assert _recovery(per_fault) == (7.5, False)
     per_fault["f1"]["heartbeats_stale_after_heal_at_least_s"] = 52.0
     assert _recovery(per_fault) == (52.0, True)
+
+
+def _txn_probes(h: H, source: Callable[[int], int], target: Callable[[int], int], end: int) -> H:
+    """A transactional topic: the copy stays `markers` records short of the source for good
+    (commit/abort control records, never copied)."""
+    for t in range(1, end + 1):
+        src, dst = source(t), target(t)
+        h.add("probe", float(t), name="replication_lag", flow=FLOW, topic="orders",
+              source_end=src, target_end=dst, lag=src - dst, mm2_alive=True,
+              txn=True)  # fmt: skip
+    return h
+
+
+def test_a_transactional_topic_s_idle_gap_is_no_stall() -> None:
+    # Written until t=20, copied at once but for 3 control records per second; then idle.
+    markers = lambda t: 3 * min(t, 20)  # noqa: E731
+    h = _txn_probes(H(), lambda t: 13 * min(t, 20), lambda t: 10 * min(t, 20), 40)
+    assert all(e["lag"] == markers(e["t"]) for e in h.events)
+    f = check(h)["replication"].figures["flows"][FLOW]
+    assert f["stalls"] == [], f["stalls"]
+
+
+def test_a_transactional_topic_s_copy_that_stops_while_written_is_a_stall() -> None:
+    # Written throughout; MM2 takes nothing from t=10 to t=20.
+    h = _txn_probes(H(), lambda t: 13 * t, lambda t: 10 * min(t, 10) + 10 * max(0, t - 20), 30)
+    f = check(h)["replication"].figures["flows"][FLOW]
+    (stall,) = f["stalls"]
+    assert (stall["kind"], stall["start_t"], stall["end_t"]) == ("data", 10.0, 21.0)

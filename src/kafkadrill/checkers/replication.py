@@ -15,7 +15,8 @@ Definitions (times are history ``t`` seconds; see docs/explanation/checkers.md):
   last probe before the run (where copying was last seen). ``start_t`` is that probe, ``end_t``
   the first probe after the run (the target advanced, or nothing was left to copy); null when
   the run lasts to the last probe. Probes without ``target_end`` fall back to "lag did not
-  shrink".
+  shrink". A transactional topic (``txn`` probes) never reaches lag 0 (control records are
+  not copied): there a probe counts only if the source grew and the target did not.
 - **heartbeat stall** (per flow): a run of consecutive heartbeat samples with age above
   HEARTBEAT_STALE_S. ``start_t`` = first such sample's ``t`` minus its age (when the newest
   heartbeat that got across was emitted), ``end_t`` the first sample after the run (null: stale
@@ -66,6 +67,8 @@ class _Lag:
     t: float
     lag: float
     target_end: float | None
+    source_end: float | None = None
+    txn: bool = False  # lag also counts control records (commit/abort markers) never copied
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,13 @@ def _flows(frames: HistoryFrames) -> tuple[dict[str, _Flow], float | None]:
         else:
             topic = e.get("topic")
             f.lags.setdefault(None if topic is None else str(topic), []).append(
-                _Lag(t, lag, _num(e.get("target_end")))
+                _Lag(
+                    t,
+                    lag,
+                    _num(e.get("target_end")),
+                    _num(e.get("source_end")),
+                    e.get("txn") is True,
+                )
             )
         if "heartbeat_age_s" in e:
             age = _num(e.get("heartbeat_age_s"))
@@ -138,9 +147,17 @@ def _flows(frames: HistoryFrames) -> tuple[dict[str, _Flow], float | None]:
 
 
 def _frozen(prev: _Lag, cur: _Lag) -> bool:
-    """Nothing was copied between two probes while a backlog waited."""
+    """Nothing was copied between two probes while a backlog waited. A transactional topic's
+    lag never reaches 0 (its control records are not copied), so there a backlog is only
+    proven by new records on the source: a stall shows while the topic is written."""
     if cur.lag <= 0:
         return False
+    if cur.txn:
+        ends = (prev.source_end, cur.source_end, prev.target_end, cur.target_end)
+        if any(v is None for v in ends):
+            return False  # no end offsets: no evidence either way
+        src0, src1, dst0, dst1 = (float(v) for v in ends)  # type: ignore[arg-type]
+        return src1 > src0 and dst1 <= dst0
     if prev.target_end is not None and cur.target_end is not None:
         return cur.target_end <= prev.target_end
     return cur.lag >= prev.lag  # no end offsets in the probe: the lag did not shrink

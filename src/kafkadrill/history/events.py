@@ -390,6 +390,8 @@ EVENTS: dict[str, EventSpec] = {
             extra=True,
             extra_doc="plus measurement fields (`replication_lag`: `flow`, `topic`, "
             "`source_end`, `target_end`, `lag` (null: a cluster did not answer), `mm2_alive`, "
+            "`txn` (true: the topic is written in transactions, so `lag` also counts the control "
+            "records MM2 never copies; absent otherwise), "
             "and about every 2 s on the flow's first probe `heartbeat_age_s`: seconds since the "
             "newest record of the flow's `heartbeats` topic on its target, null if unreadable; "
             "`lso`, about every 2 s per cluster and topic written in transactions (or its copy): "
