@@ -95,7 +95,10 @@ class _Runtime:
 
 def _two_topics() -> SimpleNamespace:
     return SimpleNamespace(
-        producers=[SimpleNamespace(topic=t, cluster="primary") for t in ("orders", "payments")]
+        producers=[
+            SimpleNamespace(topic=t, cluster="primary", txn_size=None)
+            for t in ("orders", "payments")
+        ]
     )
 
 
