@@ -91,6 +91,9 @@ class Flow:
     properties: dict[str, str] = field(default_factory=dict)
     topics: str = ".*"
     groups: str = ".*"
+    #: How MM2 runs: `dedicated` (the MirrorMaker driver, one process per flow) or `connect`
+    #: (MM2's connectors on a Kafka Connect worker with REST, the way Strimzi runs it).
+    mode: str = "dedicated"
 
     @property
     def name(self) -> str:

@@ -15,3 +15,4 @@ from kafkadrill.faults import region  # noqa: F401
 from kafkadrill.faults import metadata  # noqa: F401
 from kafkadrill.faults import retention  # noqa: F401
 from kafkadrill.faults import mm2_state  # noqa: F401
+from kafkadrill.faults import mm2_connect  # noqa: F401

@@ -58,8 +58,12 @@ def run_failback(
         rt.wait_healthy(original, timeout=90)
         d["healthy"] = True
         d["strategy"] = strategy
+    first = rt.topology.flows[0] if rt.topology.flows else None
     reverse = Flow(
-        current, original, dict(rt.topology.flows[0].properties) if rt.topology.flows else {}
+        current,
+        original,
+        dict(first.properties) if first else {},
+        mode=first.mode if first else "dedicated",
     )
     with step(ctx, rb, "start_reverse_mm2") as d:
         d["started"] = rt.flow_start(reverse)

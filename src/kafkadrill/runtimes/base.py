@@ -51,6 +51,9 @@ class Cap:
     # Delete MirrorMaker 2's internal topics (mm2.state_loss, mm2.offsets_loss). Not on
     # external clusters.
     MM2_STATE = "mm2.state"
+    # See and act on one connector or task of a flow run on Kafka Connect (mm2_mode: connect):
+    # its state over REST, stop/resume, restart failed tasks.
+    FLOW_CONNECTOR = "flow.connector"
 
     ALL: frozenset[str] = frozenset(
         {
@@ -69,6 +72,7 @@ class Cap:
             TOPIC_REWRITE,
             TOPIC_RETENTION,
             MM2_STATE,
+            FLOW_CONNECTOR,
         }
     )
 
@@ -223,6 +227,16 @@ class RewritesTopicsByCommand(Protocol):
     def rewrite_topic_by_command(
         self, strategy: str, original: str, current: str, topic: str
     ) -> str | None: ...
+
+
+@runtime_checkable
+class RunsConnectors(Protocol):
+    """Runs flows in `mm2_mode: connect` and acts on their connectors over Connect REST
+    (runtimes.shared.connect.ConnectorOps)."""
+
+    def flow_connectors(self, flow: Flow | str | None = None) -> list[Any]: ...
+    def flow_connector_status(self, flow: Flow | str | None, role: str) -> Any: ...
+    def flow_connector(self, flow: Flow | str | None, role: str, action: str) -> str: ...
 
 
 @runtime_checkable

@@ -137,7 +137,11 @@ def _built_topology(s: ScenarioParts) -> Topology:
         replace(c, broker_config={**c.broker_config, **per_cluster.get(c.name, {})})
         for c in topo.clusters
     )
-    topo = replace(topo, clusters=clusters)
+    topo = replace(
+        topo,
+        clusters=clusters,
+        flows=tuple(replace(f, mode=t.mm2_mode) for f in topo.flows),
+    )
     return replace(topo, wan=_wan_links(t.wan, topo))
 
 
@@ -161,7 +165,10 @@ def _custom_topology(s: ScenarioParts, topics: tuple[TopicSpec, ...]) -> Topolog
         )
         for c in t.clusters
     )
-    flows = tuple(Flow(f.source, f.target, {**t.mm2, **f.mm2}, f.topics, f.groups) for f in t.flows)
+    flows = tuple(
+        Flow(f.source, f.target, {**t.mm2, **f.mm2}, f.topics, f.groups, f.mm2_mode or t.mm2_mode)
+        for f in t.flows
+    )
     topo = Topology(s.name, clusters, flows, t.kafka_version)
     return replace(topo, wan=_wan_links(t.wan, topo))
 

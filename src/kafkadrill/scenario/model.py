@@ -166,6 +166,9 @@ class ClusterSpec(_Model):
     )
 
 
+Mm2Mode = Literal["dedicated", "connect"]
+
+
 class FlowSpec(_Model):
     """One MirrorMaker 2 replication flow (`topology.flows`); each runs as its own MM2
     process in the target's region."""
@@ -177,6 +180,7 @@ class FlowSpec(_Model):
     )
     topics: str = Field(default=".*", min_length=1, description="MM2 topics filter (regex)")
     groups: str = Field(default=".*", min_length=1, description="MM2 groups filter (regex)")
+    mm2_mode: Mm2Mode | None = Field(default=None, description="over topology.mm2_mode")
 
 
 BUILTIN_MODELS = ("active-passive", "active-active", "stretch")
@@ -224,6 +228,13 @@ class TopologySpec(_Model):
         description="created on primary; empty = one 'orders' topic",
     )
     mm2: ConfigMap = Field(default_factory=dict, description="MM2 properties, primary->dr flow")
+    mm2_mode: Mm2Mode = Field(
+        default="dedicated",
+        description="how every flow's MirrorMaker 2 runs: dedicated (the MirrorMaker driver, "
+        "one process per flow) or connect (MirrorSource, Checkpoint and Heartbeat connectors "
+        "on a Kafka Connect worker with REST on loopback, as Strimzi runs MM2; needed by the "
+        "faults that act on one connector or task)",
+    )
     features: dict[FeatureName, Annotated[int, Field(ge=0, le=99)]] = Field(
         default_factory=dict,
         description="feature levels every cluster is formatted with (kafka-storage format "

@@ -39,7 +39,9 @@ from typing import Any
 import yaml
 
 from kafkadrill.runtimes.shared import config as cfg
-from kafkadrill.topology import Cluster, Flow, Node, TopicSpec, Topology, two_dc
+from kafkadrill.runtimes.shared.connect import ConnectSetup, connect_setup
+from kafkadrill.runtimes.shared.ports import flow_slot
+from kafkadrill.topology import MAX_CLUSTERS, Cluster, Flow, Node, TopicSpec, Topology, two_dc
 
 LABEL_RUN = "io.kafkadrill.run"
 LABEL_RUNNER_PID = "io.kafkadrill.runner-pid"
@@ -358,6 +360,34 @@ def host_bootstrap(topology: Topology, cluster: Cluster, base: int, *, remote: b
 
 
 def mm2_properties(topology: Topology, flow: Flow) -> str:
+    """What a flow's MM2 container runs with: a dedicated MM2's properties, or in
+    `mm2_mode: connect` the Connect worker's properties and its connectors' configs."""
+    if flow.mode == "connect":
+        return connect_setup_of(topology, flow).text()
+    return cfg.render_properties(mm2_property_map(topology, flow))
+
+
+#: The Connect REST port inside an MM2 container (`mm2_mode: connect`).
+CONNECT_REST = 8083
+
+
+def connect_host_port(topology: Topology, base: int, flow: Flow) -> int:
+    """The host port (127.0.0.1) published for a flow's Connect REST API."""
+    return base + PER_CLUSTER * MAX_CLUSTERS + flow_slot(topology, flow.source, flow.target)
+
+
+def connect_setup_of(topology: Topology, flow: Flow) -> ConnectSetup:
+    """The flow's Connect worker and connectors, with the addresses of the container network."""
+    return connect_setup(
+        flow,
+        mm2_property_map(topology, flow),
+        f"http://0.0.0.0:{CONNECT_REST}",
+        mm2_service(flow),
+        reverse_heartbeats=not cfg.has_reverse_flow(topology, flow),
+    )
+
+
+def mm2_property_map(topology: Topology, flow: Flow) -> dict[str, object]:
     """One dedicated MM2 per flow, in the target's region (as the local runtime does)."""
     region = topology.cluster(flow.target).region
     props: dict[str, object] = {"clusters": ",".join(c.name for c in topology.clusters)}
@@ -373,7 +403,7 @@ def mm2_properties(topology: Topology, flow: Flow) -> str:
     props[f"{flow.name}.groups"] = flow.groups
     props.update(cfg.mm2_defaults(flow, topology.cluster(flow.target)))
     props.update(flow.properties)
-    return cfg.render_properties(props)
+    return props
 
 
 LOG4J2_CONSOLE = """status = warn
@@ -416,6 +446,13 @@ if [ ! -f "$d/meta.properties" ]; then
 fi
 exec java $KD_JAVA_OPTS -Dlog4j2.configurationFile="$c/log4j2.properties" \\
   -Dlog4j.configuration="file:$c/log4j.properties" -cp '{LIBS}' kafka.Kafka "$c/server.properties"
+"""
+
+CONNECT_SCRIPT = f"""set -e
+c={CONF_DIR}
+exec java $KD_JAVA_OPTS -Dlog4j2.configurationFile="$c/log4j2.properties" \\
+  -Dlog4j.configuration="file:$c/log4j.properties" -cp '{LIBS}' \\
+  org.apache.kafka.connect.cli.ConnectDistributed "$c/worker.properties"
 """
 
 MM2_SCRIPT = f"""set -e
@@ -485,7 +522,10 @@ def render(topology: Topology, opts: ComposeOptions) -> dict[str, Any]:
         cluster_id = stable_id(opts.project, opts.run_id, c.name)
         for n in c.nodes:
             _render_node(pr, topology, opts, c, n, cluster_id, ports)
-    for flow in topology.flows if opts.flows is None else opts.flows:
+    flows = topology.flows if opts.flows is None else opts.flows
+    if any(f.mode == "connect" for f in flows):
+        configs["connect-sh"] = {"content": _esc(CONNECT_SCRIPT)}
+    for flow in flows:
         _render_mm2(pr, topology, opts, flow)
     return {
         "name": opts.project,
@@ -582,22 +622,33 @@ def _render_node(
 def _render_mm2(pr: _Project, topology: Topology, opts: ComposeOptions, flow: Flow) -> None:
     svc = mm2_service(flow)
     conf = f"{svc}-properties"
-    pr.configs[conf] = {"content": _esc(mm2_properties(topology, flow))}
     region = topology.cluster(flow.target).region
+    env = {"KD_JAVA_OPTS": java_opts(opts.mm2_heap_mb)}
+    extra: dict[str, Any] = {}
+    if flow.mode == "connect":
+        # The connectors are PUT over REST by the runtime once the worker answers.
+        worker = connect_setup_of(topology, flow).worker
+        pr.configs[conf] = {"content": _esc(cfg.render_properties(worker))}
+        script, props_file = "connect", "worker.properties"
+        port = connect_host_port(topology, opts.host_base, flow)
+        extra["ports"] = [f"127.0.0.1:{port}:{CONNECT_REST}"]
+    else:
+        pr.configs[conf] = {"content": _esc(mm2_properties(topology, flow))}
+        script, props_file = "mm2", "mm2.properties"
+        if a := cfg.mm2_args(topology, flow):
+            env["KD_MM2_ARGS"] = " ".join(a)
     pr.services[svc] = {
         "image": opts.kafka_image,
         **pr.dns,
-        "entrypoint": ["/bin/sh", f"{CONF_DIR}/mm2.sh"],
-        "environment": {
-            "KD_JAVA_OPTS": java_opts(opts.mm2_heap_mb),
-            **({"KD_MM2_ARGS": " ".join(a)} if (a := cfg.mm2_args(topology, flow)) else {}),
-        },
+        "entrypoint": ["/bin/sh", f"{CONF_DIR}/{script}.sh"],
+        "environment": env,
         "configs": [
-            {"source": "mm2-sh", "target": f"{CONF_DIR}/mm2.sh"},
-            {"source": conf, "target": f"{CONF_DIR}/mm2.properties"},
+            {"source": f"{script}-sh", "target": f"{CONF_DIR}/{script}.sh"},
+            {"source": conf, "target": f"{CONF_DIR}/{props_file}"},
             {"source": "log4j2", "target": f"{CONF_DIR}/log4j2.properties"},
             {"source": "log4j", "target": f"{CONF_DIR}/log4j.properties"},
         ],
+        **extra,
         "networks": [pr.net(region)],
         "stop_grace_period": "10s",
         "labels": {**pr.labels, LABEL_ROLE: "mm2", "io.kafkadrill.flow": flow.name},

@@ -49,6 +49,7 @@ from kafkadrill.runtimes.compose.docker import running_projects as running_proje
 from kafkadrill.runtimes.compose.links import ComposeLinks
 from kafkadrill.runtimes.compose.reaper import Reaper, start_reaper
 from kafkadrill.runtimes.shared.admin import StartedClusters
+from kafkadrill.runtimes.shared.connect import CONNECT_READY_S, ConnectorOps, ConnectRest
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
@@ -78,6 +79,8 @@ CAPABILITIES = frozenset(
         Cap.TOPIC_REWRITE,
         Cap.TOPIC_RETENTION,
         Cap.MM2_STATE,
+        # mm2_mode: connect flows publish their worker's REST API on 127.0.0.1.
+        Cap.FLOW_CONNECTOR,
     }
 )
 
@@ -90,7 +93,7 @@ CAPABILITIES = frozenset(
     CAPABILITIES,
     "Docker Compose containers: KRaft nodes, MM2 and Toxiproxy with one network per site",
 )
-class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
+class ComposeRuntime(ComposeLinks, ConnectorOps, StartedClusters, RuntimeLifecycle):
     """Context manager: `with ComposeRuntime(topology, run_dir) as rt: ...`."""
 
     kind = "compose"
@@ -241,6 +244,7 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
             self._create_topics(cluster)
         if self.start_flows:
             for flow in self.topology.flows:
+                self._put_connectors(flow)
                 self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
                 self.wait_replicating(flow)
         self.timings["ready_s"] = time.monotonic() - t0
@@ -444,7 +448,7 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
         if svc in self._containers():
             if self._state(svc) == "down":
                 docker_cli("start", self._container(svc))
-            return f"docker start {self._container(svc)}"
+            return f"docker start {self._container(svc)}" + self._put_connectors(f)
         if f not in self.flows():
             self.extra_flows.append(f)
         if f not in self.rendered_flows:
@@ -461,7 +465,28 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
             svc,
             timeout=300,
         )
-        return f"created and started {self._container(svc)}"
+        return f"created and started {self._container(svc)}" + self._put_connectors(f)
+
+    def _put_connectors(self, f: Flow) -> str:
+        """In mm2_mode connect: wait for the worker's REST API, then PUT the connectors that
+        differ from what it runs (a restarted worker keeps them in its config topic)."""
+        if f.mode != "connect":
+            return ""
+        self.progress(f"putting MirrorMaker 2 {f.name}'s connectors on Kafka Connect")
+        rest = self.connect_rest(f)
+        ready = rest.wait_ready(CONNECT_READY_S, lambda: self._check_flow_running(f))
+        changed = rest.ensure(cr.connect_setup_of(self.topology, f).connectors)
+        return f"; Kafka Connect REST {rest.base} after {ready:.1f} s, put: " + (
+            ", ".join(changed) or "none"
+        )
+
+    def connect_rest(self, flow: Flow) -> ConnectRest:
+        assert self.lease is not None
+        port = cr.connect_host_port(self.topology, self.lease.plan.base, flow)
+        return ConnectRest(f"http://127.0.0.1:{port}")
+
+    def connect_names(self, flow: Flow) -> list[str]:
+        return list(cr.connect_setup_of(self.topology, flow).connectors)
 
     def flow_kill(self, flow: Flow | str | None = None) -> str:
         name = self._container(cr.mm2_service(self.flow(flow)))
@@ -483,7 +508,7 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
         f = self.flow(flow)
         return {
             "flow": f.name,
-            "engine": "mirrormaker2",
+            "engine": "mirrormaker2" if f.mode != "connect" else "mirrormaker2-connect",
             "container": self._container(cr.mm2_service(f)),
             "alive": self.flow_alive(f),
             "properties": cr.mm2_properties(self.topology, f),
@@ -527,17 +552,20 @@ class ComposeRuntime(ComposeLinks, StartedClusters, RuntimeLifecycle):
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
         f = self.flow(flow)
-
-        def check_alive() -> None:
-            if not self.flow_alive(f):
-                raise TopologyError(
-                    f"MirrorMaker 2 {f.name} container {self._container(cr.mm2_service(f))} "
-                    "is not running (its output: docker logs, or logs/ after the run)"
-                )
-
         return wait_mm2_replicating(
-            f, self.bootstrap(f.source), self.bootstrap(f.target), check_alive, timeout
+            f,
+            self.bootstrap(f.source),
+            self.bootstrap(f.target),
+            lambda: self._check_flow_running(f),
+            timeout,
         )
+
+    def _check_flow_running(self, f: Flow) -> None:
+        if not self.flow_alive(f):
+            raise TopologyError(
+                f"MirrorMaker 2 {f.name} container {self._container(cr.mm2_service(f))} "
+                "is not running (its output: docker logs, or logs/ after the run)"
+            )
 
     # ----- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""MirrorMaker 2 of the local runtime: one dedicated MM2 process per flow, in the target's
-region, its operations for faults and runbooks, and the proof that it replicates."""
+"""MirrorMaker 2 of the local runtime: one process per flow in the target's region (the
+dedicated MirrorMaker driver, or in `mm2_mode: connect` a Kafka Connect worker running MM2's
+connectors with REST on loopback), its operations for faults and runbooks, and the proof that
+it replicates."""
 
 from __future__ import annotations
 
@@ -10,12 +12,20 @@ from kafkadrill.errors import TopologyError
 from kafkadrill.runtimes.base import NodeState, find_flow
 from kafkadrill.runtimes.local.nodes import process_state
 from kafkadrill.runtimes.shared import config as cfg
+from kafkadrill.runtimes.shared.connect import (
+    CONNECT_READY_S,
+    ConnectorOps,
+    ConnectRest,
+    ConnectSetup,
+    connect_setup,
+)
+from kafkadrill.runtimes.shared.ports import connect_rest_port
 from kafkadrill.runtimes.shared.replication import wait_mm2_replicating
 from kafkadrill.topology import Flow, Topology
 from kafkadrill.workload.access import KafkaClients
 
 
-class LocalFlows:
+class LocalFlows(ConnectorOps):
     """The flow half of LocalRuntime (a mixin: it works on the runtime's own state)."""
 
     topology: Topology
@@ -50,22 +60,36 @@ class LocalFlows:
         d = self.workdir / "config" / name
         d.mkdir(parents=True, exist_ok=True)
         props = self._render_mm2(self.topology, f)
-        (d / "mm2.properties").write_text(props)
         self._flow_props[f.name] = props
         log_dir = self.workdir / "logs" / name
         log_dir.mkdir(parents=True, exist_ok=True)
         log2, log1 = cfg.render_log_configs(str(log_dir / "mm2.log"))
         (d / "log4j2.properties").write_text(log2)
         (d / "log4j.properties").write_text(log1)
-        cmd = [
-            *self._java(self.mm2_heap_mb, d, log_dir),
-            "org.apache.kafka.connect.mirror.MirrorMaker",
-            str(d / "mm2.properties"),
-            *cfg.mm2_args(self.topology, f),
-        ]
-        child = sup.spawn(name, cmd, log_dir / "stdout.log")
+        if f.mode == "connect":
+            setup = self._connect_setup(self.topology, f)
+            (d / "worker.properties").write_text(cfg.render_properties(setup.worker))
+            main = ["org.apache.kafka.connect.cli.ConnectDistributed", str(d / "worker.properties")]
+        else:
+            (d / "mm2.properties").write_text(props)
+            main = [
+                "org.apache.kafka.connect.mirror.MirrorMaker",
+                str(d / "mm2.properties"),
+                *cfg.mm2_args(self.topology, f),
+            ]
+        child = sup.spawn(
+            name, [*self._java(self.mm2_heap_mb, d, log_dir), *main], log_dir / "stdout.log"
+        )
         self.flows_running[f.name] = f
-        return f"started MirrorMaker 2 {f.name} (pid {child.pid})"
+        if f.mode != "connect":
+            return f"started MirrorMaker 2 {f.name} (pid {child.pid})"
+        rest = self.connect_rest(f)
+        ready = rest.wait_ready(CONNECT_READY_S, lambda: self._check_flow_alive(f))
+        changed = rest.ensure(setup.connectors)
+        return (
+            f"started MirrorMaker 2 {f.name} on Kafka Connect (pid {child.pid}, REST "
+            f"{rest.base} after {ready:.1f} s; connectors put: {', '.join(changed) or 'none'})"
+        )
 
     def flow_kill(self, flow: Flow | str | None = None) -> str:
         name = self._mm2_name(self.flow(flow))
@@ -92,7 +116,7 @@ class LocalFlows:
         child = self._sup().children.get(name)
         return {
             "flow": f.name,
-            "engine": "mirrormaker2",
+            "engine": "mirrormaker2" if f.mode != "connect" else "mirrormaker2-connect",
             "process": name,
             "pid": child.pid if child is not None else None,
             "alive": self.flow_alive(f),
@@ -102,19 +126,45 @@ class LocalFlows:
     def wait_replicating(self, flow: Flow | str | None = None, timeout: float = 120.0) -> float:
         """Write a marker on the source and wait until MM2 has copied it; returns the seconds."""
         f = self.flow(flow)
-
-        def check_alive() -> None:
-            if not self.flow_alive(f):
-                log = self.workdir / "logs" / self._mm2_name(f) / "stdout.log"
-                raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
-
         return wait_mm2_replicating(
-            f, self.bootstrap(f.source), self.bootstrap(f.target), check_alive, timeout
+            f,
+            self.bootstrap(f.source),
+            self.bootstrap(f.target),
+            lambda: self._check_flow_alive(f),
+            timeout,
         )
 
+    def _check_flow_alive(self, f: Flow) -> None:
+        if not self.flow_alive(f):
+            log = self.workdir / "logs" / self._mm2_name(f) / "stdout.log"
+            raise TopologyError(f"MirrorMaker 2 {f.name} exited; see {log}")
+
     def _render_mm2(self, topology: Topology, flow: Flow) -> str:
+        """What the flow's process runs with (compared when a kept topology is adopted)."""
+        if flow.mode == "connect":
+            return self._connect_setup(topology, flow).text()
         region = topology.cluster(flow.target).region
         return cfg.render_mm2_properties(topology, (flow,), self.plan, region, self._generation)
+
+    def _connect_setup(self, topology: Topology, flow: Flow) -> ConnectSetup:
+        region = topology.cluster(flow.target).region
+        props = cfg.mm2_property_map(topology, (flow,), self.plan, region, self._generation)
+        return connect_setup(
+            flow,
+            props,
+            f"http://127.0.0.1:{self._rest_port(flow)}",
+            "127.0.0.1",
+            reverse_heartbeats=not cfg.has_reverse_flow(topology, flow),
+        )
+
+    def _rest_port(self, flow: Flow) -> int:
+        return connect_rest_port(self.plan, self.topology, flow.source, flow.target)
+
+    def connect_rest(self, flow: Flow) -> ConnectRest:
+        return ConnectRest(f"http://127.0.0.1:{self._rest_port(flow)}")
+
+    def connect_names(self, flow: Flow) -> list[str]:
+        return list(self._connect_setup(self.topology, flow).connectors)
 
     def _heartbeat_age(self, flow: Flow) -> float | None:
         """Age of the newest heartbeat copied to the flow's target (None: none readable)."""

@@ -310,9 +310,14 @@ def mm2_args(topology: Topology, flow: Flow) -> list[str]:
     the process also runs the reverse pair, which emits the heartbeats that
     `<source>.heartbeats` on the target copies (the runtimes' replication health check).
     """
-    if any(f.source == flow.target and f.target == flow.source for f in topology.flows):
+    if has_reverse_flow(topology, flow):
         return ["--clusters", flow.target]
     return []
+
+
+def has_reverse_flow(topology: Topology, flow: Flow) -> bool:
+    """Does the topology replicate target->source too (active-active)?"""
+    return any(f.source == flow.target and f.target == flow.source for f in topology.flows)
 
 
 def render_mm2_properties(
@@ -322,6 +327,17 @@ def render_mm2_properties(
     mm2_region: str,
     generation: int = 0,
 ) -> str:
+    """`mm2_property_map` as a properties file."""
+    return render_properties(mm2_property_map(topology, flows, plan, mm2_region, generation))
+
+
+def mm2_property_map(
+    topology: Topology,
+    flows: tuple[Flow, ...],
+    plan: PortPlan,
+    mm2_region: str,
+    generation: int = 0,
+) -> dict[str, object]:
     """One dedicated MM2 process running `flows`; it lives in `mm2_region`.
 
     A cluster in MM2's own region is reached on its CLIENT listener; a cluster in another region
@@ -355,7 +371,7 @@ def render_mm2_properties(
             props[f"{t}.config.storage.topic"] = f"mm2-configs.{src}.g{generation}.internal"
             props[f"{t}.status.storage.topic"] = f"mm2-status.{src}.g{generation}.internal"
         props.update(flow.properties)
-    return render_properties(props)
+    return props
 
 
 LOG4J2_TEMPLATE = """status = warn

@@ -58,6 +58,24 @@ class PortPlan:
         return out
 
 
+#: Kafka Connect REST listeners (`mm2_mode: connect`): the ports between the clusters' share
+#: of the block and the Toxiproxy API, one per flow.
+CONNECT_FIRST = MAX_CLUSTERS * PER_CLUSTER
+assert MAX_CLUSTERS**2 <= BLOCK - 1 - CONNECT_FIRST, "a Connect REST port for every flow"
+
+
+def flow_slot(topology: Topology, source: str, target: str) -> int:
+    """A flow's fixed slot (0..MAX_CLUSTERS**2-1) from its ends' positions: the same whether
+    the flow runs from the start or is added later (a failback's reverse flow)."""
+    names = [c.name for c in topology.clusters]
+    return names.index(source) * MAX_CLUSTERS + names.index(target)
+
+
+def connect_rest_port(plan: PortPlan, topology: Topology, source: str, target: str) -> int:
+    """The REST port of the Connect worker of the flow `source->target`."""
+    return plan.base + CONNECT_FIRST + flow_slot(topology, source, target)
+
+
 def plan_ports(topology: Topology, base: int) -> PortPlan:
     """Pure: the port of every listener given the block's base."""
     if len(topology.clusters) > MAX_CLUSTERS:
