@@ -15,6 +15,7 @@ Target identities (`targets_of`) are plain strings used to reject overlapping fa
     leaders:<cluster>        "the leader of some partition" - only known at run time, so at most
                              one leader.kill per cluster at a time
     flow:<source>-><target>  one MM2 flow
+    connector:<flow>/<role>  one connector of a flow on Kafka Connect (source, checkpoint...)
     link:<a><-><b>/<kind>    one kind of toxic (cut, latency, bandwidth, reset) on one link
     az:<cluster>/<az>        one AZ of a cluster
     region:<region>, cluster:<name>

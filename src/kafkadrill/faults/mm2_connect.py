@@ -102,7 +102,9 @@ class TaskFailParams(Mm2Params):
         return problems
 
     def targets(self, topology: Topology) -> set[str]:
-        return {f"flow:{self.flow}"}
+        # One connector, not the flow: a region outage or mm2.kill may overlap it (their
+        # heals leave it to this fault's heal, which handles a flow that is down).
+        return {f"connector:{self.flow}/source"}
 
 
 class ConnectorStopParams(Mm2Params):
@@ -117,6 +119,9 @@ class ConnectorStopParams(Mm2Params):
 
     def check(self, topology: Topology) -> list[Problem]:
         return super().check(topology) + _connect_problems(topology, self.flow)
+
+    def targets(self, topology: Topology) -> set[str]:
+        return {f"connector:{self.flow}/{self.connector}"}
 
 
 def _connectors(rt: Runtime) -> RunsConnectors:
@@ -141,6 +146,7 @@ class Mm2TaskFail:
         self.admin = ADMIN_FACTORY(ctx.runtime, self.flow.target)
         self.before: str | None = None
         self.injected = 0.0
+        self.alive = lambda: ctx.runtime.flow_alive(self.flow)
 
     def _where(self) -> str:
         return f"{self.flow.target}:{self.copy}"
@@ -174,16 +180,12 @@ class Mm2TaskFail:
 
     def heal(self) -> str:
         self.admin.alter_configs(self.copy, {SETTING: self.before})
+        restored = f"{self._where()}: {SETTING} {self.before or 'default'} again"
+        if not self.alive():
+            return f"{restored}; MirrorMaker 2 {self.flow.name} is not running: no task to restart"
         done = self.rt.flow_connector(self.flow, "source", "restart_failed")
-        t0 = time.monotonic()
-        st = self.rt.flow_connector_status(self.flow, "source")
-        while not st.running and time.monotonic() - t0 < RESUME_S:
-            time.sleep(0.5)
-            st = self.rt.flow_connector_status(self.flow, "source")
-        return (
-            f"{self._where()}: {SETTING} {self.before or 'default'} again; {done}; "
-            f"{st.text()} after {time.monotonic() - t0:.1f} s"
-        )
+        st, waited = _wait_running(self.rt, self.flow, "source", 0)
+        return f"{restored}; {done}; {st.text()} after {waited:.1f} s"
 
 
 @fault(
@@ -198,12 +200,17 @@ class Mm2ConnectorStop:
         self.rt = _connectors(ctx.runtime)
         self.flow = ctx.runtime.flow(params.flow)
         self.params = params
+        self.tasks = 0
+        self.alive = lambda: ctx.runtime.flow_alive(self.flow)
 
     def _status(self) -> Any:
         return self.rt.flow_connector_status(self.flow, self.params.connector)
 
     def inject(self) -> str:
-        return self.rt.flow_connector(self.flow, self.params.connector, self.params.how)
+        before = self._status()
+        self.tasks = len(before.tasks)
+        done = self.rt.flow_connector(self.flow, self.params.connector, self.params.how)
+        return f"{done} (was {before.text()})"
 
     def verify(self) -> tuple[bool, str]:
         want = "STOPPED" if self.params.how == "stop" else "PAUSED"
@@ -215,10 +222,19 @@ class Mm2ConnectorStop:
         return st.state == want, st.text()
 
     def heal(self) -> str:
+        if not self.alive():
+            # e.g. a failover runbook stopped the flow: its worker is not there to resume it.
+            return f"MirrorMaker 2 {self.flow.name} is not running: nothing to resume"
         done = self.rt.flow_connector(self.flow, self.params.connector, "resume")
-        t0 = time.monotonic()
-        st = self._status()
-        while not st.running and time.monotonic() - t0 < RESUME_S:
-            time.sleep(0.5)
-            st = self._status()
-        return f"{done}; {st.text()} after {time.monotonic() - t0:.1f} s"
+        st, waited = _wait_running(self.rt, self.flow, self.params.connector, self.tasks)
+        return f"{done}; {st.text()} after {waited:.1f} s"
+
+
+def _wait_running(rt: RunsConnectors, flow: Any, role: str, tasks: int) -> tuple[Any, float]:
+    """Wait (up to RESUME_S) until the connector and at least `tasks` tasks run again."""
+    t0 = time.monotonic()
+    st = rt.flow_connector_status(flow, role)
+    while not (st.running and len(st.tasks) >= tasks) and time.monotonic() - t0 < RESUME_S:
+        time.sleep(0.5)
+        st = rt.flow_connector_status(flow, role)
+    return st, time.monotonic() - t0
