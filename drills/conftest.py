@@ -4,7 +4,7 @@
 patterns, relative to this file) becomes a drill item named after the scenario. Other YAML files
 in the repository are never collected; `pytest scenarios/<name>.yaml` runs any one of them.
 
-Twelve drills, each proving one guarantee with margins (never an exact figure): the four
+Thirteen drills, each proving one guarantee with margins (never an exact figure): the four
 scenarios below, the acks=all / acks=1 broker loss pair (test_broker_loss_acks.py, whose
 acks=all arm makes the claim of scenarios/default.yaml), transactions, an exactly-once copier
 and KIP-848's consumer group protocol through a leader kill (test_broker_loss_transactions.py),
@@ -12,7 +12,8 @@ active-passive region
 failover with offset translation over a 20 ms WAN (test_region_failover.py), an AZ partition
 (test_az_partition.py), a failover with a straggler producer with and without a fence on the
 old primary (test_fence_split_writes.py), and retention outrunning a stopped MirrorMaker 2 before
-a region failover (test_retention_outruns_replication.py), the Python ones because they assert
+a region failover (test_retention_outruns_replication.py), a MirrorMaker 2 task failed inside
+a live Kafka Connect worker (test_mm2_connect.py), the Python ones because they assert
 what YAML cannot state.
 Consecutive drills of an equal topology share one (verified reset between them; reports say
 so; `--fresh-topology` turns it off): the four below run on one 3+3 topology. The deployment

@@ -261,6 +261,8 @@ def test_catalog_names() -> None:
         "topic.retention",
         "mm2.state_loss",
         "mm2.offsets_loss",
+        "mm2.task_fail",
+        "mm2.connector_stop",
     ]
     assert all(catalog.FAULT_SUMMARIES[n] for n in catalog.FAULT_TYPES)
 

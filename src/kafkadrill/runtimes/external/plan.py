@@ -91,6 +91,8 @@ class _Plan:
                     self.out(f"    client {k} = {v}")
         for f in self.topo.flows:
             line = f"  flow {f.name}: remote topic names {f.remote_topic('<topic>')}"
+            if f.mode == "connect" and self.ext is None:
+                line += "; MM2 on Kafka Connect (REST on 127.0.0.1)"
             if f.topics != ".*" or f.groups != ".*":
                 line += f"; topics {f.topics!r}, groups {f.groups!r}"
             if f.properties and self.ext is None:

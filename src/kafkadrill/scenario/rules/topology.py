@@ -34,6 +34,24 @@ def wan_rule(ctx: RuleContext) -> list[Problem]:
     return _wan_problems(ctx.scenario, ctx.topology)
 
 
+@rule(22, needs_topology=False)
+def mm2_mode_rule(ctx: RuleContext) -> list[Problem]:
+    s = ctx.scenario
+    connect = s.topology.mm2_mode == "connect" or any(
+        f.mm2_mode == "connect" for f in s.topology.flows
+    )
+    if not connect or s.external is None:
+        return []
+    return [
+        Problem(
+            "topology.mm2_mode",
+            "mm2_mode chooses how kafkadrill runs MirrorMaker 2; the external runtime drills "
+            "the MM2 you run",
+            "remove mm2_mode (point external.flows[].connect at your Kafka Connect REST API)",
+        )
+    ]
+
+
 @rule(21, needs_topology=False)
 def features_rule(ctx: RuleContext) -> list[Problem]:
     s = ctx.scenario
@@ -114,6 +132,8 @@ def _stretch_problems(t: TopologySpec) -> list[Problem]:
             probs.append(Problem(f"topology.{field}", "a stretch topology has no dr", fix))
     if t.mm2:
         probs.append(Problem("topology.mm2", "a stretch topology has no MM2 flow", fix))
+    if t.mm2_mode != "dedicated":
+        probs.append(Problem("topology.mm2_mode", "a stretch topology has no MM2 flow", fix))
     sites = t.azs.primary or list(DEFAULT_STRETCH_SITES)
     if len(set(sites)) < 2:
         probs.append(
