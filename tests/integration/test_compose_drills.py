@@ -174,3 +174,17 @@ def test_topic_config_sync_on_compose_and_dr_agrees(tmp_path: Path) -> None:
     assert on_dr["message.timestamp.type"] != "LogAppendTime", on_dr
     assert result.report["rpo"]["lost"] == 0
     assert result.verdict == "PASS", result.report["objectives"]
+
+
+def test_mm2_on_kafka_connect_task_failure_is_seen_and_recovered(tmp_path: Path) -> None:
+    # mm2_mode: connect on containers: the worker's REST port is published on 127.0.0.1.
+    result = _run("mm2-connect-task-fail", tmp_path)
+    faults = {f["type"]: f for f in result.report["faults"]}
+    assert faults["mm2.task_fail"]["verified"], faults
+    assert faults["mm2.connector_stop"]["verified"], faults
+    flows = result.report["checkers"]["replication"]["figures"]["flows"]["primary->dr"]
+    (fig,) = [f for f in flows["per_fault"].values() if f["type"] == "mm2.task_fail"]
+    assert fig["data_stalled"] and fig["visible_after_s"] is not None, fig
+    assert fig["data_resumed_after_heal_s"] is not None, fig
+    assert result.report["rpo"]["lost"] == 0
+    assert result.verdict == "PASS", result.report["objectives"]
