@@ -20,6 +20,10 @@ so; `--fresh-topology` turns it off): the four below run on one 3+3 topology. Th
 models (active-active, stretch) are drilled by tests/integration/test_deployment_models.py.
 """
 
+from pathlib import Path
+
+import pytest
+
 kafkadrill_scenarios = [
     # In this order on one kept topology: MM2's settings are equal for the first three, so
     # it keeps running unless a drill left it unhealthy (the reset checks its heartbeats).
@@ -28,3 +32,32 @@ kafkadrill_scenarios = [
     "../scenarios/link-cut.yaml",  # replication stalls and catches up; nothing lost
     "../scenarios/failback.yaml",  # the round trip back to primary, 0 skipped
 ]
+
+#: The modules of this directory in the order they run (after the scenarios above): the drills
+#: on the plain 3+3 topology of the scenarios run back to back and share it (the topology
+#: pool), then the drills that need a topology of their own (an authorizer, AZs, a WAN,
+#: retention checks). Alphabetical order started a 3+3 topology three times.
+MODULE_ORDER = (
+    "test_broker_loss_acks.py",
+    "test_broker_loss_transactions.py",
+    "test_mm2_connect.py",
+    "test_fence_split_writes.py",  # unfenced (3+3) first, then fenced (an authorizer)
+    "test_az_partition.py",
+    "test_region_failover.py",
+    "test_retention_outruns_replication.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    mine = [i for i, item in enumerate(items) if item.path.parent == here]
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        if name == "conftest.py":
+            return -1  # the scenario items
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+
+    ordered = sorted((items[i] for i in mine), key=rank)  # stable: a module keeps its order
+    for i, item in zip(mine, ordered, strict=True):
+        items[i] = item

@@ -65,6 +65,26 @@ def _failover(result: DrillResult) -> dict[str, Any]:
     return fo
 
 
+# Unfenced first: its topology equals the drills before it in drills/ (the topology pool keeps
+# it); the fenced one needs an authorizer, a topology of its own.
+@pytest.mark.drill
+def test_without_a_fence_split_writes_are_reported(
+    unfenced: DrillResult, record_property: Callable[[str, Any], None]
+) -> None:
+    if unfenced.verdict != "PASS":
+        pytest.fail(failure_text(unfenced), pytrace=False)
+    fo = _failover(unfenced)
+    split, tail = fo["split_writes"], fo["divergent_tail"]
+    record_property("split_writes", split["count"])
+    record_property("divergent_tail", tail["count"])
+    assert split["count"] > 1000, split  # ~6,000 expected; a margin for a slow machine
+    assert split["reached_dr"] == 0 and split["seen_by_consumer"] == 0, split
+    assert split["stragglers"] == ["p1"], split["per_producer"]
+    # One definition per figure: the loss counted on dr (authoritative) is the divergent tail.
+    assert tail["count"] >= split["count"]
+    assert unfenced.report["rpo"]["lost"] == tail["count"]
+
+
 @pytest.mark.drill
 def test_fence_holds_no_write_acked_by_the_old_primary(
     fenced: DrillResult, record_property: Callable[[str, Any], None]
@@ -93,21 +113,3 @@ def test_fence_holds_no_write_acked_by_the_old_primary(
     # the decision (async replication's RPO), never after it.
     assert tail["after_decision"] == 0, tail
     assert fenced.report["rpo"]["lost"] == tail["before_decision"], tail
-
-
-@pytest.mark.drill
-def test_without_a_fence_split_writes_are_reported(
-    unfenced: DrillResult, record_property: Callable[[str, Any], None]
-) -> None:
-    if unfenced.verdict != "PASS":
-        pytest.fail(failure_text(unfenced), pytrace=False)
-    fo = _failover(unfenced)
-    split, tail = fo["split_writes"], fo["divergent_tail"]
-    record_property("split_writes", split["count"])
-    record_property("divergent_tail", tail["count"])
-    assert split["count"] > 1000, split  # ~6,000 expected; a margin for a slow machine
-    assert split["reached_dr"] == 0 and split["seen_by_consumer"] == 0, split
-    assert split["stragglers"] == ["p1"], split["per_producer"]
-    # One definition per figure: the loss counted on dr (authoritative) is the divergent tail.
-    assert tail["count"] >= split["count"]
-    assert unfenced.report["rpo"]["lost"] == tail["count"]

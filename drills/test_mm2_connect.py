@@ -4,7 +4,7 @@ recovered; a stopped connector proves itself.
 scenarios/mm2-connect-task-fail.yaml runs MM2 as connectors on a Connect worker (REST on
 loopback), sets the DR copy's max.message.bytes below a record batch so MirrorSource's tasks
 fail with RecordTooLargeException while every process stays up, restores it and restarts the
-failed tasks over REST; then stops the checkpoint connector for 15 s. What must hold, whatever
+failed tasks over REST; then stops the checkpoint connector for 10 s. What must hold, whatever
 the exact timing:
 
 - both faults proved themselves over REST: a task FAILED (with the broker's refusal as its
