@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runbooks.offsets import CheckpointSet, latest_checkpoints
@@ -20,6 +20,8 @@ from kafkadrill.workload.client import BootstrapFn
 from kafkadrill.workload.consumer import ConsumerSpec
 from kafkadrill.workload.copier import CopierSpec
 from kafkadrill.workload.producer import ProducerSpec
+
+SpecT = TypeVar("SpecT", ProducerSpec, ConsumerSpec, CopierSpec)
 
 # librdkafka logs every refused connection while a cluster is down; admin probes expect that.
 QUIET = {"log_level": 0}
@@ -40,6 +42,13 @@ class WorkloadClient(Protocol):
 
 
 class KafkaClients(Protocol):
+    def _with_config(self, spec: SpecT) -> SpecT:
+        """`spec` with the runtime's client settings under its own `extra` (a spec's own
+        settings win)."""
+        if not self.config:
+            return spec
+        return dataclasses.replace(spec, extra={**self.config, **spec.extra})
+
     def producer(
         self,
         spec: ProducerSpec,
@@ -176,8 +185,7 @@ class ConfluentClients:
         from kafkadrill.workload.producer import WorkloadProducer
         from kafkadrill.workload.txn_producer import TransactionalProducer
 
-        if self.config:
-            spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
+        spec = self._with_config(spec)
         cls = WorkloadProducer if spec.txn_size is None else TransactionalProducer
         return cls(spec, history, bootstrap, run_id, stop)
 
@@ -190,8 +198,7 @@ class ConfluentClients:
     ) -> Any:
         from kafkadrill.workload.consumer import WorkloadConsumer
 
-        if self.config:
-            spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
+        spec = self._with_config(spec)
         return WorkloadConsumer(spec, history, bootstrap, stop)
 
     def copier(
@@ -204,8 +211,7 @@ class ConfluentClients:
     ) -> Any:
         from kafkadrill.workload.copier import Copier
 
-        if self.config:
-            spec = dataclasses.replace(spec, extra={**self.config, **spec.extra})
+        spec = self._with_config(spec)
         return Copier(spec, history, bootstrap, run_id, stop)
 
     def topics(self, bootstrap: str, timeout: float = 15.0) -> list[str]:
