@@ -263,6 +263,7 @@ def test_catalog_names() -> None:
         "mm2.offsets_loss",
         "mm2.task_fail",
         "mm2.connector_stop",
+        "acl.create",
     ]
     assert all(catalog.FAULT_SUMMARIES[n] for n in catalog.FAULT_TYPES)
 

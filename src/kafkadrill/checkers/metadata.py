@@ -44,11 +44,13 @@ def _what(change: str | None, want: Any) -> str:
         return f"partitions -> {w.get('partitions')}"
     if change == "topic.config":
         return f"{w.get('config')}={w.get('value')}"
+    if change == "acl.create":
+        return f"ACL {w.get('principal')} ALLOW {', '.join(map(str, w.get('operations') or []))}"
     return str(change)
 
 
 def _entry_of(a: dict[str, Any], injects: list[dict[str, Any]], used: set[Any]) -> Any:
-    """The entry that made applied probe ``a``: the latest topic.* injection of that kind and
+    """The entry that made applied probe ``a``: the latest metadata injection of that kind and
     target before it (the driver appends fault.inject, then runs inject(), which appends
     `applied`)."""
     fault_id = None
@@ -97,6 +99,8 @@ def _change(a: dict[str, Any], end: dict[str, Any] | None, fault_id: Any, tag: A
         "sync_seconds": secs if end and end.get("state") == "seen" else None,
         "watched_seconds": secs if end and end.get("state") == "not_seen" else None,
         "poll_seconds": _num(a.get("poll_seconds")),
+        # What the target held when it showed the change (an ACL's synced operations).
+        "observed": end.get("observed") if end and end.get("state") == "seen" else None,
         "last_observed": end.get("last") if end else None,
         "poll_error": end.get("poll_error") if end else None,
     }

@@ -16,3 +16,4 @@ from kafkadrill.faults import metadata  # noqa: F401
 from kafkadrill.faults import retention  # noqa: F401
 from kafkadrill.faults import mm2_state  # noqa: F401
 from kafkadrill.faults import mm2_connect  # noqa: F401
+from kafkadrill.faults import acl_sync  # noqa: F401

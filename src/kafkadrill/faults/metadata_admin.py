@@ -26,6 +26,14 @@ class MetadataAdmin(Protocol):
     def create_partitions(self, topic: str, count: int) -> None: ...
     def set_config(self, topic: str, name: str, value: str) -> None: ...
 
+    def topic_acls(self, topic: str) -> list[str]:
+        """Every ACL on the topic (literal pattern), as sorted 'PRINCIPAL PERMISSION OP'."""
+        ...
+
+    def create_acls(self, topic: str, principal: str, operations: list[str]) -> None:
+        """ALLOW `principal` each of `operations` on the topic (literal, any host)."""
+        ...
+
 
 class ConfluentAdmin:
     """MetadataAdmin over a confluent-kafka AdminClient (kept for the whole watch)."""
@@ -112,6 +120,51 @@ class ConfluentAdmin:
         ]
         res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
         for fut in self.admin.incremental_alter_configs([res]).values():
+            fut.result(timeout=30)
+
+    def topic_acls(self, topic: str) -> list[str]:
+        from confluent_kafka.admin import (
+            AclBindingFilter,
+            AclOperation,
+            AclPermissionType,
+            ResourcePatternType,
+            ResourceType,
+        )
+
+        flt = AclBindingFilter(
+            ResourceType.TOPIC,
+            topic,
+            ResourcePatternType.LITERAL,
+            None,
+            None,
+            AclOperation.ANY,
+            AclPermissionType.ANY,
+        )
+        found = self.admin.describe_acls(flt).result(timeout=10)
+        return sorted(f"{b.principal} {b.permission_type.name} {b.operation.name}" for b in found)
+
+    def create_acls(self, topic: str, principal: str, operations: list[str]) -> None:
+        from confluent_kafka.admin import (
+            AclBinding,
+            AclOperation,
+            AclPermissionType,
+            ResourcePatternType,
+            ResourceType,
+        )
+
+        bindings = [
+            AclBinding(
+                ResourceType.TOPIC,
+                topic,
+                ResourcePatternType.LITERAL,
+                principal,
+                "*",
+                AclOperation[op],
+                AclPermissionType.ALLOW,
+            )
+            for op in operations
+        ]
+        for fut in self.admin.create_acls(bindings).values():
             fut.result(timeout=30)
 
     def delete_topic(self, topic: str) -> None:

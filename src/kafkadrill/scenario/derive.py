@@ -70,8 +70,10 @@ def topology_of(s: ScenarioParts) -> Topology:
         return s.external.to_topology(s.name, topics, s.workload.producers.cluster)
     built = _with_copier_topics(_built_topology(s), s)
     fo = s.runbooks.failover if s.runbooks is not None else None
-    if fo is not None and fo.fence is not None and fo.fence.method == "acl":
-        # The fence is an ACL: the clusters kafkadrill starts get an authorizer.
+    acls = any(getattr(e, "fault", None) == "acl.create" for e in s.timeline)
+    if acls or (fo is not None and fo.fence is not None and fo.fence.method == "acl"):
+        # ACLs (the fence, or ACL sync drilled): the clusters kafkadrill starts get an
+        # authorizer.
         built = replace(built, clusters=tuple(replace(c, authorizer=True) for c in built.clusters))
     if t.features:
         levels = tuple(sorted(t.features.items()))

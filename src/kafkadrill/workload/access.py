@@ -42,13 +42,6 @@ class WorkloadClient(Protocol):
 
 
 class KafkaClients(Protocol):
-    def _with_config(self, spec: SpecT) -> SpecT:
-        """`spec` with the runtime's client settings under its own `extra` (a spec's own
-        settings win)."""
-        if not self.config:
-            return spec
-        return dataclasses.replace(spec, extra={**self.config, **spec.extra})
-
     def producer(
         self,
         spec: ProducerSpec,
@@ -173,6 +166,13 @@ class ConfluentClients:
 
     def _conf(self, bootstrap: str, **extra: Any) -> dict[str, Any]:
         return {"bootstrap.servers": bootstrap, **QUIET, **self.config, **extra}
+
+    def _with_config(self, spec: SpecT) -> SpecT:
+        """`spec` with the runtime's client settings under its own `extra` (a spec's own
+        settings win)."""
+        if not self.config:
+            return spec
+        return dataclasses.replace(spec, extra={**self.config, **spec.extra})
 
     def producer(
         self,

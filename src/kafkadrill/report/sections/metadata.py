@@ -1,4 +1,4 @@
-"""Metadata replication: per topic.* change, how long until it showed on the target.
+"""Metadata replication: per topic.* or acl.* change, how long until it showed on the target.
 
 Formats the metadata checker's figures only (it computes every number shown here).
 """
@@ -63,6 +63,22 @@ def metadata_section(r: Mapping[str, Any], plots: Mapping[str, Path]) -> list[Bl
             numeric={6},
         )
     )
+    acls = [c for c in changes if c.get("change") == "acl.create" and c.get("observed")]
+    if acls:
+        # What the target grants is the point of an ACL drill (MM2 may narrow the operations).
+        b.append(
+            Table(
+                ["Entry", "Granted on the source", "Held by the target when it showed"],
+                [
+                    [
+                        str(c.get("tag") or "n/a"),
+                        Code(str(c.get("what"))),
+                        Code("; ".join(map(str, c.get("observed") or []))),
+                    ]
+                    for c in acls
+                ],
+            )
+        )
     b.append(
         Para(
             f"Synced {fmt(figs.get('synced'))}, never showed {fmt(figs.get('not_synced'))}, "
