@@ -1,12 +1,14 @@
 """Metadata replication: did each change made on a flow's source show on its target, and when.
 
 Reads the ``probe`` events named ``metadata`` (written by the topic.* timeline entries of
-``kafkadrill.faults.metadata``): ``applied`` when the source acknowledged the change, ``seen``
+``kafkadrill.faults.metadata`` and acl.create of ``kafkadrill.faults.acl_sync``): ``applied`` when the source acknowledged the change, ``seen``
 when a poll of the target first showed it, ``not_seen`` when the watch window ended without it.
 Per change:
 
 - ``sync_seconds``: ``seen.t - applied.t`` (to within the watcher's ``poll_seconds``);
 - ``watched_seconds``: ``not_seen.t - applied.t`` (how long the target was watched in vain);
+- ``observed``: what the target held when it first showed the change (for an ACL: the
+  principal's operations there, which MM2 may narrow);
 - ``outcome``: for a change MM2 should carry (``expect: replicated``) ``synced`` or
   ``not_synced``; for one it should not (``excluded``: a filtered topic, an excluded config)
   ``never_appeared`` or ``appeared``; ``already_on_target`` when the target held the state
@@ -29,7 +31,7 @@ from kafkadrill.history.folds import fault_windows
 
 NAME = "metadata"
 PROBE = "metadata"  # kafkadrill.faults.metadata.PROBE (no import: checkers never load faults)
-KINDS = ("topic.create", "topic.partitions", "topic.config")
+KINDS = ("topic.create", "topic.partitions", "topic.config", "acl.create")
 
 
 def _num(v: Any) -> float | None:
