@@ -134,7 +134,11 @@ def up(
             )
             deadline = None if for_seconds is None else time.monotonic() + for_seconds
             while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.5)
+                time.sleep(2.0)
+                if _all_nodes_down(rt, topo):
+                    # `kafkadrill down` from another terminal: nothing left to keep running.
+                    say("every node is down (kafkadrill down?); stopping")
+                    break
         finally:
             rt.stop()
             say("stopped; every process cleaned up")
@@ -142,6 +146,10 @@ def up(
         say("interrupted; stopped")
     except KafkadrillError as exc:
         _fail(exc)
+
+
+def _all_nodes_down(rt: Any, topo: Any) -> bool:
+    return all(rt.node_state(c.name, n.node_id) == "down" for c in topo.clusters for n in c.nodes)
 
 
 @main.command()
