@@ -21,14 +21,18 @@ team's clusters are not a drill step kafkadrill takes).
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from kafkadrill.faults.base import FaultContext, fault
 from kafkadrill.faults.catalog import Problem
-from kafkadrill.faults.metadata import MetadataChange, MetadataParams, _expect_problem
+from kafkadrill.faults.metadata import (
+    MetadataChange,
+    MetadataParams,
+    _expect_problem,
+    derived_expectation,
+)
 from kafkadrill.faults.metadata_admin import MetadataAdmin
 from kafkadrill.faults.mm2_filter import Expect, mm2_setting, topic_expectation
 from kafkadrill.runtimes.base import Cap
@@ -79,18 +83,11 @@ class AclCreateParams(MetadataParams):
                     f"(at most {MAX_SYNC_INTERVAL_S})",
                 )
             )
-        try:
-            derived = acl_expectation(f, self.topic)
-        except re.error as exc:
-            if self.expect is None:
-                problems.append(
-                    Problem(
-                        "params.expect",
-                        f"the flow's MM2 topic filter cannot be evaluated here ({exc})",
-                        "state params.expect: replicated or excluded",
-                    )
-                )
-            return problems
+        derived, more = derived_expectation(
+            lambda: acl_expectation(f, self.topic), self.expect, "MM2 topic filter"
+        )
+        if derived is None:
+            return problems + more
         enabled = mm2_setting(f, "sync.topic.acls.enabled", "true")
         why = f"sync.topic.acls.enabled {enabled}, topics '{f.topics}'"
         return problems + _expect_problem("params.expect", derived, self.expect, why)

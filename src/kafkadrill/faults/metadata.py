@@ -118,6 +118,25 @@ class MetadataParams(FaultParams):
         return []
 
 
+def derived_expectation(
+    derive: Callable[[], Expect], stated: Expect | None, what: str
+) -> tuple[Expect | None, list[Problem]]:
+    """What MM2 would do with a change, derived from the flow's settings; None (and a problem
+    unless the scenario states `expect`) when a pattern of `what` cannot be evaluated here."""
+    try:
+        return derive(), []
+    except re.error as exc:
+        if stated is not None:
+            return None, []
+        return None, [
+            Problem(
+                "params.expect",
+                f"the flow's {what} cannot be evaluated here ({exc})",
+                "state params.expect: replicated or excluded",
+            )
+        ]
+
+
 def _expect_problem(field: str, derived: Expect, stated: Expect | None, why: str) -> list[Problem]:
     if stated is None or stated == derived:
         return []
@@ -171,18 +190,11 @@ class TopicCreateParams(MetadataParams):
                     f"use at most {source.size}",
                 )
             )
-        try:
-            derived = topic_expectation(f, self.topic)
-        except re.error as exc:
-            if self.expect is None:
-                problems.append(
-                    Problem(
-                        "params.expect",
-                        f"the flow's MM2 topic filter cannot be evaluated here ({exc})",
-                        "state params.expect: replicated or excluded",
-                    )
-                )
-            return problems
+        derived, more = derived_expectation(
+            lambda: topic_expectation(f, self.topic), self.expect, "MM2 topic filter"
+        )
+        if derived is None:
+            return problems + more
         include = f.properties.get(f"{f.name}.topics", f.topics)
         exclude = mm2_setting(f, "topics.exclude", MM2_TOPICS_EXCLUDE_DEFAULT)
         why = f"topics '{include}', topics.exclude '{exclude}'"
@@ -281,18 +293,11 @@ class TopicConfigParams(MetadataParams):
             problems.append(
                 Problem("params.value", f"min.insync.replicas must be 1..{rf} (the topic's RF)")
             )
-        try:
-            derived = config_expectation(f, self.config)
-        except re.error as exc:
-            if self.expect is None:
-                problems.append(
-                    Problem(
-                        "params.expect",
-                        f"the flow's config.properties.exclude cannot be evaluated here ({exc})",
-                        "state params.expect: replicated or excluded",
-                    )
-                )
-            return problems
+        derived, more = derived_expectation(
+            lambda: config_expectation(f, self.config), self.expect, "config.properties.exclude"
+        )
+        if derived is None:
+            return problems + more
         exclude = mm2_setting(f, "config.properties.exclude", MM2_CONFIG_EXCLUDE_DEFAULT)
         enabled = mm2_setting(f, "sync.topic.configs.enabled", "true")
         why = f"config.properties.exclude '{exclude}', sync.topic.configs.enabled {enabled}"
