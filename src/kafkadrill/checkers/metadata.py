@@ -1,8 +1,9 @@
 """Metadata replication: did each change made on a flow's source show on its target, and when.
 
 Reads the ``probe`` events named ``metadata`` (written by the topic.* timeline entries of
-``kafkadrill.faults.metadata`` and acl.create of ``kafkadrill.faults.acl_sync``): ``applied`` when the source acknowledged the change, ``seen``
-when a poll of the target first showed it, ``not_seen`` when the watch window ended without it.
+``kafkadrill.faults.metadata`` and acl.create of ``kafkadrill.faults.acl_sync``): ``applied``
+when the source acknowledged the change, ``seen`` when a poll of the target first showed it,
+``not_seen`` when the watch window ended without it.
 Per change:
 
 - ``sync_seconds``: ``seen.t - applied.t`` (to within the watcher's ``poll_seconds``);
