@@ -161,12 +161,9 @@ class Mm2TaskFail:
         )
 
     def verify(self) -> tuple[bool, str]:
-        deadline = self.injected + VERIFY_S
-        while True:
-            st = self.rt.flow_connector_status(self.flow, "source")
-            if st.failed_tasks or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        st = _poll(
+            self.rt, self.flow, "source", lambda s: s.failed_tasks > 0, self.injected + VERIFY_S
+        )
         after = time.monotonic() - self.injected
         if not st.failed_tasks:
             return False, f"no task failed within {VERIFY_S:.0f} s: {st.text()}"
@@ -214,11 +211,13 @@ class Mm2ConnectorStop:
 
     def verify(self) -> tuple[bool, str]:
         want = "STOPPED" if self.params.how == "stop" else "PAUSED"
-        deadline = time.monotonic() + VERIFY_S
-        st = self._status()
-        while st.state != want and time.monotonic() < deadline:
-            time.sleep(0.5)
-            st = self._status()
+        st = _poll(
+            self.rt,
+            self.flow,
+            self.params.connector,
+            lambda s: s.state == want,
+            time.monotonic() + VERIFY_S,
+        )
         return st.state == want, st.text()
 
     def heal(self) -> str:
@@ -230,11 +229,20 @@ class Mm2ConnectorStop:
         return f"{done}; {st.text()} after {waited:.1f} s"
 
 
+def _poll(
+    rt: RunsConnectors, flow: Any, role: str, done: Callable[[Any], bool], until: float
+) -> Any:
+    """The connector's status every 0.5 s until `done(status)` or the monotonic time `until`
+    has passed (it is read at least once); the last status read."""
+    st = rt.flow_connector_status(flow, role)
+    while not done(st) and time.monotonic() < until:
+        time.sleep(0.5)
+        st = rt.flow_connector_status(flow, role)
+    return st
+
+
 def _wait_running(rt: RunsConnectors, flow: Any, role: str, tasks: int) -> tuple[Any, float]:
     """Wait (up to RESUME_S) until the connector and at least `tasks` tasks run again."""
     t0 = time.monotonic()
-    st = rt.flow_connector_status(flow, role)
-    while not (st.running and len(st.tasks) >= tasks) and time.monotonic() - t0 < RESUME_S:
-        time.sleep(0.5)
-        st = rt.flow_connector_status(flow, role)
+    st = _poll(rt, flow, role, lambda s: s.running and len(s.tasks) >= tasks, t0 + RESUME_S)
     return st, time.monotonic() - t0

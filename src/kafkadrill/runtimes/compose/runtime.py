@@ -49,7 +49,7 @@ from kafkadrill.runtimes.compose.docker import running_projects as running_proje
 from kafkadrill.runtimes.compose.links import ComposeLinks
 from kafkadrill.runtimes.compose.reaper import Reaper, start_reaper
 from kafkadrill.runtimes.shared.admin import StartedClusters
-from kafkadrill.runtimes.shared.connect import CONNECT_READY_S, ConnectorOps, ConnectRest
+from kafkadrill.runtimes.shared.connect import ConnectorOps, ConnectRest
 from kafkadrill.runtimes.shared.lifecycle import RuntimeLifecycle
 from kafkadrill.runtimes.shared.ports import PortLease, allocate
 from kafkadrill.runtimes.shared.provision import DEFAULT_KAFKA_VERSION
@@ -473,12 +473,9 @@ class ComposeRuntime(ComposeLinks, ConnectorOps, StartedClusters, RuntimeLifecyc
         if f.mode != "connect":
             return ""
         self.progress(f"putting MirrorMaker 2 {f.name}'s connectors on Kafka Connect")
-        rest = self.connect_rest(f)
-        ready = rest.wait_ready(CONNECT_READY_S, lambda: self._check_flow_running(f))
-        changed = rest.ensure(cr.connect_setup_of(self.topology, f).connectors)
-        return f"; Kafka Connect REST {rest.base} after {ready:.1f} s, put: " + (
-            ", ".join(changed) or "none"
-        )
+        connectors = cr.connect_setup_of(self.topology, f).connectors
+        up = self.connect_rest(f).bring_up(connectors, lambda: self._check_flow_running(f))
+        return f"; Kafka Connect {up}"
 
     def connect_rest(self, flow: Flow) -> ConnectRest:
         assert self.lease is not None

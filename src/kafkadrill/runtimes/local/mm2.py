@@ -13,7 +13,6 @@ from kafkadrill.runtimes.base import NodeState, find_flow
 from kafkadrill.runtimes.local.nodes import process_state
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.connect import (
-    CONNECT_READY_S,
     ConnectorOps,
     ConnectRest,
     ConnectSetup,
@@ -59,15 +58,15 @@ class LocalFlows(ConnectorOps):
             return f"MirrorMaker 2 {f.name} already running (pid {child.pid})"
         d = self.workdir / "config" / name
         d.mkdir(parents=True, exist_ok=True)
-        props = self._render_mm2(self.topology, f)
+        setup = self._connect_setup(self.topology, f) if f.mode == "connect" else None
+        props = setup.text() if setup is not None else self._render_mm2(self.topology, f)
         self._flow_props[f.name] = props
         log_dir = self.workdir / "logs" / name
         log_dir.mkdir(parents=True, exist_ok=True)
         log2, log1 = cfg.render_log_configs(str(log_dir / "mm2.log"))
         (d / "log4j2.properties").write_text(log2)
         (d / "log4j.properties").write_text(log1)
-        if f.mode == "connect":
-            setup = self._connect_setup(self.topology, f)
+        if setup is not None:
             (d / "worker.properties").write_text(cfg.render_properties(setup.worker))
             main = ["org.apache.kafka.connect.cli.ConnectDistributed", str(d / "worker.properties")]
         else:
@@ -81,15 +80,10 @@ class LocalFlows(ConnectorOps):
             name, [*self._java(self.mm2_heap_mb, d, log_dir), *main], log_dir / "stdout.log"
         )
         self.flows_running[f.name] = f
-        if f.mode != "connect":
+        if setup is None:
             return f"started MirrorMaker 2 {f.name} (pid {child.pid})"
-        rest = self.connect_rest(f)
-        ready = rest.wait_ready(CONNECT_READY_S, lambda: self._check_flow_alive(f))
-        changed = rest.ensure(setup.connectors)
-        return (
-            f"started MirrorMaker 2 {f.name} on Kafka Connect (pid {child.pid}, REST "
-            f"{rest.base} after {ready:.1f} s; connectors put: {', '.join(changed) or 'none'})"
-        )
+        up = self.connect_rest(f).bring_up(setup.connectors, lambda: self._check_flow_alive(f))
+        return f"started MirrorMaker 2 {f.name} on Kafka Connect (pid {child.pid}, {up})"
 
     def flow_kill(self, flow: Flow | str | None = None) -> str:
         name = self._mm2_name(self.flow(flow))

@@ -127,8 +127,6 @@ def connect_setup(
             "rest.advertised.host.name": advertised_host,
         }
     )
-    for k in ("source.cluster.bootstrap.servers", "target.cluster.bootstrap.servers"):
-        common.pop(k, None)
     ends = {
         "source.cluster.alias": s,
         "target.cluster.alias": t,
@@ -227,6 +225,17 @@ class ConnectRest:
             self.ok("PUT", f"/connectors/{name}/config", dict(conf))
             changed.append(name)
         return changed
+
+    def bring_up(
+        self, connectors: Mapping[str, Mapping[str, str]], check_alive: Callable[[], None]
+    ) -> str:
+        """Wait for a (re)started worker's REST API, then `ensure` its connectors; says how
+        long the wait took and what was put."""
+        ready = self.wait_ready(CONNECT_READY_S, check_alive)
+        changed = self.ensure(connectors)
+        return (
+            f"REST {self.base} after {ready:.1f} s; connectors put: {', '.join(changed) or 'none'}"
+        )
 
     def status(self, name: str) -> ConnectorStatus:
         status, body = self.call("GET", f"/connectors/{name}/status")
