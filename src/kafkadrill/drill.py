@@ -490,21 +490,55 @@ def _copiers_behind(drill: Drill, quiet: float) -> bool:
     return any(c.idle_since is None or now - c.idle_since < quiet for c in drill.copiers)
 
 
+def _copier_inputs(drill: Drill) -> list[tuple[str, str]]:
+    """(cluster, topic) pairs the copiers read now: their input topic and its MM2 copies on
+    the cluster each member is on."""
+    pairs: list[tuple[str, str]] = []
+    for c in drill.copiers:
+        topic = c.spec.from_topic
+        pairs.append((c.cluster, topic))
+        pairs += [
+            (c.cluster, f.remote_topic(topic)) for f in drill.rt.flows() if f.target == c.cluster
+        ]
+    return list(dict.fromkeys(pairs))
+
+
+def _copier_input_open(drill: Drill) -> bool:
+    """Whether a copier's input holds an open transaction (LSO below the high watermark): the
+    records after it cannot be read read_committed until it ends, by commit, abort or the
+    coordinator's timeout abort of a producer's in-doubt transaction. An idle copier is not
+    caught up then (a wait condition only; a cluster that does not answer is not waited for)."""
+    rt = drill.rt
+    for cluster, topic in _copier_inputs(drill):
+        try:
+            offsets = rt.clients.stable_offsets(rt.bootstrap(cluster), topic)
+        except Exception:
+            continue
+        if any(lso < hw for lso, hw in offsets.values()):
+            return True
+    return False
+
+
 def _settle_consumers(drill: Drill, quiet: float = 2.0, timeout: float = 45.0) -> None:
     """Let consumers and copiers read what is left before they stop: idle for `quiet`
-    seconds, every union group has received as many records as were acknowledged and every
-    copier is idle on its input (or `timeout`)."""
+    seconds, every union group has received as many records as were acknowledged, no
+    transaction open on a copier's input for `quiet` seconds and every copier idle on its
+    input (or `timeout`)."""
     clock = drill.clock
     deadline = clock.monotonic() + timeout
     last, since = -1, clock.monotonic()
+    open_seen = clock.monotonic() if drill.copiers else -quiet
     never = threading.Event()
     while clock.monotonic() < deadline:
         now_count = sum(c.received for c in drill.consumers)
         now_count += sum(c.copied for c in drill.copiers)
+        if drill.copiers and _copier_input_open(drill):
+            open_seen = clock.monotonic()
         if now_count != last:
             last, since = now_count, clock.monotonic()
         elif (
             clock.monotonic() - since >= quiet
+            and clock.monotonic() - open_seen >= quiet
             and not _unions_behind(drill)
             and not _copiers_behind(drill, quiet)
         ):

@@ -136,13 +136,22 @@ def failure_text(
         lines.append(f"  {kind}: {first}")
         lines += [f"    {x}" for x in rest[-6:]]  # the end of a traceback is the useful part
     objectives = r.get("objectives") or []
-    missed = [o for o in objectives if o.get("verdict") != "PASS"]
+    # MEASURED: a figure with no target, reported and never judged.
+    missed = [o for o in objectives if o.get("verdict") not in ("PASS", "MEASURED")]
     if missed:
         lines.append("  objectives not met:")
         for o in missed:
             lines.append(
                 f"    {o.get('verdict', '?'):7} {o.get('name')}: target {_fmt(o.get('target'))}, "
                 f"observed {_fmt(o.get('observed'))}"
+            )
+    # Why the verdict is what it is when no objective says: each checker that did not pass,
+    # with its first notes (an UNKNOWN names what it could not judge).
+    for name, c in sorted((r.get("checkers") or {}).items()):
+        if isinstance(c, Mapping) and c.get("status") in ("FAIL", "UNKNOWN"):
+            notes = [str(n) for n in (c.get("notes") or [])][:3]
+            lines.append(
+                f"  checker {name}: {c.get('status')}" + "".join(f"\n    {n}" for n in notes)
             )
     sample = _lost_sample(r)
     if sample:

@@ -443,3 +443,25 @@ def test_root_conftest_does_not_register_the_plugin_twice(pytester: pytest.Pytes
     pytester.makeconftest(root_conftest.read_text())
     pytester.makepyfile(test_x="def test_x(drill): pass")
     pytester.runpytest("test_x.py").assert_outcomes(passed=1)
+
+
+def test_failure_text_names_the_checkers_behind_an_unknown(tmp_path: Path) -> None:
+    """An UNKNOWN with every objective met says which checker could not judge and why;
+    MEASURED figures (no target) are not listed as objectives not met."""
+    from kafkadrill.pytest_plugin import failure_text
+
+    report = {
+        "scenario": "s",
+        "objectives": [
+            {"name": "max_lost", "target": 0, "observed": 0, "verdict": "PASS"},
+            {"name": "max_duplicates", "target": None, "observed": 3, "verdict": "MEASURED"},
+        ],
+        "checkers": {
+            "loss": {"status": "PASS", "notes": []},
+            "copier": {"status": "UNKNOWN", "notes": ["not judged: c on primary: 40 input"]},
+        },
+    }
+    text = failure_text(DrillResult("s", tmp_path, "UNKNOWN", report))
+    assert "objectives not met" not in text
+    assert "checker copier: UNKNOWN" in text and "not judged: c on primary: 40 input" in text
+    assert "checker loss" not in text
