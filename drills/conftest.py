@@ -45,6 +45,7 @@ MODULE_ORDER = (
     "test_az_partition.py",
     "test_region_failover.py",
     "test_retention_outruns_replication.py",
+    "test_backup_restore.py",
 )
 
 

@@ -39,8 +39,10 @@ from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
 from kafkadrill.runbooks.steps import step
 from kafkadrill.runtimes.base import (
     Guarded,
+    RunsBackup,
     Runtime,
 )
+from kafkadrill.runtimes.shared import backup as bk
 from kafkadrill.timeline import (
     Heal,
     Inject,
@@ -244,6 +246,7 @@ class Drill:
                 fence=fo.fence,
                 stragglers=fo.stragglers,
                 max_checkpoint_age=fo.max_checkpoint_age_seconds,
+                restore=fo.restore,
             )
         elif op.runbook == "failback" and fb is not None and fo is not None:
             body = functools.partial(
@@ -697,12 +700,34 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
         monitor.join(timeout=10)
     if before_final_read is not None:
         before_final_read(rt, drill.history)
+    _record_backup(drill)
     drill.set_phase("final_read")
     with drill.timed("final_read"):
         _final_read_phase(drill)
     out = rt.describe() or environment
     # The levels the clusters were formatted with (topology.features); absent: the defaults.
     return {**out, "features": features} if features else out
+
+
+def _record_backup(drill: Drill) -> None:
+    """What the backup (topology.backup) holds now: its segments, for the backup checker."""
+    rt, backup = drill.rt, drill.rt.topology.backup
+    if backup is None or not isinstance(rt, RunsBackup):
+        return
+    store = rt.backup_store()
+    drill.history.append(
+        Ev.BACKUP,
+        source=backup.source,
+        topics=bk.backed_up_topics(
+            backup, [t.name for t in rt.topology.cluster(backup.source).topics]
+        ),
+        store=str(store),
+        flush_seconds=backup.flush_seconds,
+        segments=[
+            [s.topic, s.partition, s.first, s.last, s.written_ms] for s in bk.segments(store)
+        ],
+        alive=rt.backup_alive(),
+    )
 
 
 def _heal_phase(drill: Drill) -> None:

@@ -119,6 +119,7 @@ class FailoverPlan:
     fence: FencePlan | None = None
     stragglers: StragglerPlan | None = None
     max_checkpoint_age_seconds: float | None = None  # the readiness gate (None: record only)
+    restore: bool = False  # restore the backup (topology.backup) into the target
 
     @property
     def trigger_fault_id(self) -> str | None:

@@ -97,6 +97,9 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
         lacking |= lacks
         if lacks:
             problems.append(f"runbook {name} needs {sorted(lacks)}")
+    if plan.topology.backup is not None and Cap.BACKUP not in caps:
+        lacking.add(Cap.BACKUP)
+        problems.append(f"topology.backup needs [{Cap.BACKUP!r}]")
     if problems:
         raise ScenarioError(
             f"runtime '{rtype.name}' cannot run this scenario: " + "; ".join(problems),

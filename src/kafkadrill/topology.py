@@ -107,6 +107,18 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """A backup of `source`'s topics by a Kafka Connect sink connector running in `region`
+    (kafkadrill's own, writing segment files: runtimes/shared/backup.py). A segment is in the
+    backup once written, every `flush_seconds` (Connect's offset flush: the backup frequency)."""
+
+    source: str
+    region: str
+    flush_seconds: float = 10.0
+    topics: str = ".*"  # regex over the source's topics (internal and MM2 topics never)
+
+
+@dataclass(frozen=True)
 class Link:
     """A network path between two sites; every byte between them crosses a proxy."""
 
@@ -148,6 +160,7 @@ class Topology:
     flows: tuple[Flow, ...] = ()
     kafka_version: str | None = None  # None = the provisioned default
     wan: tuple[WanLink, ...] = ()
+    backup: Backup | None = None
 
     def cluster(self, name: str) -> Cluster:
         for c in self.clusters:
@@ -272,4 +285,5 @@ def reuse_key(topology: Topology) -> Topology:
         name="",
         clusters=tuple(replace(c, topics=()) for c in topology.clusters),
         flows=(),
+        backup=None,  # its worker restarts per drill, over the drill's topics
     )

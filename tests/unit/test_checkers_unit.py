@@ -383,6 +383,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "torn_transaction": {},
         "hanging_transaction": {},
         "copier": {},
+        "backup": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

@@ -24,14 +24,18 @@ from kafkadrill.errors import KafkadrillError
 @main.command()
 @click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
 def setup(kafka_version: str | None) -> None:
-    """Fetch Kafka jars (Maven) and build Toxiproxy (go install) into the cache, then the JVM
-    class-data sharing archive of those jars (faster node starts; optional)."""
+    """Fetch Kafka jars (Maven), compile the backup sink connector (javac) and build Toxiproxy
+    (go install) into the cache, then the JVM class-data sharing archive of those jars (faster
+    node starts; optional)."""
     from kafkadrill.runtimes.shared import cds, provision
 
     try:
         with spinner("fetching Kafka jars with Maven (first time only)"):
             dist = provision.ensure_kafka(kafka_version)
         say(safe(f"Kafka {dist.version} ({dist.source}): {dist.libs}"))
+        with spinner("compiling the backup sink connector with javac (first time only)"):
+            plugin = provision.ensure_backup_plugin(dist)
+        say(safe(f"backup sink connector: {plugin}"))
         with spinner("building Toxiproxy with go install (first time only)"):
             tp = provision.ensure_toxiproxy()
         say(safe(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}"))

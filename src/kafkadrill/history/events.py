@@ -60,6 +60,7 @@ class Ev(StrEnum):
     RUN_APPROVAL = "run.approval"
     STEADY_STATE = "steady_state"
     GUARD_TRIP = "guard.trip"
+    BACKUP = "backup"
     FINAL_READ_START = "final_read.start"
     FINAL_READ_END = "final_read.end"
 
@@ -441,6 +442,23 @@ EVENTS: dict[str, EventSpec] = {
             Ev.GUARD_TRIP,
             (_f("guard", "str"), _f("reason", "str")),
             doc="a safety guard aborted the drill (faults are healed, verdict never PASS)",
+        ),
+        EventSpec(
+            Ev.BACKUP,
+            (
+                _f("source", "str", doc="the cluster backed up"),
+                _f("topics", "list", doc="the source's topics the backup covers"),
+                _f("store", "str", doc="where the segments are (the run directory's backup/)"),
+                _f("flush_seconds", "float", doc="Connect's offset flush: the backup frequency"),
+                _f(
+                    "segments",
+                    "list",
+                    doc="`[topic, partition, first_offset, last_offset, written_wall_ms]` "
+                    "items: every complete segment when the final read began",
+                ),
+                _f("alive", "bool", doc="the backup's worker was running then"),
+            ),
+            doc="what the backup (topology.backup) held before the final read",
         ),
         EventSpec(
             Ev.FINAL_READ_START,

@@ -18,6 +18,7 @@ from kafkadrill.clock import REAL, Clock
 from kafkadrill.plan import FencePlan, StragglerPlan
 from kafkadrill.runbooks.fencing import fence_writes
 from kafkadrill.runbooks.offsets import not_ready, readiness, translate
+from kafkadrill.runbooks.restore import restore_backup
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, RunbookRefused, step
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow
@@ -140,6 +141,7 @@ def run_failover(
     stragglers: StragglerPlan | None = None,
     on_done: Callable[[], None] | None = None,
     max_checkpoint_age: float | None = None,
+    restore: bool = False,
 ) -> None:
     rt = ctx.runtime
     rb = "failover"
@@ -174,7 +176,12 @@ def run_failover(
             d["created_derived"] = {
                 t: ensure_topic_like(rt, source, target, t) for t in ctx.derived_topics
             }
-    if translate_offsets:
+    if restore:
+        # The backup is the only copy (or the one chosen): groups on the restored cluster have
+        # no offsets there, so they start where their auto.offset.reset says.
+        with step(ctx, rb, "restore") as d:
+            d.update(restore_backup(ctx, target))
+    elif translate_offsets:
         with step(ctx, rb, "translate_offsets") as d:
             d.update(apply_translated_offsets(ctx, cluster=target, source_alias=source))
             ctx.results["translated"] = d["offsets"]

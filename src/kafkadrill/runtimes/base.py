@@ -54,6 +54,9 @@ class Cap:
     # See and act on one connector or task of a flow run on Kafka Connect (mm2_mode: connect):
     # its state over REST, stop/resume, restart failed tasks.
     FLOW_CONNECTOR = "flow.connector"
+    # Run a backup of a cluster through a Kafka Connect sink (topology.backup) and restore it
+    # in the failover runbook: the store is on the runner's disk.
+    BACKUP = "backup"
 
     ALL: frozenset[str] = frozenset(
         {
@@ -73,6 +76,7 @@ class Cap:
             TOPIC_RETENTION,
             MM2_STATE,
             FLOW_CONNECTOR,
+            BACKUP,
         }
     )
 
@@ -237,6 +241,15 @@ class RunsConnectors(Protocol):
     def flow_connectors(self, flow: Flow | str | None = None) -> list[Any]: ...
     def flow_connector_status(self, flow: Flow | str | None, role: str) -> Any: ...
     def flow_connector(self, flow: Flow | str | None, role: str, action: str) -> str: ...
+
+
+@runtime_checkable
+class RunsBackup(Protocol):
+    """Backs a cluster up through a Kafka Connect sink (topology.backup) into a store on the
+    runner's disk (runtimes.shared.backup)."""
+
+    def backup_store(self) -> Path: ...
+    def backup_alive(self) -> bool: ...
 
 
 @runtime_checkable

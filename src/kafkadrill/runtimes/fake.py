@@ -82,6 +82,7 @@ FAKE_CAPABILITIES = Cap.ALL - {
     Cap.TOPIC_REWRITE,
     Cap.TOPIC_RETENTION,
     Cap.MM2_STATE,
+    Cap.BACKUP,
 }
 
 

@@ -225,6 +225,7 @@ def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
             if fo.stragglers is None
             else StragglerPlan(fo.stragglers.producers, fo.stragglers.redirect_after_seconds),
             max_checkpoint_age_seconds=fo.max_checkpoint_age_seconds,
+            restore=fo.restore_backup,
         )
     failback = (
         None

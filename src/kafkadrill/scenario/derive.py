@@ -19,6 +19,7 @@ from kafkadrill.scenario.errors import validation_error
 from kafkadrill.secrets import redact
 from kafkadrill.topology import (
     DEFAULT_STRETCH_SITES,
+    Backup,
     Cluster,
     Flow,
     TopicSpec,
@@ -68,7 +69,7 @@ def topology_of(s: ScenarioParts) -> Topology:
             TopicSpec(x.name, x.partitions, x.replication_factor, dict(x.config)) for x in t.topics
         )
         return s.external.to_topology(s.name, topics, s.workload.producers.cluster)
-    built = _with_copier_topics(_built_topology(s), s)
+    built = _with_backup(_with_copier_topics(_built_topology(s), s), s)
     fo = s.runbooks.failover if s.runbooks is not None else None
     acls = any(getattr(e, "fault", None) == "acl.create" for e in s.timeline)
     if acls or (fo is not None and fo.fence is not None and fo.fence.method == "acl"):
@@ -79,6 +80,31 @@ def topology_of(s: ScenarioParts) -> Topology:
         levels = tuple(sorted(t.features.items()))
         built = replace(built, clusters=tuple(replace(c, features=levels) for c in built.clusters))
     return built
+
+
+def _with_backup(topo: Topology, s: ScenarioParts) -> Topology:
+    """topology.backup (model backup: on by default), its worker in the region of a cluster
+    other than its source unless set (a loss of the source's region spares the backup)."""
+    t = s.topology
+    spec = t.backup
+    if spec is None and t.model != "backup":
+        return topo
+    source = spec.source if spec is not None else "primary"
+    region = spec.region if spec is not None else None
+    if region is None:
+        names = [c.name for c in topo.clusters]
+        other = next((c for c in topo.clusters if c.name != source), None)
+        src_region = topo.cluster(source).region if source in names else None
+        region = other.region if other is not None else (src_region or "east")
+    return replace(
+        topo,
+        backup=Backup(
+            source,
+            region,
+            spec.flush_seconds if spec is not None else 10.0,
+            spec.topics if spec is not None else ".*",
+        ),
+    )
 
 
 def _with_copier_topics(topo: Topology, s: ScenarioParts) -> Topology:
@@ -134,6 +160,8 @@ def _built_topology(s: ScenarioParts) -> Topology:
         kafka_version=t.kafka_version,
         both_ways=t.model == "active-active",
     )
+    if t.model == "backup":
+        topo = replace(topo, flows=())  # the backup is the only copy
     per_cluster = t.cluster_config.model_dump()
     clusters = tuple(
         replace(c, broker_config={**c.broker_config, **per_cluster.get(c.name, {})})

@@ -183,7 +183,20 @@ class FlowSpec(_Model):
     mm2_mode: Mm2Mode | None = Field(default=None, description="over topology.mm2_mode")
 
 
-BUILTIN_MODELS = ("active-passive", "active-active", "stretch")
+BUILTIN_MODELS = ("active-passive", "active-active", "stretch", "backup")
+
+
+class BackupSpec(_Model):
+    """A backup of one cluster's topics by kafkadrill's Kafka Connect sink (seed 001)."""
+
+    source: str = Field(default="primary", alias="from", description="the cluster backed up")
+    region: str | None = Field(
+        default=None, description="where its worker runs (null = another cluster's region)"
+    )
+    flush_seconds: Float = Field(
+        default=10, gt=0, le=86400, description="the backup frequency (Connect's offset flush)"
+    )
+    topics: str = Field(default=".*", min_length=1, description="topics backed up (regex)")
 
 
 #: Feature levels a scenario may set at format time (metadata.version and kraft.version follow
@@ -201,9 +214,11 @@ FeatureName = Literal[
 
 class TopologySpec(_Model):
     builtin: Literal["two-dc"] = "two-dc"
-    model: Literal["active-passive", "active-active", "stretch", "custom"] = Field(
+    model: Literal["active-passive", "active-active", "stretch", "backup", "custom"] = Field(
         default="active-passive",
         description="active-passive: primary in east, dr in west, MM2 primary->dr; "
+        "backup: the same clusters without MM2, primary backed up (topology.backup, default "
+        "from primary, worker in west) and restored into dr by the failover; "
         "active-active: the same clusters with MM2 both ways (primary->dr and dr->primary); "
         "stretch: one cluster `primary` over the sites in azs.primary (default east-a/b/c), "
         "no MM2; custom: the clusters and flows listed under clusters/flows (set by giving "
@@ -244,6 +259,11 @@ class TopologySpec(_Model):
     wan: WanSpec | None = Field(
         default=None, description="baseline latency/jitter/bandwidth per link for the whole run"
     )
+    backup: BackupSpec | None = Field(
+        default=None,
+        description="back a cluster up through a Kafka Connect sink (model backup: on by "
+        "default); local runtime",
+    )
 
     @model_validator(mode="after")
     def _default_topics(self) -> TopologySpec:
@@ -254,7 +274,7 @@ class TopologySpec(_Model):
                 sizes = [c.nodes for c in self.clusters]
             else:
                 sizes = [self.nodes.primary]
-                sizes += [self.nodes.dr] if self.model == "active-passive" else []
+                sizes += [self.nodes.dr] if self.model in ("active-passive", "backup") else []
             rf = min(3, *sizes)
             self.topics = [
                 TopicModel(
@@ -539,6 +559,11 @@ class FailoverRunbook(_Model):
         "workload topic, or its oldest is older than this; null = no gate (readiness is "
         "recorded either way)",
     )
+    restore_backup: bool = Field(
+        default=False,
+        description="restore topology.backup into the target (a `restore` step after "
+        "prepare_topics, instead of translating offsets): the DR site's data is the backup's",
+    )
 
 
 class FailbackRunbook(_Model):
@@ -692,6 +717,9 @@ class Scenario(_Model):
                 fo.from_cluster = w.producers.cluster
             if fo.to_cluster is None:
                 fo.to_cluster = next((t for s, t in flows if s == fo.from_cluster), None)
+            if fo.to_cluster is None and fo.restore_backup:
+                # Restored, not replicated: the backup's target is the other cluster.
+                fo.to_cluster = next((c for c in regions if c != fo.from_cluster), None)
         return self
 
     def cluster_layout(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -708,6 +736,8 @@ class Scenario(_Model):
             return {c.name: c.region for c in t.clusters}, [(f.source, f.target) for f in t.flows]
         if t.model == "stretch":
             return {"primary": "east"}, []
+        if t.model == "backup":
+            return {"primary": "east", "dr": "west"}, []
         flows = [("primary", "dr")] + ([("dr", "primary")] if t.model == "active-active" else [])
         return {"primary": "east", "dr": "west"}, flows
 

@@ -475,6 +475,12 @@ class ConfluentClients:
 
         return read_topic(self._conf(bootstrap), topic)
 
+    def write_topic(self, bootstrap: str, topic: str, records: dict[int, list[Any]]) -> int:
+        """Produce `records` into `topic`'s same partitions, in order (a restore); -> written."""
+        from kafkadrill.workload.topic_copy import write_records
+
+        return write_records(self._conf(bootstrap), topic, records)
+
     def rewrite_topic(self, bootstrap: str, topic: str, records: dict[int, list[Any]]) -> int:
         """Replace `topic` by `records` (delete, create alike, write in order); -> written."""
         from kafkadrill.workload.topic_copy import recreate_topic, write_records

@@ -29,6 +29,7 @@ from kafkadrill.runtimes.base import (
     RuntimePowers,
     register_runtime,
 )
+from kafkadrill.runtimes.local.backup import LocalBackup
 from kafkadrill.runtimes.local.links import LocalLinks
 from kafkadrill.runtimes.local.mm2 import LocalFlows
 from kafkadrill.runtimes.local.nodes import LocalNodes, NodeRuntime
@@ -79,7 +80,9 @@ def cleanup_stale() -> list[int]:
     # run_drill proves replication before faults (overlaps warmup)
     powers=RuntimePowers(defers_flow_wait=True),
 )
-class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeLifecycle):
+class LocalRuntime(
+    LocalLinks, LocalNodes, LocalFlows, LocalBackup, StartedClusters, RuntimeLifecycle
+):
     """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`.
 
     Adoptable: `adopt` keeps the topology between drills (the topology pool)."""
@@ -175,6 +178,9 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeL
         self.timings["clusters_healthy_s"] = time.monotonic() - t0
         for cluster in self.topology.clusters:
             self._create_topics(cluster)
+        if self.topology.backup is not None:
+            self.progress("starting the backup's Kafka Connect worker")
+            self.backup_start()
         if self.start_flows and self.wait_flows:
             for flow in self.topology.flows:
                 self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
@@ -290,6 +296,10 @@ class LocalRuntime(LocalLinks, LocalNodes, LocalFlows, StartedClusters, RuntimeL
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         for cluster in topology.clusters:
             self._create_topics(cluster)
+        # The backup (if any) covers this drill's topics into this drill's run directory.
+        self.backup_stop()
+        if topology.backup is not None:
+            evidence.append(self.backup_start() or "")
         restart = [f for f in topology.flows if f.name not in kept]
         if restart:
             self._generation += 1

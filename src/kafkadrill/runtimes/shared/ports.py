@@ -76,6 +76,15 @@ def connect_rest_port(plan: PortPlan, topology: Topology, source: str, target: s
     return plan.base + CONNECT_FIRST + flow_slot(topology, source, target)
 
 
+#: The backup's Kafka Connect worker (topology.backup): the port after the flows' ones.
+BACKUP_REST = CONNECT_FIRST + MAX_CLUSTERS**2
+assert BACKUP_REST < BLOCK - 1, "the backup worker's REST port below the Toxiproxy API"
+
+
+def backup_rest_port(plan: PortPlan) -> int:
+    return plan.base + BACKUP_REST
+
+
 def plan_ports(topology: Topology, base: int) -> PortPlan:
     """Pure: the port of every listener given the block's base."""
     if len(topology.clusters) > MAX_CLUSTERS:

@@ -7,10 +7,12 @@ every step is idempotent and a second run does no network access at all.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,6 +31,10 @@ _LOG4J2_DEPS = """
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-api</artifactId><version>2.24.3</version></dependency>"""
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+
+BACKUP_JAR = "kafkadrill-backup.jar"
+BACKUP_CONNECTOR = "io.kafkadrill.backup.BackupSinkConnector"
+_JDK_HINT = "apt-get install openjdk-17-jdk-headless"
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,73 @@ def ensure_toxiproxy() -> Path:
             f"go install of Toxiproxy {TOXIPROXY_VERSION} failed:\n" + proc.stderr[-2000:]
         )
     return binary
+
+
+def _backup_sources() -> dict[str, bytes]:
+    folder = resources.files("kafkadrill.runtimes.shared").joinpath("provision_data/backup")
+    sources = {f.name: f.read_bytes() for f in folder.iterdir() if f.name.endswith(".java")}
+    if not sources:
+        raise ProvisionError(f"no backup connector sources in {folder} (broken install?)")
+    return dict(sorted(sources.items()))
+
+
+def ensure_backup_plugin(dist: KafkaDist) -> Path:
+    """The backup sink connector's jar (compiled once per Kafka version and source hash into the
+    cache); returns the plugin directory to put in a worker's plugin.path."""
+    sources = _backup_sources()
+    digest = hashlib.sha256()
+    for name, data in sources.items():
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    plugins = cache_dir() / "plugins"
+    target = plugins / f"backup-{dist.version}-{digest.hexdigest()[:12]}"
+    if (target / BACKUP_JAR).exists():
+        return target
+    javac = require_tool("javac", "to compile the backup sink connector", _JDK_HINT)
+    jar = require_tool("jar", "to package the backup sink connector", _JDK_HINT)
+    plugins.mkdir(parents=True, exist_ok=True)
+    # Built beside the target (same filesystem) and renamed into place: an interrupted build
+    # leaves only a stray temp dir, never a plugin dir with a half-written jar.
+    work = Path(tempfile.mkdtemp(prefix=".backup-build-", dir=plugins))
+    try:
+        src, classes, staged = work / "src", work / "classes", work / "plugin"
+        src.mkdir()
+        staged.mkdir()
+        # Copied out of the package: javac wants real files, the package may be a zip.
+        files = []
+        for name, data in sources.items():
+            (src / name).write_bytes(data)
+            files.append(str(src / name))
+        _run_jdk(
+            [javac, "--release", "17", "-cp", dist.classpath, "-d", str(classes), *files],
+            "javac could not compile the backup sink connector",
+        )
+        # Kafka's service-loader plugin discovery (plugin.discovery=service_load) needs this.
+        services = classes / "META-INF" / "services"
+        services.mkdir(parents=True)
+        (services / "org.apache.kafka.connect.sink.SinkConnector").write_text(
+            BACKUP_CONNECTOR + "\n"
+        )
+        _run_jdk(
+            [jar, "cf", str(staged / BACKUP_JAR), "-C", str(classes), "."],
+            "jar could not package the backup sink connector",
+        )
+        if target.exists():  # a leftover without its jar (the check above failed)
+            shutil.rmtree(target)
+        try:
+            staged.rename(target)
+        except OSError:
+            if not (target / BACKUP_JAR).exists():  # not a concurrent build that won the race
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _run_jdk(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise ProvisionError(f"{what}:\n{tail}")
 
 
 @functools.cache

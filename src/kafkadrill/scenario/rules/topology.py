@@ -494,3 +494,65 @@ def _topology_problems(s: Scenario) -> list[Problem]:
             )
         probs += _min_isr_problems(here, topic, clusters_cfg["primary"])
     return probs
+
+
+@rule(23)
+def backup_rule(ctx: RuleContext) -> list[Problem]:
+    """topology.backup names a cluster and a region of the topology; a failover that restores
+    needs a backup of the cluster it fails over from; kafkadrill runs the backup's worker, so
+    not on the external runtime."""
+    s, topo = ctx.scenario, ctx.topology
+    probs: list[Problem] = []
+    fo = s.runbooks.failover if s.runbooks is not None else None
+    restores = fo is not None and fo.restore_backup
+    backup = topo.backup
+    if backup is None:
+        if restores:
+            probs.append(
+                Problem(
+                    "runbooks.failover.restore_backup",
+                    "the failover restores a backup but the topology has none",
+                    "add topology.backup (or use topology.model: backup), or set "
+                    "restore_backup: false",
+                )
+            )
+        return probs
+    if s.external is not None:
+        return [
+            Problem(
+                "topology.backup",
+                "kafkadrill runs the backup's Kafka Connect worker; the external runtime drills "
+                "the backups you run",
+                "remove topology.backup (run the drill on the local runtime)",
+            )
+        ]
+    names = [c.name for c in topo.clusters]
+    if backup.source not in names:
+        probs.append(
+            Problem(
+                "topology.backup.from",
+                f"unknown cluster {backup.source!r}{did_you_mean(backup.source, names)}",
+                f"name one of {names}",
+            )
+        )
+    if backup.region not in topo.regions:
+        probs.append(
+            Problem(
+                "topology.backup.region",
+                f"unknown region {backup.region!r}",
+                f"name one of {list(topo.regions)} (or leave it null)",
+            )
+        )
+    try:
+        re.compile(backup.topics)
+    except re.error as exc:
+        probs.append(Problem("topology.backup.topics", f"not a regex: {exc}", "fix the regex"))
+    if restores and fo is not None and fo.from_cluster != backup.source:
+        probs.append(
+            Problem(
+                "runbooks.failover.restore_backup",
+                f"the failover leaves {fo.from_cluster!r} but the backup is of {backup.source!r}",
+                "back up the cluster the failover leaves (topology.backup.from)",
+            )
+        )
+    return probs
