@@ -18,7 +18,10 @@ def test_every_model_is_a_valid_drill_under_the_same_load_and_wan(model: str) ->
     assert sum(g.rate_per_second or 0 for g in sc.workload.producer_groups()) == 1000
     (fault,) = sc.schedule()
     assert fault.at == 10
-    assert {"active-passive": 1, "active-active": 2, "stretch": 0}[model] == len(topo.flows)
+    assert {"active-passive": 1, "active-active": 2, "stretch": 0, "backup": 0}[model] == len(
+        topo.flows
+    )
+    assert (topo.backup is not None) == (model == "backup")
 
 
 def _rec(model: str, lost: int, wdown: float, p50: float) -> RunRecord:

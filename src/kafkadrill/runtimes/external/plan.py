@@ -89,6 +89,13 @@ class _Plan:
                     self.out(f"    bootstrap from {site}: {servers}")
                 for k, v in sorted(ec.client_config.items()):
                     self.out(f"    client {k} = {v}")
+        if self.topo.backup is not None:
+            b = self.topo.backup
+            self.out(
+                f"  backup of {b.source} (topics {b.topics}) by a Kafka Connect sink in "
+                f"{b.region}, flushed every {b.flush_seconds:g} s into the run directory's "
+                "backup/"
+            )
         for f in self.topo.flows:
             line = f"  flow {f.name}: remote topic names {f.remote_topic('<topic>')}"
             if f.mode == "connect" and self.ext is None:
@@ -338,9 +345,13 @@ class _Plan:
                 f"  failover {fo.source} -> {fo.target}, watching from "
                 f"{'?' if at is None else f'{at:g}'} s: detect ({fo.detect_failing_seconds:g} s "
                 f"of failed probes), {_readiness_text(fo)}, decide"
-                + (", stop MM2" if fo.stop_mm2 else "")
+                + (", stop MM2" if fo.stop_mm2 and self._has_flow(fo) else "")
                 + f", create {self.scoped(self.s.producer_groups[0].topic)} on {fo.target}"
-                + (", translate offsets from checkpoints" if fo.translate_offsets else "")
+                + (
+                    ", restore the backup into " + str(fo.target)
+                    if fo.restore
+                    else (", translate offsets from checkpoints" if fo.translate_offsets else "")
+                )
                 + (
                     f", fence {fo.source}"
                     if fo.fence and fo.fence.position == "before_redirect"
@@ -394,6 +405,9 @@ class _Plan:
             region=self.topo.cluster(fo.source).region, site=self.topo.cluster(fo.source).region
         )
         self.out(f"      {strategy}: {_cmd(spec, vals)}")
+
+    def _has_flow(self, fo: FailoverPlan) -> bool:
+        return any(f.source == fo.source and f.target == fo.target for f in self.topo.flows)
 
     def _failover_ops(self, fo: FailoverPlan) -> None:
         """What the failover runbook will run against the user's clusters, step by step."""
