@@ -51,7 +51,10 @@ def model_scenario(
     model: str, *, latency_ms: float, rate: float, seed: int, duration: float = 40
 ) -> Scenario:
     """One model's drill: the same load, WAN latency and a loss at 10 s (20 s for a site or a
-    region that comes back; active-passive fails over for good)."""
+    region that comes back; active-passive and backup fail over for good)."""
+    build = _BUILDERS.get(model)
+    if build is None:
+        raise ValueError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
     wan = {"latency_ms": latency_ms, "jitter_ms": round(latency_ms / 10, 1)}
     base: dict[str, Any] = {
         "name": f"model-{model}",
@@ -61,126 +64,130 @@ def model_scenario(
         "seed": seed,
         "final_read": {"timeout_seconds": 90},
     }
-    if model == "active-passive":
-        return Scenario.from_dict(
+    return Scenario.from_dict(build(base, wan, rate), source=f"<models: {model}>")
+
+
+def _active_passive(base: dict[str, Any], wan: dict[str, float], rate: float) -> dict[str, Any]:
+    return {
+        **base,
+        "topology": {
+            "wan": wan,
+            "topics": [TOPIC],
+            "mm2": {"emit.checkpoints.interval.seconds": 1, "offset.lag.max": 100},
+        },
+        # Applications in west (they survive), writing to primary until the failover.
+        "workload": {
+            "producers": {"rate_per_second": rate, "site": "west"},
+            "consumers": [{"group": "billing", "site": "west"}],
+        },
+        "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
+        "runbooks": {
+            "failover": {
+                "trigger": {"on_fault": "region.outage"},
+                "detect_failing_seconds": 5,
+            }
+        },
+        "objectives": {
+            "max_lost": None,
+            "max_skipped": 0,
+            "max_duplicates": None,
+            "expected_anomalies": ["loss", "duplicates", "offsets"],
+        },
+    }
+
+
+def _active_active(base: dict[str, Any], wan: dict[str, float], rate: float) -> dict[str, Any]:
+    half = rate / 2
+    return {
+        **base,
+        "topology": {"model": "active-active", "wan": wan, "topics": [TOPIC]},
+        "workload": {
+            "producers": [
+                {"rate_per_second": half, "cluster": "primary", "site": "east"},
+                {"rate_per_second": half, "cluster": "dr", "site": "west"},
+            ],
+            "consumers": [
+                {"group": "billing-east", "cluster": "primary", "site": "east"},
+                {"group": "billing-west", "cluster": "dr", "site": "west"},
+            ],
+        },
+        "timeline": [
             {
-                **base,
-                "topology": {
-                    "wan": wan,
-                    "topics": [TOPIC],
-                    "mm2": {"emit.checkpoints.interval.seconds": 1, "offset.lag.max": 100},
-                },
-                # Applications in west (they survive), writing to primary until the failover.
-                "workload": {
-                    "producers": {"rate_per_second": rate, "site": "west"},
-                    "consumers": [{"group": "billing", "site": "west"}],
-                },
-                "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
-                "runbooks": {
-                    "failover": {
-                        "trigger": {"on_fault": "region.outage"},
-                        "detect_failing_seconds": 5,
-                    }
-                },
-                "objectives": {
-                    "max_lost": None,
-                    "max_skipped": 0,
-                    "max_duplicates": None,
-                    "expected_anomalies": ["loss", "duplicates", "offsets"],
-                },
-            },
-            source=f"<models: {model}>",
-        )
-    if model == "active-active":
-        half = rate / 2
-        return Scenario.from_dict(
+                "at": 10,
+                "fault": "region.outage",
+                "target": {"region": "east"},
+                "duration": 20,
+            }
+        ],
+        "objectives": {"max_lost": 0, "max_skipped": 0, "max_duplicates": None},
+    }
+
+
+def _stretch(base: dict[str, Any], wan: dict[str, float], rate: float) -> dict[str, Any]:
+    return {
+        **base,
+        "topology": {
+            "model": "stretch",
+            "wan": wan,
+            "topics": [TOPIC],
+            "broker_config": {"replica.lag.time.max.ms": "10000"},
+        },
+        "workload": {
+            "producers": {"rate_per_second": rate, "site": "east-b"},
+            "consumers": [{"group": "billing", "site": "east-c"}],
+        },
+        "timeline": [
             {
-                **base,
-                "topology": {"model": "active-active", "wan": wan, "topics": [TOPIC]},
-                "workload": {
-                    "producers": [
-                        {"rate_per_second": half, "cluster": "primary", "site": "east"},
-                        {"rate_per_second": half, "cluster": "dr", "site": "west"},
-                    ],
-                    "consumers": [
-                        {"group": "billing-east", "cluster": "primary", "site": "east"},
-                        {"group": "billing-west", "cluster": "dr", "site": "west"},
-                    ],
-                },
-                "timeline": [
-                    {
-                        "at": 10,
-                        "fault": "region.outage",
-                        "target": {"region": "east"},
-                        "duration": 20,
-                    }
-                ],
-                "objectives": {"max_lost": 0, "max_skipped": 0, "max_duplicates": None},
-            },
-            source=f"<models: {model}>",
-        )
-    if model == "stretch":
-        return Scenario.from_dict(
-            {
-                **base,
-                "topology": {
-                    "model": "stretch",
-                    "wan": wan,
-                    "topics": [TOPIC],
-                    "broker_config": {"replica.lag.time.max.ms": "10000"},
-                },
-                "workload": {
-                    "producers": {"rate_per_second": rate, "site": "east-b"},
-                    "consumers": [{"group": "billing", "site": "east-c"}],
-                },
-                "timeline": [
-                    {
-                        "at": 10,
-                        "fault": "site.outage",
-                        "target": {"cluster": "primary", "sites": ["east-a"]},
-                        "duration": 20,
-                    }
-                ],
-                "objectives": {"max_lost": 0, "max_skipped": 0},
-            },
-            source=f"<models: {model}>",
-        )
-    if model == "backup":
-        # Backup-only: no replication; primary backed up by a Kafka Connect sink every 10 s
-        # (a production backup runs hourly or daily: the same mechanism, a longer interval),
-        # restored into dr by the failover.
-        return Scenario.from_dict(
-            {
-                **base,
-                "topology": {
-                    "model": "backup",
-                    "wan": wan,
-                    "topics": [TOPIC],
-                    "backup": {"flush_seconds": 10},
-                },
-                "workload": {
-                    "producers": {"rate_per_second": rate, "site": "west"},
-                    "consumers": [{"group": "billing", "site": "west"}],
-                },
-                "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
-                "runbooks": {
-                    "failover": {
-                        "trigger": {"on_fault": "region.outage"},
-                        "detect_failing_seconds": 5,
-                        "restore_backup": True,
-                        "translate_offsets": False,
-                    }
-                },
-                "objectives": {
-                    "max_lost": None,
-                    "max_skipped": 0,
-                    "max_duplicates": None,
-                    "expected_anomalies": ["loss", "duplicates", "offsets"],
-                },
-            },
-            source=f"<models: {model}>",
-        )
-    raise ValueError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
+                "at": 10,
+                "fault": "site.outage",
+                "target": {"cluster": "primary", "sites": ["east-a"]},
+                "duration": 20,
+            }
+        ],
+        "objectives": {"max_lost": 0, "max_skipped": 0},
+    }
+
+
+def _backup(base: dict[str, Any], wan: dict[str, float], rate: float) -> dict[str, Any]:
+    # Backup-only: no replication; primary backed up by a Kafka Connect sink every 10 s
+    # (a production backup runs hourly or daily: the same mechanism, a longer interval),
+    # restored into dr by the failover.
+    return {
+        **base,
+        "topology": {
+            "model": "backup",
+            "wan": wan,
+            "topics": [TOPIC],
+            "backup": {"flush_seconds": 10},
+        },
+        "workload": {
+            "producers": {"rate_per_second": rate, "site": "west"},
+            "consumers": [{"group": "billing", "site": "west"}],
+        },
+        "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
+        "runbooks": {
+            "failover": {
+                "trigger": {"on_fault": "region.outage"},
+                "detect_failing_seconds": 5,
+                "restore_backup": True,
+                "translate_offsets": False,
+            }
+        },
+        "objectives": {
+            "max_lost": None,
+            "max_skipped": 0,
+            "max_duplicates": None,
+            "expected_anomalies": ["loss", "duplicates", "offsets"],
+        },
+    }
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any], dict[str, float], float], dict[str, Any]]] = {
+    "active-passive": _active_passive,
+    "active-active": _active_active,
+    "stretch": _stretch,
+    "backup": _backup,
+}
 
 
 def comparison(records: Sequence[tuple[str, Path]]) -> Comparison:
