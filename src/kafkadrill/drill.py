@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.clock import REAL, Clock
+from kafkadrill.dr_toolbox import record_backup, record_schemas, schema_writer
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.base import FaultContext
 from kafkadrill.faults.driver import FaultDriver, Injected
@@ -39,10 +40,8 @@ from kafkadrill.runbooks.fencing import FENCE_KEY, unfence
 from kafkadrill.runbooks.steps import step
 from kafkadrill.runtimes.base import (
     Guarded,
-    RunsBackup,
     Runtime,
 )
-from kafkadrill.runtimes.shared import backup as bk
 from kafkadrill.timeline import (
     Heal,
     Inject,
@@ -53,6 +52,7 @@ from kafkadrill.timeline import (
 )
 from kafkadrill.topology import Flow
 from kafkadrill.workload.consumer import topic_pattern
+from kafkadrill.workload.schemas import SchemaWriter
 
 Progress = Callable[[dict[str, Any]], None]
 # Called with the running topology and the history just before the final read (after heal):
@@ -75,6 +75,7 @@ class Drill:
     producers: list[Any] = field(default_factory=list)
     consumers: list[Any] = field(default_factory=list)
     copiers: list[Any] = field(default_factory=list)  # read-process-write members
+    schemas: SchemaWriter | None = None  # the application's schema evolution, if any
     # Shared with the fault context (the same list object): clients are added at start.
     clients: list[Any] = field(default_factory=list)
     stop_producers: threading.Event = field(default_factory=threading.Event)
@@ -149,6 +150,11 @@ class Drill:
             c.start()
         for p in self.producers:
             p.start()
+        self.schemas = schema_writer(
+            self.rt, self.plan, self.history, self.stop_producers, self.producers
+        )
+        if self.schemas is not None:
+            self.schemas.start()
 
     def _bootstrap(self, cluster: str, site: str) -> str:
         return self.rt.bootstrap(cluster, from_site=site)
@@ -225,6 +231,7 @@ class Drill:
             self.clock,
             self.faults_end,
             tuple(self.plan.derived_topics),
+            self.schemas,
         )
 
     def start_runbook(self, op: StartRunbook) -> None:
@@ -700,34 +707,14 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
         monitor.join(timeout=10)
     if before_final_read is not None:
         before_final_read(rt, drill.history)
-    _record_backup(drill)
+    record_backup(drill.rt, drill.history)
+    record_schemas(drill.rt, drill.history, drill.schemas)
     drill.set_phase("final_read")
     with drill.timed("final_read"):
         _final_read_phase(drill)
     out = rt.describe() or environment
     # The levels the clusters were formatted with (topology.features); absent: the defaults.
     return {**out, "features": features} if features else out
-
-
-def _record_backup(drill: Drill) -> None:
-    """What the backup (topology.backup) holds now: its segments, for the backup checker."""
-    rt, backup = drill.rt, drill.rt.topology.backup
-    if backup is None or not isinstance(rt, RunsBackup):
-        return
-    store = rt.backup_store()
-    drill.history.append(
-        Ev.BACKUP,
-        source=backup.source,
-        topics=bk.backed_up_topics(
-            backup, [t.name for t in rt.topology.cluster(backup.source).topics]
-        ),
-        store=str(store),
-        flush_seconds=backup.flush_seconds,
-        segments=[
-            [s.topic, s.partition, s.first, s.last, s.written_ms] for s in bk.segments(store)
-        ],
-        alive=rt.backup_alive(),
-    )
 
 
 def _heal_phase(drill: Drill) -> None:
@@ -737,6 +724,8 @@ def _heal_phase(drill: Drill) -> None:
         drill.stop_producers.set()
         for p in drill.producers:
             p.join(timeout=p.spec.delivery_timeout_ms / 1000.0 + 30.0)
+        if drill.schemas is not None:
+            drill.schemas.join(timeout=15.0)  # at most one registry call in flight
         drill.heal_all()
 
 

@@ -97,9 +97,13 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
         lacking |= lacks
         if lacks:
             problems.append(f"runbook {name} needs {sorted(lacks)}")
-    if plan.topology.backup is not None and Cap.BACKUP not in caps:
-        lacking.add(Cap.BACKUP)
-        problems.append(f"topology.backup needs [{Cap.BACKUP!r}]")
+    for what, wanted, cap in (
+        ("topology.backup", plan.topology.backup, Cap.BACKUP),
+        ("topology.schema_registry", plan.topology.schema_registry, Cap.SCHEMA_REGISTRY),
+    ):
+        if wanted is not None and cap not in caps:
+            lacking.add(cap)
+            problems.append(f"{what} needs [{cap!r}]")
     if problems:
         raise ScenarioError(
             f"runtime '{rtype.name}' cannot run this scenario: " + "; ".join(problems),

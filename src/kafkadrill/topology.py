@@ -119,6 +119,29 @@ class Backup:
 
 
 @dataclass(frozen=True)
+class SchemaRegistry:
+    """A schema registry on every cluster (runtimes/shared/schema_registry.py): `source`'s
+    writes the `journal` topic, MM2 mirrors it, every flow target's replays its copy read-only
+    until a failover switches it. The application registers a new value schema version every
+    `register_every_seconds` (None: never)."""
+
+    source: str
+    journal: str
+    register_every_seconds: float | None = 3.0
+
+    def journal_on(self, topology: Topology, cluster: str) -> tuple[str, bool]:
+        """(the journal topic `cluster`'s registry replays, read-only?)."""
+        if cluster == self.source:
+            return self.journal, False
+        flow = next(
+            (f for f in topology.flows if f.source == self.source and f.target == cluster), None
+        )
+        if flow is None:
+            return self.journal, False  # its own registry, not a replica
+        return flow.remote_topic(self.journal), True
+
+
+@dataclass(frozen=True)
 class Link:
     """A network path between two sites; every byte between them crosses a proxy."""
 
@@ -161,6 +184,7 @@ class Topology:
     kafka_version: str | None = None  # None = the provisioned default
     wan: tuple[WanLink, ...] = ()
     backup: Backup | None = None
+    schema_registry: SchemaRegistry | None = None
 
     def cluster(self, name: str) -> Cluster:
         for c in self.clusters:
@@ -286,4 +310,5 @@ def reuse_key(topology: Topology) -> Topology:
         clusters=tuple(replace(c, topics=()) for c in topology.clusters),
         flows=(),
         backup=None,  # its worker restarts per drill, over the drill's topics
+        schema_registry=None,  # likewise the registries, on the drill's journal
     )

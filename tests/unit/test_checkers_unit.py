@@ -384,6 +384,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "hanging_transaction": {},
         "copier": {},
         "backup": {},
+        "schemas": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

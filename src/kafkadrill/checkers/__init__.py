@@ -50,6 +50,7 @@ from kafkadrill.checkers.poll_order import check_poll_order  # noqa: F401  (regi
 from kafkadrill.checkers.recovery import check_recovery  # noqa: F401  (registers it)
 from kafkadrill.checkers.registry import CheckerFn, anomaly_names, registered
 from kafkadrill.checkers.replication import check_replication  # noqa: F401  (registers it)
+from kafkadrill.checkers.schemas import check_schemas  # noqa: F401  (registers it)
 from kafkadrill.checkers.send_order import check_send_order  # noqa: F401  (registers it)
 from kafkadrill.checkers.split_writes import check_split_writes  # noqa: F401  (registers it)
 from kafkadrill.checkers.timestamps import check_timestamps  # noqa: F401  (registers it)

@@ -24,10 +24,11 @@ from kafkadrill.errors import KafkadrillError
 @main.command()
 @click.option("--kafka-version", default=None, help="Kafka version (default: pinned 4.x).")
 def setup(kafka_version: str | None) -> None:
-    """Fetch Kafka jars (Maven), compile the backup sink connector (javac) and build Toxiproxy
+    """Fetch Kafka jars and Apicurio Registry (Maven), compile the backup sink connector (javac)
+    and build Toxiproxy
     (go install) into the cache, then the JVM class-data sharing archive of those jars (faster
     node starts; optional)."""
-    from kafkadrill.runtimes.shared import cds, provision
+    from kafkadrill.runtimes.shared import cds, provision, schema_registry
 
     try:
         with spinner("fetching Kafka jars with Maven (first time only)"):
@@ -36,6 +37,13 @@ def setup(kafka_version: str | None) -> None:
         with spinner("compiling the backup sink connector with javac (first time only)"):
             plugin = provision.ensure_backup_plugin(dist)
         say(safe(f"backup sink connector: {plugin}"))
+        with spinner("fetching Apicurio Registry with Maven (first time only)"):
+            registry = schema_registry.ensure_apicurio()
+        say(safe(f"Apicurio Registry {schema_registry.APICURIO_VERSION}: {registry}"))
+        try:
+            say(safe(f"Java 21+ for the schema registry: {schema_registry.find_java21()}"))
+        except KafkadrillError as exc:  # only topology.schema_registry needs it
+            say(safe(f"[yellow]warning[/]: {exc}"))
         with spinner("building Toxiproxy with go install (first time only)"):
             tp = provision.ensure_toxiproxy()
         say(safe(f"Toxiproxy {provision.TOXIPROXY_VERSION}: {tp}"))

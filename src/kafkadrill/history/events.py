@@ -61,6 +61,8 @@ class Ev(StrEnum):
     STEADY_STATE = "steady_state"
     GUARD_TRIP = "guard.trip"
     BACKUP = "backup"
+    SCHEMA_REGISTER = "schema.register"
+    SCHEMAS = "schemas"
     FINAL_READ_START = "final_read.start"
     FINAL_READ_END = "final_read.end"
 
@@ -459,6 +461,31 @@ EVENTS: dict[str, EventSpec] = {
                 _f("alive", "bool", doc="the backup's worker was running then"),
             ),
             doc="what the backup (topology.backup) held before the final read",
+        ),
+        EventSpec(
+            Ev.SCHEMA_REGISTER,
+            (
+                _f("cluster", "str", doc="whose registry was asked"),
+                _f("subject", "str"),
+                _f("version", "int", doc="the application's schema version, 1 up"),
+                _f("id", "int", nullable=True, doc="the id the registry gave; null: refused"),
+                _f("schema_sha", "str", doc="sha256 of the schema text, 12 hex digits"),
+                _f("error", "str", nullable=True),
+            ),
+            doc="the application registered a new version of its value schema "
+            "(topology.schema_registry); its producers write the id in `kd-schema-id`",
+        ),
+        EventSpec(
+            Ev.SCHEMAS,
+            (
+                _f(
+                    "registries",
+                    "object",
+                    doc="cluster -> {id: schema_sha or null}: what each registry resolved "
+                    "every id registered in the run to, before the final read",
+                ),
+            ),
+            doc="what every schema registry held at the end (topology.schema_registry)",
         ),
         EventSpec(
             Ev.FINAL_READ_START,

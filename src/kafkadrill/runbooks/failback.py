@@ -105,6 +105,8 @@ def run_failback(
     if FENCE_KEY in ctx.results:  # the original takes writes again
         with step(ctx, rb, "unfence") as d:
             d.update(unfence(ctx) or {})
+    if ctx.schemas is not None:  # the application registers on the original's registry again
+        ctx.schemas.redirect(original)
     with step(ctx, rb, "redirect_producers") as d:
         for p in ctx.producers:
             p.redirect(original, original_site)

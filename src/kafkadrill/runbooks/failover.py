@@ -19,6 +19,7 @@ from kafkadrill.plan import FencePlan, StragglerPlan
 from kafkadrill.runbooks.fencing import fence_writes
 from kafkadrill.runbooks.offsets import not_ready, readiness, translate
 from kafkadrill.runbooks.restore import restore_backup
+from kafkadrill.runbooks.schemas import registry_read_write, registry_replica, schema_check
 from kafkadrill.runbooks.steps import RunbookAborted, RunbookContext, RunbookRefused, step
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Flow
@@ -161,6 +162,10 @@ def run_failover(
         d["decision"] = f"fail over {source} -> {target} (automated runbook, no human wait)"
         d["from"], d["to"] = source, target
         d["fence"] = None if fence is None else fence.position
+    switch_registry = registry_replica(ctx, target)
+    if switch_registry:
+        with step(ctx, rb, "schema_check") as d:
+            d.update(schema_check(ctx, source, target))
     if fence is not None and fence.position == "before_redirect":
         # First: every step before the fence is a window in which a client that missed the
         # redirect can still be acknowledged by the old primary.
@@ -188,6 +193,9 @@ def run_failover(
     n_late = min(stragglers.producers, len(ctx.producers)) if stragglers else 0
     movers = ctx.producers[: len(ctx.producers) - n_late]
     late = ctx.producers[len(movers) :]
+    if switch_registry:
+        with step(ctx, rb, "registry_read_write") as d:
+            d.update(registry_read_write(ctx, target))
     with step(ctx, rb, "redirect_producers") as d:
         for p in movers:
             p.paused.clear()

@@ -38,6 +38,9 @@ class RunbookContext:
     # Copiers' output topics: created on the failover target with the workload topic (the
     # copiers are among `consumers`: redirected, and their groups' offsets translated).
     derived_topics: tuple[str, ...] = ()
+    # The application's schema writer (topology.schema_registry): the failover checks what the
+    # target's registry resolves, switches it to read-write and moves the writer there.
+    schemas: Any = None
 
 
 @contextmanager

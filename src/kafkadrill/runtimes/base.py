@@ -57,6 +57,8 @@ class Cap:
     # Run a backup of a cluster through a Kafka Connect sink (topology.backup) and restore it
     # in the failover runbook: the store is on the runner's disk.
     BACKUP = "backup"
+    # Run a schema registry per cluster (topology.schema_registry) and switch one read-write.
+    SCHEMA_REGISTRY = "schema.registry"
 
     ALL: frozenset[str] = frozenset(
         {
@@ -77,6 +79,7 @@ class Cap:
             MM2_STATE,
             FLOW_CONNECTOR,
             BACKUP,
+            SCHEMA_REGISTRY,
         }
     )
 
@@ -250,6 +253,14 @@ class RunsBackup(Protocol):
 
     def backup_store(self) -> Path: ...
     def backup_alive(self) -> bool: ...
+
+
+@runtime_checkable
+class RunsSchemaRegistry(Protocol):
+    """Runs a schema registry per cluster (runtimes.shared.schema_registry)."""
+
+    def registry_url(self, cluster: str) -> str: ...
+    def registry_read_only(self, cluster: str, read_only: bool) -> None: ...
 
 
 @runtime_checkable

@@ -83,6 +83,7 @@ FAKE_CAPABILITIES = Cap.ALL - {
     Cap.TOPIC_RETENTION,
     Cap.MM2_STATE,
     Cap.BACKUP,
+    Cap.SCHEMA_REGISTRY,
 }
 
 

@@ -22,6 +22,7 @@ from kafkadrill.topology import (
     Backup,
     Cluster,
     Flow,
+    SchemaRegistry,
     TopicSpec,
     Topology,
     WanLink,
@@ -70,6 +71,7 @@ def topology_of(s: ScenarioParts) -> Topology:
         )
         return s.external.to_topology(s.name, topics, s.workload.producers.cluster)
     built = _with_backup(_with_copier_topics(_built_topology(s), s), s)
+    built = _with_schema_registry(built, s)
     fo = s.runbooks.failover if s.runbooks is not None else None
     acls = any(getattr(e, "fault", None) == "acl.create" for e in s.timeline)
     if acls or (fo is not None and fo.fence is not None and fo.fence.method == "acl"):
@@ -80,6 +82,25 @@ def topology_of(s: ScenarioParts) -> Topology:
         levels = tuple(sorted(t.features.items()))
         built = replace(built, clusters=tuple(replace(c, features=levels) for c in built.clusters))
     return built
+
+
+def _with_schema_registry(topo: Topology, s: ScenarioParts) -> Topology:
+    """topology.schema_registry: its journal topic (named after the producers' topic, so it is
+    run-scoped with it) created on the source cluster with the drill's topics: one partition
+    (the journal is one ordered log), records kept forever."""
+    spec = s.topology.schema_registry
+    if spec is None:
+        return topo
+    source = spec.source or s.workload.producers.cluster or topo.clusters[0].name
+    journal = f"{s.workload.producers.topic}-schemas"
+    reg = SchemaRegistry(source, journal, spec.register_every_seconds)
+    clusters = []
+    for c in topo.clusters:
+        if c.name == source and not any(t.name == journal for t in c.topics):
+            rf = min(3, c.size)
+            c = replace(c, topics=(*c.topics, TopicSpec(journal, 1, rf, {"retention.ms": "-1"})))
+        clusters.append(c)
+    return replace(topo, clusters=tuple(clusters), schema_registry=reg)
 
 
 def _with_backup(topo: Topology, s: ScenarioParts) -> Topology:

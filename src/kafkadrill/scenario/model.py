@@ -14,9 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     field_validator,
@@ -29,6 +27,15 @@ from kafkadrill.faults.schedule import ScheduledFault, TimelineEntry
 from kafkadrill.runtime_options import options_model
 from kafkadrill.scenario import derive
 from kafkadrill.scenario.limits import MAX_TIMELINE_ENTRIES
+from kafkadrill.scenario.model_dr import BackupSpec, SchemaRegistrySpec
+from kafkadrill.scenario.model_types import (
+    ConfigMap,
+    Float,
+    Int,
+    _Model,
+    _no_bool,
+    _version_str,
+)
 from kafkadrill.topology import MAX_CLUSTERS, Topology, full_match_regex, topic_pattern
 
 _INT32 = 2**31 - 1  # Kafka's int settings (ms, counts) are Java ints
@@ -42,46 +49,6 @@ NAME_RE = r"^[a-z0-9][a-z0-9-]*$"
 # The `external:` section is the external runtime's own options model, looked up in the
 # runtime_options registry so this schema imports no runtime (the JSON Schema is unchanged).
 ExternalOptions: Any = options_model("external")
-
-
-# --------------------------------------------------------------------------------------------
-# Small types
-# --------------------------------------------------------------------------------------------
-
-
-def _no_bool(v: Any) -> Any:
-    # YAML `false` is a bool, and pydantic's lax mode would read it as 0: `max_lost: false`
-    # must not silently mean "no loss allowed". A count or a time is a number.
-    if isinstance(v, bool):
-        raise ValueError(f"expected a number, got {str(v).lower()} (a boolean)")
-    return v
-
-
-Int = Annotated[int, BeforeValidator(_no_bool)]
-Float = Annotated[float, BeforeValidator(_no_bool)]
-
-
-def _config_str(v: Any) -> Any:
-    # Kafka properties are strings; YAML gives ints/bools. Render them the way Kafka spells them.
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return str(v)
-    return v
-
-
-ConfigValue = Annotated[str, BeforeValidator(_config_str)]
-ConfigMap = dict[str, ConfigValue]
-
-
-def _version_str(v: Any) -> Any:
-    # `kafka_version: 3.9` parses as a float in YAML; a version is a string.
-    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
-
-
-class _Model(BaseModel):
-    # NaN and infinity are never a valid time or count (and break arithmetic downstream).
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,19 +153,6 @@ class FlowSpec(_Model):
 BUILTIN_MODELS = ("active-passive", "active-active", "stretch", "backup")
 
 
-class BackupSpec(_Model):
-    """A backup of one cluster's topics by kafkadrill's Kafka Connect sink (seed 001)."""
-
-    source: str = Field(default="primary", alias="from", description="the cluster backed up")
-    region: str | None = Field(
-        default=None, description="where its worker runs (null = another cluster's region)"
-    )
-    flush_seconds: Float = Field(
-        default=10, gt=0, le=86400, description="the backup frequency (Connect's offset flush)"
-    )
-    topics: str = Field(default=".*", min_length=1, description="topics backed up (regex)")
-
-
 #: Feature levels a scenario may set at format time (metadata.version and kraft.version follow
 #: the Kafka version and the quorum; they are not a drill's setting).
 FEATURES = ("transaction.version", "group.version", "eligible.leader.replicas.version",
@@ -263,6 +217,10 @@ class TopologySpec(_Model):
         default=None,
         description="back a cluster up through a Kafka Connect sink (model backup: on by "
         "default); local runtime",
+    )
+    schema_registry: SchemaRegistrySpec | None = Field(
+        default=None,
+        description="a schema registry on every cluster, replicated through MM2 (local runtime)",
     )
 
     @model_validator(mode="after")

@@ -138,6 +138,8 @@ class WorkloadProducer(ClientThread):
         self.spec = spec
         self.run_id = run_id
         self.seq = 0
+        # Headers set from another thread (the schema writer: `kd-schema-id`), replaced whole.
+        self.extra_headers: list[tuple[str, bytes]] = []
         self.acked = 0
         self.failed = 0
         self.unknown = 0
@@ -224,7 +226,7 @@ class WorkloadProducer(ClientThread):
             k = seq % nkeys
             value = encode(seq, time_ns())
             invoke(seq, keys[k], len(value))
-            headers = [hdr_site, hdr_cluster, (payload.HDR_ID, id_fmt % seq)]
+            headers = [hdr_site, hdr_cluster, (payload.HDR_ID, id_fmt % seq), *self.extra_headers]
             callback = partial(delivered, seq)
             try:
                 produce(topic, value=value, key=keys_b[k], headers=headers, on_delivery=callback)

@@ -89,6 +89,14 @@ class _Plan:
                     self.out(f"    bootstrap from {site}: {servers}")
                 for k, v in sorted(ec.client_config.items()):
                     self.out(f"    client {k} = {v}")
+        if self.topo.schema_registry is not None:
+            reg = self.topo.schema_registry
+            for c in self.topo.clusters:
+                journal, ro = reg.journal_on(self.topo, c.name)
+                self.out(
+                    f"  schema registry of {c.name} (Apicurio Registry, 127.0.0.1): journal "
+                    f"{journal}, {'read-only until a failover' if ro else 'read-write'}"
+                )
         if self.topo.backup is not None:
             b = self.topo.backup
             self.out(
@@ -345,6 +353,11 @@ class _Plan:
                 f"  failover {fo.source} -> {fo.target}, watching from "
                 f"{'?' if at is None else f'{at:g}'} s: detect ({fo.detect_failing_seconds:g} s "
                 f"of failed probes), {_readiness_text(fo)}, decide"
+                + (
+                    f", check the schema ids {fo.target}'s registry resolves"
+                    if self._registry_replica(fo)
+                    else ""
+                )
                 + (", stop MM2" if fo.stop_mm2 and self._has_flow(fo) else "")
                 + f", create {self.scoped(self.s.producer_groups[0].topic)} on {fo.target}"
                 + (
@@ -355,6 +368,11 @@ class _Plan:
                 + (
                     f", fence {fo.source}"
                     if fo.fence and fo.fence.position == "before_redirect"
+                    else ""
+                )
+                + (
+                    f", switch {fo.target}'s schema registry to read-write"
+                    if self._registry_replica(fo)
                     else ""
                 )
                 + ", redirect producers, redirect consumers"
@@ -405,6 +423,10 @@ class _Plan:
             region=self.topo.cluster(fo.source).region, site=self.topo.cluster(fo.source).region
         )
         self.out(f"      {strategy}: {_cmd(spec, vals)}")
+
+    def _registry_replica(self, fo: FailoverPlan) -> bool:
+        reg = self.topo.schema_registry
+        return reg is not None and fo.target is not None and reg.journal_on(self.topo, fo.target)[1]
 
     def _has_flow(self, fo: FailoverPlan) -> bool:
         return any(f.source == fo.source and f.target == fo.target for f in self.topo.flows)

@@ -33,6 +33,7 @@ from kafkadrill.runtimes.local.backup import LocalBackup
 from kafkadrill.runtimes.local.links import LocalLinks
 from kafkadrill.runtimes.local.mm2 import LocalFlows
 from kafkadrill.runtimes.local.nodes import LocalNodes, NodeRuntime
+from kafkadrill.runtimes.local.schema_registry import LocalRegistries
 from kafkadrill.runtimes.shared import cds
 from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.admin import StartedClusters
@@ -81,7 +82,13 @@ def cleanup_stale() -> list[int]:
     powers=RuntimePowers(defers_flow_wait=True),
 )
 class LocalRuntime(
-    LocalLinks, LocalNodes, LocalFlows, LocalBackup, StartedClusters, RuntimeLifecycle
+    LocalLinks,
+    LocalNodes,
+    LocalFlows,
+    LocalBackup,
+    LocalRegistries,
+    StartedClusters,
+    RuntimeLifecycle,
 ):
     """Context manager: `with LocalRuntime(topology, run_dir) as rt: ...`.
 
@@ -181,6 +188,9 @@ class LocalRuntime(
         if self.topology.backup is not None:
             self.progress("starting the backup's Kafka Connect worker")
             self.backup_start()
+        if self.topology.schema_registry is not None:
+            self.progress("starting the schema registries")
+            self.registries_start()
         if self.start_flows and self.wait_flows:
             for flow in self.topology.flows:
                 self.progress(f"waiting for MirrorMaker 2 {flow.name} to replicate")
@@ -296,10 +306,13 @@ class LocalRuntime(
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         for cluster in topology.clusters:
             self._create_topics(cluster)
-        # The backup (if any) covers this drill's topics into this drill's run directory.
+        # The backup (if any) covers this drill's topics into this drill's run directory; the
+        # registries (if any) replay this drill's journal.
         self.backup_stop()
         if topology.backup is not None:
             evidence.append(self.backup_start() or "")
+        self.registries_stop()
+        evidence += self.registries_start()
         restart = [f for f in topology.flows if f.name not in kept]
         if restart:
             self._generation += 1

@@ -85,6 +85,16 @@ def backup_rest_port(plan: PortPlan) -> int:
     return plan.base + BACKUP_REST
 
 
+#: Schema registries (topology.schema_registry): one HTTP port per cluster after the backup's.
+REGISTRY_FIRST = BACKUP_REST + 1
+assert REGISTRY_FIRST + MAX_CLUSTERS <= BLOCK - 1, "a registry port per cluster below the API"
+
+
+def registry_port(plan: PortPlan, topology: Topology, cluster: str) -> int:
+    names = [c.name for c in topology.clusters]
+    return plan.base + REGISTRY_FIRST + names.index(cluster)
+
+
 def plan_ports(topology: Topology, base: int) -> PortPlan:
     """Pure: the port of every listener given the block's base."""
     if len(topology.clusters) > MAX_CLUSTERS:

@@ -556,3 +556,30 @@ def backup_rule(ctx: RuleContext) -> list[Problem]:
             )
         )
     return probs
+
+
+@rule(24)
+def schema_registry_rule(ctx: RuleContext) -> list[Problem]:
+    """topology.schema_registry names a cluster of the topology; kafkadrill runs the
+    registries, so not on the external runtime."""
+    s, reg = ctx.scenario, ctx.topology.schema_registry
+    if reg is None:
+        return []
+    if s.external is not None:
+        return [
+            Problem(
+                "topology.schema_registry",
+                "kafkadrill runs the schema registries; the external runtime drills yours",
+                "remove topology.schema_registry (run the drill on the local runtime)",
+            )
+        ]
+    names = [c.name for c in ctx.topology.clusters]
+    if reg.source not in names:
+        return [
+            Problem(
+                "topology.schema_registry.from",
+                f"unknown cluster {reg.source!r}{did_you_mean(reg.source, names)}",
+                f"name one of {names}",
+            )
+        ]
+    return []

