@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from kafkadrill.checkers._common import Verdict, by_id
+from kafkadrill.checkers._common import Verdict, by_id, first_fault_t
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import runbook_steps
@@ -83,11 +83,21 @@ def check_schemas(frames: HistoryFrames) -> Verdict:
     if check is not None:
         missing = [int(i) for i in check.get("missing") or []]
         different = [int(i) for i in check.get("different") or []]
+        gone = set(missing) | set(different)
+        disaster = first_fault_t(frames)
+        ages = (
+            [disaster - float(e["t"]) for e in ok if int(e["id"]) in gone]
+            if disaster is not None
+            else []
+        )
         figures["at_decision"] = {
             "ids_checked": len(check.get("checked") or []),
             "ids_missing": missing,
             "ids_different": different,
-            "records_unresolvable": _records_with(frames, ok, set(missing) | set(different)),
+            "records_unresolvable": _records_with(frames, ok, gone),
+            # How long before the first fault the oldest of them was registered: what MM2's
+            # lag on the journal (and the replica's replay) cost, in time.
+            "oldest_missing_age_at_fault_s": (round(max(ages), 3) if ages else None),
         }
     if switch is not None:
         target = next((str(e["to"]) for e in _decide(frames)), None)  # the failover's target
