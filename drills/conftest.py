@@ -46,6 +46,7 @@ MODULE_ORDER = (
     "test_region_failover.py",
     "test_retention_outruns_replication.py",
     "test_backup_restore.py",
+    "test_schema_registry.py",
 )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from kafkadrill.checkers.schemas import check_schemas
 from kafkadrill.history import load_frames
 from kafkadrill.workload.schemas import schema_sha, schema_text
@@ -77,3 +79,30 @@ def test_versions_add_a_defaulted_field_each() -> None:
     three = json.loads(schema_text(3))
     assert [f["name"] for f in three["fields"]] == ["id", "v2", "v3"]
     assert schema_sha(schema_text(2)) != schema_sha(schema_text(3))
+
+
+def test_registries_listen_on_loopback_and_replicas_are_read_only(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafkadrill.runtimes.shared.schema_registry import find_java21, registry_props
+    from kafkadrill.scenario import Scenario
+
+    props = registry_props(
+        bootstrap="127.0.0.1:1", journal="j", port=5, read_only=True, group_prefix="g-"
+    )
+    assert props["quarkus.http.host"] == "127.0.0.1"
+    assert props["quarkus.management.enabled"] == "false"  # its default is 0.0.0.0:9000
+    assert props["apicurio.storage.read-only.enabled"] == "true"
+    topo = Scenario.from_dict({"name": "s", "topology": {"schema_registry": {}}}).to_topology()
+    reg = topo.schema_registry
+    assert reg is not None
+    assert reg.journal_on(topo, "primary") == ("orders-schemas", False)
+    assert reg.journal_on(topo, "dr") == ("primary.orders-schemas", True)
+    journal = next(t for t in topo.cluster("primary").topics if t.name == "orders-schemas")
+    assert journal.partitions == 1 and journal.config == {"retention.ms": "-1"}
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "java").write_text("")
+    (home / "release").write_text('JAVA_VERSION="21.0.5"\n')
+    monkeypatch.setenv("KAFKADRILL_JAVA21_HOME", str(home))
+    assert find_java21() == home / "bin" / "java"

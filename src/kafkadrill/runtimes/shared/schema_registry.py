@@ -134,7 +134,6 @@ def registry_props(
         # The journal's config is ours (created with the drill's topics; its DR copy by the
         # runtime, then filled by MM2): no check that would refuse a mirrored copy.
         "apicurio.kafkasql.topic-configuration-verification-override-enabled": "true",
-        "apicurio.kafkasql.topic.auto-create": "false",
         "apicurio.kafkasql.consumer.group-prefix": group_prefix,
         "apicurio.storage.read-only.enabled": "true" if read_only else "false",
         "apicurio.rest.deletion.artifact.enabled": "false",
