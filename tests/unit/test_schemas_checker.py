@@ -88,10 +88,15 @@ def test_registries_listen_on_loopback_and_replicas_are_read_only(
     from kafkadrill.scenario import Scenario
 
     props = registry_props(
-        bootstrap="127.0.0.1:1", journal="j", port=5, read_only=True, group_prefix="g-"
+        bootstrap="127.0.0.1:1",
+        journal="j",
+        port=5,
+        management_port=4,
+        read_only=True,
+        group_prefix="g-",
     )
     assert props["quarkus.http.host"] == "127.0.0.1"
-    assert props["quarkus.management.enabled"] == "false"  # its default is 0.0.0.0:9000
+    assert props["quarkus.management.host"] == "127.0.0.1"  # its default is 0.0.0.0:9000
     assert props["apicurio.storage.read-only.enabled"] == "true"
     topo = Scenario.from_dict({"name": "s", "topology": {"schema_registry": {}}}).to_topology()
     reg = topo.schema_registry

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.runtimes.shared import schema_registry as sr
-from kafkadrill.runtimes.shared.ports import registry_port
+from kafkadrill.runtimes.shared.ports import registry_management_port, registry_port
 from kafkadrill.topology import Topology
 from kafkadrill.workload.access import KafkaClients
 
@@ -52,6 +52,7 @@ class LocalRegistries:
                 bootstrap=self.bootstrap(c.name),
                 journal=journal,
                 port=registry_port(self.plan, self.topology, c.name),
+                management_port=registry_management_port(self.plan, self.topology, c.name),
                 read_only=read_only,
                 group_prefix=f"kafkadrill-registry-{self._generation}-",
             )

@@ -85,14 +85,19 @@ def backup_rest_port(plan: PortPlan) -> int:
     return plan.base + BACKUP_REST
 
 
-#: Schema registries (topology.schema_registry): one HTTP port per cluster after the backup's.
-REGISTRY_FIRST = BACKUP_REST + 1
-assert REGISTRY_FIRST + MAX_CLUSTERS <= BLOCK - 1, "a registry port per cluster below the API"
+#: Schema registries (topology.schema_registry): HTTP and Quarkus' management interface (it
+#: cannot be switched off at run time) in the last two ports of the cluster's own share, past
+#: its nodes' ports.
+assert MAX_NODES * PER_NODE <= PER_CLUSTER - 2, "room for a registry's two ports per cluster"
 
 
 def registry_port(plan: PortPlan, topology: Topology, cluster: str) -> int:
     names = [c.name for c in topology.clusters]
-    return plan.base + REGISTRY_FIRST + names.index(cluster)
+    return plan.base + names.index(cluster) * PER_CLUSTER + PER_CLUSTER - 1
+
+
+def registry_management_port(plan: PortPlan, topology: Topology, cluster: str) -> int:
+    return registry_port(plan, topology, cluster) - 1
 
 
 def plan_ports(topology: Topology, base: int) -> PortPlan:

@@ -118,14 +118,22 @@ def ensure_apicurio() -> Path:
 
 # -- settings ----------------------------------------------------------------------------------
 def registry_props(
-    *, bootstrap: str, journal: str, port: int, read_only: bool, group_prefix: str
+    *,
+    bootstrap: str,
+    journal: str,
+    port: int,
+    management_port: int,
+    read_only: bool,
+    group_prefix: str,
 ) -> dict[str, str]:
     """System properties of one registry: KafkaSQL storage on `journal` through `bootstrap`,
-    HTTP on 127.0.0.1 only, no management interface (its default is 0.0.0.0:9000)."""
+    HTTP and the management interface (enabled at build time; its default is 0.0.0.0:9000) on
+    127.0.0.1 only."""
     return {
         "quarkus.http.host": "127.0.0.1",
         "quarkus.http.port": str(port),
-        "quarkus.management.enabled": "false",
+        "quarkus.management.host": "127.0.0.1",
+        "quarkus.management.port": str(management_port),
         "quarkus.log.console.json": "false",
         "apicurio.storage.kind": "kafkasql",
         "apicurio.kafkasql.bootstrap.servers": bootstrap,
