@@ -67,6 +67,27 @@ def model_scenario(
     return Scenario.from_dict(build(base, wan, rate), source=f"<models: {model}>")
 
 
+_FAILOVER = {"trigger": {"on_fault": "region.outage"}, "detect_failing_seconds": 5}
+
+
+def _region_loss_with_failover(rate: float) -> dict[str, Any]:
+    """Applications in west (they survive), writing to primary until the failover; east lost
+    for good at 10 s; loss, duplicates and re-reads measured, not forbidden."""
+    return {
+        "workload": {
+            "producers": {"rate_per_second": rate, "site": "west"},
+            "consumers": [{"group": "billing", "site": "west"}],
+        },
+        "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
+        "objectives": {
+            "max_lost": None,
+            "max_skipped": 0,
+            "max_duplicates": None,
+            "expected_anomalies": ["loss", "duplicates", "offsets"],
+        },
+    }
+
+
 def _active_passive(base: dict[str, Any], wan: dict[str, float], rate: float) -> dict[str, Any]:
     return {
         **base,
@@ -75,24 +96,8 @@ def _active_passive(base: dict[str, Any], wan: dict[str, float], rate: float) ->
             "topics": [TOPIC],
             "mm2": {"emit.checkpoints.interval.seconds": 1, "offset.lag.max": 100},
         },
-        # Applications in west (they survive), writing to primary until the failover.
-        "workload": {
-            "producers": {"rate_per_second": rate, "site": "west"},
-            "consumers": [{"group": "billing", "site": "west"}],
-        },
-        "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
-        "runbooks": {
-            "failover": {
-                "trigger": {"on_fault": "region.outage"},
-                "detect_failing_seconds": 5,
-            }
-        },
-        "objectives": {
-            "max_lost": None,
-            "max_skipped": 0,
-            "max_duplicates": None,
-            "expected_anomalies": ["loss", "duplicates", "offsets"],
-        },
+        **_region_loss_with_failover(rate),
+        "runbooks": {"failover": _FAILOVER},
     }
 
 
@@ -160,25 +165,8 @@ def _backup(base: dict[str, Any], wan: dict[str, float], rate: float) -> dict[st
             "topics": [TOPIC],
             "backup": {"flush_seconds": 10},
         },
-        "workload": {
-            "producers": {"rate_per_second": rate, "site": "west"},
-            "consumers": [{"group": "billing", "site": "west"}],
-        },
-        "timeline": [{"at": 10, "fault": "region.outage", "target": {"region": "east"}}],
-        "runbooks": {
-            "failover": {
-                "trigger": {"on_fault": "region.outage"},
-                "detect_failing_seconds": 5,
-                "restore_backup": True,
-                "translate_offsets": False,
-            }
-        },
-        "objectives": {
-            "max_lost": None,
-            "max_skipped": 0,
-            "max_duplicates": None,
-            "expected_anomalies": ["loss", "duplicates", "offsets"],
-        },
+        **_region_loss_with_failover(rate),
+        "runbooks": {"failover": {**_FAILOVER, "restore_backup": True, "translate_offsets": False}},
     }
 
 

@@ -17,14 +17,11 @@ clients. The worker keeps a dedicated herder's group and internal topic names
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from kafkadrill.errors import TopologyError
+from kafkadrill.runtimes.shared.rest import JsonRest
 from kafkadrill.topology import Flow
 
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
@@ -161,58 +158,16 @@ def connect_setup(
 
 #: Seconds a Connect worker may take to answer REST after its start (about 3 s measured).
 CONNECT_READY_S = 90.0
-#: Seconds one REST call may take (the worker answers in milliseconds when it is up).
-CALL_TIMEOUT_S = 10.0
 
 
-class ConnectRest:
+class ConnectRest(JsonRest):
     """Kafka Connect's REST API at `base` (e.g. http://127.0.0.1:20383)."""
 
-    def __init__(self, base: str) -> None:
-        self.base = base.rstrip("/")
-
-    def call(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=CALL_TIMEOUT_S) as resp:
-                raw = resp.read()
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            raw, status = exc.read(), exc.code
-        except (OSError, urllib.error.URLError) as exc:
-            raise TopologyError(f"Kafka Connect {method} {self.base}{path}: {exc}") from exc
-        try:
-            parsed = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = raw.decode(errors="replace")
-        return status, parsed
-
-    def ok(self, method: str, path: str, body: object | None = None) -> Any:
-        status, parsed = self.call(method, path, body)
-        if status >= 300:
-            raise TopologyError(
-                f"Kafka Connect {method} {self.base}{path}: HTTP {status}: {str(parsed)[:300]}"
-            )
-        return parsed
+    label = "Kafka Connect"
 
     def wait_ready(self, timeout: float, check_alive: Callable[[], None]) -> float:
         """Wait until the worker answers and has joined its group (GET /connectors is 200)."""
-        t0 = time.monotonic()
-        last = ""
-        while time.monotonic() - t0 < timeout:
-            check_alive()
-            try:
-                status, body = self.call("GET", "/connectors")
-                if status == 200:
-                    return time.monotonic() - t0
-                last = f"HTTP {status}: {str(body)[:200]}"
-            except TopologyError as exc:
-                last = str(exc)
-            time.sleep(0.5)
-        raise TopologyError(f"Kafka Connect at {self.base} not ready after {timeout:.0f} s: {last}")
+        return self.wait_for("/connectors", timeout, check_alive)
 
     def ensure(self, configs: Mapping[str, Mapping[str, str]]) -> list[str]:
         """PUT each connector's config unless it already has exactly that config (a PUT of the

@@ -18,21 +18,18 @@ DR only (MirrorMaker 2 never copies a topic back to the cluster it came from).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from kafkadrill.errors import ProvisionError, TopologyError
 from kafkadrill.runtimes.shared.provision import cache_dir, require_tool
+from kafkadrill.runtimes.shared.rest import JsonRest
 
 APICURIO_VERSION = "3.3.3"
 _ARTIFACT = f"io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all"
@@ -41,7 +38,6 @@ CCOMPAT = "/apis/ccompat/v7"
 _READ_ONLY = "/apis/registry/v3/admin/config/properties/apicurio.storage.read-only.enabled"
 #: Seconds a registry may take to answer after its start (4-8 s measured, plus its replay).
 READY_S = 120.0
-CALL_TIMEOUT_S = 10.0
 
 
 # -- provisioning ------------------------------------------------------------------------------
@@ -149,46 +145,13 @@ def registry_props(
 
 
 # -- REST --------------------------------------------------------------------------------------
-class RegistryRest:
-    """The Confluent-compatible API of one registry (e.g. http://127.0.0.1:20394)."""
+class RegistryRest(JsonRest):
+    """The Confluent-compatible API of one registry (e.g. http://127.0.0.1:20127)."""
 
-    def __init__(self, base: str) -> None:
-        self.base = base.rstrip("/")
+    label = "schema registry"
 
-    def call(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.base + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=CALL_TIMEOUT_S) as resp:
-                raw, status = resp.read(), resp.status
-        except urllib.error.HTTPError as exc:
-            raw, status = exc.read(), exc.code
-        except (OSError, urllib.error.URLError) as exc:
-            raise TopologyError(f"schema registry {method} {self.base}{path}: {exc}") from exc
-        try:
-            return status, (json.loads(raw) if raw else None)
-        except ValueError:
-            return status, raw.decode(errors="replace")
-
-    def wait_ready(self, timeout: float, check_alive: Any) -> float:
-        t0 = time.monotonic()
-        last = ""
-        while time.monotonic() - t0 < timeout:
-            check_alive()
-            try:
-                status, body = self.call("GET", CCOMPAT + "/subjects")
-                if status == 200:
-                    return time.monotonic() - t0
-                last = f"HTTP {status}: {str(body)[:200]}"
-            except TopologyError as exc:
-                last = str(exc)
-            time.sleep(0.5)
-        raise TopologyError(f"schema registry {self.base} not ready after {timeout:.0f} s: {last}")
+    def wait_ready(self, timeout: float, check_alive: Callable[[], None]) -> float:
+        return self.wait_for(CCOMPAT + "/subjects", timeout, check_alive)
 
     def register(self, subject: str, schema: str) -> tuple[int | None, str | None]:
         """(id, None) when registered, (None, why) when refused."""
