@@ -196,6 +196,16 @@ _ROWS: tuple[tuple[str, str, tuple[Metric, ...]], ...] = (
         (Metric("w", "", ("rpo", "window_seconds"), "s"),),
     ),
     (
+        # Backup-only: what the backup frequency cost at the moment of disaster (the loss rows
+        # above are what the restore could not give back; a surviving worker flushes later).
+        "RPO of the backup at the disaster: acks / window (s)",
+        "rpo",
+        (
+            Metric("bk", "", ("checkers", "backup", "figures", "not_backed_up_at_disaster")),
+            Metric("bkw", "", ("checkers", "backup", "figures", "rpo_window_seconds"), "s"),
+        ),
+    ),
+    (
         "RTO: writes unavailable (s)",
         "rto",
         (Metric("wu", "", ("rto", "write_unavailable_seconds"), "s"),),
