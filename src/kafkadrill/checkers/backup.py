@@ -8,10 +8,11 @@ cluster (``send.ok``: topic, partition, offset):
 
 - **disaster**: the fault that triggered the failover runbook, else the first fault injected
   (none: the end of the run); ``disaster_wall`` is its wall time;
-- **backup RPO at the disaster**: acks on the source before the disaster whose offset no segment
-  written by then holds (``not_backed_up_at_disaster``), and their window: from the oldest such
-  ack to the disaster (``rpo_window_seconds``); ``not_backed_up_in_the_end``: acks no segment
-  holds even later (a worker that read them before the disaster still flushed the rest);
+- **backup RPO at the disaster**: acks on the source of records sent before the disaster whose
+  offset no segment written by then holds (``not_backed_up_at_disaster``), and their window:
+  from the oldest such send to the disaster (``rpo_window_seconds``);
+  ``not_backed_up_in_the_end``: acks no segment holds even later (a worker that survives the
+  disaster still flushes what it had read before it);
 - **restore** (a ``restore`` step of the failover): records written, seconds, records/s;
 - **fidelity**, on the cluster restored into, over the acked ids the backup holds: ``lost`` (not
   read there), ``duplicated`` (read more than once there), ``moved`` (another partition),
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kafkadrill.checkers._common import SAMPLE, Verdict, final_read, n_ids
+from kafkadrill.checkers._common import SAMPLE, Verdict, by_id, final_read, n_ids
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import fault_windows, run_bounds, runbook_steps
@@ -147,7 +148,10 @@ def check_backup(frames: HistoryFrames) -> Verdict:
     ok = frames.ok
     acks = ok[(ok["cluster"] == source).to_numpy() & ok["topic"].isin(topics).to_numpy()]
     acks = acks[acks["offset"].notna().to_numpy()]
-    t_ack = acks["t"].to_numpy(dtype=float)
+    # When each was *sent*: an ack the dying cluster gave is recorded when the producer polls
+    # its callback, which can be after the fault's event; the send cannot.
+    t_ack = by_id(frames, frames.invoke, "t", np.nan)[acks["id_code"].to_numpy()]
+    t_ack = np.where(np.isnan(t_ack), acks["t"].to_numpy(dtype=float), t_ack)
     a_topic = acks["topic"].astype(str).to_numpy()
     a_part = acks["partition"].to_numpy().astype(np.int64)
     a_off = acks["offset"].to_numpy().astype(np.int64)

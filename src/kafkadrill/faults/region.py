@@ -23,7 +23,14 @@ from kafkadrill.faults.catalog import (
     known,
     link_ids,
 )
-from kafkadrill.runtimes.base import Cap, LinkEffect, Runtime, StartsNodesTogether
+from kafkadrill.runtimes.base import (
+    Cap,
+    LinkEffect,
+    RunsBackup,
+    RunsSchemaRegistry,
+    Runtime,
+    StartsNodesTogether,
+)
 from kafkadrill.topology import Topology
 
 # --------------------------------------------------------------------------------------------
@@ -196,6 +203,8 @@ class RegionOutage:
         self.cuts: list[LinkEffect] = []
         self.flows_killed: list[str] = []
         self.paused: list[Any] = []
+        self.backup_killed = False
+        self.registries_killed: list[str] = []
 
     def _sites(self) -> set[str]:
         sites = {self.region}
@@ -220,15 +229,35 @@ class RegionOutage:
             if rt.topology.cluster(flow.target).region == self.region and rt.flow_alive(flow):
                 rt.flow_kill(flow)
                 self.flows_killed.append(flow.name)
+        self._kill_dr_toolbox(rt)
         for other in rt.topology.regions:
             if other != self.region:
                 self.cuts.append(rt.link_cut(self.region, other, "both"))
         return (
             f"region {self.region}: killed {len(self.killed)} node(s), "
-            f"{len(self.flows_killed)} replication process(es), cut "
+            f"{len(self.flows_killed)} replication process(es)"
+            + (", the backup's worker" if self.backup_killed else "")
+            + (
+                f", {len(self.registries_killed)} schema registr(ies)"
+                if self.registries_killed
+                else ""
+            )
+            + ", cut "
             f"{sum(len(c.paths) for c in self.cuts)} cross-site paths, "
             f"stopped {len(self.paused)} client(s)"
         )
+
+    def _kill_dr_toolbox(self, rt: Runtime) -> None:
+        """The backup's worker and the schema registries that run in the region die with it."""
+        backup = rt.topology.backup
+        ours = backup is not None and backup.region == self.region
+        if ours and isinstance(rt, RunsBackup) and rt.backup_alive():
+            rt.backup_kill()
+            self.backup_killed = True
+        if rt.topology.schema_registry is not None and isinstance(rt, RunsSchemaRegistry):
+            for c in rt.topology.cluster_in(self.region):
+                if rt.registry_kill(c.name):
+                    self.registries_killed.append(c.name)
 
     def verify(self) -> tuple[bool, str]:
         rt = self.ctx.runtime
@@ -256,6 +285,11 @@ class RegionOutage:
                 resumed += 1
         for flow in self.flows_killed:
             rt.flow_start(flow)
+        if self.backup_killed and isinstance(rt, RunsBackup):
+            rt.backup_start()
+        if isinstance(rt, RunsSchemaRegistry):
+            for cluster in self.registries_killed:
+                rt.registry_start(cluster)
         return (
             f"region {self.region}: restarted {len(self.killed)} node(s) with their data, "
             f"restored {len(self.cuts)} link(s), resumed {resumed} client(s)"

@@ -71,6 +71,11 @@ class LocalBackup:
         if PROCESS in self._sup().children:
             self._sup().kill(PROCESS)
 
+    def backup_kill(self) -> None:
+        """SIGKILL the worker (its region lost): what it read and did not flush is gone; a
+        restart resumes from the offsets Connect committed after the last flush."""
+        self.backup_stop()
+
     def _check_backup_alive(self) -> None:
         if not self.backup_alive():
             log = self.workdir / "logs" / PROCESS / "stdout.log"
