@@ -149,3 +149,23 @@ def test_backup_mistakes_name_the_field(topology: dict[str, Any], field: str) ->
     with pytest.raises(ScenarioValidationError) as err:
         Scenario.from_dict(_scenario(**topology))
     assert field in str(err.value)
+
+
+def test_restore_reads_each_offset_once_in_order(tmp_path: Path) -> None:
+    from kafkadrill.runbooks.restore import backup_records
+
+    def seg(part: int, first: int, last: int) -> None:
+        d = tmp_path / "data" / T / str(part)
+        d.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f'{{"topic":"{T}","partition":{part},"offset":{o},"ts":{100 + o},'
+            f'"ts_type":"CreateTime","key":null,"value":"YQ==","headers":[]}}\n'
+            for o in range(first, last + 1)
+        ]
+        (d / f"{first:020d}-{last:020d}.jsonl").write_text("".join(lines))
+
+    seg(0, 0, 4)
+    seg(0, 3, 6)  # overlaps: a flush that failed half-way, then redelivered
+    seg(1, 0, 1)
+    got = [(t, r.partition, r.offset, r.timestamp) for t, r in backup_records(tmp_path)]
+    assert got == [(T, 0, o, 100 + o) for o in range(7)] + [(T, 1, 0, 100), (T, 1, 1, 101)]

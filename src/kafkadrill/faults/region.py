@@ -285,14 +285,18 @@ class RegionOutage:
                 resumed += 1
         for flow in self.flows_killed:
             rt.flow_start(flow)
+        toolbox = []
         if self.backup_killed and isinstance(rt, RunsBackup):
             rt.backup_start()
+            toolbox.append("the backup's worker")
         if isinstance(rt, RunsSchemaRegistry):
             for cluster in self.registries_killed:
                 rt.registry_start(cluster)
+                toolbox.append(f"the schema registry of {cluster}")
         return (
-            f"region {self.region}: restarted {len(self.killed)} node(s) with their data, "
-            f"restored {len(self.cuts)} link(s), resumed {resumed} client(s)"
+            f"region {self.region}: restarted {len(self.killed)} node(s) with their data"
+            + "".join(f", {t}" for t in toolbox)
+            + f", restored {len(self.cuts)} link(s), resumed {resumed} client(s)"
             + (f" ({started})" if started else "")
         )
 

@@ -9,12 +9,29 @@ final read's to judge; the step records what it did and how long it took.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from kafkadrill.runbooks.steps import RunbookContext
 from kafkadrill.runtimes.base import RunsBackup
 from kafkadrill.runtimes.shared import backup as bk
 from kafkadrill.workload.topic_copy import Record
+
+
+def backup_records(store: Path) -> Iterator[tuple[str, Record]]:
+    """Every record of the store's segments as (topic, record), per partition in offset order;
+    a flush that failed half-way can leave a later segment overlapping an earlier one: each
+    offset comes once. One segment in memory at a time."""
+    last: dict[tuple[str, int], int] = {}
+    for seg in bk.segments(store):  # (topic, partition, first offset) order
+        for r in bk.read_segment(seg):
+            if r.offset <= last.get((r.topic, r.partition), -1):
+                continue
+            last[(r.topic, r.partition)] = r.offset
+            ts = int(r.timestamp) if r.timestamp is not None else 0
+            # A null header value stays null.
+            yield r.topic, Record(r.partition, r.offset, r.key, r.value, tuple(r.headers), ts)
 
 
 def restore_backup(ctx: RunbookContext, target: str) -> dict[str, Any]:
@@ -25,37 +42,13 @@ def restore_backup(ctx: RunbookContext, target: str) -> dict[str, Any]:
         raise RuntimeError("no backup to restore (topology.backup is not set)")
     store = rt.backup_store()
     t0 = time.monotonic()
-    segs = bk.segments(store)
-    per_topic: dict[str, dict[int, list[Record]]] = {}
-    for seg in segs:
-        parts = per_topic.setdefault(seg.topic, {})
-        for r in bk.read_segment(seg):
-            parts.setdefault(r.partition, []).append(
-                Record(
-                    r.partition,
-                    r.offset,
-                    r.key,
-                    r.value,
-                    tuple(r.headers),  # a null header value stays null
-                    int(r.timestamp) if r.timestamp is not None else 0,
-                )
-            )
-    read_s = time.monotonic() - t0
-    written: dict[str, int] = {}
-    bootstrap = rt.bootstrap(target)
-    for topic, parts in sorted(per_topic.items()):
-        for p, recs in parts.items():
-            # Offset order; a flush that failed half-way can leave a later segment overlapping
-            # an earlier one: each offset is restored once.
-            by_offset = {r.offset: r for r in recs}
-            parts[p] = [by_offset[o] for o in sorted(by_offset)]
-        written[topic] = rt.clients.write_topic(bootstrap, topic, parts)
+    segs = len(bk.segments(store))
+    written = rt.clients.write_stream(rt.bootstrap(target), backup_records(store))
     return {
         "store": str(store),
-        "segments": len(segs),
+        "segments": segs,
         "records": sum(written.values()),
         "per_topic": written,
-        "read_seconds": round(read_s, 3),
         "seconds": round(time.monotonic() - t0, 3),
         "to": target,
     }

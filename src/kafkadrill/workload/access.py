@@ -475,11 +475,12 @@ class ConfluentClients:
 
         return read_topic(self._conf(bootstrap), topic)
 
-    def write_topic(self, bootstrap: str, topic: str, records: dict[int, list[Any]]) -> int:
-        """Produce `records` into `topic`'s same partitions, in order (a restore); -> written."""
-        from kafkadrill.workload.topic_copy import write_records
+    def write_stream(self, bootstrap: str, records: Iterable[tuple[str, Any]]) -> dict[str, int]:
+        """Produce (topic, record) pairs into their partitions, in order (a restore); ->
+        written per topic."""
+        from kafkadrill.workload.topic_copy import write_stream
 
-        return write_records(self._conf(bootstrap), topic, records)
+        return write_stream(self._conf(bootstrap), records)
 
     def rewrite_topic(self, bootstrap: str, topic: str, records: dict[int, list[Any]]) -> int:
         """Replace `topic` by `records` (delete, create alike, write in order); -> written."""

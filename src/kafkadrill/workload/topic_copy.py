@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,3 +135,36 @@ def write_records(
     if left or errors:
         raise TopologyError(f"rewriting {topic}: {left} not delivered, errors {errors[:3]}")
     return n
+
+
+def write_stream(
+    conf: dict[str, Any], records: Iterable[tuple[str, Record]], timeout: float = 120.0
+) -> dict[str, int]:
+    """Produce each (topic, record) into its topic and partition, in the order given, with one
+    idempotent acks=all producer (memory bounded by its queue, not by the data); -> written per
+    topic."""
+    from confluent_kafka import Producer
+
+    errors: list[Any] = []
+    p = Producer({**conf, "acks": "all", "enable.idempotence": True, "linger.ms": 20})
+    written: dict[str, int] = {}
+    for topic, r in records:
+        while True:
+            try:
+                p.produce(
+                    topic,
+                    value=r.value,
+                    key=r.key,
+                    partition=r.partition,
+                    headers=list(r.headers),
+                    timestamp=r.timestamp,
+                    on_delivery=lambda e, _m: e and errors.append(e),
+                )
+                break
+            except BufferError:
+                p.poll(0.1)
+        written[topic] = written.get(topic, 0) + 1
+    left = p.flush(timeout)
+    if left or errors:
+        raise TopologyError(f"restoring: {left} not delivered, errors {errors[:3]}")
+    return written
