@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafkadrill.runtimes.local.runtime import LocalRuntime
 
@@ -89,3 +91,38 @@ def test_mm2_killed_and_restarted_resumes(topology: LocalRuntime) -> None:
     topology.flow_start()
     # MM2 restarts from its last committed source offsets: nothing may be missing.
     assert _wait_total(topology, "primary.orders", start + 40, timeout=120) >= start + 40
+
+
+def test_rewrite_topic_keeps_each_partitions_prefix_exactly(topology: LocalRuntime) -> None:
+    """The failback's rebuild/truncate rewrite on real Kafka: the topic is recreated and holds
+    exactly the records given, per partition, in order, with key, headers and timestamp."""
+    topic = f"rewrite-{uuid.uuid4().hex[:8]}"
+    boot = topology.bootstrap("primary")
+    admin = AdminClient({"bootstrap.servers": boot, "log_level": 0})
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(timeout=30)
+    sent = _records(60, topic)
+    for i, r in enumerate(sent):
+        r["partition"] = i % 3
+    p = Producer({"bootstrap.servers": boot, "acks": "all", "log_level": 0})
+    for r in sent:
+        p.produce(
+            topic,
+            key=r["key"],
+            value=r["value"],
+            partition=r["partition"],
+            headers=r["headers"],
+            timestamp=r["timestamp"],
+        )
+    assert p.flush(30) == 0
+    before = topology.clients.read_topic(boot, topic)
+    assert [len(before[q]) for q in range(3)] == [20, 20, 20]
+    keep = {0: before[0][:15], 1: before[1][:3], 2: []}  # a truncation per partition
+
+    written = topology.clients.rewrite_topic(boot, topic, keep)
+
+    after = topology.clients.read_topic(boot, topic)
+    assert written == 18
+    for q in range(3):
+        got = [(r.key, r.value, r.headers, r.timestamp, r.partition) for r in after.get(q, [])]
+        want = [(r.key, r.value, r.headers, r.timestamp, q) for r in keep[q]]
+        assert got == want, f"partition {q}"

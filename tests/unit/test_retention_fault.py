@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kafkadrill.faults import base as fault_base
 from kafkadrill.faults import retention
 from kafkadrill.faults.base import FaultContext
 from kafkadrill.faults.catalog import parse_fault
@@ -86,6 +87,7 @@ def test_inject_verify_heal_restore_what_was_there(monkeypatch: pytest.MonkeyPat
 
 
 def test_verify_fails_when_the_broker_kept_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fault_base, "READ_BACK_SECONDS", 0.3)
     rec = Recorder()
     rec.alter_configs = lambda topic, values: None  # type: ignore[method-assign]
     monkeypatch.setattr(retention, "CONFIGS_FACTORY", lambda rt, cluster: rec)
@@ -96,3 +98,22 @@ def test_verify_fails_when_the_broker_kept_its_value(monkeypatch: pytest.MonkeyP
     f.inject()
     ok, detail = f.verify()
     assert not ok and "retention.ms=None" in detail
+
+
+def test_verify_waits_for_a_broker_that_applies_the_change_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The alter returns when the controller committed it; the broker answering the describe
+    may still show the old value for a moment (seen in a CI-like run): verify reads again."""
+    rec = Recorder()
+    monkeypatch.setattr(retention, "CONFIGS_FACTORY", lambda rt, cluster: rec)
+    params, _ = parse_fault(
+        "topic.retention", {"cluster": "primary", "topic": "orders"}, {"retention_ms": 10000}
+    )
+    f = retention.TopicRetention(FaultContext(runtime=None), params)  # type: ignore[arg-type]
+    f.inject()
+    real = rec.topic_level_configs
+    stale = iter([{"retention.ms": None, "segment.ms": None}] * 2)
+    rec.topic_level_configs = lambda topic, names: next(stale, None) or real(topic, names)  # type: ignore[method-assign]
+    ok, detail = f.verify()
+    assert ok and "retention.ms=10000" in detail

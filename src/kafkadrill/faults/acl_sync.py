@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from kafkadrill.faults.base import FaultContext, fault
+from kafkadrill.faults.base import FaultContext, fault, read_back
 from kafkadrill.faults.catalog import Problem
 from kafkadrill.faults.metadata import (
     MetadataChange,
@@ -127,9 +127,10 @@ class AclCreate(MetadataChange):
         return bool(observed)
 
     def verify(self) -> tuple[bool, str]:
-        held = self.observe(self.source, self.topic)
         want = {f"{self.principal} ALLOW {op}" for op in self.operations}
-        ok = want <= set(held)
+        ok, held = read_back(
+            lambda: self.observe(self.source, self.topic), lambda h: want <= set(h)
+        )
         return ok, f"{self.flow.source}:{self.topic} {'holds' if ok else 'lacks'} {held!r}"
 
     def describe(self) -> str:

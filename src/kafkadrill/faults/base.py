@@ -18,6 +18,7 @@ Kafka request across a cut link fails) and the result goes into the history.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -26,6 +27,25 @@ from kafkadrill.faults import catalog
 from kafkadrill.history import HistoryWriter
 from kafkadrill.runtimes.base import Cap, Runtime
 from kafkadrill.topology import Topology
+
+#: How long a verify waits for a metadata change to read back: an admin request returns once
+#: the controller committed it, and each broker applies it from the metadata log a moment later
+#: (a describe answered by a lagging broker still shows the old value).
+READ_BACK_SECONDS = 10.0
+
+_T = TypeVar("_T")
+
+
+def read_back(
+    read: Callable[[], _T], shows: Callable[[_T], bool], timeout: float | None = None
+) -> tuple[bool, _T]:
+    """Read until `shows(value)` or `timeout` (default READ_BACK_SECONDS); -> (shown, last)."""
+    deadline = time.monotonic() + (READ_BACK_SECONDS if timeout is None else timeout)
+    while True:
+        value = read()
+        if shows(value) or time.monotonic() >= deadline:
+            return shows(value), value
+        time.sleep(0.2)
 
 
 class Client(Protocol):

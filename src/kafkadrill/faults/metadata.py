@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from kafkadrill.errors import TopologyError
-from kafkadrill.faults.base import FaultContext, fault
+from kafkadrill.faults.base import FaultContext, fault, read_back
 from kafkadrill.faults.catalog import FaultParams, Problem, did_you_mean, known
 from kafkadrill.faults.metadata_admin import MetadataAdmin, confluent_admin
 from kafkadrill.faults.mm2_filter import (
@@ -412,8 +412,7 @@ class MetadataChange:
             self.stop.wait(POLL_SECONDS)
 
     def verify(self) -> tuple[bool, str]:
-        state = self.observe(self.source, self.topic)
-        ok = self.shows(state)
+        ok, state = read_back(lambda: self.observe(self.source, self.topic), self.shows)
         return ok, f"{self.flow.source}:{self.topic} {'has' if ok else 'lacks'} it ({state!r})"
 
     def heal(self) -> str:

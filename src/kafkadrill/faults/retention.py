@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from kafkadrill.faults.base import FaultContext, fault
+from kafkadrill.faults.base import FaultContext, fault, read_back
 from kafkadrill.faults.catalog import (
     FaultParams,
     Problem,
@@ -155,8 +155,10 @@ class TopicRetention:
         return f"{self._where()}: {now} (was {was})"
 
     def verify(self) -> tuple[bool, str]:
-        seen = self.admin.topic_level_configs(self.params.topic, CONFIGS)
-        ok = all(seen.get(k) == v for k, v in self.wanted.items())
+        ok, seen = read_back(
+            lambda: self.admin.topic_level_configs(self.params.topic, CONFIGS),
+            lambda got: all(got.get(k) == v for k, v in self.wanted.items()),
+        )
         shown = ", ".join(f"{k}={seen.get(k)}" for k in CONFIGS)
         return ok, f"{self._where()} reads back {shown}"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kafkadrill.errors import TopologyError
@@ -108,33 +108,14 @@ def recreate_topic(conf: dict[str, Any], topic: str, timeout: float = 60.0) -> N
 def write_records(
     conf: dict[str, Any], topic: str, records: dict[int, list[Record]], timeout: float = 120.0
 ) -> int:
-    """Produce `records` into the same partitions, in order (idempotent, acks=all); -> written."""
-    from confluent_kafka import Producer
-
-    errors: list[Any] = []
-    p = Producer({**conf, "acks": "all", "enable.idempotence": True, "linger.ms": 20})
-    n = 0
-    for part, recs in sorted(records.items()):
-        for r in recs:
-            while True:
-                try:
-                    p.produce(
-                        topic,
-                        value=r.value,
-                        key=r.key,
-                        partition=part,
-                        headers=list(r.headers),
-                        timestamp=r.timestamp,
-                        on_delivery=lambda e, _m: e and errors.append(e),
-                    )
-                    break
-                except BufferError:
-                    p.poll(0.1)
-            n += 1
-    left = p.flush(timeout)
-    if left or errors:
-        raise TopologyError(f"rewriting {topic}: {left} not delivered, errors {errors[:3]}")
-    return n
+    """Produce `records` into the partitions they are keyed by, in order (idempotent, acks=all);
+    -> written."""
+    ordered = (
+        (topic, r if r.partition == part else replace(r, partition=part))
+        for part, recs in sorted(records.items())
+        for r in recs
+    )
+    return write_stream(conf, ordered, timeout).get(topic, 0)
 
 
 def write_stream(
@@ -166,5 +147,5 @@ def write_stream(
         written[topic] = written.get(topic, 0) + 1
     left = p.flush(timeout)
     if left or errors:
-        raise TopologyError(f"restoring: {left} not delivered, errors {errors[:3]}")
+        raise TopologyError(f"writing {sorted(written)}: {left} not delivered, errors {errors[:3]}")
     return written
