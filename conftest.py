@@ -22,7 +22,9 @@ if "kafkadrill.pytest_plugin" not in sys.modules:
 #   runtime -- unit and property tests, the drill suite, each runtime's integration tests.
 # release (before a release): whole drills re-run on a second runtime and compared with the
 #   local one (compose drills; the broker kill, link cut and region failover through the
-#   external runtime's adapters); the local runtime's primitives on 3+3 (the drills use 3+3).
+#   external runtime's adapters); the local runtime's primitives on 3+3 (the drills use 3+3);
+#   drills whose claim another landing drill makes (drills/conftest.py RELEASE_ONLY) and
+#   comparison arms that assert no guarantee (acks=1 beside acks=all).
 SUITES = ("landing", "release", "all")
 
 
