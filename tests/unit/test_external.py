@@ -432,3 +432,24 @@ def test_feature_levels_are_refused_on_clusters_kafkadrill_did_not_format() -> N
     with pytest.raises(ScenarioError) as exc:
         Scenario.from_dict(data, source="x.yaml")
     assert "topology.features" in str(exc.value) and "kafka-features.sh" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ({"mm2_mode": "connect"}, "topology.mm2_mode"),
+        ({"backup": {}}, "topology.backup"),
+        ({"model": "backup"}, "topology.backup"),
+        ({"schema_registry": {}}, "topology.schema_registry"),
+    ],
+)
+def test_what_kafkadrill_would_start_is_refused_on_the_external_runtime(
+    setting: dict[str, Any], field: str
+) -> None:
+    data = base()
+    data.setdefault("topology", {}).update(setting)
+    with pytest.raises(ScenarioError) as exc:
+        Scenario.from_dict(data, source="x.yaml")
+    text = str(exc.value)
+    assert field in text, text
+    assert "local runtime" in text or "external.flows[].connect" in text, text

@@ -4,6 +4,8 @@ WAN must fit together before anything starts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kafkadrill.faults.catalog import Problem, did_you_mean, known
@@ -34,38 +36,59 @@ def wan_rule(ctx: RuleContext) -> list[Problem]:
     return _wan_problems(ctx.scenario, ctx.topology)
 
 
-@rule(22, needs_topology=False)
-def mm2_mode_rule(ctx: RuleContext) -> list[Problem]:
-    s = ctx.scenario
-    connect = s.topology.mm2_mode == "connect" or any(
-        f.mm2_mode == "connect" for f in s.topology.flows
-    )
-    if not connect or s.external is None:
-        return []
-    return [
-        Problem(
-            "topology.mm2_mode",
-            "mm2_mode chooses how kafkadrill runs MirrorMaker 2; the external runtime drills "
-            "the MM2 you run",
-            "remove mm2_mode (point external.flows[].connect at your Kafka Connect REST API)",
-        )
-    ]
+@dataclass(frozen=True)
+class _BuiltOnly:
+    """A setting that shapes what kafkadrill itself starts, so the external runtime (which
+    drills clusters and services the user runs) refuses it."""
+
+    field: str
+    present: Callable[[Scenario], bool]
+    why: str
+    fix: str
+
+
+_BUILT_ONLY = (
+    _BuiltOnly(
+        "topology.features",
+        lambda s: bool(s.topology.features),
+        "feature levels are set when kafkadrill formats the clusters it starts; the external "
+        "runtime drills clusters you formatted",
+        "remove topology.features (set them on your clusters with kafka-features.sh before the "
+        "drill)",
+    ),
+    _BuiltOnly(
+        "topology.mm2_mode",
+        lambda s: (
+            s.topology.mm2_mode == "connect"
+            or any(f.mm2_mode == "connect" for f in s.topology.flows)
+        ),
+        "mm2_mode chooses how kafkadrill runs MirrorMaker 2; the external runtime drills the MM2 "
+        "you run",
+        "remove mm2_mode (point external.flows[].connect at your Kafka Connect REST API)",
+    ),
+    _BuiltOnly(
+        "topology.backup",
+        lambda s: s.topology.backup is not None or s.topology.model == "backup",
+        "kafkadrill runs the backup's Kafka Connect worker; the external runtime drills the "
+        "backups you run",
+        "remove topology.backup (run the drill on the local runtime)",
+    ),
+    _BuiltOnly(
+        "topology.schema_registry",
+        lambda s: s.topology.schema_registry is not None,
+        "kafkadrill runs the schema registries; the external runtime drills yours",
+        "remove topology.schema_registry (run the drill on the local runtime)",
+    ),
+)
 
 
 @rule(21, needs_topology=False)
-def features_rule(ctx: RuleContext) -> list[Problem]:
+def built_only_rule(ctx: RuleContext) -> list[Problem]:
+    """Settings of what kafkadrill starts, refused on the external runtime (one table)."""
     s = ctx.scenario
-    if not s.topology.features or s.external is None:
+    if s.external is None:
         return []
-    return [
-        Problem(
-            "topology.features",
-            "feature levels are set when kafkadrill formats the clusters it starts; the "
-            "external runtime drills clusters you formatted",
-            "remove topology.features (set them on your clusters with kafka-features.sh "
-            "before the drill)",
-        )
-    ]
+    return [Problem(b.field, b.why, b.fix) for b in _BUILT_ONLY if b.present(s)]
 
 
 def _short(v: object) -> str:
@@ -518,14 +541,7 @@ def backup_rule(ctx: RuleContext) -> list[Problem]:
             )
         return probs
     if s.external is not None:
-        return [
-            Problem(
-                "topology.backup",
-                "kafkadrill runs the backup's Kafka Connect worker; the external runtime drills "
-                "the backups you run",
-                "remove topology.backup (run the drill on the local runtime)",
-            )
-        ]
+        return []  # refused by built_only_rule
     names = [c.name for c in topo.clusters]
     if backup.source not in names:
         probs.append(
@@ -566,13 +582,7 @@ def schema_registry_rule(ctx: RuleContext) -> list[Problem]:
     if reg is None:
         return []
     if s.external is not None:
-        return [
-            Problem(
-                "topology.schema_registry",
-                "kafkadrill runs the schema registries; the external runtime drills yours",
-                "remove topology.schema_registry (run the drill on the local runtime)",
-            )
-        ]
+        return []  # refused by built_only_rule
     names = [c.name for c in ctx.topology.clusters]
     if reg.source not in names:
         return [
