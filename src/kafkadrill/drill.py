@@ -25,6 +25,7 @@ from kafkadrill.faults.base import FaultContext
 from kafkadrill.faults.driver import FaultDriver, Injected
 from kafkadrill.history import Ev, HistoryWriter
 from kafkadrill.plan import DrillPlan
+from kafkadrill.runbooks.acls import create_start_acls
 from kafkadrill.runbooks.failback import run_failback
 from kafkadrill.runbooks.failover import (
     STILL_SECONDS,
@@ -232,6 +233,7 @@ class Drill:
             self.faults_end,
             tuple(self.plan.derived_topics),
             self.schemas,
+            self.plan.acls,
         )
 
     def start_runbook(self, op: StartRunbook) -> None:
@@ -254,6 +256,7 @@ class Drill:
                 stragglers=fo.stragglers,
                 max_checkpoint_age=fo.max_checkpoint_age_seconds,
                 restore=fo.restore,
+                grant_acls=fo.grant_acls,
             )
         elif op.runbook == "failback" and fb is not None and fo is not None:
             body = functools.partial(
@@ -669,6 +672,7 @@ def drill_body(drill: Drill, before_final_read: Hook | None) -> dict[str, Any]:
     monitor = threading.Thread(target=_monitor, args=(drill,), daemon=True)
     monitor.start()
     with drill.timed("steady"):
+        create_start_acls(rt, drill.history, plan.acls)  # before the first request
         drill.start_workload()
         drill.sleep(plan.warmup_seconds)
         # MirrorMaker 2 may still be starting (its start overlaps the warmup): faults begin

@@ -59,6 +59,11 @@ def scope_names(
                 holder["topic"] = topics[holder["topic"]]
             if isinstance(holder, dict) and holder.get("group") in groups:
                 holder["group"] = groups[holder["group"]]
+    for acl in data["topology"].get("acls") or []:  # an ACL names the drill's topic or group
+        if acl.get("topic") is not None:
+            acl["topic"] = scope(acl["topic"])
+        if acl.get("group") in groups:
+            acl["group"] = groups[acl["group"]]
     return data, topics, groups
 
 

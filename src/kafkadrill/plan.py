@@ -103,6 +103,18 @@ class StragglerPlan:
 
 
 @dataclass(frozen=True)
+class AclPlan:
+    """An ACL a principal holds from the start (run-scoped names): ALLOW `operations` on one
+    topic or group of `cluster`."""
+
+    principal: str
+    cluster: str
+    resource: str  # "topic" | "group"
+    name: str
+    operations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FailoverPlan:
     """The failover runbook with its ends and trigger resolved against the schedule."""
 
@@ -120,6 +132,7 @@ class FailoverPlan:
     stragglers: StragglerPlan | None = None
     max_checkpoint_age_seconds: float | None = None  # the readiness gate (None: record only)
     restore: bool = False  # restore the backup (topology.backup) into the target
+    grant_acls: bool = False  # create on the target the ACLs the plan gives on the source
 
     @property
     def trigger_fault_id(self) -> str | None:
@@ -211,6 +224,7 @@ class DrillPlan:
     # and the copiers as declared (for the plan text).
     copiers: tuple[CopierSpec, ...] = ()
     copier_groups: tuple[CopierGroupPlan, ...] = ()
+    acls: tuple[AclPlan, ...] = ()  # created before the workload starts (topology.acls)
 
     @property
     def derived_topics(self) -> list[str]:

@@ -100,6 +100,11 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
     for what, wanted, cap in (
         ("topology.backup", plan.topology.backup, Cap.BACKUP),
         ("topology.schema_registry", plan.topology.schema_registry, Cap.SCHEMA_REGISTRY),
+        (
+            "topology.principals",
+            any(c.principals for c in plan.topology.clusters) or None,
+            Cap.PRINCIPALS,
+        ),
     ):
         if wanted is not None and cap not in caps:
             lacking.add(cap)

@@ -30,6 +30,34 @@ def subscribed(subscription: list[str] | tuple[str, ...], topic: str) -> bool:
     )
 
 
+#: The super user the nodes of a cluster with an authorizer log in as (node to node), and, on a
+#: cluster with application principals, every client kafkadrill itself runs (admin requests,
+#: probes, final reads, MirrorMaker 2): they observe and repair, so ACLs must not stop them.
+TOOL_PRINCIPAL = "kd-node"
+TOOL_SECRET = "kd-node-secret"  # loopback or a container network of this machine only
+
+
+def principal_secret(name: str) -> str:
+    """The SASL/PLAIN password of a principal on the clusters kafkadrill starts (loopback or a
+    container network of this machine only). Derived, so equal topologies stay equal; still a
+    secret to the secret policy (by key and by the JAAS shape)."""
+    import hashlib
+
+    if name == TOOL_PRINCIPAL:
+        return TOOL_SECRET
+    return "kd-" + hashlib.sha256(f"kafkadrill principal {name}".encode()).hexdigest()[:20]
+
+
+def sasl_client_conf(name: str) -> dict[str, str]:
+    """librdkafka settings that log a client in as principal `name` (SASL/PLAIN)."""
+    return {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": name,
+        "sasl.password": principal_secret(name),
+    }
+
+
 @dataclass(frozen=True)
 class Node:
     """One combined KRaft broker+controller."""
@@ -58,6 +86,10 @@ class Cluster:
     # Feature levels set when the cluster's storage is formatted (`kafka-storage format
     # --feature name=level`), e.g. (("transaction.version", 1),); () = the version's defaults.
     features: tuple[tuple[str, int], ...] = ()
+    # Application principals (topology.principals): every client listener then authenticates
+    # (SASL/PLAIN), no resource is open without an ACL, and kafkadrill's own clients log in as
+    # the nodes' super user (TOOL_PRINCIPAL).
+    principals: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:

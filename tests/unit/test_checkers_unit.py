@@ -385,6 +385,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "copier": {},
         "backup": {},
         "schemas": {},
+        "authorization": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 
@@ -407,6 +408,24 @@ def test_objectives_pass_fail_measured() -> None:
     assert overall(res, v) == "FAIL"
     res = [r for r in res if r.name != "max_rpo_seconds"]
     assert overall(res, v) == "PASS"  # every FAILing checker is governed by an objective
+
+
+def test_an_open_gap_below_the_target_is_a_lower_bound_not_a_pass() -> None:
+    """Writers not back when measuring stopped: 29.9 s is only a lower bound of the RTO, so a
+    30 s target is not met and not missed (seen: a principal refused on DR until the end)."""
+    v = _verdicts()
+    v["recovery"] = Verdict(
+        "recovery",
+        "PASS",
+        {"write_unavailable_seconds": 29.9, "read_unavailable_seconds": 0.2,
+         "write_gap": {"seconds": 29.9, "open": True},
+         "read_gap": {"seconds": 0.2, "open": False}},
+    )  # fmt: skip
+    got = {r.name: r.verdict for r in evaluate(v, {"max_rto_seconds": 30,
+                                                  "max_read_unavailable_seconds": 30})}  # fmt: skip
+    assert got == {"max_rto_seconds": "UNKNOWN", "max_read_unavailable_seconds": "PASS"}
+    over = evaluate(v, {"max_rto_seconds": 20})
+    assert over[0].verdict == "FAIL"  # already longer than the target: missed whatever follows
 
 
 def test_ungoverned_fail_fails_unless_expected() -> None:

@@ -23,6 +23,7 @@ import orjson
 from kafkadrill.checkers._common import Verdict, jsonable
 from kafkadrill.checkers.aborted_read import check_aborted_read  # noqa: F401  (registers it)
 from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (registers it)
+from kafkadrill.checkers.authorization import check_authorization  # noqa: F401  (registers it)
 from kafkadrill.checkers.backup import check_backup  # noqa: F401  (registers it)
 from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
 from kafkadrill.checkers.copier import check_copier  # noqa: F401  (registers it)

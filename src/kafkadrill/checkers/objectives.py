@@ -197,7 +197,15 @@ def evaluate(
     return results
 
 
+#: Objectives whose observed value is only a lower bound while a gap is still open when
+#: measuring stopped (writers or readers not back by the end of the run): -> that gap.
+_OPEN_GAP = {"max_rto_seconds": "write_gap", "max_read_unavailable_seconds": "read_gap"}
+
+
 def _lower_bound(name: str, verdicts: Mapping[str, Verdict]) -> bool:
+    if name in _OPEN_GAP:
+        gap = verdicts["recovery"].figures.get(_OPEN_GAP[name])
+        return isinstance(gap, Mapping) and bool(gap.get("open"))
     return name == "max_replication_recovery_seconds" and bool(
         verdicts["replication"].figures.get("max_recovery_is_lower_bound")
     )

@@ -30,8 +30,11 @@ class MetadataAdmin(Protocol):
         """Every ACL on the topic (literal pattern), as sorted 'PRINCIPAL PERMISSION OP'."""
         ...
 
-    def create_acls(self, topic: str, principal: str, operations: list[str]) -> None:
-        """ALLOW `principal` each of `operations` on the topic (literal, any host)."""
+    def create_acls(
+        self, topic: str, principal: str, operations: list[str], resource: str = "topic"
+    ) -> None:
+        """ALLOW `principal` each of `operations` on the topic (or the `resource` type named,
+        e.g. "group"; literal, any host)."""
         ...
 
 
@@ -143,7 +146,9 @@ class ConfluentAdmin:
         found = self.admin.describe_acls(flt).result(timeout=10)
         return sorted(f"{b.principal} {b.permission_type.name} {b.operation.name}" for b in found)
 
-    def create_acls(self, topic: str, principal: str, operations: list[str]) -> None:
+    def create_acls(
+        self, topic: str, principal: str, operations: list[str], resource: str = "topic"
+    ) -> None:
         from confluent_kafka.admin import (
             AclBinding,
             AclOperation,
@@ -154,7 +159,7 @@ class ConfluentAdmin:
 
         bindings = [
             AclBinding(
-                ResourceType.TOPIC,
+                ResourceType[resource.upper()],
                 topic,
                 ResourcePatternType.LITERAL,
                 principal,

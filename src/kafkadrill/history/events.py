@@ -54,12 +54,14 @@ class Ev(StrEnum):
     COMMIT_FAIL = "commit.fail"
     CONSUME_ERROR = "consume.error"
     CLIENT_ERROR = "client.error"
+    PRODUCER_FATAL = "producer.fatal"
     HEAL_RESTART = "heal.restart"
     PROBE = "probe"
     ADAPTER_EXEC = "adapter.exec"
     RUN_APPROVAL = "run.approval"
     STEADY_STATE = "steady_state"
     GUARD_TRIP = "guard.trip"
+    ACL_GRANT = "acl.grant"
     BACKUP = "backup"
     SCHEMA_REGISTER = "schema.register"
     SCHEMAS = "schemas"
@@ -383,6 +385,12 @@ EVENTS: dict[str, EventSpec] = {
             doc="a workload client thread crashed (the drill becomes an error)",
         ),
         EventSpec(
+            Ev.PRODUCER_FATAL,
+            (_f("producer", "str"), _f("cluster", "str"), _f("error", "str")),
+            doc="a cluster refused a producer's principal fatally (e.g. no producer id for an "
+            "idempotent producer that may write nothing there): it restarts its client",
+        ),
+        EventSpec(
             Ev.HEAL_RESTART,
             (_f("node", "str"),),
             doc="a node found dead at the end of the run and restarted before the final read",
@@ -444,6 +452,18 @@ EVENTS: dict[str, EventSpec] = {
             Ev.GUARD_TRIP,
             (_f("guard", "str"), _f("reason", "str")),
             doc="a safety guard aborted the drill (faults are healed, verdict never PASS)",
+        ),
+        EventSpec(
+            Ev.ACL_GRANT,
+            (
+                _f("cluster", "str", doc="where the ACL was created"),
+                _f("principal", "str", doc="the application principal (without `User:`)"),
+                _f("resource", "str", doc="`topic` or `group`"),
+                _f("name", "str", doc="the topic or group (run-scoped)"),
+                _f("operations", "list", doc="the operations ALLOWed"),
+                _f("origin", "str", doc="`start` (topology.acls) or `failover` (grant_acls)"),
+            ),
+            doc="kafkadrill created an application principal's ACL (topology.principals)",
         ),
         EventSpec(
             Ev.BACKUP,

@@ -16,6 +16,7 @@ from typing import Any
 
 from kafkadrill.clock import REAL, Clock
 from kafkadrill.plan import FencePlan, StragglerPlan
+from kafkadrill.runbooks.acls import grant_on_target
 from kafkadrill.runbooks.fencing import fence_writes
 from kafkadrill.runbooks.offsets import not_ready, readiness, translate
 from kafkadrill.runbooks.restore import restore_backup
@@ -143,6 +144,7 @@ def run_failover(
     on_done: Callable[[], None] | None = None,
     max_checkpoint_age: float | None = None,
     restore: bool = False,
+    grant_acls: bool = False,
 ) -> None:
     rt = ctx.runtime
     rb = "failover"
@@ -193,6 +195,9 @@ def run_failover(
     n_late = min(stragglers.producers, len(ctx.producers)) if stragglers else 0
     movers = ctx.producers[: len(ctx.producers) - n_late]
     late = ctx.producers[len(movers) :]
+    if grant_acls:
+        with step(ctx, rb, "grant_acls") as d:
+            d.update(grant_on_target(rt, ctx.history, ctx.acls, source, target))
     if switch_registry:
         with step(ctx, rb, "registry_read_write") as d:
             d.update(registry_read_write(ctx, target))

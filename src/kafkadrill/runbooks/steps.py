@@ -41,6 +41,8 @@ class RunbookContext:
     # The application's schema writer (topology.schema_registry): the failover checks what the
     # target's registry resolves, switches it to read-write and moves the writer there.
     schemas: Any = None
+    # The application's ACLs (topology.acls): the failover's grant_acls step copies them.
+    acls: tuple[Any, ...] = ()
 
 
 @contextmanager

@@ -59,6 +59,9 @@ class Cap:
     BACKUP = "backup"
     # Run a schema registry per cluster (topology.schema_registry) and switch one read-write.
     SCHEMA_REGISTRY = "schema.registry"
+    # Start clusters whose client listeners authenticate application principals
+    # (topology.principals): SASL/PLAIN everywhere, kafkadrill's own clients as super user.
+    PRINCIPALS = "principals"
 
     ALL: frozenset[str] = frozenset(
         {
@@ -80,6 +83,7 @@ class Cap:
             FLOW_CONNECTOR,
             BACKUP,
             SCHEMA_REGISTRY,
+            PRINCIPALS,
         }
     )
 

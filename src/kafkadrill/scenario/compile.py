@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kafkadrill.plan import (
+    AclPlan,
     ConsumerGroupPlan,
     ConsumerPlan,
     CopierGroupPlan,
@@ -22,6 +23,7 @@ from kafkadrill.plan import (
 )
 from kafkadrill.scenario.derive import trigger_fault
 from kafkadrill.secrets import find_secrets
+from kafkadrill.topology import sasl_client_conf
 from kafkadrill.workload.consumer import ConsumerSpec
 from kafkadrill.workload.copier import CopierSpec
 from kafkadrill.workload.producer import ProducerSpec
@@ -60,6 +62,16 @@ def compile_plan(scenario: Scenario) -> DrillPlan:
         secrets=frozenset(find_secrets(dumped)),
         copiers=copier_specs(scenario.workload),
         copier_groups=copier_groups(scenario.workload),
+        acls=tuple(
+            AclPlan(
+                a.principal,
+                a.cluster,
+                "topic" if a.topic is not None else "group",
+                str(a.topic if a.topic is not None else a.group),
+                tuple(a.operations),
+            )
+            for a in scenario.topology.acls
+        ),
     )
 
 
@@ -83,11 +95,16 @@ def producer_specs(w: WorkloadSpec) -> tuple[ProducerSpec, ...]:
                     delivery_timeout_ms=ps.delivery_timeout_ms,
                     request_timeout_ms=ps.request_timeout_ms,
                     message_bytes=ps.message_bytes,
-                    extra=dict(ps.config),
+                    extra={**_login(ps.principal), **ps.config},
                     **_txn(ps),
                 )
             )
     return tuple(out)
+
+
+def _login(principal: str | None) -> dict[str, str]:
+    """A workload client's own SASL login (topology.principals); {} = the runtime's."""
+    return {} if principal is None else sasl_client_conf(principal)
 
 
 def _txn(ps: ScenarioProducerSpec) -> dict[str, Any]:
@@ -111,7 +128,7 @@ def consumer_plans(w: WorkloadSpec) -> tuple[ConsumerPlan, ...]:
                 commit_interval_ms=cs.commit_interval_ms,
                 auto_offset_reset=cs.auto_offset_reset,
                 isolation_level=cs.isolation_level,
-                extra=dict(cs.config),
+                extra={**_login(cs.principal), **cs.config},
                 subscription=tuple(cs.subscription()),
             ),
             union=cs.union,
@@ -226,6 +243,7 @@ def runbooks_plan(s: Scenario, schedule: list[ScheduledFault]) -> RunbooksPlan:
             else StragglerPlan(fo.stragglers.producers, fo.stragglers.redirect_after_seconds),
             max_checkpoint_age_seconds=fo.max_checkpoint_age_seconds,
             restore=fo.restore_backup,
+            grant_acls=fo.grant_acls,
         )
     failback = (
         None

@@ -78,6 +78,12 @@ def topology_of(s: ScenarioParts) -> Topology:
         # ACLs (the fence, or ACL sync drilled): the clusters kafkadrill starts get an
         # authorizer.
         built = replace(built, clusters=tuple(replace(c, authorizer=True) for c in built.clusters))
+    if t.principals:  # every client authenticates; only ACLs open resources
+        names = tuple(t.principals)
+        built = replace(
+            built,
+            clusters=tuple(replace(c, authorizer=True, principals=names) for c in built.clusters),
+        )
     if t.features:
         levels = tuple(sorted(t.features.items()))
         built = replace(built, clusters=tuple(replace(c, features=levels) for c in built.clusters))

@@ -27,7 +27,7 @@ from kafkadrill.faults.schedule import ScheduledFault, TimelineEntry
 from kafkadrill.runtime_options import options_model
 from kafkadrill.scenario import derive
 from kafkadrill.scenario.limits import MAX_TIMELINE_ENTRIES
-from kafkadrill.scenario.model_dr import BackupSpec, SchemaRegistrySpec
+from kafkadrill.scenario.model_dr import PRINCIPAL_RE, AclSpec, BackupSpec, SchemaRegistrySpec
 from kafkadrill.scenario.model_types import (
     ConfigMap,
     Float,
@@ -222,6 +222,16 @@ class TopologySpec(_Model):
         default=None,
         description="a schema registry on every cluster, replicated through MM2 (local runtime)",
     )
+    principals: list[Annotated[str, Field(pattern=PRINCIPAL_RE)]] = Field(
+        default_factory=list,
+        max_length=32,
+        description="application principals (SASL/PLAIN on every client listener, ACLs "
+        "enforced, nothing open without one); producers and groups name theirs with "
+        "`principal` (local runtime)",
+    )
+    acls: list[AclSpec] = Field(
+        default_factory=list, max_length=200, description="ACLs held from the start"
+    )
 
     @model_validator(mode="after")
     def _default_topics(self) -> TopologySpec:
@@ -289,6 +299,9 @@ class ProducerSpec(_Model):
         default=None, description="null = the first cluster (built-in models: primary)"
     )
     config: ConfigMap = Field(default_factory=dict, description="extra client properties")
+    principal: str | None = Field(
+        default=None, description="log in as this topology.principals entry (null = none)"
+    )
     transactions: TransactionsSpec | None = Field(
         default=None,
         description="write in transactions (transactional.id per producer and run); "
@@ -347,6 +360,9 @@ class ConsumerSpec(_Model):
         default=None, description="null = the first cluster (built-in models: primary)"
     )
     config: ConfigMap = Field(default_factory=dict, description="extra client properties")
+    principal: str | None = Field(
+        default=None, description="log in as this topology.principals entry (null = none)"
+    )
 
     @model_validator(mode="after")
     def _one_subscription(self) -> ConsumerSpec:
@@ -516,6 +532,12 @@ class FailoverRunbook(_Model):
         "any client) when a workload group has no MM2 checkpoint for a partition of the "
         "workload topic, or its oldest is older than this; null = no gate (readiness is "
         "recorded either way)",
+    )
+    grant_acls: bool = Field(
+        default=False,
+        description="a `grant_acls` step before the redirect: the ACLs topology.acls gives on "
+        "`from` are created on `to` (what a runbook must do when MM2 syncs topic ACLs "
+        "read-only and group ACLs not at all)",
     )
     restore_backup: bool = Field(
         default=False,

@@ -3,9 +3,14 @@ Connect and a schema registry on each cluster."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from kafkadrill.scenario.model_types import Float, _Model
+
+PRINCIPAL_RE = r"^[A-Za-z0-9._-]{1,64}$"
+AclOperation = Literal["READ", "WRITE", "DESCRIBE", "CREATE", "DELETE", "ALTER", "ALL"]
 
 
 class BackupSpec(_Model):
@@ -36,3 +41,20 @@ class SchemaRegistrySpec(_Model):
         description="the application registers a new version of its value schema this often "
         "(on the registry of the cluster its producers write to); null = never",
     )
+
+
+class AclSpec(_Model):
+    """An ACL a principal holds from the start (topology.acls): ALLOW `operations` on one topic
+    or one consumer group of the drill (run-scoped like the workload's names)."""
+
+    principal: str = Field(pattern=PRINCIPAL_RE, description="one of topology.principals")
+    cluster: str = Field(default="primary", description="where the ACL is created")
+    topic: str | None = Field(default=None, description="a topic of the scenario")
+    group: str | None = Field(default=None, description="a consumer group of the scenario")
+    operations: list[AclOperation] = Field(min_length=1, max_length=7)
+
+    @model_validator(mode="after")
+    def _one_resource(self) -> AclSpec:
+        if (self.topic is None) == (self.group is None):
+            raise ValueError("name exactly one of topic or group")
+        return self

@@ -7,6 +7,7 @@ is not known, so it is never counted as loss or duplicate).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,21 @@ DEFINITE_FAILURES = frozenset(
     )
     if (code := getattr(KafkaError, name, None)) is not None
 )
+
+#: A fatal producer error caused by an authorization refusal (e.g. an idempotent producer
+#: denied its producer id by a cluster where its principal may write nothing): a drill result,
+#: not a crash. The producer restarts this long after it, as an application would.
+FATAL_RESTART_SECONDS = 1.0
+
+
+def fatal_refusal(exc: KafkaException) -> bool:
+    """Is `exc` a fatal error whose cause is an authorization refusal?"""
+    err = exc.args[0] if exc.args else None
+    return (
+        isinstance(err, KafkaError)
+        and bool(err.fatal())
+        and "AUTHORIZATION_FAILED" in (err.name() or "")
+    )
 
 
 @dataclass(frozen=True)
@@ -187,30 +203,54 @@ class WorkloadProducer(ClientThread):
                 n = min(n, spec.max_messages - self.seq)
                 if n <= 0:
                     break
-            move = self.take_redirect()
-            if move is not None:
-                # The old cluster may be gone: give in-flight sends a moment, then purge them
-                # (recorded as fail/unknown) as a restarted application would lose them.
-                self._drain(client, 1.0)
-                self.switch(*move)
-                client = self._new_client()
-                route = _Route(self, self.cluster, self.site)
-            if self.paused.is_set():
-                client.poll(0.05)
-                continue
-            if interval:
-                now = time.monotonic()
-                if now < next_send:
-                    client.poll(min(next_send - now, 0.05))
+            try:
+                move = self.take_redirect()
+                if move is not None:
+                    # The old cluster may be gone: give in-flight sends a moment, then purge
+                    # them (recorded as fail/unknown) as a restarted application would lose them.
+                    self._drain(client, 1.0)
+                    self.switch(*move)
+                    client = self._new_client()
+                    route = _Route(self, self.cluster, self.site)
+                if self.paused.is_set():
+                    client.poll(0.05)
                     continue
-                # After a stall, don't burst to catch up: keep the nominal rate from now on.
-                next_send = max(next_send + interval, now - 1.0)
-                n = 1
-            self._send(client, route, n)
-            client.poll(0)
+                if interval:
+                    now = time.monotonic()
+                    if now < next_send:
+                        client.poll(min(next_send - now, 0.05))
+                        continue
+                    # After a stall, don't burst to catch up: keep the nominal rate from now on.
+                    next_send = max(next_send + interval, now - 1.0)
+                    n = 1
+                self._send(client, route, n)
+                client.poll(0)
+            except KafkaException as exc:
+                if not fatal_refusal(exc):
+                    raise
+                client = self._restart_after_refusal(client, exc)
+                route = _Route(self, self.cluster, self.site)
         # Let the backlog drain at the end: a real outcome beats an "unknown" from purge().
         # librdkafka itself gives up on a message after delivery.timeout.ms.
-        self._drain(client, spec.delivery_timeout_ms / 1000.0 + 5.0)
+        try:
+            self._drain(client, spec.delivery_timeout_ms / 1000.0 + 5.0)
+        except KafkaException as exc:
+            if not fatal_refusal(exc):
+                raise
+
+    def _restart_after_refusal(self, client: Producer, exc: KafkaException) -> Producer:
+        """The cluster refused this principal fatally (an idempotent producer that may not
+        write anywhere there cannot get a producer id): the instance is dead, so, as an
+        application would, record it and start a new one after a pause."""
+        err = exc.args[0]
+        self.history.append(
+            Ev.PRODUCER_FATAL, producer=self.spec.name, cluster=self.cluster, error=err.name()
+        )
+        with contextlib.suppress(KafkaException):
+            client.purge()
+            client.flush(0.5)
+        self.stop_event.wait(FATAL_RESTART_SECONDS)
+        return self._new_client()
 
     def _send(self, client: Producer, route: _Route, n: int) -> None:
         """Send the next ``n`` messages: each is recorded (send.invoke) before it is produced
@@ -236,6 +276,9 @@ class WorkloadProducer(ClientThread):
                     return
             except KafkaException as exc:
                 self._refused(route, seq, exc)
+                if fatal_refusal(exc):  # the client is dead: work() restarts it
+                    self.seq = seq + 1
+                    raise
             self.seq = seq + 1
 
     def _refused(self, route: _Route, seq: int, exc: KafkaException) -> None:

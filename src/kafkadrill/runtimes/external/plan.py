@@ -104,6 +104,18 @@ class _Plan:
                 f"{b.region}, flushed every {b.flush_seconds:g} s into the run directory's "
                 "backup/"
             )
+        principals = next((c.principals for c in self.topo.clusters if c.principals), ())
+        if principals:
+            self.out(
+                f"  principals {', '.join(principals)}: every client listener authenticates "
+                "(SASL/PLAIN), nothing is open without an ACL; kafkadrill's own clients log in "
+                "as the super user"
+            )
+        for a in self.s.acls:
+            self.out(
+                f"  ACL on {a.cluster}: User:{a.principal} ALLOW {', '.join(a.operations)} "
+                f"{a.resource} {a.name}"
+            )
         for f in self.topo.flows:
             line = f"  flow {f.name}: remote topic names {f.remote_topic('<topic>')}"
             if f.mode == "connect" and self.ext is None:
@@ -368,6 +380,11 @@ class _Plan:
                 + (
                     f", fence {fo.source}"
                     if fo.fence and fo.fence.position == "before_redirect"
+                    else ""
+                )
+                + (
+                    f", grant the application's ACLs of {fo.source} on {fo.target}"
+                    if fo.grant_acls
                     else ""
                 )
                 + (

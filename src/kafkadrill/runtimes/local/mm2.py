@@ -126,6 +126,7 @@ class LocalFlows(ConnectorOps):
             self.bootstrap(f.target),
             lambda: self._check_flow_alive(f),
             timeout,
+            getattr(self.clients, "config", None),
         )
 
     def _check_flow_alive(self, f: Flow) -> None:

@@ -48,7 +48,7 @@ from kafkadrill.runtimes.shared.provision import (
 )
 from kafkadrill.runtimes.shared.toxiproxy import ProxySpec, ToxiproxyClient
 from kafkadrill.runtimes.shared.wan import describe_wan
-from kafkadrill.topology import Flow, Topology, reuse_key
+from kafkadrill.topology import TOOL_PRINCIPAL, Flow, Topology, reuse_key, sasl_client_conf
 from kafkadrill.workload.access import ConfluentClients
 
 Progress = Callable[[str], None]
@@ -133,7 +133,10 @@ class LocalRuntime(
         self.timings: dict[str, float] = {}
         self.cds_opts: list[str] = []
         self.cds_note = "not started"
-        self.clients = ConfluentClients()
+        # With application principals every listener authenticates: kafkadrill's own clients
+        # log in as the super user (a workload client's own principal overrides it).
+        secured = any(c.principals for c in topology.clusters)
+        self.clients = ConfluentClients(sasl_client_conf(TOOL_PRINCIPAL) if secured else None)
         self._started = False
         self._atexit_registered = False
 

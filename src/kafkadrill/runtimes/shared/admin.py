@@ -4,7 +4,7 @@ they use from this machine, the creation of a topology's topics, and their healt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kafkadrill.errors import TopologyError
@@ -13,8 +13,9 @@ from kafkadrill.runtimes.shared.health import QUIET, wait_cluster_healthy
 from kafkadrill.topology import Cluster, Topology
 
 
-def admin_client(bootstrap: str) -> Any:
-    """An AdminClient for a cluster started here (no security settings; fails fast)."""
+def admin_client(bootstrap: str, security: Mapping[str, Any] | None = None) -> Any:
+    """An AdminClient for a cluster started here (`security`: the super user's login on a
+    cluster with application principals; fails fast)."""
     from confluent_kafka.admin import AdminClient
 
     return AdminClient(
@@ -22,6 +23,7 @@ def admin_client(bootstrap: str) -> Any:
             "bootstrap.servers": bootstrap,
             "socket.connection.setup.timeout.ms": 3000,
             **QUIET,
+            **(security or {}),
         }
     )
 
@@ -52,9 +54,10 @@ class StartedClusters:
     topology: Topology
     bootstrap: Callable[..., str]  # the runtime's
     _check_alive: Callable[[str], None]  # the runtime's: raises if a node has exited
+    clients: Any  # the runtime's; its `config` logs kafkadrill's own clients in
 
     def _admin(self, cluster: str) -> Any:
-        return admin_client(self.bootstrap(cluster))
+        return admin_client(self.bootstrap(cluster), getattr(self.clients, "config", None))
 
     def wait_healthy(self, cluster: str, timeout: float = 90.0) -> None:
         """All nodes answer and are registered, and a write with acks=all succeeds."""
@@ -64,6 +67,7 @@ class StartedClusters:
             self.bootstrap(cluster),
             lambda: self._check_alive(cluster),
             timeout,
+            getattr(self.clients, "config", None),
         )
 
     def _create_topics(self, cluster: Cluster) -> None:

@@ -18,7 +18,15 @@ import socket
 from collections.abc import Mapping
 
 from kafkadrill.runtimes.shared.ports import PortPlan
-from kafkadrill.topology import Cluster, Flow, Node, Topology
+from kafkadrill.topology import (
+    TOOL_PRINCIPAL,
+    TOOL_SECRET,
+    Cluster,
+    Flow,
+    Node,
+    Topology,
+    principal_secret,
+)
 
 MESH_NET = "127.77"
 
@@ -93,37 +101,58 @@ def broker_defaults(cluster: Cluster) -> dict[str, str]:
 
 # The principal of node-to-node traffic when a cluster has an authorizer (a fence must not
 # stop replication or the KRaft quorum). Clients stay anonymous on PLAINTEXT listeners.
-NODE_PRINCIPAL = "kd-node"
-NODE_SECRET = "kd-node-secret"  # loopback or a container network of this machine only
+NODE_PRINCIPAL = TOOL_PRINCIPAL
+NODE_SECRET = TOOL_SECRET
 
 
-def authorizer_props(security_map: str) -> dict[str, str]:
+def authorizer_props(security_map: str, principals: tuple[str, ...] = ()) -> dict[str, str]:
     """Settings that give a cluster StandardAuthorizer ACLs a runbook can fence writes with.
 
     KRaft's authorizer refuses everyone but super users until it has loaded the metadata, and
     on PLAINTEXT every connection is `User:ANONYMOUS`: making ANONYMOUS a super user would
     also exempt the clients from a deny ACL. So the controller and inter-broker listeners
     authenticate (SASL/PLAIN) as one super user, clients stay anonymous, and resources
-    without an ACL stay open to everyone (`allow.everyone.if.no.acl.found`)."""
-    secured = ",".join(
-        f"{name}:SASL_PLAINTEXT" if name in ("INTERNAL", "CONTROLLER") else f"{name}:{proto}"
-        for name, proto in (pair.split(":", 1) for pair in security_map.split(","))
+    without an ACL stay open to everyone (`allow.everyone.if.no.acl.found`).
+
+    With application `principals` every listener authenticates, each principal has a password
+    (`principal_secret`), kafkadrill's own clients log in as the super user, and a resource
+    without an ACL is open to no one but the super user: a principal may do only what an ACL
+    grants it, as on a production cluster."""
+    pairs = [pair.split(":", 1) for pair in security_map.split(",")]
+    sasl = {n for n, _ in pairs} if principals else {"INTERNAL", "CONTROLLER"}
+    secured = ",".join(f"{n}:SASL_PLAINTEXT" if n in sasl else f"{n}:{proto}" for n, proto in pairs)
+    users = "".join(
+        f' user_{name}="{principal_secret(name)}"' for name in (TOOL_PRINCIPAL, *principals)
     )
     jaas = (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="{NODE_PRINCIPAL}" password="{NODE_SECRET}" '
-        f'user_{NODE_PRINCIPAL}="{NODE_SECRET}";'
+        f'username="{NODE_PRINCIPAL}" password="{NODE_SECRET}"{users};'
     )
     return {
         "listener.security.protocol.map": secured,
         "sasl.enabled.mechanisms": "PLAIN",
         "sasl.mechanism.controller.protocol": "PLAIN",
         "sasl.mechanism.inter.broker.protocol": "PLAIN",
-        "listener.name.internal.plain.sasl.jaas.config": jaas,
-        "listener.name.controller.plain.sasl.jaas.config": jaas,
+        **{f"listener.name.{n.lower()}.plain.sasl.jaas.config": jaas for n in sorted(sasl)},
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "allow.everyone.if.no.acl.found": "true",
+        "allow.everyone.if.no.acl.found": "false" if principals else "true",
         "super.users": f"User:{NODE_PRINCIPAL}",
+    }
+
+
+def java_client_sasl(cluster: Cluster, prefix: str = "") -> dict[str, str]:
+    """A Java client's settings (MirrorMaker 2, under `prefix`) to log in as the super user
+    on a cluster with application principals; {} on any other cluster."""
+    if not cluster.principals:
+        return {}
+    jaas = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{TOOL_PRINCIPAL}" password="{TOOL_SECRET}";'
+    )
+    return {
+        f"{prefix}security.protocol": "SASL_PLAINTEXT",
+        f"{prefix}sasl.mechanism": "PLAIN",
+        f"{prefix}sasl.jaas.config": jaas,
     }
 
 
@@ -192,7 +221,9 @@ def render_server_properties(
     }
     props.update(broker_defaults(cluster))
     if cluster.authorizer:
-        props.update(authorizer_props(str(props["listener.security.protocol.map"])))
+        props.update(
+            authorizer_props(str(props["listener.security.protocol.map"]), cluster.principals)
+        )
     props.update(cluster.broker_config)
     return render_properties(props)
 
@@ -355,6 +386,7 @@ def mm2_property_map(
             if c.region == mm2_region
             else xdc_bootstrap(c, plan, topology, mm2_region)
         )
+        props.update(java_client_sasl(c, f"{c.name}."))
     names = [c.name for c in ends]
     for src in names:
         for dst in names:

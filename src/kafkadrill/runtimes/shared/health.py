@@ -7,7 +7,8 @@ every node, the health topic exists and an acks=all write to it succeeds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from kafkadrill.errors import TopologyError
 from kafkadrill.faults.probe import kafka_ping
@@ -23,15 +24,17 @@ def wait_cluster_healthy(
     bootstrap: str,
     check_alive: Callable[[], None],
     timeout: float = 90.0,
+    security: Mapping[str, Any] | None = None,
 ) -> None:
     """Block until `cluster` (reached at `bootstrap`) is healthy; TopologyError otherwise.
-    `check_alive` raises TopologyError when a node has exited (no point waiting)."""
+    `check_alive` raises TopologyError when a node has exited (no point waiting); `security`
+    logs the checks in (a cluster with application principals)."""
     from confluent_kafka import KafkaException, Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
     def admin() -> AdminClient:
         conf = {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 3000}
-        return AdminClient({**conf, **QUIET})
+        return AdminClient({**conf, **QUIET, **(security or {})})
 
     deadline = time.monotonic() + timeout
     addresses = bootstrap.split(",")
@@ -81,6 +84,7 @@ def wait_cluster_healthy(
             "bootstrap.servers": bootstrap,
             "acks": "all",
             **QUIET,
+            **(security or {}),
             "message.timeout.ms": max(5000, int((deadline - time.monotonic()) * 1000)),
         }
     )

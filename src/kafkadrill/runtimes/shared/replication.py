@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,17 +74,21 @@ def wait_mm2_replicating(
     target_bootstrap: str,
     check_alive: Callable[[], None],
     timeout: float,
+    security: Mapping[str, Any] | None = None,
 ) -> float:
     """The started runtimes' probe: a marker on the source's health topic, copied by the
-    flow's MirrorMaker 2 to the target; returns the seconds it took."""
+    flow's MirrorMaker 2 to the target; returns the seconds it took (`security`: the
+    super user's login on clusters with application principals)."""
     target_topic = f.remote_topic(HEALTH_TOPIC)
+    login = dict(security or {})
     probe = ReplicationProbe(
-        producer_conf={"bootstrap.servers": source_bootstrap, "acks": "all", **QUIET},
+        producer_conf={"bootstrap.servers": source_bootstrap, "acks": "all", **QUIET, **login},
         consumer_conf={
             "bootstrap.servers": target_bootstrap,
             "group.id": f"kd-probe-{uuid.uuid4()}",
             **PROBE_READ,
             **QUIET,
+            **login,
         },
         topic=HEALTH_TOPIC,
         remote_topic=target_topic,

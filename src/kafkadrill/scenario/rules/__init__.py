@@ -8,11 +8,25 @@ copiers (35), the timeline (40, plans the schedule), runbooks (50, read it) and 
 
 from __future__ import annotations
 
-from kafkadrill.scenario.rules import clients, copiers, runbooks, timeline, topology
+from kafkadrill.scenario.rules import (
+    clients,
+    copiers,
+    principals,
+    runbooks,
+    timeline,
+    topology,
+)
 from kafkadrill.scenario.rules.clients import topic_names
 from kafkadrill.scenario.rules.registry import RULES, Rule, RuleContext, rule, semantic_problems
 
-RULE_MODULES = (topology, clients, copiers, timeline, runbooks)  # imported for their registrations
+RULE_MODULES = (
+    topology,
+    principals,
+    clients,
+    copiers,
+    timeline,
+    runbooks,
+)  # imported for their registrations
 
 __all__ = [
     "RULES",

@@ -79,6 +79,14 @@ _BUILT_ONLY = (
         "kafkadrill runs the schema registries; the external runtime drills yours",
         "remove topology.schema_registry (run the drill on the local runtime)",
     ),
+    _BuiltOnly(
+        "topology.principals",
+        lambda s: bool(s.topology.principals or s.topology.acls),
+        "principals and their ACLs are set up on the clusters kafkadrill starts; the external "
+        "runtime drills yours",
+        "remove topology.principals and topology.acls (give your clients their credentials in "
+        "external.clusters.<name>.client_config; run this drill on the local runtime)",
+    ),
 )
 
 
