@@ -75,6 +75,7 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
     """ScenarioError (before anything starts) if a fault or runbook of the plan needs
     something the runtime cannot do."""
     problems = []
+    settings: list[str] = []  # topology settings the runtime lacks a capability for
     lacking: set[str] = set()
     caps = rtype.capabilities_of(plan)
     for i, sf in enumerate(plan.schedule):
@@ -109,24 +110,36 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
         if wanted is not None and cap not in caps:
             lacking.add(cap)
             problems.append(f"{what} needs [{cap!r}]")
+            settings.append(what)
     if problems:
         raise ScenarioError(
             f"runtime '{rtype.name}' cannot run this scenario: " + "; ".join(problems),
             file=plan.source,
-            field="timeline",
-            fix=_capability_fix(rtype, caps, lacking),
+            # A setting the runtime cannot honour is named itself, not the timeline.
+            field=settings[0] if settings and len(settings) == len(problems) else "timeline",
+            fix=_capability_fix(
+                rtype,
+                caps,
+                lacking,
+                " and ".join(
+                    (["those faults and runbook steps"] if len(settings) < len(problems) else [])
+                    + settings
+                ),
+            ),
         )
 
 
-def _capability_fix(rtype: RuntimeType, caps: frozenset[str], lacking: set[str]) -> str:
+def _capability_fix(
+    rtype: RuntimeType, caps: frozenset[str], lacking: set[str], drop: str = "those faults"
+) -> str:
     # A runtime whose powers come from its adapters (external) is fixed by configuring them,
     # not by choosing another runtime: name the settings that give what is missing.
     how = rtype.how_to_get(lacking)
     if how:
-        return f"configure the adapters that give them ({how}), or drop those faults"
+        return f"configure the adapters that give them ({how}), or drop {drop}"
     return (
         f"choose a runtime that has these capabilities (runtime '{rtype.name}' has "
-        f"{sorted(caps)}), or drop those faults"
+        f"{sorted(caps)}), or drop {drop}"
     )
 
 

@@ -164,3 +164,16 @@ def test_fatal_restarts_are_counted_per_producer_and_cluster() -> None:
                    "error": "CLUSTER_AUTHORIZATION_FAILED"})  # fmt: skip
     v = check_authorization(load_frames(ev))
     assert v.figures["fatal_restarts"] == {"p0@dr": 2}
+
+
+def test_the_compose_runtime_refuses_principals_naming_the_setting() -> None:
+    from kafkadrill.errors import ScenarioError
+    from kafkadrill.runner import require_capabilities
+    from kafkadrill.runtimes.base import runtime_type
+
+    plan = compile_plan(Scenario.from_dict(_data()))
+    require_capabilities(plan, runtime_type("local"))
+    with pytest.raises(ScenarioError) as exc:
+        require_capabilities(plan, runtime_type("compose"))
+    text = str(exc.value)
+    assert "topology.principals" in text and "drop topology.principals" in text, text
