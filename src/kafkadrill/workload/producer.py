@@ -208,7 +208,7 @@ class WorkloadProducer(ClientThread):
                 if move is not None:
                     # The old cluster may be gone: give in-flight sends a moment, then purge
                     # them (recorded as fail/unknown) as a restarted application would lose them.
-                    self._drain(client, 1.0)
+                    self._drain_after_refusal(client, 1.0)
                     self.switch(*move)
                     client = self._new_client()
                     route = _Route(self, self.cluster, self.site)
@@ -232,8 +232,13 @@ class WorkloadProducer(ClientThread):
                 route = _Route(self, self.cluster, self.site)
         # Let the backlog drain at the end: a real outcome beats an "unknown" from purge().
         # librdkafka itself gives up on a message after delivery.timeout.ms.
+        self._drain_after_refusal(client, spec.delivery_timeout_ms / 1000.0 + 5.0)
+
+    def _drain_after_refusal(self, client: Producer, timeout: float) -> None:
+        """`_drain`, also on a client a cluster refused fatally: its leftovers were reported
+        through their delivery callbacks, and a redirect must not be lost to it."""
         try:
-            self._drain(client, spec.delivery_timeout_ms / 1000.0 + 5.0)
+            self._drain(client, timeout)
         except KafkaException as exc:
             if not fatal_refusal(exc):
                 raise
