@@ -177,3 +177,20 @@ def test_the_compose_runtime_refuses_principals_naming_the_setting() -> None:
         require_capabilities(plan, runtime_type("compose"))
     text = str(exc.value)
     assert "topology.principals" in text and "drop topology.principals" in text, text
+
+
+def test_a_refused_principal_on_dr_is_a_high_finding_with_the_runbook_fix() -> None:
+    from kafkadrill.checkers.findings.failover import principals_refused_on_dr
+
+    def report(after: dict[str, Any] | None) -> dict[str, Any]:
+        figs = {"applicable": True, "after_failover": after}
+        return {"checkers": {"authorization": {"status": "PASS", "figures": figs}}}
+
+    refused = {"target": "dr", "refused_sends": 120, "acks": 0,
+               "first_ack_after_decision_s": None, "groups_refused": ["billing"]}  # fmt: skip
+    (f,) = principals_refused_on_dr(report(refused))
+    assert f["severity"] == "high" and "grant_acls" in f["suggestion"], f
+    assert "120 sends (every write)" in f["text"] and "billing" in f["text"], f
+    fine = {**refused, "refused_sends": 0, "groups_refused": [], "first_ack_after_decision_s": 1.0}
+    assert principals_refused_on_dr(report(fine)) == []
+    assert principals_refused_on_dr(report(None)) == []

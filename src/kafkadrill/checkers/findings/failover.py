@@ -9,7 +9,7 @@ from typing import Any
 from kafkadrill.checkers.findings.base import Finding, Report, one
 from kafkadrill.checkers.findings.text import figures, fmt, num
 
-__all__ = ["fence_did_not_hold", "split_writes"]
+__all__ = ["fence_did_not_hold", "principals_refused_on_dr", "split_writes"]
 
 CHECKER = "split_writes"
 OBJECTIVE = "max_split_writes"
@@ -108,5 +108,35 @@ def fence_did_not_hold(report: Report) -> list[Finding]:
             "Verify the fence where producers write, not only where the runbook applied it: "
             "ACLs need the authorizer on every broker and reach all brokers with a delay, an "
             "existing connection may keep producing; check the runbook's fence step detail.",
+        )
+    ]
+
+
+def principals_refused_on_dr(report: Report) -> list[Finding]:
+    """The authorization checker saw the application's principals refused on the failover's
+    target: the DR plan moved the clients to a cluster that does not let them work."""
+    after = figures(report, "authorization").get("after_failover")
+    if not isinstance(after, Mapping):
+        return []
+    refused = int(num(after.get("refused_sends")) or 0)
+    groups = [str(g) for g in after.get("groups_refused") or []]
+    if not refused and not groups:
+        return []
+    target = after.get("target")
+    never = after.get("first_ack_after_decision_s") is None
+    what = []
+    if refused:
+        what.append(f"{fmt(refused)} sends" + (" (every write)" if never else ""))
+    if groups:
+        what.append(f"consumer group(s) {', '.join(groups)}")
+    return [
+        one(
+            "high" if never or groups else "medium",
+            f"After the failover, {target} refused the application's principals: "
+            f"{' and '.join(what)} (authorization). MirrorMaker 2 syncs topic ACLs read-only "
+            "and group ACLs not at all.",
+            f"Create the application's ACLs on {target} before the clients move (a runbook "
+            "step: runbooks.failover.grant_acls), or keep them in place there ahead of time; "
+            "drill it again.",
         )
     ]

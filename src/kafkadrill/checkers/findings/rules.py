@@ -14,7 +14,11 @@ from typing import Any
 from kafkadrill.checkers.findings.base import Finding, FindingRule, Report
 from kafkadrill.checkers.findings.base import one as _one
 from kafkadrill.checkers.findings.causes import EXPLAINED_ELSEWHERE, fail_cause
-from kafkadrill.checkers.findings.failover import fence_did_not_hold, split_writes
+from kafkadrill.checkers.findings.failover import (
+    fence_did_not_hold,
+    principals_refused_on_dr,
+    split_writes,
+)
 from kafkadrill.checkers.findings.replication import heartbeats_behind_data
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
@@ -662,6 +666,7 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     session_lost_in_read_gap,
     split_writes,
     fence_did_not_hold,
+    principals_refused_on_dr,
     ungoverned_fail,
     unknown_checkers,
 )
