@@ -37,30 +37,18 @@ NAME = "authorization"
 DENIED = "AUTHORIZATION_FAILED"
 
 
-def _sends(fail: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def _refusals(rows: pd.DataFrame, who: str) -> dict[str, dict[str, Any]]:
+    """Per `who` (producer or group) and cluster: count, first and last t, error codes."""
     out: dict[str, dict[str, Any]] = {}
-    for (producer, cluster), rows in fail.groupby(["producer", "cluster"], observed=True):
-        out.setdefault(str(producer), {})[str(cluster)] = {
-            "count": len(rows),
-            "first_t": round(float(rows["t"].min()), 3),
-            "last_t": round(float(rows["t"].max()), 3),
-            "errors": dict(Counter(str(e) for e in rows["error"])),
+    if rows.empty:
+        return out
+    for (name, cluster), g in rows.groupby([who, "cluster"], observed=True):
+        out.setdefault(str(name), {})[str(cluster)] = {
+            "count": len(g),
+            "first_t": round(float(g["t"].min()), 3),
+            "last_t": round(float(g["t"].max()), 3),
+            "errors": dict(Counter(str(e) for e in g["error"])),
         }
-    return out
-
-
-def _reads(errors: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for e in errors:
-        where = out.setdefault(str(e.get("group")), {}).setdefault(
-            str(e.get("cluster")), {"count": 0, "first_t": None, "last_t": None, "errors": {}}
-        )
-        t = round(float(e.get("t", 0.0)), 3)
-        where["count"] += 1
-        where["first_t"] = t if where["first_t"] is None else where["first_t"]
-        where["last_t"] = t
-        err = str(e.get("error"))
-        where["errors"][err] = where["errors"].get(err, 0) + 1
     return out
 
 
@@ -109,8 +97,10 @@ def check_authorization(frames: HistoryFrames) -> Verdict:
             | {"operations": list(e.get("operations") or [])}
             for e in grants
         ],
-        "refused_sends": _sends(denied),
-        "refused_reads": _reads(reads),
+        "refused_sends": _refusals(denied, "producer"),
+        "refused_reads": _refusals(
+            pd.DataFrame(reads, columns=["group", "cluster", "t", "error"]), "group"
+        ),
         "fatal_restarts": dict(Counter(f"{e.get('producer')}@{e.get('cluster')}" for e in fatal)),
         "after_failover": after,
     }
