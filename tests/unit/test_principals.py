@@ -14,7 +14,7 @@ from kafkadrill.runtimes.shared import config as cfg
 from kafkadrill.runtimes.shared.ports import plan_ports
 from kafkadrill.scenario import Scenario, compile_plan
 from kafkadrill.scenario.errors import ScenarioValidationError
-from kafkadrill.topology import TOOL_PRINCIPAL, principal_secret, sasl_client_conf
+from kafkadrill.topology import TOOL_PRINCIPAL, TOOL_SECRET, principal_secret, sasl_client_conf
 
 WALL0 = 1_000_000.0
 
@@ -60,7 +60,13 @@ def test_mm2_and_kafkadrills_clients_log_in_as_the_super_user() -> None:
     props = cfg.mm2_property_map(topo, topo.flows, plan_ports(topo, 20000), "west")
     assert props["primary.security.protocol"] == "SASL_PLAINTEXT"
     assert f'username="{TOOL_PRINCIPAL}"' in str(props["dr.sasl.jaas.config"])
-    assert sasl_client_conf(TOOL_PRINCIPAL)["sasl.password"] == cfg.NODE_SECRET
+    # The password the tools log in with is the one every listener's JAAS gives the super user.
+    secret = sasl_client_conf(TOOL_PRINCIPAL)["sasl.password"]
+    assert secret == TOOL_SECRET
+    jaas = cfg.authorizer_props("CLIENT:PLAINTEXT", ("a",))[
+        "listener.name.client.plain.sasl.jaas.config"
+    ]
+    assert f'user_{TOOL_PRINCIPAL}="{secret}"' in jaas
 
 
 def test_the_workloads_clients_log_in_as_their_principal_and_acls_are_run_scoped() -> None:

@@ -99,10 +99,8 @@ def broker_defaults(cluster: Cluster) -> dict[str, str]:
     }
 
 
-# The principal of node-to-node traffic when a cluster has an authorizer (a fence must not
-# stop replication or the KRaft quorum). Clients stay anonymous on PLAINTEXT listeners.
-NODE_PRINCIPAL = TOOL_PRINCIPAL
-NODE_SECRET = TOOL_SECRET
+# Node-to-node traffic of a cluster with an authorizer logs in as the super user
+# (topology.TOOL_PRINCIPAL): a fence must not stop replication or the KRaft quorum.
 
 
 def authorizer_props(security_map: str, principals: tuple[str, ...] = ()) -> dict[str, str]:
@@ -124,10 +122,7 @@ def authorizer_props(security_map: str, principals: tuple[str, ...] = ()) -> dic
     users = "".join(
         f' user_{name}="{principal_secret(name)}"' for name in (TOOL_PRINCIPAL, *principals)
     )
-    jaas = (
-        "org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="{NODE_PRINCIPAL}" password="{NODE_SECRET}"{users};'
-    )
+    jaas = _super_user_jaas(users)
     return {
         "listener.security.protocol.map": secured,
         "sasl.enabled.mechanisms": "PLAIN",
@@ -136,7 +131,7 @@ def authorizer_props(security_map: str, principals: tuple[str, ...] = ()) -> dic
         **{f"listener.name.{n.lower()}.plain.sasl.jaas.config": jaas for n in sorted(sasl)},
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "allow.everyone.if.no.acl.found": "false" if principals else "true",
-        "super.users": f"User:{NODE_PRINCIPAL}",
+        "super.users": f"User:{TOOL_PRINCIPAL}",
     }
 
 
@@ -145,15 +140,19 @@ def java_client_sasl(cluster: Cluster, prefix: str = "") -> dict[str, str]:
     on a cluster with application principals; {} on any other cluster."""
     if not cluster.principals:
         return {}
-    jaas = (
-        "org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="{TOOL_PRINCIPAL}" password="{TOOL_SECRET}";'
-    )
     return {
         f"{prefix}security.protocol": "SASL_PLAINTEXT",
         f"{prefix}sasl.mechanism": "PLAIN",
-        f"{prefix}sasl.jaas.config": jaas,
+        f"{prefix}sasl.jaas.config": _super_user_jaas(),
     }
+
+
+def _super_user_jaas(users: str = "") -> str:
+    """PLAIN login as the super user; `users` (a listener's): the accounts it accepts."""
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{TOOL_PRINCIPAL}" password="{TOOL_SECRET}"{users};'
+    )
 
 
 def render_server_properties(

@@ -4,15 +4,23 @@ principal's cluster expects is refused before anything starts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kafkadrill.faults.catalog import Problem, did_you_mean
 from kafkadrill.scenario.rules.clients import topic_names
 from kafkadrill.scenario.rules.registry import RuleContext, rule
+from kafkadrill.topology import Topology
 
-#: What runs Java clients kafkadrill does not log in yet: refused beside principals.
-_NOT_WITH = (
-    ("topology.backup", "the backup's Kafka Connect worker"),
-    ("topology.schema_registry", "the schema registries"),
-    ("topology.mm2_mode", "MirrorMaker 2 on Kafka Connect (mm2_mode: connect)"),
+#: What runs Java clients kafkadrill does not log in yet (refused beside principals): the
+#: setting, what it runs, whether a topology has it.
+_NOT_WITH: tuple[tuple[str, str, Callable[[Topology], bool]], ...] = (
+    ("topology.backup", "the backup's Kafka Connect worker", lambda t: t.backup is not None),
+    ("topology.schema_registry", "the schema registries", lambda t: t.schema_registry is not None),
+    (
+        "topology.mm2_mode",
+        "MirrorMaker 2 on Kafka Connect (mm2_mode: connect)",
+        lambda t: any(f.mode == "connect" for f in t.flows),
+    ),
 )
 
 
@@ -40,13 +48,8 @@ def principals_rule(ctx: RuleContext) -> list[Problem]:
                 )
             )
         return probs + _client_principals(ctx, names)
-    present = {
-        "topology.backup": topo.backup is not None,
-        "topology.schema_registry": topo.schema_registry is not None,
-        "topology.mm2_mode": any(f.mode == "connect" for f in topo.flows),
-    }
-    for field, what in _NOT_WITH:
-        if present[field]:
+    for field, what, present in _NOT_WITH:
+        if present(topo):
             probs.append(
                 Problem(
                     field,
