@@ -139,6 +139,10 @@ def registry_props(
         # runtime, then filled by MM2): no check that would refuse a mirrored copy.
         "apicurio.kafkasql.topic-configuration-verification-override-enabled": "true",
         "apicurio.kafkasql.consumer.group-prefix": group_prefix,
+        # Startup polls the journal and the snapshots topic until a poll comes back empty: at
+        # the 5 s default that is about 20 s of a 25 s start on 2 cores (measured); 1 s, the
+        # 2.x default, only makes the consumer loop turn more often.
+        "apicurio.kafkasql.consumer.poll.timeout": "1000",
         "apicurio.storage.read-only.enabled": "true" if read_only else "false",
         "apicurio.rest.deletion.artifact.enabled": "false",
     }
