@@ -1,10 +1,12 @@
-"""The history: an append-only JSON Lines record of everything a drill did and saw.
+"""The history: an append-only record (JSON Lines or columnar) of everything a drill did and saw.
 
 The history is the single source of truth of a run: checkers read it and nothing else. The format
 is public API, documented in docs/reference/history-format.md.
 
 - :mod:`.events`: one name (:class:`Ev`) and one definition (:data:`EVENTS`) per event type.
 - :mod:`.writer`: :class:`HistoryWriter` and the workload's fast :class:`SendLines`.
+- :mod:`.columnar`, :mod:`.columnar_writer`: the compact columnar ``history.arrow`` (Arrow IPC);
+  :func:`open_history` picks the writer by the file name, the readers by the file's bytes.
 - :mod:`.read`: :func:`read_history` (plain dicts; tolerates a crash-cut last line and ``.gz``).
 - :mod:`.frames`: :func:`load_frames` -> :class:`HistoryFrames` (columnar, 10M events).
 - :mod:`.folds`: what several checkers and the report derive from the same events (fault
@@ -29,7 +31,7 @@ from kafkadrill.history.read import HistoryError, read_history
 
 if TYPE_CHECKING:
     from kafkadrill.history.frames import HistoryFrames, load_frames
-    from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines
+    from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines, open_history
 
 # The event names and folds are used by light modules (run status, external-runtime evidence,
 # the CLI's paths) that must not pay for pandas / pyarrow / numpy at import: the writer and the
@@ -41,6 +43,7 @@ _LAZY = {
     "FLUSH_INTERVAL_S": "writer",
     "HistoryWriter": "writer",
     "SendLines": "writer",
+    "open_history": "writer",
 }
 
 
@@ -66,6 +69,7 @@ __all__ = [
     "SendLines",
     "event_table_markdown",
     "load_frames",
+    "open_history",
     "read_history",
     "validate_event",
 ]

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from kafkadrill.history import columnar
 from kafkadrill.history.events import EVENTS, HOT_TYPES, Ev, validate_event
 from kafkadrill.history.read import (
     HistoryError,
@@ -506,6 +507,35 @@ def _hdr_id_codes(
     return out.astype(np.int64), ids
 
 
+def _from_store(path: Path, validate: bool) -> HistoryFrames:
+    """Frames of a columnar history (:mod:`kafkadrill.history.columnar`): its message columns
+    are the hot table as they are, its JSON-stored events the rare ones (and the odd message
+    event that did not fit the columns, projected as the exact path does)."""
+    table = columnar.read_store(path, validate=validate)
+    in_columns = pc.is_null(table["json"])
+    stored = table.filter(in_columns)
+    if validate and len(stored):
+        odd = pc.filter(stored["type"], pc.invert(pc.is_in(stored["type"], pa.array(HOT_TYPES))))
+        if len(odd):
+            raise HistoryError(path, None, f"a {odd[0].as_py()!r} event without its JSON object")
+    hdr = stored["hdr"].combine_chunks()
+    hdr3 = pa.StructArray.from_arrays(
+        [hdr.field(k) for k in _HDR_KEYS], names=list(_HDR_KEYS), mask=hdr.is_null()
+    )
+    names = [f.name for f in _HOT_SCHEMA if f.name != "hdr"]
+    hot = pa.Table.from_arrays([*(stored[n] for n in names), hdr3], schema=_HOT_SCHEMA)
+    parsed = columnar.rare_events(table.filter(pc.invert(in_columns)), path, validate=validate)
+    rare = [e for e in parsed if e.get("type") not in HOT_TYPES]
+    odd_hot = [_project(e) for e in parsed if e.get("type") in HOT_TYPES]
+    if odd_hot:
+        hot = pa.concat_tables([hot, pa.Table.from_pylist(odd_hot, schema=_HOT_SCHEMA)])
+        hot = hot.take(pc.sort_indices(hot["seq"]))
+    try:
+        return _frames_from_table(hot, rare, validate=validate)
+    except _NeedsExactPath as e:
+        raise HistoryError(path, None, f"a {e} event lacks a field it requires") from None
+
+
 def load_frames(
     path_or_events: Path | str | Iterable[Mapping[str, Any]], *, validate: bool = True
 ) -> HistoryFrames:
@@ -521,6 +551,8 @@ def load_frames(
     """
     if isinstance(path_or_events, str | os.PathLike):
         path = Path(path_or_events)
+        if columnar.is_columnar(path):
+            return _from_store(path, validate)
         try:
             with path.open("rb") as f:
                 gz = f.read(2) == b"\x1f\x8b"

@@ -90,9 +90,14 @@ def _seq_problem(expected: int, got: Any) -> str:
 
 
 def read_history(path: Path, *, validate: bool = False) -> list[dict]:
-    """All events as dicts, in file order; reads ``.gz``. Drops only an unterminated final line
-    that does not parse (crash-cut); anything else unreadable raises :class:`HistoryError`
-    naming the file and line. ``validate``: also check every event against :data:`EVENTS`."""
+    """All events as dicts, in file order; reads ``.gz`` and the columnar ``history.arrow``.
+    Drops only an unterminated final line that does not parse (crash-cut); anything else
+    unreadable raises :class:`HistoryError` naming the file and line. ``validate``: also check
+    every event against :data:`EVENTS`."""
+    from kafkadrill.history import columnar  # pyarrow: only for a columnar history
+
+    if columnar.is_columnar(path):
+        return list(columnar.iter_event_dicts(path, validate=validate))
     return _parse_lines(_read_bytes(Path(path)), path, validate=validate)
 
 

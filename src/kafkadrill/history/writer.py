@@ -84,8 +84,10 @@ class HistoryWriter:
         self._lock = threading.Lock()  # guards seq + buffer (ordering of events)
         self._io_lock = threading.Lock()  # serialises os.write calls (ordering of chunks)
         self._seq = 0
-        self._buf: list[bytes] = []
+        self._buf: list[Any] = []
         self._buf_bytes = 0
+        self._pending = b""  # serialised, not yet written (after a failed write)
+        self._begin()
         self._closed = False
         self._stop = threading.Event()
         self._flusher = threading.Thread(
@@ -95,6 +97,14 @@ class HistoryWriter:
         self._atexit = _close_at_exit
         self._ref = weakref.ref(self)
         atexit.register(self._atexit, self._ref)
+
+    _flush_period = _FLUSHER_PERIOD_S
+
+    def _begin(self) -> None:
+        """Write the file's header, if its format has one (JSON Lines has none)."""
+
+    def _end(self) -> None:
+        """Write the file's trailer, if its format has one (JSON Lines has none)."""
 
     # -- writing -----------------------------------------------------------------------------
     def now(self) -> float:
@@ -126,47 +136,58 @@ class HistoryWriter:
             if self._closed:
                 raise RuntimeError(f"history {self.path} is closed; event '{type}' not recorded")
             t = self._clock() - self._start
-            # Serialise under the lock so file order == seq order.
-            line = orjson.dumps(
-                {"seq": self._seq, "t": t, "wall": self.t0_wall + t, "type": type, **fields},
-                default=_default,
-                option=_OPTS,
-            )
-            if type not in _HOT_SET:
-                # Few events: check them exactly as a reader will (after the writer's own type
-                # degradation), so the writer never leaves a history its readers reject.
-                problem = validate_event(orjson.loads(line))
-                if problem is not None:
-                    raise ValueError(f"history event {problem}")
+            # Encoded under the lock so file order == seq order.
+            item, size = self._encode(type, t, fields)
             self._seq += 1
-            self._buf.append(line)
-            self._buf_bytes += len(line)
+            self._buf.append(item)
+            self._buf_bytes += size
             big = self._buf_bytes >= _MAX_BUFFER_BYTES
         if big:
             self.flush()
+
+    def _json_line(self, type: str, t: float, fields: dict[str, Any]) -> bytes:
+        """The event's JSON Lines line; a non-message event is checked exactly as a reader will
+        (after the writer's own type degradation), so the writer never leaves a history its
+        readers reject."""
+        line = orjson.dumps(
+            {"seq": self._seq, "t": t, "wall": self.t0_wall + t, "type": type, **fields},
+            default=_default,
+            option=_OPTS,
+        )
+        if type not in _HOT_SET:
+            problem = validate_event(orjson.loads(line))
+            if problem is not None:
+                raise ValueError(f"history event {problem}")
+        return line
+
+    def _encode(self, type: str, t: float, fields: dict[str, Any]) -> tuple[Any, int]:
+        """(buffer item, its size in bytes) of one event; called under the lock."""
+        line = self._json_line(type, t, fields)
+        return line, len(line)
+
+    def _serialize(self, items: list[Any]) -> bytes:
+        """The bytes that append ``items`` (in order) to the file."""
+        return b"".join(items)
 
     def flush(self) -> None:
         """Hand all buffered events to the OS now."""
         with self._io_lock:
             with self._lock:
-                if not self._buf:
-                    return
-                chunk = b"".join(self._buf)
+                items = self._buf
                 self._buf = []
                 self._buf_bytes = 0
-            view = memoryview(chunk)
+            if items:
+                self._pending += self._serialize(items)
+            view = memoryview(self._pending)
             try:
                 while view:  # os.write may write less than asked (signals, huge chunks)
                     view = view[os.write(self._fd, view) :]
-            except OSError:
-                # Disk full etc.: keep the unwritten bytes, in order, for the next attempt.
-                with self._lock:
-                    self._buf.insert(0, bytes(view))
-                    self._buf_bytes += len(view)
-                raise
+            finally:
+                # Disk full etc.: the unwritten bytes stay, in order, for the next attempt.
+                self._pending = bytes(view)
 
     def _flush_loop(self) -> None:
-        while not self._stop.wait(_FLUSHER_PERIOD_S):
+        while not self._stop.wait(self._flush_period):
             with contextlib.suppress(OSError):  # keeps buffering; close() raises it
                 self.flush()
 
@@ -181,6 +202,7 @@ class HistoryWriter:
             self._flusher.join()
         try:
             self.flush()
+            self._end()
             os.fsync(self._fd)
         finally:
             os.close(self._fd)
@@ -323,3 +345,19 @@ class SendLines:
                 offset=offset,
                 ts=ts,
             )
+
+
+#: File names of the two history formats (the run directory's ``history.*``).
+JSONL_NAME, COLUMNAR_NAME = "history.jsonl", "history.arrow"
+
+
+def open_history(
+    path: Path, run_id: str, *, clock: Callable[[], float] | None = None
+) -> HistoryWriter:
+    """A writer in the format ``path`` names: ``.arrow`` the columnar history
+    (:mod:`kafkadrill.history.columnar`), anything else JSON Lines."""
+    if Path(path).suffix == ".arrow":
+        from kafkadrill.history.columnar_writer import ColumnarHistoryWriter
+
+        return ColumnarHistoryWriter(path, run_id, clock=clock)
+    return HistoryWriter(path, run_id, clock=clock)
