@@ -8,6 +8,7 @@ checker, report.json / report.md / report.html, plots, manifest. Prints wall tim
 
     python benchmarks/check_scale.py                   # 1M and 10M events
     python benchmarks/check_scale.py 1000000 --repeat 3
+    python benchmarks/check_scale.py 1000000 10000000 --format columnar   # history.arrow
     flock /tmp/kafkadrill-heavy.lock python benchmarks/check_scale.py 10000000
 
 Each size runs in a fresh child so ``ru_maxrss`` (peak RSS of the largest child waited for so
@@ -30,17 +31,28 @@ HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent / "scenarios" / "region-outage-failover.yaml"
 
 
-def make_run_dir(base: Path, size: int) -> tuple[Path, int]:
+def make_run_dir(base: Path, size: int, fmt: str = "jsonl") -> tuple[Path, int]:
+    """The run directory of one size; ``fmt`` columnar: its history converted to history.arrow
+    (the JSON Lines file is then removed: the check reads the columnar one)."""
     sys.path.insert(0, str(HERE))
     from checkers_scale import generate  # the same synthetic drill as the checker benchmark
 
-    run = base / f"run-{size}"
+    run = base / f"run-{size}-{fmt}"
     run.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCENARIO, run / "scenario.yaml")
     count = run / "events.txt"  # a kept history (--keep) is reused: generation is slow
-    if count.exists() and (run / "history.jsonl").exists():
+    name = "history.arrow" if fmt == "columnar" else "history.jsonl"
+    if count.exists() and (run / name).exists():
         return run, int(count.read_text())
     n = generate(run / "history.jsonl", size)
+    if fmt == "columnar":
+        import orjson
+
+        from kafkadrill.history.columnar_writer import write_events
+
+        with (run / "history.jsonl").open("rb") as f:
+            write_events(run / name, (orjson.loads(line) for line in f))
+        (run / "history.jsonl").unlink()
     count.write_text(str(n))
     return run, n
 
@@ -80,6 +92,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (all printed)")
     ap.add_argument("--dir", type=Path, default=None, help="where to build run directories")
     ap.add_argument("--keep", action="store_true", help="keep generated run directories")
+    ap.add_argument(
+        "--format", choices=("jsonl", "columnar"), default="jsonl", help="the history's format"
+    )
     args = ap.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="kd-check-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -89,8 +104,10 @@ def main() -> None:
     )
     print(f"{'events':>11} {'MB':>7} {'wall s':>7} {'cpu s':>7} {'peak RSS':>9} {'rc':>3} loadavg")
     for size in args.sizes:
-        run, n = make_run_dir(base, size)
-        mb = (run / "history.jsonl").stat().st_size / 1e6
+        run, n = make_run_dir(base, size, args.format)
+        name = "history.arrow" if args.format == "columnar" else "history.jsonl"
+        mb = (run / name).stat().st_size / 1e6
+        print(f"{name}: {mb * 1e6 / n:.1f} bytes per event", flush=True)
         os.sync()  # dirty-page writeback of the generated file would compete with the check
         for _ in range(args.repeat):
             _clean(run)

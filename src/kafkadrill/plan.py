@@ -225,6 +225,7 @@ class DrillPlan:
     copiers: tuple[CopierSpec, ...] = ()
     copier_groups: tuple[CopierGroupPlan, ...] = ()
     acls: tuple[AclPlan, ...] = ()  # created before the workload starts (topology.acls)
+    history_format: str = "jsonl"  # jsonl: history.jsonl; columnar: history.arrow
 
     @property
     def derived_topics(self) -> list[str]:

@@ -28,7 +28,8 @@ from kafkadrill.drill import Hook as Hook  # re-exported: callers type their hoo
 from kafkadrill.drill import Progress as Progress  # re-exported
 from kafkadrill.errors import KafkadrillError, ScenarioError, TopologyError
 from kafkadrill.faults.base import fault_type
-from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.history import Ev, HistoryWriter, open_history
+from kafkadrill.history.writer import COLUMNAR_NAME, JSONL_NAME
 from kafkadrill.plan import DrillPlan
 from kafkadrill.runbooks.failover import (
     FAILBACK_NEEDS,
@@ -278,7 +279,8 @@ def run_drill(
     (run_dir / "scenario.yaml").write_text(plan.resolved_yaml)
     (run_dir / "plan.txt").write_text(plan_text)
     started = datetime.now(UTC)
-    history = HistoryWriter(run_dir / "history.jsonl", run_id, clock=clock.monotonic)
+    name_of = {"jsonl": JSONL_NAME, "columnar": COLUMNAR_NAME}
+    history = open_history(run_dir / name_of[plan.history_format], run_id, clock=clock.monotonic)
     history.append(Ev.RUN_START, run_id=run_id, scenario=plan.name, seed=plan.seed, runtime=name)
     history.append(
         Ev.RUN_APPROVAL,

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kafkadrill.checkers import run_checkers
-from kafkadrill.history import load_frames
+from kafkadrill.history import load_frames, read_history
+from kafkadrill.history.columnar_writer import write_events
 
 LANDED = {"ok", "lost", "unk_land", "fail_land", "none_land"}  # lost: landed on source only
 FATES = ["ok", "ok", "ok", "lost", "unk_land", "unk_not", "fail", "fail_land", "none_land",
@@ -307,3 +308,9 @@ def test_history_file_round_trip_gives_the_same_verdicts(
     a = {k: x.to_dict() for k, x in run_checkers(path).items()}
     b = {k: x.to_dict() for k, x in run_checkers(load_frames(truth.events)).items()}
     assert a == b
+    # The columnar history of the same events: the same events back, the same verdicts.
+    columnar = path.with_name("history.arrow")
+    write_events(columnar, truth.events, batch_rows=7)  # several batches
+    assert read_history(columnar, validate=True) == read_history(path, validate=True)
+    c = {k: x.to_dict() for k, x in run_checkers(columnar).items()}
+    assert c == a

@@ -9,6 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from kafkadrill.history import read_history
+from kafkadrill.history.columnar_writer import write_events
 from kafkadrill.report.plots import read_events
 from kafkadrill.report.redact import (
     REDACTED,
@@ -107,21 +109,30 @@ def _all_bytes(run_dir: Path) -> dict[str, bytes]:
     for p in run_dir.rglob("*"):
         if p.is_file():
             data = p.read_bytes()
-            out[p.relative_to(run_dir).as_posix()] = (
-                gzip.decompress(data) if p.suffix == ".gz" else data
-            )
+            if p.suffix == ".gz":
+                data = gzip.decompress(data)
+            elif p.suffix == ".arrow":  # compressed columns: look at what they hold
+                data = b"".join(orjson.dumps(e) + b"\n" for e in read_history(p))
+            out[p.relative_to(run_dir).as_posix()] = data
     return out
 
 
-@pytest.mark.parametrize("gz", [False, True], ids=["plain-history", "gzip-history"])
-def test_scenario_secrets_never_appear_in_any_output_file(tmp_path: Path, gz: bool) -> None:
+@pytest.mark.parametrize(
+    "form", ["plain", "gzip", "columnar"], ids=["plain-history", "gzip-history", "columnar"]
+)
+def test_scenario_secrets_never_appear_in_any_output_file(tmp_path: Path, form: str) -> None:
     run_dir = sample.make_run_dir(tmp_path)
     # The fixture plants the secrets in scenario.yaml, environment.json, a log and the history.
     planted = _all_bytes(run_dir)
     assert any(sample.JAAS_PASSWORD.encode() in b for b in planted.values())
     events = read_events(run_dir / "history.jsonl")
-    if gz:
+    if form == "gzip":
         compress_history(run_dir, threshold_bytes=0)
+    if form == "columnar":
+        write_events(run_dir / "history.arrow", events)
+        (run_dir / "history.jsonl").unlink()
+        planted = _all_bytes(run_dir)  # the columnar history holds a planted secret
+        assert any(s.encode() in planted["history.arrow"] for s in sample.SECRETS)
     extra = "only-in-a-log-0042"
     (run_dir / "logs" / "extra.log").write_text(f"token {extra}\n")
     write_report(run_dir, sample.load_report(), events, secrets=[extra])
@@ -134,5 +145,6 @@ def test_scenario_secrets_never_appear_in_any_output_file(tmp_path: Path, gz: bo
     # redaction must not have broken the structured files
     orjson.loads(files["report.json"])
     orjson.loads(files["environment.json"])
-    history = files["history.jsonl.gz" if gz else "history.jsonl"]
+    name = {"plain": "history.jsonl", "gzip": "history.jsonl.gz", "columnar": "history.arrow"}
+    history = files[name[form]]
     assert all(orjson.loads(line) for line in history.splitlines())

@@ -296,7 +296,7 @@ def build_timeline(frames: HistoryFrames, *, limit: int = TIMELINE_LIMIT) -> lis
                 "t": None,
                 "wall": None,
                 "kind": "note",
-                "text": f"… {rest} more entries omitted (see history.jsonl)",
+                "text": f"… {rest} more entries omitted (see the history)",
             }
         )
     return out

@@ -6,7 +6,7 @@ lives in its own module and registers its commands on `main` when imported here.
 
 from __future__ import annotations
 
-from kafkadrill.cli import compare, drill, heal, scenarios, topology
+from kafkadrill.cli import compare, drill, heal, history, scenarios, topology
 from kafkadrill.cli._app import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, console, main
 from kafkadrill.cli.drill import _print_result
 
@@ -19,6 +19,7 @@ __all__ = [
     "console",
     "drill",
     "heal",
+    "history",
     "main",
     "scenarios",
     "topology",

@@ -73,7 +73,14 @@ class RunState:
 
 def _first_event(run_dir: Path) -> dict[str, Any]:
     """The history's run.start (one line: the runtime of a run without a journal)."""
-    path = run_dir / "history.jsonl"
+    from kafkadrill.history.columnar import is_columnar, iter_event_dicts
+    from kafkadrill.report.store import history_path
+
+    path = history_path(run_dir)
+    if is_columnar(path):
+        with contextlib.suppress(OSError, ValueError):
+            return next(iter(iter_event_dicts(path, validate=False)), {})
+        return {}
     with contextlib.suppress(OSError, ValueError), path.open("rb") as f:
         first = json.loads(f.readline() or b"{}")
         return first if isinstance(first, dict) else {}

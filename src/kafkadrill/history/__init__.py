@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from kafkadrill.history.errors import HistoryError
 from kafkadrill.history.events import (
     EVENTS,
     HOT_TYPES,
@@ -27,11 +28,12 @@ from kafkadrill.history.events import (
     event_table_markdown,
     validate_event,
 )
-from kafkadrill.history.read import HistoryError, read_history
+from kafkadrill.history.read import read_history
 
 if TYPE_CHECKING:
+    from kafkadrill.history.columnar_writer import open_history
     from kafkadrill.history.frames import HistoryFrames, load_frames
-    from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines, open_history
+    from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines
 
 # The event names and folds are used by light modules (run status, external-runtime evidence,
 # the CLI's paths) that must not pay for pandas / pyarrow / numpy at import: the writer and the
@@ -43,7 +45,7 @@ _LAZY = {
     "FLUSH_INTERVAL_S": "writer",
     "HistoryWriter": "writer",
     "SendLines": "writer",
-    "open_history": "writer",
+    "open_history": "columnar_writer",
 }
 
 

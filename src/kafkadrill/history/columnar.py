@@ -28,8 +28,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kafkadrill.history.errors import HistoryError
 from kafkadrill.history.events import EVENTS, HOT_TYPES, Ev, validate_event
-from kafkadrill.history.read import HistoryError
 
 __all__ = [
     "BATCH_INTERVAL_S",
@@ -147,6 +147,25 @@ def write_options() -> pa.ipc.IpcWriteOptions:
     return pa.ipc.IpcWriteOptions(compression="zstd")
 
 
+EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # the IPC stream's end-of-stream marker
+
+
+def stream_bytes(batches: Sequence[pa.RecordBatch]) -> bytes:
+    """A whole IPC stream: the schema message, ``batches``, the end-of-stream marker."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, STORE_SCHEMA, options=write_options()) as w:
+        for b in batches:
+            w.write_batch(b)
+    data = sink.getvalue().to_pybytes()
+    assert data.endswith(EOS)
+    return data
+
+
+#: The stream's schema message, the file's first bytes (cut from an empty stream: the IPC
+#: writer may emit it lazily).
+SCHEMA_MESSAGE = stream_bytes([])[: -len(EOS)]
+
+
 class FdSink:
     """A write-only file object on a raw fd (O_APPEND): every write is os.write, so what the
     IPC writer hands over reaches the OS at once and survives a SIGKILL of the process."""
@@ -192,7 +211,9 @@ def _batches(path: Path) -> list[pa.RecordBatch]:
     try:
         reader = pa.ipc.open_stream(source)
     except (pa.ArrowInvalid, OSError) as e:
-        if source.size() < 1024:  # killed before the schema was whole: nothing was recorded
+        with open(path, "rb") as f:
+            head = f.read(len(SCHEMA_MESSAGE))
+        if SCHEMA_MESSAGE.startswith(head):  # killed inside the schema: nothing was recorded
             return []
         raise HistoryError(path, None, f"not a columnar history: {e}") from None
     if reader.schema.metadata is None or reader.schema.metadata.get(b"format") != FORMAT.encode():

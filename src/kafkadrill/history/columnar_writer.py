@@ -10,7 +10,7 @@ second, not the last ~100 ms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +21,10 @@ from kafkadrill.history import columnar as col
 from kafkadrill.history.events import HOT_TYPES, Ev
 from kafkadrill.history.writer import _MAX_BUFFER_BYTES, HistoryWriter
 
-__all__ = ["ColumnarHistoryWriter", "ColumnarSendLines", "write_events"]
+__all__ = ["ColumnarHistoryWriter", "ColumnarSendLines", "open_history", "write_events"]
 
 #: What a buffered row costs in memory, for the writer's buffer bound (measured order).
 _ROW_BYTES = 400
-_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # the IPC stream's end-of-stream marker
-
-
-def _stream_bytes(batches: list[pa.RecordBatch]) -> tuple[bytes, int]:
-    """(IPC stream bytes of the schema and ``batches``, length of the schema's part)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, col.STORE_SCHEMA, options=col.write_options()) as w:
-        head = sink.tell()
-        for b in batches:
-            w.write_batch(b)
-        body = sink.tell()
-    return sink.getvalue().to_pybytes()[:body], head
 
 
 class ColumnarHistoryWriter(HistoryWriter):
@@ -45,12 +33,11 @@ class ColumnarHistoryWriter(HistoryWriter):
     _flush_period = col.BATCH_INTERVAL_S / 2
 
     def _begin(self) -> None:
-        schema, _ = _stream_bytes([])
-        self._pending = schema  # the stream's schema message: the file starts with MAGIC
+        self._pending = col.SCHEMA_MESSAGE  # the file starts with MAGIC at once
         self.flush()
 
     def _end(self) -> None:
-        self._pending += _EOS
+        self._pending += col.EOS
         self.flush()
 
     def _encode(self, type: str, t: float, fields: dict[str, Any]) -> tuple[Any, int]:
@@ -63,8 +50,8 @@ class ColumnarHistoryWriter(HistoryWriter):
         return col.json_row(self._seq, t, wall, type, line[:-1]), _ROW_BYTES + len(line)
 
     def _serialize(self, items: list[Any]) -> bytes:
-        data, head = _stream_bytes([col.batch_of(items)])
-        return data[head:]
+        data = col.stream_bytes([col.batch_of(items)])
+        return data[len(col.SCHEMA_MESSAGE) : -len(col.EOS)]
 
     def send_lines(self, producer: str, cluster: str, topic: str) -> ColumnarSendLines:  # type: ignore[override]
         return ColumnarSendLines(self, producer, cluster, topic)
@@ -168,3 +155,13 @@ def write_events(
         if rows:
             w.write_batch(col.batch_of(rows))
     return n
+
+
+def open_history(
+    path: Path, run_id: str, *, clock: Callable[[], float] | None = None
+) -> HistoryWriter:
+    """A writer in the format ``path`` names: ``.arrow`` the columnar history, anything else
+    JSON Lines (:class:`HistoryWriter`)."""
+    if Path(path).suffix == ".arrow":
+        return ColumnarHistoryWriter(path, run_id, clock=clock)
+    return HistoryWriter(path, run_id, clock=clock)

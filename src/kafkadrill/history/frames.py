@@ -24,9 +24,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from kafkadrill.history import columnar
+from kafkadrill.history.errors import HistoryError
 from kafkadrill.history.events import EVENTS, HOT_TYPES, Ev, validate_event
 from kafkadrill.history.read import (
-    HistoryError,
     _complete_length,
     _line_no,
     _parse_lines,

@@ -12,19 +12,10 @@ from typing import Any
 
 import orjson
 
-from kafkadrill.errors import KafkadrillError
+from kafkadrill.history.errors import HistoryError
 from kafkadrill.history.events import validate_event
 
 __all__ = ["HistoryError", "read_history"]
-
-
-class HistoryError(KafkadrillError, ValueError):
-    """A history that cannot be read: names the file, the line (1-based) and the problem."""
-
-    def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
-        self.path, self.line, self.problem = str(path), line, problem
-        where = f"{path}:{line}" if line is not None else str(path)
-        super().__init__(f"{where}: {problem}")
 
 
 def _read_bytes(path: Path) -> bytes:

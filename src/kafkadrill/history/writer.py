@@ -349,15 +349,3 @@ class SendLines:
 
 #: File names of the two history formats (the run directory's ``history.*``).
 JSONL_NAME, COLUMNAR_NAME = "history.jsonl", "history.arrow"
-
-
-def open_history(
-    path: Path, run_id: str, *, clock: Callable[[], float] | None = None
-) -> HistoryWriter:
-    """A writer in the format ``path`` names: ``.arrow`` the columnar history
-    (:mod:`kafkadrill.history.columnar`), anything else JSON Lines."""
-    if Path(path).suffix == ".arrow":
-        from kafkadrill.history.columnar_writer import ColumnarHistoryWriter
-
-        return ColumnarHistoryWriter(path, run_id, clock=clock)
-    return HistoryWriter(path, run_id, clock=clock)

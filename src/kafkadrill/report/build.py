@@ -20,6 +20,7 @@ from kafkadrill.history import HistoryFrames, load_frames
 from kafkadrill.history.folds import run_bounds
 from kafkadrill.plan import ReportSubject
 from kafkadrill.report.run_status import run_status
+from kafkadrill.report.store import history_path
 from kafkadrill.secrets import scrub
 
 
@@ -51,10 +52,7 @@ def build_report_frames(
     only the rare events as dicts) and the same frames feed the checkers, the timeline and the
     plots (pass them on to :func:`write_outputs`). ``loaded`` is called once the frames are
     built, before the checkers run."""
-    history = run_dir / "history.jsonl"
-    if not history.exists() and (run_dir / "history.jsonl.gz").exists():
-        history = run_dir / "history.jsonl.gz"
-    frames = load_frames(history)
+    frames = load_frames(history_path(run_dir))
     if loaded is not None:
         loaded()
     events = frames.events  # rare events only: run.*, phases, faults, runbook steps, probes

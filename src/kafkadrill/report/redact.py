@@ -5,7 +5,7 @@ credentials, JAAS settings, MM2 prefixes); this module re-exports that API for r
 adds :func:`scrub_run_dir`, which rewrites every file of a run directory so that no secret
 value, secret-keyed value or secret-shaped value remains: scenario.yaml, report.json/md/html,
 environment.json, logs/**, config/**/*.properties (server.properties, mm2.properties) and the
-history (gzipped or not).
+history (gzipped, or columnar: its text columns).
 
 ``scrub_run_dir`` runs before the manifest is written, so the manifest hashes redacted files.
 """
@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from kafkadrill.history.columnar import is_columnar, read_store, stream_bytes
 from kafkadrill.report.store import MANIFEST_FILE
 from kafkadrill.secrets import (
     MIN_SECRET_LEN,
@@ -109,9 +112,59 @@ def declared_secrets(run_dir: Path | str) -> set[str]:
     return found
 
 
+#: Columns of a columnar history a secret could reach: the event texts kafkadrill does not make
+#: itself. ``id`` and ``kd-id`` are ``<producer>:<seq>`` (a scenario name and a number): not
+#: scanned, as their millions of distinct values would make the scrub as slow as the run.
+_SCRUBBED_COLUMNS = ("producer", "cluster", "topic", "key", "error", "reader", "group", "json")
+_SCRUBBED_HEADERS = ("kd-origin-site", "kd-origin-cluster", "kd-schema-id")
+
+
+def _scrub_column(arr: pa.Array, secrets: list[str]) -> pa.Array | None:
+    """``arr`` with the history rule applied to each distinct value; None if none changed."""
+    binary = pa.types.is_binary(arr.type)
+    enc = pc.dictionary_encode(arr)
+    values = enc.dictionary.to_pylist()
+    new = []
+    for v in values:
+        text = v.decode("utf-8", "surrogateescape") if binary else v
+        red = redact_shapes(replace_known(text, secrets))
+        new.append(red.encode("utf-8", "surrogateescape") if binary else red)
+    if new == values:
+        return None
+    return pc.take(pa.array(new, type=arr.type), enc.indices)
+
+
+def _scrub_columnar(path: Path, secrets: list[str]) -> bool:
+    """Apply the history rule (known values and shapes) to a columnar history's text columns;
+    rewrite it (atomically) only if a value changed. Returns whether it did."""
+    table = read_store(path, validate=False)
+    columns = {n: table[n].combine_chunks() for n in table.column_names}
+    changed = False
+    for name in _SCRUBBED_COLUMNS:
+        new = _scrub_column(columns[name], secrets)
+        if new is not None:
+            columns[name], changed = new, True
+    hdr = columns["hdr"]
+    fields = {f.name: hdr.field(f.name) for f in hdr.type}
+    for name in _SCRUBBED_HEADERS:
+        new = _scrub_column(fields[name], secrets)
+        if new is not None:
+            fields[name], changed = new, True
+    if not changed:
+        return False
+    columns["hdr"] = pa.StructArray.from_arrays(
+        list(fields.values()), names=list(fields), mask=hdr.is_null()
+    )
+    scrubbed = pa.Table.from_arrays(list(columns.values()), schema=table.schema)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(stream_bytes(scrubbed.to_batches(max_chunksize=65536)))
+    tmp.replace(path)
+    return True
+
+
 def scrub_run_dir(run_dir: Path | str, secrets: Iterable[str]) -> ScrubResult:
-    """Rewrite every text file under ``run_dir`` (gzipped history included) so no secret
-    value remains: ``secrets``, those declared in the directory's own config files (see
+    """Rewrite every text file under ``run_dir`` (gzipped and columnar histories included) so
+    no secret value remains: ``secrets``, those declared in the directory's own config files (see
     :func:`declared_secrets`: .properties written by the topology hold the raw values), and
     every secret-keyed or secret-shaped value. Binary files (PNGs) are checked, not edited:
     a hit is returned in ``binary_hits`` for the caller to fail loudly on."""
@@ -121,6 +174,10 @@ def scrub_run_dir(run_dir: Path | str, secrets: Iterable[str]) -> ScrubResult:
     result = ScrubResult()
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
         if path.name == MANIFEST_FILE:
+            continue
+        if path.suffix == ".arrow" and is_columnar(path):
+            if _scrub_columnar(path, known):
+                result.rewritten.append(path)
             continue
         data = path.read_bytes()
         if path.suffix == ".gz":

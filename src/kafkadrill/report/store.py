@@ -5,6 +5,7 @@ holds everything one run leaves behind (see docs/reference/report-layout.md)::
 
     scenario.yaml        the resolved scenario (secrets redacted)
     history.jsonl[.gz]   the history (the only source of truth)
+    history.arrow        ... or the same, columnar (history_format: columnar)
     report.json          machine-readable verdict and figures (stable keys)
     report.md            the retrospective, Markdown (links to plots/)
     report.html          the same, one self-contained file (plots embedded)
@@ -59,6 +60,7 @@ __all__ = [
 SCENARIO_FILE = "scenario.yaml"
 HISTORY_FILE = "history.jsonl"
 HISTORY_GZ_FILE = "history.jsonl.gz"
+HISTORY_COLUMNAR_FILE = "history.arrow"  # compact (scenario history_format: columnar)
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -93,7 +95,7 @@ class RunPaths:
 
     @property
     def history(self) -> Path:
-        """The history as stored (``history.jsonl`` or ``history.jsonl.gz``)."""
+        """The history as stored (``history.arrow``, ``history.jsonl`` or ``.jsonl.gz``)."""
         return history_path(self.root)
 
     @property
@@ -172,8 +174,12 @@ def iter_run_dirs(reports_dir: Path | str) -> Iterator[Path]:
 
 
 def history_path(run_dir: Path | str) -> Path:
-    """The stored history: ``history.jsonl`` if present, else ``history.jsonl.gz``."""
+    """The stored history: ``history.arrow`` (columnar) if present, else ``history.jsonl``
+    if present, else ``history.jsonl.gz``."""
     run_dir = Path(run_dir)
+    columnar = run_dir / HISTORY_COLUMNAR_FILE
+    if columnar.exists():
+        return columnar
     plain = run_dir / HISTORY_FILE
     gz = run_dir / HISTORY_GZ_FILE
     return gz if gz.exists() and not plain.exists() else plain

@@ -55,6 +55,8 @@ REPORT_FILE_DESCRIPTIONS = {
     SCENARIO_FILE: "the resolved scenario (secrets redacted)",
     "history.jsonl": "every event of the run (the source of truth)",
     "history.jsonl.gz": "every event of the run, gzipped (the source of truth)",
+    "history.arrow": "every event of the run, columnar (the source of truth; "
+    "`kafkadrill history export` gives JSON Lines)",
     REPORT_JSON: "verdict and figures, machine-readable",
     REPORT_MD: "this report, Markdown",
     REPORT_HTML: "this report, one self-contained HTML file",

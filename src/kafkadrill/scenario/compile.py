@@ -48,6 +48,7 @@ def compile_plan(scenario: Scenario) -> DrillPlan:
         runtime=scenario.runtime,
         duration_seconds=scenario.duration_seconds,
         warmup_seconds=scenario.warmup_seconds,
+        history_format=scenario.history_format,
         topology=scenario.to_topology(),
         schedule=tuple(schedule),
         producers=producer_specs(scenario.workload),

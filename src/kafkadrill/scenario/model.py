@@ -642,6 +642,10 @@ class Scenario(_Model):
     )
     duration_seconds: Float = Field(default=60, gt=0, le=86400)
     warmup_seconds: Float = Field(default=5, ge=0, le=3600)
+    history_format: Literal["jsonl", "columnar"] = Field(
+        default="jsonl",
+        description="columnar: the compact history.arrow (long drills); jsonl: history.jsonl",
+    )
     topology: TopologySpec = Field(default_factory=TopologySpec)
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
     timeline: list[TimelineEntry] = Field(default_factory=list, max_length=MAX_TIMELINE_ENTRIES)
