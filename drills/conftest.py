@@ -5,17 +5,19 @@ patterns, relative to this file) becomes a drill item named after the scenario. 
 in the repository are never collected; `pytest scenarios/<name>.yaml` runs any one of them.
 
 On every landing, each drill proves one guarantee with margins (never an exact figure): the
-scenarios below, the broker loss with acks=all (test_broker_loss_acks.py, the claim of
-scenarios/default.yaml), transactions, an exactly-once copier and KIP-848's consumer group
-protocol through a leader kill (test_broker_loss_transactions.py), active-passive region
+scenarios below, transactions, an exactly-once copier and KIP-848's consumer group protocol
+through a leader kill, whose plain acks=all producer also makes the claim of
+scenarios/default.yaml (a broker loss with acks=all loses no acknowledged write:
+test_broker_loss_transactions.py), active-passive region
 failover with offset translation over a 20 ms WAN (test_region_failover.py), an AZ partition
 (test_az_partition.py), a failover with a straggler producer with and without a fence on the
 old primary (test_fence_split_writes.py), retention outrunning a stopped MirrorMaker 2 before a
 region failover (test_retention_outruns_replication.py), a MirrorMaker 2 task failed inside a
 live Kafka Connect worker (test_mm2_connect.py), backup and restore (test_backup_restore.py)
 and schema registry DR (test_schema_registry.py); the Python ones because they assert what YAML
-cannot state. `--suite release` adds leader-kill.yaml (its claim is the transactions drill's
-too) and the acks=1 arm (a measured figure, no guarantee).
+cannot state. `--suite release` adds leader-kill.yaml and test_broker_loss_acks.py's acks=all
+arm (their claim is the transactions drill's too) and its acks=1 arm (a measured figure, no
+guarantee).
 Consecutive drills of an equal topology share one (verified reset between them; reports say
 so; `--fresh-topology` turns it off): the four below run on one 3+3 topology. The deployment
 models (active-active, stretch) are drilled by tests/integration/test_deployment_models.py.
