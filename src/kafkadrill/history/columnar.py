@@ -36,7 +36,9 @@ __all__ = [
     "FORMAT",
     "MAGIC",
     "STORE_SCHEMA",
+    "check_envelope",
     "is_columnar",
+    "iter_batches",
     "iter_event_dicts",
     "read_store",
 ]
@@ -199,9 +201,11 @@ def is_columnar(path: Path | str) -> bool:
         return False
 
 
-def _batches(path: Path) -> list[pa.RecordBatch]:
-    """Every complete batch of the stream; a stream cut inside a message (a crash) ends at the
-    last complete batch. A file that is not a columnar history is a :class:`HistoryError`."""
+def iter_batches(path: Path | str) -> Iterator[pa.RecordBatch]:
+    """Every complete batch of the stream, in order, one at a time; a stream cut inside a
+    message (a crash) ends at the last complete batch. A file that is not a columnar history is
+    a :class:`HistoryError`."""
+    path = Path(path)
     try:
         source = pa.memory_map(str(path), "r")
     except FileNotFoundError:
@@ -214,19 +218,22 @@ def _batches(path: Path) -> list[pa.RecordBatch]:
         with open(path, "rb") as f:
             head = f.read(len(SCHEMA_MESSAGE))
         if SCHEMA_MESSAGE.startswith(head):  # killed inside the schema: nothing was recorded
-            return []
+            return
         raise HistoryError(path, None, f"not a columnar history: {e}") from None
     if reader.schema.metadata is None or reader.schema.metadata.get(b"format") != FORMAT.encode():
         raise HistoryError(path, None, f"not a {FORMAT} stream (schema metadata 'format')")
-    out: list[pa.RecordBatch] = []
     while True:
         try:
-            out.append(reader.read_next_batch())
+            batch = reader.read_next_batch()
         except StopIteration:
-            break
+            return
         except (pa.ArrowInvalid, OSError):
-            break  # crash-cut last batch: the ones before it are whole
-    return out
+            return  # crash-cut last batch: the ones before it are whole
+        yield batch
+
+
+def _batches(path: Path) -> list[pa.RecordBatch]:
+    return list(iter_batches(path))
 
 
 def read_store(path: Path | str, *, validate: bool = True) -> pa.Table:
@@ -236,32 +243,42 @@ def read_store(path: Path | str, *, validate: bool = True) -> pa.Table:
     batches = _batches(path)
     table = pa.Table.from_batches(batches, schema=STORE_SCHEMA)
     if validate:
-        _check_envelope(table, path)
+        check_envelope(table, path)
     return table
 
 
-def _check_envelope(table: pa.Table, path: Path) -> None:
+def check_envelope(table: pa.Table | pa.RecordBatch, path: Path, first_seq: int = 0) -> None:
+    """``seq`` runs ``first_seq``, ``first_seq + 1``, ... and ``t``, ``wall`` and a known
+    ``type`` are present in every row; else a :class:`HistoryError` naming the first bad one."""
     import numpy as np
 
-    seq = table["seq"].to_numpy()
-    bad = np.flatnonzero(seq != np.arange(len(seq)))
+    seq = table.column("seq").to_numpy()
+    bad = np.flatnonzero(seq != np.arange(first_seq, first_seq + len(seq)))
     if len(bad):
         i = int(bad[0])
-        raise HistoryError(path, None, f"seq {int(seq[i])} where {i} was expected (row {i})")
+        want = first_seq + i
+        raise HistoryError(path, None, f"seq {int(seq[i])} where {want} was expected")
     for name in ("t", "wall", "type"):
-        if table[name].null_count:
-            i = int(pc.index(pc.is_null(table[name]), True).as_py())
-            raise HistoryError(path, None, f"event seq {i}: missing '{name}'")
-    unknown = pc.filter(table["type"], pc.invert(pc.is_in(table["type"], pa.array(list(EVENTS)))))
+        col = table.column(name)
+        if col.null_count:
+            i = int(pc.index(pc.is_null(col), True).as_py())
+            raise HistoryError(path, None, f"event seq {first_seq + i}: missing '{name}'")
+    types = table.column("type")
+    unknown = pc.filter(types, pc.invert(pc.is_in(types, value_set=_TYPES)))
     if len(unknown):
         raise HistoryError(path, None, f"unknown event type {unknown[0].as_py()!r}")
 
 
-def rare_events(table: pa.Table, path: Path | str, *, validate: bool) -> list[dict[str, Any]]:
+_TYPES = pa.array(list(EVENTS))
+
+
+def rare_events(
+    table: pa.Table | pa.RecordBatch, path: Path | str, *, validate: bool
+) -> list[dict[str, Any]]:
     """The events stored as JSON, parsed, in seq order (validated one by one)."""
-    has = pc.invert(pc.is_null(table["json"]))
+    json = table.column("json")
     out: list[dict[str, Any]] = []
-    for line in pc.filter(table["json"], has).to_pylist():
+    for line in pc.filter(json, pc.invert(pc.is_null(json))).to_pylist():
         ev = orjson.loads(line)
         if validate and (problem := validate_event(ev)) is not None:
             raise HistoryError(path, None, f"event seq {ev.get('seq')}: {problem}")

@@ -507,28 +507,68 @@ def _hdr_id_codes(
     return out.astype(np.int64), ids
 
 
-def _from_store(path: Path, validate: bool) -> HistoryFrames:
-    """Frames of a columnar history (:mod:`kafkadrill.history.columnar`): its message columns
-    are the hot table as they are, its JSON-stored events the rare ones (and the odd message
-    event that did not fit the columns, projected as the exact path does)."""
-    table = columnar.read_store(path, validate=validate)
-    in_columns = pc.is_null(table["json"])
-    stored = table.filter(in_columns)
-    if validate and len(stored):
-        odd = pc.filter(stored["type"], pc.invert(pc.is_in(stored["type"], pa.array(HOT_TYPES))))
+_HOT_TYPES = pa.array(HOT_TYPES)
+#: The hot schema with the columnar history's ``hdr`` (every known kd-* header).
+_STORE_HOT_SCHEMA = pa.schema(
+    [columnar.STORE_SCHEMA.field(f.name) for f in _HOT_SCHEMA if f.name != "hdr"]
+    + [columnar.STORE_SCHEMA.field("hdr")]
+)
+
+
+def _store_hot(batch: pa.RecordBatch, path: Path, validate: bool) -> pa.RecordBatch:
+    """The hot columns of ``batch``, zero-copy, every row kept: a row stored as JSON gets a null
+    ``type`` so that no family takes it (filtering would copy every column of every batch)."""
+    json = batch.column("json")
+    in_columns = pc.is_null(json)
+    stored = batch.column("type")
+    etype = stored
+    if in_columns.false_count:
+        etype = pc.if_else(in_columns, stored, pa.scalar(None, pa.string()))
+    if validate and in_columns.true_count:
+        hot = pc.is_in(stored, value_set=_HOT_TYPES)
+        odd = pc.filter(stored, pc.and_(in_columns, pc.invert(hot)))
         if len(odd):
             raise HistoryError(path, None, f"a {odd[0].as_py()!r} event without its JSON object")
-    hdr = stored["hdr"].combine_chunks()
-    hdr3 = pa.StructArray.from_arrays(
-        [hdr.field(k) for k in _HDR_KEYS], names=list(_HDR_KEYS), mask=hdr.is_null()
+    names = [f.name for f in _HOT_SCHEMA]
+    cols = [etype if n == "type" else batch.column(n) for n in names]
+    return pa.RecordBatch.from_arrays(cols, names=names)
+
+
+def _from_store(path: Path, validate: bool) -> HistoryFrames:
+    """Frames of a columnar history (:mod:`kafkadrill.history.columnar`), batch by batch:
+    only the hot columns of each batch are kept (the rest is dropped as it is read), its
+    JSON-stored events become the rare ones (and the odd message event that did not fit the
+    columns is projected as the exact path does)."""
+    chunks: list[pa.RecordBatch] = []
+    parsed: list[dict[str, Any]] = []
+    seq = 0
+    for batch in columnar.iter_batches(path):
+        if validate:
+            columnar.check_envelope(batch, path, seq)
+        seq += batch.num_rows
+        chunks.append(_store_hot(batch, path, validate))
+        parsed += columnar.rare_events(batch, path, validate=validate)
+    hot = (
+        pa.Table.from_batches(chunks)
+        if chunks
+        else pa.Table.from_pylist([], schema=_STORE_HOT_SCHEMA)
     )
-    names = [f.name for f in _HOT_SCHEMA if f.name != "hdr"]
-    hot = pa.Table.from_arrays([*(stored[n] for n in names), hdr3], schema=_HOT_SCHEMA)
-    parsed = columnar.rare_events(table.filter(pc.invert(in_columns)), path, validate=validate)
     rare = [e for e in parsed if e.get("type") not in HOT_TYPES]
     odd_hot = [_project(e) for e in parsed if e.get("type") in HOT_TYPES]
     if odd_hot:
-        hot = pa.concat_tables([hot, pa.Table.from_pylist(odd_hot, schema=_HOT_SCHEMA)])
+        hot = hot.filter(pc.invert(pc.is_null(hot["type"])))  # their JSON-stored rows out
+        more = pa.Table.from_pylist(odd_hot, schema=_HOT_SCHEMA)
+        hdr = more["hdr"].combine_chunks()
+        hdr4 = pa.StructArray.from_arrays(
+            [
+                hdr.field(k) if k in _HDR_KEYS else pa.nulls(len(hdr), pa.string())
+                for k in columnar.HDR_KEYS
+            ],
+            names=list(columnar.HDR_KEYS),
+            mask=hdr.is_null(),
+        )
+        more = more.set_column(more.schema.get_field_index("hdr"), "hdr", hdr4)
+        hot = pa.concat_tables([hot, more])
         hot = hot.take(pc.sort_indices(hot["seq"]))
     try:
         return _frames_from_table(hot, rare, validate=validate)
