@@ -13,6 +13,7 @@ import pytest
 
 from kafkadrill.clock import ScaledClock
 from kafkadrill.errors import TopologyError
+from kafkadrill.faults import metadata
 from kafkadrill.runner import DrillResult, run_drill
 from kafkadrill.runtimes import base as rtmod
 from kafkadrill.runtimes.fake import FakeRuntime
@@ -170,9 +171,36 @@ def test_scoping_renames_topics_named_by_faults() -> None:
     assert set(groups.values()) == {c.group for c in scoped.workload.consumers}
 
 
+class _Metadata:
+    """The metadata faults' admin for one fake cluster: nothing on the fake runtime answers a
+    real AdminClient (each change waited out its 10 s timeout). Changes read back at once; no
+    MM2 copies them. What this test proves is which topology the drill gets."""
+
+    def __init__(self) -> None:
+        self.topics: dict[str, int] = {}
+        self.configs: dict[tuple[str, str], str] = {}
+
+    def partitions(self, topic: str) -> int | None:
+        return self.topics.get(topic)
+
+    def config(self, topic: str, name: str) -> str | None:
+        return self.configs.get((topic, name))
+
+    def create_topic(self, topic: str, partitions: int, replication_factor: int) -> None:
+        self.topics[topic] = partitions
+
+    def create_partitions(self, topic: str, count: int) -> None:
+        self.topics[topic] = count
+
+    def set_config(self, topic: str, name: str, value: str) -> None:
+        self.configs[(topic, name)] = value
+
+
 def test_a_drill_that_creates_topics_gets_a_fresh_unscoped_topology(
-    tmp_path: Path, reusable: list[ReusableFake]
+    tmp_path: Path, reusable: list[ReusableFake], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    admins: dict[str, _Metadata] = {}
+    monkeypatch.setattr(metadata, "ADMIN_FACTORY", lambda rt, c: admins.setdefault(c, _Metadata()))
     pool = TopologyPool()
     try:
         _run(load_scenario(SCENARIOS / "default.yaml"), tmp_path, pool)
