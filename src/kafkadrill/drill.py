@@ -111,6 +111,10 @@ class Drill:
                 "phase": self.phase,
                 "t": self.history.now(),
                 "acked": sum(p.acked for p in self.producers),
+                # Sends that failed or whose outcome is unknown, so far.
+                "errors": sum(
+                    getattr(p, "failed", 0) + getattr(p, "unknown", 0) for p in self.producers
+                ),
                 "received": sum(c.received for c in self.consumers),
                 "active_faults": [r.label for r in self.driver.active()] if self.faults else [],
                 **extra,

@@ -202,7 +202,10 @@ def test_progress_times_say_run_clock_and_timeline_clock() -> None:
         show({**base, "t": 5.0, "phase": "steady"})
         show({**base, "t": 12.0, "phase": "faults"})
         show({**base, "t": 33.0, "phase": "faults", "event": "injected node.kill"})
+        show({**base, "t": 34.0, "phase": "faults", "acked": 900, "errors": 17})
     finally:
         _app.console = saved
     assert "[run    5.0s]" in lines[0]
+    # The live line counts the sends that failed or whose outcome is unknown (issue 25).
+    assert "acked 900, failed or unknown 17" in lines[-1]
     assert "timeline   21.0s" in out.getvalue() and "[run   33.0s" in out.getvalue()

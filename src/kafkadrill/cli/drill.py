@@ -52,7 +52,8 @@ def _progress_printer(live: Any) -> Any:
             last.update(t=state["t"], acked=state["acked"], received=state["received"])
         line = (
             f"{safe(stamp(state['t']))} phase [bold]{safe(state['phase'])}[/]  "
-            f"produce {last.get('ack_rate', 0):6.0f}/s (acked {state['acked']})  "
+            f"produce {last.get('ack_rate', 0):6.0f}/s (acked {state['acked']}, "
+            f"failed or unknown {state.get('errors', 0)})  "
             f"consume {last.get('recv_rate', 0):6.0f}/s (received {state['received']})  "
             f"active faults: {safe(faults)}"
         )
