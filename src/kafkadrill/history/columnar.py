@@ -80,7 +80,8 @@ STORE_SCHEMA = pa.schema(
     metadata={"format": FORMAT},
 )
 #: Row layout of the writer's buffer: the schema's columns in order, ``hdr`` as its fields.
-_SCALARS = tuple(f.name for f in STORE_SCHEMA if f.name not in ("hdr", "json"))
+SCALAR_COLUMNS = tuple(f.name for f in STORE_SCHEMA if f.name not in ("hdr", "json"))
+_SCALARS = SCALAR_COLUMNS
 _N_SCALARS = len(_SCALARS)
 ROW_WIDTH = _N_SCALARS + len(HDR_KEYS) + 2  # + hdr-is-null flag + json
 _COL = {name: i for i, name in enumerate(_SCALARS)}

@@ -38,25 +38,11 @@ __all__ = ["HistoryFrames", "load_frames"]
 
 _S = pa.string()
 _HDR_KEYS = ("kd-origin-site", "kd-origin-cluster", "kd-id")
+# The message events' columns as both formats hold them (one definition: the columnar
+# history's), with the headers the frames use.
 _HOT_SCHEMA = pa.schema(
     [
-        ("seq", pa.int64()),
-        ("t", pa.float64()),
-        ("wall", pa.float64()),
-        ("type", _S),
-        ("producer", _S),
-        ("id", _S),
-        ("cluster", _S),
-        ("topic", _S),
-        ("key", _S),
-        ("size", pa.int64()),
-        ("partition", pa.int64()),
-        ("offset", pa.int64()),
-        ("ts", pa.int64()),
-        ("error", _S),
-        ("reader", _S),
-        ("group", _S),
-        ("final", pa.bool_()),
+        *(columnar.STORE_SCHEMA.field(n).with_nullable(True) for n in columnar.SCALAR_COLUMNS),
         ("hdr", pa.struct([(k, _S) for k in _HDR_KEYS])),
     ]
 )
