@@ -369,6 +369,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "timestamps": {},
         "unknown": {},
         "latency": {"overall": {"p99_ms": 40.0}},
+        "per_minute": {},
         "cycles": {},
         "aggregation": {},
         "metadata": {},

@@ -47,6 +47,7 @@ from kafkadrill.checkers.objectives import (
 )
 from kafkadrill.checkers.offsets import check_offsets  # noqa: F401  (registers it)
 from kafkadrill.checkers.ordering import check_ordering  # noqa: F401  (registers it)
+from kafkadrill.checkers.per_minute import check_per_minute  # noqa: F401  (registers it)
 from kafkadrill.checkers.poll_order import check_poll_order  # noqa: F401  (registers it)
 from kafkadrill.checkers.recovery import check_recovery  # noqa: F401  (registers it)
 from kafkadrill.checkers.registry import CheckerFn, anomaly_names, registered

@@ -117,14 +117,16 @@ def _replication_lag(frames: HistoryFrames) -> dict[str, dict[str, list[tuple[fl
     return out
 
 
-def series(frames: HistoryFrames) -> Series:
-    """Every plotted series of a history (cached on the frames)."""
-    hit: Any = frames.cache.get("series")
+def series(frames: HistoryFrames, width: float | None = None) -> Series:
+    """Every plotted series of a history (cached on the frames), in bins of ``width`` seconds
+    (default: :func:`bin_width`, what the plots use)."""
+    key = "series" if width is None else f"series/{width}"
+    hit: Any = frames.cache.get(key)
     if hit is not None:
         return hit
     end = frames.end_t
     end = end if math.isfinite(end) else 0.0
-    width = bin_width(end)
+    width = bin_width(end) if width is None else width
     nbins = int(end // width) + 1
     s = Series(end=end, width=width, x=np.arange(nbins) * width)
     s.acked = _per_cluster(s, frames.ok)
@@ -135,5 +137,5 @@ def series(frames: HistoryFrames) -> Series:
     s.acked_all = s.counts(_t(frames.ok))
     s.consumer_lag = _consumer_lag(s, frames)
     s.replication_lag = _replication_lag(frames)
-    frames.cache["series"] = s
+    frames.cache[key] = s
     return s

@@ -21,6 +21,7 @@ from kafkadrill.report.sections.groups import groups_section
 from kafkadrill.report.sections.latency import latency_section
 from kafkadrill.report.sections.metadata import metadata_section
 from kafkadrill.report.sections.objectives import objectives_section
+from kafkadrill.report.sections.per_minute import per_minute_section
 from kafkadrill.report.sections.plots import plots_section
 from kafkadrill.report.sections.replication import replication_section
 from kafkadrill.report.sections.rpo import rpo_section
@@ -41,6 +42,7 @@ SECTIONS: tuple[Section, ...] = (
     rpo_section,
     rto_section,
     latency_section,
+    per_minute_section,
     duplicates_section,
     transactions_section,
     failover_section,
