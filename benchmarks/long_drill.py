@@ -58,6 +58,8 @@ def sample(root: int, peaks: dict[str, int], stop: threading.Event) -> None:
             except psutil.Error:
                 continue
             kind = _kind(p)
+            if kind == "gone":
+                continue
             key = f"{kind} (pid {p.pid})" if kind.startswith("jvm") else kind
             peaks[key] = max(peaks.get(key, 0), rss)
 
@@ -91,8 +93,8 @@ def main() -> None:
     rpo, rto = report["rpo"], report["rto"]
     events = sum(1 for _ in _events(history))
     print(f"run: {run_dir} (exit {proc.returncode}, {wall:.0f} s)")
-    print(f"verdict {report['verdict']}: acked {rpo['acked']:,}, lost {rpo['lost']}, ")
-    print(f"  writes unavailable {rto.get('write_unavailable_seconds')} s")
+    print(f"verdict {report['verdict']}: acked {rpo['acked']:,}, lost {rpo['lost']}, writes "
+          f"unavailable {rto.get('write_unavailable_seconds')} s")  # fmt: skip
     size = history.stat().st_size
     print(f"history: {history.name} {size / 1e6:,.1f} MB, {events:,} events, "
           f"{size / max(events, 1):.1f} bytes/event")  # fmt: skip

@@ -328,3 +328,47 @@ def test_a_transactional_topic_s_copy_that_stops_while_written_is_a_stall() -> N
     f = check(h)["replication"].figures["flows"][FLOW]
     (stall,) = f["stalls"]
     assert (stall["kind"], stall["start_t"], stall["end_t"]) == ("data", 10.0, 21.0)
+
+
+# -- a flow that never catches up (seen in a 12-minute drill at 5,000 msg/s, session 15) --------
+def slow_copy(*, copy_rate: int, end: int = 80) -> H:
+    """A 20 s cut (t 20..40); from the heal the target copies ``copy_rate`` records a second
+    while the source still grows RATE a second; heartbeats come back at once."""
+    frozen = _steady(20)
+
+    def target(t: int) -> int:
+        return _steady(t) if t <= 20 else (frozen if t <= 40 else frozen + copy_rate * (t - 40))
+
+    def age(t: int) -> float:
+        return float(t - 20) if 20 < t <= 40 else 1.0
+
+    h = _probes(H().add("run.start", 0.0, run_id="r", scenario="s", seed=1), end, target, age)
+    return _sorted(_fault(h, 20.0, 40.0))
+
+
+def test_a_flow_that_never_catches_up_is_a_lower_bound_and_a_finding() -> None:
+    v = check(slow_copy(copy_rate=RATE // 2))["replication"]  # half the write rate
+    f1 = v.figures["flows"][FLOW]["per_fault"]["f1"]
+    assert f1["data_resumed_after_heal_s"] == 1.0  # copying again at once ...
+    assert f1["caught_up_after_heal_s"] is None  # ... but never back to the steady lag
+    assert f1["behind_after_heal_at_least_s"] == 40.0  # heal t=40 -> last probe t=80
+    assert f1["lag_at_last_probe"] == RATE * 80 - (_steady(20) + (RATE // 2) * 40)
+    # The recovery figure is that lower bound: FAIL above the target, UNKNOWN under it.
+    assert v.figures["max_recovery_after_heal_s"] == 40.0
+    assert v.figures["max_recovery_is_lower_bound"] is True
+    assert _judge(40.0, lower_bound=True, target=30) == "FAIL"
+    assert _judge(40.0, lower_bound=True, target=120) == "UNKNOWN"
+    report = judge(slow_copy(copy_rate=RATE // 2).frames(), {"max_lost": None}, error=None)
+    (found,) = [f for f in derive_findings(report) if "never caught up" in f["text"]]
+    assert found["severity"] == "high" and FLOW in found["text"] and "F1" in found["text"]
+    assert f"{f1['lag_at_last_probe']:,}" in found["text"]
+
+
+def test_a_flow_that_drains_its_backlog_is_no_lower_bound() -> None:
+    v = check(slow_copy(copy_rate=3 * RATE))["replication"]  # drains 20 a second
+    f1 = v.figures["flows"][FLOW]["per_fault"]["f1"]
+    assert f1["caught_up_after_heal_s"] is not None
+    assert f1["behind_after_heal_at_least_s"] is None and f1["lag_at_last_probe"] is None
+    assert v.figures["max_recovery_is_lower_bound"] is False
+    report = judge(slow_copy(copy_rate=3 * RATE).frames(), {"max_lost": None}, error=None)
+    assert not [f for f in derive_findings(report) if "never caught up" in f["text"]]

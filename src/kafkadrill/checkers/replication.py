@@ -26,9 +26,11 @@ Definitions (times are history ``t`` seconds; see docs/explanation/checkers.md):
   ``visible_after_s`` (inject -> first probe that an alert with these thresholds would fire on),
   ``data_resumed_after_heal_s`` (heal -> first probe where the target advanced or lag is 0, the
   slowest topic), ``caught_up_after_heal_s`` (heal -> lag back within the flow's steady lag: its
-  largest lag before the first fault), ``heartbeats_resumed_after_heal_s`` (heal -> first sample
-  whose newest heartbeat was emitted after the heal, within HEARTBEAT_RESUME_SLACK_S, and is
-  fresh), ``heartbeats_stale_after_heal_at_least_s`` (when they never resumed: heal -> the last
+  largest lag before the first fault; when it never was: ``behind_after_heal_at_least_s``, heal
+  -> the last probe, and ``lag_at_last_probe``, the backlog then),
+  ``heartbeats_resumed_after_heal_s`` (heal -> first sample whose newest heartbeat was emitted
+  after the heal, within HEARTBEAT_RESUME_SLACK_S, and is fresh),
+  ``heartbeats_stale_after_heal_at_least_s`` (when they never resumed: heal -> the last
   sample, a lower bound), ``max_lag``, ``max_heartbeat_age_s``.
 
 A measurement: PASS whenever computed (not applicable without probes: no flow); it fails no
@@ -260,6 +262,8 @@ def _per_fault(
         "visible_after_s": _r(min(alerts) - inject) if alerts else None,
         "data_resumed_after_heal_s": None,
         "caught_up_after_heal_s": None,
+        "behind_after_heal_at_least_s": None,
+        "lag_at_last_probe": None,
         "heartbeats_resumed_after_heal_s": None,
         "heartbeats_stale_after_heal_at_least_s": None,
         "max_lag": _count(max(lags, default=None)),
@@ -279,6 +283,13 @@ def _per_fault(
     out["caught_up_after_heal_s"] = _r(
         _slowest([_first_after(rows, heal, until, caught_up) for rows in topics])
     )
+    # Never caught up while probed: a lower bound, heal -> the last probe, and the backlog then
+    # (a transactional topic's lag never returns to steady: no claim about it).
+    after_heal = [r for rows in topics for r in rows if heal <= r.t < until]
+    if out["caught_up_after_heal_s"] is None and after_heal and not any(r.txn for r in after_heal):
+        last_t = max(r.t for r in after_heal)
+        out["behind_after_heal_at_least_s"] = _r(last_t - heal)
+        out["lag_at_last_probe"] = _count(sum(r.lag for r in after_heal if r.t == last_t))
     after = [(t, a) for t, a in beats if t >= heal]
     # Resumed: a heartbeat emitted after the heal got across (the age alone can still be under
     # the threshold right after a short cut while nothing new arrives).
@@ -294,8 +305,8 @@ def _per_fault(
 
 def _recovery(per_fault: Mapping[str, Mapping[str, Any]]) -> tuple[float | None, bool]:
     """The slowest full recovery after a heal among the faults that stalled the flow: data
-    caught up *and* heartbeats fresh again. (seconds, is a lower bound): heartbeats still
-    stale when the monitor ended give only a lower bound."""
+    caught up *and* heartbeats fresh again. (seconds, is a lower bound): data still behind or
+    heartbeats still stale when the monitor ended give only a lower bound."""
     worst: float | None = None
     bound = False
     for x in per_fault.values():
@@ -303,13 +314,16 @@ def _recovery(per_fault: Mapping[str, Mapping[str, Any]]) -> tuple[float | None,
             continue
         data = x.get("caught_up_after_heal_s")
         beats = x.get("heartbeats_resumed_after_heal_s")
-        lower = x.get("heartbeats_stale_after_heal_at_least_s")
         parts = [v for v in (data, beats) if v is not None]
-        if beats is None and lower is not None:
-            parts.append(lower)
-            is_bound = True
-        else:
-            is_bound = False
+        is_bound = False
+        # Still behind, or heartbeats still stale, at the last probe: only a lower bound.
+        for got, lower in (
+            (data, x.get("behind_after_heal_at_least_s")),
+            (beats, x.get("heartbeats_stale_after_heal_at_least_s")),
+        ):
+            if got is None and lower is not None:
+                parts.append(lower)
+                is_bound = True
         if not parts:
             continue
         value = max(parts)

@@ -19,7 +19,10 @@ from kafkadrill.checkers.findings.failover import (
     principals_refused_on_dr,
     split_writes,
 )
-from kafkadrill.checkers.findings.replication import heartbeats_behind_data
+from kafkadrill.checkers.findings.replication import (
+    heartbeats_behind_data,
+    replication_still_behind,
+)
 from kafkadrill.checkers.findings.text import checker, figures, fmt, fmt_s, human, num
 
 __all__ = [
@@ -650,6 +653,7 @@ FINDING_RULES: tuple[FindingRule, ...] = (
     acked_loss,
     loss_is_replication_backlog,
     weak_acks_with_loss,
+    replication_still_behind,
     heartbeats_behind_data,
     duplicates,
     consumer_rereads,

@@ -69,7 +69,9 @@ def _fault_table(per_fault: Mapping[str, Any]) -> Table:
                 f"{pf.get('tag') or '?'} {pf.get('type')}",
                 fmt_s(pf.get("visible_after_s")),
                 fmt_s(pf.get("data_resumed_after_heal_s")),
-                fmt_s(pf.get("caught_up_after_heal_s")),
+                fmt_s(pf.get("caught_up_after_heal_s"))
+                if pf.get("behind_after_heal_at_least_s") is None
+                else f"not within {fmt_s(pf['behind_after_heal_at_least_s'])}",
                 fmt_s(pf.get("heartbeats_resumed_after_heal_s"))
                 if pf.get("heartbeats_stale_after_heal_at_least_s") is None
                 else f"not within {fmt_s(pf['heartbeats_stale_after_heal_at_least_s'])}",
