@@ -19,7 +19,6 @@ JSON Lines), so every checker reads both.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kafkadrill.history.errors import HistoryError
-from kafkadrill.history.events import EVENTS, HOT_TYPES, Ev, validate_event
+from kafkadrill.history.events import EVENTS, HOT_TYPES, validate_event
 
 __all__ = [
     "BATCH_INTERVAL_S",
@@ -81,10 +80,9 @@ STORE_SCHEMA = pa.schema(
 )
 #: Row layout of the writer's buffer: the schema's columns in order, ``hdr`` as its fields.
 SCALAR_COLUMNS = tuple(f.name for f in STORE_SCHEMA if f.name not in ("hdr", "json"))
-_SCALARS = SCALAR_COLUMNS
-_N_SCALARS = len(_SCALARS)
+_N_SCALARS = len(SCALAR_COLUMNS)
 ROW_WIDTH = _N_SCALARS + len(HDR_KEYS) + 2  # + hdr-is-null flag + json
-_COL = {name: i for i, name in enumerate(_SCALARS)}
+_COL = {name: i for i, name in enumerate(SCALAR_COLUMNS)}
 # A JSON-stored row between the envelope and ``json``: null scalars, a null hdr.
 _JSON_MIDDLE = (None,) * (_N_SCALARS - 4) + (True,) + (None,) * len(HDR_KEYS)
 
@@ -137,7 +135,8 @@ def batch_of(rows: Sequence[tuple]) -> pa.RecordBatch:
     """One record batch of :data:`STORE_SCHEMA` from buffer rows."""
     cols = list(zip(*rows, strict=True))
     arrays: list[pa.Array] = [
-        pa.array(cols[i], type=STORE_SCHEMA.field(name).type) for i, name in enumerate(_SCALARS)
+        pa.array(cols[i], type=STORE_SCHEMA.field(name).type)
+        for i, name in enumerate(SCALAR_COLUMNS)
     ]
     hdr_null = pa.array(cols[_N_SCALARS], type=pa.bool_())
     subs = [pa.array(cols[_N_SCALARS + 1 + i], type=_S) for i in range(len(HDR_KEYS))]
@@ -167,29 +166,6 @@ def stream_bytes(batches: Sequence[pa.RecordBatch]) -> bytes:
 #: The stream's schema message, the file's first bytes (cut from an empty stream: the IPC
 #: writer may emit it lazily).
 SCHEMA_MESSAGE = stream_bytes([])[: -len(EOS)]
-
-
-class FdSink:
-    """A write-only file object on a raw fd (O_APPEND): every write is os.write, so what the
-    IPC writer hands over reaches the OS at once and survives a SIGKILL of the process."""
-
-    closed = False
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def write(self, data: bytes | memoryview) -> int:
-        view = memoryview(data).cast("B")
-        n = len(view)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        return n
-
-    def flush(self) -> None:
-        pass
-
-    def writable(self) -> bool:
-        return True
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -233,16 +209,11 @@ def iter_batches(path: Path | str) -> Iterator[pa.RecordBatch]:
         yield batch
 
 
-def _batches(path: Path) -> list[pa.RecordBatch]:
-    return list(iter_batches(path))
-
-
 def read_store(path: Path | str, *, validate: bool = True) -> pa.Table:
     """The whole stored table (:data:`STORE_SCHEMA`). With ``validate``, ``seq`` must run 0, 1,
     2, ... and the envelope be present (a :class:`HistoryError` names the first bad seq)."""
     path = Path(path)
-    batches = _batches(path)
-    table = pa.Table.from_batches(batches, schema=STORE_SCHEMA)
+    table = pa.Table.from_batches(list(iter_batches(path)), schema=STORE_SCHEMA)
     if validate:
         check_envelope(table, path)
     return table
@@ -304,12 +275,12 @@ def iter_event_dicts(path: Path | str, *, validate: bool = True) -> Iterator[dic
     """Every event as a dict, in seq order, batch by batch (memory: one batch). With
     ``validate``, as :func:`read_store` plus each JSON-stored event against :data:`EVENTS`."""
     path = Path(path)
-    expected = 0
-    for batch in _batches(path):
+    seq = 0
+    for batch in iter_batches(path):
+        if validate:
+            check_envelope(batch, path, seq)
+        seq += batch.num_rows
         for row in batch.to_pylist():
-            if validate and row["seq"] != expected:
-                raise HistoryError(path, None, f"seq {row['seq']} where {expected} was expected")
-            expected += 1
             if row["json"] is None:
                 if row["type"] not in HOT_FIELDS:
                     raise HistoryError(path, None, f"event seq {row['seq']}: no JSON object")
@@ -319,10 +290,3 @@ def iter_event_dicts(path: Path | str, *, validate: bool = True) -> Iterator[dic
             if validate and (problem := validate_event(ev)) is not None:
                 raise HistoryError(path, None, f"event seq {row['seq']}: {problem}")
             yield ev
-
-
-def is_hot(type_name: str) -> bool:
-    return type_name in HOT_FIELDS
-
-
-assert set(HOT_FIELDS) == {Ev(t) for t in HOT_TYPES}

@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from kafkadrill.history import columnar as col
-from kafkadrill.history.events import HOT_TYPES, Ev
+from kafkadrill.history.events import Ev
 from kafkadrill.history.writer import _MAX_BUFFER_BYTES, HistoryWriter
 
 __all__ = ["ColumnarHistoryWriter", "ColumnarSendLines", "open_history", "write_events"]
@@ -42,7 +42,7 @@ class ColumnarHistoryWriter(HistoryWriter):
 
     def _encode(self, type: str, t: float, fields: dict[str, Any]) -> tuple[Any, int]:
         wall = self.t0_wall + t
-        if type in _HOT:
+        if type in col.HOT_FIELDS:
             row = col.hot_row(type, self._seq, t, wall, fields)
             if row is not None:
                 return row, _ROW_BYTES
@@ -57,7 +57,6 @@ class ColumnarHistoryWriter(HistoryWriter):
         return ColumnarSendLines(self, producer, cluster, topic)
 
 
-_HOT = frozenset(str(t) for t in HOT_TYPES)
 _INVOKE, _OK = str(Ev.SEND_INVOKE), str(Ev.SEND_OK)
 # The columns after the fixed send fields, as None: (partition, offset, ts, error, reader, group,
 # final, hdr is null, the hdr fields, json).
@@ -139,7 +138,7 @@ def write_events(
         for e in events:
             etype = e.get("type")
             row = None
-            if etype in _HOT:
+            if etype in col.HOT_FIELDS:
                 fields = {k: v for k, v in e.items() if k not in _ENVELOPE}
                 row = col.hot_row(etype, e["seq"], e["t"], e["wall"], fields)
                 if row is not None and len(fields) != len(col.HOT_FIELDS[etype]):
