@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kafkadrill.checkers.findings.base import Finding, Report, one
@@ -43,6 +43,16 @@ def _replication(report: Report) -> Mapping[str, Any]:
     return rep if isinstance(rep, Mapping) else figures(report, CHECKER)
 
 
+def _per_fault(report: Report) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(flow, fault id, the fault's figures for that flow) for every flow and fault."""
+    flows = _replication(report).get("flows")
+    for flow, f in (flows if isinstance(flows, Mapping) else {}).items():
+        per_fault = f.get("per_fault") if isinstance(f, Mapping) else None
+        for fid, pf in (per_fault if isinstance(per_fault, Mapping) else {}).items():
+            if isinstance(pf, Mapping):
+                yield flow, fid, pf
+
+
 def _behind(pf: Mapping[str, Any]) -> tuple[float, float, float | None] | None:
     """(data resumed, heartbeats back or still stale, heartbeats back) after the heal, when
     the heartbeats stalled and trail the data by HEARTBEATS_BEHIND_DATA_S or more."""
@@ -56,29 +66,26 @@ def _behind(pf: Mapping[str, Any]) -> tuple[float, float, float | None] | None:
 
 def heartbeats_behind_data(report: Report) -> list[Finding]:
     out: list[Finding] = []
-    flows = _replication(report).get("flows")
-    for flow, f in (flows if isinstance(flows, Mapping) else {}).items():
-        per_fault = f.get("per_fault") if isinstance(f, Mapping) else None
-        for fid, pf in (per_fault if isinstance(per_fault, Mapping) else {}).items():
-            got = _behind(pf) if isinstance(pf, Mapping) else None
-            if got is None:
-                continue
-            data, hb, back = got
-            beats = (
-                f"its MM2 heartbeats only {fmt_s(back)} after it"
-                if back is not None
-                else f"its MM2 heartbeats were still stale at the end of the monitor, "
-                f"{fmt_s(hb)} after it"
+    for flow, fid, pf in _per_fault(report):
+        got = _behind(pf)
+        if got is None:
+            continue
+        data, hb, back = got
+        beats = (
+            f"its MM2 heartbeats only {fmt_s(back)} after it"
+            if back is not None
+            else f"its MM2 heartbeats were still stale at the end of the monitor, "
+            f"{fmt_s(hb)} after it"
+        )
+        out.append(
+            one(
+                "medium",
+                f"Flow {flow}: data replication resumed {fmt_s(data)} after "
+                f"{pf.get('tag') or fid} was healed, but {beats}: heartbeat-based "
+                "monitoring reported replication down while data flowed.",
+                _SUGGESTION,
             )
-            out.append(
-                one(
-                    "medium",
-                    f"Flow {flow}: data replication resumed {fmt_s(data)} after "
-                    f"{pf.get('tag') or fid} was healed, but {beats}: heartbeat-based "
-                    "monitoring reported replication down while data flowed.",
-                    _SUGGESTION,
-                )
-            )
+        )
     return out
 
 
@@ -94,22 +101,17 @@ _BEHIND_SUGGESTION = (
 def replication_still_behind(report: Report) -> list[Finding]:
     """A flow still behind its source BEHIND_AFTER_HEAL_S or more after a heal."""
     out: list[Finding] = []
-    flows = _replication(report).get("flows")
-    for flow, f in (flows if isinstance(flows, Mapping) else {}).items():
-        per_fault = f.get("per_fault") if isinstance(f, Mapping) else None
-        for fid, pf in (per_fault if isinstance(per_fault, Mapping) else {}).items():
-            if not isinstance(pf, Mapping):
-                continue
-            behind = num(pf.get("behind_after_heal_at_least_s"))
-            if behind is None or behind < BEHIND_AFTER_HEAL_S:
-                continue
-            out.append(
-                one(
-                    "high",
-                    f"Flow {flow} never caught up after {pf.get('tag') or fid} "
-                    f"({pf.get('type')}) was healed: {fmt(pf.get('lag_at_last_probe'))} "
-                    f"messages still behind at its last probe, {fmt_s(behind)} after the heal.",
-                    _BEHIND_SUGGESTION,
-                )
+    for flow, fid, pf in _per_fault(report):
+        behind = num(pf.get("behind_after_heal_at_least_s"))
+        if behind is None or behind < BEHIND_AFTER_HEAL_S:
+            continue
+        out.append(
+            one(
+                "high",
+                f"Flow {flow} never caught up after {pf.get('tag') or fid} "
+                f"({pf.get('type')}) was healed: {fmt(pf.get('lag_at_last_probe'))} "
+                f"messages still behind at its last probe, {fmt_s(behind)} after the heal.",
+                _BEHIND_SUGGESTION,
             )
+        )
     return out
