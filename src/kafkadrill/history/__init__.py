@@ -8,7 +8,8 @@ is public API, documented in docs/reference/history-format.md.
 - :mod:`.columnar`, :mod:`.columnar_writer`: the compact columnar ``history.arrow`` (Arrow IPC);
   :func:`open_history` picks the writer by the file name, the readers by the file's bytes.
 - :mod:`.read`: :func:`read_history` (plain dicts; tolerates a crash-cut last line and ``.gz``).
-- :mod:`.frames`: :func:`load_frames` -> :class:`HistoryFrames` (columnar, 10M events).
+- :mod:`.load`: :func:`load_frames` -> :class:`HistoryFrames` (:mod:`.frames` reads JSON Lines,
+  :mod:`.store_frames` the columnar history batch by batch).
 - :mod:`.folds`: what several checkers and the report derive from the same events (fault
   windows, runbook steps, how the run ended, the final read), defined once.
 """
@@ -32,7 +33,8 @@ from kafkadrill.history.read import read_history
 
 if TYPE_CHECKING:
     from kafkadrill.history.columnar_writer import open_history
-    from kafkadrill.history.frames import HistoryFrames, load_frames
+    from kafkadrill.history.frames import HistoryFrames
+    from kafkadrill.history.load import load_frames
     from kafkadrill.history.writer import FLUSH_INTERVAL_S, HistoryWriter, SendLines
 
 # The event names and folds are used by light modules (run status, external-runtime evidence,
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 # HistoryWriter` does.
 _LAZY = {
     "HistoryFrames": "frames",
-    "load_frames": "frames",
+    "load_frames": "load",
     "FLUSH_INTERVAL_S": "writer",
     "HistoryWriter": "writer",
     "SendLines": "writer",

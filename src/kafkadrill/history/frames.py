@@ -34,7 +34,7 @@ from kafkadrill.history.read import (
 )
 from kafkadrill.history.transactions import apply_transactions
 
-__all__ = ["HistoryFrames", "load_frames"]
+__all__ = ["HistoryFrames", "assemble", "frames_from_events", "frames_from_jsonl", "odd_hot_table"]
 
 _S = pa.string()
 _HDR_KEYS = ("kd-origin-site", "kd-origin-cluster", "kd-id")
@@ -417,14 +417,23 @@ def _frames_from_table(
         for task in tasks.values():
             for family, col in task.result().items():
                 data_of[family].update(col)
+    for family, idx in idx_of.items():
+        data_of[family]["id_code"] = id_code[idx]
+    hdr_code, ids = _hdr_id_codes(pc.struct_field(hdr_recv, "kd-id"), id_code[idx_of[Ev.RECV]], ids)
+    data_of[Ev.RECV]["hdr_id_code"] = hdr_code
+    return assemble(data_of, rare, ids)
+
+
+def assemble(
+    data_of: Mapping[str, dict[str, Any]], rare: list[dict[str, Any]], ids: pa.StringArray
+) -> HistoryFrames:
+    """The frames from every family's finished columns (``{family: {name: column}}``, with
+    ``id_code`` and, for recv, ``hdr_id_code``): both loaders end here."""
     frames: dict[str, pd.DataFrame] = {}
     for family, names in _FAMILY_COLUMNS.items():
-        idx, got = idx_of[family], data_of[family]
-        data = {name: got[name] for name in names}
-        data["id_code"] = id_code[idx]
-        if family == Ev.RECV:
-            hdr_code, ids = _hdr_id_codes(pc.struct_field(hdr_recv, "kd-id"), id_code[idx], ids)
-            data["hdr_id_code"] = hdr_code
+        got = data_of[family]
+        extra = ("id_code", "hdr_id_code") if family == Ev.RECV else ("id_code",)
+        data = {name: got[name] for name in (*names, *extra)}
         # copy=False: the columns are fresh arrays; no copy and no consolidation into 2-D
         # blocks (which copies every column once more).
         frames[family] = pd.DataFrame(data, copy=False)
@@ -493,113 +502,49 @@ def _hdr_id_codes(
     return out.astype(np.int64), ids
 
 
-_HOT_TYPES = pa.array(HOT_TYPES)
-#: The hot schema with the columnar history's ``hdr`` (every known kd-* header).
-_STORE_HOT_SCHEMA = pa.schema(
-    [columnar.STORE_SCHEMA.field(f.name) for f in _HOT_SCHEMA if f.name != "hdr"]
-    + [columnar.STORE_SCHEMA.field("hdr")]
-)
-
-
-def _store_hot(batch: pa.RecordBatch, path: Path, validate: bool) -> pa.RecordBatch:
-    """The hot columns of ``batch``, zero-copy, every row kept: a row stored as JSON gets a null
-    ``type`` so that no family takes it (filtering would copy every column of every batch)."""
-    json = batch.column("json")
-    in_columns = pc.is_null(json)
-    stored = batch.column("type")
-    etype = stored
-    if in_columns.false_count:
-        etype = pc.if_else(in_columns, stored, pa.scalar(None, pa.string()))
-    if validate and in_columns.true_count:
-        hot = pc.is_in(stored, value_set=_HOT_TYPES)
-        odd = pc.filter(stored, pc.and_(in_columns, pc.invert(hot)))
-        if len(odd):
-            raise HistoryError(path, None, f"a {odd[0].as_py()!r} event without its JSON object")
-    names = [f.name for f in _HOT_SCHEMA]
-    cols = [etype if n == "type" else batch.column(n) for n in names]
-    return pa.RecordBatch.from_arrays(cols, names=names)
-
-
-def _from_store(path: Path, validate: bool) -> HistoryFrames:
-    """Frames of a columnar history (:mod:`kafkadrill.history.columnar`), batch by batch:
-    only the hot columns of each batch are kept (the rest is dropped as it is read), its
-    JSON-stored events become the rare ones (and the odd message event that did not fit the
-    columns is projected as the exact path does)."""
-    chunks: list[pa.RecordBatch] = []
-    parsed: list[dict[str, Any]] = []
-    seq = 0
-    for batch in columnar.iter_batches(path):
-        if validate:
-            columnar.check_envelope(batch, path, seq)
-        seq += batch.num_rows
-        chunks.append(_store_hot(batch, path, validate))
-        parsed += columnar.rare_events(batch, path, validate=validate)
-    hot = (
-        pa.Table.from_batches(chunks)
-        if chunks
-        else pa.Table.from_pylist([], schema=_STORE_HOT_SCHEMA)
+def odd_hot_table(events: list[dict[str, Any]]) -> pa.Table:
+    """Message events a columnar history stored as JSON (values that did not fit its columns),
+    projected as the exact path projects them, with the store's ``hdr`` (every kd-* key)."""
+    more = pa.Table.from_pylist([_project(e) for e in events], schema=_HOT_SCHEMA)
+    hdr = more["hdr"].combine_chunks()
+    hdr4 = pa.StructArray.from_arrays(
+        [
+            hdr.field(k) if k in _HDR_KEYS else pa.nulls(len(hdr), pa.string())
+            for k in columnar.HDR_KEYS
+        ],
+        names=list(columnar.HDR_KEYS),
+        mask=hdr.is_null(),
     )
-    rare = [e for e in parsed if e.get("type") not in HOT_TYPES]
-    odd_hot = [_project(e) for e in parsed if e.get("type") in HOT_TYPES]
-    if odd_hot:
-        hot = hot.filter(pc.invert(pc.is_null(hot["type"])))  # their JSON-stored rows out
-        more = pa.Table.from_pylist(odd_hot, schema=_HOT_SCHEMA)
-        hdr = more["hdr"].combine_chunks()
-        hdr4 = pa.StructArray.from_arrays(
-            [
-                hdr.field(k) if k in _HDR_KEYS else pa.nulls(len(hdr), pa.string())
-                for k in columnar.HDR_KEYS
-            ],
-            names=list(columnar.HDR_KEYS),
-            mask=hdr.is_null(),
-        )
-        more = more.set_column(more.schema.get_field_index("hdr"), "hdr", hdr4)
-        hot = pa.concat_tables([hot, more])
-        hot = hot.take(pc.sort_indices(hot["seq"]))
+    return more.set_column(more.schema.get_field_index("hdr"), "hdr", hdr4)
+
+
+def frames_from_jsonl(path: Path, validate: bool = True) -> HistoryFrames:
+    """Frames of a JSON Lines history file (``.jsonl`` or ``.gz``): see :func:`load_frames`."""
     try:
-        return _frames_from_table(hot, rare, validate=validate)
-    except _NeedsExactPath as e:
-        raise HistoryError(path, None, f"a {e} event lacks a field it requires") from None
-
-
-def load_frames(
-    path_or_events: Path | str | Iterable[Mapping[str, Any]], *, validate: bool = True
-) -> HistoryFrames:
-    """Columnar frames of a history file (``.jsonl`` or ``.gz``) or of an iterable of events.
-
-    Files are read as the format doc says: only an unterminated final line that does not parse
-    (crash-cut) is dropped; with ``validate`` (default) every event must match :data:`EVENTS`
-    and ``seq`` run 0, 1, 2, ...; anything else raises :class:`HistoryError` naming the file,
-    the line and the problem. Files take a pyarrow fast path (multi-threaded parse of a memory
-    map); any irregularity (type conflicts in hot fields, reordered keys, a bad line) falls back
-    to exact orjson parsing, which gives the same frames or names the bad line, only slower.
-    Events given as an iterable are taken as they are (tests, in-memory histories).
-    """
-    if isinstance(path_or_events, str | os.PathLike):
-        path = Path(path_or_events)
-        if columnar.is_columnar(path):
-            return _from_store(path, validate)
+        with path.open("rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        raise HistoryError(path, None, "no such history file") from None
+    except OSError as e:
+        raise HistoryError(path, None, f"cannot read the history: {e.strerror or e}") from None
+    raw: bytes | mmap.mmap
+    if gz or size == 0:
+        raw = _read_bytes(path)
+    else:
+        with path.open("rb") as f:  # no copy: the OS pages the file in
+            raw = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    buf = pa.py_buffer(raw).slice(0, _complete_length(raw))
+    fast = _from_buffer(buf, raw, path, validate)
+    if fast is not None:
         try:
-            with path.open("rb") as f:
-                gz = f.read(2) == b"\x1f\x8b"
-                size = os.fstat(f.fileno()).st_size
-        except FileNotFoundError:
-            raise HistoryError(path, None, "no such history file") from None
-        except OSError as e:
-            raise HistoryError(path, None, f"cannot read the history: {e.strerror or e}") from None
-        raw: bytes | mmap.mmap
-        if gz or size == 0:
-            raw = _read_bytes(path)
-        else:
-            with path.open("rb") as f:  # no copy: the OS pages the file in
-                raw = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        buf = pa.py_buffer(raw).slice(0, _complete_length(raw))
-        fast = _from_buffer(buf, raw, path, validate)
-        if fast is not None:
-            try:
-                return _frames_from_table(*fast, validate=validate)
-            except _NeedsExactPath:
-                pass  # a hot event lacks a required field: the exact path names its line
-        events = _parse_lines(buf.to_pybytes(), path, validate=validate)
-        return _frames_from_table(*_from_events(events))
-    return _frames_from_table(*_from_events(path_or_events))
+            return _frames_from_table(*fast, validate=validate)
+        except _NeedsExactPath:
+            pass  # a hot event lacks a required field: the exact path names its line
+    events = _parse_lines(buf.to_pybytes(), path, validate=validate)
+    return _frames_from_table(*_from_events(events))
+
+
+def frames_from_events(events: Iterable[Mapping[str, Any]]) -> HistoryFrames:
+    """Frames of in-memory events, taken as they are (tests, in-memory histories)."""
+    return _frames_from_table(*_from_events(events))
