@@ -54,6 +54,7 @@ from kafkadrill.timeline import (
 from kafkadrill.topology import Flow
 from kafkadrill.workload.consumer import topic_pattern
 from kafkadrill.workload.schemas import SchemaWriter
+from kafkadrill.workload.workers import WorkerLost, WorkerProcess, start_workers
 
 Progress = Callable[[dict[str, Any]], None]
 # Called with the running topology and the history just before the final read (after heal):
@@ -76,6 +77,7 @@ class Drill:
     producers: list[Any] = field(default_factory=list)
     consumers: list[Any] = field(default_factory=list)
     copiers: list[Any] = field(default_factory=list)  # read-process-write members
+    workers: list[WorkerProcess] = field(default_factory=list)  # producers' own processes
     schemas: SchemaWriter | None = None  # the application's schema evolution, if any
     # Shared with the fault context (the same list object): clients are added at start.
     clients: list[Any] = field(default_factory=list)
@@ -124,9 +126,18 @@ class Drill:
     # ----- workload --------------------------------------------------------------------------
     def start_workload(self) -> None:
         kafka = self.rt.clients
-        for spec in self.plan.producers:
+        self.workers = start_workers(
+            [kafka.client_spec(s) for s in self.plan.producers if s.worker is not None],
+            self.history,
+            self._bootstrap,
+            self.run_dir,
+            self.stop_producers,
+        )
+        remote = {p.spec.name: p for w in self.workers for p in w.producers}
+        for spec in self.plan.producers:  # in plan order, wherever each runs
             self.producers.append(
-                kafka.producer(
+                remote.get(spec.name)
+                or kafka.producer(
                     spec,
                     self.history,
                     self._bootstrap,
@@ -165,10 +176,22 @@ class Drill:
         return self.rt.bootstrap(cluster, from_site=site)
 
     def client_errors(self) -> list[str]:
+        """Crashed clients: the drill stops at once. A lost worker is not one of them (see
+        :meth:`lost_workers`)."""
         return [
             f"{c.spec.name}: {c.error!r}"
             for c in [*self.producers, *self.consumers, *self.copiers]
-            if c.error is not None
+            if c.error is not None and not isinstance(c.error, WorkerLost)
+        ]
+
+    def lost_workers(self) -> list[str]:
+        """Workers that ended without their final status. The drill runs on to its final read,
+        so the evidence is whole (the lost worker's unrecorded outcomes are unknown sends),
+        and the run then ends in error: it never reads as a pass."""
+        return [
+            str(w.producers[0].error)
+            for w in self.workers
+            if isinstance(w.producers[0].error, WorkerLost)
         ]
 
     def check_clients(self) -> None:

@@ -29,6 +29,7 @@ from kafkadrill.drill import Progress as Progress  # re-exported
 from kafkadrill.errors import KafkadrillError, ScenarioError, TopologyError
 from kafkadrill.faults.base import fault_type
 from kafkadrill.history import Ev, HistoryWriter, open_history
+from kafkadrill.history.merge import merge_segments
 from kafkadrill.history.writer import COLUMNAR_NAME, JSONL_NAME
 from kafkadrill.plan import DrillPlan
 from kafkadrill.runbooks.failover import (
@@ -102,6 +103,11 @@ def require_capabilities(plan: DrillPlan, rtype: RuntimeType) -> None:
     for what, wanted, cap in (
         ("topology.backup", plan.topology.backup, Cap.BACKUP),
         ("topology.schema_registry", plan.topology.schema_registry, Cap.SCHEMA_REGISTRY),
+        (
+            "workload.producers.workers",
+            any(p.worker is not None for p in plan.producers) or None,
+            Cap.WORKERS,
+        ),
         (
             "topology.principals",
             any(c.principals for c in plan.topology.clusters) or None,
@@ -407,6 +413,17 @@ def _stop_clients(drill: Drill) -> None:
         c.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
+def _merge_workers(run: _Run, drill: Drill) -> None:
+    """Fold the workers' segments into the run's history (the single source of truth): a
+    worker still running now (it ignored its stop) is killed first, its segment kept as far as
+    it was written."""
+    for w in drill.workers:
+        w.kill()
+        w.join(timeout=5.0)
+    segments = [w.segment for w in drill.workers if w.segment.exists()]
+    merge_segments(run.history.path, segments)
+
+
 def _finish(run: _Run, out: _Outcome, started: datetime, t_total: float) -> DrillResult:
     """Close the history (run.end), write the reports and return the result; re-raises a
     KeyboardInterrupt once the run directory is written."""
@@ -416,9 +433,14 @@ def _finish(run: _Run, out: _Outcome, started: datetime, t_total: float) -> Dril
     runbook_errors = drill.runbook_errors if drill is not None else []
     if runbook_errors and error is None:
         error = "runbook failed: " + "; ".join(runbook_errors)
+    lost = drill.lost_workers() if drill is not None else []
+    if lost and error is None:
+        error = "workload worker lost: " + "; ".join(lost)
     status = "completed" if error is None else ("interrupted" if out.interrupted else "error")
     run.history.append(Ev.RUN_END, status=status, error=error)
     run.history.close()
+    if drill is not None and drill.workers:
+        _merge_workers(run, drill)
     t_report = time.monotonic()
     environment = out.environment
     if drill is not None:

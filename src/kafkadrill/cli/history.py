@@ -72,3 +72,28 @@ def _export(source: Path, out: BinaryIO) -> int:
         n += 1
     out.flush()
     return n
+
+
+@history.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def merge(run_dir: Path) -> None:
+    """Fold the workload workers' segments (history.w<N>.arrow) into the history of RUN_DIR.
+
+    The runner does this at the end of every run; a runner that died first leaves them beside
+    history.arrow, and `kafkadrill check` refuses the run until they are merged. The merged
+    history is written beside the old one and replaces it at once; the segments are then
+    removed (their events are in it).
+    """
+    from kafkadrill.history import HistoryError
+    from kafkadrill.history.merge import merge_segments, segment_paths
+
+    segments = segment_paths(run_dir)
+    if not segments:
+        say(f"nothing to merge: {safe(run_dir)} has no worker segment")
+        return
+    try:
+        n = merge_segments(_source(run_dir), segments)
+    except (HistoryError, OSError) as exc:
+        say(f"[bold red]error:[/] {safe(exc)}")
+        sys.exit(EXIT_ERROR)
+    say(f"{len(segments)} segment(s) merged: {n:,} events in {safe(_source(run_dir))}")

@@ -157,10 +157,14 @@ def write_events(
 
 
 def open_history(
-    path: Path, run_id: str, *, clock: Callable[[], float] | None = None
+    path: Path,
+    run_id: str,
+    *,
+    clock: Callable[[], float] | None = None,
+    origin: tuple[float, float] | None = None,
 ) -> HistoryWriter:
     """A writer in the format ``path`` names: ``.arrow`` the columnar history, anything else
     JSON Lines (:class:`HistoryWriter`)."""
     if Path(path).suffix == ".arrow":
-        return ColumnarHistoryWriter(path, run_id, clock=clock)
-    return HistoryWriter(path, run_id, clock=clock)
+        return ColumnarHistoryWriter(path, run_id, clock=clock, origin=origin)
+    return HistoryWriter(path, run_id, clock=clock, origin=origin)

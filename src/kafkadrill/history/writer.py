@@ -67,13 +67,22 @@ class HistoryWriter:
     """
 
     def __init__(
-        self, path: Path, run_id: str, *, clock: Callable[[], float] | None = None
+        self,
+        path: Path,
+        run_id: str,
+        *,
+        clock: Callable[[], float] | None = None,
+        origin: tuple[float, float] | None = None,
     ) -> None:
+        """``origin``: ``(start, t0_wall)`` of another writer on the same clock, whose ``t``
+        this one then shares (a workload worker's segment: same host, one monotonic clock)."""
         self.path = Path(path)
         self.run_id = run_id
         self._clock: Callable[[], float] = clock or time.monotonic
         self._start = self._clock()
         self.t0_wall: float = time.time()
+        if origin is not None:
+            self._start, self.t0_wall = origin
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND + raw fd: every flush is one os.write, so bytes reach the OS (page cache) at
         # once and survive a SIGKILL of this process.
@@ -110,6 +119,11 @@ class HistoryWriter:
     def now(self) -> float:
         """Current ``t``: monotonic seconds since the writer started."""
         return self._clock() - self._start
+
+    @property
+    def origin(self) -> tuple[float, float]:
+        """``(start, t0_wall)``: what another writer on the same clock takes to share ``t``."""
+        return self._start, self.t0_wall
 
     def append(self, type: str, **fields: Any) -> None:
         """Append one event; stamps ``seq``, ``t`` and ``wall``. Thread-safe.

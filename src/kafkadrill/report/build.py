@@ -143,10 +143,20 @@ def recheck(
     verdict depends on the history and the scenario only, never on an old report.json.
     ``subject_of`` reads the stored scenario file (the caller loads and compiles it).
     """
+    from kafkadrill.history import HistoryError
+    from kafkadrill.history.merge import segment_paths
     from kafkadrill.report.manifest import evidence_record
     from kafkadrill.report.store import SCENARIO_FILE, history_path, write_json
 
     hist = history_path(run_dir)
+    unmerged = segment_paths(run_dir)
+    if unmerged:  # its producers' events are there: judging without them would be false
+        raise HistoryError(
+            unmerged[0],
+            None,
+            f"{len(unmerged)} workload worker segment(s) not merged into the history (the "
+            f"runner died before the end); run `kafkadrill history merge {run_dir}` first",
+        )
     # The record names the evidence judged (the original's state and the sha256 of what is
     # read). Hashing a 10M-event history takes seconds of one core; hashlib releases the GIL,
     # so it runs in a thread, started once the frames are built: the parse and the frames

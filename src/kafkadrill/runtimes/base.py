@@ -62,6 +62,9 @@ class Cap:
     # Start clusters whose client listeners authenticate application principals
     # (topology.principals): SASL/PLAIN everywhere, kafkadrill's own clients as super user.
     PRINCIPALS = "principals"
+    # Run producers in worker processes of their own (workload.producers.workers): real
+    # clients only, the fake cluster lives in the runner's memory.
+    WORKERS = "workers"
 
     ALL: frozenset[str] = frozenset(
         {
@@ -84,6 +87,7 @@ class Cap:
             BACKUP,
             SCHEMA_REGISTRY,
             PRINCIPALS,
+            WORKERS,
         }
     )
 

@@ -84,6 +84,7 @@ FAKE_CAPABILITIES = Cap.ALL - {
     Cap.MM2_STATE,
     Cap.BACKUP,
     Cap.SCHEMA_REGISTRY,
+    Cap.WORKERS,
 }
 
 
@@ -595,6 +596,9 @@ class FakeClients:
         if not self.rt.readable(cluster, site):
             raise TopologyError(f"fake cluster {cluster} unreachable from {site}")
         return self.rt.data[cluster], site
+
+    def client_spec(self, spec: ProducerSpec) -> ProducerSpec:
+        return spec  # never a worker's (no Cap.WORKERS): the fake cluster is in this process
 
     def producer(
         self,

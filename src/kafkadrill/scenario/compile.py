@@ -80,8 +80,9 @@ def producer_specs(w: WorkloadSpec) -> tuple[ProducerSpec, ...]:
     """One client spec per producer (`count` of each group), named p0, p1... across groups:
     message ids are <producer>:<seq>, so names must be unique in the run."""
     out: list[ProducerSpec] = []
+    workers = 0  # worker indices run across groups: each group has its own processes
     for ps in w.producer_groups():
-        for _ in range(ps.count):
+        for i in range(ps.count):
             out.append(
                 ProducerSpec(
                     name=f"p{len(out)}",
@@ -97,9 +98,11 @@ def producer_specs(w: WorkloadSpec) -> tuple[ProducerSpec, ...]:
                     request_timeout_ms=ps.request_timeout_ms,
                     message_bytes=ps.message_bytes,
                     extra={**_login(ps.principal), **ps.config},
+                    worker=workers + i % ps.workers if ps.workers else None,
                     **_txn(ps),
                 )
             )
+        workers += min(ps.workers, ps.count)
     return tuple(out)
 
 

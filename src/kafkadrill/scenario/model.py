@@ -307,6 +307,13 @@ class ProducerSpec(_Model):
         description="write in transactions (transactional.id per producer and run); "
         "needs acks: all and idempotence",
     )
+    workers: Int = Field(
+        default=0,
+        ge=0,
+        le=32,
+        description="worker processes the group's producers run in, spread evenly (0 = threads "
+        "of the runner); needs history_format: columnar",
+    )
 
     @model_validator(mode="after")
     def _resolve_idempotence(self) -> ProducerSpec:

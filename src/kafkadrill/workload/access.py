@@ -51,6 +51,10 @@ class KafkaClients(Protocol):
         stop: threading.Event,
     ) -> Any: ...
 
+    def client_spec(self, spec: ProducerSpec) -> ProducerSpec:
+        """A producer's spec with this runtime's client settings (for a worker process)."""
+        ...
+
     def consumer(
         self,
         spec: ConsumerSpec,
@@ -173,6 +177,10 @@ class ConfluentClients:
         if not self.config:
             return spec
         return dataclasses.replace(spec, extra={**self.config, **spec.extra})
+
+    def client_spec(self, spec: ProducerSpec) -> ProducerSpec:
+        """A producer's spec as its client is made here (for a worker process to make it)."""
+        return self._with_config(spec)
 
     def producer(
         self,

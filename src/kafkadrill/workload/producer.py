@@ -83,6 +83,8 @@ class ProducerSpec:
     txn_abort_ratio: float = 0.0
     txn_timeout_ms: int = 10000
     extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
+    # The worker process it runs in (workload/worker.py); None = a thread of the runner.
+    worker: int | None = None
 
     def client_config(self, bootstrap: str) -> dict[str, Any]:
         conf: dict[str, Any] = {

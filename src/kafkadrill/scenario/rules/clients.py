@@ -53,6 +53,42 @@ def _subscription_problems(here: str, c: ConsumerSpec, topics: list[str]) -> lis
     return []
 
 
+def _worker_problems(s: Scenario, producers: list[tuple[str, ProducerSpec]]) -> list[Problem]:
+    """Producers in worker processes write columnar segments the runner merges, and take
+    commands (pause, redirect) but not the schema writer's headers, set in the runner."""
+    probs: list[Problem] = []
+    for here, p in producers:
+        if not p.workers:
+            continue
+        if s.history_format != "columnar":
+            probs.append(
+                Problem(
+                    f"{here}.workers",
+                    "workers write columnar history segments that the runner merges",
+                    "set history_format: columnar (or workers: 0)",
+                )
+            )
+        if p.workers > p.count:
+            probs.append(
+                Problem(
+                    f"{here}.workers",
+                    f"{p.workers} workers for {p.count} producer(s): a worker would have none",
+                    f"set workers: {p.count} or less, or raise count",
+                )
+            )
+        reg = s.topology.schema_registry
+        if reg is not None and reg.register_every_seconds is not None:
+            probs.append(
+                Problem(
+                    f"{here}.workers",
+                    "the schema evolution (topology.schema_registry.register_every_seconds) "
+                    "sets headers on producers of the runner's process only",
+                    "set workers: 0, or drop register_every_seconds",
+                )
+            )
+    return probs
+
+
 def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
     probs: list[Problem] = []
     topics = topic_names(topo)
@@ -91,6 +127,7 @@ def _client_problems(s: Scenario, topo: Topology) -> list[Problem]:
                     f"{did_you_mean(c.site, topo.sites)}; {known(topo.sites)}",
                 )
             )
+    probs += _worker_problems(s, producers)
     for here, p in producers:
         if p.enable_idempotence and p.acks != "all":
             probs.append(

@@ -1,0 +1,243 @@
+"""The runner's side of workload workers (:mod:`kafkadrill.workload.worker`).
+
+:class:`WorkerProcess` starts one worker as a guarded child (it dies with the runner, even by
+SIGKILL), relays commands to it and reads its status. Each of the worker's producers is seen by
+the drill through a :class:`RemoteProducer`, which has what the drill, the faults and the
+runbooks use of a producer thread (counters, ``spec``, ``paused``, ``redirect``, ``error``,
+``start``/``join``), so they do not know where a producer runs.
+
+A worker that exits without its final status (killed, crashed) is a crashed workload client,
+as a producer thread that raises is: its producers get a ``client.error`` event and the run
+stops with an error. Its segment keeps every batch written before the end (at most the last
+second is lost): the sends recorded there without an outcome are reported as unknown by the
+checkers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.runtimes.shared.processes import spawn_guarded
+from kafkadrill.workload.client import BootstrapFn
+from kafkadrill.workload.producer import ProducerSpec
+from kafkadrill.workload.worker import WorkerSpec, bootstrap_key
+
+__all__ = ["RemoteProducer", "WorkerLost", "WorkerProcess", "start_workers"]
+
+
+class WorkerLost(RuntimeError):
+    """A worker process ended without its final status."""
+
+
+class _RemotePause:
+    """``paused`` of a remote producer: setting or clearing it is a command to its worker."""
+
+    def __init__(self, worker: WorkerProcess, producer: str) -> None:
+        self._worker, self._producer = worker, producer
+        self._set = threading.Event()
+
+    def set(self) -> None:
+        self._set.set()
+        self._worker.send({"op": "pause", "producer": self._producer})
+
+    def clear(self) -> None:
+        self._set.clear()
+        self._worker.send({"op": "resume", "producer": self._producer})
+
+    def is_set(self) -> bool:
+        return self._set.is_set()
+
+
+class RemoteProducer:
+    """One producer of a worker, as the drill sees it."""
+
+    role = "producer"
+
+    def __init__(self, worker: WorkerProcess, spec: ProducerSpec) -> None:
+        self.worker, self.spec = worker, spec
+        self.client_name = spec.name
+        self.cluster, self.site = spec.cluster, spec.site
+        self.acked = self.failed = self.unknown = 0
+        self.error: BaseException | None = None
+        self.paused = _RemotePause(worker, spec.name)
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.worker.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self.worker.is_alive()
+
+    def redirect(self, cluster: str, site: str | None = None) -> None:
+        to_site = site or self.site
+        self.worker.send(
+            {
+                "op": "redirect",
+                "producer": self.spec.name,
+                "cluster": cluster,
+                "site": to_site,
+                "bootstrap": self.worker.bootstrap(cluster, to_site),
+            }
+        )
+
+    def update(self, status: dict[str, Any]) -> None:
+        self.acked, self.failed, self.unknown = status["acked"], status["failed"], status["unknown"]
+        self.cluster, self.site = status["cluster"], status["site"]
+        if status.get("error") and self.error is None:
+            self.error = RuntimeError(status["error"])
+
+
+class WorkerProcess:
+    """One worker process and its producers (:attr:`producers`)."""
+
+    def __init__(
+        self,
+        index: int,
+        specs: list[ProducerSpec],
+        history: HistoryWriter,
+        bootstrap: BootstrapFn,
+        run_dir: Path,
+        stop: threading.Event,
+    ) -> None:
+        self.index, self.history, self.bootstrap, self.run_dir = index, history, bootstrap, run_dir
+        self.stop_event = stop
+        self.segment = run_dir / f"history.w{index}.arrow"
+        self.producers = [RemoteProducer(self, s) for s in specs]
+        self._by_name = {p.spec.name: p for p in self.producers}
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self.done = False  # its final status arrived: it stopped in order
+        self.returncode: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"w{self.index}"
+
+    def spec(self) -> WorkerSpec:
+        start, t0_wall = self.history.origin
+        return WorkerSpec(
+            index=self.index,
+            run_id=self.history.run_id,
+            segment=str(self.segment),
+            origin=(start, t0_wall),
+            producers=[p.spec for p in self.producers],
+            bootstrap={
+                bootstrap_key(p.spec.cluster, p.spec.site): self.bootstrap(
+                    p.spec.cluster, p.spec.site
+                )
+                for p in self.producers
+            },
+        )
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is not None:
+                return
+            spec_path = self.run_dir / "workers" / f"{self.name}.json"
+            spec_path.parent.mkdir(parents=True, exist_ok=True)
+            spec_path.write_text(self.spec().to_json())
+            log_dir = self.run_dir / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            with (log_dir / f"worker-{self.name}.log").open("ab") as log:
+                self._proc = spawn_guarded(
+                    [sys.executable, "-m", "kafkadrill.workload.worker", str(spec_path)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                )
+            self._reader = threading.Thread(
+                target=self._read_status, name=f"worker-{self.name}-status", daemon=True
+            )
+            self._reader.start()
+        threading.Thread(target=self._stop_when_asked, daemon=True).start()
+
+    def _stop_when_asked(self) -> None:
+        self.stop_event.wait()
+        self.send({"op": "stop"})
+
+    def send(self, cmd: dict[str, Any]) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            return
+        with self._lock:
+            try:
+                proc.stdin.write((json.dumps(cmd) + "\n").encode())
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # it is gone: _read_status records how it ended
+
+    def _read_status(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        for raw in proc.stdout:
+            try:
+                status = json.loads(raw)
+            except ValueError:
+                continue
+            for name, s in status.get("producers", {}).items():
+                if name in self._by_name:
+                    self._by_name[name].update(s)
+            if status.get("done"):
+                self.done = True
+        self.returncode = proc.wait()
+        if not self.done:
+            self._lost()
+
+    def _lost(self) -> None:
+        why = f"worker {self.name} (pid {self._pid()}) ended without its final status: " + (
+            f"signal {-self.returncode}"
+            if self.returncode is not None and self.returncode < 0
+            else f"exit {self.returncode}"
+        )
+        for p in self.producers:
+            if p.error is None:
+                p.error = WorkerLost(why)
+            if not self.history.closed:
+                self.history.append(Ev.CLIENT_ERROR, client=p.spec.name, error=why)
+
+    def _pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._reader is not None:
+            self._reader.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
+
+    def kill(self) -> None:
+        """SIGKILL (cleanup after an error: the run is over)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+
+
+def start_workers(
+    specs: list[ProducerSpec],
+    history: HistoryWriter,
+    bootstrap: BootstrapFn,
+    run_dir: Path,
+    stop: threading.Event,
+) -> list[WorkerProcess]:
+    """One :class:`WorkerProcess` per worker index of ``specs`` (``spec.worker``; started by
+    their producers' ``start``)."""
+    groups: dict[int, list[ProducerSpec]] = {}
+    for s in specs:
+        assert s.worker is not None
+        groups.setdefault(s.worker, []).append(s)
+    return [
+        WorkerProcess(i, group, history, bootstrap, run_dir, stop)
+        for i, group in sorted(groups.items())
+    ]

@@ -1,0 +1,107 @@
+"""Merging workers' history segments into the run's history (history/merge.py): one stream in
+t order, seq renumbered (in the column and in every JSON-stored event), nothing lost or added,
+a crash-cut segment kept to its last whole batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafkadrill.history import Ev, HistoryError, HistoryWriter, load_frames, read_history
+from kafkadrill.history.columnar import iter_event_dicts
+from kafkadrill.history.columnar_writer import ColumnarHistoryWriter
+from kafkadrill.history.merge import merge_segments, segment_paths
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _three(tmp_path: Path) -> tuple[_Clock, HistoryWriter, list[HistoryWriter]]:
+    clock = _Clock()
+    main = ColumnarHistoryWriter(tmp_path / "history.arrow", "r", clock=clock)
+    segs: list[HistoryWriter] = [
+        ColumnarHistoryWriter(
+            tmp_path / f"history.w{i}.arrow", "r", clock=clock, origin=main.origin
+        )
+        for i in range(2)
+    ]
+    return clock, main, segs
+
+
+def _strip(e: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted((k, repr(v)) for k, v in e.items() if k != "seq"))
+
+
+def test_segments_merge_in_t_order_with_seq_renumbered(tmp_path: Path) -> None:
+    clock, main, segs = _three(tmp_path)
+    main.append(Ev.RUN_START, run_id="r", scenario="s", seed=1, runtime="local")
+    lines = [w.send_lines(f"p{i}", "primary", "orders") for i, w in enumerate(segs)]
+    for step in range(300):
+        clock.now += 0.001 * (1 + step % 3)
+        w = step % 3
+        if w == 2:
+            if step % 30 == 2:
+                main.append(Ev.PHASE, name=f"phase-{step}")  # JSON-stored, with its own seq
+            continue
+        lines[w].invoke(step, f"k{step % 5}", 100)
+        if step % 4:
+            lines[w].ok(step, step % 3, step, 1_000 + step)
+        if step == 151:
+            segs[w].append(Ev.PHASE, name="in-a-segment")  # a JSON row inside a segment
+    clock.now += 1
+    main.append(Ev.RUN_END, status="completed", error=None)
+    for w in [main, *segs]:
+        w.close()
+    before = [list(iter_event_dicts(w.path)) for w in [main, *segs]]
+    assert segment_paths(tmp_path) == [s.path for s in segs]
+
+    n = merge_segments(main.path, [s.path for s in segs])
+
+    merged = list(iter_event_dicts(main.path))
+    assert n == len(merged) == sum(len(b) for b in before)
+    assert [e["seq"] for e in merged] == list(range(n))  # the JSON objects' seq too
+    assert [e["t"] for e in merged] == sorted(e["t"] for e in merged)
+    assert sorted(map(_strip, merged)) == sorted(_strip(e) for b in before for e in b)
+    assert merged[0]["type"] == Ev.RUN_START and merged[-1]["type"] == Ev.RUN_END
+    assert not segment_paths(tmp_path)  # folded in, then removed
+    frames = load_frames(main.path)  # validates seq and every event
+    assert len(frames.invoke) == 200 and len(frames.ok) == 150
+    assert read_history(main.path) == merged
+
+
+def test_a_crash_cut_segment_keeps_its_whole_batches(tmp_path: Path) -> None:
+    clock, main, segs = _three(tmp_path)
+    main.append(Ev.RUN_START, run_id="r", scenario="s", seed=1, runtime="local")
+    lines = segs[0].send_lines("p0", "primary", "orders")
+    for i in range(10):
+        clock.now += 0.01
+        lines.invoke(i, "k", 100)
+    segs[0].flush()
+    for i in range(10, 20):
+        lines.invoke(i, "k", 100)
+    segs[0].flush()
+    for w in [main, *segs]:
+        w.close()
+    data = segs[0].path.read_bytes()
+    segs[0].path.write_bytes(data[: len(data) - 40])  # the last batch cut, no end marker
+    merge_segments(main.path, [s.path for s in segs])
+    ids = [e["id"] for e in read_history(main.path) if e["type"] == Ev.SEND_INVOKE]
+    assert ids == [f"p0:{i}" for i in range(10)]
+
+
+def test_only_columnar_histories_merge(tmp_path: Path) -> None:
+    plain = HistoryWriter(tmp_path / "history.jsonl", "r")
+    plain.append(Ev.PHASE, name="x")
+    plain.close()
+    seg = ColumnarHistoryWriter(tmp_path / "history.w0.arrow", "r")
+    seg.close()
+    with pytest.raises(HistoryError, match="only columnar"):
+        merge_segments(plain.path, [seg.path])
+    assert seg.path.exists()  # nothing touched
