@@ -105,3 +105,29 @@ def test_only_columnar_histories_merge(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="only columnar"):
         merge_segments(plain.path, [seg.path])
     assert seg.path.exists()  # nothing touched
+
+
+def test_a_run_with_unmerged_segments_is_refused_until_merged(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kafkadrill.cli import main
+    from kafkadrill.report.build import recheck
+
+    _, history, segs = _three(tmp_path)
+    history.append(Ev.RUN_START, run_id="r", scenario="s", seed=1, runtime="local")
+    segs[1].send_lines("p1", "primary", "orders").invoke(0, "k", 100)
+    for w in [history, *segs]:
+        w.close()
+
+    def no_subject(_: Path) -> Any:
+        raise AssertionError("refused before the scenario is read")
+
+    with pytest.raises(HistoryError, match=r"2 workload worker segment\(s\) not merged.*merge"):
+        recheck(tmp_path, tmp_path / "out", no_subject)
+    result = CliRunner().invoke(main, ["history", "merge", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "2 segment(s) merged: 2 events" in result.output
+    assert not segment_paths(tmp_path)
+    assert [e["type"] for e in read_history(history.path)] == ["run.start", "send.invoke"]
+    again = CliRunner().invoke(main, ["history", "merge", str(tmp_path)])
+    assert again.exit_code == 0 and "nothing to merge" in again.output

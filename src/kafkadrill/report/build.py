@@ -16,8 +16,9 @@ from typing import Any
 
 from kafkadrill.checkers.facts import iso
 from kafkadrill.checkers.judge import judge
-from kafkadrill.history import HistoryFrames, load_frames
+from kafkadrill.history import HistoryError, HistoryFrames, load_frames
 from kafkadrill.history.folds import run_bounds
+from kafkadrill.history.merge import segment_paths
 from kafkadrill.plan import ReportSubject
 from kafkadrill.report.run_status import run_status
 from kafkadrill.report.store import history_path
@@ -38,6 +39,19 @@ def build_report(
     )[0]
 
 
+def _refuse_unmerged(run_dir: Path) -> None:
+    """Workers' segments still beside the history hold their producers' events: a report
+    without them would judge a run that sent nothing."""
+    unmerged = segment_paths(run_dir)
+    if unmerged:
+        raise HistoryError(
+            unmerged[0],
+            None,
+            f"{len(unmerged)} workload worker segment(s) not merged into the history (the "
+            f"runner ended before merging them); run `kafkadrill history merge {run_dir}`",
+        )
+
+
 def build_report_frames(
     run_dir: Path,
     subject: ReportSubject,
@@ -52,6 +66,7 @@ def build_report_frames(
     only the rare events as dicts) and the same frames feed the checkers, the timeline and the
     plots (pass them on to :func:`write_outputs`). ``loaded`` is called once the frames are
     built, before the checkers run."""
+    _refuse_unmerged(run_dir)
     frames = load_frames(history_path(run_dir))
     if loaded is not None:
         loaded()
@@ -143,20 +158,11 @@ def recheck(
     verdict depends on the history and the scenario only, never on an old report.json.
     ``subject_of`` reads the stored scenario file (the caller loads and compiles it).
     """
-    from kafkadrill.history import HistoryError
-    from kafkadrill.history.merge import segment_paths
     from kafkadrill.report.manifest import evidence_record
     from kafkadrill.report.store import SCENARIO_FILE, history_path, write_json
 
     hist = history_path(run_dir)
-    unmerged = segment_paths(run_dir)
-    if unmerged:  # its producers' events are there: judging without them would be false
-        raise HistoryError(
-            unmerged[0],
-            None,
-            f"{len(unmerged)} workload worker segment(s) not merged into the history (the "
-            f"runner died before the end); run `kafkadrill history merge {run_dir}` first",
-        )
+    _refuse_unmerged(run_dir)  # before the hash: the evidence record names what is judged
     # The record names the evidence judged (the original's state and the sha256 of what is
     # read). Hashing a 10M-event history takes seconds of one core; hashlib releases the GIL,
     # so it runs in a thread, started once the frames are built: the parse and the frames
