@@ -120,10 +120,21 @@ def test_unknown_sends_landed_or_not_and_failed_but_landed() -> None:
     assert u.status == "FAIL"
     assert u.figures == {"unknown": 3, "send_unknown": 2, "no_outcome": 1, "unknown_landed": 1,
                          "unknown_not_landed": 2, "failed": 2, "failed_but_landed": 1,
-                         "aborted_landed": 0, "unknown_landed_elsewhere": {}}  # fmt: skip
+                         "aborted_landed": 0, "unknown_landed_elsewhere": {},
+                         "unrecorded_landed": 0}  # fmt: skip
     assert u.evidence == [{"id": "p0:3", "anomaly": "failed_but_landed"}]
     assert v["loss"].figures["lost"] == 0  # unknowns are never losses
     assert v["duplicates"].figures["duplicates"] == 0
+
+
+def test_records_whose_send_was_never_recorded_are_counted_not_judged() -> None:
+    """A workload worker that dies takes its unwritten events with it: its records land with
+    no send in the history (p0:7 here)."""
+    h = H().send(0, 0.0).send(1, 1.0)
+    h.final_read(9.0, [0, 1, 7])
+    v = check(h)
+    assert v["unknown"].status == "PASS" and v["unknown"].figures["unrecorded_landed"] == 1
+    assert v["loss"].figures["lost"] == 0 and v["duplicates"].figures["duplicates"] == 0
 
 
 # -- duplicates / ordering / timestamps / offsets ------------------------------------------

@@ -6,6 +6,10 @@ failure (send.fail) that landed anyway is an anomaly: the client lied.
 
 Outcome per id, by precedence: ok > unknown > fail > no outcome (invoked, nothing recorded).
 
+``unrecorded_landed``: records found in the final read whose send the history does not hold
+(0 but for a workload worker that died mid-drill: the events it had not yet written died with
+it). Neither judged lost nor duplicated: reported.
+
 A message of an aborted transaction is a definite failure too (``history/transactions``), but
 its record is in the log by design, marked aborted: a read_uncommitted read returns it, and
 MirrorMaker 2 copies it. Found in the final read it is ``aborted_landed``, not a failed send
@@ -68,6 +72,7 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
         "failed_but_landed": None,
         "aborted_landed": None,
         "unknown_landed_elsewhere": None,
+        "unrecorded_landed": None,
     }
     if not fr.present:
         return Verdict(NAME, "UNKNOWN", figures, [], notes)
@@ -80,6 +85,9 @@ def check_unknown(frames: HistoryFrames) -> Verdict:
         failed_but_landed=int(fbl.sum()),
         aborted_landed=int((aborted & seen).sum()),
         unknown_landed_elsewhere=_landed_elsewhere(frames, fr, indeterminate & ~seen),
+        # Records of the workload whose send the history never recorded: a workload worker
+        # that died took its last unwritten events with it (workload/workers.py).
+        unrecorded_landed=int((seen & ~presence(frames, frames.invoke)).sum()),
     )
     evidence = [
         {"id": frames.id_text(int(c)), "anomaly": "failed_but_landed"}

@@ -17,12 +17,13 @@ import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kafkadrill.history.columnar import is_columnar, read_store, stream_bytes
+from kafkadrill.history.columnar import STORE_SCHEMA, is_columnar, iter_batches, write_options
 from kafkadrill.report.store import MANIFEST_FILE
 from kafkadrill.secrets import (
     MIN_SECRET_LEN,
@@ -119,45 +120,66 @@ _SCRUBBED_COLUMNS = ("producer", "cluster", "topic", "key", "error", "reader", "
 _SCRUBBED_HEADERS = ("kd-origin-site", "kd-origin-cluster", "kd-schema-id")
 
 
-def _scrub_column(arr: pa.Array, secrets: list[str]) -> pa.Array | None:
-    """``arr`` with the history rule applied to each distinct value; None if none changed."""
+def _scrub_column(
+    arr: pa.Array, secrets: list[str], memo: dict[Any, Any] | None = None
+) -> pa.Array | None:
+    """``arr`` with the history rule applied to each distinct value; None if none changed.
+    ``memo`` keeps each value's result across the batches of one history."""
     binary = pa.types.is_binary(arr.type)
     enc = pc.dictionary_encode(arr)
     values = enc.dictionary.to_pylist()
+    memo = {} if memo is None else memo
     new = []
     for v in values:
-        text = v.decode("utf-8", "surrogateescape") if binary else v
-        red = redact_shapes(replace_known(text, secrets))
-        new.append(red.encode("utf-8", "surrogateescape") if binary else red)
+        red = memo.get(v)
+        if red is None:
+            text = v.decode("utf-8", "surrogateescape") if binary else v
+            red = redact_shapes(replace_known(text, secrets))
+            red = memo[v] = red.encode("utf-8", "surrogateescape") if binary else red
+        new.append(red)
     if new == values:
         return None
     return pc.take(pa.array(new, type=arr.type), enc.indices)
 
 
-def _scrub_columnar(path: Path, secrets: list[str]) -> bool:
-    """Apply the history rule (known values and shapes) to a columnar history's text columns;
-    rewrite it (atomically) only if a value changed. Returns whether it did."""
-    table = read_store(path, validate=False)
-    columns = {n: table[n].combine_chunks() for n in table.column_names}
+def _scrub_batch(
+    batch: pa.RecordBatch, secrets: list[str], memo: dict[str, dict[Any, Any]]
+) -> pa.RecordBatch | None:
+    """``batch`` with its text columns scrubbed; None if no value changed."""
+    columns = {n: batch.column(n) for n in batch.schema.names}
     changed = False
     for name in _SCRUBBED_COLUMNS:
-        new = _scrub_column(columns[name], secrets)
+        new = _scrub_column(columns[name], secrets, memo.setdefault(name, {}))
         if new is not None:
             columns[name], changed = new, True
     hdr = columns["hdr"]
     fields = {f.name: hdr.field(f.name) for f in hdr.type}
     for name in _SCRUBBED_HEADERS:
-        new = _scrub_column(fields[name], secrets)
+        new = _scrub_column(fields[name], secrets, memo.setdefault(name, {}))
         if new is not None:
             fields[name], changed = new, True
     if not changed:
-        return False
+        return None
     columns["hdr"] = pa.StructArray.from_arrays(
         list(fields.values()), names=list(fields), mask=hdr.is_null()
     )
-    scrubbed = pa.Table.from_arrays(list(columns.values()), schema=table.schema)
+    return pa.RecordBatch.from_arrays(list(columns.values()), schema=batch.schema)
+
+
+def _scrub_columnar(path: Path, secrets: list[str]) -> bool:
+    """Apply the history rule (known values and shapes) to a columnar history's text columns,
+    batch by batch (memory: one batch; the whole table of an hour-long drill is tens of GB);
+    rewrite it (atomically) only if a value changed. Returns whether it did."""
+    memo: dict[str, dict[Any, Any]] = {}
+    if all(_scrub_batch(b, secrets, memo) is None for b in iter_batches(path)):
+        return False
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(stream_bytes(scrubbed.to_batches(max_chunksize=65536)))
+    with (
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_stream(sink, STORE_SCHEMA, options=write_options()) as out,
+    ):
+        for batch in iter_batches(path):
+            out.write_batch(_scrub_batch(batch, secrets, memo) or batch)
     tmp.replace(path)
     return True
 
