@@ -34,7 +34,14 @@ from kafkadrill.history.read import (
 )
 from kafkadrill.history.transactions import apply_transactions
 
-__all__ = ["HistoryFrames", "assemble", "frames_from_events", "frames_from_jsonl", "odd_hot_table"]
+__all__ = [
+    "HistoryFrames",
+    "assemble",
+    "codes_of",
+    "frames_from_events",
+    "frames_from_jsonl",
+    "odd_hot_table",
+]
 
 _S = pa.string()
 _HDR_KEYS = ("kd-origin-site", "kd-origin-cluster", "kd-id")
@@ -492,14 +499,18 @@ def _hdr_id_codes(
     present = ~pc.is_null(hdr_id).to_numpy(zero_copy_only=False)
     other = np.flatnonzero(present & ~same)
     if len(other):
-        vals = pc.take(hdr_id, pa.array(other))
-        found = pc.index_in(vals, value_set=ids)
-        missing = pc.unique(pc.filter(vals, pc.is_null(found)))
-        if len(missing):
-            ids = pa.concat_arrays([ids, missing.cast(pa.string())])
-            found = pc.index_in(vals, value_set=ids)
-        out[other] = found.to_numpy(zero_copy_only=False)
+        out[other], ids = codes_of(pc.take(hdr_id, pa.array(other)), ids)
     return out.astype(np.int64), ids
+
+
+def codes_of(vals: pa.Array, ids: pa.StringArray) -> tuple[np.ndarray, pa.StringArray]:
+    """Codes of ``vals`` in the id dictionary, the values it lacks appended to it first."""
+    found = pc.index_in(vals, value_set=ids)
+    missing = pc.unique(pc.filter(vals, pc.is_null(found)))
+    if len(missing):
+        ids = pa.concat_arrays([ids, missing.cast(pa.string())])
+        found = pc.index_in(vals, value_set=ids)
+    return found.to_numpy(zero_copy_only=False), ids
 
 
 def odd_hot_table(events: list[dict[str, Any]]) -> pa.Table:

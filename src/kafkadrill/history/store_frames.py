@@ -34,6 +34,7 @@ from kafkadrill.history.frames import (
     _SHARED_CATS,
     HistoryFrames,
     assemble,
+    codes_of,
     odd_hot_table,
 )
 
@@ -216,13 +217,7 @@ class _Builder:
         out = np.where(same, recv_ids, -1).astype(np.int64)
         if self.hdr_other:
             at = np.concatenate(self.hdr_other_at)
-            vals = pa.concat_arrays(self.hdr_other)
-            found = pc.index_in(vals, value_set=ids)
-            missing = pc.unique(pc.filter(vals, pc.is_null(found)))
-            if len(missing):
-                ids = pa.concat_arrays([ids, missing.cast(pa.string())])
-                found = pc.index_in(vals, value_set=ids)
-            out[at] = found.to_numpy(zero_copy_only=False)
+            out[at], ids = codes_of(pa.concat_arrays(self.hdr_other), ids)
         return out, ids
 
 
