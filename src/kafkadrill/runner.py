@@ -413,13 +413,16 @@ def _stop_clients(drill: Drill) -> None:
         c.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _merge_workers(run: _Run, drill: Drill) -> None:
-    """Fold the workers' segments into the run's history (the single source of truth): a
-    worker still running now (it ignored its stop) is killed first, its segment kept as far as
-    it was written."""
+def _end_workers(drill: Drill) -> None:
+    """A worker still running now (an error stopped the drill before it drained) is killed,
+    so that none of its events comes after run.end; its segment keeps what it wrote."""
     for w in drill.workers:
         w.kill()
         w.join(timeout=5.0)
+
+
+def _merge_workers(run: _Run, drill: Drill) -> None:
+    """Fold the workers' segments into the run's history (the single source of truth)."""
     segments = [w.segment for w in drill.workers if w.segment.exists()]
     merge_segments(run.history.path, segments)
 
@@ -436,6 +439,8 @@ def _finish(run: _Run, out: _Outcome, started: datetime, t_total: float) -> Dril
     lost = drill.lost_workers() if drill is not None else []
     if lost and error is None:
         error = "workload worker lost: " + "; ".join(lost)
+    if drill is not None:
+        _end_workers(drill)  # after the count of lost ones: these are killed by the runner
     status = "completed" if error is None else ("interrupted" if out.interrupted else "error")
     run.history.append(Ev.RUN_END, status=status, error=error)
     run.history.close()
