@@ -26,7 +26,7 @@ from kafkadrill.history.merge import merge_segments
 from kafkadrill.runtimes.local.runtime import LocalRuntime
 from kafkadrill.topology import TopicSpec, two_dc
 from kafkadrill.workload.producer import ProducerSpec, WorkloadProducer
-from kafkadrill.workload.workers import start_workers
+from kafkadrill.workload.workers import make_workers
 
 
 def pd_by_id(df: pd.DataFrame) -> pd.Series:
@@ -73,7 +73,7 @@ def main() -> None:
 
         workers = []
         if args.workers:
-            workers = start_workers(specs, history, bootstrap, Path(d), stop)
+            workers = make_workers(specs, history, bootstrap, Path(d), stop)
             producers: list = [p for w in workers for p in w.producers]
         else:
             producers = [WorkloadProducer(s, history, bootstrap, "b", stop) for s in specs]

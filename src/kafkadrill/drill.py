@@ -54,7 +54,7 @@ from kafkadrill.timeline import (
 from kafkadrill.topology import Flow
 from kafkadrill.workload.consumer import topic_pattern
 from kafkadrill.workload.schemas import SchemaWriter
-from kafkadrill.workload.workers import WorkerLost, WorkerProcess, start_workers
+from kafkadrill.workload.workers import WorkerLost, WorkerProcess, make_workers
 
 Progress = Callable[[dict[str, Any]], None]
 # Called with the running topology and the history just before the final read (after heal):
@@ -126,7 +126,7 @@ class Drill:
     # ----- workload --------------------------------------------------------------------------
     def start_workload(self) -> None:
         kafka = self.rt.clients
-        self.workers = start_workers(
+        self.workers = make_workers(
             [kafka.client_spec(s) for s in self.plan.producers if s.worker is not None],
             self.history,
             self._bootstrap,
@@ -188,11 +188,7 @@ class Drill:
         """Workers that ended without their final status. The drill runs on to its final read,
         so the evidence is whole (the lost worker's unrecorded outcomes are unknown sends),
         and the run then ends in error: it never reads as a pass."""
-        return [
-            str(w.producers[0].error)
-            for w in self.workers
-            if isinstance(w.producers[0].error, WorkerLost)
-        ]
+        return [w.lost for w in self.workers if w.lost is not None]
 
     def check_clients(self) -> None:
         errors = self.client_errors()

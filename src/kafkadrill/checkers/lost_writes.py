@@ -130,7 +130,7 @@ def check_lost_writes(frames: HistoryFrames) -> Verdict:
     ack_m[ack_m] = ~pd.Series(ok["id_code"].to_numpy()[ack_m]).duplicated().to_numpy()
     # Every read counts, records kafkadrill did not write too: they show how far a reader got.
     read_m = recv["offset"].to_numpy() >= 0
-    # Only the columns used: a copy of every column of recv cost twice the memory.
+    # Only the columns used: a copy of every column of recv was this checker's peak.
     acks, reads = ok[ack_m], recv.loc[read_m, ["seq", "reader", "cluster", "id_code", "offset"]]
     ack_part, read_part = space.codes[0][ack_m], space.codes[1][read_m]
     spans = _spans(read_part, _clients(frames, reads), reads["offset"].to_numpy())

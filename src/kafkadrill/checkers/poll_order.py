@@ -162,7 +162,7 @@ def check_poll_order(frames: HistoryFrames) -> Verdict:
     }
     recv = frames.recv
     read_m = recv["offset"].to_numpy() >= 0
-    # Only the columns used: a copy of every column of recv cost twice the memory.
+    # Only the columns used: a copy of every column of recv was this checker's peak.
     reads = recv.loc[read_m, ["final", "group", "reader", "seq", "offset", "id_code"]]
     group = ~reads["final"].to_numpy() & reads["group"].notna().to_numpy()
     if not group.any():

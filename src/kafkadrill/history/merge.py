@@ -41,8 +41,7 @@ def segment_paths(run_dir: Path) -> list[Path]:
 class _Source:
     """One segment's remaining rows, a batch at a time."""
 
-    def __init__(self, path: Path, rank: int) -> None:
-        self.rank = rank
+    def __init__(self, path: Path) -> None:
         self._batches: Iterator[pa.RecordBatch] = columnar.iter_batches(path)
         self.rows: pa.Table | None = None
         self.done = False
@@ -110,7 +109,7 @@ def merge_segments(history: Path, segments: Sequence[Path]) -> int:
     for p in paths:
         if not columnar.is_columnar(p):
             raise HistoryError(p, None, "only columnar histories are merged (history.arrow)")
-    sources = [_Source(p, i) for i, p in enumerate(paths)]
+    sources = [_Source(p) for p in paths]
     tmp = history.with_name(history.name + ".merging")
     written = 0
     with (

@@ -91,7 +91,12 @@ class _Builder:
             f: {n: [] for n in names} for f, names in _FAMILY_COLUMNS.items()
         }
         self.shared = {n: _Dictionary() for n in _SHARED_CATS}
-        self.local = {(f, n): _Dictionary() for f, names in _FAMILY_COLUMNS.items() for n in names}
+        self.local = {
+            (f, n): _Dictionary()
+            for f, names in _FAMILY_COLUMNS.items()
+            for n in names
+            if n in _LOCAL_CATS
+        }
         # Ids: millions of distinct values, too many to map in Python: each batch is encoded by
         # pyarrow and the batches' dictionaries are unified once at the end (first-seen order).
         self.id_chunks: list[pa.DictionaryArray] = []

@@ -28,7 +28,7 @@ from kafkadrill.workload.client import BootstrapFn
 from kafkadrill.workload.producer import ProducerSpec
 from kafkadrill.workload.worker import WorkerSpec, bootstrap_key
 
-__all__ = ["RemoteProducer", "WorkerLost", "WorkerProcess", "start_workers"]
+__all__ = ["RemoteProducer", "WorkerLost", "WorkerProcess", "make_workers"]
 
 
 class WorkerLost(RuntimeError):
@@ -116,6 +116,7 @@ class WorkerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self.done = False  # its final status arrived: it stopped in order
+        self.lost: str | None = None  # why not, once it ended without it
         self.returncode: int | None = None
 
     @property
@@ -193,23 +194,21 @@ class WorkerProcess:
             self._lost()
 
     def _lost(self) -> None:
-        why = f"worker {self.name} (pid {self._pid()}) ended without its final status: " + (
+        why = f"worker {self.name} (pid {self.pid}) ended without its final status: " + (
             f"signal {-self.returncode}"
             if self.returncode is not None and self.returncode < 0
             else f"exit {self.returncode}"
         )
+        self.lost = why
         for p in self.producers:
             if p.error is None:
                 p.error = WorkerLost(why)
             if not self.history.closed:
                 self.history.append(Ev.CLIENT_ERROR, client=p.spec.name, error=why)
 
-    def _pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
-
     @property
     def pid(self) -> int | None:
-        return self._pid()
+        return None if self._proc is None else self._proc.pid
 
     def join(self, timeout: float | None = None) -> None:
         if self._reader is not None:
@@ -224,7 +223,7 @@ class WorkerProcess:
             self._proc.kill()
 
 
-def start_workers(
+def make_workers(
     specs: list[ProducerSpec],
     history: HistoryWriter,
     bootstrap: BootstrapFn,
