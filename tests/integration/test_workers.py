@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from kafkadrill.history import load_frames, read_history
 from kafkadrill.runner import run_drill
 from kafkadrill.scenario import Scenario
+from kafkadrill.workload.workers import make_workers
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +74,15 @@ def _unrecorded(run_dir: Path) -> set[str]:
     return read - sent
 
 
-def test_producers_in_two_workers_merge_into_one_exact_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-clock", "own-clock"])
+def test_producers_in_two_workers_merge_into_one_exact_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    """own-clock: each worker stamps on its own clock, as one on another host must (its t
+    starts at 0 when it starts, long after the runner's); the merge corrects it from the clock
+    exchanges, so the same assertions hold."""
+    if not shared:
+        monkeypatch.setattr("kafkadrill.drill.make_workers", partial(make_workers, shared=False))
     result = run_drill(_scenario("workers-clean", 10), reports_dir=tmp_path)
     assert result.error is None, result.error
     rpo = result.report["rpo"]
@@ -89,6 +99,16 @@ def test_producers_in_two_workers_merge_into_one_exact_history(tmp_path: Path) -
     phases = {e["name"]: e["t"] for e in read_history(run / "history.arrow")
               if e["type"] == "phase"}  # fmt: skip
     assert all(phases["steady"] < min(ts) < phases["faults"] for ts in sends.values())
+    # ... and the clock exchanges prove it: offset 0 within each worker's tightest round trip.
+    clocks = result.report["checkers"]["clocks"]
+    assert clocks["status"] == "PASS", clocks["notes"]
+    for w in clocks["figures"]["workers"].values():
+        assert w["exchanges"] == ["start", "end"] and w["pings"] == 16 and w["shared"] is shared
+        assert w["offset_max_seconds"] - w["offset_min_seconds"] < 1.0
+        if shared:
+            assert w["offset_min_seconds"] <= 0.0 <= w["offset_max_seconds"]
+        else:  # the runner's t was several seconds on (topology, warm-up) when it started
+            assert w["correction_seconds"] > 2.0 and w["uncertainty_seconds"] < 0.5
     assert (run / "workers" / "w0.json").is_file() and (run / "logs" / "worker-w1.log").is_file()
     assert not _workers()  # no worker left behind
 
@@ -130,4 +150,7 @@ def test_a_worker_killed_mid_drill_costs_only_its_in_flight_sends(tmp_path: Path
     unrecorded = _unrecorded(result.run_dir)
     assert unknown["figures"]["unrecorded_landed"] == len(unrecorded) <= 2 * RATE * 2
     assert {i.split(":")[0] for i in unrecorded} <= {"p1", "p3"}
+    # The killed worker's clock was checked once (at its start); nobody waited for its answer.
+    clocks = result.report["checkers"]["clocks"]["figures"]["workers"]
+    assert clocks["w1"]["exchanges"] == ["start"] and clocks["w0"]["exchanges"] == ["start", "end"]
     assert not _workers()

@@ -398,6 +398,7 @@ def _verdicts(**status: str) -> dict[str, Verdict]:
         "backup": {},
         "schemas": {},
         "authorization": {},
+        "clocks": {},
     }
     return {k: Verdict(k, status.get(k, "PASS"), figs[k], [], []) for k in CHECKER_NAMES}
 

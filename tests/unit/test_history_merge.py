@@ -131,3 +131,40 @@ def test_a_run_with_unmerged_segments_is_refused_until_merged(tmp_path: Path) ->
     assert [e["type"] for e in read_history(history.path)] == ["run.start", "send.invoke"]
     again = CliRunner().invoke(main, ["history", "merge", str(tmp_path)])
     assert again.exit_code == 0 and "nothing to merge" in again.output
+
+
+def test_a_segment_on_its_own_clock_is_moved_onto_the_runners(tmp_path: Path) -> None:
+    """A worker on another host stamps on its own clock; the merge adds the correction of its
+    clock exchanges (the runner's worker.clock events) to t, and sets wall from the runner's."""
+    clock = _Clock()
+    main = ColumnarHistoryWriter(tmp_path / "history.arrow", "r", clock=clock)
+    main.append(Ev.RUN_START, run_id="r", scenario="s", seed=1, runtime="local")
+    clock.now += 40.0
+    # No origin: the worker's t starts at 0 here, 40 s behind the runner's.
+    seg = ColumnarHistoryWriter(tmp_path / "history.w0.arrow", "r", clock=clock)
+    clock.now += 1.0
+    # Each ping: the runner's t, the worker's (read 0.1 ms later), the runner's 0.2 ms later.
+    samples = [[main.now(), seg.now() + 0.0001, main.now() + 0.0002] for _ in range(3)]
+    main.append(Ev.WORKER_CLOCK, worker="w0", at="start", samples=samples, shared=False)
+    line = seg.send_lines("p0", "primary", "orders")
+    for step in range(5):
+        clock.now += 0.5
+        line.invoke(step, "k", 10)
+        main.append(Ev.PHASE, name=f"runner-{step}")
+    seg.append(Ev.PHASE, name="in-the-segment")  # a JSON row: its own t and wall move too
+    clock.now += 0.5
+    main.append(Ev.RUN_END, status="completed", error=None)
+    for w in (main, seg):
+        w.close()
+    t_worker = [e["t"] for e in iter_event_dicts(seg.path)]
+
+    merge_segments(main.path, [seg.path])
+
+    merged = list(iter_event_dicts(main.path))
+    mine = [e for e in merged if e["type"] in ("send.invoke", "phase") and
+            e.get("producer", e.get("name")) in ("p0", "in-the-segment")]  # fmt: skip
+    # Moved by +40 s (the middle of bounds 0.0001 s wide): within 0.1 ms of the runner's t.
+    assert [e["t"] for e in mine] == pytest.approx([t + 40.0 for t in t_worker], abs=1e-4)
+    assert all(e["wall"] == pytest.approx(main.t0_wall + e["t"]) for e in merged)
+    assert [e["type"] for e in merged][-3:] == ["send.invoke", "phase", "run.end"]
+    assert [e["seq"] for e in merged] == list(range(len(merged)))

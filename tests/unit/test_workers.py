@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,13 @@ def test_worker_commands_and_status(tmp_path: Path) -> None:
             ' "bootstrap": "127.0.0.1:2"}\n'
         )
     )
+    before = time.monotonic()
+    worker.command({"op": "clock", "n": 3})
+    after = time.monotonic()
+    clock = json.loads(out.getvalue())
+    out.truncate(0), out.seek(0)
+    # Origin 0: the worker's t is the monotonic clock, read between the two readings here.
+    assert clock["clock"] == 3 and before <= clock["t"] <= after
     p0 = worker.producers["p0"]
     assert p0.paused.is_set() and p0.take_redirect() == ("dr", "west")
     assert worker.bootstrap["dr|west"] == "127.0.0.1:2"

@@ -26,6 +26,7 @@ from kafkadrill.checkers.aggregation import check_aggregation  # noqa: F401  (re
 from kafkadrill.checkers.authorization import check_authorization  # noqa: F401  (registers it)
 from kafkadrill.checkers.backup import check_backup  # noqa: F401  (registers it)
 from kafkadrill.checkers.checkpoints import check_checkpoints  # noqa: F401  (registers it)
+from kafkadrill.checkers.clocks import check_clocks  # noqa: F401  (registers it)
 from kafkadrill.checkers.copier import check_copier  # noqa: F401  (registers it)
 from kafkadrill.checkers.cycles import check_cycles  # noqa: F401  (registers it)
 from kafkadrill.checkers.duplicates import check_duplicates  # noqa: F401  (registers it)

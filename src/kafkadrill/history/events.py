@@ -54,6 +54,7 @@ class Ev(StrEnum):
     COMMIT_FAIL = "commit.fail"
     CONSUME_ERROR = "consume.error"
     CLIENT_ERROR = "client.error"
+    WORKER_CLOCK = "worker.clock"
     PRODUCER_FATAL = "producer.fatal"
     HEAL_RESTART = "heal.restart"
     PROBE = "probe"
@@ -383,6 +384,25 @@ EVENTS: dict[str, EventSpec] = {
             Ev.CLIENT_ERROR,
             (_f("client", "str"), _f("error", "str")),
             doc="a workload client thread crashed (the drill becomes an error)",
+        ),
+        EventSpec(
+            Ev.WORKER_CLOCK,
+            (
+                _f("worker", "str", doc="`w<N>`"),
+                _f("at", "str", values=("start", "end"), doc="when the exchange ran"),
+                _f(
+                    "samples",
+                    "list",
+                    doc="`[t_sent, t_worker, t_received]` per ping: the runner's `t` when it "
+                    "asked, the worker's `t` in its answer, the runner's `t` when it arrived",
+                ),
+                _f(
+                    "shared",
+                    "bool",
+                    doc="the worker stamps on the runner's clock (same host: offset 0)",
+                ),
+            ),
+            doc="a clock exchange with a workload worker: the bounds of its clock's offset",
         ),
         EventSpec(
             Ev.PRODUCER_FATAL,

@@ -1,10 +1,13 @@
 """Merging history segments: the runner's history and each workload worker's (issue 25).
 
 Workers (``workload.producers.workers``) write their own columnar segment, stamped on the
-runner's clock (same host: one ``CLOCK_MONOTONIC``, so the offsets are exact). At the end of the
-run :func:`merge_segments` folds them into the run's ``history.arrow``: one stream in ``t``
-order (ties: the runner's history first, then the segments in order, each in its own order),
-``seq`` renumbered 0, 1, 2, ... The merge streams: it holds about one batch per segment.
+runner's clock (same host: one ``CLOCK_MONOTONIC``, so the offsets are exact) or on their own
+(another host): the merge then adds the correction of the worker's clock exchanges (the
+``worker.clock`` events of the runner's history, :func:`kafkadrill.history.clocks.correction`)
+to its ``t``, and sets ``wall`` to the runner's ``t0_wall + t``. At the end of the run
+:func:`merge_segments` folds them into the run's ``history.arrow``: one stream in ``t`` order
+(ties: the runner's history first, then the segments in order, each in its own order), ``seq``
+renumbered 0, 1, 2, ... The merge streams: it holds about one batch per segment.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kafkadrill.history import columnar
+from kafkadrill.history.clocks import correction
 from kafkadrill.history.errors import HistoryError
+from kafkadrill.history.events import Ev
 
 __all__ = ["merge_segments", "segment_paths"]
 
@@ -38,11 +45,52 @@ def segment_paths(run_dir: Path) -> list[Path]:
     return sorted((p for p in run_dir.glob(SEGMENT_GLOB) if worker(p) >= 0), key=worker)
 
 
-class _Source:
-    """One segment's remaining rows, a batch at a time."""
+def _worker_of(segment: Path) -> str:
+    """``w<N>`` of ``history.w<N>.arrow``."""
+    return segment.name[len("history.") : -len(".arrow")]
 
-    def __init__(self, path: Path) -> None:
+
+def _clock_corrections(history: Path) -> tuple[dict[str, float], float | None]:
+    """(seconds to add to each worker's ``t``, the history's ``t0_wall``) from its
+    ``worker.clock`` and ``run.start`` events (only those rows are decoded)."""
+    exchanges: dict[str, list[dict[str, Any]]] = {}
+    t0_wall: float | None = None
+    for batch in columnar.iter_batches(history):
+        if t0_wall is None and batch.num_rows:  # run.start: wall = t0_wall + t
+            t0_wall = batch.column("wall")[0].as_py() - batch.column("t")[0].as_py()
+        hit = pc.equal(batch.column("type"), Ev.WORKER_CLOCK)
+        if not pc.any(hit).as_py():
+            continue
+        for raw in pc.filter(batch.column("json"), hit).to_pylist():
+            ev = orjson.loads(raw)
+            exchanges.setdefault(str(ev.get("worker")), []).append(ev)
+    out = {}
+    for worker, evs in exchanges.items():
+        samples = [s for e in evs for s in e.get("samples") or []]
+        shared = all(bool(e.get("shared")) for e in evs)
+        out[worker] = correction(samples, shared) if samples else 0.0
+    return out, t0_wall
+
+
+def _retimed_json(json: pa.Array, t: np.ndarray, wall: np.ndarray) -> pa.Array:
+    """The JSON-stored events' own ``t`` and ``wall`` rewritten (after a clock correction)."""
+    out: list[bytes | None] = []
+    for value, t_new, wall_new in zip(json.to_pylist(), t.tolist(), wall.tolist(), strict=True):
+        if value is None:
+            out.append(None)
+        else:
+            ev = orjson.loads(value)
+            out.append(orjson.dumps({**ev, "t": t_new, "wall": wall_new}))
+    return pa.array(out, pa.binary())
+
+
+class _Source:
+    """One segment's remaining rows, a batch at a time; ``shift`` (seconds, with the history's
+    ``t0_wall``) moves them onto the runner's clock."""
+
+    def __init__(self, path: Path, shift: float = 0.0, t0_wall: float | None = None) -> None:
         self._batches: Iterator[pa.RecordBatch] = columnar.iter_batches(path)
+        self.shift, self.t0_wall = shift, t0_wall
         self.rows: pa.Table | None = None
         self.done = False
 
@@ -52,7 +100,21 @@ class _Source:
             if batch is None:
                 self.done = True
             else:
-                self.rows = pa.Table.from_batches([batch])
+                self.rows = self._retimed(pa.Table.from_batches([batch]))
+
+    def _retimed(self, rows: pa.Table) -> pa.Table:
+        if self.shift == 0.0 or self.t0_wall is None:
+            return rows
+        t = rows.column("t").to_numpy() + self.shift
+        wall = self.t0_wall + t
+        i_t, i_wall = rows.schema.get_field_index("t"), rows.schema.get_field_index("wall")
+        rows = rows.set_column(i_t, rows.schema.field(i_t), pa.array(t))
+        rows = rows.set_column(i_wall, rows.schema.field(i_wall), pa.array(wall))
+        json = rows.column("json").combine_chunks()
+        if json.null_count < len(json):
+            i = rows.schema.get_field_index("json")
+            rows = rows.set_column(i, rows.schema.field(i), _retimed_json(json, t, wall))
+        return rows
 
     @property
     def has_rows(self) -> bool:
@@ -109,7 +171,9 @@ def merge_segments(history: Path, segments: Sequence[Path]) -> int:
     for p in paths:
         if not columnar.is_columnar(p):
             raise HistoryError(p, None, "only columnar histories are merged (history.arrow)")
-    sources = [_Source(p) for p in paths]
+    shifts, t0_wall = _clock_corrections(history)
+    sources = [_Source(history)]
+    sources += [_Source(p, shifts.get(_worker_of(p), 0.0), t0_wall) for p in segments]
     tmp = history.with_name(history.name + ".merging")
     written = 0
     with (

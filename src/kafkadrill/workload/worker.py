@@ -14,10 +14,12 @@ are reachable:
   (docs/explanation/workers.md);
 - commands on stdin, one JSON object per line: ``{"op": "stop"}``, ``{"op": "pause" | "resume",
   "producer": NAME}``, ``{"op": "redirect", "producer": NAME, "cluster": C, "site": S,
-  "bootstrap": B}``; end of input is a stop (the runner is gone);
+  "bootstrap": B}``, ``{"op": "clock", "n": N}``; end of input is a stop (the runner is gone);
 - status on stdout, one JSON object per line at least every :data:`STATUS_INTERVAL_S`:
   ``{"producers": {NAME: {"acked", "failed", "unknown", "cluster", "site", "error"}}}``, and
-  ``"done": true`` on the last one, after the segment is closed.
+  ``"done": true`` on the last one, after the segment is closed; a clock command is answered at
+  once with ``{"clock": N, "t": T}``, T the worker's ``t`` (the runner brackets it with its own
+  ``t`` before and after: the bounds of the offset, checked by the ``clocks`` checker).
 
 The worker writes every event of its producers to its segment as the run goes (a batch at least
 every second); the runner merges the segments into the run's history at the end
@@ -49,7 +51,9 @@ class WorkerSpec:
     index: int
     run_id: str
     segment: str
-    origin: tuple[float, float]  # the runner history's (start, t0_wall), CLOCK_MONOTONIC
+    # The runner history's (start, t0_wall) on CLOCK_MONOTONIC; None: the worker's own clock (a
+    # worker on another host), which the merge corrects from the clock exchanges.
+    origin: tuple[float, float] | None
     producers: list[ProducerSpec]
     bootstrap: dict[str, str] = field(default_factory=dict)  # "cluster|site" -> servers
 
@@ -59,7 +63,7 @@ class WorkerSpec:
     @classmethod
     def from_json(cls, text: str) -> WorkerSpec:
         raw = json.loads(text)
-        raw["origin"] = tuple(raw["origin"])
+        raw["origin"] = None if raw["origin"] is None else tuple(raw["origin"])
         raw["producers"] = [ProducerSpec(**p) for p in raw["producers"]]
         return cls(**raw)
 
@@ -100,6 +104,9 @@ class _Worker:
             },
             "done": done,
         }
+        self._write(line)
+
+    def _write(self, line: dict[str, Any]) -> None:
         with self._out_lock:
             self.out.write(json.dumps(line) + "\n")
             self.out.flush()
@@ -108,6 +115,9 @@ class _Worker:
         op = cmd.get("op")
         if op == "stop":
             self.stop.set()
+            return
+        if op == "clock":
+            self._write({"clock": cmd["n"], "t": self.history.now()})
             return
         p = self.producers[cmd["producer"]]
         if op == "pause":

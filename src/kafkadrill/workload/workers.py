@@ -6,6 +6,10 @@ the drill through a :class:`RemoteProducer`, which has what the drill, the fault
 runbooks use of a producer thread (counters, ``spec``, ``paused``, ``redirect``, ``error``,
 ``start``/``join``), so they do not know where a producer runs.
 
+Twice, after it starts and before it stops, the runner exchanges clock readings with each
+worker (:meth:`WorkerProcess.exchange_clocks`, a ``worker.clock`` event): the ``clocks``
+checker derives the bounds of the worker's clock offset from them.
+
 A worker that exits without its final status (killed, crashed) is a crashed workload client,
 as a producer thread that raises is: its producers get a ``client.error`` event and the run
 stops with an error. Its segment keeps every batch written before the end (at most the last
@@ -16,19 +20,28 @@ checkers.
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kafkadrill.history import Ev, HistoryWriter
+from kafkadrill.history.clocks import correction
 from kafkadrill.runtimes.shared.processes import spawn_guarded
 from kafkadrill.workload.client import BootstrapFn
 from kafkadrill.workload.producer import ProducerSpec
 from kafkadrill.workload.worker import WorkerSpec, bootstrap_key
 
-__all__ = ["RemoteProducer", "WorkerLost", "WorkerProcess", "make_workers"]
+__all__ = ["CLOCK_PINGS", "RemoteProducer", "WorkerLost", "WorkerProcess", "make_workers"]
+
+#: Pings per clock exchange: the bounds are the tightest ping's (one slow answer costs nothing).
+CLOCK_PINGS = 8
+#: Seconds a worker may take to answer a ping; the first waits for its start-up (imports,
+#: clients), so it is generous. A worker that does not answer ends the exchange.
+CLOCK_TIMEOUT_S = 30.0
 
 
 class WorkerLost(RuntimeError):
@@ -106,8 +119,13 @@ class WorkerProcess:
         bootstrap: BootstrapFn,
         run_dir: Path,
         stop: threading.Event,
+        shared: bool = True,
     ) -> None:
+        """``shared``: the worker stamps on the runner's clock (it runs on the runner's host);
+        otherwise on its own, which the merge corrects (:attr:`correction`)."""
         self.index, self.history, self.bootstrap, self.run_dir = index, history, bootstrap, run_dir
+        self.shared = shared
+        self.clock_samples: list[list[float]] = []  # every exchange's, in order
         self.stop_event = stop
         self.segment = run_dir / f"history.w{index}.arrow"
         self.producers = [RemoteProducer(self, s) for s in specs]
@@ -115,6 +133,9 @@ class WorkerProcess:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
+        self._clock_replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._clock_lock = threading.Lock()
+        self._ping = 0
         self.done = False  # its final status arrived: it stopped in order
         self.lost: str | None = None  # why not, once it ended without it
         self.returncode: int | None = None
@@ -124,12 +145,11 @@ class WorkerProcess:
         return f"w{self.index}"
 
     def spec(self) -> WorkerSpec:
-        start, t0_wall = self.history.origin
         return WorkerSpec(
             index=self.index,
             run_id=self.history.run_id,
             segment=str(self.segment),
-            origin=(start, t0_wall),
+            origin=self.history.origin if self.shared else None,
             producers=[p.spec for p in self.producers],
             bootstrap={
                 bootstrap_key(p.spec.cluster, p.spec.site): self.bootstrap(
@@ -159,11 +179,59 @@ class WorkerProcess:
                 target=self._read_status, name=f"worker-{self.name}-status", daemon=True
             )
             self._reader.start()
-        threading.Thread(target=self._stop_when_asked, daemon=True).start()
+        threading.Thread(target=self._clocks_and_stop, daemon=True).start()
 
-    def _stop_when_asked(self) -> None:
+    def _clocks_and_stop(self) -> None:
+        self.exchange_clocks("start")
         self.stop_event.wait()
+        self.exchange_clocks("end")
         self.send({"op": "stop"})
+
+    def exchange_clocks(self, at: str, pings: int = CLOCK_PINGS) -> None:
+        """Ask the worker for its ``t`` ``pings`` times, each bracketed by the runner's ``t``,
+        and record the samples (``worker.clock``): on a shared clock they prove the offset is
+        0, within the round trip; on the worker's own they are what the merge corrects by. An
+        exchange without an answer is recorded for an own clock (the checker then says its
+        times cannot be placed), not for a shared one (it is exact anyway)."""
+        samples: list[list[float]] = []
+        with self._clock_lock:
+            for _ in range(pings):
+                if not self.is_alive():
+                    break
+                self._ping += 1
+                sent = self.history.now()
+                self.send({"op": "clock", "n": self._ping})
+                t_worker = self._clock_reply(self._ping)
+                if t_worker is None:
+                    break  # no answer: the worker is gone or stuck (its status says which)
+                samples.append([sent, t_worker, self.history.now()])
+        self.clock_samples.extend(samples)
+        if (samples or not self.shared) and not self.history.closed:
+            self.history.append(
+                Ev.WORKER_CLOCK, worker=self.name, at=at, samples=samples, shared=self.shared
+            )
+
+    @property
+    def correction(self) -> float:
+        """Seconds the merge adds to the worker's ``t`` (0 on a shared clock, or unmeasured)."""
+        if not self.clock_samples:
+            return 0.0
+        return correction(self.clock_samples, self.shared)
+
+    def _clock_reply(self, n: int) -> float | None:
+        """The worker's ``t`` in its answer to ping ``n`` (a late answer to an earlier ping is
+        skipped), or None when it ended or after :data:`CLOCK_TIMEOUT_S`."""
+        deadline = time.monotonic() + CLOCK_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = self._clock_replies.get(timeout=left)
+            except queue.Empty:
+                return None
+            if reply.get("gone"):
+                return None
+            if reply.get("clock") == n:
+                return float(reply["t"])
+        return None
 
     def send(self, cmd: dict[str, Any]) -> None:
         proc = self._proc
@@ -184,12 +252,16 @@ class WorkerProcess:
                 status = json.loads(raw)
             except ValueError:
                 continue
+            if "clock" in status:
+                self._clock_replies.put(status)
+                continue
             for name, s in status.get("producers", {}).items():
                 if name in self._by_name:
                     self._by_name[name].update(s)
             if status.get("done"):
                 self.done = True
         self.returncode = proc.wait()
+        self._clock_replies.put({"gone": True})  # a ping waiting for an answer gets none
         if not self.done:
             self._lost()
 
@@ -229,14 +301,15 @@ def make_workers(
     bootstrap: BootstrapFn,
     run_dir: Path,
     stop: threading.Event,
+    shared: bool = True,
 ) -> list[WorkerProcess]:
     """One :class:`WorkerProcess` per worker index of ``specs`` (``spec.worker``; started by
-    their producers' ``start``)."""
+    their producers' ``start``); ``shared``: see :class:`WorkerProcess`."""
     groups: dict[int, list[ProducerSpec]] = {}
     for s in specs:
         assert s.worker is not None
         groups.setdefault(s.worker, []).append(s)
     return [
-        WorkerProcess(i, group, history, bootstrap, run_dir, stop)
+        WorkerProcess(i, group, history, bootstrap, run_dir, stop, shared)
         for i, group in sorted(groups.items())
     ]
