@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from kafkadrill.history import Ev, HistoryWriter
-from kafkadrill.history.clocks import correction
 from kafkadrill.runtimes.shared.processes import spawn_guarded
 from kafkadrill.workload.client import BootstrapFn
 from kafkadrill.workload.producer import ProducerSpec
@@ -122,10 +121,9 @@ class WorkerProcess:
         shared: bool = True,
     ) -> None:
         """``shared``: the worker stamps on the runner's clock (it runs on the runner's host);
-        otherwise on its own, which the merge corrects (:attr:`correction`)."""
+        otherwise on its own, which the merge corrects from its clock exchanges."""
         self.index, self.history, self.bootstrap, self.run_dir = index, history, bootstrap, run_dir
         self.shared = shared
-        self.clock_samples: list[list[float]] = []  # every exchange's, in order
         self.stop_event = stop
         self.segment = run_dir / f"history.w{index}.arrow"
         self.producers = [RemoteProducer(self, s) for s in specs]
@@ -205,18 +203,10 @@ class WorkerProcess:
                 if t_worker is None:
                     break  # no answer: the worker is gone or stuck (its status says which)
                 samples.append([sent, t_worker, self.history.now()])
-        self.clock_samples.extend(samples)
         if (samples or not self.shared) and not self.history.closed:
             self.history.append(
                 Ev.WORKER_CLOCK, worker=self.name, at=at, samples=samples, shared=self.shared
             )
-
-    @property
-    def correction(self) -> float:
-        """Seconds the merge adds to the worker's ``t`` (0 on a shared clock, or unmeasured)."""
-        if not self.clock_samples:
-            return 0.0
-        return correction(self.clock_samples, self.shared)
 
     def _clock_reply(self, n: int) -> float | None:
         """The worker's ``t`` in its answer to ping ``n`` (a late answer to an earlier ping is
