@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-from functools import partial
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,16 @@ import pytest
 from kafkadrill.history import load_frames, read_history
 from kafkadrill.runner import run_drill
 from kafkadrill.scenario import Scenario
-from kafkadrill.workload.workers import make_workers
 
 pytestmark = pytest.mark.integration
 
 RATE = 150
 
 
-def _scenario(name: str, duration: int) -> Scenario:
+def _scenario(name: str, duration: int, worker_command: list[str] | None = None) -> Scenario:
+    producers: dict[str, Any] = {"count": 4, "workers": 2, "rate_per_second": RATE, "acks": "all"}
+    if worker_command is not None:
+        producers["worker_command"] = worker_command
     return Scenario.from_dict(
         {
             "name": name,
@@ -35,7 +37,7 @@ def _scenario(name: str, duration: int) -> Scenario:
                 "topics": [{"name": "orders", "partitions": 3, "replication_factor": 1}],
             },
             "workload": {
-                "producers": {"count": 4, "workers": 2, "rate_per_second": RATE, "acks": "all"},
+                "producers": producers,
                 "consumers": [{"group": "billing", "commit_interval_ms": 500}],
             },
             "final_read": {"timeout_seconds": 30},
@@ -74,16 +76,22 @@ def _unrecorded(run_dir: Path) -> set[str]:
     return read - sent
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["shared-clock", "own-clock"])
+@pytest.mark.parametrize("shared", [True, False], ids=["child", "through-a-command"])
 def test_producers_in_two_workers_merge_into_one_exact_history(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: bool
+    tmp_path: Path, shared: bool
 ) -> None:
-    """own-clock: each worker stamps on its own clock, as one on another host must (its t
-    starts at 0 when it starts, long after the runner's); the merge corrects it from the clock
-    exchanges, so the same assertions hold."""
-    if not shared:
-        monkeypatch.setattr("kafkadrill.drill.make_workers", partial(make_workers, shared=False))
-    result = run_drill(_scenario("workers-clean", 10), reports_dir=tmp_path)
+    """through-a-command: each worker is started as one on another host is (``ssh HOST
+    python3``): here ``sh -c 'cd ELSEWHERE && exec python3 ...'``, so only its stdin and
+    stdout link it to the runner. Its spec travels on stdin, it writes its segment in its own
+    directory and ships it back with its status, and it stamps on its own clock (its t starts
+    at 0 when it starts, long after the runner's), which the merge corrects from the clock
+    exchanges: the same assertions hold."""
+    elsewhere = tmp_path / "elsewhere"
+    command = None
+    if not shared:  # workload.producers.worker_command
+        elsewhere.mkdir()
+        command = ["sh", "-c", 'cd "$0" && exec "$@"', str(elsewhere), sys.executable]
+    result = run_drill(_scenario("workers-clean", 10, command), reports_dir=tmp_path)
     assert result.error is None, result.error
     rpo = result.report["rpo"]
     assert rpo["acked"] > 4 * RATE * 9
@@ -109,6 +117,12 @@ def test_producers_in_two_workers_merge_into_one_exact_history(
             assert w["offset_min_seconds"] <= 0.0 <= w["offset_max_seconds"]
         else:  # the runner's t was several seconds on (topology, warm-up) when it started
             assert w["correction_seconds"] > 2.0 and w["uncertainty_seconds"] < 0.5
+    if not shared:  # each worker's own segment, where it ran: all of it reached the runner
+        own = sorted(elsewhere.iterdir())
+        assert [p.name for p in own] == ["history.w0.arrow", "history.w1.arrow"]
+        shipped = sum(1 for p in own for _ in read_history(p))
+        merged = read_history(run / "history.arrow")
+        assert shipped == sum(1 for e in merged if e["type"].startswith("send."))
     assert (run / "workers" / "w0.json").is_file() and (run / "logs" / "worker-w1.log").is_file()
     assert not _workers()  # no worker left behind
 

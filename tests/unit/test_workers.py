@@ -125,3 +125,65 @@ def test_worker_commands_and_status(tmp_path: Path) -> None:
         "error": None,
     }  # fmt: skip
     worker.history.close()
+
+
+def test_a_worker_elsewhere_ships_its_segment_with_each_status(tmp_path: Path) -> None:
+    """ship_segment: each status carries the bytes the segment gained since the last one, so
+    the runner's copy is always a prefix of the worker's file, and whole after ``done``."""
+    import base64
+
+    from kafkadrill.history import Ev
+    from kafkadrill.workload import worker as w
+
+    spec = WorkerSpec(
+        1, "r", str(tmp_path / "history.w1.arrow"), None,
+        [ProducerSpec("p0", "primary", "orders", "east")], {"primary|east": "127.0.0.1:1"},
+        ship_segment=True,
+    )  # fmt: skip
+    out = io.StringIO()
+    worker = w._Worker(spec, out)
+    copy = b""
+    for i in range(3):
+        worker.history.append(Ev.PHASE, name=f"step-{i}")
+        worker.history.flush()
+        worker.status()
+        copy += base64.b64decode(json.loads(out.getvalue().splitlines()[-1])["segment"])
+        assert Path(spec.segment).read_bytes().startswith(copy)
+    worker.history.close()
+    worker.status(done=True)
+    copy += base64.b64decode(json.loads(out.getvalue().splitlines()[-1])["segment"])
+    assert copy == Path(spec.segment).read_bytes()
+
+
+def test_the_spec_may_come_on_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafkadrill.workload import worker as w
+
+    spec = WorkerSpec(0, "r", str(tmp_path / "history.w0.arrow"), None, [], {})
+    seen: list[WorkerSpec] = []
+
+    def run(self: w._Worker, commands: object) -> None:
+        seen.append(self.spec)
+        self.history.close()
+
+    monkeypatch.setattr(w._Worker, "run", run)
+    monkeypatch.setattr(w.signal, "signal", lambda *_: None)  # pytest keeps its own SIGTERM
+    monkeypatch.setattr("sys.stdin", io.StringIO(spec.to_json() + "\n"))
+    assert w.main(["-"]) == 0 and seen == [spec]
+
+
+@pytest.mark.parametrize(
+    ("producers", "fix"),
+    [
+        ("{count: 2, worker_command: [ssh, h, python3]}", "set workers: 1 or more"),
+        ("{count: 2, workers: 2, worker_command: [ssh, '', python3]}", "non-empty string"),
+        ("{count: 2, workers: 2, worker_command: []}", "worker_command"),
+    ],
+)
+def test_a_worker_command_that_cannot_serve_is_refused(
+    tmp_path: Path, producers: str, fix: str
+) -> None:
+    text = f"name: wc\nhistory_format: columnar\nworkload:\n  producers: {producers}\n"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, text))
+    msg = str(info.value)
+    assert "workload.producers.worker_command" in msg and fix in msg and str(tmp_path) in msg

@@ -99,6 +99,7 @@ def producer_specs(w: WorkloadSpec) -> tuple[ProducerSpec, ...]:
                     message_bytes=ps.message_bytes,
                     extra={**_login(ps.principal), **ps.config},
                     worker=workers + i % ps.workers if ps.workers else None,
+                    worker_command=ps.worker_command if ps.workers else None,
                     **_txn(ps),
                 )
             )

@@ -314,6 +314,14 @@ class ProducerSpec(_Model):
         description="worker processes the group's producers run in, spread evenly (0 = threads "
         "of the runner); needs history_format: columnar",
     )
+    worker_command: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="start each worker through this command, which ends with the Python that "
+        "runs it (e.g. [ssh, loadgen-1, python3]): its spec and commands travel on its stdin, "
+        "its status and segment on its stdout, and it keeps its own clock (null = a child "
+        "process of the runner)",
+    )
 
     @model_validator(mode="after")
     def _resolve_idempotence(self) -> ProducerSpec:

@@ -85,6 +85,8 @@ class ProducerSpec:
     extra: dict[str, Any] = field(default_factory=dict)  # more librdkafka properties
     # The worker process it runs in (workload/worker.py); None = a thread of the runner.
     worker: int | None = None
+    # How that worker is started elsewhere (workload/workers.py); None = a child of the runner.
+    worker_command: list[str] | None = None
 
     def client_config(self, bootstrap: str) -> dict[str, Any]:
         conf: dict[str, Any] = {

@@ -6,20 +6,21 @@ processes so the load is bounded by Kafka and the machine. The protocol is plain
 over the worker's stdin and stdout, so a worker can run anywhere its spec's bootstrap servers
 are reachable:
 
-- the spec (:class:`WorkerSpec`, a JSON file): the run id, the producers (their
-  :class:`~kafkadrill.workload.producer.ProducerSpec`), a bootstrap per (cluster, site), the
-  segment to write (``history.w<N>.arrow``) and the runner history's origin (``start``,
-  ``t0_wall``) on the shared monotonic clock: a worker on the runner's host stamps events on the
-  runner's ``t`` exactly; one on another host needs the offset bounds of a clock exchange
-  (docs/explanation/workers.md);
+- the spec (:class:`WorkerSpec`, a JSON file, or the first line of stdin with ``-``): the run
+  id, the producers (their :class:`~kafkadrill.workload.producer.ProducerSpec`), a bootstrap
+  per (cluster, site), the segment to write (``history.w<N>.arrow``) and the runner history's
+  origin (``start``, ``t0_wall``) on the shared monotonic clock: a worker on the runner's host
+  stamps events on the runner's ``t`` exactly; one on another host (origin null) keeps its own
+  clock, which the merge corrects from the clock exchanges (docs/explanation/workers.md);
 - commands on stdin, one JSON object per line: ``{"op": "stop"}``, ``{"op": "pause" | "resume",
   "producer": NAME}``, ``{"op": "redirect", "producer": NAME, "cluster": C, "site": S,
   "bootstrap": B}``, ``{"op": "clock", "n": N}``; end of input is a stop (the runner is gone);
 - status on stdout, one JSON object per line at least every :data:`STATUS_INTERVAL_S`:
   ``{"producers": {NAME: {"acked", "failed", "unknown", "cluster", "site", "error"}}}``, and
-  ``"done": true`` on the last one, after the segment is closed; a clock command is answered at
-  once with ``{"clock": N, "t": T}``, T the worker's ``t`` (the runner brackets it with its own
-  ``t`` before and after: the bounds of the offset, checked by the ``clocks`` checker).
+  ``"done": true`` on the last one, after the segment is closed. With ``ship_segment`` each
+  also carries what the segment gained since the last (``"segment"``, base64). A clock command
+  is answered at once with ``{"clock": N, "t": T}``, T the worker's ``t`` (the runner brackets
+  it with its own ``t`` before and after: the bounds of the offset, see the ``clocks`` checker).
 
 The worker writes every event of its producers to its segment as the run goes (a batch at least
 every second); the runner merges the segments into the run's history at the end
@@ -28,6 +29,7 @@ every second); the runner merges the segments into the run's history at the end
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import sys
@@ -56,6 +58,9 @@ class WorkerSpec:
     origin: tuple[float, float] | None
     producers: list[ProducerSpec]
     bootstrap: dict[str, str] = field(default_factory=dict)  # "cluster|site" -> servers
+    # Send the segment's bytes to the runner with each status (a worker on another host: the
+    # runner keeps a copy as it grows, so a lost worker costs at most its last status' worth).
+    ship_segment: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -85,6 +90,7 @@ class _Worker:
             cls = WorkloadProducer if p.txn_size is None else TransactionalProducer
             self.producers[p.name] = cls(p, self.history, self._bootstrap, spec.run_id, self.stop)
         self._out_lock = threading.Lock()
+        self._shipped = 0  # bytes of the segment sent so far (ship_segment)
 
     def _bootstrap(self, cluster: str, site: str) -> str:
         return self.bootstrap[bootstrap_key(cluster, site)]
@@ -104,7 +110,18 @@ class _Worker:
             },
             "done": done,
         }
+        if self.spec.ship_segment:
+            line["segment"] = self._new_segment_bytes()
         self._write(line)
+
+    def _new_segment_bytes(self) -> str:
+        """What the segment gained since the last status, base64 (the writer appends whole
+        writes; a batch cut mid-way is completed by the next status)."""
+        with open(self.spec.segment, "rb") as f:
+            f.seek(self._shipped)
+            data = f.read()
+        self._shipped += len(data)
+        return base64.b64encode(data).decode()
 
     def _write(self, line: dict[str, Any]) -> None:
         with self._out_lock:
@@ -152,9 +169,12 @@ class _Worker:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m kafkadrill.workload.worker SPEC.json", file=sys.stderr)
+        print("usage: python -m kafkadrill.workload.worker SPEC.json|-", file=sys.stderr)
         return 2
-    spec = WorkerSpec.from_json(Path(args[0]).read_text())
+    # "-": the spec is the first line of stdin (a worker started on another host through a
+    # command that carries only its stdin and stdout).
+    text = sys.stdin.readline() if args[0] == "-" else Path(args[0]).read_text()
+    spec = WorkerSpec.from_json(text)
     worker = _Worker(spec, sys.stdout)
     # SIGTERM stops the worker as a stop command does (its producers drain, the segment closes).
     signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())

@@ -19,12 +19,14 @@ checkers.
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +120,16 @@ class WorkerProcess:
         bootstrap: BootstrapFn,
         run_dir: Path,
         stop: threading.Event,
-        shared: bool = True,
+        command: Sequence[str] | None = None,
     ) -> None:
-        """``shared``: the worker stamps on the runner's clock (it runs on the runner's host);
-        otherwise on its own, which the merge corrects from its clock exchanges."""
+        """``command``: how to start the worker's Python elsewhere (``ssh HOST python3``,
+        ``kubectl exec -i POD -- python3``: it must carry stdin and stdout); its spec then goes
+        on its stdin, it keeps its own clock (the merge corrects it from the clock exchanges)
+        and ships its segment back with its status. None: a child of the runner, on its clock,
+        writing the segment in place."""
         self.index, self.history, self.bootstrap, self.run_dir = index, history, bootstrap, run_dir
-        self.shared = shared
+        self.command = list(command) if command is not None else None
+        self.shared = command is None
         self.stop_event = stop
         self.segment = run_dir / f"history.w{index}.arrow"
         self.producers = [RemoteProducer(self, s) for s in specs]
@@ -146,8 +152,10 @@ class WorkerProcess:
         return WorkerSpec(
             index=self.index,
             run_id=self.history.run_id,
-            segment=str(self.segment),
+            # Elsewhere: in the worker's working directory (the runner keeps its own copy).
+            segment=str(self.segment) if self.shared else self.segment.name,
             origin=self.history.origin if self.shared else None,
+            ship_segment=not self.shared,
             producers=[p.spec for p in self.producers],
             bootstrap={
                 bootstrap_key(p.spec.cluster, p.spec.site): self.bootstrap(
@@ -161,18 +169,22 @@ class WorkerProcess:
         with self._lock:
             if self._proc is not None:
                 return
+            spec = self.spec()
             spec_path = self.run_dir / "workers" / f"{self.name}.json"
             spec_path.parent.mkdir(parents=True, exist_ok=True)
-            spec_path.write_text(self.spec().to_json())
+            spec_path.write_text(spec.to_json())
             log_dir = self.run_dir / "logs"
             log_dir.mkdir(parents=True, exist_ok=True)
+            module = ["-m", "kafkadrill.workload.worker"]
+            argv = [sys.executable, *module, str(spec_path)]
+            if self.command is not None:  # elsewhere: the spec travels on its stdin
+                argv = [*self.command, *module, "-"]
             with (log_dir / f"worker-{self.name}.log").open("ab") as log:
                 self._proc = spawn_guarded(
-                    [sys.executable, "-m", "kafkadrill.workload.worker", str(spec_path)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
+                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
                 )
+            if self.command is not None:
+                self._write_line(spec.to_json())
             self._reader = threading.Thread(
                 target=self._read_status, name=f"worker-{self.name}-status", daemon=True
             )
@@ -224,15 +236,18 @@ class WorkerProcess:
         return None
 
     def send(self, cmd: dict[str, Any]) -> None:
+        with self._lock:
+            self._write_line(json.dumps(cmd))
+
+    def _write_line(self, text: str) -> None:
         proc = self._proc
         if proc is None or proc.stdin is None:
             return
-        with self._lock:
-            try:
-                proc.stdin.write((json.dumps(cmd) + "\n").encode())
-                proc.stdin.flush()
-            except (BrokenPipeError, ValueError, OSError):
-                pass  # it is gone: _read_status records how it ended
+        try:
+            proc.stdin.write((text + "\n").encode())
+            proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # it is gone: _read_status records how it ended
 
     def _read_status(self) -> None:
         proc = self._proc
@@ -245,6 +260,9 @@ class WorkerProcess:
             if "clock" in status:
                 self._clock_replies.put(status)
                 continue
+            if status.get("segment"):  # shipped: the runner's copy grows with the worker's
+                with self.segment.open("ab") as f:
+                    f.write(base64.b64decode(status["segment"]))
             for name, s in status.get("producers", {}).items():
                 if name in self._by_name:
                     self._by_name[name].update(s)
@@ -291,15 +309,14 @@ def make_workers(
     bootstrap: BootstrapFn,
     run_dir: Path,
     stop: threading.Event,
-    shared: bool = True,
 ) -> list[WorkerProcess]:
     """One :class:`WorkerProcess` per worker index of ``specs`` (``spec.worker``; started by
-    their producers' ``start``); ``shared``: see :class:`WorkerProcess`."""
+    their producers' ``start``), started through their group's ``worker_command`` if any."""
     groups: dict[int, list[ProducerSpec]] = {}
     for s in specs:
         assert s.worker is not None
         groups.setdefault(s.worker, []).append(s)
     return [
-        WorkerProcess(i, group, history, bootstrap, run_dir, stop, shared)
+        WorkerProcess(i, group, history, bootstrap, run_dir, stop, group[0].worker_command)
         for i, group in sorted(groups.items())
     ]

@@ -59,7 +59,23 @@ def _worker_problems(s: Scenario, producers: list[tuple[str, ProducerSpec]]) -> 
     probs: list[Problem] = []
     for here, p in producers:
         if not p.workers:
+            if p.worker_command is not None:
+                probs.append(
+                    Problem(
+                        f"{here}.worker_command",
+                        "a worker command starts worker processes, and this group has none",
+                        "set workers: 1 or more, or drop worker_command",
+                    )
+                )
             continue
+        if p.worker_command is not None and not all(a.strip() for a in p.worker_command):
+            probs.append(
+                Problem(
+                    f"{here}.worker_command",
+                    "an empty argument in the worker command",
+                    "give each argument as a non-empty string, e.g. [ssh, loadgen-1, python3]",
+                )
+            )
         if s.history_format != "columnar":
             probs.append(
                 Problem(
