@@ -424,7 +424,8 @@ def _end_workers(drill: Drill) -> None:
 def _merge_workers(run: _Run, drill: Drill) -> None:
     """Fold the workers' segments into the run's history (the single source of truth)."""
     segments = [w.segment for w in drill.workers if w.segment.exists()]
-    merge_segments(run.history.path, segments)
+    own_clocks = any(not w.shared for w in drill.workers)  # else no correction to read
+    merge_segments(run.history.path, segments, own_clocks=own_clocks)
 
 
 def _finish(run: _Run, out: _Outcome, started: datetime, t_total: float) -> DrillResult:

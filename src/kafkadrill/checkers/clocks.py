@@ -32,14 +32,13 @@ from typing import Any
 from kafkadrill.checkers._common import Verdict
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
-from kafkadrill.history.clocks import correction, offset_bounds
+from kafkadrill.history.clocks import correction, offset_bounds, pooled
 
 NAME = "clocks"
 
 
 def _worker_figures(exchanges: list[dict[str, Any]]) -> dict[str, Any]:
-    samples = [s for e in exchanges for s in e["samples"]]
-    shared = all(bool(e.get("shared")) for e in exchanges)
+    samples, shared = pooled(exchanges)
     if not samples:  # an own clock never measured (a shared one is recorded only if it was)
         return {"exchanges": [e["at"] for e in exchanges], "pings": 0, "shared": shared}
     lo, hi = offset_bounds(samples)

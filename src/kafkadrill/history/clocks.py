@@ -8,9 +8,18 @@ between the runner's two readings, so its offset (worker minus runner) lies in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-__all__ = ["correction", "offset_bounds"]
+__all__ = ["correction", "offset_bounds", "pooled"]
+
+
+def pooled(exchanges: Iterable[Mapping[str, Any]]) -> tuple[list[Sequence[float]], bool]:
+    """(every sample, whether the clock is shared) of one worker's ``worker.clock`` events: the
+    merge corrects by them and the checker reports them, so both read them here."""
+    evs = list(exchanges)
+    samples = [s for e in evs for s in e.get("samples") or []]
+    return samples, all(bool(e.get("shared")) for e in evs)
 
 
 def offset_bounds(samples: Iterable[Sequence[float]]) -> tuple[float, float]:

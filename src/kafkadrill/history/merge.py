@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kafkadrill.history import columnar
-from kafkadrill.history.clocks import correction
+from kafkadrill.history.clocks import correction, pooled
 from kafkadrill.history.errors import HistoryError
 from kafkadrill.history.events import Ev
 
@@ -66,8 +66,7 @@ def _clock_corrections(history: Path) -> tuple[dict[str, float], float | None]:
             exchanges.setdefault(str(ev.get("worker")), []).append(ev)
     out = {}
     for worker, evs in exchanges.items():
-        samples = [s for e in evs for s in e.get("samples") or []]
-        shared = all(bool(e.get("shared")) for e in evs)
+        samples, shared = pooled(evs)
         out[worker] = correction(samples, shared) if samples else 0.0
     return out, t0_wall
 
@@ -163,15 +162,17 @@ def _ordered(parts: Sequence[pa.Table], first_seq: int) -> pa.Table:
     return table
 
 
-def merge_segments(history: Path, segments: Sequence[Path]) -> int:
+def merge_segments(history: Path, segments: Sequence[Path], *, own_clocks: bool = True) -> int:
     """Fold ``segments`` into ``history`` (both columnar), replace it atomically, delete the
     segments; returns the events merged. A crash before the replace leaves every file as it
-    was (the next merge starts over)."""
+    was (the next merge starts over). ``own_clocks`` False: the caller knows every worker
+    stamped on the runner's clock, so the pass over the history for their corrections (all 0)
+    is skipped."""
     paths = [history, *segments]
     for p in paths:
         if not columnar.is_columnar(p):
             raise HistoryError(p, None, "only columnar histories are merged (history.arrow)")
-    shifts, t0_wall = _clock_corrections(history)
+    shifts, t0_wall = _clock_corrections(history) if own_clocks else ({}, None)
     sources = [_Source(history)]
     sources += [_Source(p, shifts.get(_worker_of(p), 0.0), t0_wall) for p in segments]
     tmp = history.with_name(history.name + ".merging")
