@@ -5,7 +5,8 @@ local topology, 10 s) twice: workers as children of the runner (its clock), then
 through a command that leaves only a pipe between them (``sh -c 'cd ELSEWHERE && exec python3
 ...'``, as ``ssh HOST python3`` would: their own clock, the segment shipped back). Prints the
 ``clocks`` checker's figures per worker: the offset bounds, the merge's correction, the
-uncertainty left after it and the tightest round trip.
+uncertainty left after it, the tightest round trip and, on an own clock, the drift its pings
+allow (the linear clock model).
 
     flock /tmp/kafkadrill-heavy.lock python benchmarks/worker_clocks.py
 """
@@ -41,6 +42,12 @@ def main() -> None:
                 f" s, correction {w['correction_seconds']:+.6f} s, uncertainty "
                 f"{w['uncertainty_seconds'] * 1e3:.3f} ms, tightest round trip "
                 f"{w['round_trip_min_seconds'] * 1e3:.3f} ms"
+                + (
+                    ""
+                    if w["shared"]
+                    else f", drift {w['drift_ppm']:+.3f} ppm (allowed "
+                    f"{w['drift_min_ppm']:+.3f} .. {w['drift_max_ppm']:+.3f})"
+                )
             )
 
 

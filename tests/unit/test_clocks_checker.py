@@ -53,7 +53,7 @@ def test_a_shared_clock_within_the_round_trip_passes() -> None:
     assert v.figures["max_uncertainty_seconds"] == pytest.approx(0.0002)
 
 
-def test_an_own_clock_is_corrected_by_the_middle_of_its_bounds() -> None:
+def test_an_own_clock_is_corrected_by_a_model_its_pings_allow() -> None:
     # A worker whose clock reads 100 s behind the runner's (another host's monotonic clock).
     start = [[5.0, -94.9995, 5.001], [6.0, -93.9998, 6.0004]]
     end = [[60.0, -39.9997, 60.0005]]
@@ -63,8 +63,58 @@ def test_an_own_clock_is_corrected_by_the_middle_of_its_bounds() -> None:
     assert (w0["offset_min_seconds"], w0["offset_max_seconds"]) == pytest.approx(
         (-100.0002, -99.9998), abs=1e-9
     )
-    assert w0["correction_seconds"] == pytest.approx(100.0, abs=1e-9)
-    assert w0["uncertainty_seconds"] == pytest.approx(0.0002, abs=1e-9)
+    # The true clock (offset -100 s, no drift) is one the pings allow: the model is within
+    # its uncertainty of it, which is within the pings' widths.
+    assert w0["drift_min_ppm"] <= 0.0 <= w0["drift_max_ppm"]
+    # At most the widest intervals' spread over the ~54 s between the exchanges.
+    assert w0["drift_max_ppm"] - w0["drift_min_ppm"] < (0.0004 + 0.0005) / 53.99 * 1e6
+    assert abs(w0["correction_seconds"] - 100.0) <= w0["uncertainty_seconds"] <= 0.0004
+    assert w0["fits"] and v.figures["max_uncertainty_seconds"] == w0["uncertainty_seconds"]
+
+
+def _pings(at: float, offset: float, drift: float, n: int = 8) -> list[list[float]]:
+    """``n`` pings back to back from runner time ``at`` (as the runner sends them), 70 us round
+    trips, to a clock reading ``t + offset + drift * t``; the worker reads it at varying points
+    of each round trip."""
+    out = []
+    for k in range(n):
+        sent = at + 0.0001 * k
+        read = sent + 0.00007 * (k % 4 + 1) / 5
+        out.append([sent, read + offset + drift * read, sent + 0.00007])
+    return out
+
+
+def test_a_drifting_own_clock_is_corrected_by_its_drift() -> None:
+    # 20 ppm over an hour: 72 ms, far more than any ping's 70 us allows one fixed offset.
+    ex = [("w0", _pings(10.0, -500.0, 20e-6), False), ("w0", _pings(3610.0, -500.0, 20e-6), False)]
+    v = check_clocks(frames_from_events(_history(*ex)))
+    assert v.status == "PASS", v.notes
+    w0 = v.figures["workers"]["w0"]
+    assert w0["offset_min_seconds"] > w0["offset_max_seconds"]  # no fixed offset fits
+    assert w0["drift_min_ppm"] <= 20.0 <= w0["drift_max_ppm"]
+    assert w0["drift_ppm"] == pytest.approx(20.0, abs=0.05)
+    assert w0["uncertainty_seconds"] < 0.00007
+    assert any("drifted +20.0" in n for n in v.notes)
+
+
+def test_an_own_clock_that_jumps_is_unknown() -> None:
+    # The end exchange finds the clock 2 s on: more than 500 ppm over the hour allows.
+    ex = [("w0", _pings(10.0, -500.0, 0.0), False), ("w0", _pings(3610.0, -498.0, 0.0), False)]
+    v = check_clocks(frames_from_events(_history(*ex)))
+    assert v.status == "UNKNOWN" and "w0: no clock model fits its 16 pings" in v.notes[0]
+    assert v.figures["workers"]["w0"]["uncertainty_seconds"] is None
+
+
+def test_an_own_clock_measured_once_grows_uncertain_with_time() -> None:
+    # Killed before its end exchange: its drift is bounded only by the 500 ppm any clock keeps,
+    # so its events until the history's end (here t = 1000) may be up to ~0.5 s off.
+    events = _history(("w0", _pings(10.0, -500.0, 0.0), False))
+    events.append({"seq": 2, "t": 1000.0, "wall": 1e9 + 1000, "type": "run.end", "status": "ok"})
+    v = check_clocks(frames_from_events(events))
+    w0 = v.figures["workers"]["w0"]
+    assert v.status == "PASS" and w0["exchanges"] == ["start"]
+    assert (w0["drift_min_ppm"], w0["drift_max_ppm"]) == pytest.approx((-500.0, 500.0))
+    assert 0.4 < w0["uncertainty_seconds"] < 0.6
 
 
 @pytest.mark.parametrize(

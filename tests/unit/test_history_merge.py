@@ -168,3 +168,43 @@ def test_a_segment_on_its_own_clock_is_moved_onto_the_runners(tmp_path: Path) ->
     assert all(e["wall"] == pytest.approx(main.t0_wall + e["t"]) for e in merged)
     assert [e["type"] for e in merged][-3:] == ["send.invoke", "phase", "run.end"]
     assert [e["seq"] for e in merged] == list(range(len(merged)))
+
+
+def test_a_drifting_segment_is_mapped_by_its_clock_model(tmp_path: Path) -> None:
+    """A worker clock that runs 200 ppm fast: one fixed offset fits no pair of exchanges an
+    hour apart, so the merge maps its t by the offset and the drift its pings allow."""
+    clock = _Clock()
+    main = ColumnarHistoryWriter(tmp_path / "history.arrow", "r", clock=clock)
+    main.append(Ev.RUN_START, run_id="r", scenario="s", seed=1, runtime="local")
+    clock.now += 5.0
+    seg = ColumnarHistoryWriter(
+        tmp_path / "history.w0.arrow", "r", clock=lambda: clock.now * (1 + 200e-6)
+    )
+
+    def exchange(at: str) -> None:
+        samples = []
+        for _ in range(8):
+            sent = main.now()
+            clock.now += 0.00002
+            samples.append([sent, seg.now(), main.now() + 0.00002])
+            clock.now += 0.00005
+        main.append(Ev.WORKER_CLOCK, worker="w0", at=at, samples=samples, shared=False)
+
+    exchange("start")
+    line = seg.send_lines("p0", "primary", "orders")
+    runner_t = []
+    for step in range(6):
+        clock.now += 600.0
+        runner_t.append(main.now())
+        line.invoke(step, "k", 10)
+    exchange("end")
+    main.append(Ev.RUN_END, status="completed", error=None)
+    for w in (main, seg):
+        w.close()
+
+    merge_segments(main.path, [seg.path])
+
+    sends = [e["t"] for e in iter_event_dicts(main.path) if e["type"] == "send.invoke"]
+    # Uncorrected, the last send would be 0.72 s off (200 ppm of an hour); mapped, each is
+    # within the pings' round trip (70 us) of the runner's t.
+    assert sends == pytest.approx(runner_t, abs=7e-5)

@@ -2,9 +2,10 @@
 
 Workers (``workload.producers.workers``) write their own columnar segment, stamped on the
 runner's clock (same host: one ``CLOCK_MONOTONIC``, so the offsets are exact) or on their own
-(another host): the merge then adds the correction of the worker's clock exchanges (the
-``worker.clock`` events of the runner's history, :func:`kafkadrill.history.clocks.correction`)
-to its ``t``, and sets ``wall`` to the runner's ``t0_wall + t``. At the end of the run
+(another host): the merge then maps its ``t`` onto the runner's clock by the linear clock model
+of the worker's clock exchanges (offset and drift, from the ``worker.clock`` events of the
+runner's history: :func:`kafkadrill.history.clocks.correction`), and sets ``wall`` to the
+runner's ``t0_wall + t``. At the end of the run
 :func:`merge_segments` folds them into the run's ``history.arrow``: one stream in ``t`` order
 (ties: the runner's history first, then the segments in order, each in its own order), ``seq``
 renumbered 0, 1, 2, ... The merge streams: it holds about one batch per segment.
@@ -50,8 +51,13 @@ def _worker_of(segment: Path) -> str:
     return segment.name[len("history.") : -len(".arrow")]
 
 
-def _clock_corrections(history: Path) -> tuple[dict[str, float], float | None]:
-    """(seconds to add to each worker's ``t``, the history's ``t0_wall``) from its
+#: ``t * scale + shift`` puts a worker's ``t`` on the runner's clock.
+_Affine = tuple[float, float]
+_IDENTITY: _Affine = (1.0, 0.0)
+
+
+def _clock_corrections(history: Path) -> tuple[dict[str, _Affine], float | None]:
+    """((scale, shift) of each worker's ``t``, the history's ``t0_wall``) from its
     ``worker.clock`` and ``run.start`` events (only those rows are decoded)."""
     exchanges: dict[str, list[dict[str, Any]]] = {}
     t0_wall: float | None = None
@@ -67,7 +73,7 @@ def _clock_corrections(history: Path) -> tuple[dict[str, float], float | None]:
     out = {}
     for worker, evs in exchanges.items():
         samples, shared = pooled(evs)
-        out[worker] = correction(samples, shared) if samples else 0.0
+        out[worker] = correction(samples, shared)
     return out, t0_wall
 
 
@@ -84,12 +90,14 @@ def _retimed_json(json: pa.Array, t: np.ndarray, wall: np.ndarray) -> pa.Array:
 
 
 class _Source:
-    """One segment's remaining rows, a batch at a time; ``shift`` (seconds, with the history's
-    ``t0_wall``) moves them onto the runner's clock."""
+    """One segment's remaining rows, a batch at a time; ``clock`` ((scale, shift), with the
+    history's ``t0_wall``) moves them onto the runner's clock (monotonic: their order holds)."""
 
-    def __init__(self, path: Path, shift: float = 0.0, t0_wall: float | None = None) -> None:
+    def __init__(
+        self, path: Path, clock: _Affine = _IDENTITY, t0_wall: float | None = None
+    ) -> None:
         self._batches: Iterator[pa.RecordBatch] = columnar.iter_batches(path)
-        self.shift, self.t0_wall = shift, t0_wall
+        self.clock, self.t0_wall = clock, t0_wall
         self.rows: pa.Table | None = None
         self.done = False
 
@@ -102,9 +110,10 @@ class _Source:
                 self.rows = self._retimed(pa.Table.from_batches([batch]))
 
     def _retimed(self, rows: pa.Table) -> pa.Table:
-        if self.shift == 0.0 or self.t0_wall is None:
+        if self.clock == _IDENTITY or self.t0_wall is None:
             return rows
-        t = rows.column("t").to_numpy() + self.shift
+        scale, shift = self.clock
+        t = rows.column("t").to_numpy() * scale + shift
         wall = self.t0_wall + t
         i_t, i_wall = rows.schema.get_field_index("t"), rows.schema.get_field_index("wall")
         rows = rows.set_column(i_t, rows.schema.field(i_t), pa.array(t))
@@ -172,9 +181,9 @@ def merge_segments(history: Path, segments: Sequence[Path], *, own_clocks: bool 
     for p in paths:
         if not columnar.is_columnar(p):
             raise HistoryError(p, None, "only columnar histories are merged (history.arrow)")
-    shifts, t0_wall = _clock_corrections(history) if own_clocks else ({}, None)
+    clocks, t0_wall = _clock_corrections(history) if own_clocks else ({}, None)
     sources = [_Source(history)]
-    sources += [_Source(p, shifts.get(_worker_of(p), 0.0), t0_wall) for p in segments]
+    sources += [_Source(p, clocks.get(_worker_of(p), _IDENTITY), t0_wall) for p in segments]
     tmp = history.with_name(history.name + ".merging")
     written = 0
     with (
