@@ -62,6 +62,7 @@ from kafkadrill.checkers.torn_transaction import (  # noqa: F401  (registers it)
 )
 from kafkadrill.checkers.unknown import check_unknown  # noqa: F401  (registers it)
 from kafkadrill.history import HistoryFrames, load_frames
+from kafkadrill.history.memory import release_freed
 
 # The checker modules register themselves (@checker) when imported above: the registry, not a
 # hand-kept list, says which checkers run, in which order, and which may be expected anomalies.
@@ -112,7 +113,11 @@ def run_checkers(
     """Run every checker (or the given ones) on a history; never raises for a checker bug."""
     if not isinstance(frames, HistoryFrames):
         frames = load_frames(Path(frames) if isinstance(frames, str) else frames)
-    return {name: _run_one(name, fn, frames) for name, fn in (checkers or CHECKERS).items()}
+    out = {}
+    for name, fn in (checkers or CHECKERS).items():
+        out[name] = _run_one(name, fn, frames)
+        release_freed()  # a checker's working set, before the next one allocates its own
+    return out
 
 
 def _get(verdicts: Mapping[str, Verdict], checker: str, key: str) -> Any:

@@ -64,6 +64,19 @@ def n_ids(frames: HistoryFrames) -> int:
     return len(frames.ids)
 
 
+def rows_of(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """``df[mask]`` without copying when the rows kept are one run (all of them, or a slice:
+    the final read's rows, one cluster's part of them, the consumers' receipts before it). The
+    same rows and index either way; a slice is a view that pandas copies only if written to
+    (copy-on-write), so a filter that keeps most of a large frame costs no second frame."""
+    hits = np.flatnonzero(mask)
+    if len(hits) == len(df):
+        return df
+    if len(hits) and hits[-1] - hits[0] + 1 == len(hits):
+        return df.iloc[int(hits[0]) : int(hits[-1]) + 1]
+    return df[mask]
+
+
 def _first_mask(df: pd.DataFrame) -> np.ndarray:
     """Rows that are the first (file order) of their message id; null ids are never first."""
     codes = df["id_code"].to_numpy()
@@ -95,9 +108,9 @@ def first_per_id(df: pd.DataFrame, frames: HistoryFrames | None = None) -> pd.Da
                 key = ("first_per_id", name)
                 hit = frames.cache.get(key)
                 if hit is None:
-                    hit = frames.cache[key] = df[_cached_first_mask(frames, df)]
+                    hit = frames.cache[key] = rows_of(df, _cached_first_mask(frames, df))
                 return hit
-    return df[_first_mask(df)]
+    return rows_of(df, _first_mask(df))
 
 
 def presence(frames: HistoryFrames, df: pd.DataFrame) -> np.ndarray:
@@ -231,7 +244,7 @@ def unique_records(recv: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         again = pd.DataFrame({"ct": ct, "p": part, "o": off}).duplicated().to_numpy()
     again = again & (off >= 0)
     n = int(again.sum())
-    return (recv[~again], n) if n else (recv, 0)
+    return (rows_of(recv, ~again), n) if n else (recv, 0)
 
 
 def final_read(frames: HistoryFrames) -> FinalRead:
@@ -249,17 +262,17 @@ def final_read(frames: HistoryFrames) -> FinalRead:
         seq0 = int(start.get("seq", -1))
         complete = dict(attempt.complete)
         mask = recv["final"].to_numpy() & (recv["seq"].to_numpy() > seq0)
-        records, redelivered = unique_records(recv[mask])
+        records, redelivered = unique_records(rows_of(recv, mask))
         auth_name = start.get("authoritative")
         auth_for = {str(k): str(v) for k, v in (start.get("authoritative_for") or {}).items()}
         if auth_for:
             # Active-active: each origin's ids must be on the cluster named for that origin.
             names = set(auth_for.values())
-            auth = records[records["cluster"].isin(names).to_numpy()]
+            auth = rows_of(records, records["cluster"].isin(names).to_numpy())
             seen = _seen_per_origin(frames, records, auth_name, auth_for)
             complete_auth = all(complete.get(c, False) for c in names)
         else:
-            auth = records[(records["cluster"] == auth_name).to_numpy()]
+            auth = rows_of(records, (records["cluster"] == auth_name).to_numpy())
             seen = presence(frames, auth)
             complete_auth = None
         fr = FinalRead(
@@ -322,7 +335,7 @@ def consumer_receipts(frames: HistoryFrames) -> pd.DataFrame:
         mask &= r["id_code"].to_numpy() >= 0
         # Only the columns consumers of this table read: a row filter copies every column.
         cols = ["seq", "t", "group", "cluster", "topic", "partition", "offset", "id_code"]
-        hit = r[cols][mask]
+        hit = rows_of(r[cols], mask)
         frames.cache["consumer_receipts"] = hit
     return hit
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kafkadrill.checkers._common import cat_codes, first_per_id
+from kafkadrill.checkers._common import cat_codes, first_per_id, rows_of
 from kafkadrill.history import Ev, HistoryFrames
 
 __all__ = ["Series", "bin_width", "series"]
@@ -80,7 +80,7 @@ def _reads_topic(acked_topic: str, read_topics: set[str]) -> bool:
 def _consumer_lag(s: Series, frames: HistoryFrames) -> dict[str, np.ndarray]:
     r = frames.recv
     mask = ~r["final"].to_numpy() & r["group"].notna().to_numpy() & (r["id_code"] >= 0).to_numpy()
-    rc = r[mask]
+    rc = rows_of(r, mask)
     if rc.empty:
         return {}
     acked = first_per_id(frames.ok, frames)  # an id acked twice is one message

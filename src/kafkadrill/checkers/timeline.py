@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from kafkadrill.checkers._common import rows_of
 from kafkadrill.history import Ev, HistoryFrames
 from kafkadrill.history.folds import fault_windows
 
@@ -231,7 +232,7 @@ def _reads_after_redirect(frames: HistoryFrames) -> list[tuple]:
         return []
     r = frames.recv
     mask = ~r["final"].to_numpy() & r["group"].notna().to_numpy()
-    recv = r[mask]
+    recv = rows_of(r, mask)
     codes = recv["group"].cat.codes.to_numpy()
     names = [str(x) for x in recv["group"].cat.categories]
     out: list[tuple] = []

@@ -37,6 +37,7 @@ from kafkadrill.history.frames import (
     codes_of,
     odd_hot_table,
 )
+from kafkadrill.history.memory import release_freed
 
 __all__ = ["frames_from_store"]
 
@@ -173,12 +174,15 @@ class _Builder:
 
     def finish(self, rare: list[dict[str, Any]]) -> HistoryFrames:
         id_code, ids = self._id_codes()
+        # The batches' id dictionaries are freed now, but the allocators keep freed pages for
+        # reuse: handed back, they make room for the columns concatenated next.
+        release_freed()
         data_of: dict[str, dict[str, Any]] = {}
         for family, names in _FAMILY_COLUMNS.items():
             data: dict[str, Any] = {}
             for name in names:
-                chunks = self.parts[family].pop(name)
-                data[name] = self._column(family, name, chunks)
+                data[name] = self._column(family, name, self.parts[family].pop(name))
+                release_freed()  # the column's chunks, so the next column can reuse the pages
             data["id_code"] = id_code[family]
             data_of[family] = data
         hdr_code, ids = self._hdr_id_codes(id_code[Ev.RECV], ids)
@@ -201,17 +205,23 @@ class _Builder:
             return {f: empty for f in _FAMILIES}, pa.array([], pa.string())
         unified = pa.chunked_array(self.id_chunks, type=_ID_TYPE).unify_dictionaries()
         self.id_chunks = []
+        dictionary = unified.chunk(0).dictionary
+        chunks: list[pa.DictionaryArray | None] = list(unified.chunks)
+        del unified
+        release_freed()  # the batches' own dictionaries
         parts: dict[str, list[np.ndarray]] = {f: [] for f in _FAMILIES}
-        for chunk, fam in zip(unified.chunks, self.family_of_row, strict=True):
+        for k, fam in enumerate(self.family_of_row):
+            chunk, chunks[k] = chunks[k], None  # each chunk freed once its codes are taken
+            assert chunk is not None
             codes = pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
             for i, family in enumerate(_FAMILIES):
                 parts[family].append(codes[fam == i].astype(np.int64))
-        out = {f: np.concatenate(p) for f, p in parts.items()}
+        out = {f: np.concatenate(parts.pop(f)) for f in _FAMILIES}
         if self.validate:
             for family, codes in out.items():
                 if "id" in _FAMILY_REQUIRED[family] and (codes < 0).any():
                     raise HistoryError(self.path, None, _lacks(family))
-        return out, unified.chunk(0).dictionary
+        return out, dictionary
 
     def _hdr_id_codes(
         self, recv_ids: np.ndarray, ids: pa.StringArray
