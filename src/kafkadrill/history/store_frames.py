@@ -174,8 +174,8 @@ class _Builder:
 
     def finish(self, rare: list[dict[str, Any]]) -> HistoryFrames:
         id_code, ids = self._id_codes()
-        # The batches' id dictionaries are freed now, but the allocators keep freed pages for
-        # reuse: handed back, they make room for the columns concatenated next.
+        # The id chunks are freed now, but the allocators keep freed pages for reuse: handed
+        # back, they make room for the columns concatenated next.
         release_freed()
         data_of: dict[str, dict[str, Any]] = {}
         for family, names in _FAMILY_COLUMNS.items():
