@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import orjson
+import pandas as pd
 import pytest
 
 from kafkadrill.checkers import (
@@ -466,3 +468,13 @@ def test_objective_misuse_raises() -> None:
         evaluate(_verdicts(), {"max_lots": 1})
     with pytest.raises(ValueError, match="dupes"):
         evaluate(_verdicts(), {"expected_anomalies": ["dupes"]})
+
+
+def test_first_rows_are_the_first_of_each_factorized_code() -> None:
+    from kafkadrill.checkers.inconsistent_offsets import first_rows
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 50, 5000):
+        pos, _ = pd.factorize(rng.integers(0, max(n // 3, 1), n))
+        expected = np.flatnonzero(~pd.Series(pos).duplicated().to_numpy())
+        assert np.array_equal(first_rows(pos), expected)

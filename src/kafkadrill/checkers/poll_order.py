@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kafkadrill.checkers._common import SAMPLE, Verdict, cat_codes
+from kafkadrill.checkers._common import SAMPLE, Verdict, cat_codes, rows_of
 from kafkadrill.checkers._positions import PartitionSpace, hot_partitions, position_keys
 from kafkadrill.checkers.registry import checker
 from kafkadrill.history import Ev, HistoryFrames
@@ -162,8 +162,9 @@ def check_poll_order(frames: HistoryFrames) -> Verdict:
     }
     recv = frames.recv
     read_m = recv["offset"].to_numpy() >= 0
-    # Only the columns used: a copy of every column of recv was this checker's peak.
-    reads = recv.loc[read_m, ["final", "group", "reader", "seq", "offset", "id_code"]]
+    # Only the columns used, as a view where the rows kept are one run: a copy of recv was
+    # this checker's peak.
+    reads = rows_of(recv[["final", "group", "reader", "seq", "offset", "id_code"]], read_m)
     group = ~reads["final"].to_numpy() & reads["group"].notna().to_numpy()
     if not group.any():
         note = "no consumer group read a record: not applicable"
@@ -182,7 +183,7 @@ def check_poll_order(frames: HistoryFrames) -> Verdict:
     space = hot_partitions(frames)
     ack_part, read_part = space.codes[0][ack_m], space.codes[1][read_m]
     span = int(max(reads["seq"].max(), polls[2].max(), *assigns[2][-1:])) + 1
-    rows = reads[group]
+    rows = rows_of(reads, group)
     reader, seq = cat_codes(rows["reader"]), rows["seq"].to_numpy()
     inst = _instances(reader, seq, polls, span)
     mine = inst > 0
