@@ -478,3 +478,16 @@ def test_first_rows_are_the_first_of_each_factorized_code() -> None:
         pos, _ = pd.factorize(rng.integers(0, max(n // 3, 1), n))
         expected = np.flatnonzero(~pd.Series(pos).duplicated().to_numpy())
         assert np.array_equal(first_rows(pos), expected)
+
+
+def test_rows_of_keeps_the_rows_a_boolean_filter_keeps() -> None:
+    from kafkadrill.checkers._common import rows_of
+
+    df = pd.DataFrame({"a": np.arange(50)})
+    run = np.r_[np.zeros(10, bool), np.ones(20, bool), np.zeros(20, bool)]
+    masks = [np.zeros(50, bool), np.ones(50, bool), run, run[::-1]]
+    masks += [np.random.default_rng(k).random(50) < 0.5 for k in range(5)]
+    for mask in masks:
+        got = rows_of(df, mask)
+        assert got.equals(df[mask]) and list(got.index) == list(df[mask].index)
+    assert rows_of(df, np.ones(50, bool)) is df  # all rows: the frame itself, no copy

@@ -69,11 +69,16 @@ def rows_of(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     the final read's rows, one cluster's part of them, the consumers' receipts before it). The
     same rows and index either way; a slice is a view that pandas copies only if written to
     (copy-on-write), so a filter that keeps most of a large frame costs no second frame."""
-    hits = np.flatnonzero(mask)
-    if len(hits) == len(df):
+    # The run's ends from argmax, not an index of every row kept: at 100M events that index
+    # alone would be several hundred MB.
+    kept = int(np.count_nonzero(mask))
+    if kept == len(df):
         return df
-    if len(hits) and hits[-1] - hits[0] + 1 == len(hits):
-        return df.iloc[int(hits[0]) : int(hits[-1]) + 1]
+    if kept:
+        first = int(np.argmax(mask))
+        last = len(mask) - 1 - int(np.argmax(mask[::-1]))
+        if last - first + 1 == kept:
+            return df.iloc[first : last + 1]
     return df[mask]
 
 
