@@ -51,28 +51,26 @@ def _worker_figures(exchanges: list[dict[str, Any]], end_t: float) -> dict[str, 
     out: dict[str, Any] = {
         "offset_min_seconds": lo,
         "offset_max_seconds": hi,
-        "correction_seconds": 0.0,
-        "uncertainty_seconds": max(abs(lo), abs(hi)),
         "round_trip_min_seconds": min(received - sent for sent, _, received in samples),
         "exchanges": at,
         "pings": len(samples),
         "shared": shared,
     }
-    if shared:
-        return out
+    if shared:  # offset 0 by construction: the farther bound is the most it can be off
+        return {**out, "correction_seconds": 0.0, "uncertainty_seconds": max(abs(lo), abs(hi))}
     model = fit(samples)
     first = min(sent for sent, _, _ in samples)
     last = max(received for _, _, received in samples) if "end" in at else max(end_t, first)
     drift_lo, drift_hi = model.drift_range
-    out.update(
-        fits=model.fits,
-        correction_seconds=-model.offset,
-        drift_ppm=model.drift * 1e6,
-        drift_min_ppm=drift_lo * 1e6,
-        drift_max_ppm=drift_hi * 1e6,
-        uncertainty_seconds=model.uncertainty(first, last) if model.fits else None,
-    )
-    return out
+    return {
+        **out,
+        "fits": model.fits,
+        "correction_seconds": -model.offset,
+        "uncertainty_seconds": model.uncertainty(first, last) if model.fits else None,
+        "drift_ppm": model.drift * 1e6,
+        "drift_min_ppm": drift_lo * 1e6,
+        "drift_max_ppm": drift_hi * 1e6,
+    }
 
 
 def _problem(name: str, w: dict[str, Any]) -> str | None:
