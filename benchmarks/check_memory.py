@@ -8,6 +8,7 @@ peak before the report is written.
 
     python benchmarks/check_scale.py 10000000 --format columnar --dir /tmp/prof --keep
     python benchmarks/check_memory.py /tmp/prof/run-10000000-columnar/history.arrow
+    python benchmarks/check_memory.py HISTORY --only lost_writes,poll_order
 """
 
 from __future__ import annotations
@@ -51,7 +52,13 @@ class _Peak:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("history", type=Path)
+    ap.add_argument(
+        "--only", default="", help="comma-separated checkers to run (default: every one)"
+    )
     args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    if only - set(CHECKERS):
+        ap.error(f"--only: no checker named {sorted(only - set(CHECKERS))}")
     peak = _Peak()
     start = peak.reset()
     t0 = time.perf_counter()
@@ -65,6 +72,8 @@ def main() -> None:
     top = (peak.value / GIB, "load")
     print(f"{'checker':22s} {'time s':>7s} {'+peak':>6s} {'kept':>6s} {'resident':>8s}")
     for name, fn in CHECKERS.items():
+        if only and name not in only:
+            continue
         base = peak.reset()
         t = time.perf_counter()
         _run_one(name, fn, frames)

@@ -457,3 +457,47 @@ def test_an_unexpected_fail_is_named_with_advice(name: str, advice: str) -> None
     # Expected (listed in expected_anomalies): reported, no longer a cause of the verdict.
     rep = judge(_failing(name).frames(), {"expected_anomalies": [name]}, error=None)
     assert name not in [c["checker"] for c in rep["verdict_causes"]]
+
+
+def _spans_by_groupby(part: Any, client: Any, off: Any) -> Any:
+    """The pandas definition `lost_writes._spans` had (the reference its arrays must equal)."""
+    import pandas as pd
+
+    g = (
+        pd.DataFrame({"part": part, "client": client, "off": off})
+        .groupby(["part", "client"], sort=True)["off"]
+        .agg(["min", "max"])
+        .reset_index()
+        .sort_values(["part", "min"], kind="stable")
+    )
+    merged: list[list[Any]] = []
+    for p, c, lo, hi in g.itertuples(index=False, name=None):
+        last = merged[-1] if merged else None
+        if last is not None and last[0] == p and lo <= last[2]:
+            last[2] = max(last[2], hi)
+            last[3].append(c)
+        else:
+            merged.append([p, lo, hi, [c]])
+    return pd.DataFrame(merged, columns=["part", "lo", "hi", "clients"])
+
+
+@pytest.mark.parametrize(
+    ("n_parts", "n_clients", "low_part"),
+    [(3, 2, 0), (6, 5, 0), (50_000, 3, 0), (4, 3, -1)],  # few pairs, many pairs, a part -1
+)
+def test_read_spans_equal_the_groupby_definition(
+    n_parts: int, n_clients: int, low_part: int
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from kafkadrill.checkers.lost_writes import _spans
+
+    rng = np.random.default_rng(n_parts)
+    n = 20_000
+    part = rng.integers(low_part, n_parts, n).astype(np.int64)
+    client = rng.integers(0, n_clients, n).astype(np.int64)
+    off = rng.integers(0, 300, n).astype(np.int32)
+    got, want = _spans(part, client, off), _spans_by_groupby(part, client, off)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert len(want) > 1

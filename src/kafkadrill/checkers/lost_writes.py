@@ -33,6 +33,7 @@ from kafkadrill.checkers._common import (
     ack_rows,
     cat_codes,
     n_ids,
+    rows_of,
 )
 from kafkadrill.checkers._positions import PartitionSpace, hot_partitions, position_keys
 from kafkadrill.checkers.registry import checker
@@ -67,23 +68,44 @@ def _spans(part: np.ndarray, client: np.ndarray, off: np.ndarray) -> pd.DataFram
     into disjoint spans (``part``, ``lo``, ``hi``, ``clients``: the client codes merged)."""
     if not len(part):
         return pd.DataFrame({"part": [], "lo": [], "hi": [], "clients": []})
-    g = (
-        pd.DataFrame({"part": part, "client": client, "off": off})
-        .groupby(["part", "client"], sort=True)["off"]
-        .agg(["min", "max"])
-        .reset_index()
-        .sort_values(["part", "min"], kind="stable")
-    )
+    p, c, lo, hi = _read_ranges(part, client, off)
+    order = np.lexsort((lo, p))  # by partition, then lowest offset; ties by client (stable)
     merged: list[list[Any]] = []
     # One row per client and partition: few (readers x clients x partitions).
-    for p, c, lo, hi in g.itertuples(index=False, name=None):
+    for p_, c_, lo_, hi_ in zip(*(a[order].tolist() for a in (p, c, lo, hi)), strict=True):
         last = merged[-1] if merged else None
-        if last is not None and last[0] == p and lo <= last[2]:
-            last[2] = max(last[2], hi)
-            last[3].append(c)
+        if last is not None and last[0] == p_ and lo_ <= last[2]:
+            last[2] = max(last[2], hi_)
+            last[3].append(c_)
         else:
-            merged.append([p, lo, hi, [c]])
+            merged.append([p_, lo_, hi_, [c_]])
     return pd.DataFrame(merged, columns=["part", "lo", "hi", "clients"])
+
+
+def _read_ranges(
+    part: np.ndarray, client: np.ndarray, off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(part, client, min offset, max offset) per (partition, client) read, in (part,
+    client) order. Reduced into an array per (partition, client) pair (or per pair read, when
+    pairs are many): a pandas groupby of every read row was this checker's peak (10M events:
+    +0.4 GiB)."""
+    n_c = int(client.max()) + 1
+    key = part.astype(np.int64) * n_c + client
+    size = (int(part.max()) + 1) * n_c
+    if size <= len(key) and int(part.min()) >= 0:
+        slot, n_slots = key, size
+        keys = None
+    else:
+        keys, slot = np.unique(key, return_inverse=True)
+        n_slots = len(keys)
+    lo = np.full(n_slots, np.iinfo(np.int64).max)
+    hi = np.full(n_slots, np.iinfo(np.int64).min)
+    np.minimum.at(lo, slot, off)
+    np.maximum.at(hi, slot, off)
+    if keys is None:
+        keys = np.flatnonzero(hi > np.iinfo(np.int64).min)
+        lo, hi = lo[keys], hi[keys]
+    return keys // n_c, keys % n_c, lo, hi
 
 
 def _read_on_cluster(frames: HistoryFrames, acks: pd.DataFrame, reads: pd.DataFrame) -> np.ndarray:
@@ -130,8 +152,10 @@ def check_lost_writes(frames: HistoryFrames) -> Verdict:
     ack_m[ack_m] = ~pd.Series(ok["id_code"].to_numpy()[ack_m]).duplicated().to_numpy()
     # Every read counts, records kafkadrill did not write too: they show how far a reader got.
     read_m = recv["offset"].to_numpy() >= 0
-    # Only the columns used: a copy of every column of recv was this checker's peak.
-    acks, reads = ok[ack_m], recv.loc[read_m, ["seq", "reader", "cluster", "id_code", "offset"]]
+    # Views when every row is kept (the usual case), else a copy of the columns used only: a
+    # copy of every column of recv was this checker's peak.
+    acks = rows_of(ok, ack_m)
+    reads = rows_of(recv[["seq", "reader", "cluster", "id_code", "offset"]], read_m)
     ack_part, read_part = space.codes[0][ack_m], space.codes[1][read_m]
     spans = _spans(read_part, _clients(frames, reads), reads["offset"].to_numpy())
     ack_off = acks["offset"].to_numpy()
