@@ -326,3 +326,16 @@ def test_a_union_group_moved_by_a_failover_is_judged_where_it_ended() -> None:
     u = run_checkers(load_frames(events))["aggregation"].figures["union_groups"]["analytics"]
     assert u["cluster"] == "paris"
     assert (u["missing"], u["missing_held"]) == (1, 0)
+
+
+def test_a_writers_clusters_are_listed_in_the_order_it_first_wrote_to_them() -> None:
+    import pandas as pd
+
+    from kafkadrill.checkers.recovery import _first_seen
+
+    col = pd.Series(
+        pd.Categorical(["dr", "primary", "dr", None, "west"], categories=["primary", "west", "dr"])
+    )
+    assert _first_seen(col) == ["dr", "primary", "nan", "west"]
+    assert _first_seen(col) == [str(c) for c in dict.fromkeys(col.astype(str))]
+    assert _first_seen(col.iloc[:0]) == []
