@@ -59,12 +59,12 @@ def check_inconsistent_offsets(frames: HistoryFrames) -> Verdict:
     keys = position_keys(parts, [ack_off[ack_m], read_off[read_m]])
     key = np.concatenate(keys)
     del keys
-    ids = np.concatenate([ok["id_code"].to_numpy()[ack_m], recv["id_code"].to_numpy()[read_m]])
-    part = np.concatenate(parts)
     del parts
-    pos, uniq = pd.factorize(key)
+    ids = np.concatenate([ok["id_code"].to_numpy()[ack_m], recv["id_code"].to_numpy()[read_m]])
+    pos, uniq = pd.factorize(key)  # the peak: its hash table beside the key (no more)
     n_positions = len(uniq)
     del key, uniq
+    part = np.concatenate([space.codes[0][ack_m], space.codes[1][read_m]])
     first_row = first_rows(pos)  # one row per position
     first_id = np.empty(n_positions, dtype=np.int64)
     first_id[pos[first_row]] = ids[first_row]
