@@ -480,18 +480,24 @@ def _narrow_types(data_of: Mapping[str, dict[str, Any]], n_ids: int) -> dict[str
     """The integer dtype of each narrowed column: int32 halves the frames' largest columns
     (100M events: about 1.4 GiB less), and the checkers take any integer width (they widen
     to int64 where they combine columns into keys)."""
-    out = {n: np.dtype(np.int32) for n in _INT32_ALWAYS}
+    out = {}
+    for name in (*_INT32_ALWAYS, *_INT32_WHEN_SMALL):
+        cols = [np.asarray(d[name]) for d in data_of.values() if name in d]
+        out[name] = np.dtype(np.int32 if fits_int32(name, cols) else np.int64)
     if n_ids >= _INT32_ROOM:
         out["id_code"] = out["hdr_id_code"] = np.dtype(np.int64)
-    for name in _INT32_WHEN_SMALL:
-        small = small_ints([np.asarray(d[name]) for d in data_of.values() if name in d])
-        out[name] = np.dtype(np.int32 if small else np.int64)
     return out
 
 
-def small_ints(arrays: Iterable[np.ndarray]) -> bool:
-    """Whether every value lies in -1 .. below :data:`_INT32_ROOM` (int32 with room)."""
-    return all(not len(a) or (int(a.max()) < _INT32_ROOM and int(a.min()) >= -1) for a in arrays)
+def fits_int32(name: str, arrays: Iterable[np.ndarray]) -> bool:
+    """Whether column ``name`` is int32 in the frames, given (some of) its values: always for
+    :data:`_INT32_ALWAYS`, for :data:`_INT32_WHEN_SMALL` when every value lies in -1 .. below
+    :data:`_INT32_ROOM`."""
+    if name in _INT32_ALWAYS:
+        return True
+    return name in _INT32_WHEN_SMALL and all(
+        not len(a) or (int(a.max()) < _INT32_ROOM and int(a.min()) >= -1) for a in arrays
+    )
 
 
 def _split_derived(

@@ -30,15 +30,13 @@ from kafkadrill.history.events import HOT_TYPES, Ev
 from kafkadrill.history.frames import (
     _FAMILY_COLUMNS,
     _FAMILY_REQUIRED,
-    _INT32_ALWAYS,
-    _INT32_WHEN_SMALL,
     _LOCAL_CATS,
     _SHARED_CATS,
     HistoryFrames,
     assemble,
     codes_of,
+    fits_int32,
     odd_hot_table,
-    small_ints,
 )
 from kafkadrill.history.memory import release_freed
 
@@ -86,7 +84,7 @@ def _narrowed(name: str, chunk: np.ndarray) -> np.ndarray:
     """One batch's integer chunk, in int32 where the frames keep the column so
     (:func:`frames._narrow_types`): the chunks held until the end take half the memory. A
     chunk of large values stays int64, and so, concatenated, does its column."""
-    if name in _INT32_ALWAYS or (name in _INT32_WHEN_SMALL and small_ints([chunk])):
+    if fits_int32(name, [chunk]):
         return chunk.astype(np.int32)
     return chunk
 
